@@ -1,0 +1,30 @@
+//! The pure decision core of regionctl.
+//!
+//! Nothing in this crate does I/O, reads a clock or spawns a task: time is an argument
+//! ([`time::Timestamp`]), files arrive as text, and every function returns plain values. The
+//! daemon, `regionctl plan`, policy tests, game-days and the simulator all call these same
+//! functions, so they cannot drift apart. `clippy.toml` in this crate bans the clock and
+//! filesystem calls.
+//!
+//! # Layout
+//! - [`time`]: timestamps as plain values.
+//! - [`policy`]: the YAML format ([`policy::raw`]), bounded loading with positions
+//!   ([`policy::yaml`]), compiler-style diagnostics, validation into an indexed
+//!   [`policy::Bundle`].
+//! - [`health`]: observations → debounced, quorum-confirmed health view.
+//! - [`live`]: what the world looks like now (weights, capacity, balancer splits).
+//! - [`controls`]: pause and time-boxed overrides.
+//! - [`plan`]: health view + live state → a dependency-ordered plan of steps with reasons.
+//! - [`guard`]: the safety rules, checked over the state a plan produces.
+//! - [`traffic`]: the traffic split implied by a set of weights.
+//! - [`testing`]: policy unit tests (`regionctl test`).
+
+pub mod controls;
+pub mod guard;
+pub mod health;
+pub mod live;
+pub mod plan;
+pub mod policy;
+pub mod testing;
+pub mod time;
+pub mod traffic;
