@@ -1,0 +1,3 @@
+//! Health evaluation tests (filled below).
+#[allow(unused_imports)]
+use super::*;

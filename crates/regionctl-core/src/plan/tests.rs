@@ -1,0 +1,3 @@
+//! Planner tests.
+#[allow(unused_imports)]
+use super::*;

@@ -1,0 +1,320 @@
+//! Policies: the YAML format, loading, validation and the compiled [`Bundle`].
+//!
+//! A *bundle* is everything in a policy directory: one document per service
+//! (`kind: ServicePolicy`), at most one controller configuration (`kind: ControllerConfig`)
+//! and any number of policy test files (`kind: PolicyTest`). [`load`] takes the files' text
+//! (the caller reads them) and returns either a [`Bundle`] or every problem found.
+//!
+//! # Design
+//! The bundle is *compiled*: names are resolved to indices, templates are rendered once, and
+//! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
+//! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
+
+pub mod diagnostics;
+mod load;
+pub mod raw;
+pub mod schema;
+pub mod template;
+mod compile_service;
+mod validate;
+pub mod yaml;
+
+pub use diagnostics::{Diagnostic, Severity};
+pub use load::{SourceFile, load};
+
+use raw::{AlarmRole, FailbackMode, Mode, RecordType, Role, Strategy};
+
+/// Index of a region in [`Bundle::regions`].
+pub type RegionIx = u16;
+
+/// A validated, indexed policy bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Content hash of every file (name and text), hex. Controllers compare it to agree
+    /// they run the same policy.
+    pub hash: String,
+    /// Every region named anywhere, sorted.
+    pub regions: Vec<String>,
+    /// Services in name order.
+    pub services: Vec<Service>,
+    /// Service indices in dependency order (dependencies first, ties by name).
+    pub dependency_order: Vec<usize>,
+    /// The controller configuration, if the bundle has one.
+    pub controller: Option<raw::ControllerSpec>,
+    /// Policy test files.
+    pub tests: Vec<TestFile>,
+    /// Warnings found while loading (errors prevent a bundle from existing).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Bundle {
+    /// The index of a service by name.
+    pub fn service_index(&self, name: &str) -> Option<usize> {
+        self.services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+    }
+
+    /// The index of a region by name.
+    pub fn region_index(&self, name: &str) -> Option<RegionIx> {
+        self.regions
+            .binary_search_by(|r| r.as_str().cmp(name))
+            .ok()
+            .and_then(|i| RegionIx::try_from(i).ok())
+    }
+
+    /// A region's name.
+    pub fn region_name(&self, ix: RegionIx) -> &str {
+        self.regions
+            .get(usize::from(ix))
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// The first 12 hex digits of the hash, for display.
+    pub fn short_hash(&self) -> &str {
+        self.hash.get(..12).unwrap_or(&self.hash)
+    }
+}
+
+/// One service's compiled policy.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Service name.
+    pub name: String,
+    /// Free-form description.
+    pub description: Option<String>,
+    /// The file it came from.
+    pub file: String,
+    /// Criticality, 1 (most) to 4.
+    pub tier: u8,
+    /// Failover strategy.
+    pub strategy: Strategy,
+    /// Effective mode (explicit, or the tier's default).
+    pub mode: Mode,
+    /// True when `mode` came from the tier default.
+    pub mode_defaulted: bool,
+    /// Indices of services this one depends on.
+    pub depends_on: Vec<usize>,
+    /// The service's regions, in policy order. Per-region data elsewhere use this order
+    /// ("local" region index `r`).
+    pub regions: Vec<ServiceRegion>,
+    /// Cells (one cell named `all` when the policy has none).
+    pub cells: Vec<Cell>,
+    /// Health settings.
+    pub health: Health,
+    /// Routing settings.
+    pub routing: Routing,
+    /// ECS capacity per region, if configured.
+    pub ecs: Option<Ecs>,
+    /// ALB split per region, if configured.
+    pub alb: Option<Alb>,
+    /// Safety limits.
+    pub safety: Safety,
+}
+
+impl Service {
+    /// Number of regions.
+    pub fn region_count(&self) -> usize {
+        self.regions.len()
+    }
+
+    /// Flat index of (cell, local region).
+    pub fn slot(&self, cell: usize, r: usize) -> usize {
+        cell * self.regions.len() + r
+    }
+
+    /// Local index of a global region, if the service runs there.
+    pub fn local_region(&self, region: RegionIx) -> Option<usize> {
+        self.regions.iter().position(|sr| sr.region == region)
+    }
+
+    /// Baseline share of traffic region `r` carries, averaged over cells (0.0–1.0).
+    pub fn baseline_share(&self, r: usize) -> f64 {
+        if self.cells.is_empty() {
+            return 0.0;
+        }
+        let total: f64 = self
+            .cells
+            .iter()
+            .map(|c| {
+                let sum: u32 = c.baseline_weights.iter().map(|w| u32::from(*w)).sum();
+                if sum == 0 {
+                    0.0
+                } else {
+                    f64::from(c.baseline_weights[r]) / f64::from(sum)
+                }
+            })
+            .sum();
+        total / self.cells.len() as f64
+    }
+}
+
+/// A region as a service uses it.
+#[derive(Debug, Clone)]
+pub struct ServiceRegion {
+    /// Global region index.
+    pub region: RegionIx,
+    /// Region name (copied for convenience).
+    pub name: String,
+    /// Baseline Route 53 weight.
+    pub weight: u8,
+    /// Steady-state role.
+    pub role: Role,
+    /// Zone records under the region (validated, provisioned, not moved by automation).
+    pub zones: Vec<raw::ZoneSpec>,
+}
+
+/// One cell.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// DNS-safe id, e.g. `de-paid-ios` (or `all`).
+    pub id: String,
+    /// Human label, e.g. `DE/paid/ios`.
+    pub label: String,
+    /// Dimension values in dimension order.
+    pub values: Vec<String>,
+    /// The cell's own record name.
+    pub record_name: String,
+    /// Ordered failover tiers of local region indices.
+    pub tiers: Vec<Vec<usize>>,
+    /// Set identifier per local region.
+    pub set_identifiers: Vec<String>,
+    /// Record value per local region.
+    pub values_per_region: Vec<String>,
+    /// Steady-state weight per local region (tier-1 regions at their weight, others 0).
+    pub baseline_weights: Vec<u8>,
+}
+
+/// Health settings, resolved.
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// Alarm bindings: which alarm speaks for which (region, cell).
+    pub alarms: Vec<AlarmBinding>,
+    /// Probe targets per local region (rendered).
+    pub probes: Vec<Vec<Probe>>,
+    /// Observers whose probes must agree. `None`: a strict majority of observers.
+    pub quorum: Option<u32>,
+    /// Failure evidence must persist this long.
+    pub fail_after_secs: u64,
+    /// Health evidence must persist this long after a failure.
+    pub recover_after_secs: u64,
+    /// Count running capacity as readiness evidence for idle regions.
+    pub readiness_from_capacity: bool,
+}
+
+/// One rendered alarm.
+#[derive(Debug, Clone)]
+pub struct AlarmBinding {
+    /// CloudWatch alarm name.
+    pub name: String,
+    /// Local region index.
+    pub r: usize,
+    /// Cell index, or `None` for a region-wide alarm.
+    pub cell: Option<usize>,
+    /// Failure or load.
+    pub role: AlarmRole,
+}
+
+/// One rendered probe.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// HTTP or TCP.
+    pub protocol: raw::ProbeProtocol,
+    /// URL or host:port.
+    pub target: String,
+    /// Timeout.
+    pub timeout_ms: u64,
+}
+
+/// Routing settings, resolved.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// Hosted zone id.
+    pub hosted_zone_id: String,
+    /// Record type.
+    pub record_type: RecordType,
+    /// TTL.
+    pub ttl_secs: u32,
+    /// Geolocation records (record name, rules).
+    pub geolocation: Option<raw::GeolocationSpec>,
+    /// Switch wiring.
+    pub switch: Option<raw::SwitchSpec>,
+}
+
+/// ECS capacity, resolved per local region.
+#[derive(Debug, Clone)]
+pub struct Ecs {
+    /// Cluster per local region.
+    pub clusters: Vec<String>,
+    /// Service name per local region.
+    pub services: Vec<String>,
+    /// Desired count of an idle region.
+    pub standby_count: u32,
+    /// Desired count for a region's full baseline share (for a standby: the whole service).
+    pub full_count: u32,
+    /// Readiness threshold, percent of target.
+    pub readiness_percent: u32,
+    /// Longest wait for capacity.
+    pub max_wait_secs: u64,
+}
+
+impl Ecs {
+    /// Running count that counts as ready for a target desired count.
+    pub fn ready_threshold(&self, target: u32) -> u32 {
+        let t = u64::from(target) * u64::from(self.readiness_percent);
+        u32::try_from(t.div_ceil(100)).unwrap_or(u32::MAX)
+    }
+}
+
+/// ALB split, resolved per local region.
+#[derive(Debug, Clone)]
+pub struct Alb {
+    /// Listener ARN per local region.
+    pub listeners: Vec<String>,
+    /// Fargate target group per local region.
+    pub fargate_target_groups: Vec<String>,
+    /// Lambda target group per local region.
+    pub lambda_target_groups: Vec<String>,
+    /// Lambda weight under load.
+    pub burst_lambda_percent: u32,
+}
+
+/// Safety limits.
+#[derive(Debug, Clone)]
+pub struct Safety {
+    /// Least healthy regions left serving.
+    pub min_healthy_regions: u32,
+    /// Largest discretionary move per step, percentage points of a cell.
+    pub max_shift_percent_per_step: u32,
+    /// Least time between discretionary moves.
+    pub cooldown_secs: u64,
+    /// Longest time traffic may stay on a degraded region while capacity comes up.
+    pub max_degraded_hold_secs: u64,
+    /// Failback mode.
+    pub failback_mode: FailbackMode,
+    /// Healthy time before failback starts.
+    pub failback_after_healthy_secs: u64,
+    /// Failback stages, percent of the baseline share, ending at 100.
+    pub failback_stages_percent: Vec<u32>,
+}
+
+/// A policy test file.
+#[derive(Debug, Clone)]
+pub struct TestFile {
+    /// The file it came from.
+    pub file: String,
+    /// Its name.
+    pub name: String,
+    /// The cases.
+    pub cases: Vec<raw::TestCase>,
+}
+
+/// The default mode for a tier: nobody gets automatic evacuation by accident.
+pub fn default_mode_for_tier(tier: u8) -> Mode {
+    if tier <= 2 {
+        Mode::Propose
+    } else {
+        Mode::Observe
+    }
+}

@@ -1,0 +1,410 @@
+//! Bundle-level validation: names, kinds, dependencies (cycles named), the controller
+//! configuration and policy tests. Per-service checks live in [`super::compile_service`].
+
+use super::compile_service::{ServiceInput, compile_service, is_region_name};
+use super::diagnostics::{Diagnostic, Reporter, did_you_mean};
+use super::load::{Doc, kind_name, typed};
+use super::raw::{ControllerSpec, Kind, PolicyTestSpec, ServiceSpec};
+use super::yaml::FieldPath;
+use super::{Bundle, TestFile};
+use petgraph::graph::DiGraph;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most services in one bundle; a bound for memory and for the planner's arrays.
+pub const MAX_SERVICES: usize = 10_000;
+
+pub(super) fn compile(
+    hash: String,
+    docs: &[Doc<'_>],
+    schema: &serde_json::Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Bundle> {
+    let spec_path = FieldPath::root().key("spec");
+    let mut services: Vec<(usize, ServiceSpec)> = Vec::new();
+    let mut controller: Option<(usize, ControllerSpec)> = None;
+    let mut tests: Vec<(usize, PolicyTestSpec)> = Vec::new();
+    let mut names: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+
+    for (i, doc) in docs.iter().enumerate() {
+        let mut r = doc.reporter();
+        let kind = kind_name(doc.header.kind);
+        check_name(&doc.header.metadata.name, &mut r);
+        if let Some(first) = names.insert((kind, doc.header.metadata.name.clone()), i) {
+            let other = &docs[first];
+            r.error(
+                &FieldPath::root().key("metadata").key("name"),
+                format!(
+                    "duplicate {kind} name `{}` (also in {})",
+                    doc.header.metadata.name, other.file.path
+                ),
+                Some("names must be unique within a kind".into()),
+            );
+        }
+        match doc.header.kind {
+            Kind::ServicePolicy => {
+                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
+                    services.push((i, spec));
+                }
+            }
+            Kind::ControllerConfig => {
+                if let Some(spec) =
+                    typed::<ControllerSpec>(doc.spec.clone(), &spec_path, kind, schema, &mut r)
+                {
+                    if let Some((first, _)) = &controller {
+                        r.error(
+                            &FieldPath::root().key("kind"),
+                            format!(
+                                "a bundle has at most one ControllerConfig (another is in {})",
+                                docs[*first].file.path
+                            ),
+                            None,
+                        );
+                    } else {
+                        check_controller(&spec, &mut r);
+                        controller = Some((i, spec));
+                    }
+                }
+            }
+            Kind::PolicyTest => {
+                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
+                    tests.push((i, spec));
+                }
+            }
+        }
+        diagnostics.append(&mut r.diagnostics);
+    }
+    if services.len() > MAX_SERVICES {
+        diagnostics.push(Diagnostic {
+            severity: super::Severity::Error,
+            file: docs
+                .first()
+                .map(|d| d.file.path.clone())
+                .unwrap_or_default(),
+            line: None,
+            column: None,
+            field: String::new(),
+            message: format!(
+                "{} services in one bundle; the limit is {MAX_SERVICES}",
+                services.len()
+            ),
+            hint: None,
+            source_line: None,
+        });
+        return None;
+    }
+
+    // Global region table: every region any service or the controller names.
+    let mut region_set: BTreeSet<String> = BTreeSet::new();
+    for (_, spec) in &services {
+        for r in &spec.regions {
+            if is_region_name(&r.name) {
+                region_set.insert(r.name.clone());
+            }
+        }
+    }
+    if let Some((_, c)) = &controller {
+        region_set.extend(c.regions.iter().filter(|r| is_region_name(r)).cloned());
+    }
+    let regions: Vec<String> = region_set.into_iter().collect();
+    if regions.len() > usize::from(u16::MAX) {
+        return None;
+    }
+
+    services.sort_by(|a, b| docs[a.0].header.metadata.name.cmp(&docs[b.0].header.metadata.name));
+    let service_names: Vec<&str> = services
+        .iter()
+        .map(|(i, _)| docs[*i].header.metadata.name.as_str())
+        .collect();
+    let controller_regions = controller.as_ref().map(|(_, c)| c.regions.as_slice());
+
+    let mut compiled = Vec::new();
+    for (i, spec) in &services {
+        let doc = &docs[*i];
+        let mut r = doc.reporter();
+        let input = ServiceInput {
+            name: &doc.header.metadata.name,
+            description: doc.header.metadata.description.clone(),
+            file: &doc.file.path,
+            spec,
+            regions: &regions,
+            service_names: &service_names,
+            controller_regions,
+        };
+        if let Some(service) = compile_service(&input, &mut r) {
+            compiled.push(service);
+        }
+        diagnostics.append(&mut r.diagnostics);
+    }
+    let all_services_compiled = compiled.len() == services.len();
+
+    let dependency_order = if all_services_compiled {
+        dependency_order(&compiled, docs, &services, diagnostics)
+    } else {
+        None
+    };
+
+    let test_files = compile_tests(docs, &tests, &compiled, &regions, diagnostics);
+
+    let dependency_order = dependency_order?;
+    if !all_services_compiled {
+        return None;
+    }
+    Some(Bundle {
+        hash,
+        regions,
+        services: compiled,
+        dependency_order,
+        controller: controller.map(|(_, c)| c),
+        tests: test_files,
+        warnings: Vec::new(),
+    })
+}
+
+fn check_name(name: &str, r: &mut Reporter<'_>) {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !valid {
+        r.error(
+            &FieldPath::root().key("metadata").key("name"),
+            format!("invalid name `{name}`"),
+            Some("use 1-63 lowercase letters, digits and `-`, not starting or ending with `-`".into()),
+        );
+    }
+}
+
+fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
+    let base = FieldPath::root().key("spec");
+    if spec.regions.is_empty() {
+        r.error(&base.key("regions"), "no controller regions", None);
+    }
+    let mut seen = BTreeSet::new();
+    for (i, region) in spec.regions.iter().enumerate() {
+        let path = base.key("regions").index(i);
+        if !is_region_name(region) {
+            r.error(&path, format!("`{region}` is not an AWS region name"), Some("e.g. `eu-central-1`".into()));
+        }
+        if !seen.insert(region) {
+            r.error(&path, format!("region `{region}` listed twice"), None);
+        }
+    }
+    if spec.regions.len() == 2 {
+        r.warn(
+            &base.key("regions"),
+            "two controllers cannot form a majority when one is cut off; add a third region as a witness",
+            None,
+        );
+    }
+    if let Some(jr) = &spec.journal_region {
+        if !is_region_name(jr) {
+            r.error(&base.key("journal_region"), format!("`{jr}` is not an AWS region name"), None);
+        }
+    }
+    if spec.tick_secs == 0 {
+        r.error(&base.key("tick_secs"), "tick_secs must be at least 1", None);
+    }
+    if spec.heartbeat_ttl_secs <= spec.tick_secs {
+        r.error(
+            &base.key("heartbeat_ttl_secs"),
+            format!(
+                "heartbeat_ttl_secs ({}) must exceed tick_secs ({}), or every peer looks stale",
+                spec.heartbeat_ttl_secs, spec.tick_secs
+            ),
+            Some(format!("use at least {}", spec.tick_secs * 3)),
+        );
+    }
+    if spec.route53.burst == 0 || spec.route53.refill_per_sec == 0 {
+        r.error(&base.key("route53"), "Route 53 budget must be positive", None);
+    }
+}
+
+/// Topological order of services (dependencies first); reports every cycle found.
+fn dependency_order(
+    services: &[super::Service],
+    docs: &[Doc<'_>],
+    specs: &[(usize, ServiceSpec)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<usize>> {
+    let mut graph = DiGraph::<usize, ()>::new();
+    let nodes: Vec<_> = (0..services.len()).map(|i| graph.add_node(i)).collect();
+    for (i, s) in services.iter().enumerate() {
+        for &d in &s.depends_on {
+            // Edge dependency → dependant: the dependency's steps come first.
+            graph.add_edge(nodes[d], nodes[i], ());
+        }
+    }
+    let sccs = petgraph::algo::tarjan_scc(&graph);
+    let mut ok = true;
+    for scc in sccs {
+        let is_cycle = scc.len() > 1
+            || scc
+                .first()
+                .is_some_and(|n| graph.contains_edge(*n, *n));
+        if !is_cycle {
+            continue;
+        }
+        ok = false;
+        let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
+        members.sort();
+        let cycle = describe_cycle(services, &members);
+        for &m in &members {
+            let doc = &docs[specs[m].0];
+            let mut r = doc.reporter();
+            r.error(
+                &FieldPath::root().key("spec").key("depends_on"),
+                format!("dependency cycle: {cycle}"),
+                Some("a dependency must fail over before its dependants; break the cycle".into()),
+            );
+            diagnostics.append(&mut r.diagnostics);
+        }
+    }
+    if !ok {
+        return None;
+    }
+    // Kahn's algorithm with a sorted ready set: deterministic, dependencies first.
+    let mut indegree: Vec<usize> = services.iter().map(|s| s.depends_on.len()).collect();
+    let mut ready: BTreeSet<usize> = (0..services.len()).filter(|i| indegree[*i] == 0).collect();
+    let mut order = Vec::with_capacity(services.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for (j, s) in services.iter().enumerate() {
+            if s.depends_on.contains(&i) {
+                indegree[j] -= 1;
+                if indegree[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+    }
+    Some(order)
+}
+
+/// `a → b → c → a`, following dependency edges from the smallest member.
+fn describe_cycle(services: &[super::Service], members: &[usize]) -> String {
+    let Some(&start) = members.first() else {
+        return String::new();
+    };
+    let mut path = vec![start];
+    let mut current = start;
+    for _ in 0..members.len() {
+        let next = services[current]
+            .depends_on
+            .iter()
+            .copied()
+            .filter(|d| members.contains(d))
+            .min();
+        match next {
+            Some(n) if n == start => {
+                path.push(n);
+                break;
+            }
+            Some(n) if !path.contains(&n) => {
+                path.push(n);
+                current = n;
+            }
+            Some(n) => {
+                path.push(n);
+                break;
+            }
+            None => break,
+        }
+    }
+    path.iter()
+        .map(|i| services[*i].name.as_str())
+        .collect::<Vec<_>>()
+        .join(" → depends on → ")
+}
+
+fn compile_tests(
+    docs: &[Doc<'_>],
+    tests: &[(usize, PolicyTestSpec)],
+    services: &[super::Service],
+    regions: &[String],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<TestFile> {
+    let mut out = Vec::new();
+    let service_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    for (i, spec) in tests {
+        let doc = &docs[*i];
+        let mut r = doc.reporter();
+        let base = FieldPath::root().key("spec").key("cases");
+        if spec.cases.is_empty() {
+            r.warn(&FieldPath::root().key("spec").key("cases"), "test file has no cases", None);
+        }
+        for (ci, case) in spec.cases.iter().enumerate() {
+            let cpath = base.index(ci);
+            for (field, list) in [
+                ("down", &case.down),
+                ("degraded", &case.degraded),
+                ("unknown", &case.unknown),
+            ] {
+                for (k, target) in list.iter().enumerate() {
+                    if let Err(message) =
+                        crate::testing::parse_target(target, services, regions)
+                    {
+                        r.error(&cpath.key(field).index(k), message, None);
+                    }
+                }
+            }
+            for (svc, cells) in &case.expect_traffic {
+                let spath = cpath.key("expect_traffic").key(svc);
+                let Some(service) = services.iter().find(|s| &s.name == svc) else {
+                    let hint = did_you_mean(svc, service_names.iter().copied())
+                        .map(|b| format!("did you mean `{b}`?"));
+                    r.error(&spath, format!("unknown service `{svc}`"), hint);
+                    continue;
+                };
+                for (cell, split) in cells {
+                    let cell_path = spath.key(cell);
+                    if cell != "*" && !service.cells.iter().any(|c| &c.id == cell) {
+                        let hint = did_you_mean(cell, service.cells.iter().map(|c| c.id.as_str()))
+                            .map(|b| format!("did you mean `{b}`?"));
+                        r.error(&cell_path, format!("service `{svc}` has no cell `{cell}`"), hint);
+                    }
+                    let mut sum = 0;
+                    for (region, pct) in split {
+                        sum += pct;
+                        if !service.regions.iter().any(|sr| &sr.name == region) {
+                            r.error(
+                                &cell_path.key(region),
+                                format!("service `{svc}` does not run in `{region}`"),
+                                None,
+                            );
+                        }
+                    }
+                    if sum != 100 {
+                        r.error(
+                            &cell_path,
+                            format!("expected traffic sums to {sum}%, not 100%"),
+                            Some("list every region that should carry traffic; omitted regions mean 0%".into()),
+                        );
+                    }
+                }
+            }
+            for (k, step) in case.expect_steps.iter().enumerate() {
+                let spath = cpath.key("expect_steps").index(k);
+                if !service_names.contains(&step.service.as_str()) {
+                    r.error(&spath.key("service"), format!("unknown service `{}`", step.service), None);
+                }
+                if !crate::testing::STEP_KINDS.contains(&step.kind.as_str()) {
+                    r.error(
+                        &spath.key("kind"),
+                        format!("unknown step kind `{}`", step.kind),
+                        Some(format!("one of: {}", crate::testing::STEP_KINDS.join(", "))),
+                    );
+                }
+            }
+        }
+        diagnostics.append(&mut r.diagnostics);
+        out.push(TestFile {
+            file: doc.file.path.clone(),
+            name: doc.header.metadata.name.clone(),
+            cases: spec.cases.clone(),
+        });
+    }
+    out
+}

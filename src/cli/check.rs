@@ -1,0 +1,64 @@
+//! `regionctl check`: validate policies offline.
+
+use super::{Output, load_bundle};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Validate policy files: every problem at once, with file:line:column, field and hint.
+///
+/// Exit code 0 when valid, 1 when invalid (or unreadable).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Policy files or directories (searched recursively for *.yaml / *.yml).
+    #[arg(default_value = "policies", env = "REGIONCTL_POLICIES")]
+    paths: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let Some(bundle) = load_bundle(&args.paths, args.output)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let warnings = bundle.warnings.len();
+    let valid = !(args.deny_warnings && warnings > 0);
+    if args.output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "valid": valid,
+                "bundle_hash": bundle.hash,
+                "services": bundle.services.iter().map(|s| &s.name).collect::<Vec<_>>(),
+                "test_files": bundle.tests.len(),
+                "diagnostics": bundle.warnings,
+            }))?
+        );
+    } else {
+        let switches: usize = bundle.services.iter().filter(|s| s.routing.switch.is_some()).map(|s| match s.routing.switch.as_ref().map(|w| w.scope) {
+            Some(regionctl_core::policy::raw::SwitchScope::Cell) => s.regions.len() * s.cells.len(),
+            _ => s.regions.len(),
+        }).sum();
+        println!(
+            "{}: valid — {} service(s), {} controller config, {} test file(s), {} warning(s); bundle {}",
+            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            bundle.services.len(),
+            if bundle.controller.is_some() { "1" } else { "no" },
+            bundle.tests.len(),
+            warnings,
+            bundle.short_hash()
+        );
+        if switches > 0 {
+            println!("data-plane switches: {switches} Route 53 health check(s) needed (default quota: 200 per account)");
+        }
+        if !valid {
+            eprintln!("--deny-warnings: {warnings} warning(s) make the bundle invalid");
+        }
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

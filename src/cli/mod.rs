@@ -1,0 +1,84 @@
+//! Subcommands. One module per command; each has its own options struct whose doc
+//! comments are the `--help` text.
+
+mod check;
+mod plan;
+mod schema;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Multi-region failover control plane for AWS.
+///
+/// Policies (YAML, in git) say how each service survives the loss of a region or a cell;
+/// controllers in every region evaluate health and move traffic and capacity. These commands
+/// check, plan and test policies offline: no AWS account needed.
+#[derive(Debug, Parser)]
+#[command(name = "regionctl", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(check::CheckArgs),
+    Plan(plan::PlanArgs),
+    Test(test::TestArgs),
+    Schema(schema::SchemaArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// Runs the parsed command and returns its exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Schema(args) => schema::run(args),
+    }
+}
+
+/// Loads a bundle from paths, printing diagnostics; `None` when it is invalid.
+pub fn load_bundle(paths: &[std::path::PathBuf], output: Output) -> Result<Option<regionctl_core::policy::Bundle>> {
+    let files = crate::files::read_bundle(paths)?;
+    if files.is_empty() {
+        anyhow::bail!(
+            "no policy files (*.yaml, *.yml) under {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    match regionctl_core::policy::load(&files) {
+        Ok(bundle) => {
+            if output == Output::Text {
+                for w in &bundle.warnings {
+                    eprint!("{w}");
+                }
+            }
+            Ok(Some(bundle))
+        }
+        Err(diagnostics) => {
+            if output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "valid": false, "diagnostics": diagnostics }))?);
+            } else {
+                for d in &diagnostics {
+                    eprint!("{d}");
+                }
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                eprintln!("{errors} error(s), {} warning(s): policy bundle rejected", diagnostics.len() - errors);
+            }
+            Ok(None)
+        }
+    }
+}
