@@ -89,6 +89,9 @@ fn render_step(out: &mut String, bundle: &Bundle, service: &Service, step: &Step
     for reason in &step.reasons {
         let _ = writeln!(out, "      why: {}", reason_text(bundle, service, reason));
     }
+    if matches!(step.action, Action::SetWeights { purpose: ShiftPurpose::Evacuate, .. }) {
+        let _ = writeln!(out, "      why: evacuating an unhealthy region is exempt from step limits and cooldown");
+    }
     if !step.after.is_empty() {
         let after: Vec<String> = step.after.iter().map(|a| number.get(a).copied().unwrap_or(0).to_string()).collect();
         let _ = writeln!(out, "      after: step {}", after.join(", "));
@@ -165,7 +168,7 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
             }
             let evidence = if parts.is_empty() { String::new() } else { format!(" — {}", parts.join("; ")) };
             format!(
-                "{} is {} since {} in {cells} cell(s){evidence}; evacuation is exempt from step limits and cooldown",
+                "{} is {} since {} in {cells} cell(s){evidence}",
                 region(*r),
                 verdict.as_str(),
                 clock(*since)

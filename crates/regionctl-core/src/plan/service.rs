@@ -42,6 +42,8 @@ struct CellPlan {
     target: Vec<u8>,
     /// The cell has no eligible region: held as it is.
     held: bool,
+    /// Regions that should get traffic back but may not yet (failback gates).
+    blocked: Vec<usize>,
 }
 
 pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
@@ -321,7 +323,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         after.extend(shift_steps.iter().copied());
         let reasons = (0..nr)
             .filter(|r| shares_target[*r] > shares(service, base_for_failback)[*r] + SHARE_EPSILON)
-            .map(|r| Reason::Failback { r, stage_percent: failback.stage_percent, healthy_since: failback.healthy_since[r] })
+            .map(|r| Reason::Failback { r, stage_percent: stage_of(shares_target[r], shares_base[r]), healthy_since: failback.healthy_since[r] })
             .collect();
         shift_steps.push(steps.len());
         steps.push(LocalStep {
@@ -332,7 +334,16 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             discretionary: true,
         });
     }
-    out.notes.extend(failback.notes.iter().cloned());
+    let mut blocked: Vec<usize> = cells.iter().flat_map(|p| p.blocked.iter().copied()).collect();
+    blocked.sort_unstable();
+    blocked.dedup();
+    for r in &blocked {
+        match &failback.waiting[*r] {
+            Some(note) => out.notes.push(note.clone()),
+            None => out.notes.extend(failback.cooldown_note.clone()),
+        }
+    }
+    out.notes.dedup();
 
     // 7. After the incident: capacity back to steady state (discretionary).
     if let Some(_ecs) = &service.ecs {
@@ -394,9 +405,10 @@ struct FailbackGate {
     healthy_since: Vec<crate::time::Timestamp>,
     /// Stage fraction cap from the cooldown/stage logic (computed per cell later).
     cooldown_ok: bool,
-    /// The stage applied (percent).
-    stage_percent: u32,
-    notes: Vec<String>,
+    /// Per local region: why failback into it waits, if it does.
+    waiting: Vec<Option<String>>,
+    /// Why discretionary moves wait for the cooldown, if they do.
+    cooldown_note: Option<String>,
 }
 
 fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) -> Entry) -> FailbackGate {
@@ -407,7 +419,7 @@ fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) ->
     let cooldown_ok = cooldown_passed(inputs, s);
     let mut allowed = vec![false; nr];
     let mut healthy_since = vec![crate::time::Timestamp::EPOCH; nr];
-    let mut notes = Vec::new();
+    let mut waiting = vec![None; nr];
     for r in 0..nr {
         // A region is recovered when every cell's verdict is healthy; use the latest since.
         let since = (0..nc).map(|c| entry(c, r)).filter(|e| e.verdict == Verdict::Healthy).map(|e| e.since).max();
@@ -422,22 +434,20 @@ fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) ->
         let window = now.elapsed_at_least(healthy_since[r], service.safety.failback_after_healthy_secs);
         allowed[r] = all_healthy && (restore || (!manual && window));
         if all_healthy && !allowed[r] {
-            if manual {
-                notes.push(format!("{} is healthy; failback is manual: `regionctl override restore --region {}`", service.regions[r].name, service.regions[r].name));
+            waiting[r] = Some(if manual {
+                format!("{} is healthy; failback is manual: `regionctl override restore --region {}`", service.regions[r].name, service.regions[r].name)
             } else {
-                notes.push(format!(
+                format!(
                     "{} healthy for {}s of the {}s recovery window before failback",
                     service.regions[r].name,
                     now.secs_since(healthy_since[r]),
                     service.safety.failback_after_healthy_secs
-                ));
-            }
+                )
+            });
         }
     }
-    if !cooldown_ok {
-        notes.push(format!("discretionary moves wait for the {}s cooldown", service.safety.cooldown_secs));
-    }
-    FailbackGate { allowed, healthy_since, cooldown_ok, stage_percent: 0, notes }
+    let cooldown_note = (!cooldown_ok).then(|| format!("failback waits for the {}s cooldown after the last discretionary move", service.safety.cooldown_secs));
+    FailbackGate { allowed, healthy_since, cooldown_ok, waiting, cooldown_note }
 }
 
 fn cooldown_passed(inputs: &Inputs<'_>, s: usize) -> bool {
@@ -452,7 +462,7 @@ fn plan_cell(service: &Service, c: usize, cur: &[u8], eligible: &[bool], gate: &
     let nr = cur.len();
     let cell = &service.cells[c];
     let Some(active) = cell.tiers.iter().position(|t| t.iter().any(|r| eligible[*r])) else {
-        return CellPlan { evacuated: cur.to_vec(), target: cur.to_vec(), held: true };
+        return CellPlan { evacuated: cur.to_vec(), target: cur.to_vec(), held: true, blocked: Vec::new() };
     };
     let full = tier_weights(service, &cell.tiers[active], eligible, nr);
     // Evacuation: ineligible regions go to 0; if nothing eligible is left serving, the
@@ -462,16 +472,16 @@ fn plan_cell(service: &Service, c: usize, cur: &[u8], eligible: &[bool], gate: &
         evacuated = full.clone();
     }
     if evacuated == full {
-        return CellPlan { target: evacuated.clone(), evacuated, held: false };
+        return CellPlan { target: evacuated.clone(), evacuated, held: false, blocked: Vec::new() };
     }
     // Failback (or moving back to a better tier): discretionary.
     let gainers: Vec<usize> = (0..nr).filter(|r| full[*r] > evacuated[*r]).collect();
     let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
     if !permitted {
-        return CellPlan { target: evacuated.clone(), evacuated, held: false };
+        return CellPlan { target: evacuated.clone(), evacuated, held: false, blocked: gainers };
     }
     let target = staged(service, &evacuated, &full);
-    CellPlan { evacuated, target, held: false }
+    CellPlan { evacuated, target, held: false, blocked: Vec::new() }
 }
 
 /// Full target weights for a tier: eligible members at their weight (equally when all are
@@ -612,6 +622,11 @@ fn shares(service: &Service, weights: &[u8]) -> Vec<f64> {
     }
     out.iter_mut().for_each(|x| *x /= nc as f64);
     out
+}
+
+/// A failback stage as a percentage of the region's baseline share.
+fn stage_of(share: f64, baseline: f64) -> u32 {
+    if baseline <= 0.0 { 100 } else { pct((share / baseline).min(1.0)) }
 }
 
 fn pct(share: f64) -> u32 {

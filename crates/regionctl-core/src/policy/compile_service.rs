@@ -70,6 +70,10 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
         if let Some(cr) = input.controller_regions
             && !cr.contains(&region.name)
         {
+            if let Some(close) = did_you_mean(&region.name, cr.iter().map(String::as_str)) {
+                r.error(&path.key("name"), format!("unknown region `{}`", region.name), Some(format!("did you mean `{close}`? (a controller region)")));
+                continue;
+            }
             r.warn(
                 &path.key("name"),
                 format!("no controller runs in `{}`", region.name),

@@ -137,13 +137,20 @@ pub(super) fn compile(
     }
     let all_services_compiled = compiled.len() == services.len();
 
-    let dependency_order = if all_services_compiled {
-        dependency_order(&compiled, docs, &services, diagnostics)
-    } else {
-        None
-    };
+    // Cycles are found on the names as written, so they are reported even when another
+    // problem keeps a service from compiling.
+    let deps: Vec<Vec<usize>> = services
+        .iter()
+        .map(|(_, spec)| {
+            spec.depends_on
+                .iter()
+                .filter_map(|d| service_names.iter().position(|n| n == d))
+                .collect()
+        })
+        .collect();
+    let dependency_order = dependency_order(&service_names, &deps, docs, &services, diagnostics);
 
-    let test_files = compile_tests(docs, &tests, &compiled, &regions, diagnostics);
+    let test_files = compile_tests(docs, &tests, &compiled, &service_names, &regions, diagnostics);
 
     let dependency_order = dependency_order?;
     if !all_services_compiled {
@@ -224,15 +231,16 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
 
 /// Topological order of services (dependencies first); reports every cycle found.
 fn dependency_order(
-    services: &[super::Service],
+    names: &[&str],
+    deps: &[Vec<usize>],
     docs: &[Doc<'_>],
     specs: &[(usize, ServiceSpec)],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<usize>> {
     let mut graph = DiGraph::<usize, ()>::new();
-    let nodes: Vec<_> = (0..services.len()).map(|i| graph.add_node(i)).collect();
-    for (i, s) in services.iter().enumerate() {
-        for &d in &s.depends_on {
+    let nodes: Vec<_> = (0..names.len()).map(|i| graph.add_node(i)).collect();
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
             // Edge dependency → dependant: the dependency's steps come first.
             graph.add_edge(nodes[d], nodes[i], ());
         }
@@ -250,7 +258,7 @@ fn dependency_order(
         ok = false;
         let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
         members.sort();
-        let cycle = describe_cycle(services, &members);
+        let cycle = describe_cycle(names, deps, &members);
         for &m in &members {
             let doc = &docs[specs[m].0];
             let mut r = doc.reporter();
@@ -266,13 +274,13 @@ fn dependency_order(
         return None;
     }
     // Kahn's algorithm with a sorted ready set: deterministic, dependencies first.
-    let mut indegree: Vec<usize> = services.iter().map(|s| s.depends_on.len()).collect();
-    let mut ready: BTreeSet<usize> = (0..services.len()).filter(|i| indegree[*i] == 0).collect();
-    let mut order = Vec::with_capacity(services.len());
+    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut ready: BTreeSet<usize> = (0..names.len()).filter(|i| indegree[*i] == 0).collect();
+    let mut order = Vec::with_capacity(names.len());
     while let Some(i) = ready.pop_first() {
         order.push(i);
-        for (j, s) in services.iter().enumerate() {
-            if s.depends_on.contains(&i) {
+        for (j, ds) in deps.iter().enumerate() {
+            if ds.contains(&i) {
                 indegree[j] -= 1;
                 if indegree[j] == 0 {
                     ready.insert(j);
@@ -284,15 +292,14 @@ fn dependency_order(
 }
 
 /// `a → b → c → a`, following dependency edges from the smallest member.
-fn describe_cycle(services: &[super::Service], members: &[usize]) -> String {
+fn describe_cycle(names: &[&str], deps: &[Vec<usize>], members: &[usize]) -> String {
     let Some(&start) = members.first() else {
         return String::new();
     };
     let mut path = vec![start];
     let mut current = start;
     for _ in 0..members.len() {
-        let next = services[current]
-            .depends_on
+        let next = deps[current]
             .iter()
             .copied()
             .filter(|d| members.contains(d))
@@ -314,7 +321,7 @@ fn describe_cycle(services: &[super::Service], members: &[usize]) -> String {
         }
     }
     path.iter()
-        .map(|i| services[*i].name.as_str())
+        .map(|i| names[*i])
         .collect::<Vec<_>>()
         .join(" → depends on → ")
 }
@@ -323,11 +330,13 @@ fn compile_tests(
     docs: &[Doc<'_>],
     tests: &[(usize, PolicyTestSpec)],
     services: &[super::Service],
+    service_names: &[&str],
     regions: &[String],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<TestFile> {
     let mut out = Vec::new();
-    let service_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    // Only check a case against services that compiled; the others already have errors.
+    let all_compiled = services.len() == service_names.len();
     for (i, spec) in tests {
         let doc = &docs[*i];
         let mut r = doc.reporter();
@@ -343,6 +352,9 @@ fn compile_tests(
                 ("unknown", &case.unknown),
             ] {
                 for (k, target) in list.iter().enumerate() {
+                    if !all_compiled {
+                        continue;
+                    }
                     if let Err(message) =
                         crate::testing::parse_target(target, services, regions)
                     {
@@ -352,6 +364,9 @@ fn compile_tests(
             }
             for (svc, cells) in &case.expect_traffic {
                 let spath = cpath.key("expect_traffic").key(svc);
+                if service_names.contains(&svc.as_str()) && !services.iter().any(|s| &s.name == svc) {
+                    continue;
+                }
                 let Some(service) = services.iter().find(|s| &s.name == svc) else {
                     let hint = did_you_mean(svc, service_names.iter().copied())
                         .map(|b| format!("did you mean `{b}`?"));
