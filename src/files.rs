@@ -26,20 +26,31 @@ pub fn read_bundle(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
     found.dedup();
     let mut files = Vec::with_capacity(found.len());
     for path in found {
-        let meta = std::fs::metadata(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("{}: cannot read", path.display()))?;
         if meta.len() > MAX_FILE_BYTES as u64 {
-            bail!("{}: {} bytes; policy files are limited to {MAX_FILE_BYTES} bytes", path.display(), meta.len());
+            bail!(
+                "{}: {} bytes; policy files are limited to {MAX_FILE_BYTES} bytes",
+                path.display(),
+                meta.len()
+            );
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("{}: cannot read as UTF-8 text", path.display()))?;
-        files.push(SourceFile { path: path.display().to_string(), text });
+        files.push(SourceFile {
+            path: path.display().to_string(),
+            text,
+        });
     }
     Ok(files)
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
     if depth > MAX_DIR_DEPTH {
-        bail!("{}: directories nested deeper than {MAX_DIR_DEPTH} levels", dir.display());
+        bail!(
+            "{}: directories nested deeper than {MAX_DIR_DEPTH} levels",
+            dir.display()
+        );
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list directory", dir.display()))?

@@ -3,8 +3,11 @@
 //! The binary stays thin: it parses arguments, reads files, and calls the pure core
 //! (`regionctl-core`) — the same functions the controllers, game-days and the simulator use.
 
+mod aws_world;
 mod cli;
 mod files;
+mod probe;
+mod provision;
 
 use clap::Parser;
 use std::process::ExitCode;

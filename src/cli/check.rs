@@ -40,25 +40,46 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             }))?
         );
     } else {
-        let switches: usize = bundle.services.iter().filter(|s| s.routing.switch.is_some()).map(|s| match s.routing.switch.as_ref().map(|w| w.scope) {
-            Some(regionctl_core::policy::raw::SwitchScope::Cell) => s.regions.len() * s.cells.len(),
-            _ => s.regions.len(),
-        }).sum();
+        let switches: usize = bundle
+            .services
+            .iter()
+            .filter(|s| s.routing.switch.is_some())
+            .map(|s| match s.routing.switch.as_ref().map(|w| w.scope) {
+                Some(regionctl_core::policy::raw::SwitchScope::Cell) => {
+                    s.regions.len() * s.cells.len()
+                }
+                _ => s.regions.len(),
+            })
+            .sum();
         println!(
             "{}: valid — {} service(s), {} controller config, {} test file(s), {} warning(s); bundle {}",
-            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             bundle.services.len(),
-            if bundle.controller.is_some() { "1" } else { "no" },
+            if bundle.controller.is_some() {
+                "1"
+            } else {
+                "no"
+            },
             bundle.tests.len(),
             warnings,
             bundle.short_hash()
         );
         if switches > 0 {
-            println!("data-plane switches: {switches} Route 53 health check(s) needed (default quota: 200 per account)");
+            println!(
+                "data-plane switches: {switches} Route 53 health check(s) needed (default quota: 200 per account)"
+            );
         }
         if !valid {
             eprintln!("--deny-warnings: {warnings} warning(s) make the bundle invalid");
         }
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

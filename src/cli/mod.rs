@@ -3,6 +3,8 @@
 
 mod check;
 mod plan;
+mod provision;
+pub(crate) mod run;
 mod schema;
 mod test;
 
@@ -28,6 +30,8 @@ enum Command {
     Plan(plan::PlanArgs),
     Test(test::TestArgs),
     Schema(schema::SchemaArgs),
+    Provision(provision::ProvisionArgs),
+    Run(run::RunArgs),
 }
 
 /// Output format.
@@ -47,16 +51,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Provision(args) => provision::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 
 /// Loads a bundle from paths, printing diagnostics; `None` when it is invalid.
-pub fn load_bundle(paths: &[std::path::PathBuf], output: Output) -> Result<Option<regionctl_core::policy::Bundle>> {
+pub fn load_bundle(
+    paths: &[std::path::PathBuf],
+    output: Output,
+) -> Result<Option<regionctl_core::policy::Bundle>> {
     let files = crate::files::read_bundle(paths)?;
     if files.is_empty() {
         anyhow::bail!(
             "no policy files (*.yaml, *.yml) under {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     match regionctl_core::policy::load(&files) {
@@ -70,13 +83,21 @@ pub fn load_bundle(paths: &[std::path::PathBuf], output: Output) -> Result<Optio
         }
         Err(diagnostics) => {
             if output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "valid": false, "diagnostics": diagnostics }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "valid": false, "diagnostics": diagnostics })
+                    )?
+                );
             } else {
                 for d in &diagnostics {
                     eprint!("{d}");
                 }
                 let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                eprintln!("{errors} error(s), {} warning(s): policy bundle rejected", diagnostics.len() - errors);
+                eprintln!(
+                    "{errors} error(s), {} warning(s): policy bundle rejected",
+                    diagnostics.len() - errors
+                );
             }
             Ok(None)
         }

@@ -40,10 +40,14 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), args.output)? else {
         return Ok(ExitCode::from(1));
     };
-    let scenario = Scenario::parse(&bundle, &args.down, &args.degraded, &args.unknown).map_err(|e| anyhow!(e))?;
+    let scenario = Scenario::parse(&bundle, &args.down, &args.degraded, &args.unknown)
+        .map_err(|e| anyhow!(e))?;
     let (live, plan) = plan_scenario(&bundle, &scenario);
     match args.output {
-        Output::Text => print!("{}", render::text(&bundle, &live, &plan, &scenario.describe())),
+        Output::Text => print!(
+            "{}",
+            render::text(&bundle, &live, &plan, &scenario.describe())
+        ),
         Output::Json => {
             let traffic = plan::resulting_traffic(&bundle, &plan);
             let steps: Vec<serde_json::Value> = plan
@@ -84,5 +88,9 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -35,7 +35,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             .iter()
             .map(|r| serde_json::json!({ "file": r.file, "name": r.name, "passed": r.passed(), "failures": r.failures }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "passed": passed, "failed": failed, "cases": cases }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "passed": passed, "failed": failed, "cases": cases })
+            )?
+        );
     } else {
         let mut file = "";
         for r in &results {
@@ -56,7 +61,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             }
         }
         if results.is_empty() {
-            println!("no policy tests found under {} (add `kind: PolicyTest` files)", args.dir.display());
+            println!(
+                "no policy tests found under {} (add `kind: PolicyTest` files)",
+                args.dir.display()
+            );
         }
         println!("{}", "-".repeat(80));
         println!("PASS: {passed}/{}", results.len());
@@ -64,5 +72,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             println!("FAIL: {failed}/{}", results.len());
         }
     }
-    Ok(if failed == 0 && !results.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 && !results.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -60,7 +60,13 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         target_desired: (0..nr).map(|r| desired_now(inputs, s, r)).collect(),
         ..Outcome::default()
     };
-    let entry = |c: usize, r: usize| -> Entry { health.entries.get(c * nr + r).copied().unwrap_or(Entry::UNKNOWN) };
+    let entry = |c: usize, r: usize| -> Entry {
+        health
+            .entries
+            .get(c * nr + r)
+            .copied()
+            .unwrap_or(Entry::UNKNOWN)
+    };
     let drained = guard::drained_slots(inputs, s);
 
     if service.strategy == Strategy::BackupRestore {
@@ -74,7 +80,9 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     let mut held_cells = 0usize;
     for c in 0..nc {
         let cur = &current[c * nr..(c + 1) * nr];
-        let eligible: Vec<bool> = (0..nr).map(|r| entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r]).collect();
+        let eligible: Vec<bool> = (0..nr)
+            .map(|r| entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r])
+            .collect();
         let plan = plan_cell(service, c, cur, &eligible, &failback);
         if plan.held {
             held_cells += 1;
@@ -82,7 +90,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         cells.push(plan);
     }
     if held_cells > 0 {
-        let bad = (0..nc).any(|c| cells[c].held && (0..nr).any(|r| current[c * nr + r] > 0 && entry(c, r).verdict != Verdict::Healthy));
+        let bad = (0..nc).any(|c| {
+            cells[c].held
+                && (0..nr)
+                    .any(|r| current[c * nr + r] > 0 && entry(c, r).verdict != Verdict::Healthy)
+        });
         if bad {
             out.exemptions.push(Exemption::FailStatic);
             out.alerts.push(Alert {
@@ -93,12 +105,19 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         }
     }
 
-    let evacuating = cells.iter().enumerate().any(|(c, p)| p.evacuated[..] != current[c * nr..(c + 1) * nr]);
+    let evacuating = cells
+        .iter()
+        .enumerate()
+        .any(|(c, p)| p.evacuated[..] != current[c * nr..(c + 1) * nr]);
     let failing_back = cells.iter().any(|p| p.target != p.evacuated);
 
     // Minimum healthy regions: evacuation must leave enough healthy regions serving.
     if evacuating {
-        let healthy = (0..nr).filter(|r| (0..nc).any(|c| entry(c, *r).verdict == Verdict::Healthy && !drained[c * nr + *r])).count();
+        let healthy = (0..nr)
+            .filter(|r| {
+                (0..nc).any(|c| entry(c, *r).verdict == Verdict::Healthy && !drained[c * nr + *r])
+            })
+            .count();
         if (healthy as u32) < service.safety.min_healthy_regions {
             out.alerts.push(Alert {
                 kind: AlertKind::HoldMinHealthyRegions,
@@ -108,39 +127,73 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                     service.safety.min_healthy_regions
                 ),
             });
-            out.notes.push("evacuation held: min_healthy_regions not met".into());
+            out.notes
+                .push("evacuation held: min_healthy_regions not met".into());
             return out;
         }
     }
 
     // 2. Capacity and waits.
     let shares_cur = shares(service, &current);
-    let evac_flat: Vec<u8> = cells.iter().flat_map(|p| p.evacuated.iter().copied()).collect();
-    let target_flat: Vec<u8> = cells.iter().flat_map(|p| p.target.iter().copied()).collect();
+    let evac_flat: Vec<u8> = cells
+        .iter()
+        .flat_map(|p| p.evacuated.iter().copied())
+        .collect();
+    let target_flat: Vec<u8> = cells
+        .iter()
+        .flat_map(|p| p.target.iter().copied())
+        .collect();
     let shares_target = shares(service, &target_flat);
-    let baseline_flat: Vec<u8> = service.cells.iter().flat_map(|c| c.baseline_weights.iter().copied()).collect();
+    let baseline_flat: Vec<u8> = service
+        .cells
+        .iter()
+        .flat_map(|c| c.baseline_weights.iter().copied())
+        .collect();
     let shares_base = shares(service, &baseline_flat);
 
     let mut steps: Vec<LocalStep> = Vec::new();
     let mut scale_step: Vec<Option<usize>> = vec![None; nr];
     let mut target_desired = out.target_desired.clone();
-    let in_incident = target_flat != baseline_flat || (0..nc).any(|c| (0..nr).any(|r| entry(c, r).verdict != Verdict::Healthy && service.cells[c].baseline_weights[r] > 0));
+    let in_incident = target_flat != baseline_flat
+        || (0..nc).any(|c| {
+            (0..nr).any(|r| {
+                entry(c, r).verdict != Verdict::Healthy && service.cells[c].baseline_weights[r] > 0
+            })
+        });
     if let Some(ecs) = &service.ecs {
         for r in 0..nr {
             let cur_desired = target_desired[r].unwrap_or(0);
-            if shares_target[r] > shares_cur[r] + SHARE_EPSILON || (shares_target[r] > 0.0 && in_incident) {
-                let reference = if shares_base[r] > 0.0 { shares_base[r] } else { 1.0 };
+            if shares_target[r] > shares_cur[r] + SHARE_EPSILON
+                || (shares_target[r] > 0.0 && in_incident)
+            {
+                let reference = if shares_base[r] > 0.0 {
+                    shares_base[r]
+                } else {
+                    1.0
+                };
                 let needed = (f64::from(ecs.full_count) * shares_target[r] / reference).ceil();
-                let needed = if needed.is_finite() && needed > 0.0 { needed.min(f64::from(u32::MAX)) as u32 } else { 0 };
+                let needed = if needed.is_finite() && needed > 0.0 {
+                    needed.min(f64::from(u32::MAX)) as u32
+                } else {
+                    0
+                };
                 // Never scale down during an incident.
                 let to = cur_desired.max(needed);
                 if to > cur_desired {
                     let discretionary = !evacuating && failing_back;
                     scale_step[r] = Some(steps.len());
                     steps.push(LocalStep {
-                        action: Action::Scale { r, from: cur_desired, to },
+                        action: Action::Scale {
+                            r,
+                            from: cur_desired,
+                            to,
+                        },
                         after: Vec::new(),
-                        reasons: vec![Reason::PreScale { r, share_from: pct(shares_cur[r]), share_to: pct(shares_target[r]) }],
+                        reasons: vec![Reason::PreScale {
+                            r,
+                            share_from: pct(shares_cur[r]),
+                            share_to: pct(shares_target[r]),
+                        }],
                         plane: Plane::EcsControlPlane,
                         discretionary,
                     });
@@ -151,9 +204,16 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     }
 
     // Capacity first (warm-standby, pilot-light), or Lambda cover when the source is down.
-    let sources: Vec<usize> = (0..nr).filter(|r| shares_target[*r] + SHARE_EPSILON < shares_cur[*r]).collect();
-    let source_down = sources.iter().any(|r| (0..nc).any(|c| entry(c, *r).verdict == Verdict::Down));
-    let capacity_first = matches!(service.strategy, Strategy::WarmStandby | Strategy::PilotLight);
+    let sources: Vec<usize> = (0..nr)
+        .filter(|r| shares_target[*r] + SHARE_EPSILON < shares_cur[*r])
+        .collect();
+    let source_down = sources
+        .iter()
+        .any(|r| (0..nc).any(|c| entry(c, *r).verdict == Verdict::Down));
+    let capacity_first = matches!(
+        service.strategy,
+        Strategy::WarmStandby | Strategy::PilotLight
+    );
     let mut wait_steps: Vec<usize> = Vec::new();
     let mut alb_steps: Vec<usize> = Vec::new();
     let mut partial_fraction: Option<f64> = None;
@@ -186,27 +246,49 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                 continue;
             }
             if !hard || capacity_first {
-                let since = sources.iter().flat_map(|sr| (0..nc).map(move |c| (c, *sr))).filter(|(c, sr)| entry(*c, *sr).verdict.is_unhealthy()).map(|(c, sr)| entry(c, sr).since).min().unwrap_or(now);
+                let since = sources
+                    .iter()
+                    .flat_map(|sr| (0..nc).map(move |c| (c, *sr)))
+                    .filter(|(c, sr)| entry(*c, *sr).verdict.is_unhealthy())
+                    .map(|(c, sr)| entry(c, sr).since)
+                    .min()
+                    .unwrap_or(now);
                 let bound = service.safety.max_degraded_hold_secs.min(ecs.max_wait_secs);
                 let until = since.plus_secs(bound);
                 if !evacuating || now < until {
-                    let timeout = if evacuating { until.secs_since(now) } else { ecs.max_wait_secs };
+                    let timeout = if evacuating {
+                        until.secs_since(now)
+                    } else {
+                        ecs.max_wait_secs
+                    };
                     let after = scale_step[r].into_iter().collect();
                     wait_steps.push(steps.len());
                     steps.push(LocalStep {
-                        action: Action::WaitForCapacity { r, running, needed, timeout_secs: timeout },
+                        action: Action::WaitForCapacity {
+                            r,
+                            running,
+                            needed,
+                            timeout_secs: timeout,
+                        },
                         after,
-                        reasons: vec![Reason::CapacityFirst { strategy: service.strategy }],
+                        reasons: vec![Reason::CapacityFirst {
+                            strategy: service.strategy,
+                        }],
                         plane: Plane::None,
                         discretionary: !evacuating,
                     });
                     if evacuating {
                         for src in &sources {
-                            out.exemptions.push(Exemption::CapacityWait { r: *src, until });
+                            out.exemptions
+                                .push(Exemption::CapacityWait { r: *src, until });
                         }
                     }
                 } else {
-                    let k = if needed == 0 { 1.0 } else { f64::from(running) / f64::from(needed) };
+                    let k = if needed == 0 {
+                        1.0
+                    } else {
+                        f64::from(running) / f64::from(needed)
+                    };
                     partial_fraction = Some(partial_fraction.map_or(k, |p: f64| p.min(k)));
                     shift_reasons.push(Reason::CapacityTimeout { r, running, needed });
                 }
@@ -214,12 +296,10 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         }
     }
 
-    // 3. Final weights: partial if capacity could not carry everything.
-    let mut final_weights = if wait_steps.is_empty() || !evacuating { target_flat.clone() } else { current.clone() };
-    if !wait_steps.is_empty() && !evacuating {
-        // Failback waits for the recovering region's capacity: keep the evacuated state.
-        final_weights = evac_flat.clone();
-    }
+    // 3. Final weights: the target (shift steps come after any capacity wait, and the
+    // executor stops at a wait that is not yet satisfied), or partial if capacity could not
+    // carry everything in time.
+    let mut final_weights = target_flat.clone();
     let mut purpose = ShiftPurpose::Evacuate;
     if let Some(k) = partial_fraction {
         final_weights = partial_weights(service, &current, &target_flat, k.clamp(0.0, 1.0));
@@ -231,7 +311,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         out.alerts.push(Alert {
             kind: AlertKind::Partial,
             service: service.name.clone(),
-            message: format!("receiver capacity did not arrive in time: moved {:.0}% of the traffic off {}", k * 100.0, sources_names(service, &sources)),
+            message: format!(
+                "receiver capacity did not arrive in time: moved {:.0}% of the traffic off {}",
+                k * 100.0,
+                sources_names(service, &sources)
+            ),
         });
     }
     for r in 0..nr {
@@ -242,12 +326,25 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 4. Guard the resulting state before it becomes steps.
     let discretionary_only = !evacuating && failing_back;
-    let violations = guard::check_service(inputs, s, &final_weights, discretionary_only, &out.exemptions);
+    let violations = guard::check_service(
+        inputs,
+        s,
+        &final_weights,
+        discretionary_only,
+        &out.exemptions,
+    );
     if !violations.is_empty() {
         out.alerts.push(Alert {
             kind: AlertKind::GuardViolation,
             service: service.name.clone(),
-            message: format!("plan rejected by the safety guard, holding: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+            message: format!(
+                "plan rejected by the safety guard, holding: {}",
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
         });
         out.target_weights = current;
         return out;
@@ -268,13 +365,23 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                 let gap = 100 - (u64::from(run.min(want)) * 100 / u64::from(want)) as u32;
                 lambda = lambda.max(gap);
             }
-            let to = AlbState { fargate: 100 - lambda.min(100), lambda: lambda.min(100) };
+            let to = AlbState {
+                fargate: 100 - lambda.min(100),
+                lambda: lambda.min(100),
+            };
             let from = live.alb.get(r).copied().flatten();
             let current_lambda = from.map_or(0, AlbState::lambda_percent);
             if current_lambda != to.lambda || from.is_none() && lambda > 0 {
                 let mut reasons = Vec::new();
                 if cover {
-                    reasons.push(Reason::LambdaCover { r, running: running(inputs, s, r), needed: service.ecs.as_ref().map_or(0, |e| e.ready_threshold(target_desired[r].unwrap_or(0))) });
+                    reasons.push(Reason::LambdaCover {
+                        r,
+                        running: running(inputs, s, r),
+                        needed: service
+                            .ecs
+                            .as_ref()
+                            .map_or(0, |e| e.ready_threshold(target_desired[r].unwrap_or(0))),
+                    });
                 }
                 if load || current_lambda > 0 && !cover {
                     reasons.push(Reason::Load { r, in_alarm: load });
@@ -293,7 +400,15 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 6. Weight steps.
     let mut shift_steps = Vec::new();
-    let evac_changes = diff(&current, if final_weights == target_flat && failing_back && evacuating { &evac_flat } else { &final_weights }, nr);
+    let evac_changes = diff(
+        &current,
+        if final_weights == target_flat && failing_back && evacuating {
+            &evac_flat
+        } else {
+            &final_weights
+        },
+        nr,
+    );
     let evac_changes = if evacuating { evac_changes } else { Vec::new() };
     if !evac_changes.is_empty() {
         let mut reasons = unhealthy_reasons(inputs, s, &current, &evac_flat, &drained);
@@ -309,7 +424,10 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         after.sort_unstable();
         shift_steps.push(steps.len());
         steps.push(LocalStep {
-            action: Action::SetWeights { purpose, changes: evac_changes },
+            action: Action::SetWeights {
+                purpose,
+                changes: evac_changes,
+            },
             after,
             reasons,
             plane: Plane::Route53ControlPlane,
@@ -317,24 +435,40 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         });
     }
     let base_for_failback = if evacuating { &evac_flat } else { &current };
-    let failback_changes = if failing_back && wait_steps.is_empty() { diff(base_for_failback, &final_weights, nr) } else { Vec::new() };
+    let failback_changes = if failing_back {
+        diff(base_for_failback, &final_weights, nr)
+    } else {
+        Vec::new()
+    };
     if !failback_changes.is_empty() {
         let mut after: Vec<usize> = scale_step.iter().flatten().copied().collect();
+        after.extend(wait_steps.iter().copied());
         after.extend(shift_steps.iter().copied());
+        after.sort_unstable();
         let reasons = (0..nr)
             .filter(|r| shares_target[*r] > shares(service, base_for_failback)[*r] + SHARE_EPSILON)
-            .map(|r| Reason::Failback { r, stage_percent: stage_of(shares_target[r], shares_base[r]), healthy_since: failback.healthy_since[r] })
+            .map(|r| Reason::Failback {
+                r,
+                stage_percent: stage_of(shares_target[r], shares_base[r]),
+                healthy_since: failback.healthy_since[r],
+            })
             .collect();
         shift_steps.push(steps.len());
         steps.push(LocalStep {
-            action: Action::SetWeights { purpose: ShiftPurpose::Failback, changes: failback_changes },
+            action: Action::SetWeights {
+                purpose: ShiftPurpose::Failback,
+                changes: failback_changes,
+            },
             after,
             reasons,
             plane: Plane::Route53ControlPlane,
             discretionary: true,
         });
     }
-    let mut blocked: Vec<usize> = cells.iter().flat_map(|p| p.blocked.iter().copied()).collect();
+    let mut blocked: Vec<usize> = cells
+        .iter()
+        .flat_map(|p| p.blocked.iter().copied())
+        .collect();
     blocked.sort_unstable();
     blocked.dedup();
     for r in &blocked {
@@ -347,14 +481,24 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 7. After the incident: capacity back to steady state (discretionary).
     if let Some(_ecs) = &service.ecs {
-        let over = final_weights == baseline_flat && (0..nc).all(|c| (0..nr).all(|r| entry(c, r).verdict == Verdict::Healthy || service.cells[c].baseline_weights[r] == 0));
+        let over = final_weights == baseline_flat
+            && (0..nc).all(|c| {
+                (0..nr).all(|r| {
+                    entry(c, r).verdict == Verdict::Healthy
+                        || service.cells[c].baseline_weights[r] == 0
+                })
+            });
         if over && cooldown_passed(inputs, s) {
             for r in 0..nr {
                 let steady = steady_desired(service, r);
                 let cur = target_desired[r].unwrap_or(steady);
                 if cur > steady {
                     steps.push(LocalStep {
-                        action: Action::Scale { r, from: cur, to: steady },
+                        action: Action::Scale {
+                            r,
+                            from: cur,
+                            to: steady,
+                        },
                         after: shift_steps.clone(),
                         reasons: vec![Reason::IncidentOver],
                         plane: Plane::EcsControlPlane,
@@ -372,17 +516,29 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     out
 }
 
-fn plan_backup_restore(service: &Service, entry: &impl Fn(usize, usize) -> Entry, out: &mut Outcome) {
+fn plan_backup_restore(
+    service: &Service,
+    entry: &impl Fn(usize, usize) -> Entry,
+    out: &mut Outcome,
+) {
     out.exemptions.push(Exemption::BackupRestore);
     for (r, region) in service.regions.iter().enumerate() {
-        let unhealthy = (0..service.cells.len()).find(|c| entry(*c, r).verdict.is_unhealthy() && service.cells[*c].baseline_weights[r] > 0);
+        let unhealthy = (0..service.cells.len()).find(|c| {
+            entry(*c, r).verdict.is_unhealthy() && service.cells[*c].baseline_weights[r] > 0
+        });
         if let Some(c) = unhealthy {
             let e = entry(c, r);
             out.steps.push(LocalStep {
                 action: Action::RestoreRequired { r },
                 after: Vec::new(),
                 reasons: vec![
-                    Reason::RegionUnhealthy { r, verdict: e.verdict, since: e.since, evidence: Default::default(), cells: service.cells.len() },
+                    Reason::RegionUnhealthy {
+                        r,
+                        verdict: e.verdict,
+                        since: e.since,
+                        evidence: Default::default(),
+                        cells: service.cells.len(),
+                    },
                     Reason::RestoreRequired { r },
                 ],
                 plane: Plane::None,
@@ -411,7 +567,11 @@ struct FailbackGate {
     cooldown_note: Option<String>,
 }
 
-fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) -> Entry) -> FailbackGate {
+fn failback_gate(
+    inputs: &Inputs<'_>,
+    s: usize,
+    entry: &impl Fn(usize, usize) -> Entry,
+) -> FailbackGate {
     let service = &inputs.bundle.services[s];
     let nr = service.regions.len();
     let nc = service.cells.len();
@@ -422,7 +582,11 @@ fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) ->
     let mut waiting = vec![None; nr];
     for r in 0..nr {
         // A region is recovered when every cell's verdict is healthy; use the latest since.
-        let since = (0..nc).map(|c| entry(c, r)).filter(|e| e.verdict == Verdict::Healthy).map(|e| e.since).max();
+        let since = (0..nc)
+            .map(|c| entry(c, r))
+            .filter(|e| e.verdict == Verdict::Healthy)
+            .map(|e| e.since)
+            .max();
         let all_healthy = (0..nc).all(|c| entry(c, r).verdict == Verdict::Healthy);
         healthy_since[r] = since.unwrap_or(now);
         let region = service.regions[r].region;
@@ -431,11 +595,15 @@ fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) ->
             .active(inputs.bundle, &service.name, region, "", now)
             .is_some_and(|o| o.action == OverrideAction::Restore);
         let manual = service.safety.failback_mode == FailbackMode::Manual;
-        let window = now.elapsed_at_least(healthy_since[r], service.safety.failback_after_healthy_secs);
+        let window =
+            now.elapsed_at_least(healthy_since[r], service.safety.failback_after_healthy_secs);
         allowed[r] = all_healthy && (restore || (!manual && window));
         if all_healthy && !allowed[r] {
             waiting[r] = Some(if manual {
-                format!("{} is healthy; failback is manual: `regionctl override restore --region {}`", service.regions[r].name, service.regions[r].name)
+                format!(
+                    "{} is healthy; failback is manual: `regionctl override restore --region {}`",
+                    service.regions[r].name, service.regions[r].name
+                )
             } else {
                 format!(
                     "{} healthy for {}s of the {}s recovery window before failback",
@@ -446,8 +614,19 @@ fn failback_gate(inputs: &Inputs<'_>, s: usize, entry: &impl Fn(usize, usize) ->
             });
         }
     }
-    let cooldown_note = (!cooldown_ok).then(|| format!("failback waits for the {}s cooldown after the last discretionary move", service.safety.cooldown_secs));
-    FailbackGate { allowed, healthy_since, cooldown_ok, waiting, cooldown_note }
+    let cooldown_note = (!cooldown_ok).then(|| {
+        format!(
+            "failback waits for the {}s cooldown after the last discretionary move",
+            service.safety.cooldown_secs
+        )
+    });
+    FailbackGate {
+        allowed,
+        healthy_since,
+        cooldown_ok,
+        waiting,
+        cooldown_note,
+    }
 }
 
 fn cooldown_passed(inputs: &Inputs<'_>, s: usize) -> bool {
@@ -458,30 +637,62 @@ fn cooldown_passed(inputs: &Inputs<'_>, s: usize) -> bool {
 }
 
 /// Plans one cell's weights: first the exempt evacuation, then any permitted failback.
-fn plan_cell(service: &Service, c: usize, cur: &[u8], eligible: &[bool], gate: &FailbackGate) -> CellPlan {
+fn plan_cell(
+    service: &Service,
+    c: usize,
+    cur: &[u8],
+    eligible: &[bool],
+    gate: &FailbackGate,
+) -> CellPlan {
     let nr = cur.len();
     let cell = &service.cells[c];
-    let Some(active) = cell.tiers.iter().position(|t| t.iter().any(|r| eligible[*r])) else {
-        return CellPlan { evacuated: cur.to_vec(), target: cur.to_vec(), held: true, blocked: Vec::new() };
+    let Some(active) = cell
+        .tiers
+        .iter()
+        .position(|t| t.iter().any(|r| eligible[*r]))
+    else {
+        return CellPlan {
+            evacuated: cur.to_vec(),
+            target: cur.to_vec(),
+            held: true,
+            blocked: Vec::new(),
+        };
     };
     let full = tier_weights(service, &cell.tiers[active], eligible, nr);
     // Evacuation: ineligible regions go to 0; if nothing eligible is left serving, the
     // first tier with an eligible region takes over.
-    let mut evacuated: Vec<u8> = (0..nr).map(|r| if eligible[r] { cur[r] } else { 0 }).collect();
+    let mut evacuated: Vec<u8> = (0..nr)
+        .map(|r| if eligible[r] { cur[r] } else { 0 })
+        .collect();
     if evacuated.iter().all(|w| *w == 0) {
         evacuated = full.clone();
     }
     if evacuated == full {
-        return CellPlan { target: evacuated.clone(), evacuated, held: false, blocked: Vec::new() };
+        return CellPlan {
+            target: evacuated.clone(),
+            evacuated,
+            held: false,
+            blocked: Vec::new(),
+        };
     }
     // Failback (or moving back to a better tier): discretionary.
     let gainers: Vec<usize> = (0..nr).filter(|r| full[*r] > evacuated[*r]).collect();
     let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
     if !permitted {
-        return CellPlan { target: evacuated.clone(), evacuated, held: false, blocked: gainers };
+        return CellPlan {
+            target: evacuated.clone(),
+            evacuated,
+            held: false,
+            blocked: gainers,
+        };
     }
     let target = staged(service, &evacuated, &full);
-    CellPlan { evacuated, target, held: false, blocked: Vec::new() }
+    CellPlan {
+        evacuated,
+        target,
+        held: false,
+        blocked: Vec::new(),
+    }
 }
 
 /// Full target weights for a tier: eligible members at their weight (equally when all are
@@ -491,7 +702,11 @@ fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], nr: usize)
     let members: Vec<usize> = tier.iter().copied().filter(|r| eligible[*r]).collect();
     let all_zero = members.iter().all(|r| service.regions[*r].weight == 0);
     for r in members {
-        w[r] = if all_zero { 1 } else { service.regions[r].weight };
+        w[r] = if all_zero {
+            1
+        } else {
+            service.regions[r].weight
+        };
     }
     w
 }
@@ -500,12 +715,17 @@ fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], nr: usize)
 fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
     let s_from = cell_shares(from);
     let s_full = cell_shares(full);
-    let gainers: Vec<usize> = (0..full.len()).filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON).collect();
+    let gainers: Vec<usize> = (0..full.len())
+        .filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON)
+        .collect();
     if gainers.is_empty() {
         return full.to_vec();
     }
     // Progress so far, as the smallest fraction of its full share any gainer has.
-    let progress = gainers.iter().map(|r| s_from[*r] / s_full[*r]).fold(1.0f64, f64::min);
+    let progress = gainers
+        .iter()
+        .map(|r| s_from[*r] / s_full[*r])
+        .fold(1.0f64, f64::min);
     let stages = &service.safety.failback_stages_percent;
     let next = stages
         .iter()
@@ -514,7 +734,12 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
         .unwrap_or(1.0);
     // Bound by max shift per step (percentage points of the cell moved toward gainers).
     let max_step = f64::from(service.safety.max_shift_percent_per_step) / 100.0;
-    let gain_at = |f: f64| -> f64 { gainers.iter().map(|r| (f * s_full[*r] - s_from[*r]).max(0.0)).sum() };
+    let gain_at = |f: f64| -> f64 {
+        gainers
+            .iter()
+            .map(|r| (f * s_full[*r] - s_from[*r]).max(0.0))
+            .sum()
+    };
     let mut f = next;
     if gain_at(f) > max_step {
         // Solve for the fraction that moves exactly max_step (gain is linear in f).
@@ -528,7 +753,10 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
     // Desired shares: gainers at f × full share; the rest keep their full-target
     // proportions of what remains. Written as percentages (weights summing to 100).
     let gain_total: f64 = gainers.iter().map(|r| f * s_full[*r]).sum();
-    let others_total: f64 = (0..full.len()).filter(|r| !gainers.contains(r)).map(|r| s_full[r]).sum();
+    let others_total: f64 = (0..full.len())
+        .filter(|r| !gainers.contains(r))
+        .map(|r| s_full[r])
+        .sum();
     let mut desired = vec![0.0f64; full.len()];
     for r in 0..full.len() {
         desired[r] = if gainers.contains(&r) {
@@ -544,8 +772,16 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
 
 /// Integer weights (summing to 100) for shares; gainers are rounded down so a step never
 /// moves more than `max_step`.
-fn shares_to_weights(desired: &[f64], gainers: Option<&[usize]>, from: &[f64], max_step: f64) -> Vec<u8> {
-    let mut w: Vec<u32> = desired.iter().map(|d| (d * 100.0).floor().max(0.0) as u32).collect();
+fn shares_to_weights(
+    desired: &[f64],
+    gainers: Option<&[usize]>,
+    from: &[f64],
+    max_step: f64,
+) -> Vec<u8> {
+    let mut w: Vec<u32> = desired
+        .iter()
+        .map(|d| (d * 100.0).floor().max(0.0) as u32)
+        .collect();
     if let Some(g) = gainers {
         for r in g {
             // Keep each gainer strictly within the step limit after rounding.
@@ -566,7 +802,9 @@ fn shares_to_weights(desired: &[f64], gainers: Option<&[usize]>, from: &[f64], m
             w[t] += 100 - sum;
         }
     }
-    w.into_iter().map(|x| u8::try_from(x.min(255)).unwrap_or(255)).collect()
+    w.into_iter()
+        .map(|x| u8::try_from(x.min(255)).unwrap_or(255))
+        .collect()
 }
 
 /// Weights moving a fraction `k` of the way from `current` to `target`, per cell.
@@ -594,7 +832,10 @@ fn partial_weights(service: &Service, current: &[u8], target: &[u8], k: f64) -> 
                 w[m] = (w[m] + 100).saturating_sub(sum);
             }
         }
-        out.extend(w.into_iter().map(|x| u8::try_from(x.min(255)).unwrap_or(255)));
+        out.extend(
+            w.into_iter()
+                .map(|x| u8::try_from(x.min(255)).unwrap_or(255)),
+        );
     }
     out
 }
@@ -606,7 +847,10 @@ pub(crate) fn cell_shares(weights: &[u8]) -> Vec<f64> {
         let n = weights.len().max(1) as f64;
         return vec![1.0 / n; weights.len()];
     }
-    weights.iter().map(|w| f64::from(*w) / f64::from(total)).collect()
+    weights
+        .iter()
+        .map(|w| f64::from(*w) / f64::from(total))
+        .collect()
 }
 
 /// Service-level share of each region (mean over cells).
@@ -626,7 +870,11 @@ fn shares(service: &Service, weights: &[u8]) -> Vec<f64> {
 
 /// A failback stage as a percentage of the region's baseline share.
 fn stage_of(share: f64, baseline: f64) -> u32 {
-    if baseline <= 0.0 { 100 } else { pct((share / baseline).min(1.0)) }
+    if baseline <= 0.0 {
+        100
+    } else {
+        pct((share / baseline).min(1.0))
+    }
 }
 
 fn pct(share: f64) -> u32 {
@@ -661,28 +909,56 @@ fn desired_now(inputs: &Inputs<'_>, s: usize, r: usize) -> Option<u32> {
 }
 
 fn running(inputs: &Inputs<'_>, s: usize, r: usize) -> u32 {
-    inputs.live.services[s].ecs.get(r).copied().flatten().map_or(0, |e| e.running)
+    inputs.live.services[s]
+        .ecs
+        .get(r)
+        .copied()
+        .flatten()
+        .map_or(0, |e| e.running)
 }
 
 fn sources_names(service: &Service, sources: &[usize]) -> String {
-    sources.iter().map(|r| service.regions[*r].name.as_str()).collect::<Vec<_>>().join(", ")
+    sources
+        .iter()
+        .map(|r| service.regions[*r].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reasons for an evacuation: every region losing traffic and why.
-fn unhealthy_reasons(inputs: &Inputs<'_>, s: usize, current: &[u8], evacuated: &[u8], drained: &[bool]) -> Vec<Reason> {
+fn unhealthy_reasons(
+    inputs: &Inputs<'_>,
+    s: usize,
+    current: &[u8],
+    evacuated: &[u8],
+    drained: &[bool],
+) -> Vec<Reason> {
     let service = &inputs.bundle.services[s];
     let health = &inputs.health.services[s];
     let nr = service.regions.len();
     let mut reasons = Vec::new();
     for r in 0..nr {
-        let cells: Vec<usize> = (0..service.cells.len()).filter(|c| current[c * nr + r] > evacuated[c * nr + r]).collect();
+        let cells: Vec<usize> = (0..service.cells.len())
+            .filter(|c| current[c * nr + r] > evacuated[c * nr + r])
+            .collect();
         if cells.is_empty() {
             continue;
         }
         let first = health.entries[cells[0] * nr + r];
         if drained[cells[0] * nr + r] {
-            if let Some(o) = inputs.controls.active(inputs.bundle, &service.name, service.regions[r].region, &service.cells[cells[0]].id, inputs.now) {
-                reasons.push(Reason::OverrideDrain { r, who: o.who.clone(), why: o.why.clone(), until: o.expires_at });
+            if let Some(o) = inputs.controls.active(
+                inputs.bundle,
+                &service.name,
+                service.regions[r].region,
+                &service.cells[cells[0]].id,
+                inputs.now,
+            ) {
+                reasons.push(Reason::OverrideDrain {
+                    r,
+                    who: o.who.clone(),
+                    why: o.why.clone(),
+                    until: o.expires_at,
+                });
                 continue;
             }
         }
@@ -695,7 +971,10 @@ fn unhealthy_reasons(inputs: &Inputs<'_>, s: usize, current: &[u8], evacuated: &
                 cells: cells.len(),
             });
         } else {
-            reasons.push(Reason::RegionUnknown { r, cells: cells.len() });
+            reasons.push(Reason::RegionUnknown {
+                r,
+                cells: cells.len(),
+            });
         }
     }
     reasons

@@ -86,7 +86,12 @@ fn read_file<'a>(
     let trees = match yaml::parse_tree(&file.text) {
         Ok(trees) => trees,
         Err(e) => {
-            reporter.at(Severity::Error, e.pos, "", format!("invalid YAML: {}", e.message));
+            reporter.at(
+                Severity::Error,
+                e.pos,
+                "",
+                format!("invalid YAML: {}", e.message),
+            );
             diagnostics.append(&mut reporter.diagnostics);
             return;
         }
@@ -94,7 +99,12 @@ fn read_file<'a>(
     let values = match yaml::parse_values(&file.text) {
         Ok(values) => values,
         Err(e) => {
-            reporter.at(Severity::Error, e.pos, "", format!("invalid YAML: {}", e.message));
+            reporter.at(
+                Severity::Error,
+                e.pos,
+                "",
+                format!("invalid YAML: {}", e.message),
+            );
             diagnostics.append(&mut reporter.diagnostics);
             return;
         }
@@ -129,8 +139,13 @@ fn read_file<'a>(
             .as_object_mut()
             .and_then(|o| o.remove("spec"))
             .unwrap_or(serde_json::Value::Null);
-        let header: Option<Header> =
-            typed(body, &FieldPath::root(), "ServicePolicy", schema, &mut reporter);
+        let header: Option<Header> = typed(
+            body,
+            &FieldPath::root(),
+            "ServicePolicy",
+            schema,
+            &mut reporter,
+        );
         if let Some(header) = header {
             if header.api_version != API_VERSION {
                 reporter.error(

@@ -10,12 +10,12 @@
 //! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
 //! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
 
+mod compile_service;
 pub mod diagnostics;
 mod load;
 pub mod raw;
 pub mod schema;
 pub mod template;
-mod compile_service;
 mod validate;
 pub mod yaml;
 

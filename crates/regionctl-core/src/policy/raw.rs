@@ -656,6 +656,28 @@ pub struct ControllerSpec {
     /// Route 53 client-side token bucket (shared by reads and writes, writes first).
     #[serde(default)]
     pub route53: Route53Budget,
+    /// What `regionctl provision` needs to create resources (sandbox and moto only).
+    #[serde(default)]
+    pub provision: ProvisionSpec,
+}
+
+/// Settings used only by `regionctl provision`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProvisionSpec {
+    /// Per region: where Fargate services are created.
+    #[serde(default)]
+    pub network: std::collections::BTreeMap<String, NetworkSpec>,
+}
+
+/// A region's network for Fargate tasks.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
 }
 
 fn default_journal_table() -> String {

@@ -35,9 +35,7 @@ impl Template {
             }
             let after = &rest[open + 1..];
             let Some(close) = after.find('}') else {
-                return Err(TemplateError(format!(
-                    "unclosed `{{` in template `{text}`"
-                )));
+                return Err(TemplateError(format!("unclosed `{{` in template `{text}`")));
             };
             let name = &after[..close];
             if !allowed.contains(&name) {

@@ -110,7 +110,13 @@ pub(super) fn compile(
         return None;
     }
 
-    services.sort_by(|a, b| docs[a.0].header.metadata.name.cmp(&docs[b.0].header.metadata.name));
+    services.sort_by(|a, b| {
+        docs[a.0]
+            .header
+            .metadata
+            .name
+            .cmp(&docs[b.0].header.metadata.name)
+    });
     let service_names: Vec<&str> = services
         .iter()
         .map(|(i, _)| docs[*i].header.metadata.name.as_str())
@@ -150,7 +156,14 @@ pub(super) fn compile(
         .collect();
     let dependency_order = dependency_order(&service_names, &deps, docs, &services, diagnostics);
 
-    let test_files = compile_tests(docs, &tests, &compiled, &service_names, &regions, diagnostics);
+    let test_files = compile_tests(
+        docs,
+        &tests,
+        &compiled,
+        &service_names,
+        &regions,
+        diagnostics,
+    );
 
     let dependency_order = dependency_order?;
     if !all_services_compiled {
@@ -179,7 +192,10 @@ fn check_name(name: &str, r: &mut Reporter<'_>) {
         r.error(
             &FieldPath::root().key("metadata").key("name"),
             format!("invalid name `{name}`"),
-            Some("use 1-63 lowercase letters, digits and `-`, not starting or ending with `-`".into()),
+            Some(
+                "use 1-63 lowercase letters, digits and `-`, not starting or ending with `-`"
+                    .into(),
+            ),
         );
     }
 }
@@ -193,7 +209,11 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
     for (i, region) in spec.regions.iter().enumerate() {
         let path = base.key("regions").index(i);
         if !is_region_name(region) {
-            r.error(&path, format!("`{region}` is not an AWS region name"), Some("e.g. `eu-central-1`".into()));
+            r.error(
+                &path,
+                format!("`{region}` is not an AWS region name"),
+                Some("e.g. `eu-central-1`".into()),
+            );
         }
         if !seen.insert(region) {
             r.error(&path, format!("region `{region}` listed twice"), None);
@@ -208,7 +228,11 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
     }
     if let Some(jr) = &spec.journal_region {
         if !is_region_name(jr) {
-            r.error(&base.key("journal_region"), format!("`{jr}` is not an AWS region name"), None);
+            r.error(
+                &base.key("journal_region"),
+                format!("`{jr}` is not an AWS region name"),
+                None,
+            );
         }
     }
     if spec.tick_secs == 0 {
@@ -225,7 +249,11 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
         );
     }
     if spec.route53.burst == 0 || spec.route53.refill_per_sec == 0 {
-        r.error(&base.key("route53"), "Route 53 budget must be positive", None);
+        r.error(
+            &base.key("route53"),
+            "Route 53 budget must be positive",
+            None,
+        );
     }
 }
 
@@ -248,10 +276,7 @@ fn dependency_order(
     let sccs = petgraph::algo::tarjan_scc(&graph);
     let mut ok = true;
     for scc in sccs {
-        let is_cycle = scc.len() > 1
-            || scc
-                .first()
-                .is_some_and(|n| graph.contains_edge(*n, *n));
+        let is_cycle = scc.len() > 1 || scc.first().is_some_and(|n| graph.contains_edge(*n, *n));
         if !is_cycle {
             continue;
         }
@@ -342,7 +367,11 @@ fn compile_tests(
         let mut r = doc.reporter();
         let base = FieldPath::root().key("spec").key("cases");
         if spec.cases.is_empty() {
-            r.warn(&FieldPath::root().key("spec").key("cases"), "test file has no cases", None);
+            r.warn(
+                &FieldPath::root().key("spec").key("cases"),
+                "test file has no cases",
+                None,
+            );
         }
         for (ci, case) in spec.cases.iter().enumerate() {
             let cpath = base.index(ci);
@@ -355,16 +384,15 @@ fn compile_tests(
                     if !all_compiled {
                         continue;
                     }
-                    if let Err(message) =
-                        crate::testing::parse_target(target, services, regions)
-                    {
+                    if let Err(message) = crate::testing::parse_target(target, services, regions) {
                         r.error(&cpath.key(field).index(k), message, None);
                     }
                 }
             }
             for (svc, cells) in &case.expect_traffic {
                 let spath = cpath.key("expect_traffic").key(svc);
-                if service_names.contains(&svc.as_str()) && !services.iter().any(|s| &s.name == svc) {
+                if service_names.contains(&svc.as_str()) && !services.iter().any(|s| &s.name == svc)
+                {
                     continue;
                 }
                 let Some(service) = services.iter().find(|s| &s.name == svc) else {
@@ -378,7 +406,11 @@ fn compile_tests(
                     if cell != "*" && !service.cells.iter().any(|c| &c.id == cell) {
                         let hint = did_you_mean(cell, service.cells.iter().map(|c| c.id.as_str()))
                             .map(|b| format!("did you mean `{b}`?"));
-                        r.error(&cell_path, format!("service `{svc}` has no cell `{cell}`"), hint);
+                        r.error(
+                            &cell_path,
+                            format!("service `{svc}` has no cell `{cell}`"),
+                            hint,
+                        );
                     }
                     let mut sum = 0;
                     for (region, pct) in split {
@@ -403,7 +435,11 @@ fn compile_tests(
             for (k, step) in case.expect_steps.iter().enumerate() {
                 let spath = cpath.key("expect_steps").index(k);
                 if !service_names.contains(&step.service.as_str()) {
-                    r.error(&spath.key("service"), format!("unknown service `{}`", step.service), None);
+                    r.error(
+                        &spath.key("service"),
+                        format!("unknown service `{}`", step.service),
+                        None,
+                    );
                 }
                 if !crate::testing::STEP_KINDS.contains(&step.kind.as_str()) {
                     r.error(

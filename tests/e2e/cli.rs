@@ -49,22 +49,38 @@ fn golden(name: &str, actual: &str) {
 #[test]
 fn check_accepts_the_example_policies() {
     let out = regionctl(&["check", "policies"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
 }
 
 #[test]
 fn plan_region_loss_matches_golden_text() {
     let out = regionctl(&["plan", "--policies", "policies", "--down", "eu-central-1"]);
-    assert_eq!(out.status.code(), Some(2), "changes exit 2: {}", String::from_utf8_lossy(&out.stderr));
-    golden("plan-down-eu-central-1.txt", &String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "changes exit 2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    golden(
+        "plan-down-eu-central-1.txt",
+        &String::from_utf8_lossy(&out.stdout),
+    );
 }
 
 #[test]
 fn plan_single_cell_matches_golden_text() {
     let out = regionctl(&["plan", "--down", "playback:eu-central-1/at-free-android"]);
     assert_eq!(out.status.code(), Some(2));
-    golden("plan-down-one-cell.txt", &String::from_utf8_lossy(&out.stdout));
+    golden(
+        "plan-down-one-cell.txt",
+        &String::from_utf8_lossy(&out.stdout),
+    );
 }
 
 #[test]
@@ -84,7 +100,12 @@ fn plan_json_traffic_sums_to_100_per_cell() {
     assert_eq!(traffic["playback"].as_object().map(|c| c.len()), Some(30));
     for (service, cells) in traffic {
         for (cell, split) in cells.as_object().expect("cells") {
-            let sum: u64 = split.as_object().expect("regions").values().filter_map(|p| p.as_u64()).sum();
+            let sum: u64 = split
+                .as_object()
+                .expect("regions")
+                .values()
+                .filter_map(|p| p.as_u64())
+                .sum();
             assert_eq!(sum, 100, "{service}/{cell}");
         }
     }
@@ -131,17 +152,25 @@ fn check_reports_every_problem_with_file_line_and_field() {
     copy_policies(&dir);
     let playback = dir.join("playback.yaml");
     let text = std::fs::read_to_string(&playback).expect("read");
-    let text = text
-        .replacen("weight: 30", "weight: 300", 1)
-        .replacen("max_shift_percent_per_step", "max_shift_percnt_per_step", 1);
+    let text = text.replacen("weight: 30", "weight: 300", 1).replacen(
+        "max_shift_percent_per_step",
+        "max_shift_percnt_per_step",
+        1,
+    );
     std::fs::write(&playback, text).expect("write");
     let out = regionctl(&["check", dir.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("weight 300 is out of range"), "{err}");
     assert!(err.contains("playback.yaml:19:7"), "{err}");
-    assert!(err.contains("did you mean `max_shift_percent_per_step`?"), "{err}");
-    assert!(err.contains("field: spec.safety.max_shift_percnt_per_step"), "{err}");
+    assert!(
+        err.contains("did you mean `max_shift_percent_per_step`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("field: spec.safety.max_shift_percnt_per_step"),
+        "{err}"
+    );
     assert!(err.contains("2 error(s)"), "{err}");
 }
 
@@ -149,7 +178,8 @@ fn check_reports_every_problem_with_file_line_and_field() {
 fn schema_file_is_current() {
     let out = regionctl(&["schema"]);
     assert_eq!(out.status.code(), Some(0));
-    let committed = std::fs::read_to_string(root().join("schema/policy.schema.json")).expect("schema/policy.schema.json exists");
+    let committed = std::fs::read_to_string(root().join("schema/policy.schema.json"))
+        .expect("schema/policy.schema.json exists");
     assert_eq!(
         committed,
         String::from_utf8_lossy(&out.stdout),
@@ -170,7 +200,8 @@ fn copy_policies(dir: &Path) {
         for entry in std::fs::read_dir(&from).expect("list policies") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "yaml") {
-                std::fs::copy(&path, dir.join(sub).join(path.file_name().expect("name"))).expect("copy");
+                std::fs::copy(&path, dir.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
             }
         }
     }

@@ -1,0 +1,249 @@
+//! CloudWatch: read alarm states (the controllers' main signal), drive them in tests, publish
+//! the switch metric, provision alarms.
+//!
+//! The SDK is pinned to 1.99.0 (awsQuery): later releases speak RPC v2 CBOR, which moto
+//! does not understand. Alarm reads are batched: at most 100 names per `DescribeAlarms`.
+
+use crate::errors::{AwsError, Result};
+use crate::types::{AlarmState, AlarmStatus};
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::types as cw;
+use aws_smithy_types::DateTime;
+
+const SERVICE: &str = "cloudwatch";
+/// `DescribeAlarms` accepts at most 100 alarm names per call.
+pub const MAX_NAMES_PER_CALL: usize = 100;
+
+/// A metric data point to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    /// Metric name.
+    pub name: String,
+    /// Dimensions as (name, value).
+    pub dimensions: Vec<(String, String)>,
+    /// Value.
+    pub value: f64,
+    /// Timestamp in epoch milliseconds (`None`: now, as set by CloudWatch).
+    pub timestamp_ms: Option<i64>,
+}
+
+/// A metric alarm to create or replace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmSpec {
+    /// Alarm name.
+    pub name: String,
+    /// Metric namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric_name: String,
+    /// Dimensions as (name, value).
+    pub dimensions: Vec<(String, String)>,
+    /// Statistic (`Sum`, `Average`, `Maximum`, ...).
+    pub statistic: String,
+    /// Period in seconds.
+    pub period_s: i32,
+    /// Evaluation periods.
+    pub evaluation_periods: i32,
+    /// Datapoints that must breach within the evaluation periods.
+    pub datapoints_to_alarm: i32,
+    /// Threshold.
+    pub threshold: f64,
+    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
+    pub comparison: String,
+    /// `missing`, `notBreaching`, `breaching` or `ignore`.
+    pub treat_missing_data: String,
+}
+
+/// One metric statistic to read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// Metric namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric_name: String,
+    /// Dimensions as (name, value).
+    pub dimensions: Vec<(String, String)>,
+    /// Statistic (`Sum`, `Average`, ...).
+    pub stat: String,
+    /// Period in seconds.
+    pub period_s: i32,
+}
+
+/// A CloudWatch client for one region.
+#[derive(Debug, Clone)]
+pub struct CloudWatchClient {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+fn dims(d: &[(String, String)]) -> Vec<cw::Dimension> {
+    d.iter()
+        .map(|(n, v)| cw::Dimension::builder().name(n).value(v).build())
+        .collect()
+}
+
+fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
+    Some(AlarmStatus {
+        name: a.alarm_name()?.to_string(),
+        state: AlarmState::parse(a.state_value()?.as_str())?,
+        state_updated_ms: a
+            .state_updated_timestamp()
+            .and_then(|t| t.to_millis().ok())
+            .unwrap_or(0),
+        reason: a.state_reason().unwrap_or_default().to_string(),
+    })
+}
+
+impl CloudWatchClient {
+    /// A client from an [`SdkConfig`].
+    pub fn new(sdk: &SdkConfig) -> Self {
+        CloudWatchClient {
+            client: aws_sdk_cloudwatch::Client::new(sdk),
+        }
+    }
+
+    /// Describes alarms by name, any number of names (chunked by 100, each chunk paginated).
+    /// Names that do not exist are simply absent from the result.
+    pub async fn alarms_by_names(&self, names: &[String]) -> Result<Vec<AlarmStatus>> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(MAX_NAMES_PER_CALL) {
+            out.extend(self.describe(Some(chunk), None).await?);
+        }
+        Ok(out)
+    }
+
+    /// Describes all metric alarms whose name starts with `prefix` (paginated).
+    pub async fn alarms_by_prefix(&self, prefix: &str) -> Result<Vec<AlarmStatus>> {
+        self.describe(None, Some(prefix)).await
+    }
+
+    async fn describe(
+        &self,
+        names: Option<&[String]>,
+        prefix: Option<&str>,
+    ) -> Result<Vec<AlarmStatus>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(names.map(<[String]>::to_vec))
+                .set_alarm_name_prefix(prefix.map(str::to_string))
+                .alarm_types(cw::AlarmType::MetricAlarm)
+                .max_records(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeAlarms", e))?;
+            out.extend(page.metric_alarms().iter().filter_map(to_status));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Sets an alarm's state (tests and game-days; the next evaluation overrides it).
+    pub async fn set_alarm_state(&self, name: &str, state: AlarmState, reason: &str) -> Result<()> {
+        self.client
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(cw::StateValue::from(state.as_str()))
+            .state_reason(reason)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "SetAlarmState", e))?;
+        Ok(())
+    }
+
+    /// Publishes data points (standard resolution) to `namespace`.
+    pub async fn put_metric_data(&self, namespace: &str, points: &[MetricPoint]) -> Result<()> {
+        let data = points
+            .iter()
+            .map(|p| {
+                cw::MetricDatum::builder()
+                    .metric_name(&p.name)
+                    .set_dimensions(Some(dims(&p.dimensions)))
+                    .value(p.value)
+                    .set_timestamp(p.timestamp_ms.map(DateTime::from_millis))
+                    .build()
+            })
+            .collect();
+        self.client
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricData", e))?;
+        Ok(())
+    }
+
+    /// Creates or replaces a metric alarm.
+    pub async fn put_metric_alarm(&self, spec: &AlarmSpec) -> Result<()> {
+        self.client
+            .put_metric_alarm()
+            .alarm_name(&spec.name)
+            .namespace(&spec.namespace)
+            .metric_name(&spec.metric_name)
+            .set_dimensions(Some(dims(&spec.dimensions)))
+            .statistic(cw::Statistic::from(spec.statistic.as_str()))
+            .period(spec.period_s)
+            .evaluation_periods(spec.evaluation_periods)
+            .datapoints_to_alarm(spec.datapoints_to_alarm)
+            .threshold(spec.threshold)
+            .comparison_operator(cw::ComparisonOperator::from(spec.comparison.as_str()))
+            .treat_missing_data(&spec.treat_missing_data)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricAlarm", e))?;
+        Ok(())
+    }
+
+    /// Reads one metric's statistic over `[start_ms, end_ms)`: (timestamp ms, value) pairs.
+    pub async fn get_metric_data(
+        &self,
+        q: &MetricQuery,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(i64, f64)>> {
+        let metric = cw::Metric::builder()
+            .namespace(&q.namespace)
+            .metric_name(&q.metric_name)
+            .set_dimensions(Some(dims(&q.dimensions)))
+            .build();
+        let query = cw::MetricDataQuery::builder()
+            .id("m0")
+            .metric_stat(
+                cw::MetricStat::builder()
+                    .metric(metric)
+                    .period(q.period_s)
+                    .stat(&q.stat)
+                    .build(),
+            )
+            .build();
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_metric_data()
+                .metric_data_queries(query.clone())
+                .start_time(DateTime::from_millis(start_ms))
+                .end_time(DateTime::from_millis(end_ms))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(SERVICE, "GetMetricData", e))?;
+            for r in page.metric_data_results() {
+                for (t, v) in r.timestamps().iter().zip(r.values()) {
+                    out.push((t.to_millis().unwrap_or(0), *v));
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Executing a service's plan steps through the ports, in dependency order.
+//!
+//! Side effects are absolute and idempotent (UPSERT absolute weights; desired counts are
+//! targets, never increments), so two controllers applying the same decision write the same
+//! thing, and a controller that restarts mid-apply rolls forward by applying again.
+//!
+//! A wait step that is not yet satisfied blocks the steps after it for this pass; the next
+//! pass re-plans (level-triggered) and either finds the capacity ready or, past the bound,
+//! plans a partial shift.
+//!
+//! Route 53 batches never split one record name and type, and every cell is one name and
+//! type, so each intermediate state between batches is a mix of cells at their old or new
+//! weights — each of which the guard accepted.
+
+use crate::ports::{Balancer, Compute, Dns, PortError, WeightedRecord};
+use regionctl_core::plan::{Action, Step};
+use regionctl_core::policy::{Bundle, Service};
+use std::collections::BTreeMap;
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Done and verified.
+    Done,
+    /// Capacity not ready yet.
+    Waiting,
+    /// A prerequisite did not complete.
+    Skipped,
+    /// The call failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepStatus::Done => f.write_str("done"),
+            StepStatus::Waiting => f.write_str("waiting"),
+            StepStatus::Skipped => f.write_str("skipped"),
+            StepStatus::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+/// What applying a service's steps did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// Per step (same order as given).
+    pub statuses: Vec<StepStatus>,
+    /// AWS calls made.
+    pub calls: u32,
+    /// Order in which side effects happened, for tests and reports (`scale eu-west-1`, …).
+    pub log: Vec<String>,
+}
+
+/// Applies `steps` (one service's, in plan order).
+pub async fn apply_steps<W: Dns + Compute + Balancer>(world: &W, bundle: &Bundle, steps: &[&Step]) -> Applied {
+    let mut applied = Applied::default();
+    let mut status_by_id: BTreeMap<usize, StepStatus> = BTreeMap::new();
+    for step in steps {
+        let service = &bundle.services[step.service];
+        let blocked = step.after.iter().any(|a| status_by_id.get(a).is_some_and(|s| *s != StepStatus::Done));
+        let status = if blocked {
+            StepStatus::Skipped
+        } else {
+            match run_step(world, service, step, &mut applied).await {
+                Ok(s) => s,
+                Err(e) => StepStatus::Failed(e.to_string()),
+            }
+        };
+        status_by_id.insert(step.id, status.clone());
+        applied.statuses.push(status);
+    }
+    applied
+}
+
+async fn run_step<W: Dns + Compute + Balancer>(world: &W, service: &Service, step: &Step, applied: &mut Applied) -> Result<StepStatus, PortError> {
+    match &step.action {
+        Action::Scale { r, to, .. } => {
+            let Some(ecs) = &service.ecs else { return Ok(StepStatus::Done) };
+            let region = &service.regions[*r].name;
+            world.set_desired(region, &ecs.clusters[*r], &ecs.services[*r], *to).await?;
+            applied.calls += 1;
+            applied.log.push(format!("scale {region} {to}"));
+            Ok(StepStatus::Done)
+        }
+        Action::WaitForCapacity { r, needed, .. } => {
+            let Some(ecs) = &service.ecs else { return Ok(StepStatus::Done) };
+            let region = &service.regions[*r].name;
+            let state = world.describe_service(region, &ecs.clusters[*r], &ecs.services[*r]).await?;
+            applied.calls += 1;
+            Ok(if state.is_some_and(|s| s.running >= *needed) { StepStatus::Done } else { StepStatus::Waiting })
+        }
+        Action::SetAlb { r, to, .. } => {
+            let Some(alb) = &service.alb else { return Ok(StepStatus::Done) };
+            let region = &service.regions[*r].name;
+            world.set_split(region, &alb.listeners[*r], &alb.fargate_target_groups[*r], &alb.lambda_target_groups[*r], *to).await?;
+            applied.calls += 1;
+            applied.log.push(format!("alb {region} {}/{}", to.fargate, to.lambda));
+            Ok(StepStatus::Done)
+        }
+        Action::SetWeights { changes, .. } => {
+            let records: Vec<WeightedRecord> = changes
+                .iter()
+                .map(|c| {
+                    let cell = &service.cells[c.cell as usize];
+                    let r = usize::from(c.r);
+                    WeightedRecord {
+                        name: cell.record_name.clone(),
+                        record_type: service.routing.record_type.as_str().to_string(),
+                        set_identifier: cell.set_identifiers[r].clone(),
+                        value: cell.values_per_region[r].clone(),
+                        ttl: service.routing.ttl_secs,
+                        weight: c.to,
+                    }
+                })
+                .collect();
+            let report = world.upsert_weighted(&service.routing.hosted_zone_id, &records).await?;
+            applied.calls += report.calls;
+            applied.log.push(format!("shift {} records in {} call(s)", report.records, report.calls));
+            Ok(if report.verified { StepStatus::Done } else { StepStatus::Failed("read-back did not match".into()) })
+        }
+        Action::RestoreRequired { .. } => Ok(StepStatus::Done),
+    }
+}

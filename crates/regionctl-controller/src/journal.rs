@@ -1,0 +1,216 @@
+//! Journal records: what controllers write to the global table, and the keys they use.
+//!
+//! # Design (DESIGN.md §5)
+//! The journal is a DynamoDB global table in multi-region eventual consistency: conditional
+//! writes are checked only locally and conflicts resolve last-writer-wins. So:
+//! - every item is written only by the region that owns it (`owner`), except decision
+//!   intents, whose content is determined by their key (a content hash): two regions that
+//!   write the same intent write the same thing, so last-writer-wins cannot change it;
+//! - heartbeats and observation digests are one item per controller, overwritten each tick;
+//! - readers ignore expired items themselves (TTL deletion is lazy).
+//!
+//! | item | pk | sk | owner |
+//! |---|---|---|---|
+//! | decision intent | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it |
+//! | decision outcome | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region |
+//! | heartbeat | `HEARTBEAT` | `{region}` | that controller |
+//! | observation digest | `OBS` | `{region}` | that observer |
+//! | control (pause) | `CONTROL` | `PAUSE` | the operator's region |
+//! | control (override) | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` | the operator's region |
+//! | approval | `APPROVAL` | `{decision id}` | the approving operator's region |
+
+use crate::ports::JournalItem;
+use regionctl_core::controls::{Controls, Override, Pause};
+use regionctl_core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Decisions are kept 90 days.
+pub const DECISION_TTL_SECS: i64 = 90 * 86_400;
+/// Heartbeats and digests expire after an hour (fresh means much younger: `heartbeat_ttl_secs`).
+pub const LIVENESS_TTL_SECS: i64 = 3_600;
+
+/// A controller's heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The controller's region.
+    pub region: String,
+    /// Policy bundle hash it runs.
+    pub bundle_hash: String,
+    /// When.
+    pub at: Timestamp,
+    /// What it is doing: `acting`, or why it stands down.
+    pub state: String,
+}
+
+/// One probe verdict in a digest (names, so digests survive bundle changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    /// Service name.
+    pub service: String,
+    /// Probed region.
+    pub region: String,
+    /// Answered.
+    pub ok: bool,
+    /// Since when this observer has seen this verdict.
+    pub since: Timestamp,
+}
+
+/// An observer's digest: its own probe verdicts for this tick, in one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservationDigest {
+    /// Observer region.
+    pub observer: String,
+    /// Bundle hash.
+    pub bundle_hash: String,
+    /// When.
+    pub at: Timestamp,
+    /// Verdicts.
+    pub probes: Vec<ProbeRecord>,
+    /// Regions whose CloudWatch this observer could not read.
+    pub alarm_read_failures: Vec<String>,
+}
+
+/// A decision: a plan for one service with its inputs and reasons (the intent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Content hash of (service, bundle hash, target state).
+    pub id: String,
+    /// Service.
+    pub service: String,
+    /// Bundle hash.
+    pub bundle_hash: String,
+    /// When it was first reached.
+    pub at: Timestamp,
+    /// Who first reached it.
+    pub recorded_by: String,
+    /// Policy mode.
+    pub mode: String,
+    /// What happens to it: apply, record-only, await-approval, paused.
+    pub disposition: String,
+    /// Health inputs, per region: verdicts by count of cells.
+    pub health: Vec<String>,
+    /// Steps with their reasons, for people.
+    pub steps: Vec<StepRecord>,
+    /// Traffic once applied: cell → region → percent (only cells that change).
+    pub traffic: serde_json::Value,
+    /// Alerts raised with it.
+    pub alerts: Vec<String>,
+    /// Notes (waits, holds).
+    pub notes: Vec<String>,
+    /// Whether any step is discretionary (cooldown counts from its outcome).
+    pub discretionary: bool,
+}
+
+/// One step of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// `scale`, `wait`, `shift`, `alb`, `restore`.
+    pub kind: String,
+    /// What it does.
+    pub description: String,
+    /// The plane it needs.
+    pub plane: String,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// Step numbers (1-based) it comes after.
+    pub after: Vec<usize>,
+}
+
+/// The outcome of a decision in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    /// Decision id.
+    pub id: String,
+    /// Service.
+    pub service: String,
+    /// Applying region.
+    pub region: String,
+    /// `applied`, `waiting`, `partial`, `failed`, `recorded-only`, `awaiting-approval`,
+    /// `paused`.
+    pub status: String,
+    /// When it finished.
+    pub at: Timestamp,
+    /// Started applying.
+    pub started: Timestamp,
+    /// Per step: `done`, `waiting`, `skipped`, or the error.
+    pub steps: Vec<String>,
+    /// AWS calls made.
+    pub calls: u32,
+    /// Whether any applied step was discretionary.
+    pub discretionary: bool,
+}
+
+/// An operator approval of a `propose` decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Decision id.
+    pub id: String,
+    /// Who.
+    pub who: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+fn item(pk: String, sk: String, kind: &str, owner: &str, body: serde_json::Value, expires_at: Option<i64>) -> JournalItem {
+    JournalItem { pk, sk, kind: kind.to_string(), owner: owner.to_string(), body, expires_at }
+}
+
+fn expiry(at: Timestamp, ttl: i64) -> Option<i64> {
+    Some(at.millis() / 1000 + ttl)
+}
+
+/// The heartbeat item.
+pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
+    item("HEARTBEAT".into(), h.region.clone(), "HEARTBEAT", &h.region, to_json(h), expiry(h.at, LIVENESS_TTL_SECS))
+}
+
+/// The digest item.
+pub fn digest_item(d: &ObservationDigest) -> JournalItem {
+    item("OBS".into(), d.observer.clone(), "OBSERVATION", &d.observer, to_json(d), expiry(d.at, LIVENESS_TTL_SECS))
+}
+
+/// The intent item.
+pub fn intent_item(d: &DecisionRecord) -> JournalItem {
+    item(format!("DECISION#{}", d.service), format!("{}#INTENT", d.id), "DECISION", &d.recorded_by, to_json(d), expiry(d.at, DECISION_TTL_SECS))
+}
+
+/// The outcome item.
+pub fn outcome_item(o: &OutcomeRecord) -> JournalItem {
+    item(format!("DECISION#{}", o.service), format!("{}#OUTCOME#{}", o.id, o.region), "DECISION", &o.region, to_json(o), expiry(o.at, DECISION_TTL_SECS))
+}
+
+/// The pause item.
+pub fn pause_item(p: &Pause, owner: &str) -> JournalItem {
+    item("CONTROL".into(), "PAUSE".into(), "CONTROL", owner, to_json(p), None)
+}
+
+/// An override item.
+pub fn override_item(o: &Override, owner: &str) -> JournalItem {
+    let sk = format!("OVERRIDE#{}#{}#{}", o.region, o.service.as_deref().unwrap_or("*"), o.cell.as_deref().unwrap_or("*"));
+    item("CONTROL".into(), sk, "CONTROL", owner, to_json(o), Some(o.expires_at.millis() / 1000))
+}
+
+/// An approval item.
+pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
+    item("APPROVAL".into(), a.id.clone(), "CONTROL", owner, to_json(a), expiry(a.at, DECISION_TTL_SECS))
+}
+
+/// Controls from `CONTROL` items (a `PAUSE` item whose body is `null` means resumed).
+pub fn controls_from(items: &[JournalItem]) -> Controls {
+    let mut controls = Controls::default();
+    for it in items {
+        if it.sk == "PAUSE" {
+            controls.paused = serde_json::from_value(it.body.clone()).ok();
+        } else if it.sk.starts_with("OVERRIDE#") {
+            if let Ok(o) = serde_json::from_value::<Override>(it.body.clone()) {
+                controls.overrides.push(o);
+            }
+        }
+    }
+    controls
+}
+
+/// Serializes a record (records are plain data; this cannot fail for them).
+pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,98 @@
+//! Turning what a controller can see into core observations.
+//!
+//! Alarms are read in the region they watch (a region whose CloudWatch cannot be reached
+//! yields no evidence, never "healthy"). Probes are this observer's own; peers' verdicts come
+//! from their digests in the journal. Running ECS capacity is readiness evidence.
+
+use crate::journal::{ObservationDigest, ProbeRecord};
+use crate::ports::{Alarms, Prober};
+use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
+use regionctl_core::live::LiveState;
+use regionctl_core::policy::Bundle;
+use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
+
+/// Alarm name lists per region (alarms live in the region they watch).
+pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for service in &bundle.services {
+        for binding in &service.health.alarms {
+            out.entry(service.regions[binding.r].name.clone()).or_default().push(binding.name.clone());
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    out
+}
+
+/// Reads every alarm into `observations`; returns the regions whose CloudWatch failed.
+pub async fn read_alarms<A: Alarms>(world: &A, bundle: &Bundle, index: &AlarmIndex, observations: &mut Observations) -> Vec<String> {
+    let mut failed = Vec::new();
+    for (region, names) in alarm_names_by_region(bundle) {
+        match world.describe_alarms(&region, &names).await {
+            Ok(states) => {
+                for (name, obs) in states {
+                    index.record(observations, &name, obs);
+                }
+            }
+            Err(_) => failed.push(region),
+        }
+    }
+    failed
+}
+
+/// Probes every (service, region) from here. `previous` (this observer's last digest) carries
+/// each verdict's `since` across passes.
+pub async fn probe_all<P: Prober>(world: &P, bundle: &Bundle, observer: &str, previous: Option<&ObservationDigest>, now: Timestamp) -> Vec<ProbeRecord> {
+    let mut out = Vec::new();
+    for service in &bundle.services {
+        for (r, sr) in service.regions.iter().enumerate() {
+            let probes = &service.health.probes[r];
+            if probes.is_empty() {
+                continue;
+            }
+            let mut ok = true;
+            for p in probes {
+                if !world.probe(p).await {
+                    ok = false;
+                }
+            }
+            let since = previous
+                .and_then(|d| d.probes.iter().find(|x| x.service == service.name && x.region == sr.name))
+                .filter(|x| x.ok == ok)
+                .map_or(now, |x| x.since);
+            out.push(ProbeRecord { service: service.name.clone(), region: sr.name.clone(), ok, since });
+        }
+    }
+    let _ = observer;
+    out
+}
+
+/// Adds digests' probe verdicts (this observer's and fresh peers') to `observations`.
+pub fn add_probe_verdicts(bundle: &Bundle, digests: &[ObservationDigest], observations: &mut Observations) {
+    for d in digests {
+        let Some(observer) = bundle.region_index(&d.observer) else {
+            continue;
+        };
+        for p in &d.probes {
+            let Some(s) = bundle.service_index(&p.service) else { continue };
+            let Some(r) = bundle.services[s].regions.iter().position(|x| x.name == p.region) else { continue };
+            observations.probes.push(ProbeVerdict { observer, service: s, r, ok: p.ok, since: p.since });
+        }
+    }
+}
+
+/// Running capacity from the live state, as readiness evidence.
+pub fn add_running(live: &LiveState, observations: &mut Observations) {
+    for (s, ls) in live.services.iter().enumerate() {
+        if let Some(slots) = observations.running.get_mut(s) {
+            for (r, e) in ls.ecs.iter().enumerate() {
+                if let (Some(slot), Some(e)) = (slots.get_mut(r), e) {
+                    *slot = Some(e.running);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! One reconcile pass from one controller.
+//!
+//! 1. Heartbeat (proves the local journal replica accepts writes).
+//! 2. Peers' heartbeats: act only with fresh heartbeats from a strict majority of the fleet
+//!    running the same policy-bundle hash.
+//! 3. Observe: alarms in every region, own probes, peers' digests; write own digest.
+//! 4. Live state: Route 53 weights, ECS counts, ALB weights (capacity is readiness evidence).
+//! 5. Evaluate health, plan, guard (in the core).
+//! 6. Per service with steps: record the intent (content-hash id, recorded once), apply in
+//!    dependency order if the mode and the quorum allow, verify, record the outcome, publish.
+
+use crate::apply::{StepStatus, apply_steps};
+use crate::journal::{
+    self, DecisionRecord, Heartbeat, ObservationDigest, OutcomeRecord, StepRecord,
+};
+use crate::observe;
+use crate::ports::{PortError, World};
+use regionctl_core::controls::Controls;
+use regionctl_core::health::{AlarmIndex, HealthView, Observations, Verdict};
+use regionctl_core::live::{LiveService, LiveState};
+use regionctl_core::plan::{self, Disposition, Inputs, Plan, render};
+use regionctl_core::policy::Bundle;
+use regionctl_core::time::Timestamp;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// Who this controller is and how the fleet is shaped.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The policy bundle.
+    pub bundle: &'a Bundle,
+    /// This controller's region.
+    pub region: String,
+    /// Every controller region (majorities are counted over these).
+    pub controllers: Vec<String>,
+    /// A heartbeat older than this is not fresh.
+    pub heartbeat_ttl_secs: u64,
+}
+
+/// Why a controller does not act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StandDown {
+    /// Fewer than a strict majority of fresh heartbeats on this bundle hash.
+    QuorumNotMet {
+        /// Fresh controllers on the same hash (including this one).
+        same_hash: usize,
+        /// Needed.
+        needed: usize,
+    },
+    /// The local journal replica rejected the heartbeat.
+    JournalUnwritable(String),
+    /// This controller's own region is down.
+    OwnRegionDown,
+}
+
+impl std::fmt::Display for StandDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StandDown::QuorumNotMet { same_hash, needed } => write!(f, "quorum not met: {same_hash} fresh controller(s) on this policy, {needed} needed"),
+            StandDown::JournalUnwritable(e) => write!(f, "journal not writable: {e}"),
+            StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),
+        }
+    }
+}
+
+/// One service's decision in this pass.
+#[derive(Debug, Clone)]
+pub struct DecisionSummary {
+    /// Service.
+    pub service: String,
+    /// Decision id.
+    pub id: String,
+    /// True when this pass recorded the intent (false: another controller had).
+    pub new: bool,
+    /// Outcome status.
+    pub status: String,
+    /// Side effects in order.
+    pub log: Vec<String>,
+    /// AWS calls made applying it.
+    pub calls: u32,
+}
+
+/// What a pass did.
+#[derive(Debug, Clone)]
+pub struct PassReport {
+    /// Controller region.
+    pub region: String,
+    /// When.
+    pub at: Timestamp,
+    /// Why it stood down, if it did.
+    pub stand_down: Option<StandDown>,
+    /// Decisions (one per service with steps).
+    pub decisions: Vec<DecisionSummary>,
+    /// Regions whose CloudWatch could not be read.
+    pub alarm_read_failures: Vec<String>,
+    /// Alerts raised by planning.
+    pub alerts: Vec<String>,
+    /// Notes from planning.
+    pub notes: Vec<String>,
+    /// Live-state read failures.
+    pub read_failures: Vec<String>,
+    /// The plan (for `explain` and tests).
+    pub plan: Option<Plan>,
+}
+
+impl PassReport {
+    /// A short summary for people.
+    pub fn summary(&self) -> String {
+        let mut out = format!("controller {} at {}: ", self.region, render::clock(self.at));
+        if let Some(s) = &self.stand_down {
+            out.push_str(&format!("standing down ({s}); changed nothing\n"));
+        } else if self.decisions.is_empty() {
+            out.push_str("nothing to do; changed nothing\n");
+        } else {
+            out.push_str(&format!("{} decision(s)\n", self.decisions.len()));
+        }
+        for d in &self.decisions {
+            out.push_str(&format!(
+                "  {} decision {} ({}): {}{}\n",
+                d.service,
+                d.id,
+                if d.new { "new" } else { "already recorded" },
+                d.status,
+                if d.log.is_empty() { String::new() } else { format!(" — {}", d.log.join(", ")) }
+            ));
+        }
+        for r in &self.alarm_read_failures {
+            out.push_str(&format!("  warning: CloudWatch in {r} could not be read (no alarm evidence)\n"));
+        }
+        for r in &self.read_failures {
+            out.push_str(&format!("  warning: {r}\n"));
+        }
+        for a in &self.alerts {
+            out.push_str(&format!("  alert: {a}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("  note: {n}\n"));
+        }
+        out
+    }
+}
+
+/// Runs one pass. `previous` is the health view from the last pass (or unknown); the new one
+/// is returned for the next.
+pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &HealthView) -> (PassReport, HealthView) {
+    let bundle = ctx.bundle;
+    let now = world.now();
+    let mut report = PassReport {
+        region: ctx.region.clone(),
+        at: now,
+        stand_down: None,
+        decisions: Vec::new(),
+        alarm_read_failures: Vec::new(),
+        alerts: Vec::new(),
+        notes: Vec::new(),
+        read_failures: Vec::new(),
+        plan: None,
+    };
+
+    // 1–2. Heartbeats and quorum.
+    let heartbeat = Heartbeat { region: ctx.region.clone(), bundle_hash: bundle.hash.clone(), at: now, state: "acting".into() };
+    if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
+        report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
+        return (report, previous.clone());
+    }
+    let heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
+    let fresh = |at: Timestamp| !now.elapsed_at_least(at, ctx.heartbeat_ttl_secs) && at <= now.plus_secs(ctx.heartbeat_ttl_secs);
+    let same_hash = ctx
+        .controllers
+        .iter()
+        .filter(|c| heartbeats.iter().any(|h| &h.region == *c && h.bundle_hash == bundle.hash && fresh(h.at)))
+        .count();
+    let needed = ctx.controllers.len() / 2 + 1;
+    if same_hash < needed {
+        report.stand_down = Some(StandDown::QuorumNotMet { same_hash, needed });
+    }
+
+    // 3. Observations.
+    let index = AlarmIndex::new(bundle);
+    let mut observations = Observations::empty(bundle, u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX));
+    report.alarm_read_failures = observe::read_alarms(world, bundle, &index, &mut observations).await;
+    let digests: Vec<ObservationDigest> = read_all(world, "OBS", &mut report).await;
+    let own_previous = digests.iter().find(|d| d.observer == ctx.region);
+    let probes = observe::probe_all(world, bundle, &ctx.region, own_previous, now).await;
+    let own = ObservationDigest {
+        observer: ctx.region.clone(),
+        bundle_hash: bundle.hash.clone(),
+        at: now,
+        probes,
+        alarm_read_failures: report.alarm_read_failures.clone(),
+    };
+    if let Err(e) = world.put(&journal::digest_item(&own)).await {
+        report.read_failures.push(format!("digest not written: {}", e.message));
+    }
+    let mut usable: Vec<ObservationDigest> = digests
+        .into_iter()
+        .filter(|d| d.observer != ctx.region && d.bundle_hash == bundle.hash && fresh(d.at) && ctx.controllers.contains(&d.observer))
+        .collect();
+    usable.push(own);
+    observe::add_probe_verdicts(bundle, &usable, &mut observations);
+
+    // 4. Live state.
+    let live = read_live(world, bundle, &mut report).await;
+    observe::add_running(&live, &mut observations);
+
+    // 5. Health and plan.
+    let health = regionctl_core::health::evaluate(bundle, &observations, previous, now);
+    if own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
+        report.stand_down = Some(StandDown::OwnRegionDown);
+    }
+    let controls: Controls = match world.query("CONTROL", "").await {
+        Ok(items) => journal::controls_from(&items),
+        Err(e) => {
+            // Without the controls we cannot honour a pause or an override: stand down.
+            report.read_failures.push(format!("journal CONTROL unreadable: {}", e.message));
+            report.stand_down.get_or_insert(StandDown::JournalUnwritable(e.message));
+            Controls::default()
+        }
+    };
+    let mut live = live;
+    for (s, service) in bundle.services.iter().enumerate() {
+        live.services[s].last_discretionary_change = last_discretionary(world, &service.name).await;
+    }
+    let plan = plan::plan(Inputs { bundle, health: &health, live: &live, controls: &controls, now });
+    report.alerts = plan.alerts.iter().map(|a| format!("{} [{}]: {}", a.service, a.kind.as_str(), a.message)).collect();
+    report.notes = plan.services.iter().flat_map(|sp| sp.notes.iter().map(move |n| format!("{}: {n}", sp.name))).collect();
+
+    // 6. Decisions.
+    if report.stand_down.is_none() {
+        for sp in &plan.services {
+            let steps: Vec<&plan::Step> = plan.steps_of(sp.service).collect();
+            if steps.is_empty() {
+                continue;
+            }
+            let summary = decide(ctx, world, &plan, sp, &steps, &health, &live, now).await;
+            report.decisions.push(summary);
+        }
+    }
+    report.plan = Some(plan);
+    (report, health)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide<W: World>(
+    ctx: &Context<'_>,
+    world: &W,
+    plan: &Plan,
+    sp: &plan::ServicePlan,
+    steps: &[&plan::Step],
+    health: &HealthView,
+    live: &LiveState,
+    now: Timestamp,
+) -> DecisionSummary {
+    let bundle = ctx.bundle;
+    let service = &bundle.services[sp.service];
+    let record = decision_record(ctx, plan, sp, steps, health, live, now);
+    let new = world.put_new(&journal::intent_item(&record)).await.unwrap_or(false);
+    let approved = sp.disposition == Disposition::AwaitApproval
+        && world.query("APPROVAL", &record.id).await.is_ok_and(|v| !v.is_empty());
+    let may_apply = sp.disposition == Disposition::Apply || approved;
+    let started = world.now();
+    let (status, statuses, calls, log) = if may_apply {
+        let applied = apply_steps(world, bundle, steps).await;
+        let status = if applied.statuses.iter().any(|s| matches!(s, StepStatus::Failed(_))) {
+            "failed"
+        } else if applied.statuses.iter().any(|s| matches!(s, StepStatus::Waiting | StepStatus::Skipped)) {
+            "waiting"
+        } else if sp.partial {
+            "partial"
+        } else {
+            "applied"
+        };
+        (status.to_string(), applied.statuses.iter().map(ToString::to_string).collect(), applied.calls, applied.log)
+    } else {
+        let status = match sp.disposition {
+            Disposition::RecordOnly => "recorded-only",
+            Disposition::AwaitApproval => "awaiting-approval",
+            Disposition::Paused => "paused",
+            Disposition::Apply => "applied",
+        };
+        (status.to_string(), Vec::new(), 0, Vec::new())
+    };
+    let outcome = OutcomeRecord {
+        id: record.id.clone(),
+        service: service.name.clone(),
+        region: ctx.region.clone(),
+        status: status.clone(),
+        at: world.now(),
+        started,
+        steps: statuses,
+        calls,
+        discretionary: record.discretionary && status == "applied",
+    };
+    // An outcome is written when something happened, or once for record-only decisions.
+    if may_apply || new {
+        let _ = world.put(&journal::outcome_item(&outcome)).await;
+    }
+    if new || may_apply {
+        let detail = serde_json::json!({ "decision": record, "outcome": outcome });
+        let _ = world.publish("regionctl Decision", &detail).await;
+    }
+    DecisionSummary { service: service.name.clone(), id: record.id, new, status, log, calls }
+}
+
+fn decision_record(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    sp: &plan::ServicePlan,
+    steps: &[&plan::Step],
+    health: &HealthView,
+    live: &LiveState,
+    now: Timestamp,
+) -> DecisionRecord {
+    let bundle = ctx.bundle;
+    let service = &bundle.services[sp.service];
+    let number: BTreeMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.id, i + 1)).collect();
+    let step_records: Vec<StepRecord> = steps
+        .iter()
+        .map(|st| {
+            let (kind, description) = render::describe(service, &st.action);
+            StepRecord {
+                kind: kind.to_string(),
+                description,
+                plane: st.plane.as_str().to_string(),
+                reasons: st.reasons.iter().map(|r| render::reason_text(bundle, service, r)).collect(),
+                after: st.after.iter().filter_map(|a| number.get(a).copied()).collect(),
+            }
+        })
+        .collect();
+    let id = decision_id(&service.name, &bundle.hash, sp);
+    let nr = service.regions.len();
+    let before: Vec<u8> = live.services[sp.service].weights.iter().map(|w| w.unwrap_or(0)).collect();
+    let mut traffic = serde_json::Map::new();
+    for (c, cell) in service.cells.iter().enumerate() {
+        if before[c * nr..(c + 1) * nr] != sp.target_weights[c * nr..(c + 1) * nr] {
+            let w: Vec<u32> = (0..nr).map(|r| u32::from(sp.target_weights[c * nr + r])).collect();
+            let pct = regionctl_core::traffic::percent_split(&w);
+            let split: serde_json::Map<String, serde_json::Value> = service.regions.iter().zip(pct).map(|(r, p)| (r.name.clone(), p.into())).collect();
+            traffic.insert(cell.id.clone(), split.into());
+        }
+    }
+    let sh = &health.services[sp.service];
+    let health_lines = service
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(r, region)| {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in 0..service.cells.len() {
+                *counts.entry(sh.entries[c * nr + r].verdict.as_str()).or_default() += 1;
+            }
+            let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+            format!("{}: {}", region.name, parts.join(", "))
+        })
+        .collect();
+    DecisionRecord {
+        id,
+        service: service.name.clone(),
+        bundle_hash: bundle.hash.clone(),
+        at: now,
+        recorded_by: ctx.region.clone(),
+        mode: sp.mode.as_str().to_string(),
+        disposition: format!("{:?}", sp.disposition).to_lowercase(),
+        health: health_lines,
+        steps: step_records,
+        traffic: traffic.into(),
+        alerts: plan.alerts.iter().filter(|a| a.service == service.name).map(|a| format!("{}: {}", a.kind.as_str(), a.message)).collect(),
+        notes: sp.notes.clone(),
+        discretionary: steps.iter().any(|s| s.discretionary),
+    }
+}
+
+/// Content hash of (service, bundle hash, target state): the same decision reached twice,
+/// by one controller or two, has the same id.
+pub fn decision_id(service: &str, bundle_hash: &str, sp: &plan::ServicePlan) -> String {
+    let mut h = Sha256::new();
+    h.update(service.as_bytes());
+    h.update([0]);
+    h.update(bundle_hash.as_bytes());
+    h.update([0]);
+    h.update(&sp.target_weights);
+    for d in &sp.target_desired {
+        h.update(d.unwrap_or(u32::MAX).to_le_bytes());
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+async fn read_all<W: World, T: serde::de::DeserializeOwned>(world: &W, pk: &str, report: &mut PassReport) -> Vec<T> {
+    match world.query(pk, "").await {
+        Ok(items) => items.into_iter().filter_map(|it| serde_json::from_value(it.body).ok()).collect(),
+        Err(e) => {
+            report.read_failures.push(format!("journal {pk} unreadable: {}", e.message));
+            Vec::new()
+        }
+    }
+}
+
+async fn last_discretionary<W: World>(world: &W, service: &str) -> Option<Timestamp> {
+    let items = world.query(&format!("DECISION#{service}"), "").await.ok()?;
+    items
+        .into_iter()
+        .filter(|it| it.sk.contains("#OUTCOME#"))
+        .filter_map(|it| serde_json::from_value::<OutcomeRecord>(it.body).ok())
+        .filter(|o| o.discretionary)
+        .map(|o| o.at)
+        .max()
+}
+
+fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
+    bundle.services.iter().enumerate().any(|(s, service)| {
+        service.regions.iter().position(|r| r.name == region).is_some_and(|r| {
+            let nr = service.regions.len();
+            (0..service.cells.len()).all(|c| health.services[s].entries[c * nr + r].verdict == Verdict::Down)
+        })
+    })
+}
+
+/// Reads weights, capacity and balancer splits for every service.
+pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
+    let mut zones: HashMap<String, Result<HashMap<(String, String), u8>, PortError>> = HashMap::new();
+    let mut services = Vec::with_capacity(bundle.services.len());
+    for service in &bundle.services {
+        let zone = &service.routing.hosted_zone_id;
+        if !zones.contains_key(zone) {
+            let records = world.read_weighted(zone).await.map(|rs| {
+                rs.into_iter().map(|r| ((normalize(&r.name), r.set_identifier), r.weight)).collect::<HashMap<_, _>>()
+            });
+            zones.insert(zone.clone(), records);
+        }
+        let nr = service.regions.len();
+        let mut weights = Vec::with_capacity(service.cells.len() * nr);
+        match zones.get(zone) {
+            Some(Ok(map)) => {
+                for cell in &service.cells {
+                    let name = normalize(&cell.record_name);
+                    for r in 0..nr {
+                        weights.push(map.get(&(name.clone(), cell.set_identifiers[r].clone())).copied());
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                report.read_failures.push(format!("{}: Route 53 zone {zone} unreadable: {}", service.name, e.message));
+                // Unknown live weights: assume the policy's steady state so nothing is
+                // "changed" blindly; the guard still checks the plan.
+                weights = regionctl_core::live::steady_service(service).weights;
+            }
+            None => {}
+        }
+        let mut ecs = vec![None; nr];
+        if let Some(e) = &service.ecs {
+            for (r, sr) in service.regions.iter().enumerate() {
+                match world.describe_service(&sr.name, &e.clusters[r], &e.services[r]).await {
+                    Ok(state) => ecs[r] = state,
+                    Err(err) => report.read_failures.push(format!("{}: ECS in {} unreadable: {}", service.name, sr.name, err.message)),
+                }
+            }
+        }
+        let mut alb = vec![None; nr];
+        if let Some(a) = &service.alb {
+            for (r, sr) in service.regions.iter().enumerate() {
+                match world.read_split(&sr.name, &a.listeners[r], &a.fargate_target_groups[r], &a.lambda_target_groups[r]).await {
+                    Ok(state) => alb[r] = state,
+                    Err(err) => report.read_failures.push(format!("{}: ALB in {} unreadable: {}", service.name, sr.name, err.message)),
+                }
+            }
+        }
+        services.push(LiveService { weights, ecs, alb, last_discretionary_change: None, last_known_desired: vec![None; nr] });
+    }
+    LiveState { services }
+}
+
+fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (moto into .venv for the
+# AWS adapter tests), then runs every Rust test and the example policies' own checks and
+# tests. Integration tests start their own moto_server on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/moto.sh install
+
+# Static credentials and no instance metadata: tests must never reach for real AWS.
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_SESSION_TOKEN=testing
+export AWS_EC2_METADATA_DISABLED=true
+export AWS_REGION=us-east-1
+
+cargo test --workspace --locked
+cargo run --quiet --locked -- check policies
+cargo run --quiet --locked -- test policies

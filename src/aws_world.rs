@@ -1,0 +1,285 @@
+//! The controller's ports, implemented with the AWS adapters (`regionctl-aws`).
+//!
+//! One [`AwsWorld`] per controller: clients for every region the policies name (alarms,
+//! ECS and ALBs live in the region they serve), Route 53 (global, one shared token bucket),
+//! the journal in `journal_region`, and EventBridge in the controller's own region.
+
+use regionctl_aws::config::{AwsSettings, load};
+use regionctl_aws::dynamodb::{self, ItemKind, PutOutcome};
+use regionctl_aws::route53::Route53Client;
+use regionctl_aws::route53::{BucketConfig, SharedBucket};
+use regionctl_aws::types::{self as aws_types, RecordChange, RecordSet, RecordType, Routing};
+use regionctl_aws::{AwsError, ErrorClass};
+use regionctl_aws::{cloudwatch::CloudWatchClient, ecs::EcsClient, elbv2::Elbv2Client, eventbridge::EventBridgeClient};
+use regionctl_controller::ports::{
+    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal, JournalItem, PortError, PortResult, Prober, WeightedRecord,
+};
+use regionctl_core::health::{AlarmObservation, AlarmState};
+use regionctl_core::live::{AlbState, EcsState};
+use regionctl_core::policy::Probe;
+use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Clients for one region.
+pub struct RegionClients {
+    /// CloudWatch.
+    pub cloudwatch: CloudWatchClient,
+    /// ECS.
+    pub ecs: EcsClient,
+    /// ELBv2.
+    pub elbv2: Elbv2Client,
+}
+
+/// The AWS implementation of every controller port.
+pub struct AwsWorld {
+    /// Per region.
+    pub regions: BTreeMap<String, RegionClients>,
+    /// Route 53 (global).
+    pub route53: Route53Client,
+    /// The journal.
+    pub journal: dynamodb::Journal,
+    /// Events in the controller's region.
+    pub events: EventBridgeClient,
+}
+
+/// How to build an [`AwsWorld`].
+pub struct WorldSettings {
+    /// The controller's region.
+    pub region: String,
+    /// Every region to hold clients for.
+    pub regions: Vec<String>,
+    /// Endpoint override (moto).
+    pub endpoint_url: Option<String>,
+    /// Journal table.
+    pub journal_table: String,
+    /// Journal region (default: the controller's).
+    pub journal_region: Option<String>,
+    /// Route 53 token bucket.
+    pub bucket: BucketConfig,
+}
+
+impl AwsWorld {
+    /// Builds clients for every region.
+    pub async fn connect(settings: &WorldSettings) -> AwsWorld {
+        let sdk = |region: &str| {
+            let s = AwsSettings { region: region.to_string(), endpoint_url: settings.endpoint_url.clone() };
+            async move { load(&s).await }
+        };
+        let mut regions = BTreeMap::new();
+        for r in &settings.regions {
+            let cfg = sdk(r).await;
+            regions.insert(
+                r.clone(),
+                RegionClients { cloudwatch: CloudWatchClient::new(&cfg), ecs: EcsClient::new(&cfg), elbv2: Elbv2Client::new(&cfg) },
+            );
+        }
+        // Route 53's control plane lives in us-east-1.
+        let global = sdk("us-east-1").await;
+        let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(settings.bucket)));
+        let journal_region = settings.journal_region.clone().unwrap_or_else(|| settings.region.clone());
+        let journal = dynamodb::Journal::new(&sdk(&journal_region).await, settings.journal_table.clone());
+        let events = EventBridgeClient::new(&sdk(&settings.region).await);
+        AwsWorld { regions, route53, journal, events }
+    }
+
+    fn region(&self, name: &str, operation: &'static str) -> PortResult<&RegionClients> {
+        self.regions.get(name).ok_or_else(|| PortError {
+            service: "regionctl",
+            operation,
+            class: FailureClass::Permanent,
+            message: format!("no clients for region {name}"),
+        })
+    }
+}
+
+/// Maps an adapter error onto the port error, keeping its classification.
+pub fn port_error(service: &'static str, operation: &'static str, e: AwsError) -> PortError {
+    let class = match e.class() {
+        ErrorClass::Retryable => FailureClass::Retryable,
+        ErrorClass::Throttled => FailureClass::Throttled,
+        ErrorClass::Permanent => FailureClass::Permanent,
+    };
+    PortError { service, operation, class, message: e.to_string() }
+}
+
+fn record_type(t: &str) -> RecordType {
+    RecordType::parse(t)
+}
+
+impl Dns for AwsWorld {
+    async fn read_weighted(&self, zone: &str) -> PortResult<Vec<WeightedRecord>> {
+        let (records, _calls) = self.route53.list_record_sets(zone).await.map_err(|e| port_error("route53", "ListResourceRecordSets", e))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|r| match r.routing {
+                Routing::Weighted { set_identifier, weight } => Some(WeightedRecord {
+                    name: r.name.trim_end_matches('.').to_string(),
+                    record_type: r.rtype.as_str().to_string(),
+                    set_identifier,
+                    value: r.values.first().cloned().unwrap_or_default(),
+                    ttl: r.ttl,
+                    weight,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn upsert_weighted(&self, zone: &str, records: &[WeightedRecord]) -> PortResult<ChangeReport> {
+        let changes: Vec<RecordChange> = records
+            .iter()
+            .map(|r| {
+                RecordChange::upsert(RecordSet {
+                    name: r.name.clone(),
+                    rtype: record_type(&r.record_type),
+                    ttl: r.ttl,
+                    values: vec![r.value.clone()],
+                    routing: Routing::Weighted { set_identifier: r.set_identifier.clone(), weight: r.weight },
+                    health_check_id: None,
+                })
+            })
+            .collect();
+        let report = self.route53.apply_changes(zone, changes).await.map_err(|e| port_error("route53", "ChangeResourceRecordSets", e))?;
+        Ok(ChangeReport {
+            calls: report.change_calls + report.get_change_calls + report.list_calls,
+            records: u32::try_from(report.changes).unwrap_or(u32::MAX),
+            verified: true,
+        })
+    }
+}
+
+impl Alarms for AwsWorld {
+    async fn describe_alarms(&self, region: &str, names: &[String]) -> PortResult<Vec<(String, AlarmObservation)>> {
+        let clients = self.region(region, "DescribeAlarms")?;
+        let alarms = clients.cloudwatch.alarms_by_names(names).await.map_err(|e| port_error("cloudwatch", "DescribeAlarms", e))?;
+        Ok(alarms
+            .into_iter()
+            .map(|a| {
+                let state = match a.state {
+                    aws_types::AlarmState::Ok => AlarmState::Ok,
+                    aws_types::AlarmState::Alarm => AlarmState::Alarm,
+                    aws_types::AlarmState::InsufficientData => AlarmState::InsufficientData,
+                };
+                (a.name, AlarmObservation { state, since: Timestamp(a.state_updated_ms) })
+            })
+            .collect())
+    }
+}
+
+impl Compute for AwsWorld {
+    async fn describe_service(&self, region: &str, cluster: &str, service: &str) -> PortResult<Option<EcsState>> {
+        let clients = self.region(region, "DescribeServices")?;
+        let counts = clients.ecs.describe_service(cluster, service).await.map_err(|e| port_error("ecs", "DescribeServices", e))?;
+        Ok(counts.map(|c| EcsState {
+            desired: u32::try_from(c.desired).unwrap_or(0),
+            running: u32::try_from(c.running).unwrap_or(0),
+            pending: u32::try_from(c.pending).unwrap_or(0),
+        }))
+    }
+
+    async fn set_desired(&self, region: &str, cluster: &str, service: &str, desired: u32) -> PortResult<()> {
+        let clients = self.region(region, "UpdateService")?;
+        let desired = i32::try_from(desired).unwrap_or(i32::MAX);
+        clients.ecs.set_desired_count(cluster, service, desired).await.map_err(|e| port_error("ecs", "UpdateService", e))
+    }
+}
+
+impl Balancer for AwsWorld {
+    async fn read_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str) -> PortResult<Option<AlbState>> {
+        let clients = self.region(region, "DescribeListeners")?;
+        let weights = clients.elbv2.listener_weights(listener).await.map_err(|e| port_error("elbv2", "DescribeListeners", e))?;
+        let find = |arn: &str| weights.iter().find(|w| w.target_group_arn == arn).map(|w| u32::from(w.weight));
+        Ok(match (find(fargate), find(lambda)) {
+            (None, None) => None,
+            (f, l) => Some(AlbState { fargate: f.unwrap_or(0), lambda: l.unwrap_or(0) }),
+        })
+    }
+
+    async fn set_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str, weights: AlbState) -> PortResult<()> {
+        let clients = self.region(region, "ModifyListener")?;
+        let tg = |arn: &str, w: u32| aws_types::TargetGroupWeight { target_group_arn: arn.to_string(), weight: u16::try_from(w.min(999)).unwrap_or(999) };
+        clients
+            .elbv2
+            .set_listener_weights(listener, &[tg(fargate, weights.fargate), tg(lambda, weights.lambda)])
+            .await
+            .map_err(|e| port_error("elbv2", "ModifyListener", e))
+    }
+}
+
+fn to_item(item: &JournalItem) -> dynamodb::JournalItem {
+    let kind = ItemKind::parse(&item.kind).unwrap_or(ItemKind::Control);
+    dynamodb::JournalItem {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        kind,
+        owner: item.owner.clone(),
+        body: item.body.to_string(),
+        expires_at: item.expires_at,
+    }
+}
+
+impl Journal for AwsWorld {
+    async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
+        match self.journal.put_new(&to_item(item)).await.map_err(|e| port_error("dynamodb", "PutItem", e))? {
+            PutOutcome::Written => Ok(true),
+            PutOutcome::AlreadyExists => Ok(false),
+        }
+    }
+
+    async fn put(&self, item: &JournalItem) -> PortResult<()> {
+        self.journal.put(&to_item(item)).await.map_err(|e| port_error("dynamodb", "PutItem", e))
+    }
+
+    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
+        let (items, _pages) = self.journal.query_prefix(pk, prefix).await.map_err(|e| port_error("dynamodb", "Query", e))?;
+        let now_secs = Timestamp(now_millis()).millis() / 1000;
+        Ok(items
+            .into_iter()
+            // TTL deletion is lazy (and moto never deletes): ignore expired items here.
+            .filter(|it| it.expires_at.is_none_or(|t| t > now_secs))
+            .map(|it| JournalItem {
+                pk: it.pk,
+                sk: it.sk,
+                kind: it.kind.as_str().to_string(),
+                owner: it.owner,
+                body: serde_json::from_str(&it.body).unwrap_or(serde_json::Value::Null),
+                expires_at: it.expires_at,
+            })
+            .collect())
+    }
+}
+
+impl Events for AwsWorld {
+    async fn publish(&self, detail_type: &str, detail: &serde_json::Value) -> PortResult<()> {
+        let text = detail.to_string();
+        match self.events.put_event(detail_type, &text, &[]).await.map_err(|e| port_error("eventbridge", "PutEvents", e))? {
+            regionctl_aws::eventbridge::PublishOutcome::TooLarge { bytes } => {
+                // Claim check: the full record is in the journal; publish a reference.
+                let reference = serde_json::json!({ "claim_check": true, "bytes": bytes, "decision": detail.pointer("/decision/id") });
+                self.events.put_event(detail_type, &reference.to_string(), &[]).await.map_err(|e| port_error("eventbridge", "PutEvents", e))?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Prober for AwsWorld {
+    async fn probe(&self, probe: &Probe) -> bool {
+        crate::probe::probe(probe).await
+    }
+}
+
+impl Clock for AwsWorld {
+    fn now(&self) -> Timestamp {
+        Timestamp(now_millis())
+    }
+}
+
+/// Wall-clock milliseconds (the only clock read outside the clock port's callers).
+pub fn now_millis() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

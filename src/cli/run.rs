@@ -1,0 +1,104 @@
+//! `regionctl run`: the controller.
+
+use super::{Output, load_bundle};
+use crate::aws_world::{AwsWorld, WorldSettings};
+use anyhow::{Result, bail};
+use clap::Args;
+use regionctl_aws::route53::BucketConfig;
+use regionctl_controller::reconcile::{Context, reconcile_once};
+use regionctl_core::health::HealthView;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run the controller for one region: read alarms, probes and peers' evidence, evaluate
+/// health, plan, guard, apply (capacity before traffic), verify, and record every decision
+/// in the journal and as an EventBridge event.
+///
+/// With `--once`, one complete reconcile pass, then exit (0 when the pass completed, whether
+/// or not it changed anything; 1 on error).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The region this controller runs in (must be in the ControllerConfig's `regions`).
+    #[arg(long, env = "REGIONCTL_REGION")]
+    region: String,
+    /// Policy directory.
+    #[arg(long, default_value = "policies", env = "REGIONCTL_POLICIES")]
+    policies: PathBuf,
+    /// AWS endpoint override, e.g. a moto server at http://127.0.0.1:5000 (the SDK's own
+    /// AWS_ENDPOINT_URL works too).
+    #[arg(long, env = "REGIONCTL_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// One reconcile pass, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Output format of the pass summary.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let Some(controller) = bundle.controller.clone() else {
+        bail!("{}: no ControllerConfig document; `run` needs the fleet's regions and journal", args.policies.display());
+    };
+    if !controller.regions.contains(&args.region) {
+        bail!("--region {} is not one of the ControllerConfig regions ({})", args.region, controller.regions.join(", "));
+    }
+    if !args.once {
+        bail!("the long-running controller is not built yet; run one pass with --once");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let world = AwsWorld::connect(&settings(&bundle, &controller, &args.region, args.endpoint_url.clone())).await;
+        let ctx = Context {
+            bundle: &bundle,
+            region: args.region.clone(),
+            controllers: controller.regions.clone(),
+            heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
+        };
+        let (report, _health) = reconcile_once(&ctx, &world, &HealthView::unknown(&bundle)).await;
+        match args.output {
+            Output::Text => print!("{}", report.summary()),
+            Output::Json => {
+                let decisions: Vec<serde_json::Value> = report
+                    .decisions
+                    .iter()
+                    .map(|d| serde_json::json!({"service": d.service, "id": d.id, "new": d.new, "status": d.status, "log": d.log, "calls": d.calls}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "region": report.region,
+                        "stand_down": report.stand_down.as_ref().map(ToString::to_string),
+                        "decisions": decisions,
+                        "alerts": report.alerts,
+                        "notes": report.notes,
+                        "read_failures": report.read_failures,
+                        "alarm_read_failures": report.alarm_read_failures,
+                    }))?
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Client settings for a controller in `region`.
+pub fn settings(bundle: &regionctl_core::policy::Bundle, controller: &regionctl_core::policy::raw::ControllerSpec, region: &str, endpoint_url: Option<String>) -> WorldSettings {
+    let mut regions: Vec<String> = bundle.regions.clone();
+    for r in &controller.regions {
+        if !regions.contains(r) {
+            regions.push(r.clone());
+        }
+    }
+    WorldSettings {
+        region: region.to_string(),
+        regions,
+        endpoint_url,
+        journal_table: controller.journal_table.clone(),
+        journal_region: controller.journal_region.clone(),
+        bucket: BucketConfig { burst: controller.route53.burst, refill_per_sec: controller.route53.refill_per_sec, ..BucketConfig::default() },
+    }
+}

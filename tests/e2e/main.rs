@@ -1,0 +1,12 @@
+//! End-to-end tests of the `regionctl` binary (one test binary: each extra one costs a large
+//! link on a 2-core machine).
+//!
+//! - `cli`: offline commands on the example policies (golden files in `tests/golden/`).
+//! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
+//!   protocol), started by `scripts/moto.sh`.
+
+mod cli;
+#[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+mod moto;

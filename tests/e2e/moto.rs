@@ -1,0 +1,248 @@
+//! `provision` and `run --once` against moto: a region loss, end to end.
+//!
+//! Goal: the first complete slice works over the real wire protocol. Method: provision the
+//! fixture policies (`tests/fixtures/moto/`), force every eu-central-1 alarm to ALARM with
+//! `SetAlarmState`, let the fail-after window pass, then run one pass from us-east-1 (no
+//! quorum yet: it stands down) and one from eu-west-1 (a majority of fresh heartbeats: it
+//! acts). Then check Route 53, ECS, the journal and the event queue, and that another round
+//! changes nothing.
+
+use crate::harness;
+use regionctl_aws::cloudwatch::CloudWatchClient;
+use regionctl_aws::dynamodb::Journal;
+use regionctl_aws::ecs::EcsClient;
+use regionctl_aws::route53::{Route53Client, SharedBucket};
+use regionctl_aws::sqs::SqsClient;
+use regionctl_aws::types::{AlarmState, Routing};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+const REGIONS: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];
+
+fn regionctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("the regionctl binary runs")
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "regionctl failed ({:?}):\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Writes the fixture policies with this run's zone ids and unique names.
+fn write_policies(dir: &Path, replacements: &[(&str, String)]) {
+    std::fs::create_dir_all(dir).expect("create policy dir");
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moto");
+    for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let mut text = std::fs::read_to_string(&path).expect("read fixture");
+        for (k, v) in replacements {
+            text = text.replace(k, v);
+        }
+        std::fs::write(dir.join(path.file_name().expect("name")), text).expect("write policy");
+    }
+}
+
+/// The default VPC's subnets and security group per region, as controller config YAML.
+fn network_yaml() -> String {
+    REGIONS
+        .iter()
+        .map(|r| {
+            let (_, subnets, sg) = harness::default_network(r);
+            format!("      {r}: {{subnets: [{}], security_groups: [{sg}]}}", subnets.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_once(dir: &str, region: &str, endpoint: &str) -> serde_json::Value {
+    let out = regionctl(&["run", "--once", "--region", region, "--policies", dir, "--endpoint-url", endpoint, "--output", "json"]);
+    serde_json::from_str(&ok(&out)).expect("run --once --output json prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_loss_end_to_end() {
+    let endpoint = harness::endpoint().to_string();
+    let prefix = harness::unique("e2e");
+    let global = harness::sdk("us-east-1").await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let mut zones = Vec::new();
+    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
+        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+        zones.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+    }
+    let table = format!("{prefix}-journal");
+    let queue = format!("{prefix}-alarms");
+    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+    let mut replacements: Vec<(&str, String)> = zones.clone();
+    replacements.push(("{{TABLE}}", table.clone()));
+    replacements.push(("{{QUEUE}}", queue));
+    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+    replacements.push(("{{NETWORK}}", network_yaml()));
+    write_policies(&dir, &replacements);
+    let dir_s = dir.to_str().expect("utf-8 path").to_string();
+
+    let out = regionctl(&["check", &dir_s]);
+    ok(&out);
+    let provisioned = ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
+    assert!(provisioned.contains("playback: 90 record(s)"), "{provisioned}");
+    // Idempotent: a second provision creates no records.
+    let again = ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
+    assert!(!again.contains("record(s) in"), "{again}");
+
+    // Healthy: alarms OK, a pass from every region changes nothing.
+    let cw: Vec<(String, CloudWatchClient)> = futures_cw(&REGIONS).await;
+    for (region, client) in &cw {
+        for svc in ["playback", "auth", "catalog"] {
+            let name = format!("{prefix}-{svc}-{region}-5xx");
+            if client.alarms_by_names(std::slice::from_ref(&name)).await.expect("describe").is_empty() {
+                continue;
+            }
+            client.set_alarm_state(&name, AlarmState::Ok, "test: healthy").await.expect("set OK");
+        }
+    }
+    for region in REGIONS {
+        let pass = run_once(&dir_s, region, &endpoint);
+        assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0), "healthy pass from {region}: {pass}");
+    }
+
+    // Region loss: every eu-central-1 alarm to ALARM, then wait out fail_after_secs (2 s).
+    let (_, euc1) = cw.iter().find(|(r, _)| r == "eu-central-1").expect("client");
+    for svc in ["playback", "auth", "catalog"] {
+        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Alarm, "test: region loss")
+            .await
+            .expect("set ALARM");
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    // Let heartbeats go stale? No: the healthy round above left fresh heartbeats from all
+    // three controllers (TTL 600 s), so the first pass already has a majority.
+    let first = run_once(&dir_s, "us-east-1", &endpoint);
+    assert!(first["stand_down"].is_null(), "{first}");
+    let decisions = first["decisions"].as_array().expect("decisions").clone();
+    let services: Vec<&str> = decisions.iter().filter_map(|d| d["service"].as_str()).collect();
+    assert_eq!(services, vec!["auth", "catalog", "playback"], "{first}");
+    for d in &decisions {
+        assert_eq!(d["status"], "applied", "{d}");
+        assert_eq!(d["new"], true, "{d}");
+    }
+    // Capacity before traffic, in the order the calls were made.
+    let playback = decisions.iter().find(|d| d["service"] == "playback").expect("playback decision");
+    let log: Vec<&str> = playback["log"].as_array().expect("log").iter().filter_map(|l| l.as_str()).collect();
+    let first_shift = log.iter().position(|l| l.starts_with("shift")).expect("a shift");
+    let scales: Vec<usize> = log.iter().enumerate().filter(|(_, l)| l.starts_with("scale")).map(|(i, _)| i).collect();
+    assert_eq!(scales.len(), 2, "both receivers pre-scaled: {log:?}");
+    assert!(scales.iter().all(|i| *i < first_shift), "scale before shift: {log:?}");
+    assert!(log[first_shift].contains("90 records") || log[first_shift].contains("30 records"), "{log:?}");
+
+    // Route 53: every eu-central-1 weighted record of the active-active services is 0.
+    for (key, zone) in &zones {
+        let (records, _) = route53.list_record_sets(zone).await.expect("list");
+        for r in records {
+            if let Routing::Weighted { set_identifier, weight } = &r.routing {
+                if set_identifier.ends_with("eu-central-1") {
+                    assert_eq!(*weight, 0, "{key} {} {set_identifier}", r.name);
+                } else if *key != "{{ZONE_AUTH}}" {
+                    assert!(*weight > 0, "{key} {} {set_identifier}", r.name);
+                }
+            }
+        }
+    }
+    // ECS: receivers rose.
+    let euw1_ecs = EcsClient::new(&harness::sdk("eu-west-1").await);
+    let counts = euw1_ecs.describe_service(&format!("{prefix}-streaming-eu-west-1"), "playback").await.expect("describe").expect("exists");
+    assert_eq!(counts.desired, 20, "eu-west-1 playback: ceil(10 × 60% / 30%)");
+    let auth = euw1_ecs.describe_service(&format!("{prefix}-identity-eu-west-1"), "auth").await.expect("describe").expect("exists");
+    assert_eq!(auth.desired, 6, "warm standby scaled to full");
+
+    // Journal: exactly one intent per decision, with reasons.
+    let journal = Journal::new(&global, table.clone());
+    for svc in ["playback", "auth", "catalog"] {
+        let (items, _) = journal.query_prefix(&format!("DECISION#{svc}"), "").await.expect("query");
+        let intents: Vec<_> = items.iter().filter(|i| i.sk.ends_with("#INTENT")).collect();
+        assert_eq!(intents.len(), 1, "{svc}: {items:?}");
+        let body: serde_json::Value = serde_json::from_str(&intents[0].body).expect("json body");
+        let reasons = body["steps"].as_array().expect("steps").iter().flat_map(|s| s["reasons"].as_array().cloned().unwrap_or_default()).map(|r| r.to_string()).collect::<Vec<_>>().join(" ");
+        assert!(reasons.contains("eu-central-1 is degraded"), "{svc}: {reasons}");
+        assert!(reasons.contains(&format!("{prefix}-{svc}-eu-central-1-5xx")), "{svc}: {reasons}");
+        let outcomes: Vec<_> = items.iter().filter(|i| i.sk.contains("#OUTCOME#")).collect();
+        assert_eq!(outcomes.len(), 1, "{svc}: {items:?}");
+    }
+
+    // The decision event arrived on the queue subscribed to source=regionctl.
+    let sqs = SqsClient::new(&harness::sdk("us-east-1").await);
+    let url = sqs.queue_url("regionctl-events").await.expect("events queue");
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        for m in sqs.receive(&url, 10, 1).await.expect("receive") {
+            bodies.push(m.body.clone());
+        }
+        if bodies.iter().any(|b| b.contains(&format!("{prefix}-")) && b.contains("regionctl Decision")) {
+            break;
+        }
+    }
+    assert!(
+        bodies.iter().any(|b| b.contains("regionctl Decision") && b.contains("playback")),
+        "no decision event among {} message(s)",
+        bodies.len()
+    );
+
+    // Another round changes nothing.
+    for region in ["eu-west-1", "us-east-1"] {
+        let pass = run_once(&dir_s, region, &endpoint);
+        assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0), "second round from {region}: {pass}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_controller_stands_down_without_quorum() {
+    let endpoint = harness::endpoint().to_string();
+    let prefix = harness::unique("quorum");
+    let global = harness::sdk("us-east-1").await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let mut replacements: Vec<(&str, String)> = Vec::new();
+    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
+        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+    }
+    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
+    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
+    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+    replacements.push(("{{NETWORK}}", network_yaml()));
+    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+    write_policies(&dir, &replacements);
+    let dir_s = dir.to_str().expect("utf-8 path").to_string();
+    ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
+    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
+    euc1.set_alarm_state(&format!("{prefix}-playback-eu-central-1-5xx"), AlarmState::Alarm, "test").await.expect("set ALARM");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let pass = run_once(&dir_s, "us-east-1", &endpoint);
+    let reason = pass["stand_down"].as_str().expect("stands down");
+    assert!(reason.contains("quorum not met: 1 fresh controller(s)"), "{reason}");
+    assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0));
+    let (records, _) = route53.list_record_sets(&replacements[0].1).await.expect("list");
+    assert!(records.iter().all(|r| !matches!(&r.routing, Routing::Weighted { set_identifier, weight } if set_identifier.ends_with("eu-central-1") && *weight == 0)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn futures_cw(regions: &[&str]) -> Vec<(String, CloudWatchClient)> {
+    let mut out = Vec::new();
+    for r in regions {
+        out.push((r.to_string(), CloudWatchClient::new(&harness::sdk(r).await)));
+    }
+    out
+}
