@@ -10,9 +10,13 @@ use regionctl_aws::route53::Route53Client;
 use regionctl_aws::route53::{BucketConfig, SharedBucket};
 use regionctl_aws::types::{self as aws_types, RecordChange, RecordSet, RecordType, Routing};
 use regionctl_aws::{AwsError, ErrorClass};
-use regionctl_aws::{cloudwatch::CloudWatchClient, ecs::EcsClient, elbv2::Elbv2Client, eventbridge::EventBridgeClient};
+use regionctl_aws::{
+    cloudwatch::CloudWatchClient, ecs::EcsClient, elbv2::Elbv2Client,
+    eventbridge::EventBridgeClient,
+};
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal, JournalItem, PortError, PortResult, Prober, WeightedRecord,
+    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
+    JournalItem, PortError, PortResult, Prober, WeightedRecord,
 };
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::live::{AlbState, EcsState};
@@ -64,7 +68,10 @@ impl AwsWorld {
     /// Builds clients for every region.
     pub async fn connect(settings: &WorldSettings) -> AwsWorld {
         let sdk = |region: &str| {
-            let s = AwsSettings { region: region.to_string(), endpoint_url: settings.endpoint_url.clone() };
+            let s = AwsSettings {
+                region: region.to_string(),
+                endpoint_url: settings.endpoint_url.clone(),
+            };
             async move { load(&s).await }
         };
         let mut regions = BTreeMap::new();
@@ -72,16 +79,29 @@ impl AwsWorld {
             let cfg = sdk(r).await;
             regions.insert(
                 r.clone(),
-                RegionClients { cloudwatch: CloudWatchClient::new(&cfg), ecs: EcsClient::new(&cfg), elbv2: Elbv2Client::new(&cfg) },
+                RegionClients {
+                    cloudwatch: CloudWatchClient::new(&cfg),
+                    ecs: EcsClient::new(&cfg),
+                    elbv2: Elbv2Client::new(&cfg),
+                },
             );
         }
         // Route 53's control plane lives in us-east-1.
         let global = sdk("us-east-1").await;
         let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(settings.bucket)));
-        let journal_region = settings.journal_region.clone().unwrap_or_else(|| settings.region.clone());
-        let journal = dynamodb::Journal::new(&sdk(&journal_region).await, settings.journal_table.clone());
+        let journal_region = settings
+            .journal_region
+            .clone()
+            .unwrap_or_else(|| settings.region.clone());
+        let journal =
+            dynamodb::Journal::new(&sdk(&journal_region).await, settings.journal_table.clone());
         let events = EventBridgeClient::new(&sdk(&settings.region).await);
-        AwsWorld { regions, route53, journal, events }
+        AwsWorld {
+            regions,
+            route53,
+            journal,
+            events,
+        }
     }
 
     fn region(&self, name: &str, operation: &'static str) -> PortResult<&RegionClients> {
@@ -101,7 +121,12 @@ pub fn port_error(service: &'static str, operation: &'static str, e: AwsError) -
         ErrorClass::Throttled => FailureClass::Throttled,
         ErrorClass::Permanent => FailureClass::Permanent,
     };
-    PortError { service, operation, class, message: e.to_string() }
+    PortError {
+        service,
+        operation,
+        class,
+        message: e.to_string(),
+    }
 }
 
 fn record_type(t: &str) -> RecordType {
@@ -110,11 +135,18 @@ fn record_type(t: &str) -> RecordType {
 
 impl Dns for AwsWorld {
     async fn read_weighted(&self, zone: &str) -> PortResult<Vec<WeightedRecord>> {
-        let (records, _calls) = self.route53.list_record_sets(zone).await.map_err(|e| port_error("route53", "ListResourceRecordSets", e))?;
+        let (records, _calls) = self
+            .route53
+            .list_record_sets(zone)
+            .await
+            .map_err(|e| port_error("route53", "ListResourceRecordSets", e))?;
         Ok(records
             .into_iter()
             .filter_map(|r| match r.routing {
-                Routing::Weighted { set_identifier, weight } => Some(WeightedRecord {
+                Routing::Weighted {
+                    set_identifier,
+                    weight,
+                } => Some(WeightedRecord {
                     name: r.name.trim_end_matches('.').to_string(),
                     record_type: r.rtype.as_str().to_string(),
                     set_identifier,
@@ -127,7 +159,11 @@ impl Dns for AwsWorld {
             .collect())
     }
 
-    async fn upsert_weighted(&self, zone: &str, records: &[WeightedRecord]) -> PortResult<ChangeReport> {
+    async fn upsert_weighted(
+        &self,
+        zone: &str,
+        records: &[WeightedRecord],
+    ) -> PortResult<ChangeReport> {
         let changes: Vec<RecordChange> = records
             .iter()
             .map(|r| {
@@ -136,12 +172,19 @@ impl Dns for AwsWorld {
                     rtype: record_type(&r.record_type),
                     ttl: r.ttl,
                     values: vec![r.value.clone()],
-                    routing: Routing::Weighted { set_identifier: r.set_identifier.clone(), weight: r.weight },
+                    routing: Routing::Weighted {
+                        set_identifier: r.set_identifier.clone(),
+                        weight: r.weight,
+                    },
                     health_check_id: None,
                 })
             })
             .collect();
-        let report = self.route53.apply_changes(zone, changes).await.map_err(|e| port_error("route53", "ChangeResourceRecordSets", e))?;
+        let report = self
+            .route53
+            .apply_changes(zone, changes)
+            .await
+            .map_err(|e| port_error("route53", "ChangeResourceRecordSets", e))?;
         Ok(ChangeReport {
             calls: report.change_calls + report.get_change_calls + report.list_calls,
             records: u32::try_from(report.changes).unwrap_or(u32::MAX),
@@ -151,9 +194,17 @@ impl Dns for AwsWorld {
 }
 
 impl Alarms for AwsWorld {
-    async fn describe_alarms(&self, region: &str, names: &[String]) -> PortResult<Vec<(String, AlarmObservation)>> {
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> PortResult<Vec<(String, AlarmObservation)>> {
         let clients = self.region(region, "DescribeAlarms")?;
-        let alarms = clients.cloudwatch.alarms_by_names(names).await.map_err(|e| port_error("cloudwatch", "DescribeAlarms", e))?;
+        let alarms = clients
+            .cloudwatch
+            .alarms_by_names(names)
+            .await
+            .map_err(|e| port_error("cloudwatch", "DescribeAlarms", e))?;
         Ok(alarms
             .into_iter()
             .map(|a| {
@@ -162,16 +213,31 @@ impl Alarms for AwsWorld {
                     aws_types::AlarmState::Alarm => AlarmState::Alarm,
                     aws_types::AlarmState::InsufficientData => AlarmState::InsufficientData,
                 };
-                (a.name, AlarmObservation { state, since: Timestamp(a.state_updated_ms) })
+                (
+                    a.name,
+                    AlarmObservation {
+                        state,
+                        since: Timestamp(a.state_updated_ms),
+                    },
+                )
             })
             .collect())
     }
 }
 
 impl Compute for AwsWorld {
-    async fn describe_service(&self, region: &str, cluster: &str, service: &str) -> PortResult<Option<EcsState>> {
+    async fn describe_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> PortResult<Option<EcsState>> {
         let clients = self.region(region, "DescribeServices")?;
-        let counts = clients.ecs.describe_service(cluster, service).await.map_err(|e| port_error("ecs", "DescribeServices", e))?;
+        let counts = clients
+            .ecs
+            .describe_service(cluster, service)
+            .await
+            .map_err(|e| port_error("ecs", "DescribeServices", e))?;
         Ok(counts.map(|c| EcsState {
             desired: u32::try_from(c.desired).unwrap_or(0),
             running: u32::try_from(c.running).unwrap_or(0),
@@ -179,30 +245,71 @@ impl Compute for AwsWorld {
         }))
     }
 
-    async fn set_desired(&self, region: &str, cluster: &str, service: &str, desired: u32) -> PortResult<()> {
+    async fn set_desired(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> PortResult<()> {
         let clients = self.region(region, "UpdateService")?;
         let desired = i32::try_from(desired).unwrap_or(i32::MAX);
-        clients.ecs.set_desired_count(cluster, service, desired).await.map_err(|e| port_error("ecs", "UpdateService", e))
+        clients
+            .ecs
+            .set_desired_count(cluster, service, desired)
+            .await
+            .map_err(|e| port_error("ecs", "UpdateService", e))
     }
 }
 
 impl Balancer for AwsWorld {
-    async fn read_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str) -> PortResult<Option<AlbState>> {
+    async fn read_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+    ) -> PortResult<Option<AlbState>> {
         let clients = self.region(region, "DescribeListeners")?;
-        let weights = clients.elbv2.listener_weights(listener).await.map_err(|e| port_error("elbv2", "DescribeListeners", e))?;
-        let find = |arn: &str| weights.iter().find(|w| w.target_group_arn == arn).map(|w| u32::from(w.weight));
+        let weights = clients
+            .elbv2
+            .listener_weights(listener)
+            .await
+            .map_err(|e| port_error("elbv2", "DescribeListeners", e))?;
+        let find = |arn: &str| {
+            weights
+                .iter()
+                .find(|w| w.target_group_arn == arn)
+                .map(|w| u32::from(w.weight))
+        };
         Ok(match (find(fargate), find(lambda)) {
             (None, None) => None,
-            (f, l) => Some(AlbState { fargate: f.unwrap_or(0), lambda: l.unwrap_or(0) }),
+            (f, l) => Some(AlbState {
+                fargate: f.unwrap_or(0),
+                lambda: l.unwrap_or(0),
+            }),
         })
     }
 
-    async fn set_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str, weights: AlbState) -> PortResult<()> {
+    async fn set_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+        weights: AlbState,
+    ) -> PortResult<()> {
         let clients = self.region(region, "ModifyListener")?;
-        let tg = |arn: &str, w: u32| aws_types::TargetGroupWeight { target_group_arn: arn.to_string(), weight: u16::try_from(w.min(999)).unwrap_or(999) };
+        let tg = |arn: &str, w: u32| aws_types::TargetGroupWeight {
+            target_group_arn: arn.to_string(),
+            weight: u16::try_from(w.min(999)).unwrap_or(999),
+        };
         clients
             .elbv2
-            .set_listener_weights(listener, &[tg(fargate, weights.fargate), tg(lambda, weights.lambda)])
+            .set_listener_weights(
+                listener,
+                &[tg(fargate, weights.fargate), tg(lambda, weights.lambda)],
+            )
             .await
             .map_err(|e| port_error("elbv2", "ModifyListener", e))
     }
@@ -222,18 +329,30 @@ fn to_item(item: &JournalItem) -> dynamodb::JournalItem {
 
 impl Journal for AwsWorld {
     async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
-        match self.journal.put_new(&to_item(item)).await.map_err(|e| port_error("dynamodb", "PutItem", e))? {
+        match self
+            .journal
+            .put_new(&to_item(item))
+            .await
+            .map_err(|e| port_error("dynamodb", "PutItem", e))?
+        {
             PutOutcome::Written => Ok(true),
             PutOutcome::AlreadyExists => Ok(false),
         }
     }
 
     async fn put(&self, item: &JournalItem) -> PortResult<()> {
-        self.journal.put(&to_item(item)).await.map_err(|e| port_error("dynamodb", "PutItem", e))
+        self.journal
+            .put(&to_item(item))
+            .await
+            .map_err(|e| port_error("dynamodb", "PutItem", e))
     }
 
     async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
-        let (items, _pages) = self.journal.query_prefix(pk, prefix).await.map_err(|e| port_error("dynamodb", "Query", e))?;
+        let (items, _pages) = self
+            .journal
+            .query_prefix(pk, prefix)
+            .await
+            .map_err(|e| port_error("dynamodb", "Query", e))?;
         let now_secs = Timestamp(now_millis()).millis() / 1000;
         Ok(items
             .into_iter()
@@ -254,11 +373,19 @@ impl Journal for AwsWorld {
 impl Events for AwsWorld {
     async fn publish(&self, detail_type: &str, detail: &serde_json::Value) -> PortResult<()> {
         let text = detail.to_string();
-        match self.events.put_event(detail_type, &text, &[]).await.map_err(|e| port_error("eventbridge", "PutEvents", e))? {
+        match self
+            .events
+            .put_event(detail_type, &text, &[])
+            .await
+            .map_err(|e| port_error("eventbridge", "PutEvents", e))?
+        {
             regionctl_aws::eventbridge::PublishOutcome::TooLarge { bytes } => {
                 // Claim check: the full record is in the journal; publish a reference.
                 let reference = serde_json::json!({ "claim_check": true, "bytes": bytes, "decision": detail.pointer("/decision/id") });
-                self.events.put_event(detail_type, &reference.to_string(), &[]).await.map_err(|e| port_error("eventbridge", "PutEvents", e))?;
+                self.events
+                    .put_event(detail_type, &reference.to_string(), &[])
+                    .await
+                    .map_err(|e| port_error("eventbridge", "PutEvents", e))?;
                 Ok(())
             }
             _ => Ok(()),
@@ -280,6 +407,8 @@ impl Clock for AwsWorld {
 
 /// Wall-clock milliseconds (the only clock read outside the clock port's callers).
 pub fn now_millis() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }

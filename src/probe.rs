@@ -33,7 +33,9 @@ async fn run(p: &Probe) -> bool {
             if tls {
                 return true;
             }
-            let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: regionctl-probe\r\nConnection: close\r\n\r\n");
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: regionctl-probe\r\nConnection: close\r\n\r\n"
+            );
             if stream.write_all(request.as_bytes()).await.is_err() {
                 return false;
             }
@@ -42,7 +44,10 @@ async fn run(p: &Probe) -> bool {
                 return false;
             };
             let head = String::from_utf8_lossy(&buf[..n]);
-            let code = head.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok());
+            let code = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse::<u16>().ok());
             code.is_some_and(|c| (200..400).contains(&c))
         }
     }
@@ -72,8 +77,14 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        assert_eq!(parse_url("http://127.0.0.1:8080/healthz"), Some((false, "127.0.0.1".into(), 8080, "/healthz".into())));
-        assert_eq!(parse_url("https://a.example.com"), Some((true, "a.example.com".into(), 443, "/".into())));
+        assert_eq!(
+            parse_url("http://127.0.0.1:8080/healthz"),
+            Some((false, "127.0.0.1".into(), 8080, "/healthz".into()))
+        );
+        assert_eq!(
+            parse_url("https://a.example.com"),
+            Some((true, "a.example.com".into(), 443, "/".into()))
+        );
         assert_eq!(parse_url("ftp://x"), None);
     }
 }

@@ -36,22 +36,48 @@ pub struct ProvisionReport {
 }
 
 /// Provisions everything for `bundle` through `world` (plus SQS/EventBridge per region).
-pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &AwsWorld, endpoint_url: Option<String>) -> Result<ProvisionReport> {
+pub async fn provision(
+    bundle: &Bundle,
+    controller: &ControllerSpec,
+    world: &AwsWorld,
+    endpoint_url: Option<String>,
+) -> Result<ProvisionReport> {
     let mut report = ProvisionReport::default();
-    world.journal.create_table().await.context("creating the journal table")?;
-    report.created.push(format!("journal table {} (if it was missing)", world.journal.table()));
+    world
+        .journal
+        .create_table()
+        .await
+        .context("creating the journal table")?;
+    report.created.push(format!(
+        "journal table {} (if it was missing)",
+        world.journal.table()
+    ));
 
     for region in &controller.regions {
-        let sdk = load(&AwsSettings { region: region.clone(), endpoint_url: endpoint_url.clone() }).await;
+        let sdk = load(&AwsSettings {
+            region: region.clone(),
+            endpoint_url: endpoint_url.clone(),
+        })
+        .await;
         let sqs = SqsClient::new(&sdk);
         let events = EventBridgeClient::new(&sdk);
-        let queue = sqs.create_queue(&controller.alarm_queue).await.with_context(|| format!("SQS queue in {region}"))?;
-        let rule = events.put_alarm_rule(ALARM_RULE, None).await.with_context(|| format!("EventBridge rule in {region}"))?;
-        events.put_sqs_target(ALARM_RULE, "controller-queue", &queue.arn).await?;
+        let queue = sqs
+            .create_queue(&controller.alarm_queue)
+            .await
+            .with_context(|| format!("SQS queue in {region}"))?;
+        let rule = events
+            .put_alarm_rule(ALARM_RULE, None)
+            .await
+            .with_context(|| format!("EventBridge rule in {region}"))?;
+        events
+            .put_sqs_target(ALARM_RULE, "controller-queue", &queue.arn)
+            .await?;
         let decisions = sqs.create_queue(EVENTS_QUEUE).await?;
         let pattern = serde_json::json!({ "source": ["regionctl"] }).to_string();
         let events_rule = events.put_rule(EVENTS_QUEUE, &pattern).await?;
-        events.put_sqs_target(EVENTS_QUEUE, "events-queue", &decisions.arn).await?;
+        events
+            .put_sqs_target(EVENTS_QUEUE, "events-queue", &decisions.arn)
+            .await?;
         sqs.allow_eventbridge(&queue, &[rule]).await?;
         sqs.allow_eventbridge(&decisions, &[events_rule]).await?;
         report.created.push(format!("{region}: queue {} fed by rule {ALARM_RULE}; queue {EVENTS_QUEUE} fed by source=regionctl", controller.alarm_queue));
@@ -65,17 +91,30 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
             .route53
             .list_record_sets(zone)
             .await
-            .with_context(|| format!("{}: hosted zone {zone} must exist (provision does not create zones)", service.name))?;
+            .with_context(|| {
+                format!(
+                    "{}: hosted zone {zone} must exist (provision does not create zones)",
+                    service.name
+                )
+            })?;
         zones_seen.insert(zone.clone());
         let have: BTreeSet<(String, Option<String>)> = existing
             .iter()
-            .map(|r| (r.name.trim_end_matches('.').to_ascii_lowercase(), r.routing.set_identifier().map(str::to_string)))
+            .map(|r| {
+                (
+                    r.name.trim_end_matches('.').to_ascii_lowercase(),
+                    r.routing.set_identifier().map(str::to_string),
+                )
+            })
             .collect();
         let rtype = RecordType::parse(service.routing.record_type.as_str());
         let mut changes = Vec::new();
         for cell in &service.cells {
             for (r, _) in service.regions.iter().enumerate() {
-                let key = (cell.record_name.to_ascii_lowercase(), Some(cell.set_identifiers[r].clone()));
+                let key = (
+                    cell.record_name.to_ascii_lowercase(),
+                    Some(cell.set_identifiers[r].clone()),
+                );
                 if have.contains(&key) {
                     report.existing += 1;
                     continue;
@@ -85,7 +124,10 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
                     rtype: rtype.clone(),
                     ttl: service.routing.ttl_secs,
                     values: vec![cell.values_per_region[r].clone()],
-                    routing: Routing::Weighted { set_identifier: cell.set_identifiers[r].clone(), weight: cell.baseline_weights[r] },
+                    routing: Routing::Weighted {
+                        set_identifier: cell.set_identifiers[r].clone(),
+                        weight: cell.baseline_weights[r],
+                    },
                     health_check_id: None,
                 }));
             }
@@ -97,10 +139,16 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
                     report.existing += 1;
                     continue;
                 }
-                let Some(cell) = service.cells.iter().find(|c| c.id == rule.cell) else { continue };
+                let Some(cell) = service.cells.iter().find(|c| c.id == rule.cell) else {
+                    continue;
+                };
                 let location = GeoLocation {
                     continent: rule.continent.clone(),
-                    country: if rule.default { Some("*".into()) } else { rule.country.clone() },
+                    country: if rule.default {
+                        Some("*".into())
+                    } else {
+                        rule.country.clone()
+                    },
                     subdivision: None,
                 };
                 changes.push(RecordChange::create(RecordSet {
@@ -108,15 +156,25 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
                     rtype: RecordType::Cname,
                     ttl: service.routing.ttl_secs,
                     values: vec![cell.record_name.clone()],
-                    routing: Routing::Geolocation { set_identifier: set_id, location },
+                    routing: Routing::Geolocation {
+                        set_identifier: set_id,
+                        location,
+                    },
                     health_check_id: None,
                 }));
             }
         }
         if !changes.is_empty() {
             let n = changes.len();
-            let applied = world.route53.apply_changes(zone, changes).await.with_context(|| format!("{}: creating records", service.name))?;
-            report.created.push(format!("{}: {n} record(s) in {zone} ({} call(s))", service.name, applied.change_calls));
+            let applied = world
+                .route53
+                .apply_changes(zone, changes)
+                .await
+                .with_context(|| format!("{}: creating records", service.name))?;
+            report.created.push(format!(
+                "{}: {n} record(s) in {zone} ({} call(s))",
+                service.name, applied.change_calls
+            ));
         }
 
         // Alarms (PutMetricAlarm replaces with the same definition: idempotent). The metric
@@ -124,12 +182,21 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
         // drive the state with SetAlarmState.
         for binding in &service.health.alarms {
             let region = &service.regions[binding.r].name;
-            let Some(clients) = world.regions.get(region) else { continue };
+            let Some(clients) = world.regions.get(region) else {
+                continue;
+            };
             let spec = AlarmSpec {
                 name: binding.name.clone(),
                 namespace: "regionctl/service-health".into(),
-                metric_name: if binding.role == AlarmRole::Load { "Load".into() } else { "Errors".into() },
-                dimensions: vec![("Service".into(), service.name.clone()), ("Region".into(), region.clone())],
+                metric_name: if binding.role == AlarmRole::Load {
+                    "Load".into()
+                } else {
+                    "Errors".into()
+                },
+                dimensions: vec![
+                    ("Service".into(), service.name.clone()),
+                    ("Region".into(), region.clone()),
+                ],
                 statistic: "Sum".into(),
                 period_s: 60,
                 evaluation_periods: 3,
@@ -138,26 +205,53 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
                 comparison: "GreaterThanThreshold".into(),
                 treat_missing_data: "missing".into(),
             };
-            clients.cloudwatch.put_metric_alarm(&spec).await.with_context(|| format!("alarm {}", binding.name))?;
+            clients
+                .cloudwatch
+                .put_metric_alarm(&spec)
+                .await
+                .with_context(|| format!("alarm {}", binding.name))?;
         }
-        report.created.push(format!("{}: {} alarm(s)", service.name, service.health.alarms.len()));
+        report.created.push(format!(
+            "{}: {} alarm(s)",
+            service.name,
+            service.health.alarms.len()
+        ));
 
         // ECS clusters and services at their steady desired counts.
         if let Some(ecs) = &service.ecs {
             for (r, sr) in service.regions.iter().enumerate() {
-                let Some(clients) = world.regions.get(&sr.name) else { continue };
-                if clients.ecs.describe_service(&ecs.clusters[r], &ecs.services[r]).await.ok().flatten().is_some() {
+                let Some(clients) = world.regions.get(&sr.name) else {
+                    continue;
+                };
+                if clients
+                    .ecs
+                    .describe_service(&ecs.clusters[r], &ecs.services[r])
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
                     report.existing += 1;
                     continue;
                 }
                 let Some(network) = controller.provision.network.get(&sr.name) else {
                     anyhow::bail!(
                         "{}: creating ECS service {}/{} in {} needs the ControllerConfig's `provision.network.{}` (subnets and security_groups)",
-                        service.name, ecs.clusters[r], ecs.services[r], sr.name, sr.name
+                        service.name,
+                        ecs.clusters[r],
+                        ecs.services[r],
+                        sr.name,
+                        sr.name
                     );
                 };
                 clients.ecs.create_cluster(&ecs.clusters[r]).await?;
-                let task = clients.ecs.register_fargate_task(&format!("{}-task", ecs.services[r]), "public.ecr.aws/nginx/nginx:stable").await?;
+                let task = clients
+                    .ecs
+                    .register_fargate_task(
+                        &format!("{}-task", ecs.services[r]),
+                        "public.ecr.aws/nginx/nginx:stable",
+                    )
+                    .await?;
                 let desired = regionctl_core::live::steady_desired(service, r);
                 clients
                     .ecs
@@ -170,8 +264,16 @@ pub async fn provision(bundle: &Bundle, controller: &ControllerSpec, world: &Aws
                         security_groups: network.security_groups.clone(),
                     })
                     .await
-                    .with_context(|| format!("ECS service {}/{} in {}", ecs.clusters[r], ecs.services[r], sr.name))?;
-                report.created.push(format!("{}: ECS {}/{} in {} (desired {desired})", service.name, ecs.clusters[r], ecs.services[r], sr.name));
+                    .with_context(|| {
+                        format!(
+                            "ECS service {}/{} in {}",
+                            ecs.clusters[r], ecs.services[r], sr.name
+                        )
+                    })?;
+                report.created.push(format!(
+                    "{}: ECS {}/{} in {} (desired {desired})",
+                    service.name, ecs.clusters[r], ecs.services[r], sr.name
+                ));
             }
         }
     }

@@ -2,6 +2,7 @@
 //! comments are the `--help` text.
 
 mod check;
+mod ops;
 mod plan;
 mod provision;
 pub(crate) mod run;
@@ -32,6 +33,12 @@ enum Command {
     Schema(schema::SchemaArgs),
     Provision(provision::ProvisionArgs),
     Run(run::RunArgs),
+    Pause(ops::PauseArgs),
+    Resume(ops::ResumeArgs),
+    Override(ops::OverrideArgs),
+    Approve(ops::ApproveArgs),
+    Status(ops::StatusArgs),
+    Explain(ops::ExplainArgs),
 }
 
 /// Output format.
@@ -53,6 +60,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schema(args) => schema::run(args),
         Command::Provision(args) => provision::run(args),
         Command::Run(args) => run::run(args),
+        Command::Pause(args) => ops::pause(args),
+        Command::Resume(args) => ops::resume(args),
+        Command::Override(args) => ops::set_override(args),
+        Command::Approve(args) => ops::approve(args),
+        Command::Status(args) => ops::status(args),
+        Command::Explain(args) => ops::explain(args),
     }
 }
 

@@ -28,13 +28,30 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let Some(controller) = bundle.controller.clone() else {
-        bail!("{}: no ControllerConfig document; provision needs the fleet's regions", args.policies.display());
+        bail!(
+            "{}: no ControllerConfig document; provision needs the fleet's regions",
+            args.policies.display()
+        );
     };
-    let first = controller.regions.first().cloned().unwrap_or_else(|| "us-east-1".into());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let first = controller
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let world = AwsWorld::connect(&super::run::settings(&bundle, &controller, &first, args.endpoint_url.clone())).await;
-        let report = crate::provision::provision(&bundle, &controller, &world, args.endpoint_url.clone()).await?;
+        let world = AwsWorld::connect(&super::run::settings(
+            &bundle,
+            &controller,
+            &first,
+            args.endpoint_url.clone(),
+        ))
+        .await;
+        let report =
+            crate::provision::provision(&bundle, &controller, &world, args.endpoint_url.clone())
+                .await?;
         for line in &report.created {
             println!("created {line}");
         }

@@ -41,15 +41,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let Some(controller) = bundle.controller.clone() else {
-        bail!("{}: no ControllerConfig document; `run` needs the fleet's regions and journal", args.policies.display());
+        bail!(
+            "{}: no ControllerConfig document; `run` needs the fleet's regions and journal",
+            args.policies.display()
+        );
     };
     if !controller.regions.contains(&args.region) {
-        bail!("--region {} is not one of the ControllerConfig regions ({})", args.region, controller.regions.join(", "));
+        bail!(
+            "--region {} is not one of the ControllerConfig regions ({})",
+            args.region,
+            controller.regions.join(", ")
+        );
     }
     if !args.once {
         bail!("the long-running controller is not built yet; run one pass with --once");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let world = AwsWorld::connect(&settings(&bundle, &controller, &args.region, args.endpoint_url.clone())).await;
         let ctx = Context {
@@ -86,7 +95,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 }
 
 /// Client settings for a controller in `region`.
-pub fn settings(bundle: &regionctl_core::policy::Bundle, controller: &regionctl_core::policy::raw::ControllerSpec, region: &str, endpoint_url: Option<String>) -> WorldSettings {
+pub fn settings(
+    bundle: &regionctl_core::policy::Bundle,
+    controller: &regionctl_core::policy::raw::ControllerSpec,
+    region: &str,
+    endpoint_url: Option<String>,
+) -> WorldSettings {
     let mut regions: Vec<String> = bundle.regions.clone();
     for r in &controller.regions {
         if !regions.contains(r) {
@@ -99,6 +113,10 @@ pub fn settings(bundle: &regionctl_core::policy::Bundle, controller: &regionctl_
         endpoint_url,
         journal_table: controller.journal_table.clone(),
         journal_region: controller.journal_region.clone(),
-        bucket: BucketConfig { burst: controller.route53.burst, refill_per_sec: controller.route53.refill_per_sec, ..BucketConfig::default() },
+        bucket: BucketConfig {
+            burst: controller.route53.burst,
+            refill_per_sec: controller.route53.refill_per_sec,
+            ..BucketConfig::default()
+        },
     }
 }

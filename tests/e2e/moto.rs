@@ -62,14 +62,28 @@ fn network_yaml() -> String {
         .iter()
         .map(|r| {
             let (_, subnets, sg) = harness::default_network(r);
-            format!("      {r}: {{subnets: [{}], security_groups: [{sg}]}}", subnets.join(", "))
+            format!(
+                "      {r}: {{subnets: [{}], security_groups: [{sg}]}}",
+                subnets.join(", ")
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 fn run_once(dir: &str, region: &str, endpoint: &str) -> serde_json::Value {
-    let out = regionctl(&["run", "--once", "--region", region, "--policies", dir, "--endpoint-url", endpoint, "--output", "json"]);
+    let out = regionctl(&[
+        "run",
+        "--once",
+        "--region",
+        region,
+        "--policies",
+        dir,
+        "--endpoint-url",
+        endpoint,
+        "--output",
+        "json",
+    ]);
     serde_json::from_str(&ok(&out)).expect("run --once --output json prints JSON")
 }
 
@@ -80,8 +94,15 @@ async fn region_loss_end_to_end() {
     let global = harness::sdk("us-east-1").await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let mut zones = Vec::new();
-    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
-        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
         zones.push((key, id.trim_start_matches("/hostedzone/").to_string()));
     }
     let table = format!("{prefix}-journal");
@@ -97,10 +118,25 @@ async fn region_loss_end_to_end() {
 
     let out = regionctl(&["check", &dir_s]);
     ok(&out);
-    let provisioned = ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
-    assert!(provisioned.contains("playback: 90 record(s)"), "{provisioned}");
+    let provisioned = ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &dir_s,
+        "--endpoint-url",
+        &endpoint,
+    ]));
+    assert!(
+        provisioned.contains("playback: 90 record(s)"),
+        "{provisioned}"
+    );
     // Idempotent: a second provision creates no records.
-    let again = ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
+    let again = ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &dir_s,
+        "--endpoint-url",
+        &endpoint,
+    ]));
     assert!(!again.contains("record(s) in"), "{again}");
 
     // Healthy: alarms OK, a pass from every region changes nothing.
@@ -108,23 +144,42 @@ async fn region_loss_end_to_end() {
     for (region, client) in &cw {
         for svc in ["playback", "auth", "catalog"] {
             let name = format!("{prefix}-{svc}-{region}-5xx");
-            if client.alarms_by_names(std::slice::from_ref(&name)).await.expect("describe").is_empty() {
+            if client
+                .alarms_by_names(std::slice::from_ref(&name))
+                .await
+                .expect("describe")
+                .is_empty()
+            {
                 continue;
             }
-            client.set_alarm_state(&name, AlarmState::Ok, "test: healthy").await.expect("set OK");
+            client
+                .set_alarm_state(&name, AlarmState::Ok, "test: healthy")
+                .await
+                .expect("set OK");
         }
     }
     for region in REGIONS {
         let pass = run_once(&dir_s, region, &endpoint);
-        assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0), "healthy pass from {region}: {pass}");
+        assert_eq!(
+            pass["decisions"].as_array().map(Vec::len),
+            Some(0),
+            "healthy pass from {region}: {pass}"
+        );
     }
 
     // Region loss: every eu-central-1 alarm to ALARM, then wait out fail_after_secs (2 s).
-    let (_, euc1) = cw.iter().find(|(r, _)| r == "eu-central-1").expect("client");
+    let (_, euc1) = cw
+        .iter()
+        .find(|(r, _)| r == "eu-central-1")
+        .expect("client");
     for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Alarm, "test: region loss")
-            .await
-            .expect("set ALARM");
+        euc1.set_alarm_state(
+            &format!("{prefix}-{svc}-eu-central-1-5xx"),
+            AlarmState::Alarm,
+            "test: region loss",
+        )
+        .await
+        .expect("set ALARM");
     }
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
@@ -133,26 +188,55 @@ async fn region_loss_end_to_end() {
     let first = run_once(&dir_s, "us-east-1", &endpoint);
     assert!(first["stand_down"].is_null(), "{first}");
     let decisions = first["decisions"].as_array().expect("decisions").clone();
-    let services: Vec<&str> = decisions.iter().filter_map(|d| d["service"].as_str()).collect();
+    let services: Vec<&str> = decisions
+        .iter()
+        .filter_map(|d| d["service"].as_str())
+        .collect();
     assert_eq!(services, vec!["auth", "catalog", "playback"], "{first}");
     for d in &decisions {
         assert_eq!(d["status"], "applied", "{d}");
         assert_eq!(d["new"], true, "{d}");
     }
     // Capacity before traffic, in the order the calls were made.
-    let playback = decisions.iter().find(|d| d["service"] == "playback").expect("playback decision");
-    let log: Vec<&str> = playback["log"].as_array().expect("log").iter().filter_map(|l| l.as_str()).collect();
-    let first_shift = log.iter().position(|l| l.starts_with("shift")).expect("a shift");
-    let scales: Vec<usize> = log.iter().enumerate().filter(|(_, l)| l.starts_with("scale")).map(|(i, _)| i).collect();
+    let playback = decisions
+        .iter()
+        .find(|d| d["service"] == "playback")
+        .expect("playback decision");
+    let log: Vec<&str> = playback["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let first_shift = log
+        .iter()
+        .position(|l| l.starts_with("shift"))
+        .expect("a shift");
+    let scales: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("scale"))
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(scales.len(), 2, "both receivers pre-scaled: {log:?}");
-    assert!(scales.iter().all(|i| *i < first_shift), "scale before shift: {log:?}");
-    assert!(log[first_shift].contains("90 records") || log[first_shift].contains("30 records"), "{log:?}");
+    assert!(
+        scales.iter().all(|i| *i < first_shift),
+        "scale before shift: {log:?}"
+    );
+    assert!(
+        log[first_shift].contains("90 records") || log[first_shift].contains("30 records"),
+        "{log:?}"
+    );
 
     // Route 53: every eu-central-1 weighted record of the active-active services is 0.
     for (key, zone) in &zones {
         let (records, _) = route53.list_record_sets(zone).await.expect("list");
         for r in records {
-            if let Routing::Weighted { set_identifier, weight } = &r.routing {
+            if let Routing::Weighted {
+                set_identifier,
+                weight,
+            } = &r.routing
+            {
                 if set_identifier.ends_with("eu-central-1") {
                     assert_eq!(*weight, 0, "{key} {} {set_identifier}", r.name);
                 } else if *key != "{{ZONE_AUTH}}" {
@@ -163,39 +247,77 @@ async fn region_loss_end_to_end() {
     }
     // ECS: receivers rose.
     let euw1_ecs = EcsClient::new(&harness::sdk("eu-west-1").await);
-    let counts = euw1_ecs.describe_service(&format!("{prefix}-streaming-eu-west-1"), "playback").await.expect("describe").expect("exists");
-    assert_eq!(counts.desired, 20, "eu-west-1 playback: ceil(10 × 60% / 30%)");
-    let auth = euw1_ecs.describe_service(&format!("{prefix}-identity-eu-west-1"), "auth").await.expect("describe").expect("exists");
+    let counts = euw1_ecs
+        .describe_service(&format!("{prefix}-streaming-eu-west-1"), "playback")
+        .await
+        .expect("describe")
+        .expect("exists");
+    assert_eq!(
+        counts.desired, 20,
+        "eu-west-1 playback: ceil(10 × 60% / 30%)"
+    );
+    let auth = euw1_ecs
+        .describe_service(&format!("{prefix}-identity-eu-west-1"), "auth")
+        .await
+        .expect("describe")
+        .expect("exists");
     assert_eq!(auth.desired, 6, "warm standby scaled to full");
 
     // Journal: exactly one intent per decision, with reasons.
     let journal = Journal::new(&global, table.clone());
     for svc in ["playback", "auth", "catalog"] {
-        let (items, _) = journal.query_prefix(&format!("DECISION#{svc}"), "").await.expect("query");
+        let (items, _) = journal
+            .query_prefix(&format!("DECISION#{svc}"), "")
+            .await
+            .expect("query");
         let intents: Vec<_> = items.iter().filter(|i| i.sk.ends_with("#INTENT")).collect();
         assert_eq!(intents.len(), 1, "{svc}: {items:?}");
         let body: serde_json::Value = serde_json::from_str(&intents[0].body).expect("json body");
-        let reasons = body["steps"].as_array().expect("steps").iter().flat_map(|s| s["reasons"].as_array().cloned().unwrap_or_default()).map(|r| r.to_string()).collect::<Vec<_>>().join(" ");
-        assert!(reasons.contains("eu-central-1 is degraded"), "{svc}: {reasons}");
-        assert!(reasons.contains(&format!("{prefix}-{svc}-eu-central-1-5xx")), "{svc}: {reasons}");
-        let outcomes: Vec<_> = items.iter().filter(|i| i.sk.contains("#OUTCOME#")).collect();
+        let reasons = body["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .flat_map(|s| s["reasons"].as_array().cloned().unwrap_or_default())
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            reasons.contains("eu-central-1 is degraded"),
+            "{svc}: {reasons}"
+        );
+        assert!(
+            reasons.contains(&format!("{prefix}-{svc}-eu-central-1-5xx")),
+            "{svc}: {reasons}"
+        );
+        let outcomes: Vec<_> = items
+            .iter()
+            .filter(|i| i.sk.contains("#OUTCOME#"))
+            .collect();
         assert_eq!(outcomes.len(), 1, "{svc}: {items:?}");
     }
 
     // The decision event arrived on the queue subscribed to source=regionctl.
     let sqs = SqsClient::new(&harness::sdk("us-east-1").await);
-    let url = sqs.queue_url("regionctl-events").await.expect("events queue");
+    let url = sqs
+        .queue_url("regionctl-events")
+        .await
+        .expect("events queue");
     let mut bodies = Vec::new();
     for _ in 0..5 {
         for m in sqs.receive(&url, 10, 1).await.expect("receive") {
             bodies.push(m.body.clone());
         }
-        if bodies.iter().any(|b| b.contains(&format!("{prefix}-")) && b.contains("regionctl Decision")) {
+        if bodies
+            .iter()
+            .any(|b| b.contains(&format!("{prefix}-")) && b.contains("regionctl Decision"))
+        {
             break;
         }
     }
     assert!(
-        bodies.iter().any(|b| b.contains("regionctl Decision") && b.contains("playback")),
+        bodies
+            .iter()
+            .any(|b| b.contains("regionctl Decision") && b.contains("playback")),
         "no decision event among {} message(s)",
         bodies.len()
     );
@@ -203,7 +325,11 @@ async fn region_loss_end_to_end() {
     // Another round changes nothing.
     for region in ["eu-west-1", "us-east-1"] {
         let pass = run_once(&dir_s, region, &endpoint);
-        assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0), "second round from {region}: {pass}");
+        assert_eq!(
+            pass["decisions"].as_array().map(Vec::len),
+            Some(0),
+            "second round from {region}: {pass}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -215,8 +341,15 @@ async fn a_lone_controller_stands_down_without_quorum() {
     let global = harness::sdk("us-east-1").await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
-        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
         replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
     }
     replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
@@ -226,15 +359,33 @@ async fn a_lone_controller_stands_down_without_quorum() {
     let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
     write_policies(&dir, &replacements);
     let dir_s = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&["provision", "--policies", &dir_s, "--endpoint-url", &endpoint]));
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &dir_s,
+        "--endpoint-url",
+        &endpoint,
+    ]));
     let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
-    euc1.set_alarm_state(&format!("{prefix}-playback-eu-central-1-5xx"), AlarmState::Alarm, "test").await.expect("set ALARM");
+    euc1.set_alarm_state(
+        &format!("{prefix}-playback-eu-central-1-5xx"),
+        AlarmState::Alarm,
+        "test",
+    )
+    .await
+    .expect("set ALARM");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let pass = run_once(&dir_s, "us-east-1", &endpoint);
     let reason = pass["stand_down"].as_str().expect("stands down");
-    assert!(reason.contains("quorum not met: 1 fresh controller(s)"), "{reason}");
+    assert!(
+        reason.contains("quorum not met: 1 fresh controller(s)"),
+        "{reason}"
+    );
     assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0));
-    let (records, _) = route53.list_record_sets(&replacements[0].1).await.expect("list");
+    let (records, _) = route53
+        .list_record_sets(&replacements[0].1)
+        .await
+        .expect("list");
     assert!(records.iter().all(|r| !matches!(&r.routing, Routing::Weighted { set_identifier, weight } if set_identifier.ends_with("eu-central-1") && *weight == 0)));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -245,4 +396,149 @@ async fn futures_cw(regions: &[&str]) -> Vec<(String, CloudWatchClient)> {
         out.push((r.to_string(), CloudWatchClient::new(&harness::sdk(r).await)));
     }
     out
+}
+
+/// Goal: operator controls are honoured. Method: with eu-central-1's alarms red, a paused
+/// fleet records but changes nothing; after `resume` an `enforce` service is evacuated while
+/// a `propose` service waits for `approve`; `explain` shows the decision and its outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_propose_approve_and_explain() {
+    let endpoint = harness::endpoint().to_string();
+    let prefix = harness::unique("ops");
+    let global = harness::sdk("us-east-1").await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let mut replacements: Vec<(&str, String)> = Vec::new();
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
+        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+    }
+    let catalog_zone = replacements[2].1.clone();
+    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
+    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
+    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+    replacements.push(("{{NETWORK}}", network_yaml()));
+    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+    write_policies(&dir, &replacements);
+    // catalog in propose mode for this test.
+    let catalog = dir.join("catalog.yaml");
+    let text = std::fs::read_to_string(&catalog)
+        .expect("read")
+        .replace("mode: enforce", "mode: propose");
+    std::fs::write(&catalog, text).expect("write");
+    let d = dir.to_str().expect("utf-8 path").to_string();
+    let common = |cmd: &str| {
+        vec![
+            cmd.to_string(),
+            "--policies".into(),
+            d.clone(),
+            "--endpoint-url".into(),
+            endpoint.clone(),
+            "--region".into(),
+            "eu-west-1".into(),
+            "--who".into(),
+            "test-sre".into(),
+        ]
+    };
+    let call = |args: Vec<String>| {
+        ok(&regionctl(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+    };
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
+    for region in REGIONS {
+        run_once(&d, region, &endpoint);
+    }
+
+    let mut pause = common("pause");
+    pause.extend(["--why".to_string(), "game-day dry run".to_string()]);
+    assert!(call(pause).contains("paused by test-sre"));
+    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
+    for svc in ["playback", "auth", "catalog"] {
+        euc1.set_alarm_state(
+            &format!("{prefix}-{svc}-eu-central-1-5xx"),
+            AlarmState::Alarm,
+            "test",
+        )
+        .await
+        .expect("ALARM");
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let paused = run_once(&d, "eu-west-1", &endpoint);
+    for dec in paused["decisions"].as_array().expect("decisions") {
+        assert_eq!(dec["status"], "paused", "{paused}");
+    }
+    let weight_of_euc1 = |records: &[regionctl_aws::types::RecordSet]| {
+        records.iter().find_map(|r| match &r.routing {
+            Routing::Weighted {
+                set_identifier,
+                weight,
+            } if set_identifier.ends_with("eu-central-1") => Some(*weight),
+            _ => None,
+        })
+    };
+    let (records, _) = route53.list_record_sets(&catalog_zone).await.expect("list");
+    assert_eq!(weight_of_euc1(&records), Some(60), "paused: nothing moved");
+
+    assert!(call(common("resume")).contains("resumed"));
+    let resumed = run_once(&d, "eu-west-1", &endpoint);
+    let decisions = resumed["decisions"].as_array().expect("decisions");
+    let by = |s: &str| {
+        decisions
+            .iter()
+            .find(|x| x["service"] == s)
+            .cloned()
+            .expect("decision")
+    };
+    assert_eq!(by("playback")["status"], "applied", "{resumed}");
+    let catalog_decision = by("catalog");
+    assert_eq!(catalog_decision["status"], "awaiting-approval", "{resumed}");
+    let (records, _) = route53.list_record_sets(&catalog_zone).await.expect("list");
+    assert_eq!(
+        weight_of_euc1(&records),
+        Some(60),
+        "propose: waits for approval"
+    );
+
+    let id = catalog_decision["id"].as_str().expect("id").to_string();
+    let mut approve = common("approve");
+    approve.push(id.clone());
+    assert!(call(approve).contains("approved decision"));
+    let approved = run_once(&d, "eu-west-1", &endpoint);
+    let catalog_after = approved["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|x| x["service"] == "catalog")
+        .cloned()
+        .expect("catalog");
+    assert_eq!(catalog_after["status"], "applied", "{approved}");
+    let (records, _) = route53.list_record_sets(&catalog_zone).await.expect("list");
+    assert_eq!(weight_of_euc1(&records), Some(0), "approved: evacuated");
+
+    let mut explain = common("explain");
+    explain.push(id.clone());
+    let text = call(explain);
+    assert!(
+        text.contains(&format!("decision {id} — catalog (mode propose")),
+        "{text}"
+    );
+    assert!(text.contains("eu-central-1 is degraded"), "{text}");
+    assert!(text.contains("outcome in eu-west-1: applied"), "{text}");
+    let status = call(common("status"));
+    assert!(status.contains("automation: running"), "{status}");
+    assert!(status.contains(&id), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,12 +53,19 @@ pub struct Applied {
 }
 
 /// Applies `steps` (one service's, in plan order).
-pub async fn apply_steps<W: Dns + Compute + Balancer>(world: &W, bundle: &Bundle, steps: &[&Step]) -> Applied {
+pub async fn apply_steps<W: Dns + Compute + Balancer>(
+    world: &W,
+    bundle: &Bundle,
+    steps: &[&Step],
+) -> Applied {
     let mut applied = Applied::default();
     let mut status_by_id: BTreeMap<usize, StepStatus> = BTreeMap::new();
     for step in steps {
         let service = &bundle.services[step.service];
-        let blocked = step.after.iter().any(|a| status_by_id.get(a).is_some_and(|s| *s != StepStatus::Done));
+        let blocked = step
+            .after
+            .iter()
+            .any(|a| status_by_id.get(a).is_some_and(|s| *s != StepStatus::Done));
         let status = if blocked {
             StepStatus::Skipped
         } else {
@@ -73,29 +80,58 @@ pub async fn apply_steps<W: Dns + Compute + Balancer>(world: &W, bundle: &Bundle
     applied
 }
 
-async fn run_step<W: Dns + Compute + Balancer>(world: &W, service: &Service, step: &Step, applied: &mut Applied) -> Result<StepStatus, PortError> {
+async fn run_step<W: Dns + Compute + Balancer>(
+    world: &W,
+    service: &Service,
+    step: &Step,
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
     match &step.action {
         Action::Scale { r, to, .. } => {
-            let Some(ecs) = &service.ecs else { return Ok(StepStatus::Done) };
+            let Some(ecs) = &service.ecs else {
+                return Ok(StepStatus::Done);
+            };
             let region = &service.regions[*r].name;
-            world.set_desired(region, &ecs.clusters[*r], &ecs.services[*r], *to).await?;
+            world
+                .set_desired(region, &ecs.clusters[*r], &ecs.services[*r], *to)
+                .await?;
             applied.calls += 1;
             applied.log.push(format!("scale {region} {to}"));
             Ok(StepStatus::Done)
         }
         Action::WaitForCapacity { r, needed, .. } => {
-            let Some(ecs) = &service.ecs else { return Ok(StepStatus::Done) };
+            let Some(ecs) = &service.ecs else {
+                return Ok(StepStatus::Done);
+            };
             let region = &service.regions[*r].name;
-            let state = world.describe_service(region, &ecs.clusters[*r], &ecs.services[*r]).await?;
+            let state = world
+                .describe_service(region, &ecs.clusters[*r], &ecs.services[*r])
+                .await?;
             applied.calls += 1;
-            Ok(if state.is_some_and(|s| s.running >= *needed) { StepStatus::Done } else { StepStatus::Waiting })
+            Ok(if state.is_some_and(|s| s.running >= *needed) {
+                StepStatus::Done
+            } else {
+                StepStatus::Waiting
+            })
         }
         Action::SetAlb { r, to, .. } => {
-            let Some(alb) = &service.alb else { return Ok(StepStatus::Done) };
+            let Some(alb) = &service.alb else {
+                return Ok(StepStatus::Done);
+            };
             let region = &service.regions[*r].name;
-            world.set_split(region, &alb.listeners[*r], &alb.fargate_target_groups[*r], &alb.lambda_target_groups[*r], *to).await?;
+            world
+                .set_split(
+                    region,
+                    &alb.listeners[*r],
+                    &alb.fargate_target_groups[*r],
+                    &alb.lambda_target_groups[*r],
+                    *to,
+                )
+                .await?;
             applied.calls += 1;
-            applied.log.push(format!("alb {region} {}/{}", to.fargate, to.lambda));
+            applied
+                .log
+                .push(format!("alb {region} {}/{}", to.fargate, to.lambda));
             Ok(StepStatus::Done)
         }
         Action::SetWeights { changes, .. } => {
@@ -114,10 +150,19 @@ async fn run_step<W: Dns + Compute + Balancer>(world: &W, service: &Service, ste
                     }
                 })
                 .collect();
-            let report = world.upsert_weighted(&service.routing.hosted_zone_id, &records).await?;
+            let report = world
+                .upsert_weighted(&service.routing.hosted_zone_id, &records)
+                .await?;
             applied.calls += report.calls;
-            applied.log.push(format!("shift {} records in {} call(s)", report.records, report.calls));
-            Ok(if report.verified { StepStatus::Done } else { StepStatus::Failed("read-back did not match".into()) })
+            applied.log.push(format!(
+                "shift {} records in {} call(s)",
+                report.records, report.calls
+            ));
+            Ok(if report.verified {
+                StepStatus::Done
+            } else {
+                StepStatus::Failed("read-back did not match".into())
+            })
         }
         Action::RestoreRequired { .. } => Ok(StepStatus::Done),
     }

@@ -151,8 +151,22 @@ pub struct Approval {
     pub at: Timestamp,
 }
 
-fn item(pk: String, sk: String, kind: &str, owner: &str, body: serde_json::Value, expires_at: Option<i64>) -> JournalItem {
-    JournalItem { pk, sk, kind: kind.to_string(), owner: owner.to_string(), body, expires_at }
+fn item(
+    pk: String,
+    sk: String,
+    kind: &str,
+    owner: &str,
+    body: serde_json::Value,
+    expires_at: Option<i64>,
+) -> JournalItem {
+    JournalItem {
+        pk,
+        sk,
+        kind: kind.to_string(),
+        owner: owner.to_string(),
+        body,
+        expires_at,
+    }
 }
 
 fn expiry(at: Timestamp, ttl: i64) -> Option<i64> {
@@ -161,38 +175,92 @@ fn expiry(at: Timestamp, ttl: i64) -> Option<i64> {
 
 /// The heartbeat item.
 pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
-    item("HEARTBEAT".into(), h.region.clone(), "HEARTBEAT", &h.region, to_json(h), expiry(h.at, LIVENESS_TTL_SECS))
+    item(
+        "HEARTBEAT".into(),
+        h.region.clone(),
+        "HEARTBEAT",
+        &h.region,
+        to_json(h),
+        expiry(h.at, LIVENESS_TTL_SECS),
+    )
 }
 
 /// The digest item.
 pub fn digest_item(d: &ObservationDigest) -> JournalItem {
-    item("OBS".into(), d.observer.clone(), "OBSERVATION", &d.observer, to_json(d), expiry(d.at, LIVENESS_TTL_SECS))
+    item(
+        "OBS".into(),
+        d.observer.clone(),
+        "OBSERVATION",
+        &d.observer,
+        to_json(d),
+        expiry(d.at, LIVENESS_TTL_SECS),
+    )
 }
 
 /// The intent item.
 pub fn intent_item(d: &DecisionRecord) -> JournalItem {
-    item(format!("DECISION#{}", d.service), format!("{}#INTENT", d.id), "DECISION", &d.recorded_by, to_json(d), expiry(d.at, DECISION_TTL_SECS))
+    item(
+        format!("DECISION#{}", d.service),
+        format!("{}#INTENT", d.id),
+        "DECISION",
+        &d.recorded_by,
+        to_json(d),
+        expiry(d.at, DECISION_TTL_SECS),
+    )
 }
 
 /// The outcome item.
 pub fn outcome_item(o: &OutcomeRecord) -> JournalItem {
-    item(format!("DECISION#{}", o.service), format!("{}#OUTCOME#{}", o.id, o.region), "DECISION", &o.region, to_json(o), expiry(o.at, DECISION_TTL_SECS))
+    item(
+        format!("DECISION#{}", o.service),
+        format!("{}#OUTCOME#{}", o.id, o.region),
+        "DECISION",
+        &o.region,
+        to_json(o),
+        expiry(o.at, DECISION_TTL_SECS),
+    )
 }
 
 /// The pause item.
 pub fn pause_item(p: &Pause, owner: &str) -> JournalItem {
-    item("CONTROL".into(), "PAUSE".into(), "CONTROL", owner, to_json(p), None)
+    item(
+        "CONTROL".into(),
+        "PAUSE".into(),
+        "CONTROL",
+        owner,
+        to_json(p),
+        None,
+    )
 }
 
 /// An override item.
 pub fn override_item(o: &Override, owner: &str) -> JournalItem {
-    let sk = format!("OVERRIDE#{}#{}#{}", o.region, o.service.as_deref().unwrap_or("*"), o.cell.as_deref().unwrap_or("*"));
-    item("CONTROL".into(), sk, "CONTROL", owner, to_json(o), Some(o.expires_at.millis() / 1000))
+    let sk = format!(
+        "OVERRIDE#{}#{}#{}",
+        o.region,
+        o.service.as_deref().unwrap_or("*"),
+        o.cell.as_deref().unwrap_or("*")
+    );
+    item(
+        "CONTROL".into(),
+        sk,
+        "CONTROL",
+        owner,
+        to_json(o),
+        Some(o.expires_at.millis() / 1000),
+    )
 }
 
 /// An approval item.
 pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
-    item("APPROVAL".into(), a.id.clone(), "CONTROL", owner, to_json(a), expiry(a.at, DECISION_TTL_SECS))
+    item(
+        "APPROVAL".into(),
+        a.id.clone(),
+        "CONTROL",
+        owner,
+        to_json(a),
+        expiry(a.at, DECISION_TTL_SECS),
+    )
 }
 
 /// Controls from `CONTROL` items (a `PAUSE` item whose body is `null` means resumed).

@@ -17,7 +17,9 @@ pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for service in &bundle.services {
         for binding in &service.health.alarms {
-            out.entry(service.regions[binding.r].name.clone()).or_default().push(binding.name.clone());
+            out.entry(service.regions[binding.r].name.clone())
+                .or_default()
+                .push(binding.name.clone());
         }
     }
     for names in out.values_mut() {
@@ -28,7 +30,12 @@ pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
 }
 
 /// Reads every alarm into `observations`; returns the regions whose CloudWatch failed.
-pub async fn read_alarms<A: Alarms>(world: &A, bundle: &Bundle, index: &AlarmIndex, observations: &mut Observations) -> Vec<String> {
+pub async fn read_alarms<A: Alarms>(
+    world: &A,
+    bundle: &Bundle,
+    index: &AlarmIndex,
+    observations: &mut Observations,
+) -> Vec<String> {
     let mut failed = Vec::new();
     for (region, names) in alarm_names_by_region(bundle) {
         match world.describe_alarms(&region, &names).await {
@@ -45,7 +52,13 @@ pub async fn read_alarms<A: Alarms>(world: &A, bundle: &Bundle, index: &AlarmInd
 
 /// Probes every (service, region) from here. `previous` (this observer's last digest) carries
 /// each verdict's `since` across passes.
-pub async fn probe_all<P: Prober>(world: &P, bundle: &Bundle, observer: &str, previous: Option<&ObservationDigest>, now: Timestamp) -> Vec<ProbeRecord> {
+pub async fn probe_all<P: Prober>(
+    world: &P,
+    bundle: &Bundle,
+    observer: &str,
+    previous: Option<&ObservationDigest>,
+    now: Timestamp,
+) -> Vec<ProbeRecord> {
     let mut out = Vec::new();
     for service in &bundle.services {
         for (r, sr) in service.regions.iter().enumerate() {
@@ -60,10 +73,19 @@ pub async fn probe_all<P: Prober>(world: &P, bundle: &Bundle, observer: &str, pr
                 }
             }
             let since = previous
-                .and_then(|d| d.probes.iter().find(|x| x.service == service.name && x.region == sr.name))
+                .and_then(|d| {
+                    d.probes
+                        .iter()
+                        .find(|x| x.service == service.name && x.region == sr.name)
+                })
                 .filter(|x| x.ok == ok)
                 .map_or(now, |x| x.since);
-            out.push(ProbeRecord { service: service.name.clone(), region: sr.name.clone(), ok, since });
+            out.push(ProbeRecord {
+                service: service.name.clone(),
+                region: sr.name.clone(),
+                ok,
+                since,
+            });
         }
     }
     let _ = observer;
@@ -71,15 +93,33 @@ pub async fn probe_all<P: Prober>(world: &P, bundle: &Bundle, observer: &str, pr
 }
 
 /// Adds digests' probe verdicts (this observer's and fresh peers') to `observations`.
-pub fn add_probe_verdicts(bundle: &Bundle, digests: &[ObservationDigest], observations: &mut Observations) {
+pub fn add_probe_verdicts(
+    bundle: &Bundle,
+    digests: &[ObservationDigest],
+    observations: &mut Observations,
+) {
     for d in digests {
         let Some(observer) = bundle.region_index(&d.observer) else {
             continue;
         };
         for p in &d.probes {
-            let Some(s) = bundle.service_index(&p.service) else { continue };
-            let Some(r) = bundle.services[s].regions.iter().position(|x| x.name == p.region) else { continue };
-            observations.probes.push(ProbeVerdict { observer, service: s, r, ok: p.ok, since: p.since });
+            let Some(s) = bundle.service_index(&p.service) else {
+                continue;
+            };
+            let Some(r) = bundle.services[s]
+                .regions
+                .iter()
+                .position(|x| x.name == p.region)
+            else {
+                continue;
+            };
+            observations.probes.push(ProbeVerdict {
+                observer,
+                service: s,
+                r,
+                ok: p.ok,
+                since: p.since,
+            });
         }
     }
 }

@@ -71,29 +71,61 @@ pub trait Dns {
     fn read_weighted(&self, zone: &str) -> impl Future<Output = PortResult<Vec<WeightedRecord>>>;
     /// Upserts records as absolute values (idempotent), batched, waits for INSYNC, reads
     /// back.
-    fn upsert_weighted(&self, zone: &str, records: &[WeightedRecord]) -> impl Future<Output = PortResult<ChangeReport>>;
+    fn upsert_weighted(
+        &self,
+        zone: &str,
+        records: &[WeightedRecord],
+    ) -> impl Future<Output = PortResult<ChangeReport>>;
 }
 
 /// CloudWatch alarms.
 pub trait Alarms {
     /// The state of each named alarm in `region` (missing alarms are left out).
-    fn describe_alarms(&self, region: &str, names: &[String]) -> impl Future<Output = PortResult<Vec<(String, AlarmObservation)>>>;
+    fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> impl Future<Output = PortResult<Vec<(String, AlarmObservation)>>>;
 }
 
 /// ECS capacity.
 pub trait Compute {
     /// Desired/running/pending of a service, `None` if it does not exist.
-    fn describe_service(&self, region: &str, cluster: &str, service: &str) -> impl Future<Output = PortResult<Option<EcsState>>>;
+    fn describe_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = PortResult<Option<EcsState>>>;
     /// Sets the desired count.
-    fn set_desired(&self, region: &str, cluster: &str, service: &str, desired: u32) -> impl Future<Output = PortResult<()>>;
+    fn set_desired(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> impl Future<Output = PortResult<()>>;
 }
 
 /// ALB Fargate/Lambda split.
 pub trait Balancer {
     /// Current weights of the two target groups on a listener.
-    fn read_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str) -> impl Future<Output = PortResult<Option<AlbState>>>;
+    fn read_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+    ) -> impl Future<Output = PortResult<Option<AlbState>>>;
     /// Sets them.
-    fn set_split(&self, region: &str, listener: &str, fargate: &str, lambda: &str, weights: AlbState) -> impl Future<Output = PortResult<()>>;
+    fn set_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+        weights: AlbState,
+    ) -> impl Future<Output = PortResult<()>>;
 }
 
 /// One journal item (see [`crate::journal`] for kinds and keys).
@@ -126,7 +158,11 @@ pub trait Journal {
 /// Decision and alert events (EventBridge).
 pub trait Events {
     /// Publishes one event with source `regionctl`.
-    fn publish(&self, detail_type: &str, detail: &serde_json::Value) -> impl Future<Output = PortResult<()>>;
+    fn publish(
+        &self,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> impl Future<Output = PortResult<()>>;
 }
 
 /// An observer's own probes.

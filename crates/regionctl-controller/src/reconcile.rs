@@ -56,7 +56,10 @@ pub enum StandDown {
 impl std::fmt::Display for StandDown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StandDown::QuorumNotMet { same_hash, needed } => write!(f, "quorum not met: {same_hash} fresh controller(s) on this policy, {needed} needed"),
+            StandDown::QuorumNotMet { same_hash, needed } => write!(
+                f,
+                "quorum not met: {same_hash} fresh controller(s) on this policy, {needed} needed"
+            ),
             StandDown::JournalUnwritable(e) => write!(f, "journal not writable: {e}"),
             StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),
         }
@@ -121,11 +124,17 @@ impl PassReport {
                 d.id,
                 if d.new { "new" } else { "already recorded" },
                 d.status,
-                if d.log.is_empty() { String::new() } else { format!(" — {}", d.log.join(", ")) }
+                if d.log.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", d.log.join(", "))
+                }
             ));
         }
         for r in &self.alarm_read_failures {
-            out.push_str(&format!("  warning: CloudWatch in {r} could not be read (no alarm evidence)\n"));
+            out.push_str(&format!(
+                "  warning: CloudWatch in {r} could not be read (no alarm evidence)\n"
+            ));
         }
         for r in &self.read_failures {
             out.push_str(&format!("  warning: {r}\n"));
@@ -142,7 +151,11 @@ impl PassReport {
 
 /// Runs one pass. `previous` is the health view from the last pass (or unknown); the new one
 /// is returned for the next.
-pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &HealthView) -> (PassReport, HealthView) {
+pub async fn reconcile_once<W: World>(
+    ctx: &Context<'_>,
+    world: &W,
+    previous: &HealthView,
+) -> (PassReport, HealthView) {
     let bundle = ctx.bundle;
     let now = world.now();
     let mut report = PassReport {
@@ -158,17 +171,29 @@ pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &H
     };
 
     // 1–2. Heartbeats and quorum.
-    let heartbeat = Heartbeat { region: ctx.region.clone(), bundle_hash: bundle.hash.clone(), at: now, state: "acting".into() };
+    let heartbeat = Heartbeat {
+        region: ctx.region.clone(),
+        bundle_hash: bundle.hash.clone(),
+        at: now,
+        state: "acting".into(),
+    };
     if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
         report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
         return (report, previous.clone());
     }
     let heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
-    let fresh = |at: Timestamp| !now.elapsed_at_least(at, ctx.heartbeat_ttl_secs) && at <= now.plus_secs(ctx.heartbeat_ttl_secs);
+    let fresh = |at: Timestamp| {
+        !now.elapsed_at_least(at, ctx.heartbeat_ttl_secs)
+            && at <= now.plus_secs(ctx.heartbeat_ttl_secs)
+    };
     let same_hash = ctx
         .controllers
         .iter()
-        .filter(|c| heartbeats.iter().any(|h| &h.region == *c && h.bundle_hash == bundle.hash && fresh(h.at)))
+        .filter(|c| {
+            heartbeats
+                .iter()
+                .any(|h| &h.region == *c && h.bundle_hash == bundle.hash && fresh(h.at))
+        })
         .count();
     let needed = ctx.controllers.len() / 2 + 1;
     if same_hash < needed {
@@ -177,8 +202,12 @@ pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &H
 
     // 3. Observations.
     let index = AlarmIndex::new(bundle);
-    let mut observations = Observations::empty(bundle, u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX));
-    report.alarm_read_failures = observe::read_alarms(world, bundle, &index, &mut observations).await;
+    let mut observations = Observations::empty(
+        bundle,
+        u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX),
+    );
+    report.alarm_read_failures =
+        observe::read_alarms(world, bundle, &index, &mut observations).await;
     let digests: Vec<ObservationDigest> = read_all(world, "OBS", &mut report).await;
     let own_previous = digests.iter().find(|d| d.observer == ctx.region);
     let probes = observe::probe_all(world, bundle, &ctx.region, own_previous, now).await;
@@ -190,11 +219,18 @@ pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &H
         alarm_read_failures: report.alarm_read_failures.clone(),
     };
     if let Err(e) = world.put(&journal::digest_item(&own)).await {
-        report.read_failures.push(format!("digest not written: {}", e.message));
+        report
+            .read_failures
+            .push(format!("digest not written: {}", e.message));
     }
     let mut usable: Vec<ObservationDigest> = digests
         .into_iter()
-        .filter(|d| d.observer != ctx.region && d.bundle_hash == bundle.hash && fresh(d.at) && ctx.controllers.contains(&d.observer))
+        .filter(|d| {
+            d.observer != ctx.region
+                && d.bundle_hash == bundle.hash
+                && fresh(d.at)
+                && ctx.controllers.contains(&d.observer)
+        })
         .collect();
     usable.push(own);
     observe::add_probe_verdicts(bundle, &usable, &mut observations);
@@ -212,8 +248,12 @@ pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &H
         Ok(items) => journal::controls_from(&items),
         Err(e) => {
             // Without the controls we cannot honour a pause or an override: stand down.
-            report.read_failures.push(format!("journal CONTROL unreadable: {}", e.message));
-            report.stand_down.get_or_insert(StandDown::JournalUnwritable(e.message));
+            report
+                .read_failures
+                .push(format!("journal CONTROL unreadable: {}", e.message));
+            report
+                .stand_down
+                .get_or_insert(StandDown::JournalUnwritable(e.message));
             Controls::default()
         }
     };
@@ -221,9 +261,23 @@ pub async fn reconcile_once<W: World>(ctx: &Context<'_>, world: &W, previous: &H
     for (s, service) in bundle.services.iter().enumerate() {
         live.services[s].last_discretionary_change = last_discretionary(world, &service.name).await;
     }
-    let plan = plan::plan(Inputs { bundle, health: &health, live: &live, controls: &controls, now });
-    report.alerts = plan.alerts.iter().map(|a| format!("{} [{}]: {}", a.service, a.kind.as_str(), a.message)).collect();
-    report.notes = plan.services.iter().flat_map(|sp| sp.notes.iter().map(move |n| format!("{}: {n}", sp.name))).collect();
+    let plan = plan::plan(Inputs {
+        bundle,
+        health: &health,
+        live: &live,
+        controls: &controls,
+        now,
+    });
+    report.alerts = plan
+        .alerts
+        .iter()
+        .map(|a| format!("{} [{}]: {}", a.service, a.kind.as_str(), a.message))
+        .collect();
+    report.notes = plan
+        .services
+        .iter()
+        .flat_map(|sp| sp.notes.iter().map(move |n| format!("{}: {n}", sp.name)))
+        .collect();
 
     // 6. Decisions.
     if report.stand_down.is_none() {
@@ -254,23 +308,42 @@ async fn decide<W: World>(
     let bundle = ctx.bundle;
     let service = &bundle.services[sp.service];
     let record = decision_record(ctx, plan, sp, steps, health, live, now);
-    let new = world.put_new(&journal::intent_item(&record)).await.unwrap_or(false);
+    let new = world
+        .put_new(&journal::intent_item(&record))
+        .await
+        .unwrap_or(false);
     let approved = sp.disposition == Disposition::AwaitApproval
-        && world.query("APPROVAL", &record.id).await.is_ok_and(|v| !v.is_empty());
+        && world
+            .query("APPROVAL", &record.id)
+            .await
+            .is_ok_and(|v| !v.is_empty());
     let may_apply = sp.disposition == Disposition::Apply || approved;
     let started = world.now();
     let (status, statuses, calls, log) = if may_apply {
         let applied = apply_steps(world, bundle, steps).await;
-        let status = if applied.statuses.iter().any(|s| matches!(s, StepStatus::Failed(_))) {
+        let status = if applied
+            .statuses
+            .iter()
+            .any(|s| matches!(s, StepStatus::Failed(_)))
+        {
             "failed"
-        } else if applied.statuses.iter().any(|s| matches!(s, StepStatus::Waiting | StepStatus::Skipped)) {
+        } else if applied
+            .statuses
+            .iter()
+            .any(|s| matches!(s, StepStatus::Waiting | StepStatus::Skipped))
+        {
             "waiting"
         } else if sp.partial {
             "partial"
         } else {
             "applied"
         };
-        (status.to_string(), applied.statuses.iter().map(ToString::to_string).collect(), applied.calls, applied.log)
+        (
+            status.to_string(),
+            applied.statuses.iter().map(ToString::to_string).collect(),
+            applied.calls,
+            applied.log,
+        )
     } else {
         let status = match sp.disposition {
             Disposition::RecordOnly => "recorded-only",
@@ -299,7 +372,14 @@ async fn decide<W: World>(
         let detail = serde_json::json!({ "decision": record, "outcome": outcome });
         let _ = world.publish("regionctl Decision", &detail).await;
     }
-    DecisionSummary { service: service.name.clone(), id: record.id, new, status, log, calls }
+    DecisionSummary {
+        service: service.name.clone(),
+        id: record.id,
+        new,
+        status,
+        log,
+        calls,
+    }
 }
 
 fn decision_record(
@@ -313,7 +393,11 @@ fn decision_record(
 ) -> DecisionRecord {
     let bundle = ctx.bundle;
     let service = &bundle.services[sp.service];
-    let number: BTreeMap<usize, usize> = steps.iter().enumerate().map(|(i, s)| (s.id, i + 1)).collect();
+    let number: BTreeMap<usize, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i + 1))
+        .collect();
     let step_records: Vec<StepRecord> = steps
         .iter()
         .map(|st| {
@@ -322,20 +406,39 @@ fn decision_record(
                 kind: kind.to_string(),
                 description,
                 plane: st.plane.as_str().to_string(),
-                reasons: st.reasons.iter().map(|r| render::reason_text(bundle, service, r)).collect(),
-                after: st.after.iter().filter_map(|a| number.get(a).copied()).collect(),
+                reasons: st
+                    .reasons
+                    .iter()
+                    .map(|r| render::reason_text(bundle, service, r))
+                    .collect(),
+                after: st
+                    .after
+                    .iter()
+                    .filter_map(|a| number.get(a).copied())
+                    .collect(),
             }
         })
         .collect();
     let id = decision_id(&service.name, &bundle.hash, sp);
     let nr = service.regions.len();
-    let before: Vec<u8> = live.services[sp.service].weights.iter().map(|w| w.unwrap_or(0)).collect();
+    let before: Vec<u8> = live.services[sp.service]
+        .weights
+        .iter()
+        .map(|w| w.unwrap_or(0))
+        .collect();
     let mut traffic = serde_json::Map::new();
     for (c, cell) in service.cells.iter().enumerate() {
         if before[c * nr..(c + 1) * nr] != sp.target_weights[c * nr..(c + 1) * nr] {
-            let w: Vec<u32> = (0..nr).map(|r| u32::from(sp.target_weights[c * nr + r])).collect();
+            let w: Vec<u32> = (0..nr)
+                .map(|r| u32::from(sp.target_weights[c * nr + r]))
+                .collect();
             let pct = regionctl_core::traffic::percent_split(&w);
-            let split: serde_json::Map<String, serde_json::Value> = service.regions.iter().zip(pct).map(|(r, p)| (r.name.clone(), p.into())).collect();
+            let split: serde_json::Map<String, serde_json::Value> = service
+                .regions
+                .iter()
+                .zip(pct)
+                .map(|(r, p)| (r.name.clone(), p.into()))
+                .collect();
             traffic.insert(cell.id.clone(), split.into());
         }
     }
@@ -347,7 +450,9 @@ fn decision_record(
         .map(|(r, region)| {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for c in 0..service.cells.len() {
-                *counts.entry(sh.entries[c * nr + r].verdict.as_str()).or_default() += 1;
+                *counts
+                    .entry(sh.entries[c * nr + r].verdict.as_str())
+                    .or_default() += 1;
             }
             let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
             format!("{}: {}", region.name, parts.join(", "))
@@ -364,7 +469,12 @@ fn decision_record(
         health: health_lines,
         steps: step_records,
         traffic: traffic.into(),
-        alerts: plan.alerts.iter().filter(|a| a.service == service.name).map(|a| format!("{}: {}", a.kind.as_str(), a.message)).collect(),
+        alerts: plan
+            .alerts
+            .iter()
+            .filter(|a| a.service == service.name)
+            .map(|a| format!("{}: {}", a.kind.as_str(), a.message))
+            .collect(),
         notes: sp.notes.clone(),
         discretionary: steps.iter().any(|s| s.discretionary),
     }
@@ -382,14 +492,27 @@ pub fn decision_id(service: &str, bundle_hash: &str, sp: &plan::ServicePlan) -> 
     for d in &sp.target_desired {
         h.update(d.unwrap_or(u32::MAX).to_le_bytes());
     }
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-async fn read_all<W: World, T: serde::de::DeserializeOwned>(world: &W, pk: &str, report: &mut PassReport) -> Vec<T> {
+async fn read_all<W: World, T: serde::de::DeserializeOwned>(
+    world: &W,
+    pk: &str,
+    report: &mut PassReport,
+) -> Vec<T> {
     match world.query(pk, "").await {
-        Ok(items) => items.into_iter().filter_map(|it| serde_json::from_value(it.body).ok()).collect(),
+        Ok(items) => items
+            .into_iter()
+            .filter_map(|it| serde_json::from_value(it.body).ok())
+            .collect(),
         Err(e) => {
-            report.read_failures.push(format!("journal {pk} unreadable: {}", e.message));
+            report
+                .read_failures
+                .push(format!("journal {pk} unreadable: {}", e.message));
             Vec::new()
         }
     }
@@ -408,22 +531,30 @@ async fn last_discretionary<W: World>(world: &W, service: &str) -> Option<Timest
 
 fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
     bundle.services.iter().enumerate().any(|(s, service)| {
-        service.regions.iter().position(|r| r.name == region).is_some_and(|r| {
-            let nr = service.regions.len();
-            (0..service.cells.len()).all(|c| health.services[s].entries[c * nr + r].verdict == Verdict::Down)
-        })
+        service
+            .regions
+            .iter()
+            .position(|r| r.name == region)
+            .is_some_and(|r| {
+                let nr = service.regions.len();
+                (0..service.cells.len())
+                    .all(|c| health.services[s].entries[c * nr + r].verdict == Verdict::Down)
+            })
     })
 }
 
 /// Reads weights, capacity and balancer splits for every service.
 pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
-    let mut zones: HashMap<String, Result<HashMap<(String, String), u8>, PortError>> = HashMap::new();
+    let mut zones: HashMap<String, Result<HashMap<(String, String), u8>, PortError>> =
+        HashMap::new();
     let mut services = Vec::with_capacity(bundle.services.len());
     for service in &bundle.services {
         let zone = &service.routing.hosted_zone_id;
         if !zones.contains_key(zone) {
             let records = world.read_weighted(zone).await.map(|rs| {
-                rs.into_iter().map(|r| ((normalize(&r.name), r.set_identifier), r.weight)).collect::<HashMap<_, _>>()
+                rs.into_iter()
+                    .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
+                    .collect::<HashMap<_, _>>()
             });
             zones.insert(zone.clone(), records);
         }
@@ -434,12 +565,18 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
                 for cell in &service.cells {
                     let name = normalize(&cell.record_name);
                     for r in 0..nr {
-                        weights.push(map.get(&(name.clone(), cell.set_identifiers[r].clone())).copied());
+                        weights.push(
+                            map.get(&(name.clone(), cell.set_identifiers[r].clone()))
+                                .copied(),
+                        );
                     }
                 }
             }
             Some(Err(e)) => {
-                report.read_failures.push(format!("{}: Route 53 zone {zone} unreadable: {}", service.name, e.message));
+                report.read_failures.push(format!(
+                    "{}: Route 53 zone {zone} unreadable: {}",
+                    service.name, e.message
+                ));
                 // Unknown live weights: assume the policy's steady state so nothing is
                 // "changed" blindly; the guard still checks the plan.
                 weights = regionctl_core::live::steady_service(service).weights;
@@ -449,22 +586,45 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
         let mut ecs = vec![None; nr];
         if let Some(e) = &service.ecs {
             for (r, sr) in service.regions.iter().enumerate() {
-                match world.describe_service(&sr.name, &e.clusters[r], &e.services[r]).await {
+                match world
+                    .describe_service(&sr.name, &e.clusters[r], &e.services[r])
+                    .await
+                {
                     Ok(state) => ecs[r] = state,
-                    Err(err) => report.read_failures.push(format!("{}: ECS in {} unreadable: {}", service.name, sr.name, err.message)),
+                    Err(err) => report.read_failures.push(format!(
+                        "{}: ECS in {} unreadable: {}",
+                        service.name, sr.name, err.message
+                    )),
                 }
             }
         }
         let mut alb = vec![None; nr];
         if let Some(a) = &service.alb {
             for (r, sr) in service.regions.iter().enumerate() {
-                match world.read_split(&sr.name, &a.listeners[r], &a.fargate_target_groups[r], &a.lambda_target_groups[r]).await {
+                match world
+                    .read_split(
+                        &sr.name,
+                        &a.listeners[r],
+                        &a.fargate_target_groups[r],
+                        &a.lambda_target_groups[r],
+                    )
+                    .await
+                {
                     Ok(state) => alb[r] = state,
-                    Err(err) => report.read_failures.push(format!("{}: ALB in {} unreadable: {}", service.name, sr.name, err.message)),
+                    Err(err) => report.read_failures.push(format!(
+                        "{}: ALB in {} unreadable: {}",
+                        service.name, sr.name, err.message
+                    )),
                 }
             }
         }
-        services.push(LiveService { weights, ecs, alb, last_discretionary_change: None, last_known_desired: vec![None; nr] });
+        services.push(LiveService {
+            weights,
+            ecs,
+            alb,
+            last_discretionary_change: None,
+            last_known_desired: vec![None; nr],
+        });
     }
     LiveState { services }
 }
