@@ -9,8 +9,8 @@ const MAX_FILES: usize = 20_000;
 /// Deepest directory nesting walked.
 const MAX_DIR_DEPTH: usize = 16;
 
-/// Reads every YAML file under `paths` (files or directories), sorted by path.
-pub fn read_bundle(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
+/// Every YAML file under `paths` (files or directories), sorted by path.
+pub fn list_policy_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for path in paths {
         if !path.exists() {
@@ -24,6 +24,12 @@ pub fn read_bundle(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
     }
     found.sort();
     found.dedup();
+    Ok(found)
+}
+
+/// Reads every YAML file under `paths` (files or directories), sorted by path.
+pub fn read_bundle(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
+    let found = list_policy_files(paths)?;
     let mut files = Vec::with_capacity(found.len());
     for path in found {
         let meta =

@@ -5,6 +5,7 @@
 
 mod aws_world;
 mod cli;
+mod daemon;
 mod files;
 mod probe;
 mod provision;

@@ -28,9 +28,26 @@ pub struct RunArgs {
     /// AWS_ENDPOINT_URL works too).
     #[arg(long, env = "REGIONCTL_ENDPOINT_URL")]
     endpoint_url: Option<String>,
-    /// One reconcile pass, then exit.
+    /// One reconcile pass, then exit. Without it, run until SIGTERM or ctrl-c: a pass every
+    /// tick (`tick_secs`) or as soon as an alarm event arrives on the SQS queue; SIGHUP or an
+    /// edit of the policy files reloads them (an invalid bundle is rejected and the last good
+    /// one keeps running).
     #[arg(long)]
     once: bool,
+    /// Admin HTTP address (`/healthz`, `/readyz`, `/metrics`, `/status`, `/`), e.g.
+    /// 127.0.0.1:9400.
+    #[arg(long, env = "REGIONCTL_ADMIN_ADDR")]
+    admin_addr: Option<std::net::SocketAddr>,
+    /// File holding the bearer token for mutating admin endpoints (also
+    /// REGIONCTL_ADMIN_TOKEN). Without a token they are refused.
+    #[arg(long)]
+    admin_token_file: Option<PathBuf>,
+    /// Log one JSON object per line.
+    #[arg(long, env = "REGIONCTL_LOG_JSON")]
+    log_json: bool,
+    /// Stop after this many passes (smoke tests).
+    #[arg(long, hide = true)]
+    max_passes: Option<u64>,
     /// Output format of the pass summary.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -54,7 +71,20 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
     }
     if !args.once {
-        bail!("the long-running controller is not built yet; run one pass with --once");
+        let token = match (&args.admin_token_file, std::env::var("REGIONCTL_ADMIN_TOKEN").ok()) {
+            (Some(path), _) => Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.trim().to_string()),
+            (None, env) => env.filter(|t| !t.is_empty()),
+        };
+        crate::daemon::run(crate::daemon::DaemonOptions {
+            region: args.region.clone(),
+            policies: args.policies.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            admin_addr: args.admin_addr,
+            admin_token: token,
+            log_json: args.log_json,
+            max_passes: args.max_passes,
+        })?;
+        return Ok(ExitCode::SUCCESS);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

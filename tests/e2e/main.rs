@@ -6,6 +6,7 @@
 //!   protocol), started by `scripts/moto.sh`.
 
 mod cli;
+mod fleet;
 #[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
 #[allow(dead_code)]
 mod harness;

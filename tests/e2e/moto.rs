@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const REGIONS: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];
 
-fn regionctl(args: &[&str]) -> Output {
+pub fn regionctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_regionctl"))
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -31,7 +31,7 @@ fn regionctl(args: &[&str]) -> Output {
         .expect("the regionctl binary runs")
 }
 
-fn ok(out: &Output) -> String {
+pub fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -43,7 +43,7 @@ fn ok(out: &Output) -> String {
 }
 
 /// Writes the fixture policies with this run's zone ids and unique names.
-fn write_policies(dir: &Path, replacements: &[(&str, String)]) {
+pub fn write_policies(dir: &Path, replacements: &[(&str, String)]) {
     std::fs::create_dir_all(dir).expect("create policy dir");
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moto");
     for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
@@ -57,7 +57,7 @@ fn write_policies(dir: &Path, replacements: &[(&str, String)]) {
 }
 
 /// The default VPC's subnets and security group per region, as controller config YAML.
-fn network_yaml() -> String {
+pub fn network_yaml() -> String {
     REGIONS
         .iter()
         .map(|r| {

@@ -104,6 +104,8 @@ pub struct PassReport {
     pub read_failures: Vec<String>,
     /// The plan (for `explain` and tests).
     pub plan: Option<Plan>,
+    /// The live state the plan was made from (for status pages).
+    pub live: Option<LiveState>,
 }
 
 impl PassReport {
@@ -168,6 +170,7 @@ pub async fn reconcile_once<W: World>(
         notes: Vec::new(),
         read_failures: Vec::new(),
         plan: None,
+        live: None,
     };
 
     // 1–2. Heartbeats and quorum.
@@ -291,6 +294,7 @@ pub async fn reconcile_once<W: World>(
         }
     }
     report.plan = Some(plan);
+    report.live = Some(live);
     (report, health)
 }
 

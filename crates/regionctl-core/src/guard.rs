@@ -62,11 +62,31 @@ pub enum Violation {
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Violation::AllZeroWeights { cell } => write!(f, "cell {cell}: all weights zero (Route 53 would spread evenly)"),
-            Violation::TrafficToUnhealthy { cell, region, verdict } => write!(f, "cell {cell}: traffic to {} region {region} while a healthy one exists", verdict.as_str()),
-            Violation::WriteWithoutHealthyRegion { cell } => write!(f, "cell {cell}: written although no region is healthy (must hold)"),
-            Violation::StepTooLarge { cell, moved, limit } => write!(f, "cell {cell}: discretionary step moves {moved:.1}% (limit {limit}%)"),
-            Violation::Cooldown { remaining_secs } => write!(f, "discretionary move {remaining_secs}s before the cooldown ends"),
+            Violation::AllZeroWeights { cell } => write!(
+                f,
+                "cell {cell}: all weights zero (Route 53 would spread evenly)"
+            ),
+            Violation::TrafficToUnhealthy {
+                cell,
+                region,
+                verdict,
+            } => write!(
+                f,
+                "cell {cell}: traffic to {} region {region} while a healthy one exists",
+                verdict.as_str()
+            ),
+            Violation::WriteWithoutHealthyRegion { cell } => write!(
+                f,
+                "cell {cell}: written although no region is healthy (must hold)"
+            ),
+            Violation::StepTooLarge { cell, moved, limit } => write!(
+                f,
+                "cell {cell}: discretionary step moves {moved:.1}% (limit {limit}%)"
+            ),
+            Violation::Cooldown { remaining_secs } => write!(
+                f,
+                "discretionary move {remaining_secs}s before the cooldown ends"
+            ),
         }
     }
 }
@@ -83,7 +103,13 @@ pub fn drained_slots(inputs: &Inputs<'_>, s: usize) -> Vec<bool> {
         for (r, sr) in service.regions.iter().enumerate() {
             out[c * nr + r] = inputs
                 .controls
-                .active(inputs.bundle, &service.name, sr.region, &cell.id, inputs.now)
+                .active(
+                    inputs.bundle,
+                    &service.name,
+                    sr.region,
+                    &cell.id,
+                    inputs.now,
+                )
                 .is_some_and(|o| o.action == OverrideAction::Drain);
         }
     }
@@ -95,9 +121,10 @@ pub fn check_service(
     inputs: &Inputs<'_>,
     s: usize,
     target: &[u8],
-    discretionary: bool,
+    discretionary_from: Option<&[u8]>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
+    let discretionary = discretionary_from.is_some();
     let service = &inputs.bundle.services[s];
     let health = &inputs.health.services[s];
     let live = &inputs.live.services[s];
@@ -115,23 +142,34 @@ pub fn check_service(
         if let Some(t) = live.last_discretionary_change
             && !inputs.now.elapsed_at_least(t, service.safety.cooldown_secs)
         {
-            let remaining = service.safety.cooldown_secs.saturating_sub(inputs.now.secs_since(t));
-            violations.push(Violation::Cooldown { remaining_secs: remaining });
+            let remaining = service
+                .safety
+                .cooldown_secs
+                .saturating_sub(inputs.now.secs_since(t));
+            violations.push(Violation::Cooldown {
+                remaining_secs: remaining,
+            });
         }
     }
     for (c, cell) in service.cells.iter().enumerate() {
         let row = &target[c * nr..(c + 1) * nr];
-        let cur: Vec<u8> = (0..nr).map(|r| live.weights[c * nr + r].unwrap_or(0)).collect();
+        let cur: Vec<u8> = (0..nr)
+            .map(|r| live.weights[c * nr + r].unwrap_or(0))
+            .collect();
         let eligible: Vec<bool> = (0..nr)
             .map(|r| health.entries[c * nr + r].verdict == Verdict::Healthy && !drained[c * nr + r])
             .collect();
         if row.iter().all(|w| *w == 0) {
-            violations.push(Violation::AllZeroWeights { cell: cell.id.clone() });
+            violations.push(Violation::AllZeroWeights {
+                cell: cell.id.clone(),
+            });
             continue;
         }
         if !eligible.iter().any(|e| *e) {
             if row != cur.as_slice() {
-                violations.push(Violation::WriteWithoutHealthyRegion { cell: cell.id.clone() });
+                violations.push(Violation::WriteWithoutHealthyRegion {
+                    cell: cell.id.clone(),
+                });
             }
             continue;
         }
@@ -144,8 +182,8 @@ pub fn check_service(
                 });
             }
         }
-        if discretionary {
-            let from = crate::plan::cell_shares_pub(&cur);
+        if let Some(base) = discretionary_from {
+            let from = crate::plan::cell_shares_pub(&base[c * nr..(c + 1) * nr]);
             let to = crate::plan::cell_shares_pub(row);
             let moved: f64 = (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
             if moved > f64::from(service.safety.max_shift_percent_per_step) + STEP_SLACK_PERCENT {

@@ -16,11 +16,11 @@
 //! - **State is a value.** [`evaluate`] takes the previous [`HealthView`] and returns the next
 //!   one; the controller persists it, the simulator snapshots it. No hidden globals, no clock.
 
-use crate::policy::{Bundle, RegionIx, Service};
 use crate::policy::raw::AlarmRole;
+use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// CloudWatch alarm states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,7 +106,10 @@ impl AlarmIndex {
         let mut by_name: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (s, service) in bundle.services.iter().enumerate() {
             for (b, binding) in service.health.alarms.iter().enumerate() {
-                by_name.entry(binding.name.clone()).or_default().push((s, b));
+                by_name
+                    .entry(binding.name.clone())
+                    .or_default()
+                    .push((s, b));
             }
         }
         AlarmIndex { by_name }
@@ -120,7 +123,12 @@ impl AlarmIndex {
     }
 
     /// Records `obs` for every binding of `name`; false if no policy uses the alarm.
-    pub fn record(&self, observations: &mut Observations, name: &str, obs: AlarmObservation) -> bool {
+    pub fn record(
+        &self,
+        observations: &mut Observations,
+        name: &str,
+        obs: AlarmObservation,
+    ) -> bool {
         match self.by_name.get(name) {
             Some(slots) => {
                 for &(s, b) in slots {
@@ -281,16 +289,37 @@ enum Raw {
 ///
 /// `previous` must have been built for the same bundle (a policy reload starts from
 /// [`HealthView::unknown`] for services whose shape changed).
-pub fn evaluate(bundle: &Bundle, observations: &Observations, previous: &HealthView, now: Timestamp) -> HealthView {
+pub fn evaluate(
+    bundle: &Bundle,
+    observations: &Observations,
+    previous: &HealthView,
+    now: Timestamp,
+) -> HealthView {
     let mut next = previous.clone();
     // Probe verdicts grouped per (service, region): (failing sinces, ok sinces).
-    let mut probes: HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)> = HashMap::new();
+    // One vote per observer: an observer that reports twice (several probe targets) still
+    // counts once — failing if any of its verdicts fails, since the earliest such verdict.
+    let mut votes: BTreeMap<(usize, usize, RegionIx), (bool, Timestamp)> = BTreeMap::new();
     for p in &observations.probes {
-        let e = probes.entry((p.service, p.r)).or_default();
-        if p.ok {
-            e.1.push(p.since);
+        votes
+            .entry((p.service, p.r, p.observer))
+            .and_modify(|(ok, since)| {
+                if *ok && !p.ok {
+                    *ok = false;
+                    *since = p.since;
+                } else if *ok == p.ok {
+                    *since = (*since).min(p.since);
+                }
+            })
+            .or_insert((p.ok, p.since));
+    }
+    let mut probes: HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)> = HashMap::new();
+    for ((service, r, _), (ok, since)) in votes {
+        let e = probes.entry((service, r)).or_default();
+        if ok {
+            e.1.push(since);
         } else {
-            e.0.push(p.since);
+            e.0.push(since);
         }
     }
     for (s, service) in bundle.services.iter().enumerate() {
@@ -367,7 +396,8 @@ fn evaluate_service(
                             cell_bad = vec![None; nc * nr];
                         }
                         let slot = c * nr + r;
-                        cell_bad[slot] = Some(cell_bad[slot].map_or(o.since, |t: Timestamp| t.min(o.since)));
+                        cell_bad[slot] =
+                            Some(cell_bad[slot].map_or(o.since, |t: Timestamp| t.min(o.since)));
                     }
                 }
             }
@@ -440,15 +470,25 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
         Raw::Nothing => (Verdict::Unknown, None),
     };
     if target == entry.verdict {
-        return Entry { pending: None, ..entry };
+        return Entry {
+            pending: None,
+            ..entry
+        };
     }
     // Degraded ⇄ down: both unhealthy, the hysteresis has already been paid.
     if entry.verdict.is_unhealthy() && target.is_unhealthy() {
-        return Entry { verdict: target, since: entry.since, pending: None };
+        return Entry {
+            verdict: target,
+            since: entry.since,
+            pending: None,
+        };
     }
     // Silence does not make a failure go away.
     if entry.verdict.is_unhealthy() && target == Verdict::Unknown {
-        return Entry { pending: None, ..entry };
+        return Entry {
+            pending: None,
+            ..entry
+        };
     }
     let threshold = match (entry.verdict, target) {
         (Verdict::Unknown, Verdict::Healthy) => 0,
@@ -462,9 +502,16 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
     };
     if now.elapsed_at_least(pending_since, threshold) {
         let flipped_at = pending_since.plus_secs(threshold).min(now);
-        Entry { verdict: target, since: flipped_at, pending: None }
+        Entry {
+            verdict: target,
+            since: flipped_at,
+            pending: None,
+        }
     } else {
-        Entry { pending: Some((target, pending_since)), ..entry }
+        Entry {
+            pending: Some((target, pending_since)),
+            ..entry
+        }
     }
 }
 

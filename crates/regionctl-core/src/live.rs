@@ -3,8 +3,8 @@
 //! Adapters (AWS or the simulated world) fill this in; the planner compares it with the
 //! desired state. Indexed like the bundle, so comparing 150,000 weights is a loop over arrays.
 
-use crate::policy::{Bundle, Service};
 use crate::policy::raw::Role;
+use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,10 @@ pub struct AlbState {
 
 impl AlbState {
     /// All traffic on Fargate.
-    pub const FARGATE_ONLY: AlbState = AlbState { fargate: 100, lambda: 0 };
+    pub const FARGATE_ONLY: AlbState = AlbState {
+        fargate: 100,
+        lambda: 0,
+    };
 
     /// Lambda's share in percent (0 when both weights are 0).
     pub fn lambda_percent(self) -> u32 {
@@ -90,7 +93,11 @@ pub fn steady_service(service: &Service) -> LiveService {
             service.ecs.as_ref().map(|e| {
                 let n = steady_desired(service, r);
                 let _ = e;
-                EcsState { desired: n, running: n, pending: 0 }
+                EcsState {
+                    desired: n,
+                    running: n,
+                    pending: 0,
+                }
             })
         })
         .collect();

@@ -28,7 +28,11 @@ pub struct Target {
 }
 
 /// Parses and checks a target against the bundle's services and regions.
-pub fn parse_target(text: &str, services: &[Service], regions: &[String]) -> Result<Target, String> {
+pub fn parse_target(
+    text: &str,
+    services: &[Service],
+    regions: &[String],
+) -> Result<Target, String> {
     let (service, rest) = match text.split_once(':') {
         Some((s, rest)) => (Some(s.to_string()), rest),
         None => (None, text),
@@ -38,10 +42,13 @@ pub fn parse_target(text: &str, services: &[Service], regions: &[String]) -> Res
         None => (rest.to_string(), None),
     };
     if !regions.contains(&region) {
-        let hint = crate::policy::diagnostics::did_you_mean(&region, regions.iter().map(String::as_str))
-            .map(|b| format!(" (did you mean `{b}`?)"))
-            .unwrap_or_default();
-        return Err(format!("`{text}`: unknown region `{region}`{hint}; expected [service:]region[/cell]"));
+        let hint =
+            crate::policy::diagnostics::did_you_mean(&region, regions.iter().map(String::as_str))
+                .map(|b| format!(" (did you mean `{b}`?)"))
+                .unwrap_or_default();
+        return Err(format!(
+            "`{text}`: unknown region `{region}`{hint}; expected [service:]region[/cell]"
+        ));
     }
     let candidates: Vec<&Service> = match &service {
         Some(name) => match services.iter().find(|s| &s.name == name) {
@@ -51,11 +58,17 @@ pub fn parse_target(text: &str, services: &[Service], regions: &[String]) -> Res
         None => services.iter().collect(),
     };
     if let Some(cell) = &cell
-        && !candidates.iter().any(|s| s.cells.iter().any(|c| &c.id == cell))
+        && !candidates
+            .iter()
+            .any(|s| s.cells.iter().any(|c| &c.id == cell))
     {
         return Err(format!("`{text}`: no service has a cell `{cell}`"));
     }
-    Ok(Target { service, region, cell })
+    Ok(Target {
+        service,
+        region,
+        cell,
+    })
 }
 
 /// A health scenario: lists of down, degraded and unknown targets.
@@ -71,26 +84,42 @@ pub struct Scenario {
 
 impl Scenario {
     /// Parses the three lists.
-    pub fn parse(bundle: &Bundle, down: &[String], degraded: &[String], unknown: &[String]) -> Result<Scenario, String> {
+    pub fn parse(
+        bundle: &Bundle,
+        down: &[String],
+        degraded: &[String],
+        unknown: &[String],
+    ) -> Result<Scenario, String> {
         let p = |list: &[String]| -> Result<Vec<Target>, String> {
-            list.iter().map(|t| parse_target(t, &bundle.services, &bundle.regions)).collect()
+            list.iter()
+                .map(|t| parse_target(t, &bundle.services, &bundle.regions))
+                .collect()
         };
-        Ok(Scenario { down: p(down)?, degraded: p(degraded)?, unknown: p(unknown)? })
+        Ok(Scenario {
+            down: p(down)?,
+            degraded: p(degraded)?,
+            unknown: p(unknown)?,
+        })
     }
 
     /// The health view this scenario describes at `now`: listed targets fail since `now`,
     /// everything else has been healthy for a day.
     pub fn health(&self, bundle: &Bundle, now: Timestamp) -> HealthView {
-        let mut view = HealthView::assume(bundle, Timestamp(now.millis() - 86_400_000), |_, _, _| Verdict::Healthy);
+        let mut view =
+            HealthView::assume(bundle, Timestamp(now.millis() - 86_400_000), |_, _, _| {
+                Verdict::Healthy
+            });
         for (s, service) in bundle.services.iter().enumerate() {
             let nr = service.regions.len();
             for (c, cell) in service.cells.iter().enumerate() {
                 for (r, sr) in service.regions.iter().enumerate() {
-                    let hit = |list: &[Target]| list.iter().any(|t| {
-                        t.region == sr.name
-                            && t.service.as_deref().is_none_or(|x| x == service.name)
-                            && t.cell.as_deref().is_none_or(|x| x == cell.id)
-                    });
+                    let hit = |list: &[Target]| {
+                        list.iter().any(|t| {
+                            t.region == sr.name
+                                && t.service.as_deref().is_none_or(|x| x == service.name)
+                                && t.cell.as_deref().is_none_or(|x| x == cell.id)
+                        })
+                    };
                     let verdict = if hit(&self.down) {
                         Verdict::Down
                     } else if hit(&self.degraded) {
@@ -125,9 +154,16 @@ impl Scenario {
             s
         };
         let mut parts = Vec::new();
-        for (label, list) in [("down", &self.down), ("degraded", &self.degraded), ("unknown", &self.unknown)] {
+        for (label, list) in [
+            ("down", &self.down),
+            ("degraded", &self.degraded),
+            ("unknown", &self.unknown),
+        ] {
             if !list.is_empty() {
-                parts.push(format!("{} {label}", list.iter().map(fmt).collect::<Vec<_>>().join(", ")));
+                parts.push(format!(
+                    "{} {label}",
+                    list.iter().map(fmt).collect::<Vec<_>>().join(", ")
+                ));
             }
         }
         if parts.is_empty() {
@@ -143,7 +179,13 @@ pub fn plan_scenario(bundle: &Bundle, scenario: &Scenario) -> (LiveState, Plan) 
     let live = LiveState::steady(bundle);
     let health = scenario.health(bundle, SCENARIO_NOW);
     let controls = Controls::default();
-    let plan = plan::plan(Inputs { bundle, health: &health, live: &live, controls: &controls, now: SCENARIO_NOW });
+    let plan = plan::plan(Inputs {
+        bundle,
+        health: &health,
+        live: &live,
+        controls: &controls,
+        now: SCENARIO_NOW,
+    });
     (live, plan)
 }
 
@@ -170,7 +212,11 @@ pub fn run_all(bundle: &Bundle) -> Vec<CaseResult> {
     let mut out = Vec::new();
     for file in &bundle.tests {
         for case in &file.cases {
-            out.push(CaseResult { file: file.file.clone(), name: case.name.clone(), failures: run_case(bundle, case) });
+            out.push(CaseResult {
+                file: file.file.clone(),
+                name: case.name.clone(),
+                failures: run_case(bundle, case),
+            });
         }
     }
     out
@@ -191,7 +237,11 @@ pub fn run_case(bundle: &Bundle, case: &TestCase) -> Vec<String> {
             continue;
         };
         for (cell, expected) in cells {
-            let targets: Vec<&String> = if cell == "*" { actual.keys().collect() } else { actual.keys().filter(|k| *k == cell).collect() };
+            let targets: Vec<&String> = if cell == "*" {
+                actual.keys().collect()
+            } else {
+                actual.keys().filter(|k| *k == cell).collect()
+            };
             for cell_id in targets {
                 let got = &actual[cell_id];
                 for (region, pct) in got {
@@ -206,14 +256,25 @@ pub fn run_case(bundle: &Bundle, case: &TestCase) -> Vec<String> {
     }
     let mut next = 0;
     for want in &case.expect_steps {
-        let found = plan.steps[next..].iter().position(|st| step_matches(bundle, st, &want.service, &want.kind, want.region.as_deref()));
+        let found = plan.steps[next..].iter().position(|st| {
+            step_matches(
+                bundle,
+                st,
+                &want.service,
+                &want.kind,
+                want.region.as_deref(),
+            )
+        });
         match found {
             Some(i) => next += i + 1,
             None => failures.push(format!(
                 "expected step {} {}{} (in this order) not found; plan has: {}",
                 want.service,
                 want.kind,
-                want.region.as_ref().map(|r| format!(" in {r}")).unwrap_or_default(),
+                want.region
+                    .as_ref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default(),
                 steps_text(bundle, &plan)
             )),
         }
@@ -223,20 +284,34 @@ pub fn run_case(bundle: &Bundle, case: &TestCase) -> Vec<String> {
             Some((s, k)) => (Some(s), k),
             None => (None, banned.as_str()),
         };
-        if plan.steps.iter().any(|st| st.action.kind() == kind && svc.is_none_or(|s| bundle.services[st.service].name == s)) {
-            failures.push(format!("unexpected `{banned}` step; plan has: {}", steps_text(bundle, &plan)));
+        if plan.steps.iter().any(|st| {
+            st.action.kind() == kind && svc.is_none_or(|s| bundle.services[st.service].name == s)
+        }) {
+            failures.push(format!(
+                "unexpected `{banned}` step; plan has: {}",
+                steps_text(bundle, &plan)
+            ));
         }
     }
     for alert in &case.expect_alerts {
         if !plan.alerts.iter().any(|a| a.kind.as_str() == alert) {
             let got: Vec<&str> = plan.alerts.iter().map(|a| a.kind.as_str()).collect();
-            failures.push(format!("expected alert `{alert}`; got [{}]", got.join(", ")));
+            failures.push(format!(
+                "expected alert `{alert}`; got [{}]",
+                got.join(", ")
+            ));
         }
     }
     failures
 }
 
-fn step_matches(bundle: &Bundle, step: &plan::Step, service: &str, kind: &str, region: Option<&str>) -> bool {
+fn step_matches(
+    bundle: &Bundle,
+    step: &plan::Step,
+    service: &str,
+    kind: &str,
+    region: Option<&str>,
+) -> bool {
     let svc = &bundle.services[step.service];
     if svc.name != service || step.action.kind() != kind {
         return false;
@@ -248,7 +323,9 @@ fn step_matches(bundle: &Bundle, step: &plan::Step, service: &str, kind: &str, r
         | plan::Action::WaitForCapacity { r, .. }
         | plan::Action::SetAlb { r, .. }
         | plan::Action::RestoreRequired { r } => name(*r) == Some(region),
-        plan::Action::SetWeights { changes, .. } => changes.iter().any(|c| name(usize::from(c.r)) == Some(region)),
+        plan::Action::SetWeights { changes, .. } => changes
+            .iter()
+            .any(|c| name(usize::from(c.r)) == Some(region)),
     }
 }
 
@@ -264,5 +341,9 @@ fn steps_text(bundle: &Bundle, plan: &Plan) -> String {
 }
 
 fn split_text(split: &std::collections::BTreeMap<String, u32>) -> String {
-    split.iter().map(|(r, p)| format!("{r} {p}%")).collect::<Vec<_>>().join(", ")
+    split
+        .iter()
+        .map(|(r, p)| format!("{r} {p}%"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -33,7 +33,10 @@ pub fn percent_split(weights: &[u32]) -> Vec<u32> {
     }
     // Largest remainder first; ties to the earlier region, so the result is deterministic.
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in remainders.into_iter().take(100usize.saturating_sub(assigned as usize)) {
+    for (_, i) in remainders
+        .into_iter()
+        .take(100usize.saturating_sub(assigned as usize))
+    {
         out[i] += 1;
     }
     out
@@ -81,11 +84,20 @@ mod tests {
     #[test]
     fn route53_answering_rules() {
         // Healthy non-zero records share by weight.
-        assert_eq!(answered_weights(&[50, 30, 0], &[false, true, true]), vec![0, 30, 0]);
+        assert_eq!(
+            answered_weights(&[50, 30, 0], &[false, true, true]),
+            vec![0, 30, 0]
+        );
         // Every non-zero unhealthy: the healthy weight-0 record is answered.
-        assert_eq!(answered_weights(&[50, 30, 0], &[false, false, true]), vec![0, 0, 1]);
+        assert_eq!(
+            answered_weights(&[50, 30, 0], &[false, false, true]),
+            vec![0, 0, 1]
+        );
         // Everything unhealthy: fail open by weight.
-        assert_eq!(answered_weights(&[50, 30, 0], &[false, false, false]), vec![50, 30, 0]);
+        assert_eq!(
+            answered_weights(&[50, 30, 0], &[false, false, false]),
+            vec![50, 30, 0]
+        );
         // All-zero weights: equal spread.
         assert_eq!(answered_weights(&[0, 0], &[false, false]), vec![1, 1]);
     }

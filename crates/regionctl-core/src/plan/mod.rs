@@ -435,7 +435,9 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
                 after.extend(dependency_steps.iter().copied());
                 for d in &service.depends_on {
                     if steps_by_service.get(d).is_some_and(|v| !v.is_empty()) {
-                        reasons.push(Reason::DependsOn { service: bundle.services[*d].name.clone() });
+                        reasons.push(Reason::DependsOn {
+                            service: bundle.services[*d].name.clone(),
+                        });
                     }
                 }
             }
@@ -506,21 +508,32 @@ pub fn is_acyclic(steps: &[Step]) -> bool {
 }
 
 /// The traffic split once the plan has completed: service → cell → region → percent.
-pub fn resulting_traffic(bundle: &Bundle, plan: &Plan) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
+pub fn resulting_traffic(
+    bundle: &Bundle,
+    plan: &Plan,
+) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
     let mut out = BTreeMap::new();
     for sp in &plan.services {
         let service = &bundle.services[sp.service];
-        out.insert(service.name.clone(), traffic_of(service, &sp.target_weights));
+        out.insert(
+            service.name.clone(),
+            traffic_of(service, &sp.target_weights),
+        );
     }
     out
 }
 
 /// The traffic split implied by weights (flat per (cell, region)).
-pub fn traffic_of(service: &crate::policy::Service, weights: &[u8]) -> BTreeMap<String, BTreeMap<String, u32>> {
+pub fn traffic_of(
+    service: &crate::policy::Service,
+    weights: &[u8],
+) -> BTreeMap<String, BTreeMap<String, u32>> {
     let nr = service.regions.len();
     let mut cells = BTreeMap::new();
     for (c, cell) in service.cells.iter().enumerate() {
-        let w: Vec<u32> = (0..nr).map(|r| u32::from(weights.get(c * nr + r).copied().unwrap_or(0))).collect();
+        let w: Vec<u32> = (0..nr)
+            .map(|r| u32::from(weights.get(c * nr + r).copied().unwrap_or(0)))
+            .collect();
         let pct = crate::traffic::percent_split(&w);
         let split = service
             .regions

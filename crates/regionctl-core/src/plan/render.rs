@@ -17,10 +17,17 @@ pub fn text(bundle: &Bundle, live: &LiveState, plan: &Plan, scenario: &str) -> S
         bundle.services.len()
     );
     if let Some(p) = &plan.paused {
-        let _ = writeln!(out, "PAUSED by {} ({}): nothing will be applied.", p.who, p.why);
+        let _ = writeln!(
+            out,
+            "PAUSED by {} ({}): nothing will be applied.",
+            p.who, p.why
+        );
     }
     if plan.steps.is_empty() {
-        let _ = writeln!(out, "\nNo changes. The live state already matches the policies.");
+        let _ = writeln!(
+            out,
+            "\nNo changes. The live state already matches the policies."
+        );
     }
     let mut number = BTreeMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
@@ -39,7 +46,11 @@ pub fn text(bundle: &Bundle, live: &LiveState, plan: &Plan, scenario: &str) -> S
             service.strategy.as_str(),
             service.tier,
             service.mode.as_str(),
-            if service.mode_defaulted { " (tier default)" } else { "" },
+            if service.mode_defaulted {
+                " (tier default)"
+            } else {
+                ""
+            },
             disposition(sp.disposition, steps.is_empty())
         );
         for step in steps {
@@ -52,13 +63,26 @@ pub fn text(bundle: &Bundle, live: &LiveState, plan: &Plan, scenario: &str) -> S
     if !plan.alerts.is_empty() {
         let _ = writeln!(out, "\nAlerts:");
         for a in &plan.alerts {
-            let _ = writeln!(out, "  ! {} [{}]: {}", a.service, a.kind.as_str(), a.message);
+            let _ = writeln!(
+                out,
+                "  ! {} [{}]: {}",
+                a.service,
+                a.kind.as_str(),
+                a.message
+            );
         }
     }
-    let _ = writeln!(out, "\nTraffic once the plan has completed (percent of each cell):");
+    let _ = writeln!(
+        out,
+        "\nTraffic once the plan has completed (percent of each cell):"
+    );
     for sp in &plan.services {
         let service = &bundle.services[sp.service];
-        let before: Vec<u8> = live.services[sp.service].weights.iter().map(|w| w.unwrap_or(0)).collect();
+        let before: Vec<u8> = live.services[sp.service]
+            .weights
+            .iter()
+            .map(|w| w.unwrap_or(0))
+            .collect();
         render_traffic(&mut out, service, &before, &sp.target_weights);
     }
     out
@@ -76,11 +100,26 @@ fn disposition(d: Disposition, empty: bool) -> &'static str {
     }
 }
 
-fn render_step(out: &mut String, bundle: &Bundle, service: &Service, step: &Step, number: &BTreeMap<usize, usize>) {
+fn render_step(
+    out: &mut String,
+    bundle: &Bundle,
+    service: &Service,
+    step: &Step,
+    number: &BTreeMap<usize, usize>,
+) {
     let n = number.get(&step.id).copied().unwrap_or(0);
     let (kind, what) = describe(service, &step.action);
     let _ = writeln!(out, "  {n:>2}. {kind:<7} {what}");
-    let _ = writeln!(out, "      plane: {}{}", step.plane.as_str(), if step.discretionary { " · discretionary (step limit and cooldown apply)" } else { "" });
+    let _ = writeln!(
+        out,
+        "      plane: {}{}",
+        step.plane.as_str(),
+        if step.discretionary {
+            " · discretionary (step limit and cooldown apply)"
+        } else {
+            ""
+        }
+    );
     if let Action::SetWeights { changes, .. } = &step.action {
         for line in summarize_changes(service, changes) {
             let _ = writeln!(out, "      {line}");
@@ -89,11 +128,24 @@ fn render_step(out: &mut String, bundle: &Bundle, service: &Service, step: &Step
     for reason in &step.reasons {
         let _ = writeln!(out, "      why: {}", reason_text(bundle, service, reason));
     }
-    if matches!(step.action, Action::SetWeights { purpose: ShiftPurpose::Evacuate, .. }) {
-        let _ = writeln!(out, "      why: evacuating an unhealthy region is exempt from step limits and cooldown");
+    if matches!(
+        step.action,
+        Action::SetWeights {
+            purpose: ShiftPurpose::Evacuate,
+            ..
+        }
+    ) {
+        let _ = writeln!(
+            out,
+            "      why: evacuating an unhealthy region is exempt from step limits and cooldown"
+        );
     }
     if !step.after.is_empty() {
-        let after: Vec<String> = step.after.iter().map(|a| number.get(a).copied().unwrap_or(0).to_string()).collect();
+        let after: Vec<String> = step
+            .after
+            .iter()
+            .map(|a| number.get(a).copied().unwrap_or(0).to_string())
+            .collect();
         let _ = writeln!(out, "      after: step {}", after.join(", "));
     }
 }
@@ -103,12 +155,25 @@ pub fn describe(service: &Service, action: &Action) -> (&'static str, String) {
     let region = |r: usize| service.regions.get(r).map_or("?", |x| x.name.as_str());
     match action {
         Action::Scale { r, from, to } => {
-            let target = service.ecs.as_ref().map_or(String::new(), |e| format!(" {}/{}", e.clusters[*r], e.services[*r]));
-            ("scale", format!("ECS {}{}: desired {from} → {to}", region(*r), target))
+            let target = service.ecs.as_ref().map_or(String::new(), |e| {
+                format!(" {}/{}", e.clusters[*r], e.services[*r])
+            });
+            (
+                "scale",
+                format!("ECS {}{}: desired {from} → {to}", region(*r), target),
+            )
         }
-        Action::WaitForCapacity { r, running, needed, timeout_secs } => (
+        Action::WaitForCapacity {
+            r,
+            running,
+            needed,
+            timeout_secs,
+        } => (
             "wait",
-            format!("until ECS {} runs {needed} tasks (running {running}), at most {timeout_secs}s", region(*r)),
+            format!(
+                "until ECS {} runs {needed} tasks (running {running}), at most {timeout_secs}s",
+                region(*r)
+            ),
         ),
         Action::SetWeights { purpose, changes } => {
             let what = match purpose {
@@ -116,7 +181,14 @@ pub fn describe(service: &Service, action: &Action) -> (&'static str, String) {
                 ShiftPurpose::Partial => "partial shift",
                 ShiftPurpose::Failback => "failback",
             };
-            ("shift", format!("Route 53 zone {}: {what}, {} record(s)", service.routing.hosted_zone_id, changes.len()))
+            (
+                "shift",
+                format!(
+                    "Route 53 zone {}: {what}, {} record(s)",
+                    service.routing.hosted_zone_id,
+                    changes.len()
+                ),
+            )
         }
         Action::SetAlb { r, from, to } => (
             "alb",
@@ -128,45 +200,98 @@ pub fn describe(service: &Service, action: &Action) -> (&'static str, String) {
                 to.lambda
             ),
         ),
-        Action::RestoreRequired { r } => ("restore", format!("{} needs a restore from backup; traffic is not moved", region(*r))),
+        Action::RestoreRequired { r } => (
+            "restore",
+            format!(
+                "{} needs a restore from backup; traffic is not moved",
+                region(*r)
+            ),
+        ),
     }
 }
 
 fn summarize_changes(service: &Service, changes: &[super::WeightChange]) -> Vec<String> {
     let mut groups: BTreeMap<(u16, Option<u8>, u8), Vec<u32>> = BTreeMap::new();
     for ch in changes {
-        groups.entry((ch.r, ch.from, ch.to)).or_default().push(ch.cell);
+        groups
+            .entry((ch.r, ch.from, ch.to))
+            .or_default()
+            .push(ch.cell);
     }
     groups
         .into_iter()
         .map(|((r, from, to), cells)| {
-            let region = service.regions.get(usize::from(r)).map_or("?", |x| x.name.as_str());
+            let region = service
+                .regions
+                .get(usize::from(r))
+                .map_or("?", |x| x.name.as_str());
             let first = &service.cells[cells[0] as usize];
             let sample = if cells.len() == 1 {
-                format!("{} ({})", first.record_name, service.cells[cells[0] as usize].set_identifiers[usize::from(r)])
+                format!(
+                    "{} ({})",
+                    first.record_name,
+                    service.cells[cells[0] as usize].set_identifiers[usize::from(r)]
+                )
             } else {
                 format!("{} records, e.g. {}", cells.len(), first.record_name)
             };
-            format!("{region}: weight {} → {to}  [{sample}]", from.map_or("missing".into(), |f| f.to_string()))
+            format!(
+                "{region}: weight {} → {to}  [{sample}]",
+                from.map_or("missing".into(), |f| f.to_string())
+            )
         })
         .collect()
 }
 
 /// One reason, for people.
 pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> String {
-    let region = |r: usize| service.regions.get(r).map_or("?".to_string(), |x| x.name.clone());
+    let region = |r: usize| {
+        service
+            .regions
+            .get(r)
+            .map_or("?".to_string(), |x| x.name.clone())
+    };
     match reason {
-        Reason::RegionUnhealthy { r, verdict, since, evidence, cells } => {
+        Reason::RegionUnhealthy {
+            r,
+            verdict,
+            since,
+            evidence,
+            cells,
+        } => {
             let mut parts = Vec::new();
             if evidence.probes_failing > 0 || evidence.probes_ok > 0 {
-                parts.push(format!("probes failing from {} of {} observers (quorum {})", evidence.probes_failing, evidence.probes_failing + evidence.probes_ok, evidence.quorum));
+                parts.push(format!(
+                    "probes failing from {} of {} observers (quorum {})",
+                    evidence.probes_failing,
+                    evidence.probes_failing + evidence.probes_ok,
+                    evidence.quorum
+                ));
             }
             if !evidence.alarms_in_alarm.is_empty() {
-                let names: Vec<&str> = evidence.alarms_in_alarm.iter().take(3).filter_map(|b| service.health.alarms.get(*b as usize)).map(|a| a.name.as_str()).collect();
+                let names: Vec<&str> = evidence
+                    .alarms_in_alarm
+                    .iter()
+                    .take(3)
+                    .filter_map(|b| service.health.alarms.get(*b as usize))
+                    .map(|a| a.name.as_str())
+                    .collect();
                 let more = evidence.alarms_in_alarm.len().saturating_sub(3);
-                parts.push(format!("alarms in ALARM: {}{}", names.join(", "), if more > 0 { format!(" and {more} more") } else { String::new() }));
+                parts.push(format!(
+                    "alarms in ALARM: {}{}",
+                    names.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
             }
-            let evidence = if parts.is_empty() { String::new() } else { format!(" — {}", parts.join("; ")) };
+            let evidence = if parts.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", parts.join("; "))
+            };
             format!(
                 "{} is {} since {} in {cells} cell(s){evidence}",
                 region(*r),
@@ -174,23 +299,63 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
                 clock(*since)
             )
         }
-        Reason::RegionUnknown { r, cells } => format!("{} health is unknown in {cells} cell(s): never route into unknown", region(*r)),
-        Reason::OverrideDrain { r, who, why, until } => format!("{} drained by {who} until {}: {why}", region(*r), clock(*until)),
-        Reason::PreScale { r, share_from, share_to } => format!("pre-scale {} for its new share ({share_from}% → {share_to}% of the service); never scaled down during an incident", region(*r)),
-        Reason::CapacityFirst { strategy } => format!("{} moves capacity first: traffic waits for running tasks (bounded)", strategy.as_str()),
-        Reason::SourceHardDown { r } => format!("{} is hard down: shift at once, capacity or not", region(*r)),
-        Reason::CapacityTimeout { r, running, needed } => format!("{} capacity did not arrive in time ({running}/{needed} running): shift what it can carry", region(*r)),
-        Reason::LambdaCover { r, running, needed } => format!("Lambda covers {} until Fargate is ready ({running}/{needed} running)", region(*r)),
+        Reason::RegionUnknown { r, cells } => format!(
+            "{} health is unknown in {cells} cell(s): never route into unknown",
+            region(*r)
+        ),
+        Reason::OverrideDrain { r, who, why, until } => format!(
+            "{} drained by {who} until {}: {why}",
+            region(*r),
+            clock(*until)
+        ),
+        Reason::PreScale {
+            r,
+            share_from,
+            share_to,
+        } => format!(
+            "pre-scale {} for its new share ({share_from}% → {share_to}% of the service); never scaled down during an incident",
+            region(*r)
+        ),
+        Reason::CapacityFirst { strategy } => format!(
+            "{} moves capacity first: traffic waits for running tasks (bounded)",
+            strategy.as_str()
+        ),
+        Reason::SourceHardDown { r } => format!(
+            "{} is hard down: shift at once, capacity or not",
+            region(*r)
+        ),
+        Reason::CapacityTimeout { r, running, needed } => format!(
+            "{} capacity did not arrive in time ({running}/{needed} running): shift what it can carry",
+            region(*r)
+        ),
+        Reason::LambdaCover { r, running, needed } => format!(
+            "Lambda covers {} until Fargate is ready ({running}/{needed} running)",
+            region(*r)
+        ),
         Reason::Load { r, in_alarm } => {
             if *in_alarm {
                 format!("load alarm in {}: burst to Lambda", region(*r))
             } else {
-                format!("load back to normal in {}: traffic returns to Fargate", region(*r))
+                format!(
+                    "load back to normal in {}: traffic returns to Fargate",
+                    region(*r)
+                )
             }
         }
-        Reason::Failback { r, stage_percent, healthy_since } => format!("{} healthy since {}: failback stage {stage_percent}% of its share", region(*r), clock(*healthy_since)),
+        Reason::Failback {
+            r,
+            stage_percent,
+            healthy_since,
+        } => format!(
+            "{} healthy since {}: failback stage {stage_percent}% of its share",
+            region(*r),
+            clock(*healthy_since)
+        ),
         Reason::IncidentOver => "incident over: capacity returns to steady state".to_string(),
-        Reason::RestoreRequired { r } => format!("{} must be restored from backup by people (runbooks/restore-from-backup.md)", region(*r)),
+        Reason::RestoreRequired { r } => format!(
+            "{} must be restored from backup by people (runbooks/restore-from-backup.md)",
+            region(*r)
+        ),
         Reason::DependsOn { service } => {
             let _ = bundle;
             format!("after the steps of its dependency `{service}`")
@@ -209,16 +374,45 @@ fn render_traffic(out: &mut String, service: &Service, before: &[u8], after: &[u
     let nr = service.regions.len();
     let mut groups: BTreeMap<(Vec<u32>, Vec<u32>), Vec<&str>> = BTreeMap::new();
     for (c, cell) in service.cells.iter().enumerate() {
-        let b: Vec<u32> = (0..nr).map(|r| u32::from(before.get(c * nr + r).copied().unwrap_or(0))).collect();
-        let a: Vec<u32> = (0..nr).map(|r| u32::from(after.get(c * nr + r).copied().unwrap_or(0))).collect();
-        groups.entry((crate::traffic::percent_split(&b), crate::traffic::percent_split(&a))).or_default().push(&cell.id);
+        let b: Vec<u32> = (0..nr)
+            .map(|r| u32::from(before.get(c * nr + r).copied().unwrap_or(0)))
+            .collect();
+        let a: Vec<u32> = (0..nr)
+            .map(|r| u32::from(after.get(c * nr + r).copied().unwrap_or(0)))
+            .collect();
+        groups
+            .entry((
+                crate::traffic::percent_split(&b),
+                crate::traffic::percent_split(&a),
+            ))
+            .or_default()
+            .push(&cell.id);
     }
-    let header: Vec<String> = service.regions.iter().map(|r| format!("{:>14}", r.name)).collect();
-    let _ = writeln!(out, "  {:<34}{}", format!("{} ({} cells)", service.name, service.cells.len()), header.join(""));
+    let header: Vec<String> = service
+        .regions
+        .iter()
+        .map(|r| format!("{:>14}", r.name))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  {:<34}{}",
+        format!("{} ({} cells)", service.name, service.cells.len()),
+        header.join("")
+    );
     for ((b, a), cells) in groups {
-        let label = if cells.len() == 1 { cells[0].to_string() } else { format!("{} cells: {}, …", cells.len(), cells[0]) };
+        let label = if cells.len() == 1 {
+            cells[0].to_string()
+        } else {
+            format!("{} cells: {}, …", cells.len(), cells[0])
+        };
         let cols: Vec<String> = (0..nr)
-            .map(|r| if b[r] == a[r] { format!("{:>14}", a[r]) } else { format!("{:>14}", format!("{} → {}", b[r], a[r])) })
+            .map(|r| {
+                if b[r] == a[r] {
+                    format!("{:>14}", a[r])
+                } else {
+                    format!("{:>14}", format!("{} → {}", b[r], a[r]))
+                }
+            })
             .collect();
         let _ = writeln!(out, "    {label:<32}{}", cols.join(""));
     }

@@ -301,12 +301,18 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     // carry everything in time.
     let mut final_weights = target_flat.clone();
     let mut purpose = ShiftPurpose::Evacuate;
+    // A partial shift moves only part of the evacuation; failback waits for a full one.
+    let failing_back = failing_back && partial_fraction.is_none();
     if let Some(k) = partial_fraction {
-        final_weights = partial_weights(service, &current, &target_flat, k.clamp(0.0, 1.0));
+        final_weights = partial_weights(service, &current, &evac_flat, k.clamp(0.0, 1.0));
         purpose = ShiftPurpose::Partial;
         out.partial = true;
-        for src in &sources {
-            out.exemptions.push(Exemption::Partial { r: *src });
+        // Every region that keeps traffic it should lose is covered, cell by cell.
+        for r in 0..nr {
+            let keeps = (0..nc).any(|c| current[c * nr + r] > 0 && evac_flat[c * nr + r] == 0 && final_weights[c * nr + r] > 0);
+            if keeps {
+                out.exemptions.push(Exemption::Partial { r });
+            }
         }
         out.alerts.push(Alert {
             kind: AlertKind::Partial,
@@ -325,14 +331,9 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     }
 
     // 4. Guard the resulting state before it becomes steps.
-    let discretionary_only = !evacuating && failing_back;
-    let violations = guard::check_service(
-        inputs,
-        s,
-        &final_weights,
-        discretionary_only,
-        &out.exemptions,
-    );
+    // Discretionary moves are measured from where the exempt evacuation leaves the cell.
+    let discretionary_from: Option<&[u8]> = failing_back.then(|| if evacuating { evac_flat.as_slice() } else { current.as_slice() });
+    let violations = guard::check_service(inputs, s, &final_weights, discretionary_from, &out.exemptions);
     if !violations.is_empty() {
         out.alerts.push(Alert {
             kind: AlertKind::GuardViolation,
@@ -445,8 +446,16 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         after.extend(wait_steps.iter().copied());
         after.extend(shift_steps.iter().copied());
         after.sort_unstable();
+        // Every region that gains share in some cell, whatever the service-wide average.
+        let gains = |r: usize| {
+            (0..nc).any(|c| {
+                let before = cell_shares(&base_for_failback[c * nr..(c + 1) * nr]);
+                let after = cell_shares(&final_weights[c * nr..(c + 1) * nr]);
+                after[r] > before[r] + SHARE_EPSILON
+            })
+        };
         let reasons = (0..nr)
-            .filter(|r| shares_target[*r] > shares(service, base_for_failback)[*r] + SHARE_EPSILON)
+            .filter(|r| gains(*r))
             .map(|r| Reason::Failback {
                 r,
                 stage_percent: stage_of(shares_target[r], shares_base[r]),
@@ -676,7 +685,11 @@ fn plan_cell(
         };
     }
     // Failback (or moving back to a better tier): discretionary.
-    let gainers: Vec<usize> = (0..nr).filter(|r| full[*r] > evacuated[*r]).collect();
+    // Compare shares, not weights: a region at its baseline weight can still be below its
+    // baseline share (others' weights raised), and that is a failback too.
+    let s_evac = cell_shares(&evacuated);
+    let s_full = cell_shares(&full);
+    let gainers: Vec<usize> = (0..nr).filter(|r| s_full[*r] > s_evac[*r] + SHARE_EPSILON).collect();
     let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
     if !permitted {
         return CellPlan {
@@ -712,99 +725,83 @@ fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], nr: usize)
 }
 
 /// The next failback stage from `from` toward `full`, bounded by the per-step limit.
+///
+/// Gainers get `f ×` their full share; the rest of the cell goes to the other regions in
+/// proportion to their full-target shares, or — when none has one (a fallback tier handing
+/// traffic back) — in proportion to what they carry now. `f` is the next stage, shrunk until
+/// the whole move (every region's gain, after integer rounding) fits the step limit.
 fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
+    let n = full.len();
     let s_from = cell_shares(from);
     let s_full = cell_shares(full);
-    let gainers: Vec<usize> = (0..full.len())
-        .filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON)
-        .collect();
+    let gainers: Vec<usize> = (0..n).filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON).collect();
     if gainers.is_empty() {
         return full.to_vec();
     }
-    // Progress so far, as the smallest fraction of its full share any gainer has.
-    let progress = gainers
-        .iter()
-        .map(|r| s_from[*r] / s_full[*r])
-        .fold(1.0f64, f64::min);
-    let stages = &service.safety.failback_stages_percent;
-    let next = stages
+    let progress = gainers.iter().map(|r| s_from[*r] / s_full[*r]).fold(1.0f64, f64::min);
+    let next = service
+        .safety
+        .failback_stages_percent
         .iter()
         .map(|p| f64::from(*p) / 100.0)
         .find(|f| *f > progress + STAGE_TOLERANCE)
         .unwrap_or(1.0);
-    // Bound by max shift per step (percentage points of the cell moved toward gainers).
     let max_step = f64::from(service.safety.max_shift_percent_per_step) / 100.0;
-    let gain_at = |f: f64| -> f64 {
-        gainers
-            .iter()
-            .map(|r| (f * s_full[*r] - s_from[*r]).max(0.0))
-            .sum()
+    let others: Vec<usize> = (0..n).filter(|r| !gainers.contains(r)).collect();
+    let others_full: f64 = others.iter().map(|r| s_full[*r]).sum();
+    let others_from: f64 = others.iter().map(|r| s_from[*r]).sum();
+    let desired_at = |f: f64| -> Vec<f64> {
+        let mut d = vec![0.0f64; n];
+        let mut gained = 0.0;
+        for &r in &gainers {
+            d[r] = (f * s_full[r]).max(s_from[r]);
+            gained += d[r];
+        }
+        let rest = (1.0 - gained).max(0.0);
+        for &r in &others {
+            d[r] = if others_full > 0.0 {
+                s_full[r] / others_full * rest
+            } else if others_from > 0.0 {
+                s_from[r] / others_from * rest
+            } else {
+                0.0
+            };
+        }
+        d
     };
-    let mut f = next;
-    if gain_at(f) > max_step {
-        // Solve for the fraction that moves exactly max_step (gain is linear in f).
-        let total_full: f64 = gainers.iter().map(|r| s_full[*r]).sum();
-        let already: f64 = gainers.iter().map(|r| s_from[*r]).sum();
-        f = ((max_step + already) / total_full).min(next);
+    let moved = |w: &[u8]| -> f64 {
+        let s = cell_shares(w);
+        (0..n).map(|r| (s[r] - s_from[r]).max(0.0)).sum()
+    };
+    // The move grows with the way `g` from today's progress toward the next stage; each
+    // round shrinks `g` in proportion to the overshoot (24 rounds reach any limit ≥ 1%).
+    let mut g = 1.0f64;
+    for _ in 0..24 {
+        let f = progress + g * (next - progress);
+        let w = if f >= 1.0 - 1e-9 { full.to_vec() } else { percent_weights(&desired_at(f)) };
+        let m = moved(&w);
+        if m <= max_step + 1e-9 {
+            return w;
+        }
+        g *= (max_step / m).min(0.95);
     }
-    if f >= 1.0 - 1e-9 {
-        return full.to_vec();
-    }
-    // Desired shares: gainers at f × full share; the rest keep their full-target
-    // proportions of what remains. Written as percentages (weights summing to 100).
-    let gain_total: f64 = gainers.iter().map(|r| f * s_full[*r]).sum();
-    let others_total: f64 = (0..full.len())
-        .filter(|r| !gainers.contains(r))
-        .map(|r| s_full[r])
-        .sum();
-    let mut desired = vec![0.0f64; full.len()];
-    for r in 0..full.len() {
-        desired[r] = if gainers.contains(&r) {
-            f * s_full[r]
-        } else if others_total > 0.0 {
-            s_full[r] / others_total * (1.0 - gain_total)
-        } else {
-            0.0
-        };
-    }
-    shares_to_weights(&desired, Some(&gainers), &s_from, max_step)
+    from.to_vec()
 }
 
-/// Integer weights (summing to 100) for shares; gainers are rounded down so a step never
-/// moves more than `max_step`.
-fn shares_to_weights(
-    desired: &[f64],
-    gainers: Option<&[usize]>,
-    from: &[f64],
-    max_step: f64,
-) -> Vec<u8> {
-    let mut w: Vec<u32> = desired
-        .iter()
-        .map(|d| (d * 100.0).floor().max(0.0) as u32)
-        .collect();
-    if let Some(g) = gainers {
-        for r in g {
-            // Keep each gainer strictly within the step limit after rounding.
-            let cap = ((from[*r] + max_step) * 100.0).floor() as u32;
-            w[*r] = w[*r].min(cap.max(1));
-            if w[*r] == 0 {
-                w[*r] = 1;
-            }
-        }
+/// Integer weights summing to 100 for shares (largest remainder; never to a zero share).
+fn percent_weights(desired: &[f64]) -> Vec<u8> {
+    let mut w: Vec<u32> = desired.iter().map(|d| (d * 100.0).floor().max(0.0) as u32).collect();
+    let assigned: u32 = w.iter().sum();
+    let mut order: Vec<usize> = (0..desired.len()).filter(|r| desired[*r] > 0.0).collect();
+    order.sort_by(|a, b| {
+        let fa = desired[*a] * 100.0 - f64::from(w[*a]);
+        let fb = desired[*b] * 100.0 - f64::from(w[*b]);
+        fb.total_cmp(&fa).then(a.cmp(b))
+    });
+    for r in order.into_iter().take(100usize.saturating_sub(assigned as usize)) {
+        w[r] += 1;
     }
-    let sum: u32 = w.iter().sum();
-    if sum < 100 {
-        // Give the remainder to the largest non-gainer (it only reduces the step).
-        let target = (0..w.len())
-            .filter(|r| gainers.is_none_or(|g| !g.contains(r)))
-            .max_by(|a, b| desired[*a].total_cmp(&desired[*b]).then(b.cmp(a)));
-        if let Some(t) = target {
-            w[t] += 100 - sum;
-        }
-    }
-    w.into_iter()
-        .map(|x| u8::try_from(x.min(255)).unwrap_or(255))
-        .collect()
+    w.into_iter().map(|x| u8::try_from(x.min(255)).unwrap_or(255)).collect()
 }
 
 /// Weights moving a fraction `k` of the way from `current` to `target`, per cell.

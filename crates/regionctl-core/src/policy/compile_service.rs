@@ -579,10 +579,8 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
         r.warn(&rpath, "a tier-1 service without `switch`: its evacuation can only go through the Route 53 control plane (us-east-1)", Some("add `switch: {}` for data-plane health-check switches (DESIGN.md §6)".into()));
     }
 
-    let errors_after = r.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors_after > errors_before {
-        return None;
-    }
+    // Cell-level checks still run when other fields have errors, so one run reports every
+    // problem; only templates that failed to parse stop them.
     let (Some(record_t), Some(set_id_t), Some(value_t)) = (record_t, set_id_t, value_t) else {
         return None;
     };

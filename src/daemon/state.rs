@@ -1,0 +1,189 @@
+//! What the admin server shows: the last pass, metrics, readiness. Computed from values the
+//! loop already has; updated once per pass.
+
+use regionctl_controller::reconcile::PassReport;
+use regionctl_core::health::HealthView;
+use regionctl_core::policy::Bundle;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Reconcile latency histogram bucket bounds, seconds.
+pub const LATENCY_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Shared daemon state.
+pub struct State {
+    /// Controller region.
+    pub region: String,
+    /// Bundle hash in force.
+    pub bundle_hash: String,
+    /// Passes completed.
+    pub passes: u64,
+    /// When the last pass ended.
+    pub last_pass: Option<Instant>,
+    /// Tick length, for readiness.
+    pub tick: Duration,
+    /// Decisions by status.
+    pub decisions: BTreeMap<String, u64>,
+    /// Steps by kind (applied or not).
+    pub steps: BTreeMap<String, u64>,
+    /// AWS read failures.
+    pub read_failures: u64,
+    /// Latency histogram: counts per bucket (+Inf last), sum, count.
+    pub latency: ([u64; LATENCY_BUCKETS.len() + 1], f64, u64),
+    /// Alerts active now.
+    pub alerts_active: usize,
+    /// 1 when acting with quorum, 0 when standing down.
+    pub quorum: u8,
+    /// Reloads by result.
+    pub reloads: BTreeMap<&'static str, u64>,
+    /// Last reload error.
+    pub reload_error: Option<String>,
+    /// The last pass's status document (`/status`).
+    pub status: serde_json::Value,
+}
+
+impl State {
+    /// Before the first pass.
+    pub fn new(region: &str, bundle: &Bundle) -> Self {
+        State {
+            region: region.to_string(),
+            bundle_hash: bundle.hash.clone(),
+            passes: 0,
+            last_pass: None,
+            tick: Duration::from_secs(bundle.controller.as_ref().map_or(10, |c| c.tick_secs)),
+            decisions: BTreeMap::new(),
+            steps: BTreeMap::new(),
+            read_failures: 0,
+            latency: ([0; LATENCY_BUCKETS.len() + 1], 0.0, 0),
+            alerts_active: 0,
+            quorum: 0,
+            reloads: BTreeMap::new(),
+            reload_error: None,
+            status: serde_json::Value::Null,
+        }
+    }
+
+    /// Ready: a pass completed within three ticks.
+    pub fn ready(&self) -> bool {
+        self.last_pass.is_some_and(|t| t.elapsed() < self.tick * 3 + Duration::from_secs(30))
+    }
+
+    /// Records a reload attempt.
+    pub fn reloaded(&mut self, bundle: &Bundle, ok: bool, error: Option<String>) {
+        *self.reloads.entry(if ok { "accepted" } else { "rejected" }).or_default() += 1;
+        self.bundle_hash = bundle.hash.clone();
+        self.reload_error = error;
+    }
+
+    /// Records a pass.
+    pub fn record_pass(&mut self, bundle: &Bundle, report: &PassReport, health: &HealthView, elapsed: Duration, alerts: usize) {
+        self.passes += 1;
+        self.last_pass = Some(Instant::now());
+        self.bundle_hash = bundle.hash.clone();
+        for d in &report.decisions {
+            *self.decisions.entry(d.status.clone()).or_default() += 1;
+        }
+        if let Some(plan) = &report.plan {
+            for s in &plan.steps {
+                *self.steps.entry(s.action.kind().to_string()).or_default() += 1;
+            }
+        }
+        self.read_failures += (report.read_failures.len() + report.alarm_read_failures.len()) as u64;
+        let secs = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BUCKETS.len());
+        self.latency.0[bucket] += 1;
+        self.latency.1 += secs;
+        self.latency.2 += 1;
+        self.alerts_active = alerts;
+        self.quorum = u8::from(report.stand_down.is_none());
+        self.status = status_document(bundle, report, health);
+    }
+
+    /// Prometheus text exposition.
+    pub fn metrics(&self) -> String {
+        let mut out = String::new();
+        let r = &self.region;
+        out.push_str("# HELP regionctl_passes_total Reconcile passes completed.\n# TYPE regionctl_passes_total counter\n");
+        out.push_str(&format!("regionctl_passes_total{{region=\"{r}\"}} {}\n", self.passes));
+        out.push_str("# HELP regionctl_decisions_total Decisions by outcome status.\n# TYPE regionctl_decisions_total counter\n");
+        for (status, n) in &self.decisions {
+            out.push_str(&format!("regionctl_decisions_total{{region=\"{r}\",status=\"{status}\"}} {n}\n"));
+        }
+        out.push_str("# HELP regionctl_steps_total Planned steps by kind.\n# TYPE regionctl_steps_total counter\n");
+        for (kind, n) in &self.steps {
+            out.push_str(&format!("regionctl_steps_total{{region=\"{r}\",kind=\"{kind}\"}} {n}\n"));
+        }
+        out.push_str("# HELP regionctl_aws_read_failures_total AWS reads that failed during passes.\n# TYPE regionctl_aws_read_failures_total counter\n");
+        out.push_str(&format!("regionctl_aws_read_failures_total{{region=\"{r}\"}} {}\n", self.read_failures));
+        out.push_str("# HELP regionctl_reconcile_seconds Reconcile pass latency.\n# TYPE regionctl_reconcile_seconds histogram\n");
+        let mut cumulative = 0;
+        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
+            cumulative += self.latency.0[i];
+            out.push_str(&format!("regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"{b}\"}} {cumulative}\n"));
+        }
+        cumulative += self.latency.0[LATENCY_BUCKETS.len()];
+        out.push_str(&format!("regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"+Inf\"}} {cumulative}\n"));
+        out.push_str(&format!("regionctl_reconcile_seconds_sum{{region=\"{r}\"}} {}\n", self.latency.1));
+        out.push_str(&format!("regionctl_reconcile_seconds_count{{region=\"{r}\"}} {}\n", self.latency.2));
+        out.push_str("# HELP regionctl_alerts_active Alerts active now (held decisions, partial shifts, quorum, rejected reloads).\n# TYPE regionctl_alerts_active gauge\n");
+        out.push_str(&format!("regionctl_alerts_active{{region=\"{r}\"}} {}\n", self.alerts_active + usize::from(self.reload_error.is_some())));
+        out.push_str("# HELP regionctl_quorum 1 when this controller acts with a majority on its policy, 0 when it stands down.\n# TYPE regionctl_quorum gauge\n");
+        out.push_str(&format!("regionctl_quorum{{region=\"{r}\"}} {}\n", self.quorum));
+        out.push_str("# HELP regionctl_policy_reloads_total Policy reloads by result.\n# TYPE regionctl_policy_reloads_total counter\n");
+        for (result, n) in &self.reloads {
+            out.push_str(&format!("regionctl_policy_reloads_total{{region=\"{r}\",result=\"{result}\"}} {n}\n"));
+        }
+        out
+    }
+}
+
+/// `/status`: regions × services × cells with health, weights, modes, and decisions.
+pub fn status_document(bundle: &Bundle, report: &PassReport, health: &HealthView) -> serde_json::Value {
+    let plan = report.plan.as_ref();
+    let services: Vec<serde_json::Value> = bundle
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, service)| {
+            let nr = service.regions.len();
+            let live = report.live.as_ref().and_then(|l| l.services.get(s));
+            let cells: Vec<serde_json::Value> = service
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    let regions: Vec<serde_json::Value> = service
+                        .regions
+                        .iter()
+                        .enumerate()
+                        .map(|(r, region)| {
+                            let verdict = health.services.get(s).and_then(|h| h.entries.get(c * nr + r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
+                            let weight = live.and_then(|l| l.weights.get(c * nr + r).copied().flatten());
+                            serde_json::json!({ "region": region.name, "health": verdict, "weight": weight })
+                        })
+                        .collect();
+                    serde_json::json!({ "cell": cell.id, "regions": regions })
+                })
+                .collect();
+            let decision = report.decisions.iter().find(|d| d.service == service.name);
+            let notes: Vec<&String> = plan.and_then(|p| p.services.iter().find(|sp| sp.service == s)).map(|sp| sp.notes.iter().collect()).unwrap_or_default();
+            serde_json::json!({
+                "service": service.name,
+                "strategy": service.strategy.as_str(),
+                "mode": service.mode.as_str(),
+                "cells": cells,
+                "last_decision": decision.map(|d| serde_json::json!({ "id": d.id, "status": d.status })),
+                "notes": notes,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "region": report.region,
+        "at_ms": report.at.millis(),
+        "bundle_hash": bundle.hash,
+        "stand_down": report.stand_down.as_ref().map(ToString::to_string),
+        "alerts": report.alerts,
+        "regions": bundle.regions,
+        "services": services,
+    })
+}
