@@ -115,7 +115,10 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         // Alarm events are deleted only after a pass has handled them.
         if let Some(url) = &queue_url {
             for receipt in pending_receipts.drain(..) {
-                let _ = sqs.delete(url, &receipt).await;
+                if let Err(e) = sqs.delete(url, &receipt).await {
+                    // Redelivered later: harmless, the pass is level-triggered.
+                    log(options.log_json, "warn", &options.region, &format!("Alarm event not deleted: {e}."));
+                }
             }
         }
         // Dead-man's switch: a metric that stops when this controller stops.
@@ -126,7 +129,9 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                 value: 1.0,
                 timestamp_ms: None,
             };
-            let _ = clients.cloudwatch.put_metric_data(HEARTBEAT_NAMESPACE, &[point]).await;
+            if let Err(e) = clients.cloudwatch.put_metric_data(HEARTBEAT_NAMESPACE, &[point]).await {
+                log(options.log_json, "warn", &options.region, &format!("Heartbeat metric not published: {e}."));
+            }
         }
         // Alerts: publish each new one once; the gauge counts those active now.
         let mut now_active: BTreeSet<String> = report.alerts.iter().cloned().collect();
@@ -135,7 +140,9 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         }
         for alert in now_active.difference(&active_alerts) {
             let detail = serde_json::json!({ "region": options.region, "alert": alert, "bundle_hash": bundle.hash });
-            let _ = world.publish("regionctl Alert", &detail).await;
+            if let Err(e) = world.publish("regionctl Alert", &detail).await {
+                log(options.log_json, "warn", &options.region, &format!("Alert event not published: {e}."));
+            }
         }
         active_alerts = now_active;
         log_pass(options.log_json, &report, elapsed);
@@ -192,7 +199,9 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                 Err(e) => {
                     log(options.log_json, "error", &options.region, &format!("Policy reload rejected; keeping bundle {}:\n{e}", bundle.short_hash()));
                     let detail = serde_json::json!({ "region": options.region, "alert": "policy reload rejected", "diagnostics": e });
-                    let _ = world.publish("regionctl Alert", &detail).await;
+                    if let Err(e) = world.publish("regionctl Alert", &detail).await {
+                        log(options.log_json, "warn", &options.region, &format!("Alert event not published: {e}."));
+                    }
                     state.borrow_mut().reloaded(&bundle, false, Some(e));
                 }
             }

@@ -1,3 +1,5 @@
+// Cleanup in tests (removing temp dirs, killing children) ignores failures on purpose.
+#![allow(clippy::let_underscore_must_use)]
 //! End-to-end tests of the `regionctl` binary (one test binary: each extra one costs a large
 //! link on a 2-core machine).
 //!

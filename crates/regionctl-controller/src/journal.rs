@@ -269,10 +269,10 @@ pub fn controls_from(items: &[JournalItem]) -> Controls {
     for it in items {
         if it.sk == "PAUSE" {
             controls.paused = serde_json::from_value(it.body.clone()).ok();
-        } else if it.sk.starts_with("OVERRIDE#") {
-            if let Ok(o) = serde_json::from_value::<Override>(it.body.clone()) {
-                controls.overrides.push(o);
-            }
+        } else if it.sk.starts_with("OVERRIDE#")
+            && let Ok(o) = serde_json::from_value::<Override>(it.body.clone())
+        {
+            controls.overrides.push(o);
         }
     }
     controls

@@ -81,6 +81,8 @@ pub struct DecisionSummary {
     pub log: Vec<String>,
     /// AWS calls made applying it.
     pub calls: u32,
+    /// What could not be recorded or published.
+    pub warnings: Vec<String>,
 }
 
 /// What a pass did.
@@ -120,6 +122,9 @@ impl PassReport {
             out.push_str(&format!("{} decision(s)\n", self.decisions.len()));
         }
         for d in &self.decisions {
+            for w in &d.warnings {
+                out.push_str(&format!("  warning: {} {}: {w}\n", d.service, d.id));
+            }
             out.push_str(&format!(
                 "  {} decision {} ({}): {}{}\n",
                 d.service,
@@ -357,6 +362,7 @@ async fn decide<W: World>(
         };
         (status.to_string(), Vec::new(), 0, Vec::new())
     };
+    let mut warnings = Vec::new();
     let outcome = OutcomeRecord {
         id: record.id.clone(),
         service: service.name.clone(),
@@ -369,14 +375,19 @@ async fn decide<W: World>(
         discretionary: record.discretionary && status == "applied",
     };
     // An outcome is written when something happened, or once for record-only decisions.
-    if may_apply || new {
-        let _ = world.put(&journal::outcome_item(&outcome)).await;
+    if (may_apply || new)
+        && let Err(e) = world.put(&journal::outcome_item(&outcome)).await
+    {
+        warnings.push(format!("outcome not recorded: {}", e.message));
     }
     if new || may_apply {
         let detail = serde_json::json!({ "decision": record, "outcome": outcome });
-        let _ = world.publish("regionctl Decision", &detail).await;
+        if let Err(e) = world.publish("regionctl Decision", &detail).await {
+            warnings.push(format!("decision event not published: {}", e.message));
+        }
     }
     DecisionSummary {
+        warnings,
         service: service.name.clone(),
         id: record.id,
         new,
@@ -547,9 +558,12 @@ fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
     })
 }
 
+/// A zone's weighted records by (record name, set identifier), or why it could not be read.
+type ZoneWeights = Result<HashMap<(String, String), u8>, PortError>;
+
 /// Reads weights, capacity and balancer splits for every service.
 pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
-    let mut zones: HashMap<String, Result<HashMap<(String, String), u8>, PortError>> =
+    let mut zones: HashMap<String, ZoneWeights> =
         HashMap::new();
     let mut services = Vec::with_capacity(bundle.services.len());
     for service in &bundle.services {

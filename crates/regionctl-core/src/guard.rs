@@ -138,8 +138,8 @@ pub fn check_service(
             _ => false,
         })
     };
-    if discretionary {
-        if let Some(t) = live.last_discretionary_change
+    if discretionary
+        && let Some(t) = live.last_discretionary_change
             && !inputs.now.elapsed_at_least(t, service.safety.cooldown_secs)
         {
             let remaining = service
@@ -150,7 +150,7 @@ pub fn check_service(
                 remaining_secs: remaining,
             });
         }
-    }
+
     for (c, cell) in service.cells.iter().enumerate() {
         let row = &target[c * nr..(c + 1) * nr];
         let cur: Vec<u8> = (0..nr)

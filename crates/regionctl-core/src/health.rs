@@ -276,6 +276,9 @@ impl HealthView {
     }
 }
 
+/// Per (service, local region): the `since` of failing and of succeeding observer votes.
+type ProbeTally = HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)>;
+
 /// Raw evidence for one slot this tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Raw {
@@ -313,7 +316,7 @@ pub fn evaluate(
             })
             .or_insert((p.ok, p.since));
     }
-    let mut probes: HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)> = HashMap::new();
+    let mut probes: ProbeTally = HashMap::new();
     for ((service, r, _), (ok, since)) in votes {
         let e = probes.entry((service, r)).or_default();
         if ok {
@@ -348,7 +351,7 @@ fn evaluate_service(
     service: &Service,
     s: usize,
     observations: &Observations,
-    probes: &mut HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)>,
+    probes: &mut ProbeTally,
     health: &mut ServiceHealth,
     now: Timestamp,
 ) {

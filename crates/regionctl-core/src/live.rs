@@ -37,12 +37,9 @@ impl AlbState {
 
     /// Lambda's share in percent (0 when both weights are 0).
     pub fn lambda_percent(self) -> u32 {
-        let total = self.fargate + self.lambda;
-        if total == 0 {
-            0
-        } else {
-            self.lambda * 100 / total
-        }
+        (self.lambda * 100)
+            .checked_div(self.fargate + self.lambda)
+            .unwrap_or(0)
     }
 }
 

@@ -1,4 +1,7 @@
 //! Text rendering of plans, for people (`regionctl plan`, `explain`, game-day reports).
+//!
+//! Writing to a `String` cannot fail, so `let _ = writeln!(..)` discards an always-`Ok`.
+#![allow(clippy::let_underscore_must_use)]
 
 use super::{Action, Disposition, Plan, Reason, ShiftPurpose, Step};
 use crate::live::LiveState;

@@ -332,7 +332,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 4. Guard the resulting state before it becomes steps.
     // Discretionary moves are measured from where the exempt evacuation leaves the cell.
-    let discretionary_from: Option<&[u8]> = failing_back.then(|| if evacuating { evac_flat.as_slice() } else { current.as_slice() });
+    let discretionary_from: Option<&[u8]> = failing_back.then_some(if evacuating { evac_flat.as_slice() } else { current.as_slice() });
     let violations = guard::check_service(inputs, s, &final_weights, discretionary_from, &out.exemptions);
     if !violations.is_empty() {
         out.alerts.push(Alert {
@@ -498,9 +498,9 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                 })
             });
         if over && cooldown_passed(inputs, s) {
-            for r in 0..nr {
+            for (r, desired) in target_desired.iter_mut().enumerate() {
                 let steady = steady_desired(service, r);
-                let cur = target_desired[r].unwrap_or(steady);
+                let cur = desired.unwrap_or(steady);
                 if cur > steady {
                     steps.push(LocalStep {
                         action: Action::Scale {
@@ -513,7 +513,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                         plane: Plane::EcsControlPlane,
                         discretionary: true,
                     });
-                    target_desired[r] = Some(steady);
+                    *desired = Some(steady);
                 }
             }
         }
@@ -824,10 +824,10 @@ fn partial_weights(service: &Service, current: &[u8], target: &[u8], k: f64) -> 
             out.extend_from_slice(tgt);
             continue;
         }
-        if sum != 100 {
-            if let Some(m) = (0..nr).max_by(|a, b| w[*a].cmp(&w[*b]).then(b.cmp(a))) {
-                w[m] = (w[m] + 100).saturating_sub(sum);
-            }
+        if sum != 100
+            && let Some(m) = (0..nr).max_by(|a, b| w[*a].cmp(&w[*b]).then(b.cmp(a)))
+        {
+            w[m] = (w[m] + 100).saturating_sub(sum);
         }
         out.extend(
             w.into_iter()
@@ -942,22 +942,22 @@ fn unhealthy_reasons(
             continue;
         }
         let first = health.entries[cells[0] * nr + r];
-        if drained[cells[0] * nr + r] {
-            if let Some(o) = inputs.controls.active(
+        if drained[cells[0] * nr + r]
+            && let Some(o) = inputs.controls.active(
                 inputs.bundle,
                 &service.name,
                 service.regions[r].region,
                 &service.cells[cells[0]].id,
                 inputs.now,
-            ) {
-                reasons.push(Reason::OverrideDrain {
-                    r,
-                    who: o.who.clone(),
-                    why: o.why.clone(),
-                    until: o.expires_at,
-                });
-                continue;
-            }
+            )
+        {
+            reasons.push(Reason::OverrideDrain {
+                r,
+                who: o.who.clone(),
+                why: o.why.clone(),
+                until: o.expires_at,
+            });
+            continue;
         }
         if first.verdict.is_unhealthy() {
             reasons.push(Reason::RegionUnhealthy {

@@ -187,7 +187,7 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
     }
     match spec.strategy {
         Strategy::ActiveActive => {
-            if regions.len() >= 1 && primaries < 2 {
+            if !regions.is_empty() && primaries < 2 {
                 r.warn(
                     &base.key("regions"),
                     "active-active with fewer than two serving regions has nowhere to send traffic",

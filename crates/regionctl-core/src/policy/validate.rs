@@ -226,14 +226,14 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
             None,
         );
     }
-    if let Some(jr) = &spec.journal_region {
-        if !is_region_name(jr) {
-            r.error(
-                &base.key("journal_region"),
-                format!("`{jr}` is not an AWS region name"),
-                None,
-            );
-        }
+    if let Some(jr) = &spec.journal_region
+        && !is_region_name(jr)
+    {
+        r.error(
+            &base.key("journal_region"),
+            format!("`{jr}` is not an AWS region name"),
+            None,
+        );
     }
     if spec.tick_secs == 0 {
         r.error(&base.key("tick_secs"), "tick_secs must be at least 1", None);

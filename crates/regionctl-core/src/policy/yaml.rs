@@ -223,7 +223,7 @@ pub fn parse_tree(text: &str) -> Result<Vec<Node>, YamlError> {
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError {
             message: e.info().to_string(),
-            pos: Some(pos_of(&e.marker())),
+            pos: Some(pos_of(e.marker())),
         })?;
         events += 1;
         if events > MAX_EVENTS {
