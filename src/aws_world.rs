@@ -258,7 +258,12 @@ impl Compute for AwsWorld {
             .ecs
             .set_desired_count(cluster, service, desired)
             .await
-            .map_err(|e| port_error("ecs", "UpdateService", e))
+            .map_err(|e| port_error("ecs", "UpdateService", e))?;
+        if crate::failpoints::hit("crash-after-scale", "") {
+            // Killed in the middle of applying: no unwinding, no outcome record.
+            std::process::abort();
+        }
+        Ok(())
     }
 }
 
@@ -395,6 +400,9 @@ impl Events for AwsWorld {
 
 impl Prober for AwsWorld {
     async fn probe(&self, probe: &Probe) -> bool {
+        if crate::failpoints::hit("probe-fail", &probe.target) {
+            return false;
+        }
         crate::probe::probe(probe).await
     }
 }

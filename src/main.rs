@@ -6,6 +6,7 @@
 mod aws_world;
 mod cli;
 mod daemon;
+mod failpoints;
 mod files;
 mod probe;
 mod provision;

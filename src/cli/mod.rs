@@ -13,13 +13,24 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
+/// The version, marked when test failpoints are compiled in.
+#[cfg(feature = "failpoints")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (failpoints)");
+#[cfg(not(feature = "failpoints"))]
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Multi-region failover control plane for AWS.
 ///
 /// Policies (YAML, in git) say how each service survives the loss of a region or a cell;
 /// controllers in every region evaluate health and move traffic and capacity. These commands
 /// check, plan and test policies offline: no AWS account needed.
 #[derive(Debug, Parser)]
-#[command(name = "regionctl", version, about, long_about)]
+#[command(
+    name = "regionctl",
+    version = VERSION,
+    about,
+    long_about
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

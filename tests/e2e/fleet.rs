@@ -184,3 +184,194 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A tiny HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
+struct Endpoint {
+    port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Endpoint {
+    fn start() -> Endpoint {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind endpoint");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let status = if flag.load(std::sync::atomic::Ordering::SeqCst) { "200 OK" } else { "503 Service Unavailable" };
+                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Endpoint { port, up }
+    }
+}
+
+fn start_controller(region: &str, dir: &str, endpoint: &str, failpoints: &str) -> (String, Child, u16) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .args(["run", "--region", region, "--policies", dir, "--endpoint-url", endpoint, "--admin-addr", &format!("127.0.0.1:{port}")])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("REGIONCTL_FAILPOINTS", failpoints)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start controller");
+    (region.to_string(), child, port)
+}
+
+fn assert_failpoints_compiled() {
+    let out = Command::new(env!("CARGO_BIN_EXE_regionctl")).arg("--version").output().expect("version");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(failpoints)"),
+        "this test needs the failpoints feature: run `cargo test --features regionctl/failpoints` (scripts/test.sh does)"
+    );
+}
+
+/// Goal: no single vantage point evacuates a healthy region, and a real region loss, which
+/// looks like "unreachable", is evacuated on probe evidence alone. Method: three controllers
+/// probe three local endpoints; eu-west-1's controller cannot reach eu-central-1 (failpoint):
+/// nothing moves. Then eu-central-1's endpoint goes down for everyone, with its alarms still
+/// OK: the quorum of observers evacuates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_need_a_quorum_of_observers() {
+    assert_failpoints_compiled();
+    let endpoint = harness::endpoint().to_string();
+    let prefix = harness::unique("probe");
+    let global = harness::sdk("us-east-1").await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let mut replacements: Vec<(&str, String)> = Vec::new();
+    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
+        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+    }
+    let playback_zone = replacements[0].1.clone();
+    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
+    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
+    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+    replacements.push(("{{NETWORK}}", network_yaml()));
+    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+    write_policies(&dir, &replacements);
+    let endpoints: Vec<Endpoint> = REGIONS.iter().map(|_| Endpoint::start()).collect();
+    let controller = dir.join("controller.yaml");
+    let text = std::fs::read_to_string(&controller).expect("read").replace("tick_secs: 10", "tick_secs: 1");
+    std::fs::write(&controller, text).expect("write");
+    let per_region: Vec<String> = REGIONS.iter().zip(&endpoints).map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port)).collect();
+    let probes = format!(
+        "    probes:\n      - protocol: http\n        target: \"http://127.0.0.1:9/{{region}}\"\n        per_region: {{{}}}\n        timeout_ms: 1000\n    fail_after_secs: 2",
+        per_region.join(", ")
+    );
+    let playback = dir.join("playback.yaml");
+    let text = std::fs::read_to_string(&playback).expect("read").replacen("    fail_after_secs: 2", &probes, 1);
+    std::fs::write(&playback, text).expect("write");
+    let d = dir.to_str().expect("utf-8 path").to_string();
+    ok(&regionctl(&["check", &d]));
+    ok(&regionctl(&["provision", "--policies", &d, "--endpoint-url", &endpoint]));
+
+    let euc1_port = endpoints[0].port;
+    let mut fleet = Fleet(vec![
+        start_controller("eu-central-1", &d, &endpoint, ""),
+        start_controller("eu-west-1", &d, &endpoint, &format!("probe-fail@:{euc1_port}/")),
+        start_controller("us-east-1", &d, &endpoint, ""),
+    ]);
+    let started = Instant::now();
+    for (region, _, port) in &fleet.0 {
+        while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
+            assert!(started.elapsed() < CONVERGE_WITHIN, "controller {region} never became ready");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // One observer sees eu-central-1 as unreachable for well past fail_after_secs.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 50), "one vantage point evacuated a healthy region");
+    let (_, status) = http_get(fleet.0[1].2, "/status").expect("status");
+    assert!(status.contains("\"health\":\"healthy\""), "{status}");
+
+    // Now the region really is unreachable: every observer's probes fail; alarms stay OK.
+    endpoints[0].up.store(false, std::sync::atomic::Ordering::SeqCst);
+    let lost = Instant::now();
+    while euc1_weights(&route53, &playback_zone).await.iter().any(|w| *w != 0) {
+        assert!(lost.elapsed() < CONVERGE_WITHIN, "an unreachable region was never evacuated");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("evacuated on probe evidence after {:?}", lost.elapsed());
+    for (_, child, _) in &mut fleet.0 {
+        let _ = child.kill();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Goal: a controller killed in the middle of applying is rolled forward by a peer, with no
+/// duplicate or conflicting decision. Method: us-east-1's controller aborts right after its
+/// first ECS call (failpoint); eu-west-1 then runs a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
+    assert_failpoints_compiled();
+    let endpoint = harness::endpoint().to_string();
+    let prefix = harness::unique("crash");
+    let global = harness::sdk("us-east-1").await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let mut replacements: Vec<(&str, String)> = Vec::new();
+    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
+        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+    }
+    let playback_zone = replacements[0].1.clone();
+    let table = format!("{prefix}-journal");
+    replacements.push(("{{TABLE}}", table.clone()));
+    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
+    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+    replacements.push(("{{NETWORK}}", network_yaml()));
+    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+    write_policies(&dir, &replacements);
+    let d = dir.to_str().expect("utf-8 path").to_string();
+    ok(&regionctl(&["provision", "--policies", &d, "--endpoint-url", &endpoint]));
+    let once = |region: &str, failpoints: &str| {
+        Command::new(env!("CARGO_BIN_EXE_regionctl"))
+            .args(["run", "--once", "--region", region, "--policies", &d, "--endpoint-url", &endpoint])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("REGIONCTL_FAILPOINTS", failpoints)
+            .output()
+            .expect("run")
+    };
+    for region in REGIONS {
+        assert!(once(region, "").status.success());
+    }
+    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
+    for svc in ["playback", "auth", "catalog"] {
+        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Alarm, "test: region loss").await.expect("ALARM");
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    let crashed = once("us-east-1", "crash-after-scale");
+    assert!(!crashed.status.success(), "the failpoint should have killed the pass");
+    let journal = Journal::new(&global, table);
+    let (auth_items, _) = journal.query_prefix("DECISION#auth", "").await.expect("query");
+    assert_eq!(auth_items.iter().filter(|i| i.sk.ends_with("#INTENT")).count(), 1, "intent recorded before the side effect");
+    assert_eq!(auth_items.iter().filter(|i| i.sk.contains("#OUTCOME#")).count(), 0, "no outcome: killed mid-apply");
+    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 50), "nothing shifted before the crash");
+
+    let peer = once("eu-west-1", "");
+    assert!(peer.status.success(), "{}", String::from_utf8_lossy(&peer.stderr));
+    let text = String::from_utf8_lossy(&peer.stdout);
+    assert!(text.contains("auth decision") && text.contains("already recorded"), "{text}");
+    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 0), "rolled forward");
+    for svc in ["playback", "auth", "catalog"] {
+        let (items, _) = journal.query_prefix(&format!("DECISION#{svc}"), "").await.expect("query");
+        let intents = items.iter().filter(|i| i.sk.ends_with("#INTENT")).count();
+        let outcomes: Vec<_> = items.iter().filter(|i| i.sk.contains("#OUTCOME#")).collect();
+        assert_eq!(intents, 1, "{svc}: one decision, recorded once");
+        assert_eq!(outcomes.len(), 1, "{svc}: one outcome, from the peer");
+        assert!(outcomes[0].sk.ends_with("eu-west-1"), "{svc}: {}", outcomes[0].sk);
+    }
+    let again = once("eu-west-1", "");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -373,6 +373,18 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
                     Some("use 1-60000".into()),
                 );
             }
+            for (region, target) in &probe.per_region {
+                if !spec.regions.iter().any(|x| &x.name == region) {
+                    r.error(&p.key("per_region").key(region), format!("service does not run in `{region}`"), None);
+                }
+                let scheme_ok = match probe.protocol {
+                    raw::ProbeProtocol::Http => target.starts_with("http://") || target.starts_with("https://"),
+                    raw::ProbeProtocol::Tcp => target.contains(':'),
+                };
+                if !scheme_ok {
+                    r.error(&p.key("per_region").key(region), format!("`{target}` is not a valid {} probe target", if probe.protocol == raw::ProbeProtocol::Http { "http" } else { "tcp" }), None);
+                }
+            }
             probe_templates.push((t, probe));
         }
     }
@@ -728,10 +740,12 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
                 .iter()
                 .map(|(t, p)| Probe {
                     protocol: p.protocol,
-                    target: render(t, |v| match v {
-                        "service" => Some(input.name.to_string()),
-                        "region" => Some(sr.name.clone()),
-                        _ => None,
+                    target: p.per_region.get(&sr.name).cloned().unwrap_or_else(|| {
+                        render(t, |v| match v {
+                            "service" => Some(input.name.to_string()),
+                            "region" => Some(sr.name.clone()),
+                            _ => None,
+                        })
                     }),
                     timeout_ms: p.timeout_ms,
                 })

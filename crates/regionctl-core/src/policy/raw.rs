@@ -314,6 +314,10 @@ pub struct ProbeSpec {
     pub protocol: ProbeProtocol,
     /// URL (`http`) or `host:port` (`tcp`) template; may use `{region}`.
     pub target: String,
+    /// Exact targets for some regions, overriding `target` (e.g. endpoints whose names do
+    /// not follow one pattern).
+    #[serde(default)]
+    pub per_region: std::collections::BTreeMap<String, String>,
     /// Give up after this long.
     #[serde(default = "default_probe_timeout_ms")]
     pub timeout_ms: u64,

@@ -1,0 +1,25 @@
+//! Failpoints: faults a test can switch on in a real controller process.
+//!
+//! Compiled in only with the `failpoints` cargo feature (the test suite builds with it;
+//! release builds do not), and then switched on by `REGIONCTL_FAILPOINTS`, a comma-separated
+//! list:
+//! - `crash-after-scale`: abort the process (like `kill -9`) right after the first ECS
+//!   `UpdateService` of a pass — killed in the middle of applying;
+//! - `probe-fail@TEXT`: this controller's probes of any target containing TEXT fail (one
+//!   observer's view of a region).
+
+/// True when failpoints are compiled in.
+pub const ENABLED: bool = cfg!(feature = "failpoints");
+
+/// True when failpoint `name` is on (optionally matching `subject` for `name@TEXT` entries).
+pub fn hit(name: &str, subject: &str) -> bool {
+    if !ENABLED {
+        return false;
+    }
+    std::env::var("REGIONCTL_FAILPOINTS").is_ok_and(|list| {
+        list.split(',').map(str::trim).any(|entry| match entry.split_once('@') {
+            Some((n, text)) => n == name && subject.contains(text),
+            None => entry == name,
+        })
+    })
+}
