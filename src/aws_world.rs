@@ -420,3 +420,30 @@ pub fn now_millis() -> i64 {
         .unwrap_or(Duration::ZERO);
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// Client settings for a controller in `region`.
+pub fn settings(
+    bundle: &regionctl_core::policy::Bundle,
+    controller: &regionctl_core::policy::raw::ControllerSpec,
+    region: &str,
+    endpoint_url: Option<String>,
+) -> WorldSettings {
+    let mut regions: Vec<String> = bundle.regions.clone();
+    for r in &controller.regions {
+        if !regions.contains(r) {
+            regions.push(r.clone());
+        }
+    }
+    WorldSettings {
+        region: region.to_string(),
+        regions,
+        endpoint_url,
+        journal_table: controller.journal_table.clone(),
+        journal_region: controller.journal_region.clone(),
+        bucket: BucketConfig {
+            burst: controller.route53.burst,
+            refill_per_sec: controller.route53.refill_per_sec,
+            ..BucketConfig::default()
+        },
+    }
+}

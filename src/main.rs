@@ -3,13 +3,7 @@
 //! The binary stays thin: it parses arguments, reads files, and calls the pure core
 //! (`regionctl-core`) — the same functions the controllers, game-days and the simulator use.
 
-mod aws_world;
 mod cli;
-mod daemon;
-mod failpoints;
-mod files;
-mod probe;
-mod provision;
 
 use clap::Parser;
 use std::process::ExitCode;

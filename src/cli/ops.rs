@@ -3,7 +3,7 @@
 //! on every pass.
 
 use super::{Output, load_bundle};
-use crate::aws_world::{AwsWorld, now_millis};
+use regionctl::aws_world::{AwsWorld, now_millis};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use regionctl_controller::journal::{self, Approval, DecisionRecord, Heartbeat, OutcomeRecord};
@@ -137,7 +137,7 @@ fn connect(target: &Target) -> Result<(Bundle, tokio::runtime::Runtime, AwsWorld
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let settings = super::run::settings(
+    let settings = regionctl::aws_world::settings(
         &bundle,
         &controller,
         &target.region,

@@ -1,7 +1,7 @@
 //! `regionctl provision`: create the AWS resources the policies reference.
 
 use super::{Output, load_bundle};
-use crate::aws_world::AwsWorld;
+use regionctl::aws_world::AwsWorld;
 use anyhow::{Result, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -42,7 +42,7 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let world = AwsWorld::connect(&super::run::settings(
+        let world = AwsWorld::connect(&regionctl::aws_world::settings(
             &bundle,
             &controller,
             &first,
@@ -50,7 +50,7 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode> {
         ))
         .await;
         let report =
-            crate::provision::provision(&bundle, &controller, &world, args.endpoint_url.clone())
+            regionctl::provision::provision(&bundle, &controller, &world, args.endpoint_url.clone())
                 .await?;
         for line in &report.created {
             println!("created {line}");

@@ -1,10 +1,9 @@
 //! `regionctl run`: the controller.
 
 use super::{Output, load_bundle};
-use crate::aws_world::{AwsWorld, WorldSettings};
+use regionctl::aws_world::{AwsWorld, settings};
 use anyhow::{Result, bail};
 use clap::Args;
-use regionctl_aws::route53::BucketConfig;
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::health::HealthView;
 use std::path::PathBuf;
@@ -75,7 +74,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             (Some(path), _) => Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.trim().to_string()),
             (None, env) => env.filter(|t| !t.is_empty()),
         };
-        crate::daemon::run(crate::daemon::DaemonOptions {
+        regionctl::daemon::run(regionctl::daemon::DaemonOptions {
             region: args.region.clone(),
             policies: args.policies.clone(),
             endpoint_url: args.endpoint_url.clone(),
@@ -122,31 +121,4 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Client settings for a controller in `region`.
-pub fn settings(
-    bundle: &regionctl_core::policy::Bundle,
-    controller: &regionctl_core::policy::raw::ControllerSpec,
-    region: &str,
-    endpoint_url: Option<String>,
-) -> WorldSettings {
-    let mut regions: Vec<String> = bundle.regions.clone();
-    for r in &controller.regions {
-        if !regions.contains(r) {
-            regions.push(r.clone());
-        }
-    }
-    WorldSettings {
-        region: region.to_string(),
-        regions,
-        endpoint_url,
-        journal_table: controller.journal_table.clone(),
-        journal_region: controller.journal_region.clone(),
-        bucket: BucketConfig {
-            burst: controller.route53.burst,
-            refill_per_sec: controller.route53.refill_per_sec,
-            ..BucketConfig::default()
-        },
-    }
 }

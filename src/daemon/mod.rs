@@ -76,7 +76,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
     if !controller.regions.contains(&options.region) {
         bail!("--region {} is not one of the controller regions ({})", options.region, controller.regions.join(", "));
     }
-    let settings = crate::cli::run::settings(&bundle, &controller, &options.region, options.endpoint_url.clone());
+    let settings = crate::aws_world::settings(&bundle, &controller, &options.region, options.endpoint_url.clone());
     let world = Rc::new(AwsWorld::connect(&settings).await);
     let sqs = SqsClient::new(&load_sdk(&options.region, options.endpoint_url.clone()).await);
     let queue_url = match sqs.queue_url(&controller.alarm_queue).await {

@@ -1,0 +1,17 @@
+//! The `regionctl` library behind the binary: the AWS implementation of the controller's
+//! ports, the long-running controller, provisioning, probes and policy files on disk.
+//!
+//! # Layout
+//! - [`aws_world`]: every controller port on the official AWS SDK (`regionctl-aws`).
+//! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
+//! - [`provision`]: create what the policies reference (moto and sandbox accounts).
+//! - [`probe`]: an observer's own HTTP/TCP probes.
+//! - [`files`]: reading a policy bundle from disk, bounded.
+//! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
+
+pub mod aws_world;
+pub mod daemon;
+pub mod failpoints;
+pub mod files;
+pub mod probe;
+pub mod provision;
