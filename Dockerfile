@@ -14,6 +14,6 @@ COPY --from=build /src/target/release/regionctl /usr/local/bin/regionctl
 COPY policies /etc/regionctl/policies
 USER 10001
 EXPOSE 9400
-HEALTHCHECK --interval=15s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400 && printf 'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3 && grep -q 200 <&3"]
+HEALTHCHECK --interval=15s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400 && printf 'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3 && grep -q 200 <&3"]
 ENTRYPOINT ["/usr/local/bin/regionctl"]
 CMD ["run", "--policies", "/etc/regionctl/policies", "--admin-addr", "0.0.0.0:9400", "--log-json"]
