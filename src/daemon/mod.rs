@@ -189,7 +189,8 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         }
         if reload {
             match load_policies(&options.policies) {
-                Ok(new) if new.hash == bundle.hash => {}
+                // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
+                Ok(new) if new.hash == bundle.hash => state.borrow_mut().reload_error = None,
                 Ok(new) => {
                     log(options.log_json, "info", &options.region, &format!("Policy reloaded: bundle {} → {}.", bundle.short_hash(), new.short_hash()));
                     health = HealthView::unknown(&new);

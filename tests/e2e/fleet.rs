@@ -168,6 +168,34 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     assert!(text.contains("failback stage 10%"), "{text}");
     assert!(intents.len() >= 3, "evacuation + at least two failback stages: {}", intents.len());
 
+    // A bad policy edit is rejected with check's diagnostics; the last good bundle keeps
+    // running.
+    let (_, before) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+    let passes = |m: &str| -> u64 {
+        m.lines()
+            .find(|l| l.starts_with("regionctl_passes_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("passes metric")
+    };
+    let good = std::fs::read_to_string(&playback).expect("read");
+    std::fs::write(&playback, good.replace("weight: 30", "weight: 300")).expect("write bad policy");
+    let edited = Instant::now();
+    loop {
+        let (_, m) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+        if m.contains("regionctl_policy_reloads_total{region=\"eu-central-1\",result=\"rejected\"} 1") {
+            assert!(passes(&m) > passes(&before), "passes continue on the last good bundle");
+            assert!(m.contains("regionctl_alerts_active{region=\"eu-central-1\"} 1"), "{m}");
+            break;
+        }
+        assert!(edited.elapsed() < CONVERGE_WITHIN, "bad policy never rejected: {m}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (_, status) = http_get(fleet.0[0].2, "/status").expect("status");
+    let hash = serde_json::from_str::<serde_json::Value>(&status).expect("json")["bundle_hash"].as_str().map(str::to_string).expect("hash");
+    std::fs::write(&playback, &good).expect("restore policy");
+    assert!(!hash.is_empty());
+
     // Graceful shutdown.
     for (region, child, _) in &mut fleet.0 {
         let pid = child.id().to_string();
