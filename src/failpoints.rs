@@ -17,9 +17,11 @@ pub fn hit(name: &str, subject: &str) -> bool {
         return false;
     }
     std::env::var("REGIONCTL_FAILPOINTS").is_ok_and(|list| {
-        list.split(',').map(str::trim).any(|entry| match entry.split_once('@') {
-            Some((n, text)) => n == name && subject.contains(text),
-            None => entry == name,
-        })
+        list.split(',')
+            .map(str::trim)
+            .any(|entry| match entry.split_once('@') {
+                Some((n, text)) => n == name && subject.contains(text),
+                None => entry == name,
+            })
     })
 }

@@ -2,6 +2,7 @@
 //! comments are the `--help` text.
 
 mod check;
+mod gameday;
 mod ops;
 mod plan;
 mod provision;
@@ -44,6 +45,7 @@ enum Command {
     Schema(schema::SchemaArgs),
     Provision(provision::ProvisionArgs),
     Run(run::RunArgs),
+    Gameday(gameday::GamedayArgs),
     Pause(ops::PauseArgs),
     Resume(ops::ResumeArgs),
     Override(ops::OverrideArgs),
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schema(args) => schema::run(args),
         Command::Provision(args) => provision::run(args),
         Command::Run(args) => run::run(args),
+        Command::Gameday(args) => gameday::run(args),
         Command::Pause(args) => ops::pause(args),
         Command::Resume(args) => ops::resume(args),
         Command::Override(args) => ops::set_override(args),

@@ -3,9 +3,9 @@
 //! on every pass.
 
 use super::{Output, load_bundle};
-use regionctl::aws_world::{AwsWorld, now_millis};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
+use regionctl::aws_world::{AwsWorld, now_millis};
 use regionctl_controller::journal::{self, Approval, DecisionRecord, Heartbeat, OutcomeRecord};
 use regionctl_controller::ports::Journal as _;
 use regionctl_core::controls::{Override, OverrideAction, Pause};

@@ -1,9 +1,9 @@
 //! `regionctl provision`: create the AWS resources the policies reference.
 
 use super::{Output, load_bundle};
-use regionctl::aws_world::AwsWorld;
 use anyhow::{Result, bail};
 use clap::Args;
+use regionctl::aws_world::AwsWorld;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,9 +49,13 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode> {
             args.endpoint_url.clone(),
         ))
         .await;
-        let report =
-            regionctl::provision::provision(&bundle, &controller, &world, args.endpoint_url.clone())
-                .await?;
+        let report = regionctl::provision::provision(
+            &bundle,
+            &controller,
+            &world,
+            args.endpoint_url.clone(),
+        )
+        .await?;
         for line in &report.created {
             println!("created {line}");
         }

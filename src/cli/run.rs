@@ -1,9 +1,9 @@
 //! `regionctl run`: the controller.
 
 use super::{Output, load_bundle};
-use regionctl::aws_world::{AwsWorld, settings};
 use anyhow::{Result, bail};
 use clap::Args;
+use regionctl::aws_world::{AwsWorld, settings};
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::health::HealthView;
 use std::path::PathBuf;
@@ -70,8 +70,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
     }
     if !args.once {
-        let token = match (&args.admin_token_file, std::env::var("REGIONCTL_ADMIN_TOKEN").ok()) {
-            (Some(path), _) => Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.trim().to_string()),
+        let token = match (
+            &args.admin_token_file,
+            std::env::var("REGIONCTL_ADMIN_TOKEN").ok(),
+        ) {
+            (Some(path), _) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    .trim()
+                    .to_string(),
+            ),
             (None, env) => env.filter(|t| !t.is_empty()),
         };
         regionctl::daemon::run(regionctl::daemon::DaemonOptions {

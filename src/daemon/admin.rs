@@ -44,7 +44,11 @@ pub async fn serve(listener: TcpListener, admin: Rc<Admin>) {
         let admin = admin.clone();
         tokio::task::spawn_local(async move {
             // A slow or broken client only loses its own connection.
-            let _finished: Option<()> = tokio::time::timeout(REQUEST_TIMEOUT, handle(stream, admin)).await.ok().and_then(Result::ok);
+            let _finished: Option<()> =
+                tokio::time::timeout(REQUEST_TIMEOUT, handle(stream, admin))
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
         });
     }
 }
@@ -79,7 +83,13 @@ async fn handle(mut stream: TcpStream, admin: Rc<Admin>) -> std::io::Result<()> 
     stream.shutdown().await
 }
 
-async fn route(method: &str, path: &str, query: &str, bearer: Option<&str>, admin: &Admin) -> (&'static str, &'static str, String) {
+async fn route(
+    method: &str,
+    path: &str,
+    query: &str,
+    bearer: Option<&str>,
+    admin: &Admin,
+) -> (&'static str, &'static str, String) {
     const TEXT: &str = "text/plain; charset=utf-8";
     let state = &admin.state;
     match (method, path) {
@@ -126,7 +136,10 @@ fn query_param(query: &str, key: &str) -> Option<String> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The HTML status page: one table per service, cells × regions, health colour and weight.
@@ -147,10 +160,16 @@ pub fn page(state: &State) -> String {
         if state.quorum == 1 { "yes" } else { "no (standing down)" }
     ));
     if let Some(s) = st["stand_down"].as_str() {
-        html.push_str(&format!("<p class=\"alert\">Standing down: {}</p>", escape(s)));
+        html.push_str(&format!(
+            "<p class=\"alert\">Standing down: {}</p>",
+            escape(s)
+        ));
     }
     for a in st["alerts"].as_array().into_iter().flatten() {
-        html.push_str(&format!("<p class=\"alert\">Alert: {}</p>", escape(a.as_str().unwrap_or_default())));
+        html.push_str(&format!(
+            "<p class=\"alert\">Alert: {}</p>",
+            escape(a.as_str().unwrap_or_default())
+        ));
     }
     for svc in st["services"].as_array().into_iter().flatten() {
         html.push_str(&format!(
@@ -166,18 +185,33 @@ pub fn page(state: &State) -> String {
                 escape(d.get("status").and_then(|v| v.as_str()).unwrap_or_default())
             ));
         }
-        let regions: Vec<String> = svc["cells"][0]["regions"].as_array().into_iter().flatten().filter_map(|r| r["region"].as_str().map(escape)).collect();
+        let regions: Vec<String> = svc["cells"][0]["regions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["region"].as_str().map(escape))
+            .collect();
         html.push_str("<table><tr><th>cell</th>");
         for r in &regions {
             html.push_str(&format!("<th>{r}</th>"));
         }
         html.push_str("</tr>");
         for cell in svc["cells"].as_array().into_iter().flatten() {
-            html.push_str(&format!("<tr><td>{}</td>", escape(cell["cell"].as_str().unwrap_or_default())));
+            html.push_str(&format!(
+                "<tr><td>{}</td>",
+                escape(cell["cell"].as_str().unwrap_or_default())
+            ));
             for r in cell["regions"].as_array().into_iter().flatten() {
                 let health = r["health"].as_str().unwrap_or("unknown");
-                let weight = r["weight"].as_u64().map_or("–".to_string(), |w| w.to_string());
-                html.push_str(&format!("<td class=\"{}\">{} · weight {}</td>", escape(health), escape(health), weight));
+                let weight = r["weight"]
+                    .as_u64()
+                    .map_or("–".to_string(), |w| w.to_string());
+                html.push_str(&format!(
+                    "<td class=\"{}\">{} · weight {}</td>",
+                    escape(health),
+                    escape(health),
+                    weight
+                ));
             }
             html.push_str("</tr>");
         }

@@ -55,14 +55,23 @@ pub struct DaemonOptions {
 
 /// Runs the controller until SIGTERM/ctrl-c (or `max_passes`).
 pub fn run(options: DaemonOptions) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, run_async(options))
 }
 
 fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
-    let files = crate::files::read_bundle(std::slice::from_ref(policies)).map_err(|e| format!("{e:#}"))?;
-    regionctl_core::policy::load(&files).map_err(|diagnostics| diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join(""))
+    let files =
+        crate::files::read_bundle(std::slice::from_ref(policies)).map_err(|e| format!("{e:#}"))?;
+    regionctl_core::policy::load(&files).map_err(|diagnostics| {
+        diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("")
+    })
 }
 
 async fn run_async(options: DaemonOptions) -> Result<()> {
@@ -71,26 +80,55 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
     let Some(controller) = bundle.controller.clone() else {
-        bail!("{}: no ControllerConfig document", options.policies.display());
+        bail!(
+            "{}: no ControllerConfig document",
+            options.policies.display()
+        );
     };
     if !controller.regions.contains(&options.region) {
-        bail!("--region {} is not one of the controller regions ({})", options.region, controller.regions.join(", "));
+        bail!(
+            "--region {} is not one of the controller regions ({})",
+            options.region,
+            controller.regions.join(", ")
+        );
     }
-    let settings = crate::aws_world::settings(&bundle, &controller, &options.region, options.endpoint_url.clone());
+    let settings = crate::aws_world::settings(
+        &bundle,
+        &controller,
+        &options.region,
+        options.endpoint_url.clone(),
+    );
     let world = Rc::new(AwsWorld::connect(&settings).await);
     let sqs = SqsClient::new(&load_sdk(&options.region, options.endpoint_url.clone()).await);
     let queue_url = match sqs.queue_url(&controller.alarm_queue).await {
         Ok(url) => Some(url),
         Err(e) => {
-            log(options.log_json, "warn", &options.region, &format!("Alarm event queue {} unavailable ({e}); relying on ticks.", controller.alarm_queue));
+            log(
+                options.log_json,
+                "warn",
+                &options.region,
+                &format!(
+                    "Alarm event queue {} unavailable ({e}); relying on ticks.",
+                    controller.alarm_queue
+                ),
+            );
             None
         }
     };
     let state = Rc::new(RefCell::new(State::new(&options.region, &bundle)));
     if let Some(addr) = options.admin_addr {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        log(options.log_json, "info", &options.region, &format!("Admin HTTP listening on {}.", listener.local_addr()?));
-        let server = admin::Admin { state: state.clone(), token: options.admin_token.clone(), world: world.clone() };
+        log(
+            options.log_json,
+            "info",
+            &options.region,
+            &format!("Admin HTTP listening on {}.", listener.local_addr()?),
+        );
+        let server = admin::Admin {
+            state: state.clone(),
+            token: options.admin_token.clone(),
+            world: world.clone(),
+        };
         tokio::task::spawn_local(admin::serve(listener, Rc::new(server)));
     }
     let mut sighup = signal(SignalKind::hangup())?;
@@ -117,7 +155,12 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             for receipt in pending_receipts.drain(..) {
                 if let Err(e) = sqs.delete(url, &receipt).await {
                     // Redelivered later: harmless, the pass is level-triggered.
-                    log(options.log_json, "warn", &options.region, &format!("Alarm event not deleted: {e}."));
+                    log(
+                        options.log_json,
+                        "warn",
+                        &options.region,
+                        &format!("Alarm event not deleted: {e}."),
+                    );
                 }
             }
         }
@@ -129,8 +172,17 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                 value: 1.0,
                 timestamp_ms: None,
             };
-            if let Err(e) = clients.cloudwatch.put_metric_data(HEARTBEAT_NAMESPACE, &[point]).await {
-                log(options.log_json, "warn", &options.region, &format!("Heartbeat metric not published: {e}."));
+            if let Err(e) = clients
+                .cloudwatch
+                .put_metric_data(HEARTBEAT_NAMESPACE, &[point])
+                .await
+            {
+                log(
+                    options.log_json,
+                    "warn",
+                    &options.region,
+                    &format!("Heartbeat metric not published: {e}."),
+                );
             }
         }
         // Alerts: publish each new one once; the gauge counts those active now.
@@ -141,12 +193,19 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         for alert in now_active.difference(&active_alerts) {
             let detail = serde_json::json!({ "region": options.region, "alert": alert, "bundle_hash": bundle.hash });
             if let Err(e) = world.publish("regionctl Alert", &detail).await {
-                log(options.log_json, "warn", &options.region, &format!("Alert event not published: {e}."));
+                log(
+                    options.log_json,
+                    "warn",
+                    &options.region,
+                    &format!("Alert event not published: {e}."),
+                );
             }
         }
         active_alerts = now_active;
         log_pass(options.log_json, &report, elapsed);
-        state.borrow_mut().record_pass(&bundle, &report, &health, elapsed, active_alerts.len());
+        state
+            .borrow_mut()
+            .record_pass(&bundle, &report, &health, elapsed, active_alerts.len());
         passes += 1;
         if options.max_passes.is_some_and(|m| passes >= m) {
             return Ok(());
@@ -192,16 +251,38 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                 // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
                 Ok(new) if new.hash == bundle.hash => state.borrow_mut().reload_error = None,
                 Ok(new) => {
-                    log(options.log_json, "info", &options.region, &format!("Policy reloaded: bundle {} → {}.", bundle.short_hash(), new.short_hash()));
+                    log(
+                        options.log_json,
+                        "info",
+                        &options.region,
+                        &format!(
+                            "Policy reloaded: bundle {} → {}.",
+                            bundle.short_hash(),
+                            new.short_hash()
+                        ),
+                    );
                     health = HealthView::unknown(&new);
                     bundle = new;
                     state.borrow_mut().reloaded(&bundle, true, None);
                 }
                 Err(e) => {
-                    log(options.log_json, "error", &options.region, &format!("Policy reload rejected; keeping bundle {}:\n{e}", bundle.short_hash()));
+                    log(
+                        options.log_json,
+                        "error",
+                        &options.region,
+                        &format!(
+                            "Policy reload rejected; keeping bundle {}:\n{e}",
+                            bundle.short_hash()
+                        ),
+                    );
                     let detail = serde_json::json!({ "region": options.region, "alert": "policy reload rejected", "diagnostics": e });
                     if let Err(e) = world.publish("regionctl Alert", &detail).await {
-                        log(options.log_json, "warn", &options.region, &format!("Alert event not published: {e}."));
+                        log(
+                            options.log_json,
+                            "warn",
+                            &options.region,
+                            &format!("Alert event not published: {e}."),
+                        );
                     }
                     state.borrow_mut().reloaded(&bundle, false, Some(e));
                 }
@@ -211,7 +292,11 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
 }
 
 async fn load_sdk(region: &str, endpoint_url: Option<String>) -> regionctl_aws::config::SdkConfig {
-    regionctl_aws::config::load(&AwsSettings { region: region.to_string(), endpoint_url }).await
+    regionctl_aws::config::load(&AwsSettings {
+        region: region.to_string(),
+        endpoint_url,
+    })
+    .await
 }
 
 /// Newest modification time and count of the policy files, to notice edits without inotify.
@@ -229,7 +314,10 @@ fn dir_stamp(dir: &PathBuf) -> (u128, usize) {
 
 fn log(json: bool, level: &str, region: &str, message: &str) {
     if json {
-        eprintln!("{}", serde_json::json!({ "ts_ms": now_millis(), "level": level, "region": region, "message": message }));
+        eprintln!(
+            "{}",
+            serde_json::json!({ "ts_ms": now_millis(), "level": level, "region": region, "message": message })
+        );
     } else {
         eprintln!("{level:>5} [{region}] {message}");
     }
@@ -259,4 +347,3 @@ fn log_pass(json: bool, report: &regionctl_controller::reconcile::PassReport, el
         eprint!("{}", report.summary());
     }
 }
-

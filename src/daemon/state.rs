@@ -65,18 +65,29 @@ impl State {
 
     /// Ready: a pass completed within three ticks.
     pub fn ready(&self) -> bool {
-        self.last_pass.is_some_and(|t| t.elapsed() < self.tick * 3 + Duration::from_secs(30))
+        self.last_pass
+            .is_some_and(|t| t.elapsed() < self.tick * 3 + Duration::from_secs(30))
     }
 
     /// Records a reload attempt.
     pub fn reloaded(&mut self, bundle: &Bundle, ok: bool, error: Option<String>) {
-        *self.reloads.entry(if ok { "accepted" } else { "rejected" }).or_default() += 1;
+        *self
+            .reloads
+            .entry(if ok { "accepted" } else { "rejected" })
+            .or_default() += 1;
         self.bundle_hash = bundle.hash.clone();
         self.reload_error = error;
     }
 
     /// Records a pass.
-    pub fn record_pass(&mut self, bundle: &Bundle, report: &PassReport, health: &HealthView, elapsed: Duration, alerts: usize) {
+    pub fn record_pass(
+        &mut self,
+        bundle: &Bundle,
+        report: &PassReport,
+        health: &HealthView,
+        elapsed: Duration,
+        alerts: usize,
+    ) {
         self.passes += 1;
         self.last_pass = Some(Instant::now());
         self.bundle_hash = bundle.hash.clone();
@@ -88,9 +99,13 @@ impl State {
                 *self.steps.entry(s.action.kind().to_string()).or_default() += 1;
             }
         }
-        self.read_failures += (report.read_failures.len() + report.alarm_read_failures.len()) as u64;
+        self.read_failures +=
+            (report.read_failures.len() + report.alarm_read_failures.len()) as u64;
         let secs = elapsed.as_secs_f64();
-        let bucket = LATENCY_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BUCKETS.len());
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
         self.latency.0[bucket] += 1;
         self.latency.1 += secs;
         self.latency.2 += 1;
@@ -104,41 +119,73 @@ impl State {
         let mut out = String::new();
         let r = &self.region;
         out.push_str("# HELP regionctl_passes_total Reconcile passes completed.\n# TYPE regionctl_passes_total counter\n");
-        out.push_str(&format!("regionctl_passes_total{{region=\"{r}\"}} {}\n", self.passes));
+        out.push_str(&format!(
+            "regionctl_passes_total{{region=\"{r}\"}} {}\n",
+            self.passes
+        ));
         out.push_str("# HELP regionctl_decisions_total Decisions by outcome status.\n# TYPE regionctl_decisions_total counter\n");
         for (status, n) in &self.decisions {
-            out.push_str(&format!("regionctl_decisions_total{{region=\"{r}\",status=\"{status}\"}} {n}\n"));
+            out.push_str(&format!(
+                "regionctl_decisions_total{{region=\"{r}\",status=\"{status}\"}} {n}\n"
+            ));
         }
         out.push_str("# HELP regionctl_steps_total Planned steps by kind.\n# TYPE regionctl_steps_total counter\n");
         for (kind, n) in &self.steps {
-            out.push_str(&format!("regionctl_steps_total{{region=\"{r}\",kind=\"{kind}\"}} {n}\n"));
+            out.push_str(&format!(
+                "regionctl_steps_total{{region=\"{r}\",kind=\"{kind}\"}} {n}\n"
+            ));
         }
         out.push_str("# HELP regionctl_aws_read_failures_total AWS reads that failed during passes.\n# TYPE regionctl_aws_read_failures_total counter\n");
-        out.push_str(&format!("regionctl_aws_read_failures_total{{region=\"{r}\"}} {}\n", self.read_failures));
+        out.push_str(&format!(
+            "regionctl_aws_read_failures_total{{region=\"{r}\"}} {}\n",
+            self.read_failures
+        ));
         out.push_str("# HELP regionctl_reconcile_seconds Reconcile pass latency.\n# TYPE regionctl_reconcile_seconds histogram\n");
         let mut cumulative = 0;
         for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
             cumulative += self.latency.0[i];
-            out.push_str(&format!("regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"{b}\"}} {cumulative}\n"));
+            out.push_str(&format!(
+                "regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"{b}\"}} {cumulative}\n"
+            ));
         }
         cumulative += self.latency.0[LATENCY_BUCKETS.len()];
-        out.push_str(&format!("regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"+Inf\"}} {cumulative}\n"));
-        out.push_str(&format!("regionctl_reconcile_seconds_sum{{region=\"{r}\"}} {}\n", self.latency.1));
-        out.push_str(&format!("regionctl_reconcile_seconds_count{{region=\"{r}\"}} {}\n", self.latency.2));
+        out.push_str(&format!(
+            "regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"+Inf\"}} {cumulative}\n"
+        ));
+        out.push_str(&format!(
+            "regionctl_reconcile_seconds_sum{{region=\"{r}\"}} {}\n",
+            self.latency.1
+        ));
+        out.push_str(&format!(
+            "regionctl_reconcile_seconds_count{{region=\"{r}\"}} {}\n",
+            self.latency.2
+        ));
         out.push_str("# HELP regionctl_alerts_active Alerts active now (held decisions, partial shifts, quorum, rejected reloads).\n# TYPE regionctl_alerts_active gauge\n");
-        out.push_str(&format!("regionctl_alerts_active{{region=\"{r}\"}} {}\n", self.alerts_active + usize::from(self.reload_error.is_some())));
+        out.push_str(&format!(
+            "regionctl_alerts_active{{region=\"{r}\"}} {}\n",
+            self.alerts_active + usize::from(self.reload_error.is_some())
+        ));
         out.push_str("# HELP regionctl_quorum 1 when this controller acts with a majority on its policy, 0 when it stands down.\n# TYPE regionctl_quorum gauge\n");
-        out.push_str(&format!("regionctl_quorum{{region=\"{r}\"}} {}\n", self.quorum));
+        out.push_str(&format!(
+            "regionctl_quorum{{region=\"{r}\"}} {}\n",
+            self.quorum
+        ));
         out.push_str("# HELP regionctl_policy_reloads_total Policy reloads by result.\n# TYPE regionctl_policy_reloads_total counter\n");
         for (result, n) in &self.reloads {
-            out.push_str(&format!("regionctl_policy_reloads_total{{region=\"{r}\",result=\"{result}\"}} {n}\n"));
+            out.push_str(&format!(
+                "regionctl_policy_reloads_total{{region=\"{r}\",result=\"{result}\"}} {n}\n"
+            ));
         }
         out
     }
 }
 
 /// `/status`: regions × services × cells with health, weights, modes, and decisions.
-pub fn status_document(bundle: &Bundle, report: &PassReport, health: &HealthView) -> serde_json::Value {
+pub fn status_document(
+    bundle: &Bundle,
+    report: &PassReport,
+    health: &HealthView,
+) -> serde_json::Value {
     let plan = report.plan.as_ref();
     let services: Vec<serde_json::Value> = bundle
         .services

@@ -31,17 +31,28 @@ impl Drop for Fleet {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     let code = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((code, body))
 }
 
@@ -50,7 +61,10 @@ async fn euc1_weights(route53: &Route53Client, zone: &str) -> Vec<u8> {
     records
         .iter()
         .filter_map(|r| match &r.routing {
-            Routing::Weighted { set_identifier, weight } if set_identifier.ends_with("eu-central-1") => Some(*weight),
+            Routing::Weighted {
+                set_identifier,
+                weight,
+            } if set_identifier.ends_with("eu-central-1") => Some(*weight),
             _ => None,
         })
         .collect()
@@ -63,8 +77,15 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let global = harness::sdk("us-east-1").await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
-        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
         replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
     }
     let playback_zone = replacements[0].1.clone();
@@ -77,20 +98,41 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     write_policies(&dir, &replacements);
     // Fast ticks and a short recovery window for this test.
     let controller = dir.join("controller.yaml");
-    let text = std::fs::read_to_string(&controller).expect("read").replace("tick_secs: 10", "tick_secs: 1");
+    let text = std::fs::read_to_string(&controller)
+        .expect("read")
+        .replace("tick_secs: 10", "tick_secs: 1");
     std::fs::write(&controller, text).expect("write");
     let playback = dir.join("playback.yaml");
-    let text = std::fs::read_to_string(&playback).expect("read").replace("recover_after_secs: 300", "recover_after_secs: 2")
+    let text = std::fs::read_to_string(&playback)
+        .expect("read")
+        .replace("recover_after_secs: 300", "recover_after_secs: 2")
         + "  safety:\n    cooldown_secs: 2\n    max_shift_percent_per_step: 100\n    failback:\n      after_healthy_secs: 3\n      stages_percent: [10, 50, 100]\n";
     std::fs::write(&playback, text).expect("write");
     let d = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&["provision", "--policies", &d, "--endpoint-url", &endpoint]));
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
 
     let mut fleet = Fleet(Vec::new());
     for region in REGIONS {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-            .args(["run", "--region", region, "--policies", &d, "--endpoint-url", &endpoint, "--admin-addr", &format!("127.0.0.1:{port}"), "--log-json"])
+            .args([
+                "run",
+                "--region",
+                region,
+                "--policies",
+                &d,
+                "--endpoint-url",
+                &endpoint,
+                "--admin-addr",
+                &format!("127.0.0.1:{port}"),
+                "--log-json",
+            ])
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -103,16 +145,28 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let started = Instant::now();
     for (region, _, port) in &fleet.0 {
         while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
-            assert!(started.elapsed() < CONVERGE_WITHIN, "controller {region} never became ready");
+            assert!(
+                started.elapsed() < CONVERGE_WITHIN,
+                "controller {region} never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
     println!("fleet ready after {:?}", started.elapsed());
-    assert_eq!(http_get(fleet.0[0].2, "/healthz").map(|(c, _)| c), Some(200));
+    assert_eq!(
+        http_get(fleet.0[0].2, "/healthz").map(|(c, _)| c),
+        Some(200)
+    );
     let (_, metrics) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
-    assert!(metrics.contains("regionctl_passes_total{region=\"eu-central-1\"}"), "{metrics}");
+    assert!(
+        metrics.contains("regionctl_passes_total{region=\"eu-central-1\"}"),
+        "{metrics}"
+    );
     let (_, page) = http_get(fleet.0[1].2, "/").expect("page");
-    assert!(page.contains("playback") && page.contains("de-free-ios"), "{page}");
+    assert!(
+        page.contains("playback") && page.contains("de-free-ios"),
+        "{page}"
+    );
     // Mutating endpoints are refused without a token.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", fleet.0[1].2)).expect("connect");
     write!(s, "POST /pause HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
@@ -123,18 +177,40 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     // Region loss.
     let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
     for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Alarm, "test: region loss").await.expect("ALARM");
+        euc1.set_alarm_state(
+            &format!("{prefix}-{svc}-eu-central-1-5xx"),
+            AlarmState::Alarm,
+            "test: region loss",
+        )
+        .await
+        .expect("ALARM");
     }
     let lost = Instant::now();
-    while euc1_weights(&route53, &playback_zone).await.iter().any(|w| *w != 0) {
-        assert!(lost.elapsed() < CONVERGE_WITHIN, "traffic never left eu-central-1");
+    while euc1_weights(&route53, &playback_zone)
+        .await
+        .iter()
+        .any(|w| *w != 0)
+    {
+        assert!(
+            lost.elapsed() < CONVERGE_WITHIN,
+            "traffic never left eu-central-1"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    println!("evacuated after {:?} (fail_after_secs 2, tick 1 s)", lost.elapsed());
+    println!(
+        "evacuated after {:?} (fail_after_secs 2, tick 1 s)",
+        lost.elapsed()
+    );
 
     // Recovery: failback in stages, back to the baseline weight 50.
     for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Ok, "test: recovered").await.expect("OK");
+        euc1.set_alarm_state(
+            &format!("{prefix}-{svc}-eu-central-1-5xx"),
+            AlarmState::Ok,
+            "test: recovered",
+        )
+        .await
+        .expect("OK");
     }
     let recovered = Instant::now();
     let mut seen: Vec<Vec<u8>> = Vec::new();
@@ -146,27 +222,45 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         if w.iter().all(|x| *x == 50) {
             break;
         }
-        assert!(recovered.elapsed() < CONVERGE_WITHIN, "failback never completed; weights seen: {seen:?}");
+        assert!(
+            recovered.elapsed() < CONVERGE_WITHIN,
+            "failback never completed; weights seen: {seen:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!("failed back after {:?}; eu-central-1 weights seen: {:?}", recovered.elapsed(), seen.iter().map(|w| w[0]).collect::<Vec<_>>());
-    let staged = seen.iter().filter(|w| w.iter().any(|x| *x > 0 && *x != 50)).count();
+    println!(
+        "failed back after {:?}; eu-central-1 weights seen: {:?}",
+        recovered.elapsed(),
+        seen.iter().map(|w| w[0]).collect::<Vec<_>>()
+    );
+    let staged = seen
+        .iter()
+        .filter(|w| w.iter().any(|x| *x > 0 && *x != 50))
+        .count();
     assert!(staged >= 1, "failback went straight to 100%: {seen:?}");
 
     // The journal: one intent per change, failback decisions carry their stage.
     let journal = Journal::new(&global, table);
-    let (items, _) = journal.query_prefix("DECISION#playback", "").await.expect("query");
+    let (items, _) = journal
+        .query_prefix("DECISION#playback", "")
+        .await
+        .expect("query");
     let intents: Vec<serde_json::Value> = items
         .iter()
         .filter(|i| i.sk.ends_with("#INTENT"))
         .map(|i| serde_json::from_str(&i.body).expect("json"))
         .collect();
-    let ids: std::collections::BTreeSet<&str> = intents.iter().filter_map(|i| i["id"].as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> =
+        intents.iter().filter_map(|i| i["id"].as_str()).collect();
     assert_eq!(ids.len(), intents.len(), "an intent recorded twice");
     let text = serde_json::to_string(&intents).expect("json");
     assert!(text.contains("eu-central-1 is degraded"), "{text}");
     assert!(text.contains("failback stage 10%"), "{text}");
-    assert!(intents.len() >= 3, "evacuation + at least two failback stages: {}", intents.len());
+    assert!(
+        intents.len() >= 3,
+        "evacuation + at least two failback stages: {}",
+        intents.len()
+    );
 
     // A bad policy edit is rejected with check's diagnostics; the last good bundle keeps
     // running.
@@ -183,16 +277,38 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let edited = Instant::now();
     loop {
         let (_, m) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
-        if m.contains("regionctl_policy_reloads_total{region=\"eu-central-1\",result=\"rejected\"} 1") {
-            assert!(passes(&m) > passes(&before), "passes continue on the last good bundle");
-            assert!(m.contains("regionctl_alerts_active{region=\"eu-central-1\"} 1"), "{m}");
+        if m.contains(
+            "regionctl_policy_reloads_total{region=\"eu-central-1\",result=\"rejected\"} 1",
+        ) {
+            // Passes go on, on the last good bundle (the rejection may land between two).
+            let (_, later) = loop {
+                let (c, m2) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+                if passes(&m2) > passes(&m) || edited.elapsed() > CONVERGE_WITHIN {
+                    break (c, m2);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            };
+            assert!(
+                passes(&later) > passes(&before),
+                "passes continue on the last good bundle"
+            );
+            assert!(
+                m.contains("regionctl_alerts_active{region=\"eu-central-1\"} 1"),
+                "{m}"
+            );
             break;
         }
-        assert!(edited.elapsed() < CONVERGE_WITHIN, "bad policy never rejected: {m}");
+        assert!(
+            edited.elapsed() < CONVERGE_WITHIN,
+            "bad policy never rejected: {m}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let (_, status) = http_get(fleet.0[0].2, "/status").expect("status");
-    let hash = serde_json::from_str::<serde_json::Value>(&status).expect("json")["bundle_hash"].as_str().map(str::to_string).expect("hash");
+    let hash = serde_json::from_str::<serde_json::Value>(&status).expect("json")["bundle_hash"]
+        .as_str()
+        .map(str::to_string)
+        .expect("hash");
     std::fs::write(&playback, &good).expect("restore policy");
     assert!(!hash.is_empty());
 
@@ -230,18 +346,40 @@ impl Endpoint {
                 let mut stream = stream;
                 let mut buf = [0u8; 1024];
                 let _ = stream.read(&mut buf);
-                let status = if flag.load(std::sync::atomic::Ordering::SeqCst) { "200 OK" } else { "503 Service Unavailable" };
-                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let status = if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    "200 OK"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
             }
         });
         Endpoint { port, up }
     }
 }
 
-fn start_controller(region: &str, dir: &str, endpoint: &str, failpoints: &str) -> (String, Child, u16) {
+fn start_controller(
+    region: &str,
+    dir: &str,
+    endpoint: &str,
+    failpoints: &str,
+) -> (String, Child, u16) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .args(["run", "--region", region, "--policies", dir, "--endpoint-url", endpoint, "--admin-addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "run",
+            "--region",
+            region,
+            "--policies",
+            dir,
+            "--endpoint-url",
+            endpoint,
+            "--admin-addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -254,7 +392,10 @@ fn start_controller(region: &str, dir: &str, endpoint: &str, failpoints: &str) -
 }
 
 fn assert_failpoints_compiled() {
-    let out = Command::new(env!("CARGO_BIN_EXE_regionctl")).arg("--version").output().expect("version");
+    let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .arg("--version")
+        .output()
+        .expect("version");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("(failpoints)"),
         "this test needs the failpoints feature: run `cargo test --features regionctl/failpoints` (scripts/test.sh does)"
@@ -274,8 +415,15 @@ async fn probes_need_a_quorum_of_observers() {
     let global = harness::sdk("us-east-1").await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
-        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
         replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
     }
     let playback_zone = replacements[0].1.clone();
@@ -287,44 +435,83 @@ async fn probes_need_a_quorum_of_observers() {
     write_policies(&dir, &replacements);
     let endpoints: Vec<Endpoint> = REGIONS.iter().map(|_| Endpoint::start()).collect();
     let controller = dir.join("controller.yaml");
-    let text = std::fs::read_to_string(&controller).expect("read").replace("tick_secs: 10", "tick_secs: 1");
+    let text = std::fs::read_to_string(&controller)
+        .expect("read")
+        .replace("tick_secs: 10", "tick_secs: 1");
     std::fs::write(&controller, text).expect("write");
-    let per_region: Vec<String> = REGIONS.iter().zip(&endpoints).map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port)).collect();
+    let per_region: Vec<String> = REGIONS
+        .iter()
+        .zip(&endpoints)
+        .map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port))
+        .collect();
     let probes = format!(
         "    probes:\n      - protocol: http\n        target: \"http://127.0.0.1:9/{{region}}\"\n        per_region: {{{}}}\n        timeout_ms: 1000\n    fail_after_secs: 2",
         per_region.join(", ")
     );
     let playback = dir.join("playback.yaml");
-    let text = std::fs::read_to_string(&playback).expect("read").replacen("    fail_after_secs: 2", &probes, 1);
+    let text = std::fs::read_to_string(&playback).expect("read").replacen(
+        "    fail_after_secs: 2",
+        &probes,
+        1,
+    );
     std::fs::write(&playback, text).expect("write");
     let d = dir.to_str().expect("utf-8 path").to_string();
     ok(&regionctl(&["check", &d]));
-    ok(&regionctl(&["provision", "--policies", &d, "--endpoint-url", &endpoint]));
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
 
     let euc1_port = endpoints[0].port;
     let mut fleet = Fleet(vec![
         start_controller("eu-central-1", &d, &endpoint, ""),
-        start_controller("eu-west-1", &d, &endpoint, &format!("probe-fail@:{euc1_port}/")),
+        start_controller(
+            "eu-west-1",
+            &d,
+            &endpoint,
+            &format!("probe-fail@:{euc1_port}/"),
+        ),
         start_controller("us-east-1", &d, &endpoint, ""),
     ]);
     let started = Instant::now();
     for (region, _, port) in &fleet.0 {
         while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
-            assert!(started.elapsed() < CONVERGE_WITHIN, "controller {region} never became ready");
+            assert!(
+                started.elapsed() < CONVERGE_WITHIN,
+                "controller {region} never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
     // One observer sees eu-central-1 as unreachable for well past fail_after_secs.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 50), "one vantage point evacuated a healthy region");
+    assert!(
+        euc1_weights(&route53, &playback_zone)
+            .await
+            .iter()
+            .all(|w| *w == 50),
+        "one vantage point evacuated a healthy region"
+    );
     let (_, status) = http_get(fleet.0[1].2, "/status").expect("status");
     assert!(status.contains("\"health\":\"healthy\""), "{status}");
 
     // Now the region really is unreachable: every observer's probes fail; alarms stay OK.
-    endpoints[0].up.store(false, std::sync::atomic::Ordering::SeqCst);
+    endpoints[0]
+        .up
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let lost = Instant::now();
-    while euc1_weights(&route53, &playback_zone).await.iter().any(|w| *w != 0) {
-        assert!(lost.elapsed() < CONVERGE_WITHIN, "an unreachable region was never evacuated");
+    while euc1_weights(&route53, &playback_zone)
+        .await
+        .iter()
+        .any(|w| *w != 0)
+    {
+        assert!(
+            lost.elapsed() < CONVERGE_WITHIN,
+            "an unreachable region was never evacuated"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     println!("evacuated on probe evidence after {:?}", lost.elapsed());
@@ -345,8 +532,15 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     let global = harness::sdk("us-east-1").await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [("{{ZONE_PLAYBACK}}", "play.example.com"), ("{{ZONE_AUTH}}", "auth.example.com"), ("{{ZONE_CATALOG}}", "catalog.example.com")] {
-        let id = route53.create_hosted_zone(name, &format!("{prefix}-{name}")).await.expect("create zone");
+    for (key, name) in [
+        ("{{ZONE_PLAYBACK}}", "play.example.com"),
+        ("{{ZONE_AUTH}}", "auth.example.com"),
+        ("{{ZONE_CATALOG}}", "catalog.example.com"),
+    ] {
+        let id = route53
+            .create_hosted_zone(name, &format!("{prefix}-{name}"))
+            .await
+            .expect("create zone");
         replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
     }
     let playback_zone = replacements[0].1.clone();
@@ -358,10 +552,25 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
     write_policies(&dir, &replacements);
     let d = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&["provision", "--policies", &d, "--endpoint-url", &endpoint]));
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
     let once = |region: &str, failpoints: &str| {
         Command::new(env!("CARGO_BIN_EXE_regionctl"))
-            .args(["run", "--once", "--region", region, "--policies", &d, "--endpoint-url", &endpoint])
+            .args([
+                "run",
+                "--once",
+                "--region",
+                region,
+                "--policies",
+                &d,
+                "--endpoint-url",
+                &endpoint,
+            ])
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -374,30 +583,85 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     }
     let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
     for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(&format!("{prefix}-{svc}-eu-central-1-5xx"), AlarmState::Alarm, "test: region loss").await.expect("ALARM");
+        euc1.set_alarm_state(
+            &format!("{prefix}-{svc}-eu-central-1-5xx"),
+            AlarmState::Alarm,
+            "test: region loss",
+        )
+        .await
+        .expect("ALARM");
     }
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     let crashed = once("us-east-1", "crash-after-scale");
-    assert!(!crashed.status.success(), "the failpoint should have killed the pass");
+    assert!(
+        !crashed.status.success(),
+        "the failpoint should have killed the pass"
+    );
     let journal = Journal::new(&global, table);
-    let (auth_items, _) = journal.query_prefix("DECISION#auth", "").await.expect("query");
-    assert_eq!(auth_items.iter().filter(|i| i.sk.ends_with("#INTENT")).count(), 1, "intent recorded before the side effect");
-    assert_eq!(auth_items.iter().filter(|i| i.sk.contains("#OUTCOME#")).count(), 0, "no outcome: killed mid-apply");
-    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 50), "nothing shifted before the crash");
+    let (auth_items, _) = journal
+        .query_prefix("DECISION#auth", "")
+        .await
+        .expect("query");
+    assert_eq!(
+        auth_items
+            .iter()
+            .filter(|i| i.sk.ends_with("#INTENT"))
+            .count(),
+        1,
+        "intent recorded before the side effect"
+    );
+    assert_eq!(
+        auth_items
+            .iter()
+            .filter(|i| i.sk.contains("#OUTCOME#"))
+            .count(),
+        0,
+        "no outcome: killed mid-apply"
+    );
+    assert!(
+        euc1_weights(&route53, &playback_zone)
+            .await
+            .iter()
+            .all(|w| *w == 50),
+        "nothing shifted before the crash"
+    );
 
     let peer = once("eu-west-1", "");
-    assert!(peer.status.success(), "{}", String::from_utf8_lossy(&peer.stderr));
+    assert!(
+        peer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&peer.stderr)
+    );
     let text = String::from_utf8_lossy(&peer.stdout);
-    assert!(text.contains("auth decision") && text.contains("already recorded"), "{text}");
-    assert!(euc1_weights(&route53, &playback_zone).await.iter().all(|w| *w == 0), "rolled forward");
+    assert!(
+        text.contains("auth decision") && text.contains("already recorded"),
+        "{text}"
+    );
+    assert!(
+        euc1_weights(&route53, &playback_zone)
+            .await
+            .iter()
+            .all(|w| *w == 0),
+        "rolled forward"
+    );
     for svc in ["playback", "auth", "catalog"] {
-        let (items, _) = journal.query_prefix(&format!("DECISION#{svc}"), "").await.expect("query");
+        let (items, _) = journal
+            .query_prefix(&format!("DECISION#{svc}"), "")
+            .await
+            .expect("query");
         let intents = items.iter().filter(|i| i.sk.ends_with("#INTENT")).count();
-        let outcomes: Vec<_> = items.iter().filter(|i| i.sk.contains("#OUTCOME#")).collect();
+        let outcomes: Vec<_> = items
+            .iter()
+            .filter(|i| i.sk.contains("#OUTCOME#"))
+            .collect();
         assert_eq!(intents, 1, "{svc}: one decision, recorded once");
         assert_eq!(outcomes.len(), 1, "{svc}: one outcome, from the peer");
-        assert!(outcomes[0].sk.ends_with("eu-west-1"), "{svc}: {}", outcomes[0].sk);
+        assert!(
+            outcomes[0].sk.ends_with("eu-west-1"),
+            "{svc}: {}",
+            outcomes[0].sk
+        );
     }
     let again = once("eu-west-1", "");
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));

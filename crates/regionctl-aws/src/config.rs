@@ -5,9 +5,9 @@
 //! credentials, an explicit endpoint (moto) and a single attempt, so an unimplemented
 //! operation fails fast instead of being retried three times.
 
+pub use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-pub use aws_config::SdkConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use std::time::Duration;

@@ -296,7 +296,11 @@ impl Journal {
         loop {
             calls += 1;
             // DynamoDB rejects an empty string in a key condition: no prefix, no sk clause.
-            let mut query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", s(pk));
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_values(":pk", s(pk));
             query = if sk_prefix.is_empty() {
                 query.key_condition_expression("pk = :pk")
             } else {

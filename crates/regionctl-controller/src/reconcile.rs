@@ -563,8 +563,7 @@ type ZoneWeights = Result<HashMap<(String, String), u8>, PortError>;
 
 /// Reads weights, capacity and balancer splits for every service.
 pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
-    let mut zones: HashMap<String, ZoneWeights> =
-        HashMap::new();
+    let mut zones: HashMap<String, ZoneWeights> = HashMap::new();
     let mut services = Vec::with_capacity(bundle.services.len());
     for service in &bundle.services {
         let zone = &service.routing.hosted_zone_id;

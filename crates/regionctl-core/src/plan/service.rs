@@ -34,12 +34,9 @@ pub(super) struct Outcome {
     pub exemptions: Vec<Exemption>,
 }
 
-/// Per-cell result of the weight computation.
+/// Per-cell result of the weight computation (the weights themselves are written into the
+/// service's flat buffers).
 struct CellPlan {
-    /// Weights after evacuation (exempt moves only).
-    evacuated: Vec<u8>,
-    /// Weights after evacuation plus any permitted failback.
-    target: Vec<u8>,
     /// The cell has no eligible region: held as it is.
     held: bool,
     /// Regions that should get traffic back but may not yet (failback gates).
@@ -76,22 +73,39 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 1. Weights: evacuation (exempt) and failback (gated), cell by cell.
     let failback = failback_gate(inputs, s, &entry);
-    let mut cells: Vec<CellPlan> = Vec::with_capacity(nc);
+    // Flat per-(cell, region) buffers, written cell by cell; scratch buffers are reused, so
+    // the common paths allocate nothing per cell.
+    let mut evac_flat = current.clone();
+    let mut target_flat = current.clone();
+    let mut held = vec![false; nc];
+    let mut blocked: Vec<usize> = Vec::new();
     let mut held_cells = 0usize;
+    let mut eligible = vec![false; nr];
+    let mut full = vec![0u8; nr];
     for c in 0..nc {
         let cur = &current[c * nr..(c + 1) * nr];
-        let eligible: Vec<bool> = (0..nr)
-            .map(|r| entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r])
-            .collect();
-        let plan = plan_cell(service, c, cur, &eligible, &failback);
+        for (r, e) in eligible.iter_mut().enumerate() {
+            *e = entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r];
+        }
+        let plan = plan_cell(
+            service,
+            c,
+            cur,
+            &eligible,
+            &failback,
+            &mut full,
+            &mut evac_flat[c * nr..(c + 1) * nr],
+            &mut target_flat[c * nr..(c + 1) * nr],
+        );
         if plan.held {
             held_cells += 1;
+            held[c] = true;
         }
-        cells.push(plan);
+        blocked.extend(plan.blocked);
     }
     if held_cells > 0 {
         let bad = (0..nc).any(|c| {
-            cells[c].held
+            held[c]
                 && (0..nr)
                     .any(|r| current[c * nr + r] > 0 && entry(c, r).verdict != Verdict::Healthy)
         });
@@ -105,11 +119,8 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         }
     }
 
-    let evacuating = cells
-        .iter()
-        .enumerate()
-        .any(|(c, p)| p.evacuated[..] != current[c * nr..(c + 1) * nr]);
-    let failing_back = cells.iter().any(|p| p.target != p.evacuated);
+    let evacuating = evac_flat != current;
+    let failing_back = target_flat != evac_flat;
 
     // Minimum healthy regions: evacuation must leave enough healthy regions serving.
     if evacuating {
@@ -135,14 +146,6 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 2. Capacity and waits.
     let shares_cur = shares(service, &current);
-    let evac_flat: Vec<u8> = cells
-        .iter()
-        .flat_map(|p| p.evacuated.iter().copied())
-        .collect();
-    let target_flat: Vec<u8> = cells
-        .iter()
-        .flat_map(|p| p.target.iter().copied())
-        .collect();
     let shares_target = shares(service, &target_flat);
     let baseline_flat: Vec<u8> = service
         .cells
@@ -309,7 +312,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         out.partial = true;
         // Every region that keeps traffic it should lose is covered, cell by cell.
         for r in 0..nr {
-            let keeps = (0..nc).any(|c| current[c * nr + r] > 0 && evac_flat[c * nr + r] == 0 && final_weights[c * nr + r] > 0);
+            let keeps = (0..nc).any(|c| {
+                current[c * nr + r] > 0
+                    && evac_flat[c * nr + r] == 0
+                    && final_weights[c * nr + r] > 0
+            });
             if keeps {
                 out.exemptions.push(Exemption::Partial { r });
             }
@@ -332,8 +339,18 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 4. Guard the resulting state before it becomes steps.
     // Discretionary moves are measured from where the exempt evacuation leaves the cell.
-    let discretionary_from: Option<&[u8]> = failing_back.then_some(if evacuating { evac_flat.as_slice() } else { current.as_slice() });
-    let violations = guard::check_service(inputs, s, &final_weights, discretionary_from, &out.exemptions);
+    let discretionary_from: Option<&[u8]> = failing_back.then_some(if evacuating {
+        evac_flat.as_slice()
+    } else {
+        current.as_slice()
+    });
+    let violations = guard::check_service(
+        inputs,
+        s,
+        &final_weights,
+        discretionary_from,
+        &out.exemptions,
+    );
     if !violations.is_empty() {
         out.alerts.push(Alert {
             kind: AlertKind::GuardViolation,
@@ -474,10 +491,6 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             discretionary: true,
         });
     }
-    let mut blocked: Vec<usize> = cells
-        .iter()
-        .flat_map(|p| p.blocked.iter().copied())
-        .collect();
     blocked.sort_unstable();
     blocked.dedup();
     for r in &blocked {
@@ -646,40 +659,49 @@ fn cooldown_passed(inputs: &Inputs<'_>, s: usize) -> bool {
 }
 
 /// Plans one cell's weights: first the exempt evacuation, then any permitted failback.
+#[allow(clippy::too_many_arguments)]
 fn plan_cell(
     service: &Service,
     c: usize,
     cur: &[u8],
     eligible: &[bool],
     gate: &FailbackGate,
+    full: &mut [u8],
+    evacuated: &mut [u8],
+    target: &mut [u8],
 ) -> CellPlan {
     let nr = cur.len();
     let cell = &service.cells[c];
+    // `evacuated` and `target` start as the current weights.
     let Some(active) = cell
         .tiers
         .iter()
         .position(|t| t.iter().any(|r| eligible[*r]))
     else {
         return CellPlan {
-            evacuated: cur.to_vec(),
-            target: cur.to_vec(),
             held: true,
             blocked: Vec::new(),
         };
     };
-    let full = tier_weights(service, &cell.tiers[active], eligible, nr);
+    tier_weights(service, &cell.tiers[active], eligible, full);
+    // Fast path (steady state and every untouched cell): already at the full target.
+    if cur == &full[..] {
+        return CellPlan {
+            held: false,
+            blocked: Vec::new(),
+        };
+    }
     // Evacuation: ineligible regions go to 0; if nothing eligible is left serving, the
     // first tier with an eligible region takes over.
-    let mut evacuated: Vec<u8> = (0..nr)
-        .map(|r| if eligible[r] { cur[r] } else { 0 })
-        .collect();
-    if evacuated.iter().all(|w| *w == 0) {
-        evacuated = full.clone();
+    for r in 0..nr {
+        evacuated[r] = if eligible[r] { cur[r] } else { 0 };
     }
-    if evacuated == full {
+    if evacuated.iter().all(|w| *w == 0) {
+        evacuated.copy_from_slice(full);
+    }
+    target.copy_from_slice(evacuated);
+    if evacuated == &full[..] {
         return CellPlan {
-            target: evacuated.clone(),
-            evacuated,
             held: false,
             blocked: Vec::new(),
         };
@@ -687,22 +709,20 @@ fn plan_cell(
     // Failback (or moving back to a better tier): discretionary.
     // Compare shares, not weights: a region at its baseline weight can still be below its
     // baseline share (others' weights raised), and that is a failback too.
-    let s_evac = cell_shares(&evacuated);
-    let s_full = cell_shares(&full);
-    let gainers: Vec<usize> = (0..nr).filter(|r| s_full[*r] > s_evac[*r] + SHARE_EPSILON).collect();
+    let s_evac = cell_shares(evacuated);
+    let s_full = cell_shares(full);
+    let gainers: Vec<usize> = (0..nr)
+        .filter(|r| s_full[*r] > s_evac[*r] + SHARE_EPSILON)
+        .collect();
     let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
     if !permitted {
         return CellPlan {
-            target: evacuated.clone(),
-            evacuated,
             held: false,
             blocked: gainers,
         };
     }
-    let target = staged(service, &evacuated, &full);
+    target.copy_from_slice(&staged(service, evacuated, full));
     CellPlan {
-        evacuated,
-        target,
         held: false,
         blocked: Vec::new(),
     }
@@ -710,18 +730,19 @@ fn plan_cell(
 
 /// Full target weights for a tier: eligible members at their weight (equally when all are
 /// zero-weight standbys), everything else 0.
-fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], nr: usize) -> Vec<u8> {
-    let mut w = vec![0u8; nr];
-    let members: Vec<usize> = tier.iter().copied().filter(|r| eligible[*r]).collect();
-    let all_zero = members.iter().all(|r| service.regions[*r].weight == 0);
-    for r in members {
+fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], w: &mut [u8]) {
+    w.fill(0);
+    let all_zero = tier
+        .iter()
+        .filter(|r| eligible[**r])
+        .all(|r| service.regions[*r].weight == 0);
+    for &r in tier.iter().filter(|r| eligible[**r]) {
         w[r] = if all_zero {
             1
         } else {
             service.regions[r].weight
         };
     }
-    w
 }
 
 /// The next failback stage from `from` toward `full`, bounded by the per-step limit.
@@ -734,11 +755,16 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
     let n = full.len();
     let s_from = cell_shares(from);
     let s_full = cell_shares(full);
-    let gainers: Vec<usize> = (0..n).filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON).collect();
+    let gainers: Vec<usize> = (0..n)
+        .filter(|r| s_full[*r] > s_from[*r] + SHARE_EPSILON)
+        .collect();
     if gainers.is_empty() {
         return full.to_vec();
     }
-    let progress = gainers.iter().map(|r| s_from[*r] / s_full[*r]).fold(1.0f64, f64::min);
+    let progress = gainers
+        .iter()
+        .map(|r| s_from[*r] / s_full[*r])
+        .fold(1.0f64, f64::min);
     let next = service
         .safety
         .failback_stages_percent
@@ -778,7 +804,11 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
     let mut g = 1.0f64;
     for _ in 0..24 {
         let f = progress + g * (next - progress);
-        let w = if f >= 1.0 - 1e-9 { full.to_vec() } else { percent_weights(&desired_at(f)) };
+        let w = if f >= 1.0 - 1e-9 {
+            full.to_vec()
+        } else {
+            percent_weights(&desired_at(f))
+        };
         let m = moved(&w);
         if m <= max_step + 1e-9 {
             return w;
@@ -790,7 +820,10 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
 
 /// Integer weights summing to 100 for shares (largest remainder; never to a zero share).
 fn percent_weights(desired: &[f64]) -> Vec<u8> {
-    let mut w: Vec<u32> = desired.iter().map(|d| (d * 100.0).floor().max(0.0) as u32).collect();
+    let mut w: Vec<u32> = desired
+        .iter()
+        .map(|d| (d * 100.0).floor().max(0.0) as u32)
+        .collect();
     let assigned: u32 = w.iter().sum();
     let mut order: Vec<usize> = (0..desired.len()).filter(|r| desired[*r] > 0.0).collect();
     order.sort_by(|a, b| {
@@ -798,10 +831,15 @@ fn percent_weights(desired: &[f64]) -> Vec<u8> {
         let fb = desired[*b] * 100.0 - f64::from(w[*b]);
         fb.total_cmp(&fa).then(a.cmp(b))
     });
-    for r in order.into_iter().take(100usize.saturating_sub(assigned as usize)) {
+    for r in order
+        .into_iter()
+        .take(100usize.saturating_sub(assigned as usize))
+    {
         w[r] += 1;
     }
-    w.into_iter().map(|x| u8::try_from(x.min(255)).unwrap_or(255)).collect()
+    w.into_iter()
+        .map(|x| u8::try_from(x.min(255)).unwrap_or(255))
+        .collect()
 }
 
 /// Weights moving a fraction `k` of the way from `current` to `target`, per cell.
@@ -855,10 +893,14 @@ fn shares(service: &Service, weights: &[u8]) -> Vec<f64> {
     let nr = service.regions.len();
     let nc = service.cells.len().max(1);
     let mut out = vec![0.0; nr];
-    for c in 0..service.cells.len() {
-        let cs = cell_shares(&weights[c * nr..(c + 1) * nr]);
-        for r in 0..nr {
-            out[r] += cs[r];
+    for row in weights.chunks_exact(nr.max(1)).take(service.cells.len()) {
+        let total: u32 = row.iter().map(|w| u32::from(*w)).sum();
+        for (o, w) in out.iter_mut().zip(row) {
+            *o += if total == 0 {
+                1.0 / nr as f64
+            } else {
+                f64::from(*w) / f64::from(total)
+            };
         }
     }
     out.iter_mut().for_each(|x| *x /= nc as f64);
@@ -902,7 +944,7 @@ fn desired_now(inputs: &Inputs<'_>, s: usize, r: usize) -> Option<u32> {
         .flatten()
         .map(|e| e.desired)
         .or_else(|| live.last_known_desired.get(r).copied().flatten())
-        .or(Some(steady_desired(service, r)))
+        .or_else(|| Some(steady_desired(service, r)))
 }
 
 fn running(inputs: &Inputs<'_>, s: usize, r: usize) -> u32 {

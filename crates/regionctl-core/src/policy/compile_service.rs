@@ -375,14 +375,31 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
             }
             for (region, target) in &probe.per_region {
                 if !spec.regions.iter().any(|x| &x.name == region) {
-                    r.error(&p.key("per_region").key(region), format!("service does not run in `{region}`"), None);
+                    r.error(
+                        &p.key("per_region").key(region),
+                        format!("service does not run in `{region}`"),
+                        None,
+                    );
                 }
                 let scheme_ok = match probe.protocol {
-                    raw::ProbeProtocol::Http => target.starts_with("http://") || target.starts_with("https://"),
+                    raw::ProbeProtocol::Http => {
+                        target.starts_with("http://") || target.starts_with("https://")
+                    }
                     raw::ProbeProtocol::Tcp => target.contains(':'),
                 };
                 if !scheme_ok {
-                    r.error(&p.key("per_region").key(region), format!("`{target}` is not a valid {} probe target", if probe.protocol == raw::ProbeProtocol::Http { "http" } else { "tcp" }), None);
+                    r.error(
+                        &p.key("per_region").key(region),
+                        format!(
+                            "`{target}` is not a valid {} probe target",
+                            if probe.protocol == raw::ProbeProtocol::Http {
+                                "http"
+                            } else {
+                                "tcp"
+                            }
+                        ),
+                        None,
+                    );
                 }
             }
             probe_templates.push((t, probe));
@@ -787,7 +804,7 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
     let mode = spec
         .mode
         .unwrap_or_else(|| default_mode_for_tier(spec.tier));
-    Some(Service {
+    let mut service = Service {
         name: input.name.to_string(),
         description: input.description.clone(),
         file: input.file.to_string(),
@@ -815,6 +832,7 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
         },
         ecs,
         alb,
+        baseline_shares: Vec::new(),
         safety: Safety {
             min_healthy_regions: safety.min_healthy_regions,
             max_shift_percent_per_step: safety.max_shift_percent_per_step,
@@ -824,7 +842,9 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
             failback_after_healthy_secs: safety.failback.after_healthy_secs,
             failback_stages_percent: safety.failback.stages_percent.clone(),
         },
-    })
+    };
+    service.baseline_shares = service.compute_baseline_shares();
+    Some(service)
 }
 
 fn cells_values_id(values: &[String], dims: &[String]) -> String {

@@ -181,7 +181,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
             }
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(did_you_mean("ap-south-2", regions), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("teir", "tier"), 1);
-        assert_eq!(did_you_mean("teir", ["tier", "mode"]).as_deref(), Some("tier"));
+        assert_eq!(
+            did_you_mean("teir", ["tier", "mode"]).as_deref(),
+            Some("tier")
+        );
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct Service {
     pub alb: Option<Alb>,
     /// Safety limits.
     pub safety: Safety,
+    /// Per local region: baseline share of the service's traffic (mean over cells).
+    pub baseline_shares: Vec<f64>,
 }
 
 impl Service {
@@ -131,6 +133,17 @@ impl Service {
 
     /// Baseline share of traffic region `r` carries, averaged over cells (0.0–1.0).
     pub fn baseline_share(&self, r: usize) -> f64 {
+        self.baseline_shares.get(r).copied().unwrap_or(0.0)
+    }
+
+    /// Computes every region's baseline share (done once, at load time).
+    pub fn compute_baseline_shares(&self) -> Vec<f64> {
+        (0..self.regions.len())
+            .map(|r| self.compute_baseline_share(r))
+            .collect()
+    }
+
+    fn compute_baseline_share(&self, r: usize) -> f64 {
         if self.cells.is_empty() {
             return 0.0;
         }

@@ -10,7 +10,26 @@ use serde_json::Value;
 /// The JSON Schema (draft 2020-12) for every regionctl document.
 pub fn policy_schema() -> Value {
     let schema = schemars::schema_for!(DocumentSchema);
-    serde_json::to_value(schema).unwrap_or(Value::Null)
+    canonical(serde_json::to_value(schema).unwrap_or(Value::Null))
+}
+
+/// Keys sorted at every level, so the printed schema does not depend on whether some
+/// dependency turned on serde_json's `preserve_order` (feature unification).
+pub fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
 }
 
 /// The fields allowed in the mapping at `path` (a path into a document of `kind`).

@@ -1,0 +1,59 @@
+//! The simulated AWS world and game-days for regionctl.
+//!
+//! The controller's logic is a step function over ports
+//! ([`regionctl_controller::ports`]). This crate implements every port in process, over one
+//! [`world::World`] with a **virtual clock**, so the real
+//! [`regionctl_controller::reconcile::reconcile_once`] runs unchanged, many controllers at
+//! once, a 30-minute incident in a second of wall time, the same way for the same seed.
+//!
+//! # Layout
+//! - [`world`]: the simulated AWS services (Route 53 with PENDING changes, health checks and
+//!   its answering rules, a token bucket; CloudWatch alarms; ECS capacity that arrives late;
+//!   ALB weights; a journal with regional replicas, replication lag and last-writer-wins;
+//!   EventBridge; endpoints) and the faults it can suffer, plus
+//!   [`world::ControllerView`], one controller's view of it (the ports).
+//! - [`scenario`]: the game-day file format (`chaos/*.yaml`), its JSON Schema and loading
+//!   with file:line:column errors.
+//! - [`engine`]: runs a scenario: ticks the controllers, injects faults, measures answered
+//!   traffic per (service, cell, region) every virtual second.
+//! - [`expect`]: steady-state checks and expectations over what was measured and recorded.
+//! - [`report`]: the terminal timeline, `report.md`, `report.json` and `traffic.svg`.
+//! - [`duration`]: `5m`, `90s`, `1h30m`.
+//!
+//! # Determinism
+//! Every random choice comes from one ChaCha stream seeded by the scenario (or `--seed`);
+//! every collection that is iterated is ordered (`BTreeMap`, `Vec`); nothing reads the wall
+//! clock. The same scenario and seed produce byte-identical reports.
+
+/// Appends one formatted line to a `String`.
+macro_rules! wl {
+    ($dst:expr) => {
+        $dst.push('\n')
+    };
+    ($dst:expr, $($arg:tt)*) => {{
+        $dst.push_str(&format!($($arg)*));
+        $dst.push('\n');
+    }};
+}
+
+pub mod duration;
+pub mod engine;
+pub mod expect;
+pub mod report;
+pub mod scenario;
+mod svg;
+pub mod world;
+
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+/// Runs a future that never suspends (every simulated port completes at once) to
+/// completion. `None` if it suspended anyway, which would be a bug in a simulated port.
+pub fn block_on<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
+    }
+}

@@ -1,0 +1,352 @@
+//! One controller's view of the world: every port of `regionctl-controller`.
+//!
+//! Faults depend on who is asking: a controller in a region whose APIs are unreachable
+//! reaches nothing; calls to such a region's CloudWatch, ECS or ELB fail for everyone; the
+//! journal a controller uses is its own region's replica; its clock may be skewed.
+
+use super::{EffectKind, World, route53};
+use regionctl_controller::ports::{
+    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
+    JournalItem, PortResult, Prober, WeightedRecord,
+};
+use regionctl_core::health::AlarmObservation;
+use regionctl_core::live::{AlbState, EcsState};
+use regionctl_core::policy::Probe;
+use regionctl_core::time::Timestamp;
+use std::cell::RefCell;
+
+/// A controller (in `region`) looking at the shared world.
+#[derive(Debug, Clone, Copy)]
+pub struct ControllerView<'w> {
+    world: &'w RefCell<World>,
+    region: &'w str,
+}
+
+impl<'w> ControllerView<'w> {
+    /// The view of the controller in `region`.
+    pub fn new(world: &'w RefCell<World>, region: &'w str) -> Self {
+        ControllerView { world, region }
+    }
+
+    /// Fails if this controller's own region cannot reach AWS.
+    fn reach(
+        &self,
+        w: &mut World,
+        service: &'static str,
+        operation: &'static str,
+    ) -> PortResult<()> {
+        if w.faults.unreachable.contains(self.region) {
+            return Err(w.fail(
+                service,
+                operation,
+                FailureClass::Retryable,
+                format!("{}: network unreachable from {}", service, self.region),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fails if `region`'s regional APIs cannot be reached from here.
+    fn reach_region(
+        &self,
+        w: &mut World,
+        region: &str,
+        service: &'static str,
+        operation: &'static str,
+    ) -> PortResult<()> {
+        self.reach(w, service, operation)?;
+        if w.faults.unreachable.contains(region) {
+            return Err(w.fail(
+                service,
+                operation,
+                FailureClass::Retryable,
+                format!("{service}.{region}.amazonaws.com: connection timed out"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Route 53 admission: reachability, control plane, token bucket.
+    fn route53(&self, w: &mut World, operation: &'static str, cost: u32) -> PortResult<()> {
+        self.reach(w, "route53", operation)?;
+        if w.faults.route53_down {
+            return Err(w.fail(
+                "route53",
+                operation,
+                FailureClass::Retryable,
+                "ServiceUnavailable: the Route 53 control plane is unavailable".into(),
+            ));
+        }
+        let now = w.now;
+        if !w.bucket.take(cost, now) {
+            return Err(w.fail(
+                "route53",
+                operation,
+                FailureClass::Throttled,
+                "Throttling: Rate exceeded".into(),
+            ));
+        }
+        w.stats.route53_calls += u64::from(cost);
+        Ok(())
+    }
+
+    /// The journal replica this controller uses.
+    fn journal(&self, w: &mut World, operation: &'static str) -> PortResult<()> {
+        self.reach(w, "dynamodb", operation)?;
+        if w.faults.journal_down.contains(self.region) {
+            return Err(w.fail(
+                "dynamodb",
+                operation,
+                FailureClass::Retryable,
+                format!(
+                    "InternalServerError: the {} replica is unavailable",
+                    self.region
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn local_now(&self, w: &World) -> Timestamp {
+        Timestamp(w.now.millis() + w.skew_ms.get(self.region).copied().unwrap_or(0))
+    }
+}
+
+fn pages(n: usize, per: usize) -> u32 {
+    u32::try_from(n.div_ceil(per).max(1)).unwrap_or(u32::MAX)
+}
+
+impl Dns for ControllerView<'_> {
+    async fn read_weighted(&self, zone: &str) -> PortResult<Vec<WeightedRecord>> {
+        let mut w = self.world.borrow_mut();
+        let n = w.zones.get(zone).map_or(0, |z| z.records.len());
+        self.route53(
+            &mut w,
+            "ListResourceRecordSets",
+            pages(n, route53::LIST_PAGE),
+        )?;
+        match w.zones.get(zone) {
+            Some(z) => Ok(z.records.values().map(|r| r.current.clone()).collect()),
+            None => Err(w.fail(
+                "route53",
+                "ListResourceRecordSets",
+                FailureClass::Permanent,
+                format!("NoSuchHostedZone: {zone}"),
+            )),
+        }
+    }
+
+    async fn upsert_weighted(
+        &self,
+        zone: &str,
+        records: &[WeightedRecord],
+    ) -> PortResult<ChangeReport> {
+        let mut w = self.world.borrow_mut();
+        if !w.zones.contains_key(zone) {
+            return Err(w.fail(
+                "route53",
+                "ChangeResourceRecordSets",
+                FailureClass::Permanent,
+                format!("NoSuchHostedZone: {zone}"),
+            ));
+        }
+        // One change batch per 1,000 changes (an UPSERT counts twice), one read-back.
+        let batches = pages(records.len() * 2, route53::BATCH_CHANGES);
+        self.route53(&mut w, "ChangeResourceRecordSets", batches + 1)?;
+        w.change_records(self.region, zone, records);
+        // The adapter waits for INSYNC; in the simulation the change is accepted now and
+        // answering follows when it is INSYNC (see `World::answering_weights`).
+        Ok(ChangeReport {
+            calls: batches + 1,
+            records: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            verified: true,
+        })
+    }
+}
+
+impl Alarms for ControllerView<'_> {
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> PortResult<Vec<(String, AlarmObservation)>> {
+        let mut w = self.world.borrow_mut();
+        self.reach_region(&mut w, region, "cloudwatch", "DescribeAlarms")?;
+        Ok(names
+            .iter()
+            .filter_map(|n| {
+                w.alarms
+                    .get(&(region.to_string(), n.clone()))
+                    .map(|a| (n.clone(), a.observed))
+            })
+            .collect())
+    }
+}
+
+impl Compute for ControllerView<'_> {
+    async fn describe_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> PortResult<Option<EcsState>> {
+        let mut w = self.world.borrow_mut();
+        self.reach_region(&mut w, region, "ecs", "DescribeServices")?;
+        Ok(w.ecs
+            .get(&(region.to_string(), cluster.to_string(), service.to_string()))
+            .map(|s| EcsState {
+                desired: s.desired,
+                running: s.running,
+                pending: s.pending(),
+            }))
+    }
+
+    async fn set_desired(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> PortResult<()> {
+        let mut w = self.world.borrow_mut();
+        self.reach_region(&mut w, region, "ecs", "UpdateService")?;
+        let key = (region.to_string(), cluster.to_string(), service.to_string());
+        if w.scale(self.region, &key, desired) {
+            Ok(())
+        } else {
+            Err(w.fail(
+                "ecs",
+                "UpdateService",
+                FailureClass::Permanent,
+                format!("ServiceNotFoundException: {cluster}/{service} in {region}"),
+            ))
+        }
+    }
+}
+
+impl Balancer for ControllerView<'_> {
+    async fn read_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+    ) -> PortResult<Option<AlbState>> {
+        let mut w = self.world.borrow_mut();
+        self.reach_region(&mut w, region, "elbv2", "DescribeListeners")?;
+        Ok(w.albs
+            .get(&(region.to_string(), listener.to_string()))
+            .filter(|(f, l, _)| f == fargate && l == lambda)
+            .map(|(_, _, s)| *s))
+    }
+
+    async fn set_split(
+        &self,
+        region: &str,
+        listener: &str,
+        fargate: &str,
+        lambda: &str,
+        weights: AlbState,
+    ) -> PortResult<()> {
+        let mut w = self.world.borrow_mut();
+        self.reach_region(&mut w, region, "elbv2", "ModifyListener")?;
+        let key = (region.to_string(), listener.to_string());
+        if !w.albs.contains_key(&key) {
+            return Err(w.fail(
+                "elbv2",
+                "ModifyListener",
+                FailureClass::Permanent,
+                format!("ListenerNotFound: {listener}"),
+            ));
+        }
+        w.albs
+            .insert(key, (fargate.to_string(), lambda.to_string(), weights));
+        w.record_effect(
+            self.region,
+            EffectKind::Alb {
+                region: region.to_string(),
+                listener: listener.to_string(),
+                fargate: weights.fargate,
+                lambda: weights.lambda,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl Journal for ControllerView<'_> {
+    async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
+        let mut w = self.world.borrow_mut();
+        self.journal(&mut w, "PutItem")?;
+        // Conditional writes are checked against the local replica only (MREC).
+        if w.journal.contains(self.region, &item.pk, &item.sk) {
+            return Ok(false);
+        }
+        let (now, lag) = (
+            w.now,
+            i64::try_from(w.knobs.journal_replication_lag_ms).unwrap_or(0),
+        );
+        w.journal.write(self.region, item, now, lag);
+        w.stats.journal_writes += 1;
+        Ok(true)
+    }
+
+    async fn put(&self, item: &JournalItem) -> PortResult<()> {
+        let mut w = self.world.borrow_mut();
+        self.journal(&mut w, "PutItem")?;
+        let (now, lag) = (
+            w.now,
+            i64::try_from(w.knobs.journal_replication_lag_ms).unwrap_or(0),
+        );
+        w.journal.write(self.region, item, now, lag);
+        w.stats.journal_writes += 1;
+        Ok(())
+    }
+
+    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
+        let mut w = self.world.borrow_mut();
+        self.journal(&mut w, "Query")?;
+        // TTL deletion is lazy: readers drop expired items by their own clock.
+        let now_secs = self.local_now(&w).millis() / 1000;
+        Ok(w.journal
+            .query(self.region, pk, prefix)
+            .into_iter()
+            .filter(|it| it.expires_at.is_none_or(|t| t > now_secs))
+            .collect())
+    }
+}
+
+impl Events for ControllerView<'_> {
+    async fn publish(&self, detail_type: &str, detail: &serde_json::Value) -> PortResult<()> {
+        let mut w = self.world.borrow_mut();
+        self.reach(&mut w, "eventbridge", "PutEvents")?;
+        let at = w.now;
+        w.published.push(super::Published {
+            at,
+            by: self.region.to_string(),
+            detail_type: detail_type.to_string(),
+            detail: detail.clone(),
+        });
+        w.stats.events += 1;
+        Ok(())
+    }
+}
+
+impl Prober for ControllerView<'_> {
+    async fn probe(&self, probe: &Probe) -> bool {
+        let w = self.world.borrow();
+        match w.probe_targets.get(&probe.target) {
+            // Every (service, region) behind the target must answer.
+            Some(targets) => targets
+                .iter()
+                .all(|(service, region)| w.probe_ok(self.region, service, region)),
+            None => false,
+        }
+    }
+}
+
+impl Clock for ControllerView<'_> {
+    fn now(&self) -> Timestamp {
+        self.local_now(&self.world.borrow())
+    }
+}

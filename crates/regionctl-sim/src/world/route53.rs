@@ -1,0 +1,117 @@
+//! Route 53 as the simulation needs it: weighted records whose changes are accepted at
+//! once by the control plane (list calls see them) but take effect for answering only
+//! when the change is INSYNC, a token bucket shared by the account, and answering.
+
+use regionctl_controller::ports::WeightedRecord;
+use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
+
+/// Records returned per `ListResourceRecordSets` page.
+pub const LIST_PAGE: usize = 300;
+/// Changes per `ChangeResourceRecordSets` batch (an UPSERT counts twice).
+pub const BATCH_CHANGES: usize = 1000;
+
+/// One weighted record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// As the control plane returns it.
+    pub current: WeightedRecord,
+    /// Weights the authoritative servers answer with, from when: sorted by time. A change
+    /// still PENDING has a time in the future.
+    pub answering: Vec<(Timestamp, u8)>,
+}
+
+impl Record {
+    /// The weight the authoritative servers answer with at `at` (`None` before the record
+    /// existed there).
+    pub fn weight_at(&self, at: Timestamp) -> Option<u8> {
+        self.answering
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= at)
+            .map(|(_, w)| *w)
+    }
+
+    /// True while a change to this record is PENDING at `at`.
+    pub fn pending_at(&self, at: Timestamp) -> bool {
+        self.answering.last().is_some_and(|(t, _)| *t > at)
+    }
+}
+
+/// A hosted zone: records keyed by (lower-case name without trailing dot, set identifier).
+#[derive(Debug, Clone, Default)]
+pub struct Zone {
+    /// Records.
+    pub records: BTreeMap<(String, String), Record>,
+}
+
+/// Normalises a record name for keys.
+pub fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl Zone {
+    /// Creates or replaces a record as the control plane sees it, taking effect for
+    /// answering at `effective`.
+    pub fn upsert(&mut self, record: &WeightedRecord, effective: Timestamp) -> Option<u8> {
+        let key = (normalize(&record.name), record.set_identifier.clone());
+        match self.records.get_mut(&key) {
+            Some(existing) => {
+                let before = existing.current.weight;
+                existing.current = record.clone();
+                // A later change supersedes a pending one that would land after it.
+                existing.answering.retain(|(t, _)| *t <= effective);
+                existing.answering.push((effective, record.weight));
+                Some(before)
+            }
+            None => {
+                self.records.insert(
+                    key,
+                    Record {
+                        current: record.clone(),
+                        answering: vec![(effective, record.weight)],
+                    },
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A token bucket: `burst` tokens, refilled at `per_sec`. Route 53 throttles an account's
+/// API calls this way (reads and writes share it).
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    /// Capacity.
+    pub burst: f64,
+    /// Refill rate per second.
+    pub per_sec: f64,
+    tokens: f64,
+    at: Timestamp,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(burst: u32, per_sec: f64, now: Timestamp) -> Self {
+        TokenBucket {
+            burst: f64::from(burst),
+            per_sec,
+            tokens: f64::from(burst),
+            at: now,
+        }
+    }
+
+    /// Takes `n` tokens at `now`, or none and false when there are not enough.
+    pub fn take(&mut self, n: u32, now: Timestamp) -> bool {
+        let elapsed = (now.millis() - self.at.millis()).max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
+        self.at = now;
+        let n = f64::from(n);
+        if self.tokens + 1e-9 >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+}
