@@ -4,7 +4,7 @@
 //! first corrective call left", separately from the AWS (here: moto) round trips it waits
 //! for, plus the number of AWS calls a decision costs and the controller's resident memory.
 //!
-//! Method (see `docs/perf-reaction.md` and `scripts/bench-reaction.sh`):
+//! Method (see `docs/PERFORMANCE.md` and `scripts/bench-reaction.sh`):
 //! 1. Against the moto server in `MOTO_ENDPOINT` (must be `http://127.0.0.1:PORT`), create
 //!    three hosted zones, write a policy bundle modelled on `tests/fixtures/moto`
 //!    (`fail_after_secs: 0`, controllers in eu-central-1, eu-west-1 and us-east-1, journal in

@@ -2,7 +2,7 @@
 # Reaction-time benchmark against a local moto server (127.0.0.1 only): alarm event
 # received → first corrective AWS call, over 100 trials, plus resident memory.
 #
-#   scripts/bench-reaction.sh                       debug build (what docs/perf-reaction.md reports)
+#   scripts/bench-reaction.sh                       debug build (what docs/PERFORMANCE.md reports)
 #   scripts/bench-reaction.sh --release             release build of the example
 #   scripts/bench-reaction.sh -- --trials 200       arguments after `--` go to the example
 #

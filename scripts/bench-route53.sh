@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Route 53 evacuation benchmark against a local moto server (127.0.0.1 only).
 #
-#   scripts/bench-route53.sh            debug build (what docs/perf-route53.md reports)
+#   scripts/bench-route53.sh            debug build (what docs/PERFORMANCE.md reports)
 #   scripts/bench-route53.sh --release  release build of the client
 #
 # Installs moto into .venv if needed, starts moto_server on a free 127.0.0.1 port, runs
