@@ -156,7 +156,8 @@ pub fn did_you_mean<'c>(
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
         let distance = edit_distance(word, candidate);
-        let limit = (candidate.len().max(word.len()) / 3).max(1);
+        // A quarter of the length: catches typos, not different names (us-west-2 ≠ eu-west-1).
+        let limit = (candidate.len().max(word.len()) / 4).max(1);
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }

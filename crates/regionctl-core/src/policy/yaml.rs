@@ -353,8 +353,17 @@ pub fn parse_values(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
         })
 }
 
+/// The first line of a parser message, without library advice or the position (which the
+/// diagnostic shows itself).
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let mut line = message.lines().next().unwrap_or(message).trim().to_string();
+    if let Some(i) = line.find(", set DuplicateKeyPolicy") {
+        line.truncate(i);
+    }
+    if let Some(i) = line.rfind(" at line ") {
+        line.truncate(i);
+    }
+    line
 }
 
 #[cfg(test)]
