@@ -6,6 +6,9 @@ use regionctl_sim::{engine, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "gameday_moto.rs"]
+mod gameday_moto;
+
 /// Run a game-day: take a region (or a cell, a controller, the Route 53 control plane)
 /// away on purpose, and check against the scenario's expectations and deadlines that the
 /// controllers detected it, agreed, moved capacity and traffic in the right order, recorded
@@ -33,6 +36,10 @@ pub struct GamedayArgs {
     /// No progress lines while it runs (the summary is still printed).
     #[arg(long)]
     quiet: bool,
+    /// `--target moto`: a running moto server (`http://127.0.0.1:PORT`); without it,
+    /// `scripts/moto.sh start` starts one for this run and stops it at the end.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
 }
 
 /// Game-day targets.
@@ -40,7 +47,8 @@ pub struct GamedayArgs {
 enum Target {
     /// The in-process simulated AWS world.
     Sim,
-    /// A moto server (not supported yet).
+    /// A moto server, with the controllers as real processes, in real time (scenarios with
+    /// `endpoints-fail`, `alarm` and `recover` faults, e.g. `chaos/region-loss-moto.yaml`).
     Moto,
     /// Real AWS (not supported yet).
     Aws,
@@ -49,16 +57,25 @@ enum Target {
 pub fn run(args: GamedayArgs) -> Result<ExitCode> {
     match args.target {
         Target::Sim => {}
-        Target::Moto | Target::Aws => {
-            let name = if args.target == Target::Moto {
-                "moto"
-            } else {
-                "aws"
-            };
+        Target::Moto => {
+            if args.seed.is_some() {
+                bail!("--seed applies to `--target sim` only: moto runs in real time");
+            }
+            return gameday_moto::run(gameday_moto::MotoOptions {
+                scenario: args.scenario,
+                endpoint_url: args.endpoint_url,
+                report: args.report,
+                quiet: args.quiet,
+            });
+        }
+        Target::Aws => {
             bail!(
-                "--target {name} is not supported yet: game-days run on the simulated world only (`--target sim`, the default)"
+                "--target aws is not supported yet: game-days run on the simulated world (`--target sim`, the default) or on moto (`--target moto`)"
             );
         }
+    }
+    if args.endpoint_url.is_some() {
+        bail!("--endpoint-url applies to `--target moto` only");
     }
     let (loaded, bundle, controllers) = match engine::prepare(&args.scenario) {
         Ok(x) => x,

@@ -9,6 +9,7 @@
 
 mod cli;
 mod fleet;
+mod gameday_moto;
 #[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
 #[allow(dead_code)]
 mod harness;

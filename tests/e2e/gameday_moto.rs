@@ -1,0 +1,54 @@
+//! `regionctl gameday --target moto`: the region-loss game-day (compressed to seconds,
+//! `chaos/region-loss-moto.yaml`) against moto, with three real controller processes.
+//!
+//! Goal: the region-loss scenario passes on moto, not only on sim. Method: run the binary
+//! on the shared moto server and check its verdict, exit code and report.
+
+use crate::harness;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+#[test]
+fn region_loss_game_day_passes_on_moto() {
+    let endpoint = harness::endpoint().to_string();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("chaos/region-loss-moto.yaml");
+    let report = std::env::temp_dir().join(format!(
+        "regionctl-{}",
+        harness::unique("gameday-moto-report")
+    ));
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .args(["gameday"])
+        .arg(&scenario)
+        .args(["--target", "moto", "--endpoint-url", &endpoint, "--report"])
+        .arg(&report)
+        .output()
+        .expect("run regionctl gameday");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("moto game-day took {:?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "game-day failed ({:?}):\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    assert!(
+        stdout.contains("Verdict: PASS (8/8 expectations met); expected PASS → game-day PASSED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("on moto ({endpoint})")),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(json["target"], "moto");
+    assert_eq!(json["passed"], true, "{json}");
+    let md = std::fs::read_to_string(report.join("report.md")).expect("report.md");
+    assert!(md.contains("**PASSED**"), "{md}");
+    let _ = std::fs::remove_dir_all(&report);
+}
