@@ -5,10 +5,10 @@
 //! printed, not asserted.
 
 use crate::harness;
-use crate::moto::{network_yaml, ok, regionctl, write_policies};
+use crate::moto::{Fixture, ok, regionctl};
 use regionctl_aws::cloudwatch::CloudWatchClient;
 use regionctl_aws::dynamodb::Journal;
-use regionctl_aws::route53::{Route53Client, SharedBucket};
+use regionctl_aws::route53::Route53Client;
 use regionctl_aws::types::{AlarmState, Routing};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -73,29 +73,17 @@ async fn euc1_weights(route53: &Route53Client, zone: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("fleet");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let playback_zone = replacements[0].1.clone();
-    let table = format!("{prefix}-journal");
-    replacements.push(("{{TABLE}}", table.clone()));
-    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("fleet").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
+    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     // Fast ticks and a short recovery window for this test.
     let controller = dir.join("controller.yaml");
     let text = std::fs::read_to_string(&controller)
@@ -186,7 +174,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         .expect("ALARM");
     }
     let lost = Instant::now();
-    while euc1_weights(&route53, &playback_zone)
+    while euc1_weights(route53, &playback_zone)
         .await
         .iter()
         .any(|w| *w != 0)
@@ -215,7 +203,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let recovered = Instant::now();
     let mut seen: Vec<Vec<u8>> = Vec::new();
     loop {
-        let w = euc1_weights(&route53, &playback_zone).await;
+        let w = euc1_weights(route53, &playback_zone).await;
         if seen.last() != Some(&w) {
             seen.push(w.clone());
         }
@@ -240,7 +228,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     assert!(staged >= 1, "failback went straight to 100%: {seen:?}");
 
     // The journal: one intent per change, failback decisions carry their stage.
-    let journal = Journal::new(&global, table);
+    let journal = Journal::new(global, table);
     let (items, _) = journal
         .query_prefix("DECISION#playback", "")
         .await
@@ -326,7 +314,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A tiny HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
@@ -411,28 +399,17 @@ fn assert_failpoints_compiled() {
 async fn probes_need_a_quorum_of_observers() {
     assert_failpoints_compiled();
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("probe");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let playback_zone = replacements[0].1.clone();
-    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
-    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("probe").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
+    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     let endpoints: Vec<Endpoint> = REGIONS.iter().map(|_| Endpoint::start()).collect();
     let controller = dir.join("controller.yaml");
     let text = std::fs::read_to_string(&controller)
@@ -489,7 +466,7 @@ async fn probes_need_a_quorum_of_observers() {
     // One observer sees eu-central-1 as unreachable for well past fail_after_secs.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert!(
-        euc1_weights(&route53, &playback_zone)
+        euc1_weights(route53, &playback_zone)
             .await
             .iter()
             .all(|w| *w == 50),
@@ -503,7 +480,7 @@ async fn probes_need_a_quorum_of_observers() {
         .up
         .store(false, std::sync::atomic::Ordering::SeqCst);
     let lost = Instant::now();
-    while euc1_weights(&route53, &playback_zone)
+    while euc1_weights(route53, &playback_zone)
         .await
         .iter()
         .any(|w| *w != 0)
@@ -518,7 +495,7 @@ async fn probes_need_a_quorum_of_observers() {
     for (_, child, _) in &mut fleet.0 {
         let _ = child.kill();
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Goal: a controller killed in the middle of applying is rolled forward by a peer, with no
@@ -528,29 +505,17 @@ async fn probes_need_a_quorum_of_observers() {
 async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     assert_failpoints_compiled();
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("crash");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let playback_zone = replacements[0].1.clone();
-    let table = format!("{prefix}-journal");
-    replacements.push(("{{TABLE}}", table.clone()));
-    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("crash").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
+    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     let d = dir.to_str().expect("utf-8 path").to_string();
     ok(&regionctl(&[
         "provision",
@@ -598,7 +563,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
         !crashed.status.success(),
         "the failpoint should have killed the pass"
     );
-    let journal = Journal::new(&global, table);
+    let journal = Journal::new(global, table);
     let (auth_items, _) = journal
         .query_prefix("DECISION#auth", "")
         .await
@@ -620,7 +585,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
         "no outcome: killed mid-apply"
     );
     assert!(
-        euc1_weights(&route53, &playback_zone)
+        euc1_weights(route53, &playback_zone)
             .await
             .iter()
             .all(|w| *w == 50),
@@ -639,7 +604,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
         "{text}"
     );
     assert!(
-        euc1_weights(&route53, &playback_zone)
+        euc1_weights(route53, &playback_zone)
             .await
             .iter()
             .all(|w| *w == 0),
@@ -665,5 +630,5 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     }
     let again = once("eu-west-1", "");
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

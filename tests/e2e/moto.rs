@@ -71,6 +71,69 @@ pub fn network_yaml() -> String {
         .join("\n")
 }
 
+/// One test's world on moto: hosted zones created, the fixture policies written with this
+/// run's zone ids and unique names (so tests share one moto server safely).
+pub struct Fixture {
+    /// Unique prefix of every name this test creates.
+    pub prefix: String,
+    /// us-east-1 SDK configuration (Route 53 and the journal live there).
+    pub global: regionctl_aws::config::SdkConfig,
+    /// Route 53 client.
+    pub route53: Route53Client,
+    /// Placeholder → hosted zone id.
+    pub zones: Vec<(&'static str, String)>,
+    /// Journal table.
+    pub table: String,
+    /// The policy directory.
+    pub dir: PathBuf,
+}
+
+impl Fixture {
+    /// Creates the zones and writes the policies.
+    pub async fn new(label: &str) -> Fixture {
+        let prefix = harness::unique(label);
+        let global = harness::sdk("us-east-1").await;
+        let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+        let mut zones = Vec::new();
+        for (key, name) in [
+            ("{{ZONE_PLAYBACK}}", "play.example.com"),
+            ("{{ZONE_AUTH}}", "auth.example.com"),
+            ("{{ZONE_CATALOG}}", "catalog.example.com"),
+        ] {
+            let id = route53
+                .create_hosted_zone(name, &format!("{prefix}-{name}"))
+                .await
+                .expect("create zone");
+            zones.push((key, id.trim_start_matches("/hostedzone/").to_string()));
+        }
+        let table = format!("{prefix}-journal");
+        let mut replacements: Vec<(&str, String)> = zones.clone();
+        replacements.push(("{{TABLE}}", table.clone()));
+        replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
+        replacements.push(("{{PREFIX}}", format!("{prefix}-")));
+        replacements.push(("{{NETWORK}}", network_yaml()));
+        let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
+        write_policies(&dir, &replacements);
+        Fixture {
+            prefix,
+            global,
+            route53,
+            zones,
+            table,
+            dir,
+        }
+    }
+
+    /// The zone id for a placeholder such as `{{ZONE_PLAYBACK}}`.
+    pub fn zone(&self, key: &str) -> String {
+        self.zones
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, z)| z.clone())
+            .expect("known zone placeholder")
+    }
+}
+
 fn run_once(dir: &str, region: &str, endpoint: &str) -> serde_json::Value {
     let out = regionctl(&[
         "run",
@@ -90,30 +153,16 @@ fn run_once(dir: &str, region: &str, endpoint: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn region_loss_end_to_end() {
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("e2e");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut zones = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        zones.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let table = format!("{prefix}-journal");
-    let queue = format!("{prefix}-alarms");
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    let mut replacements: Vec<(&str, String)> = zones.clone();
-    replacements.push(("{{TABLE}}", table.clone()));
-    replacements.push(("{{QUEUE}}", queue));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("e2e").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
     let dir_s = dir.to_str().expect("utf-8 path").to_string();
 
     let out = regionctl(&["check", &dir_s]);
@@ -229,7 +278,7 @@ async fn region_loss_end_to_end() {
     );
 
     // Route 53: every eu-central-1 weighted record of the active-active services is 0.
-    for (key, zone) in &zones {
+    for (key, zone) in zones {
         let (records, _) = route53.list_record_sets(zone).await.expect("list");
         for r in records {
             if let Routing::Weighted {
@@ -264,7 +313,7 @@ async fn region_loss_end_to_end() {
     assert_eq!(auth.desired, 6, "warm standby scaled to full");
 
     // Journal: exactly one intent per decision, with reasons.
-    let journal = Journal::new(&global, table.clone());
+    let journal = Journal::new(global, table.clone());
     for svc in ["playback", "auth", "catalog"] {
         let (items, _) = journal
             .query_prefix(&format!("DECISION#{svc}"), "")
@@ -331,33 +380,23 @@ async fn region_loss_end_to_end() {
             "second round from {region}: {pass}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lone_controller_stands_down_without_quorum() {
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("quorum");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
-    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("quorum").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
+    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     let dir_s = dir.to_str().expect("utf-8 path").to_string();
     ok(&regionctl(&[
         "provision",
@@ -383,11 +422,11 @@ async fn a_lone_controller_stands_down_without_quorum() {
     );
     assert_eq!(pass["decisions"].as_array().map(Vec::len), Some(0));
     let (records, _) = route53
-        .list_record_sets(&replacements[0].1)
+        .list_record_sets(&playback_zone)
         .await
         .expect("list");
     assert!(records.iter().all(|r| !matches!(&r.routing, Routing::Weighted { set_identifier, weight } if set_identifier.ends_with("eu-central-1") && *weight == 0)));
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 async fn futures_cw(regions: &[&str]) -> Vec<(String, CloudWatchClient)> {
@@ -404,28 +443,17 @@ async fn futures_cw(regions: &[&str]) -> Vec<(String, CloudWatchClient)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_propose_approve_and_explain() {
     let endpoint = harness::endpoint().to_string();
-    let prefix = harness::unique("ops");
-    let global = harness::sdk("us-east-1").await;
-    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
-    let mut replacements: Vec<(&str, String)> = Vec::new();
-    for (key, name) in [
-        ("{{ZONE_PLAYBACK}}", "play.example.com"),
-        ("{{ZONE_AUTH}}", "auth.example.com"),
-        ("{{ZONE_CATALOG}}", "catalog.example.com"),
-    ] {
-        let id = route53
-            .create_hosted_zone(name, &format!("{prefix}-{name}"))
-            .await
-            .expect("create zone");
-        replacements.push((key, id.trim_start_matches("/hostedzone/").to_string()));
-    }
-    let catalog_zone = replacements[2].1.clone();
-    replacements.push(("{{TABLE}}", format!("{prefix}-journal")));
-    replacements.push(("{{QUEUE}}", format!("{prefix}-alarms")));
-    replacements.push(("{{PREFIX}}", format!("{prefix}-")));
-    replacements.push(("{{NETWORK}}", network_yaml()));
-    let dir = std::env::temp_dir().join(format!("regionctl-{prefix}"));
-    write_policies(&dir, &replacements);
+    let fx = Fixture::new("ops").await;
+    #[allow(unused_variables)] // each test uses a different subset
+    let Fixture {
+        prefix,
+        global,
+        route53,
+        table,
+        dir,
+        zones,
+    } = &fx;
+    let catalog_zone = fx.zone("{{ZONE_CATALOG}}");
     // catalog in propose mode for this test.
     let catalog = dir.join("catalog.yaml");
     let text = std::fs::read_to_string(&catalog)
@@ -540,5 +568,5 @@ async fn pause_propose_approve_and_explain() {
     let status = call(common("status"));
     assert!(status.contains("automation: running"), "{status}");
     assert!(status.contains(&id), "{status}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
