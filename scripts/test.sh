@@ -7,6 +7,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/moto.sh install
 
+# Debian's Chromium, for the status-page browser test (headless, loopback only).
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "test.sh: installing Debian's chromium for the status-page browser test" >&2
+    { apt-get install -y --no-install-recommends chromium \
+        || { apt-get update && apt-get install -y --no-install-recommends chromium; }; } >/dev/null \
+        || echo "test.sh: could not install chromium (not root?); the browser test will fail and say how" >&2
+fi
+
 # Static credentials and no instance metadata: tests must never reach for real AWS.
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing

@@ -220,6 +220,22 @@ pub fn page(state: &State) -> String {
     if st.is_null() {
         html.push_str("<p>No reconcile pass yet.</p>");
     }
+    html.push_str("<h2>Recent decisions</h2>");
+    if state.recent.is_empty() {
+        html.push_str("<p>None yet.</p>");
+    } else {
+        html.push_str("<table id=\"decisions\"><tr><th>at (UTC)</th><th>service</th><th>decision</th><th>status</th></tr>");
+        for d in &state.recent {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                escape(&regionctl_core::plan::render::clock(Timestamp(d.at_ms))),
+                escape(&d.service),
+                escape(&d.id),
+                escape(&d.status)
+            ));
+        }
+        html.push_str("</table><p>Details: <code>regionctl explain &lt;decision&gt; --region &lt;region&gt;</code></p>");
+    }
     html.push_str("</body></html>");
     html
 }

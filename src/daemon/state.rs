@@ -40,6 +40,24 @@ pub struct State {
     pub reload_error: Option<String>,
     /// The last pass's status document (`/status`).
     pub status: serde_json::Value,
+    /// The most recent decisions this controller took part in, newest first.
+    pub recent: std::collections::VecDeque<RecentDecision>,
+}
+
+/// How many recent decisions the status page keeps.
+pub const RECENT_DECISIONS: usize = 20;
+
+/// One decision, as the status page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecentDecision {
+    /// When (epoch milliseconds).
+    pub at_ms: i64,
+    /// Service.
+    pub service: String,
+    /// Decision id (for `regionctl explain`).
+    pub id: String,
+    /// Outcome status in this controller.
+    pub status: String,
 }
 
 impl State {
@@ -60,6 +78,7 @@ impl State {
             reloads: BTreeMap::new(),
             reload_error: None,
             status: serde_json::Value::Null,
+            recent: std::collections::VecDeque::new(),
         }
     }
 
@@ -111,7 +130,22 @@ impl State {
         self.latency.2 += 1;
         self.alerts_active = alerts;
         self.quorum = u8::from(report.stand_down.is_none());
+        for d in &report.decisions {
+            self.recent.push_front(RecentDecision {
+                at_ms: report.at.millis(),
+                service: d.service.clone(),
+                id: d.id.clone(),
+                status: d.status.clone(),
+            });
+        }
+        self.recent.truncate(RECENT_DECISIONS);
         self.status = status_document(bundle, report, health);
+        if let Some(doc) = self.status.as_object_mut() {
+            doc.insert(
+                "recent_decisions".into(),
+                serde_json::to_value(&self.recent).unwrap_or_default(),
+            );
+        }
     }
 
     /// Prometheus text exposition.

@@ -190,6 +190,38 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         lost.elapsed()
     );
 
+    // The status page in a real browser: regions, services, cells, health, weights and the
+    // decision just taken render; the screenshot is kept for people to look at.
+    let url = format!("http://127.0.0.1:{}/", fleet.0[1].2);
+    let dom = crate::browser::dump_dom(&url);
+    for needle in [
+        "eu-central-1",
+        "eu-west-1",
+        "us-east-1",
+        "playback",
+        "catalog",
+        "auth",
+        "de-free-ios",
+        "at-paid-console",
+        "class=\"degraded\"",
+        "class=\"healthy\"",
+        "weight 0",
+        "weight 30",
+        "Recent decisions",
+        "applied",
+    ] {
+        assert!(dom.contains(needle), "status page lacks {needle:?}:\n{dom}");
+    }
+    let shot = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    crate::browser::screenshot(&url, &shot);
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 20_000,
+        "screenshot {} is only {size} bytes",
+        shot.display()
+    );
+    println!("status page screenshot: {}", shot.display());
+
     // Recovery: failback in stages, back to the baseline weight 50.
     for svc in ["playback", "auth", "catalog"] {
         euc1.set_alarm_state(

@@ -7,6 +7,7 @@
 //! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
 //!   protocol), started by `scripts/moto.sh`.
 
+mod browser;
 mod cli;
 mod fleet;
 mod gameday_moto;
