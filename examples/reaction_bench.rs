@@ -950,6 +950,7 @@ async fn reaction(trials: usize, warmup: usize, json_path: Option<PathBuf>) {
         region: CONTROLLER.to_string(),
         controllers: controller.regions.clone(),
         heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
+        approval_timeout_secs: controller.approval_timeout_secs,
     };
 
     // The health view of a controller that has watched a healthy fleet: one healthy pass.

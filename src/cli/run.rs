@@ -103,6 +103,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             region: args.region.clone(),
             controllers: controller.regions.clone(),
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
+            approval_timeout_secs: controller.approval_timeout_secs,
         };
         let (report, _health) = reconcile_once(&ctx, &world, &HealthView::unknown(&bundle)).await;
         match args.output {

@@ -145,6 +145,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             region: options.region.clone(),
             controllers: controller.regions.clone(),
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
+            approval_timeout_secs: controller.approval_timeout_secs,
         };
         let started = Instant::now();
         let (report, next) = reconcile_once(&ctx, world.as_ref(), &health).await;

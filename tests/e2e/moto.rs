@@ -570,3 +570,79 @@ async fn pause_propose_approve_and_explain() {
     assert!(status.contains(&id), "{status}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Goal: a `propose` decision nobody approves lapses after `approval_timeout_secs` and is
+/// never applied. Method: catalog in propose mode with a 2 s timeout; region loss; two
+/// passes 3 s apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unapproved_proposal_expires() {
+    let endpoint = harness::endpoint().to_string();
+    let fx = Fixture::new("expire").await;
+    let catalog = fx.dir.join("catalog.yaml");
+    let text = std::fs::read_to_string(&catalog)
+        .expect("read")
+        .replace("mode: enforce", "mode: propose");
+    std::fs::write(&catalog, text).expect("write");
+    let controller = fx.dir.join("controller.yaml");
+    let text = std::fs::read_to_string(&controller).expect("read").replace(
+        "heartbeat_ttl_secs: 600",
+        "heartbeat_ttl_secs: 600\n  approval_timeout_secs: 2",
+    );
+    std::fs::write(&controller, text).expect("write");
+    let d = fx.dir.to_str().expect("utf-8 path").to_string();
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
+    for region in REGIONS {
+        run_once(&d, region, &endpoint);
+    }
+    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
+    euc1.set_alarm_state(
+        &format!("{}-catalog-eu-central-1-5xx", fx.prefix),
+        AlarmState::Alarm,
+        "test",
+    )
+    .await
+    .expect("ALARM");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let status_of = |pass: &serde_json::Value| -> String {
+        pass["decisions"]
+            .as_array()
+            .expect("decisions")
+            .iter()
+            .find(|x| x["service"] == "catalog")
+            .map(|x| x["status"].as_str().unwrap_or("").to_string())
+            .expect("catalog decision")
+    };
+    assert_eq!(
+        status_of(&run_once(&d, "eu-west-1", &endpoint)),
+        "awaiting-approval"
+    );
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    assert_eq!(
+        status_of(&run_once(&d, "eu-west-1", &endpoint)),
+        "approval-expired"
+    );
+    let (records, _) = fx
+        .route53
+        .list_record_sets(&fx.zone("{{ZONE_CATALOG}}"))
+        .await
+        .expect("list");
+    let euc1_weight = records.iter().find_map(|r| match &r.routing {
+        Routing::Weighted {
+            set_identifier,
+            weight,
+        } if set_identifier.ends_with("eu-central-1") => Some(*weight),
+        _ => None,
+    });
+    assert_eq!(
+        euc1_weight,
+        Some(60),
+        "an expired proposal is never applied"
+    );
+    let _ = std::fs::remove_dir_all(&fx.dir);
+}

@@ -35,6 +35,8 @@ pub struct Context<'a> {
     pub controllers: Vec<String>,
     /// A heartbeat older than this is not fresh.
     pub heartbeat_ttl_secs: u64,
+    /// A `propose` decision not approved within this long lapses (`approval-expired`).
+    pub approval_timeout_secs: u64,
 }
 
 /// Why a controller does not act.
@@ -326,6 +328,14 @@ async fn decide<W: World>(
             .query("APPROVAL", &record.id)
             .await
             .is_ok_and(|v| !v.is_empty());
+    // A proposal lapses when nobody approved it in time; a changed situation yields a new
+    // decision (a new id) that can be approved afresh.
+    let expired = sp.disposition == Disposition::AwaitApproval
+        && !approved
+        && !new
+        && first_recorded(world, &service.name, &record.id)
+            .await
+            .is_some_and(|at| now.elapsed_at_least(at, ctx.approval_timeout_secs));
     let may_apply = sp.disposition == Disposition::Apply || approved;
     let started = world.now();
     let (status, statuses, calls, log) = if may_apply {
@@ -356,6 +366,7 @@ async fn decide<W: World>(
     } else {
         let status = match sp.disposition {
             Disposition::RecordOnly => "recorded-only",
+            Disposition::AwaitApproval if expired => "approval-expired",
             Disposition::AwaitApproval => "awaiting-approval",
             Disposition::Paused => "paused",
             Disposition::Apply => "applied",
@@ -375,7 +386,7 @@ async fn decide<W: World>(
         discretionary: record.discretionary && status == "applied",
     };
     // An outcome is written when something happened, or once for record-only decisions.
-    if (may_apply || new)
+    if (may_apply || new || expired)
         && let Err(e) = world.put(&journal::outcome_item(&outcome)).await
     {
         warnings.push(format!("outcome not recorded: {}", e.message));
@@ -531,6 +542,18 @@ async fn read_all<W: World, T: serde::de::DeserializeOwned>(
             Vec::new()
         }
     }
+}
+
+/// When a decision's intent was first recorded (by any controller).
+async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<Timestamp> {
+    let items = world
+        .query(&format!("DECISION#{service}"), &format!("{id}#INTENT"))
+        .await
+        .ok()?;
+    items
+        .into_iter()
+        .find_map(|it| serde_json::from_value::<DecisionRecord>(it.body).ok())
+        .map(|d| d.at)
 }
 
 async fn last_discretionary<W: World>(world: &W, service: &str) -> Option<Timestamp> {

@@ -327,6 +327,10 @@ pub fn run(
         .controller
         .as_ref()
         .map_or(30, |c| c.heartbeat_ttl_secs);
+    let approval_timeout_secs = bundle
+        .controller
+        .as_ref()
+        .map_or(900, |c| c.approval_timeout_secs);
     let duration = s.world.duration.secs();
     let mut world = World::new(knobs.clone(), seed, START, &controllers);
     // Seed the world from the policies' steady state.
@@ -590,6 +594,7 @@ pub fn run(
                 region: c.region.clone(),
                 controllers: ctx_controllers.clone(),
                 heartbeat_ttl_secs,
+                approval_timeout_secs,
             };
             let Some((report, health)) = crate::block_on(reconcile_once(&ctx, &view, &c.health))
             else {
