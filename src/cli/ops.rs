@@ -68,8 +68,8 @@ pub struct OverrideArgs {
     target: Target,
     /// Drain or restore.
     action: OverrideKind,
-    /// The region the override applies to.
-    #[arg(long)]
+    /// The region the override applies to (drained, or restored).
+    #[arg(long, alias = "target-region")]
     drain_region: String,
     /// Only this service (default: every service).
     #[arg(long)]

@@ -300,6 +300,19 @@ pub async fn reconcile_once<W: World>(
             report.decisions.push(summary);
         }
     }
+    // The heartbeat written first said "acting" (it proved the journal writable); say why
+    // this controller stands down, for `regionctl status`.
+    if let Some(reason) = &report.stand_down {
+        let standing_down = Heartbeat {
+            state: format!("standing down: {reason}"),
+            ..heartbeat.clone()
+        };
+        if let Err(e) = world.put(&journal::heartbeat_item(&standing_down)).await {
+            report
+                .read_failures
+                .push(format!("heartbeat not updated: {}", e.message));
+        }
+    }
     report.plan = Some(plan);
     report.live = Some(live);
     (report, health)
@@ -323,19 +336,30 @@ async fn decide<W: World>(
         .put_new(&journal::intent_item(&record))
         .await
         .unwrap_or(false);
+    // An approval counts only if it came before the proposal lapsed.
+    let first = if new {
+        Some(record.at)
+    } else {
+        first_recorded(world, &service.name, &record.id).await
+    };
+    let deadline = first.map(|t| t.plus_secs(ctx.approval_timeout_secs));
     let approved = sp.disposition == Disposition::AwaitApproval
         && world
             .query("APPROVAL", &record.id)
             .await
-            .is_ok_and(|v| !v.is_empty());
+            .is_ok_and(|items| {
+                items
+                    .iter()
+                    .filter_map(|it| {
+                        serde_json::from_value::<journal::Approval>(it.body.clone()).ok()
+                    })
+                    .any(|a| deadline.is_none_or(|d| a.at < d))
+            });
     // A proposal lapses when nobody approved it in time; a changed situation yields a new
     // decision (a new id) that can be approved afresh.
     let expired = sp.disposition == Disposition::AwaitApproval
         && !approved
-        && !new
-        && first_recorded(world, &service.name, &record.id)
-            .await
-            .is_some_and(|at| now.elapsed_at_least(at, ctx.approval_timeout_secs));
+        && deadline.is_some_and(|d| now >= d);
     let may_apply = sp.disposition == Disposition::Apply || approved;
     let started = world.now();
     let (status, statuses, calls, log) = if may_apply {

@@ -623,7 +623,7 @@ fn failback_gate(
         if all_healthy && !allowed[r] {
             waiting[r] = Some(if manual {
                 format!(
-                    "{} is healthy; failback is manual: `regionctl override restore --region {}`",
+                    "{} is healthy; failback is manual: `regionctl override restore --drain-region {} --for-mins 60 --why ... --region <your region>`",
                     service.regions[r].name, service.regions[r].name
                 )
             } else {

@@ -59,12 +59,19 @@ fn sort(diagnostics: &mut [Diagnostic]) {
 
 /// SHA-256 over every file's path and text, in path order, so the hash does not depend on
 /// the order the directory was listed in.
+///
+/// Paths are taken relative to the files' common directory, so `policies`, `./policies` and
+/// `/srv/regionctl/policies` give every controller the same hash for the same files.
 fn bundle_hash(files: &[SourceFile]) -> String {
-    let mut sorted: Vec<&SourceFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let common = common_dir(files);
+    let mut sorted: Vec<(&str, &SourceFile)> = files
+        .iter()
+        .map(|f| (f.path.get(common..).unwrap_or(&f.path), f))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut hasher = Sha256::new();
-    for f in sorted {
-        hasher.update(f.path.as_bytes());
+    for (path, f) in sorted {
+        hasher.update(path.as_bytes());
         hasher.update([0u8]);
         hasher.update(f.text.as_bytes());
         hasher.update([0u8]);
@@ -74,6 +81,20 @@ fn bundle_hash(files: &[SourceFile]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Length of the longest directory prefix (ending in `/`) all paths share.
+fn common_dir(files: &[SourceFile]) -> usize {
+    let Some(first) = files.first() else { return 0 };
+    let mut len = first.path.rfind('/').map_or(0, |i| i + 1);
+    for f in &files[1..] {
+        while len > 0
+            && !(f.path.len() >= len && f.path.as_bytes()[..len] == first.path.as_bytes()[..len])
+        {
+            len = first.path[..len - 1].rfind('/').map_or(0, |i| i + 1);
+        }
+    }
+    len
 }
 
 fn read_file<'a>(
@@ -299,6 +320,19 @@ mod tests {
         assert_eq!(
             bundle_hash(&[a.clone(), b.clone()]),
             bundle_hash(&[b.clone(), a.clone()])
+        );
+        // The same files under another spelling of their directory hash the same.
+        let dotted = |p: &str, t: &str| SourceFile {
+            path: format!("./{p}"),
+            text: t.into(),
+        };
+        let plain = |p: &str, t: &str| SourceFile {
+            path: format!("policies/{p}"),
+            text: t.into(),
+        };
+        assert_eq!(
+            bundle_hash(&[dotted("a.yaml", "x"), dotted("t/b.yaml", "y")]),
+            bundle_hash(&[plain("a.yaml", "x"), plain("t/b.yaml", "y")])
         );
         let b2 = SourceFile {
             path: "b.yaml".into(),
