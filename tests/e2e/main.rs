@@ -14,4 +14,5 @@ mod gameday_moto;
 #[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+mod iam;
 mod moto;
