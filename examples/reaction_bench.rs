@@ -52,7 +52,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -446,8 +445,8 @@ spec:
     ]
 }
 
-/// `host:port` of the moto endpoint, refusing anything that is not 127.0.0.1.
-fn moto_endpoint() -> (String, String) {
+/// The moto endpoint URL, refusing anything that is not 127.0.0.1.
+fn moto_endpoint() -> String {
     let Ok(url) = std::env::var("MOTO_ENDPOINT") else {
         eprintln!(
             "reaction_bench: MOTO_ENDPOINT is not set. Start moto with `scripts/moto.sh start` \
@@ -467,79 +466,13 @@ fn moto_endpoint() -> (String, String) {
         );
         std::process::exit(2);
     }
-    let hostport = hostport.to_string();
-    (url, hostport)
-}
-
-/// One raw EC2 Query call to moto (as the test harness does; no aws-sdk-ec2 needed).
-fn ec2_query(hostport: &str, region: &str, body: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(hostport).expect("connect to moto on 127.0.0.1");
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .expect("write the EC2 request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read the EC2 response");
-    assert!(
-        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
-        "EC2 call failed: {response}"
-    );
-    response
-}
-
-fn xml_values(xml: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(after[..j].to_string());
-        rest = &after[j + close.len()..];
-    }
-    out
+    url
 }
 
 /// The default VPC's subnets and security group per region, as controller config YAML.
-fn network_yaml(hostport: &str) -> String {
-    REGIONS
-        .iter()
-        .map(|r| {
-            let subnets = ec2_query(
-                hostport,
-                r,
-                "Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=default-for-az&Filter.1.Value.1=true",
-            );
-            let ids = xml_values(&subnets, "subnetId");
-            let vpc = xml_values(&subnets, "vpcId")
-                .into_iter()
-                .next()
-                .expect("moto has a default VPC");
-            let groups = ec2_query(
-                hostport,
-                r,
-                &format!(
-                    "Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc}&Filter.2.Name=group-name&Filter.2.Value.1=default"
-                ),
-            );
-            let sg = xml_values(&groups, "groupId")
-                .into_iter()
-                .next()
-                .expect("moto has a default security group");
-            format!(
-                "      {r}: {{subnets: [{}], security_groups: [{sg}]}}",
-                ids.join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+fn network_yaml(url: &str) -> String {
+    let regions: Vec<String> = REGIONS.iter().map(|r| r.to_string()).collect();
+    regionctl::moto_network::provision_network_yaml(url, &regions).expect("moto's default network")
 }
 
 fn load_dir(dir: &Path) -> Bundle {
@@ -875,7 +808,7 @@ fn counts(name: &str, values: impl Iterator<Item = usize>, out: &mut String) -> 
 }
 
 async fn reaction(trials: usize, warmup: usize, json_path: Option<PathBuf>) {
-    let (endpoint, hostport) = moto_endpoint();
+    let endpoint = moto_endpoint();
     let prefix = format!("rb{}", std::process::id() % 100_000);
     println!("moto endpoint: {endpoint}; resource prefix: {prefix}");
 
@@ -896,7 +829,7 @@ async fn reaction(trials: usize, warmup: usize, json_path: Option<PathBuf>) {
     }
     let dir = std::env::temp_dir().join(format!("regionctl-reaction-bench-{prefix}"));
     std::fs::create_dir_all(&dir).expect("create the policy directory");
-    for (name, text) in policy_files(&prefix, &zones, &network_yaml(&hostport)) {
+    for (name, text) in policy_files(&prefix, &zones, &network_yaml(&endpoint)) {
         std::fs::write(dir.join(name), text).expect("write a policy file");
     }
     let bundle = load_dir(&dir);

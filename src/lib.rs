@@ -7,11 +7,13 @@
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
 //! - [`files`]: reading a policy bundle from disk, bounded.
+//! - [`moto_network`]: moto's default VPC, for provisioning on moto.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
 pub mod aws_world;
 pub mod daemon;
 pub mod failpoints;
 pub mod files;
+pub mod moto_network;
 pub mod probe;
 pub mod provision;
