@@ -37,7 +37,7 @@ use regionctl_aws::types::AlarmState as AwsAlarmState;
 use regionctl_controller::journal::{Heartbeat, heartbeat_item};
 use regionctl_controller::ports::{
     Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem, PortResult,
-    Prober, WeightedRecord,
+    Prober, SwitchRef, Switches, WeightedRecord,
 };
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::controls::Controls;
@@ -279,6 +279,28 @@ impl Events for Timed<'_> {
             format!("events.publish({detail_type})"),
             false,
             self.inner.publish(detail_type, detail),
+            one,
+        )
+        .await
+    }
+}
+
+impl Switches for Timed<'_> {
+    async fn publish_switches(&self, values: &[(SwitchRef, bool)]) -> PortResult<()> {
+        self.time(
+            "cloudwatch.publish_switches".to_string(),
+            true,
+            self.inner.publish_switches(values),
+            one,
+        )
+        .await
+    }
+
+    async fn read_switches(&self, switches: &[SwitchRef]) -> PortResult<Vec<Option<bool>>> {
+        self.time(
+            "cloudwatch.read_switches".to_string(),
+            false,
+            self.inner.read_switches(switches),
             one,
         )
         .await

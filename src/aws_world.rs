@@ -4,6 +4,7 @@
 //! ECS and ALBs live in the region they serve), Route 53 (global, one shared token bucket),
 //! the journal in `journal_region`, and EventBridge in the controller's own region.
 
+use regionctl_aws::cloudwatch::{MetricPoint, MetricQuery};
 use regionctl_aws::config::{AwsSettings, load};
 use regionctl_aws::dynamodb::{self, ItemKind, PutOutcome};
 use regionctl_aws::route53::Route53Client;
@@ -16,14 +17,14 @@ use regionctl_aws::{
 };
 use regionctl_controller::ports::{
     Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
-    JournalItem, PortError, PortResult, Prober, WeightedRecord,
+    JournalItem, PortError, PortResult, Prober, SwitchRef, Switches, WeightedRecord,
 };
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::live::{AlbState, EcsState};
 use regionctl_core::policy::Probe;
 use regionctl_core::time::Timestamp;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Clients for one region.
@@ -46,6 +47,10 @@ pub struct AwsWorld {
     pub journal: dynamodb::Journal,
     /// Events in the controller's region.
     pub events: EventBridgeClient,
+    /// Health check ids of weighted records, by (zone, record name, set identifier), as
+    /// last read: a weight UPSERT must carry the record's data-plane switch along, or it
+    /// would detach it.
+    health_checks: Mutex<HashMap<(String, String, String), String>>,
 }
 
 /// How to build an [`AwsWorld`].
@@ -101,6 +106,7 @@ impl AwsWorld {
             route53,
             journal,
             events,
+            health_checks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -133,6 +139,78 @@ fn record_type(t: &str) -> RecordType {
     RecordType::parse(t)
 }
 
+/// A record name as the health-check cache keys it.
+fn record_key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl Switches for AwsWorld {
+    async fn publish_switches(&self, values: &[(SwitchRef, bool)]) -> PortResult<()> {
+        // Per (alarm region, namespace), in chunks well under PutMetricData's 1,000
+        // metrics per request. A region that fails does not stop the others.
+        let mut groups: BTreeMap<(&str, &str), Vec<MetricPoint>> = BTreeMap::new();
+        for (s, on) in values {
+            groups
+                .entry((s.alarm_region.as_str(), s.namespace.as_str()))
+                .or_default()
+                .push(MetricPoint {
+                    name: regionctl_core::switch::METRIC_NAME.to_string(),
+                    dimensions: s.dimensions.clone(),
+                    value: if *on { 1.0 } else { 0.0 },
+                    timestamp_ms: None,
+                });
+        }
+        let mut failure = None;
+        for ((region, namespace), points) in groups {
+            let clients = match self.region(region, "PutMetricData") {
+                Ok(c) => c,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            };
+            for chunk in points.chunks(500) {
+                if let Err(e) = clients.cloudwatch.put_metric_data(namespace, chunk).await {
+                    failure.get_or_insert(port_error("cloudwatch", "PutMetricData", e));
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn read_switches(&self, switches: &[SwitchRef]) -> PortResult<Vec<Option<bool>>> {
+        let now = now_millis();
+        let mut out = vec![None; switches.len()];
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, s) in switches.iter().enumerate() {
+            groups.entry(s.alarm_region.as_str()).or_default().push(i);
+        }
+        for (region, ixs) in groups {
+            let clients = self.region(region, "GetMetricData")?;
+            let queries: Vec<MetricQuery> = ixs
+                .iter()
+                .map(|i| MetricQuery {
+                    namespace: switches[*i].namespace.clone(),
+                    metric_name: regionctl_core::switch::METRIC_NAME.to_string(),
+                    dimensions: switches[*i].dimensions.clone(),
+                    stat: "Minimum".into(),
+                    period_s: 60,
+                })
+                .collect();
+            // The latest minute with data within the last hour: the alarm's view.
+            let series = clients
+                .cloudwatch
+                .get_metric_data_many(&queries, now - 3_600_000, now + 60_000)
+                .await
+                .map_err(|e| port_error("cloudwatch", "GetMetricData", e))?;
+            for (i, points) in ixs.iter().zip(series) {
+                out[*i] = points.first().map(|(_, v)| *v >= 1.0);
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Dns for AwsWorld {
     async fn read_weighted(&self, zone: &str) -> PortResult<Vec<WeightedRecord>> {
         let (records, _calls) = self
@@ -140,6 +218,22 @@ impl Dns for AwsWorld {
             .list_record_sets(zone)
             .await
             .map_err(|e| port_error("route53", "ListResourceRecordSets", e))?;
+        if let Ok(mut known) = self.health_checks.lock() {
+            for r in &records {
+                if let (Routing::Weighted { set_identifier, .. }, Some(id)) =
+                    (&r.routing, &r.health_check_id)
+                {
+                    known.insert(
+                        (
+                            zone.to_string(),
+                            record_key(&r.name),
+                            set_identifier.clone(),
+                        ),
+                        id.clone(),
+                    );
+                }
+            }
+        }
         Ok(records
             .into_iter()
             .filter_map(|r| match r.routing {
@@ -164,9 +258,21 @@ impl Dns for AwsWorld {
         zone: &str,
         records: &[WeightedRecord],
     ) -> PortResult<ChangeReport> {
+        let known = self
+            .health_checks
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or_default();
         let changes: Vec<RecordChange> = records
             .iter()
             .map(|r| {
+                let health_check_id = known
+                    .get(&(
+                        zone.to_string(),
+                        record_key(&r.name),
+                        r.set_identifier.clone(),
+                    ))
+                    .cloned();
                 RecordChange::upsert(RecordSet {
                     name: r.name.clone(),
                     rtype: record_type(&r.record_type),
@@ -176,7 +282,7 @@ impl Dns for AwsWorld {
                         set_identifier: r.set_identifier.clone(),
                         weight: r.weight,
                     },
-                    health_check_id: None,
+                    health_check_id,
                 })
             })
             .collect();
@@ -429,7 +535,12 @@ pub fn settings(
     endpoint_url: Option<String>,
 ) -> WorldSettings {
     let mut regions: Vec<String> = bundle.regions.clone();
-    for r in &controller.regions {
+    let switch_regions = bundle
+        .services
+        .iter()
+        .filter_map(|s| s.routing.switch.as_ref())
+        .flat_map(|sw| sw.alarm_regions.iter());
+    for r in controller.regions.iter().chain(switch_regions) {
         if !regions.contains(r) {
             regions.push(r.clone());
         }

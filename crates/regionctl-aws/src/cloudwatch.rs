@@ -246,4 +246,76 @@ impl CloudWatchClient {
             }
         }
     }
+
+    /// Reads many metrics' statistics over `[start_ms, end_ms)` with as few
+    /// `GetMetricData` calls as the API allows (500 queries each): per query, its
+    /// (timestamp ms, value) pairs, newest first.
+    pub async fn get_metric_data_many(
+        &self,
+        queries: &[MetricQuery],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Vec<(i64, f64)>>> {
+        const PER_CALL: usize = 500;
+        let mut out = vec![Vec::new(); queries.len()];
+        for (chunk_ix, chunk) in queries.chunks(PER_CALL).enumerate() {
+            let built: Vec<cw::MetricDataQuery> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let metric = cw::Metric::builder()
+                        .namespace(&q.namespace)
+                        .metric_name(&q.metric_name)
+                        .set_dimensions(Some(dims(&q.dimensions)))
+                        .build();
+                    cw::MetricDataQuery::builder()
+                        .id(format!("q{i}"))
+                        .metric_stat(
+                            cw::MetricStat::builder()
+                                .metric(metric)
+                                .period(q.period_s)
+                                .stat(&q.stat)
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect();
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .get_metric_data()
+                    .set_metric_data_queries(Some(built.clone()))
+                    .start_time(DateTime::from_millis(start_ms))
+                    .end_time(DateTime::from_millis(end_ms))
+                    .scan_by(cw::ScanBy::TimestampDescending)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(SERVICE, "GetMetricData", e))?;
+                for r in page.metric_data_results() {
+                    let Some(i) = r
+                        .id()
+                        .and_then(|id| id.strip_prefix('q'))
+                        .and_then(|n| n.parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    if let Some(slot) = out.get_mut(chunk_ix * PER_CALL + i) {
+                        for (t, v) in r.timestamps().iter().zip(r.values()) {
+                            slot.push((t.to_millis().unwrap_or(0), *v));
+                        }
+                    }
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        for series in &mut out {
+            series.sort_by_key(|p| std::cmp::Reverse(p.0));
+        }
+        Ok(out)
+    }
 }

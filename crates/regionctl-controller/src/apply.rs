@@ -12,7 +12,7 @@
 //! type, so each intermediate state between batches is a mix of cells at their old or new
 //! weights — each of which the guard accepted.
 
-use crate::ports::{Balancer, Compute, Dns, PortError, WeightedRecord};
+use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use regionctl_core::plan::{Action, Step};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeMap;
@@ -50,10 +50,12 @@ pub struct Applied {
     pub calls: u32,
     /// Order in which side effects happened, for tests and reports (`scale eu-west-1`, …).
     pub log: Vec<String>,
+    /// Switches published by completed steps: (`slot * regions + region`, on).
+    pub switched: Vec<(usize, bool)>,
 }
 
 /// Applies `steps` (one service's, in plan order).
-pub async fn apply_steps<W: Dns + Compute + Balancer>(
+pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     world: &W,
     bundle: &Bundle,
     steps: &[&Step],
@@ -80,7 +82,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer>(
     applied
 }
 
-async fn run_step<W: Dns + Compute + Balancer>(
+async fn run_step<W: Dns + Compute + Balancer + Switches>(
     world: &W,
     service: &Service,
     step: &Step,
@@ -165,5 +167,23 @@ async fn run_step<W: Dns + Compute + Balancer>(
             })
         }
         Action::RestoreRequired { .. } => Ok(StepStatus::Done),
+        Action::SetSwitch { r, cell, on, .. } => {
+            let slot = cell.map_or(0, |c| c as usize);
+            let Some(switch) = regionctl_core::switch::switch_ref(service, slot, *r) else {
+                return Ok(StepStatus::Failed("the service has no switch there".into()));
+            };
+            world.publish_switches(&[(switch.clone(), *on)]).await?;
+            applied.calls += 1;
+            applied
+                .switched
+                .push((slot * service.regions.len() + *r, *on));
+            applied.log.push(format!(
+                "switch {} {} (published to {})",
+                service.regions[*r].name,
+                if *on { "on" } else { "off" },
+                switch.alarm_region
+            ));
+            Ok(StepStatus::Done)
+        }
     }
 }

@@ -138,6 +138,10 @@ pub struct OutcomeRecord {
     pub calls: u32,
     /// Whether any applied step was discretionary.
     pub discretionary: bool,
+    /// Which plane did what: per plane a step needed (`route53 control plane`,
+    /// `data plane (switch)`, …), `done`, `waiting`, `skipped` or the first failure.
+    #[serde(default)]
+    pub planes: std::collections::BTreeMap<String, String>,
 }
 
 /// An operator approval of a `propose` decision.

@@ -19,3 +19,4 @@ pub mod journal;
 pub mod observe;
 pub mod ports;
 pub mod reconcile;
+pub mod switches;

@@ -6,6 +6,7 @@
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
 use regionctl_core::policy::Probe;
+pub use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::future::Future;
 
@@ -171,6 +172,22 @@ pub trait Prober {
     fn probe(&self, probe: &Probe) -> impl Future<Output = bool>;
 }
 
+/// Data-plane switches (DESIGN.md §6): a metric in the alarm region's CloudWatch per
+/// switch, `1` = may serve, `0` = drain.
+pub trait Switches {
+    /// Publishes switch values (`PutMetricData` to each switch's alarm region).
+    fn publish_switches(
+        &self,
+        values: &[(SwitchRef, bool)],
+    ) -> impl Future<Output = PortResult<()>>;
+    /// The latest published value of each switch (the minimum over publishers within the
+    /// latest period, as the alarm sees it); `None` where nothing was published recently.
+    fn read_switches(
+        &self,
+        switches: &[SwitchRef],
+    ) -> impl Future<Output = PortResult<Vec<Option<bool>>>>;
+}
+
 /// The clock.
 pub trait Clock {
     /// Now.
@@ -178,6 +195,12 @@ pub trait Clock {
 }
 
 /// Everything a controller talks to.
-pub trait World: Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Clock {}
+pub trait World:
+    Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Switches + Clock
+{
+}
 
-impl<T: Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Clock> World for T {}
+impl<T: Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Switches + Clock> World
+    for T
+{
+}

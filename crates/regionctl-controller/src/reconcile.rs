@@ -13,8 +13,8 @@ use crate::apply::{StepStatus, apply_steps};
 use crate::journal::{
     self, DecisionRecord, Heartbeat, ObservationDigest, OutcomeRecord, StepRecord,
 };
-use crate::observe;
 use crate::ports::{PortError, World};
+use crate::{observe, switches};
 use regionctl_core::controls::Controls;
 use regionctl_core::health::{AlarmIndex, HealthView, Observations, Verdict};
 use regionctl_core::live::{LiveService, LiveState};
@@ -83,6 +83,8 @@ pub struct DecisionSummary {
     pub log: Vec<String>,
     /// AWS calls made applying it.
     pub calls: u32,
+    /// Switches its steps published: (`slot * regions + region`, on).
+    pub switched: Vec<(usize, bool)>,
     /// What could not be recorded or published.
     pub warnings: Vec<String>,
 }
@@ -110,6 +112,8 @@ pub struct PassReport {
     pub plan: Option<Plan>,
     /// The live state the plan was made from (for status pages).
     pub live: Option<LiveState>,
+    /// Data-plane switch values republished this pass (DESIGN.md §6).
+    pub switches_published: usize,
 }
 
 impl PassReport {
@@ -178,6 +182,7 @@ pub async fn reconcile_once<W: World>(
         read_failures: Vec::new(),
         plan: None,
         live: None,
+        switches_published: 0,
     };
 
     // 1–2. Heartbeats and quorum.
@@ -299,6 +304,22 @@ pub async fn reconcile_once<W: World>(
             let summary = decide(ctx, world, &plan, sp, &steps, &health, &live, now).await;
             report.decisions.push(summary);
         }
+        // 7. Keep the data-plane switches in force (paused: publish nothing, they hold).
+        if plan.paused.is_none() {
+            let switched: Vec<(usize, usize, bool)> = report
+                .decisions
+                .iter()
+                .filter_map(|d| bundle.service_index(&d.service).map(|s| (s, d)))
+                .flat_map(|(s, d)| d.switched.iter().map(move |(i, on)| (s, *i, *on)))
+                .collect();
+            let values = switches::in_force(bundle, &plan, &live, &switched);
+            match switches::keep_alive(world, &values).await {
+                Ok(()) => report.switches_published = values.len(),
+                Err(e) => report
+                    .read_failures
+                    .push(format!("switches not republished: {}", e.message)),
+            }
+        }
     }
     // The heartbeat written first said "acting" (it proved the journal writable); say why
     // this controller stands down, for `regionctl status`.
@@ -362,8 +383,27 @@ async fn decide<W: World>(
         && deadline.is_some_and(|d| now >= d);
     let may_apply = sp.disposition == Disposition::Apply || approved;
     let started = world.now();
+    let mut planes: BTreeMap<String, String> = BTreeMap::new();
+    let mut switched = Vec::new();
     let (status, statuses, calls, log) = if may_apply {
         let applied = apply_steps(world, bundle, steps).await;
+        // Which plane did what: per plane, the first failure, else waiting, else done.
+        for (step, st) in steps.iter().zip(&applied.statuses) {
+            let slot = planes
+                .entry(step.plane.as_str().to_string())
+                .or_insert_with(|| "done".to_string());
+            let rank = |s: &str| match s {
+                "done" => 0,
+                "skipped" => 1,
+                "waiting" => 2,
+                _ => 3,
+            };
+            let this = st.to_string();
+            if rank(&this) > rank(slot) {
+                *slot = this;
+            }
+        }
+        switched = applied.switched.clone();
         let status = if applied
             .statuses
             .iter()
@@ -397,6 +437,25 @@ async fn decide<W: World>(
         };
         (status.to_string(), Vec::new(), 0, Vec::new())
     };
+    // A decision applied over several passes keeps what earlier passes of this controller
+    // did on planes this pass did not need (the switch flipped in the first pass, the
+    // weights retried until the control plane answers).
+    if may_apply
+        && let Ok(items) = world
+            .query(
+                &format!("DECISION#{}", service.name),
+                &format!("{}#OUTCOME#{}", record.id, ctx.region),
+            )
+            .await
+    {
+        for it in items {
+            if let Ok(previous) = serde_json::from_value::<OutcomeRecord>(it.body) {
+                for (plane, status) in previous.planes {
+                    planes.entry(plane).or_insert(status);
+                }
+            }
+        }
+    }
     let mut warnings = Vec::new();
     let outcome = OutcomeRecord {
         id: record.id.clone(),
@@ -408,6 +467,7 @@ async fn decide<W: World>(
         steps: statuses,
         calls,
         discretionary: record.discretionary && status == "applied",
+        planes,
     };
     // An outcome is written when something happened, or once for record-only decisions.
     if (may_apply || new || expired)
@@ -429,6 +489,7 @@ async fn decide<W: World>(
         status,
         log,
         calls,
+        switched,
     }
 }
 
@@ -541,6 +602,16 @@ pub fn decision_id(service: &str, bundle_hash: &str, sp: &plan::ServicePlan) -> 
     h.update(&sp.target_weights);
     for d in &sp.target_desired {
         h.update(d.unwrap_or(u32::MAX).to_le_bytes());
+    }
+    // Only services with switches hash them, so other services' ids stay as they were.
+    if !sp.target_switches.is_empty() {
+        h.update([0]);
+        h.update(
+            sp.target_switches
+                .iter()
+                .map(|on| u8::from(*on))
+                .collect::<Vec<u8>>(),
+        );
     }
     h.finalize()
         .iter()
@@ -682,12 +753,23 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
                 }
             }
         }
+        let switches = match crate::switches::read(world, bundle, services.len()).await {
+            Ok(v) => v,
+            Err(e) => {
+                report.read_failures.push(format!(
+                    "{}: data-plane switches unreadable: {}",
+                    service.name, e.message
+                ));
+                vec![None; regionctl_core::switch::slots(service) * nr]
+            }
+        };
         services.push(LiveService {
             weights,
             ecs,
             alb,
             last_discretionary_change: None,
             last_known_desired: vec![None; nr],
+            switches,
         });
     }
     LiveState { services }

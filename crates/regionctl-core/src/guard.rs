@@ -13,6 +13,10 @@
 //! 3. A cell with no eligible region is not written at all (fail static).
 //! 4. Discretionary moves (failback, rebalancing) move at most `max_shift_percent_per_step`
 //!    of a cell, and only after the cooldown. Evacuation is exempt.
+//! 5. Over *answered* traffic ([`check_answered`]): with the target data-plane switches as
+//!    Route 53 health, Route 53's rules ([`crate::traffic::answered_weights`]) must not
+//!    answer a region that rule 2 keeps traffic off, and a cell never has every switch off
+//!    (Route 53 would answer every record: fail open).
 
 use crate::controls::OverrideAction;
 use crate::health::Verdict;
@@ -57,6 +61,18 @@ pub enum Violation {
         /// Seconds left.
         remaining_secs: u64,
     },
+    /// Every data-plane switch of a cell would be off.
+    AllSwitchesOff {
+        /// Cell id.
+        cell: String,
+    },
+    /// Route 53 would answer a region that is not healthy while a healthy one exists.
+    AnsweredToUnhealthy {
+        /// Cell id.
+        cell: String,
+        /// Region.
+        region: String,
+    },
 }
 
 impl std::fmt::Display for Violation {
@@ -86,6 +102,14 @@ impl std::fmt::Display for Violation {
             Violation::Cooldown { remaining_secs } => write!(
                 f,
                 "discretionary move {remaining_secs}s before the cooldown ends"
+            ),
+            Violation::AllSwitchesOff { cell } => write!(
+                f,
+                "cell {cell}: every data-plane switch off (Route 53 would answer all records)"
+            ),
+            Violation::AnsweredToUnhealthy { cell, region } => write!(
+                f,
+                "cell {cell}: Route 53 would answer unhealthy region {region} while a healthy one exists"
             ),
         }
     }
@@ -193,6 +217,63 @@ pub fn check_service(
                     cell: cell.id.clone(),
                     moved,
                     limit: service.safety.max_shift_percent_per_step,
+                });
+            }
+        }
+    }
+    violations
+}
+
+/// Rule 5: checks weights `target` and switch states `switches` (`slot * regions + region`)
+/// of service `s` over the traffic Route 53 would answer.
+pub fn check_answered(
+    inputs: &Inputs<'_>,
+    s: usize,
+    target: &[u8],
+    switches: &[bool],
+    exemptions: &[Exemption],
+) -> Vec<Violation> {
+    let service = &inputs.bundle.services[s];
+    if crate::switch::slots(service) == 0 {
+        return Vec::new();
+    }
+    let health = &inputs.health.services[s];
+    let nr = service.regions.len();
+    let drained = drained_slots(inputs, s);
+    let exempt = |r: usize| {
+        exemptions.iter().any(|e| match e {
+            Exemption::CapacityWait { r: x, until } => *x == r && inputs.now < *until,
+            Exemption::Partial { r: x } => *x == r,
+            _ => false,
+        })
+    };
+    let mut violations = Vec::new();
+    let mut weights = vec![0u32; nr];
+    let mut on = vec![true; nr];
+    for (c, cell) in service.cells.iter().enumerate() {
+        let slot = crate::switch::slot_of_cell(service, c);
+        for r in 0..nr {
+            weights[r] = u32::from(target.get(c * nr + r).copied().unwrap_or(0));
+            on[r] = switches.get(slot * nr + r).copied().unwrap_or(true);
+        }
+        if !on.iter().any(|x| *x) {
+            violations.push(Violation::AllSwitchesOff {
+                cell: cell.id.clone(),
+            });
+            continue;
+        }
+        let eligible = |r: usize| {
+            health.entries[c * nr + r].verdict == Verdict::Healthy && !drained[c * nr + r]
+        };
+        if !(0..nr).any(eligible) {
+            continue;
+        }
+        let answered = crate::traffic::answered_weights(&weights, &on);
+        for (r, a) in answered.iter().enumerate() {
+            if *a > 0 && !eligible(r) && !exempt(r) {
+                violations.push(Violation::AnsweredToUnhealthy {
+                    cell: cell.id.clone(),
+                    region: service.regions[r].name.clone(),
                 });
             }
         }

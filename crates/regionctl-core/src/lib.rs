@@ -25,6 +25,7 @@ pub mod health;
 pub mod live;
 pub mod plan;
 pub mod policy;
+pub mod switch;
 pub mod testing;
 pub mod time;
 pub mod traffic;

@@ -58,6 +58,11 @@ pub struct LiveService {
     /// Last-known desired counts per local region, from the journal: used to pre-scale
     /// receivers when a region's own ECS API is unreachable.
     pub last_known_desired: Vec<Option<u32>>,
+    /// Data-plane switch states per (slot, local region) as last published (`true` = may
+    /// serve; `None` = never published or unreadable, which Route 53 treats as healthy).
+    /// Empty for services without switches. Layout in [`crate::switch`].
+    #[serde(default)]
+    pub switches: Vec<Option<bool>>,
 }
 
 /// Live state of every service, aligned with `bundle.services`.
@@ -107,6 +112,7 @@ pub fn steady_service(service: &Service) -> LiveService {
         alb,
         last_discretionary_change: None,
         last_known_desired: vec![None; nr],
+        switches: vec![Some(true); crate::switch::slots(service) * nr],
     }
 }
 

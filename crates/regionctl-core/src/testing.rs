@@ -322,7 +322,8 @@ fn step_matches(
         plan::Action::Scale { r, .. }
         | plan::Action::WaitForCapacity { r, .. }
         | plan::Action::SetAlb { r, .. }
-        | plan::Action::RestoreRequired { r } => name(*r) == Some(region),
+        | plan::Action::RestoreRequired { r }
+        | plan::Action::SetSwitch { r, .. } => name(*r) == Some(region),
         plan::Action::SetWeights { changes, .. } => changes
             .iter()
             .any(|c| name(usize::from(c.r)) == Some(region)),

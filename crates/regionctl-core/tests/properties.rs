@@ -9,7 +9,9 @@
 //! (c) no all-zero weight set in any target;
 //! (d) applying a plan and re-planning at the same `now` yields no steps;
 //! (e) a failback step moves at most `max_shift_percent_per_step` (+1 rounding) of a cell;
-//! (f) planning is deterministic.
+//! (f) planning is deterministic;
+//! (g) over *answered* traffic (Route 53's rules, with the target data-plane switches as
+//!     health), the same as (a), and never every switch of a cell off.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -20,6 +22,7 @@ use regionctl_core::live::{EcsState, LiveState};
 use regionctl_core::plan::{self, Action, AlertKind, Exemption, Inputs, Plan, ShiftPurpose};
 use regionctl_core::policy::{self, Bundle, SourceFile};
 use regionctl_core::time::Timestamp;
+use regionctl_core::{switch, traffic};
 use std::fmt::Write as _;
 
 const REGIONS: [&str; 5] = [
@@ -55,6 +58,8 @@ struct Policy {
     after_healthy: u64,
     manual: bool,
     stages: Vec<u32>,
+    /// Data-plane switches: 0 none, 1 region scope, 2 cell scope.
+    switch: u8,
 }
 
 impl Policy {
@@ -104,9 +109,14 @@ impl Policy {
         } else {
             "svc.example.com"
         };
+        let switch = match self.switch {
+            1 => "    switch: {scope: region}\n",
+            2 => "    switch: {scope: cell}\n",
+            _ => "",
+        };
         write!(
             y,
-            "  health:\n    alarms:\n      - name: \"svc-{{region}}-5xx\"\n  routing:\n    hosted_zone_id: Z0SVCEXAMPLE000001\n    record_name: \"{record}\"\n    value: \"svc.{{region}}.example.com\"\n"
+            "  health:\n    alarms:\n      - name: \"svc-{{region}}-5xx\"\n  routing:\n    hosted_zone_id: Z0SVCEXAMPLE000001\n    record_name: \"{record}\"\n    value: \"svc.{{region}}.example.com\"\n{switch}"
         ).unwrap();
         if self.ecs {
             write!(
@@ -181,6 +191,7 @@ fn policy_strategy(aa_only: bool) -> impl Strategy<Value = Policy> {
                 ),
                 (prop_oneof![Just(0u64), Just(300), Just(600)], any::<bool>()),
                 proptest::collection::btree_set(1..100u32, 0..4),
+                0..3u8,
             )
         })
         .prop_map(
@@ -194,6 +205,7 @@ fn policy_strategy(aa_only: bool) -> impl Strategy<Value = Policy> {
                 (mh, ms, cd),
                 (ah, manual),
                 stages,
+                switch,
             )| {
                 let n = weights.len();
                 match strategy {
@@ -234,6 +246,7 @@ fn policy_strategy(aa_only: bool) -> impl Strategy<Value = Policy> {
                     after_healthy: ah,
                     manual,
                     stages,
+                    switch,
                 }
             },
         )
@@ -350,6 +363,7 @@ fn apply(p: &Plan, live: &mut LiveState) {
     for sp in &p.services {
         let l = &mut live.services[sp.service];
         l.weights = sp.target_weights.iter().map(|w| Some(*w)).collect();
+        l.switches = sp.target_switches.iter().map(|on| Some(*on)).collect();
         for (r, d) in sp.target_desired.iter().enumerate() {
             if let Some(d) = d {
                 l.ecs[r] = Some(EcsState {
@@ -519,6 +533,38 @@ fn check_safe(w: &World) -> Result<(), TestCaseError> {
                     p.alerts,
                     w.policy.yaml()
                 );
+            }
+        }
+        // (g) Answered traffic, with the target switches as Route 53 health.
+        if switch::slots(svc) > 0 {
+            let slot = switch::slot_of_cell(svc, c);
+            let on: Vec<bool> = (0..nr).map(|r| sp.target_switches[slot * nr + r]).collect();
+            prop_assert!(on.iter().any(|x| *x), "cell {}: every switch off", cell.id);
+            let w32: Vec<u32> = row.iter().map(|x| u32::from(*x)).collect();
+            let answered = traffic::answered_weights(&w32, &on);
+            if verdicts.contains(&Verdict::Healthy) {
+                for r in 0..nr {
+                    if answered[r] == 0 || verdicts[r] == Verdict::Healthy {
+                        continue;
+                    }
+                    let hold = sp.target_weights == current && !p.alerts.is_empty();
+                    let exempt = hold
+                        || sp.exemptions.iter().any(|e| match e {
+                            Exemption::CapacityWait { r: x, until } => *x == r && NOW < *until,
+                            Exemption::Partial { r: x } => *x == r,
+                            _ => false,
+                        });
+                    prop_assert!(
+                        exempt,
+                        "cell {}: Route 53 would answer {:?} region {} (weights {:?}, switches {:?})\n{}",
+                        cell.id,
+                        verdicts[r],
+                        svc.regions[r].name,
+                        row,
+                        on,
+                        w.policy.yaml()
+                    );
+                }
             }
         }
     }

@@ -303,6 +303,8 @@ struct Meter {
     keys: Vec<Vec<Vec<(String, String)>>>,
     windows: Vec<Vec<VecDeque<Vec<f64>>>>,
     idle_since: Vec<Vec<Option<Timestamp>>>,
+    /// Per service, cell, local region: the switch on that record, if wired.
+    switches: Vec<Vec<Vec<Option<regionctl_core::switch::SwitchRef>>>>,
 }
 
 /// Runs a loaded scenario. `progress` sees every timeline event as it happens.
@@ -339,6 +341,7 @@ pub fn run(
         keys: Vec::new(),
         windows: Vec::new(),
         idle_since: Vec::new(),
+        switches: Vec::new(),
     };
     let mut alarm_owner: BTreeMap<(String, String), Vec<(usize, usize)>> = BTreeMap::new();
     let mut series = Vec::new();
@@ -385,6 +388,31 @@ pub fn run(
                 .push((si, b.r));
         }
         meter.idle_since.push(idle);
+        // Switches as `regionctl provision` wires them: alarm and health check per switch,
+        // on the records of its region (and cell).
+        if let Some(sw) = &svc.routing.switch {
+            let delay = u64::from(sw.interval_secs) * u64::from(sw.failure_threshold);
+            for (_, _, x) in regionctl_core::switch::switches_of(svc) {
+                world
+                    .switches
+                    .provision(&x, u64::from(sw.period_secs), delay);
+            }
+        }
+        meter.switches.push(
+            (0..svc.cells.len())
+                .map(|c| {
+                    (0..nr)
+                        .map(|r| {
+                            regionctl_core::switch::switch_ref(
+                                svc,
+                                regionctl_core::switch::slot_of_cell(svc, c),
+                                r,
+                            )
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
         if let Some(e) = &svc.ecs {
             for (r, sr) in svc.regions.iter().enumerate() {
                 world.seed_ecs(
@@ -701,12 +729,18 @@ pub fn run(
                         .iter()
                         .map(|x| u32::from(x.unwrap_or(0)))
                         .collect();
+                    // A record is healthy to Route 53 when its endpoint check (if the
+                    // world has them) and its data-plane switch (if wired) both are.
                     let healthy: Vec<bool> = svc
                         .regions
                         .iter()
-                        .map(|sr| {
-                            !w.knobs.route53_health_checks
-                                || w.health_check_ok(&svc.name, &sr.name, now)
+                        .enumerate()
+                        .map(|(r, sr)| {
+                            (!w.knobs.route53_health_checks
+                                || w.health_check_ok(&svc.name, &sr.name, now))
+                                && meter.switches[si][c][r]
+                                    .as_ref()
+                                    .is_none_or(|x| w.switches.healthy(x, now))
                         })
                         .collect();
                     let authoritative = shares(&answered_weights(&weights, &healthy));
@@ -1135,6 +1169,15 @@ fn summarise_effects(
                     "ALB {short} in {region}: Fargate {fargate} / Lambda {lambda}"
                 ));
             }
+            EffectKind::Switch {
+                alarm_region,
+                alarm_name,
+                on,
+                ..
+            } => out.push(format!(
+                "switch {alarm_name} {} (PutMetricData to {alarm_region}; data plane)",
+                if *on { "on" } else { "off" }
+            )),
             EffectKind::Weight {
                 zone, insync_at, ..
             } => {

@@ -508,6 +508,29 @@ fn evaluate_one(run: &Run, i: usize, x: &Expectation) -> Outcome {
                     }
                 }
             }
+            // A data-plane switch turning another region off raises this region's share
+            // just as a weight write does (once Route 53's health checks follow).
+            let others: Vec<String> = regionctl_core::switch::switches_of(svc)
+                .into_iter()
+                .filter(|(_, rr, _)| *rr != r)
+                .map(|(_, _, x)| x.alarm_name)
+                .collect();
+            let switch_off = run.world.effects.iter().find(|e| {
+                e.at >= since
+                    && matches!(&e.what, EffectKind::Switch { alarm_name, on: false, .. }
+                        if others.contains(alarm_name))
+            });
+            let weight = match (weight, switch_off) {
+                (Some(w), Some(sw)) if sw.seq < w.seq => Some(sw),
+                (None, Some(sw)) => Some(sw),
+                (w, _) => w,
+            };
+            let how = |e: &crate::world::Effect| match &e.what {
+                EffectKind::Switch { alarm_name, .. } => {
+                    format!("the data-plane switch {alarm_name} turned off")
+                }
+                _ => "weights written".to_string(),
+            };
             let scale = run.world.effects.iter().find(|e| {
                 e.at >= since
                     && matches!(&e.what, EffectKind::Scale { region: rg, cluster, service, from, to }
@@ -536,8 +559,9 @@ fn evaluate_one(run: &Run, i: usize, x: &Expectation) -> Outcome {
                     out.met = true;
                     out.at = Some(run.t_of(w.at));
                     out.observed = format!(
-                        "capacity first ({}), then its share rose with weights written at {} by {}",
+                        "capacity first ({}), then its share rose with {} at {} by {}",
                         describe_scale(sc),
+                        how(w),
                         clock(run.t_of(w.at)),
                         w.by
                     );
@@ -545,7 +569,8 @@ fn evaluate_one(run: &Run, i: usize, x: &Expectation) -> Outcome {
                 (sc, Some(w)) => {
                     out.at = Some(run.t_of(w.at));
                     out.observed = format!(
-                        "its share rose with weights written at {} by {} before any capacity was asked for{}",
+                        "its share rose with {} at {} by {} before any capacity was asked for{}",
+                        how(w),
                         clock(run.t_of(w.at)),
                         w.by,
                         sc.map_or(" (never)".to_string(), |s| format!(

@@ -205,3 +205,75 @@ fn published_schema_matches_the_format() {
         "chaos/scenario.schema.json is stale: run `REGIONCTL_UPDATE_SCHEMA=1 cargo test -p regionctl-sim --test gameday`"
     );
 }
+
+/// Issue 5's proof: with Route 53's control plane down during a region loss, the
+/// evacuation takes effect through the data-plane switches within the stated bound, and
+/// the journal says which plane did what.
+#[test]
+fn switches_hold_the_evacuation_without_the_route53_control_plane() {
+    let path = chaos_dir().join("route53-outage.yaml");
+    let (loaded, bundle, controllers) = engine::prepare(&path).expect("scenario loads");
+    let playback = bundle.service_index("playback").expect("playback");
+    let bound = regionctl_core::switch::switch_visible_secs(&bundle.services[playback])
+        .expect("playback has switches");
+    let finished = engine::run(
+        loaded,
+        bundle,
+        controllers,
+        &Options { seed: None },
+        &mut |_| {},
+    );
+    let rep = report::build(&finished);
+    assert!(rep.passed, "{}", report::terminal(&rep));
+    // Every playback outcome recorded while the control plane was down names both planes:
+    // the switch done, the weights failed.
+    let outcomes: Vec<serde_json::Value> = finished
+        .world
+        .journal
+        .union()
+        .into_iter()
+        .filter(|((pk, sk), _)| pk == "DECISION#playback" && sk.contains("#OUTCOME#"))
+        .map(|(_, st)| st.item.body)
+        .collect();
+    assert!(!outcomes.is_empty(), "no playback outcome in the journal");
+    let during = outcomes
+        .iter()
+        .find(|o| o["status"] == "failed")
+        .unwrap_or_else(|| panic!("no failed outcome: {outcomes:#?}"));
+    assert_eq!(
+        during["planes"]["data plane (switch)"], "done",
+        "{during:#}"
+    );
+    let r53 = during["planes"]["route53 control plane"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        r53.starts_with("failed") && r53.contains("control plane is unavailable"),
+        "{during:#}"
+    );
+    // The switch went off once, from a region other than the one it guards, into an alarm
+    // outside it.
+    let offs: Vec<_> = finished
+        .world
+        .effects
+        .iter()
+        .filter(|e| {
+            matches!(&e.what, regionctl_sim::world::EffectKind::Switch { alarm_name, on: false, .. }
+                if alarm_name == "regionctl-switch-playback-eu-central-1")
+        })
+        .collect();
+    assert_eq!(offs.len(), 1, "{offs:#?}");
+    assert_ne!(offs[0].by, "eu-central-1");
+    // Within the bound the policy states (alarm period + health check + TTL) of the flip.
+    let flipped = finished.t_of(offs[0].at);
+    let off_at = rep
+        .expectations
+        .iter()
+        .find(|x| x.id == "off-euc1-through-the-switches")
+        .and_then(|x| x.at)
+        .expect("traffic expectation reached");
+    assert!(
+        off_at <= flipped + bound,
+        "off at {off_at}s, flipped at {flipped}s, bound {bound}s"
+    );
+}

@@ -85,6 +85,9 @@ pub struct ServicePlan {
     pub target_weights: Vec<u8>,
     /// Desired ECS counts once the plan has completed, per local region.
     pub target_desired: Vec<Option<u32>>,
+    /// Data-plane switch states once the plan has completed, per (slot, local region);
+    /// empty without switches.
+    pub target_switches: Vec<bool>,
     /// Whether the plan for this service is partial (capacity could not carry everything).
     pub partial: bool,
     /// Why nothing (else) happens: waits for recovery windows, cooldowns, holds.
@@ -137,6 +140,9 @@ pub struct Step {
     pub plane: Plane,
     /// Discretionary (bounded by step limits and cooldown) or not (evacuation, capacity).
     pub discretionary: bool,
+    /// Worst-case seconds after the call until resolvers see the change (Route 53 steps),
+    /// `None` where it does not apply.
+    pub takes_effect_secs: Option<u64>,
 }
 
 /// The API a step needs to take effect.
@@ -149,6 +155,9 @@ pub enum Plane {
     EcsControlPlane,
     /// ELBv2 `ModifyListener` in the region.
     ElbControlPlane,
+    /// CloudWatch `PutMetricData` outside the drained region, read by Route 53 health
+    /// checks: no dependency on us-east-1 (a data-plane switch).
+    CloudWatchDataPlane,
     /// Nothing to call: a wait, or a record in the journal.
     None,
 }
@@ -160,6 +169,7 @@ impl Plane {
             Plane::Route53ControlPlane => "route53 control plane",
             Plane::EcsControlPlane => "ecs control plane",
             Plane::ElbControlPlane => "elbv2 control plane",
+            Plane::CloudWatchDataPlane => "data plane (switch)",
             Plane::None => "no api call",
         }
     }
@@ -210,6 +220,17 @@ pub enum Action {
         /// Local region index.
         r: usize,
     },
+    /// Flip a data-plane switch: publish its metric (`on` = may serve).
+    SetSwitch {
+        /// Local region index.
+        r: usize,
+        /// Cell index for cell-scope switches, `None` for the region's switch.
+        cell: Option<u32>,
+        /// As last published (`None`: never, treated as on).
+        from: Option<bool>,
+        /// New state.
+        on: bool,
+    },
 }
 
 impl Action {
@@ -221,6 +242,7 @@ impl Action {
             Action::SetWeights { .. } => "shift",
             Action::SetAlb { .. } => "alb",
             Action::RestoreRequired { .. } => "restore",
+            Action::SetSwitch { .. } => "switch",
         }
     }
 }
@@ -338,6 +360,12 @@ pub enum Reason {
         /// Healthy since.
         healthy_since: Timestamp,
     },
+    /// The region is eligible again: its data-plane switch lets Route 53 answer it (the
+    /// weights decide its share).
+    SwitchOn {
+        /// Local region index.
+        r: usize,
+    },
     /// The incident is over: capacity returns to steady state.
     IncidentOver,
     /// A region needs restoring from backup (`backup-restore`).
@@ -450,6 +478,7 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
                 reasons,
                 plane: local.plane,
                 discretionary: local.discretionary,
+                takes_effect_secs: local.takes_effect_secs,
             });
         }
         steps_by_service.insert(s, ids);
@@ -470,6 +499,7 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
             disposition,
             target_weights: outcome.target_weights,
             target_desired: outcome.target_desired,
+            target_switches: outcome.target_switches,
             partial: outcome.partial,
             notes: outcome.notes,
             exemptions: outcome.exemptions,

@@ -3,7 +3,7 @@
 //! Writing to a `String` cannot fail, so `let _ = writeln!(..)` discards an always-`Ok`.
 #![allow(clippy::let_underscore_must_use)]
 
-use super::{Action, Disposition, Plan, Reason, ShiftPurpose, Step};
+use super::{Action, Disposition, Plan, Plane, Reason, ShiftPurpose, Step};
 use crate::live::LiveState;
 use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
@@ -91,6 +91,21 @@ pub fn text(bundle: &Bundle, live: &LiveState, plan: &Plan, scenario: &str) -> S
     out
 }
 
+/// How a Route 53 step's time to take effect adds up, for people.
+fn effect_breakdown(service: &Service, plane: Plane) -> String {
+    let ttl = service.routing.ttl_secs;
+    match (plane, &service.routing.switch) {
+        (Plane::CloudWatchDataPlane, Some(sw)) => format!(
+            "alarm period {}s + health check {}s × {} + TTL {ttl}s; holds without the Route 53 control plane",
+            sw.period_secs, sw.interval_secs, sw.failure_threshold
+        ),
+        _ => format!(
+            "propagation ~{}s + TTL {ttl}s; needs the Route 53 control plane (us-east-1)",
+            crate::switch::ROUTE53_PROPAGATION_SECS
+        ),
+    }
+}
+
 fn disposition(d: Disposition, empty: bool) -> &'static str {
     if empty {
         return "nothing to do";
@@ -123,6 +138,13 @@ fn render_step(
             ""
         }
     );
+    if let Some(secs) = step.takes_effect_secs {
+        let _ = writeln!(
+            out,
+            "      takes effect: within ~{secs}s ({})",
+            effect_breakdown(service, step.plane)
+        );
+    }
     if let Action::SetWeights { changes, .. } = &step.action {
         for line in summarize_changes(service, changes) {
             let _ = writeln!(out, "      {line}");
@@ -210,6 +232,27 @@ pub fn describe(service: &Service, action: &Action) -> (&'static str, String) {
                 region(*r)
             ),
         ),
+        Action::SetSwitch { r, cell, from, on } => {
+            let scope = cell
+                .and_then(|c| service.cells.get(c as usize))
+                .map_or(String::new(), |c| format!(" cell {}", c.id));
+            let state = |b: bool| if b { "on" } else { "off" };
+            let alarm_region = service
+                .routing
+                .switch
+                .as_ref()
+                .and_then(|sw| sw.alarm_regions.get(*r))
+                .map_or("?", String::as_str);
+            (
+                "switch",
+                format!(
+                    "data-plane switch {}{scope}: {} → {} (metric published to {alarm_region})",
+                    region(*r),
+                    from.map_or("unset", state),
+                    state(*on)
+                ),
+            )
+        }
     }
 }
 
@@ -355,6 +398,10 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
             clock(*healthy_since)
         ),
         Reason::IncidentOver => "incident over: capacity returns to steady state".to_string(),
+        Reason::SwitchOn { r } => format!(
+            "{} is eligible again: Route 53 may answer it (its weights decide the share)",
+            region(*r)
+        ),
         Reason::RestoreRequired { r } => format!(
             "{} must be restored from backup by people (runbooks/restore-from-backup.md)",
             region(*r)

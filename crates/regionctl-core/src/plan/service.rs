@@ -9,6 +9,7 @@ use crate::health::{Entry, Verdict};
 use crate::live::{AlbState, steady_desired};
 use crate::policy::Service;
 use crate::policy::raw::{FailbackMode, Strategy};
+use crate::switch;
 
 /// A share difference smaller than this (fraction of a cell) is noise from integer weights.
 const SHARE_EPSILON: f64 = 0.005;
@@ -21,6 +22,7 @@ pub(super) struct LocalStep {
     pub reasons: Vec<Reason>,
     pub plane: Plane,
     pub discretionary: bool,
+    pub takes_effect_secs: Option<u64>,
 }
 
 #[derive(Default)]
@@ -29,6 +31,7 @@ pub(super) struct Outcome {
     pub alerts: Vec<Alert>,
     pub target_weights: Vec<u8>,
     pub target_desired: Vec<Option<u32>>,
+    pub target_switches: Vec<bool>,
     pub partial: bool,
     pub notes: Vec<String>,
     pub exemptions: Vec<Exemption>,
@@ -54,6 +57,9 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     let current: Vec<u8> = live.weights.iter().map(|w| w.unwrap_or(0)).collect();
     let mut out = Outcome {
         target_weights: current.clone(),
+        target_switches: (0..switch::slots(service) * nr)
+            .map(|i| live.switches.get(i).copied().flatten().unwrap_or(true))
+            .collect(),
         target_desired: (0..nr).map(|r| desired_now(inputs, s, r)).collect(),
         ..Outcome::default()
     };
@@ -199,6 +205,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                         }],
                         plane: Plane::EcsControlPlane,
                         discretionary,
+                        takes_effect_secs: None,
                     });
                     target_desired[r] = Some(to);
                 }
@@ -279,6 +286,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                         }],
                         plane: Plane::None,
                         discretionary: !evacuating,
+                        takes_effect_secs: None,
                     });
                     if evacuating {
                         for src in &sources {
@@ -411,12 +419,47 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                     reasons,
                     plane: Plane::ElbControlPlane,
                     discretionary: false,
+                    takes_effect_secs: None,
                 });
             }
         }
     }
 
     // 6. Weight steps.
+    // 6. Data-plane switches, before the weight shift that needs the control plane, with
+    // the same capacity prerequisites; neither waits for the other.
+    let mut switch_after: Vec<usize> = scale_step.iter().flatten().copied().collect();
+    switch_after.extend(wait_steps.iter().copied());
+    switch_after.extend(alb_steps.iter().copied());
+    switch_after.sort_unstable();
+    let eligible_at =
+        |c: usize, r: usize| entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r];
+    let (switch_local, target_switches, violations) = switch_steps(
+        inputs,
+        s,
+        &final_weights,
+        &eligible_at,
+        &drained,
+        &switch_after,
+        &out.exemptions,
+    );
+    if !violations.is_empty() {
+        out.alerts.push(Alert {
+            kind: AlertKind::GuardViolation,
+            service: service.name.clone(),
+            message: format!(
+                "switches held by the safety guard: {}",
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        });
+    }
+    steps.extend(switch_local);
+    out.target_switches = target_switches;
+
     let mut shift_steps = Vec::new();
     let evac_changes = diff(
         &current,
@@ -450,6 +493,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             reasons,
             plane: Plane::Route53ControlPlane,
             discretionary: false,
+            takes_effect_secs: Some(switch::weights_visible_secs(service)),
         });
     }
     let base_for_failback = if evacuating { &evac_flat } else { &current };
@@ -489,6 +533,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             reasons,
             plane: Plane::Route53ControlPlane,
             discretionary: true,
+            takes_effect_secs: Some(switch::weights_visible_secs(service)),
         });
     }
     blocked.sort_unstable();
@@ -525,6 +570,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                         reasons: vec![Reason::IncidentOver],
                         plane: Plane::EcsControlPlane,
                         discretionary: true,
+                        takes_effect_secs: None,
                     });
                     *desired = Some(steady);
                 }
@@ -565,6 +611,7 @@ fn plan_backup_restore(
                 ],
                 plane: Plane::None,
                 discretionary: false,
+                takes_effect_secs: None,
             });
             out.alerts.push(Alert {
                 kind: AlertKind::RestoreRequired,
@@ -973,48 +1020,135 @@ fn unhealthy_reasons(
     drained: &[bool],
 ) -> Vec<Reason> {
     let service = &inputs.bundle.services[s];
-    let health = &inputs.health.services[s];
     let nr = service.regions.len();
     let mut reasons = Vec::new();
     for r in 0..nr {
         let cells: Vec<usize> = (0..service.cells.len())
             .filter(|c| current[c * nr + r] > evacuated[c * nr + r])
             .collect();
-        if cells.is_empty() {
-            continue;
-        }
-        let first = health.entries[cells[0] * nr + r];
-        if drained[cells[0] * nr + r]
-            && let Some(o) = inputs.controls.active(
-                inputs.bundle,
-                &service.name,
-                service.regions[r].region,
-                &service.cells[cells[0]].id,
-                inputs.now,
-            )
-        {
-            reasons.push(Reason::OverrideDrain {
-                r,
-                who: o.who.clone(),
-                why: o.why.clone(),
-                until: o.expires_at,
-            });
-            continue;
-        }
-        if first.verdict.is_unhealthy() {
-            reasons.push(Reason::RegionUnhealthy {
-                r,
-                verdict: first.verdict,
-                since: first.since,
-                evidence: health.evidence.get(r).cloned().unwrap_or_default(),
-                cells: cells.len(),
-            });
-        } else {
-            reasons.push(Reason::RegionUnknown {
-                r,
-                cells: cells.len(),
-            });
+        if !cells.is_empty() {
+            reasons.push(region_reason(inputs, s, r, &cells, drained));
         }
     }
     reasons
+}
+
+/// Why traffic leaves local region `r` in `cells` (non-empty): an operator drain, its
+/// health, or unknown health.
+fn region_reason(
+    inputs: &Inputs<'_>,
+    s: usize,
+    r: usize,
+    cells: &[usize],
+    drained: &[bool],
+) -> Reason {
+    let service = &inputs.bundle.services[s];
+    let health = &inputs.health.services[s];
+    let nr = service.regions.len();
+    let first_cell = cells.first().copied().unwrap_or(0);
+    let first = health
+        .entries
+        .get(first_cell * nr + r)
+        .copied()
+        .unwrap_or(Entry::UNKNOWN);
+    if drained.get(first_cell * nr + r).copied().unwrap_or(false)
+        && let Some(o) = inputs.controls.active(
+            inputs.bundle,
+            &service.name,
+            service.regions[r].region,
+            &service.cells[first_cell].id,
+            inputs.now,
+        )
+    {
+        return Reason::OverrideDrain {
+            r,
+            who: o.who.clone(),
+            why: o.why.clone(),
+            until: o.expires_at,
+        };
+    }
+    if first.verdict.is_unhealthy() {
+        Reason::RegionUnhealthy {
+            r,
+            verdict: first.verdict,
+            since: first.since,
+            evidence: health.evidence.get(r).cloned().unwrap_or_default(),
+            cells: cells.len(),
+        }
+    } else {
+        Reason::RegionUnknown {
+            r,
+            cells: cells.len(),
+        }
+    }
+}
+
+/// Data-plane switch steps (DESIGN.md §6): a switch goes off when its scope has moved off
+/// a region that is not eligible, after the same capacity prerequisites as the weight
+/// shift (so warm-standby and pilot-light still put capacity first), and on again as soon
+/// as the region is eligible (the weights decide its share; a weight-0 record with a
+/// healthy switch is only answered when every weighted region fails). Returns the steps
+/// and the target switch states.
+fn switch_steps(
+    inputs: &Inputs<'_>,
+    s: usize,
+    final_weights: &[u8],
+    eligible: &impl Fn(usize, usize) -> bool,
+    drained: &[bool],
+    capacity_first: &[usize],
+    exemptions: &[Exemption],
+) -> (Vec<LocalStep>, Vec<bool>, Vec<guard::Violation>) {
+    let service = &inputs.bundle.services[s];
+    let nr = service.regions.len();
+    let live = &inputs.live.services[s].switches;
+    let target = switch::target_switches(service, final_weights, live, eligible);
+    let mut steps = Vec::new();
+    let violations = guard::check_answered(inputs, s, final_weights, &target, exemptions);
+    if !violations.is_empty() {
+        // Hold the switches as they are; the weights were guarded on their own.
+        let held = (0..target.len())
+            .map(|i| live.get(i).copied().flatten().unwrap_or(true))
+            .collect();
+        return (steps, held, violations);
+    }
+    let scope_is_cell = switch::slots(service) > 1
+        || service
+            .routing
+            .switch
+            .as_ref()
+            .is_some_and(|sw| sw.scope == crate::policy::raw::SwitchScope::Cell);
+    for slot in 0..switch::slots(service) {
+        for r in 0..nr {
+            let i = slot * nr + r;
+            let from = live.get(i).copied().flatten();
+            let on = target[i];
+            if from.unwrap_or(true) == on {
+                continue;
+            }
+            let cells: Vec<usize> = switch::cells_of_slot(service, slot).collect();
+            let reasons = if on {
+                vec![Reason::SwitchOn { r }]
+            } else {
+                vec![region_reason(inputs, s, r, &cells, drained)]
+            };
+            steps.push(LocalStep {
+                action: Action::SetSwitch {
+                    r,
+                    cell: scope_is_cell.then(|| u32::try_from(slot).unwrap_or(u32::MAX)),
+                    from,
+                    on,
+                },
+                after: if on {
+                    Vec::new()
+                } else {
+                    capacity_first.to_vec()
+                },
+                reasons,
+                plane: Plane::CloudWatchDataPlane,
+                discretionary: false,
+                takes_effect_secs: switch::switch_visible_secs(service),
+            });
+        }
+    }
+    (steps, target, Vec::new())
 }

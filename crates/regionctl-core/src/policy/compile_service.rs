@@ -8,7 +8,7 @@ use super::template::Template;
 use super::yaml::FieldPath;
 use super::{
     AlarmBinding, Alb, Cell, Ecs, Health, Probe, RegionIx, Routing, Safety, Service, ServiceRegion,
-    default_mode_for_tier,
+    Switch, default_mode_for_tier,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -604,6 +604,30 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
         if regions.len() < 2 {
             r.error(&rpath.key("switch"), "a switch alarm must live outside the region it guards: the service needs two regions", None);
         }
+        if sw.period_secs == 0 || sw.period_secs % 60 != 0 || sw.period_secs > 3600 {
+            r.error(
+                &rpath.key("switch").key("period_secs"),
+                format!("{} is not a standard-resolution alarm period", sw.period_secs),
+                Some("use a multiple of 60 up to 3600 (the switch metric is published at standard resolution)".into()),
+            );
+        }
+        if sw.interval_secs != 10 && sw.interval_secs != 30 {
+            r.error(
+                &rpath.key("switch").key("interval_secs"),
+                format!(
+                    "Route 53 evaluates health checks every 10 or 30 seconds, not {}",
+                    sw.interval_secs
+                ),
+                None,
+            );
+        }
+        if !(1..=10).contains(&sw.failure_threshold) {
+            r.error(
+                &rpath.key("switch").key("failure_threshold"),
+                format!("{} is outside Route 53's 1–10", sw.failure_threshold),
+                None,
+            );
+        }
     } else if spec.tier == 1 && spec.strategy != Strategy::BackupRestore {
         r.warn(&rpath, "a tier-1 service without `switch`: its evacuation can only go through the Route 53 control plane (us-east-1)", Some("add `switch: {}` for data-plane health-check switches (DESIGN.md §6)".into()));
     }
@@ -801,6 +825,28 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
     if r.diagnostics.iter().filter(|d| d.is_error()).count() > errors_before {
         return None;
     }
+    let switch = routing.switch.as_ref().map(|sw| Switch {
+        scope: sw.scope,
+        namespace: sw.namespace.clone(),
+        alarm_regions: regions
+            .iter()
+            .map(|guarded| {
+                sw.alarm_region
+                    .get(&guarded.name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        regions
+                            .iter()
+                            .find(|other| other.name != guarded.name)
+                            .map(|other| other.name.clone())
+                            .unwrap_or_default()
+                    })
+            })
+            .collect(),
+        period_secs: sw.period_secs,
+        interval_secs: sw.interval_secs,
+        failure_threshold: sw.failure_threshold,
+    });
     let mode = spec
         .mode
         .unwrap_or_else(|| default_mode_for_tier(spec.tier));
@@ -828,7 +874,7 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
             record_type: routing.record_type,
             ttl_secs: routing.ttl_secs,
             geolocation: routing.geolocation.clone(),
-            switch: routing.switch.clone(),
+            switch,
         },
         ecs,
         alb,

@@ -251,8 +251,25 @@ pub struct Routing {
     pub ttl_secs: u32,
     /// Geolocation records (record name, rules).
     pub geolocation: Option<raw::GeolocationSpec>,
-    /// Switch wiring.
-    pub switch: Option<raw::SwitchSpec>,
+    /// Data-plane switches, if the service has them.
+    pub switch: Option<Switch>,
+}
+
+/// Data-plane switch wiring, resolved (DESIGN.md §6; names and timing in [`crate::switch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    /// One switch per region, or per (cell, region).
+    pub scope: raw::SwitchScope,
+    /// CloudWatch namespace of the switch metric.
+    pub namespace: String,
+    /// Per local region: the region whose CloudWatch holds its switch alarm (never itself).
+    pub alarm_regions: Vec<String>,
+    /// Alarm period, seconds.
+    pub period_secs: u32,
+    /// Route 53 health-check interval, seconds.
+    pub interval_secs: u32,
+    /// Route 53 health-check failure threshold.
+    pub failure_threshold: u32,
 }
 
 /// ECS capacity, resolved per local region.

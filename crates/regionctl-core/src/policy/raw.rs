@@ -455,6 +455,28 @@ pub struct SwitchSpec {
     /// Default: the first other region of the service.
     #[serde(default)]
     pub alarm_region: std::collections::BTreeMap<String, String>,
+    /// Period of the switch alarm, seconds: a multiple of 60 (the metric is standard
+    /// resolution). A flip takes effect at the end of the period it was published in.
+    #[serde(default = "default_switch_period_secs")]
+    pub period_secs: u32,
+    /// Seconds between Route 53's evaluations of the health check (10 or 30).
+    #[serde(default = "default_switch_interval_secs")]
+    pub interval_secs: u32,
+    /// Evaluations that must agree before Route 53 changes the check's status (1–10).
+    #[serde(default = "default_switch_failure_threshold")]
+    pub failure_threshold: u32,
+}
+
+fn default_switch_period_secs() -> u32 {
+    60
+}
+
+fn default_switch_interval_secs() -> u32 {
+    30
+}
+
+fn default_switch_failure_threshold() -> u32 {
+    3
 }
 
 fn default_switch_namespace() -> String {

@@ -9,6 +9,7 @@
 pub mod journal;
 mod ports;
 pub mod route53;
+pub mod switches;
 
 pub use ports::ControllerView;
 
@@ -197,6 +198,17 @@ pub enum EffectKind {
         /// When answering uses it (INSYNC).
         insync_at: Timestamp,
     },
+    /// A data-plane switch changed (published with a new value).
+    Switch {
+        /// Region whose CloudWatch holds the switch.
+        alarm_region: String,
+        /// Its alarm.
+        alarm_name: String,
+        /// Before (`None`: never published).
+        from: Option<bool>,
+        /// After.
+        on: bool,
+    },
     /// An ALB split set.
     Alb {
         /// Region.
@@ -258,6 +270,8 @@ pub struct World {
     pub albs: BTreeMap<(String, String), (String, String, AlbState)>,
     /// The journal's replicas.
     pub journal: Replicas,
+    /// Data-plane switches: metrics, alarms and health checks.
+    pub switches: switches::SwitchBoard,
     /// Probe target → (service, region) it checks.
     pub probe_targets: BTreeMap<String, Vec<(String, String)>>,
     /// Faults in force.
@@ -287,6 +301,7 @@ impl World {
             ecs: BTreeMap::new(),
             albs: BTreeMap::new(),
             journal: Replicas::new(regions),
+            switches: switches::SwitchBoard::default(),
             probe_targets: BTreeMap::new(),
             faults: Faults::default(),
             skew_ms: BTreeMap::new(),
@@ -378,6 +393,7 @@ impl World {
     /// Once per virtual second: replication deliveries and capacity arrivals.
     pub fn settle(&mut self) {
         let now = self.now;
+        self.switches.settle(now);
         let faults = &self.faults;
         self.journal.deliver(now, |from, to| {
             faults.partitioned(from, to)
@@ -504,6 +520,29 @@ impl World {
             );
         }
         true
+    }
+
+    /// Publishes a switch value from `by`, recording an effect when it changes the latest
+    /// value.
+    pub fn publish_switch(
+        &mut self,
+        by: &str,
+        switch: &regionctl_core::switch::SwitchRef,
+        on: bool,
+    ) {
+        let now = self.now;
+        let before = self.switches.publish(now, by, switch, on);
+        if before != Some(on) && !(before.is_none() && on) {
+            self.record_effect(
+                by,
+                EffectKind::Switch {
+                    alarm_region: switch.alarm_region.clone(),
+                    alarm_name: switch.alarm_name.clone(),
+                    from: before,
+                    on,
+                },
+            );
+        }
     }
 
     /// Whether `service`'s endpoints in `region` answer a probe from `observer` now.

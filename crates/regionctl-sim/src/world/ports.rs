@@ -7,11 +7,12 @@
 use super::{EffectKind, World, route53};
 use regionctl_controller::ports::{
     Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
-    JournalItem, PortResult, Prober, WeightedRecord,
+    JournalItem, PortResult, Prober, Switches, WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
 use regionctl_core::policy::Probe;
+use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::cell::RefCell;
 
@@ -348,5 +349,40 @@ impl Prober for ControllerView<'_> {
 impl Clock for ControllerView<'_> {
     fn now(&self) -> Timestamp {
         self.local_now(&self.world.borrow())
+    }
+}
+
+impl Switches for ControllerView<'_> {
+    async fn publish_switches(&self, values: &[(SwitchRef, bool)]) -> PortResult<()> {
+        let mut w = self.world.borrow_mut();
+        // One PutMetricData per alarm region; a region that cannot be reached fails the
+        // call (the adapter publishes region by region, so the others still go out).
+        let mut failure = None;
+        let mut regions: Vec<&str> = values
+            .iter()
+            .map(|(s, _)| s.alarm_region.as_str())
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        for region in regions {
+            if let Err(e) = self.reach_region(&mut w, region, "cloudwatch", "PutMetricData") {
+                failure.get_or_insert(e);
+                continue;
+            }
+            for (switch, on) in values.iter().filter(|(s, _)| s.alarm_region == region) {
+                w.publish_switch(self.region, switch, *on);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn read_switches(&self, switches: &[SwitchRef]) -> PortResult<Vec<Option<bool>>> {
+        let mut w = self.world.borrow_mut();
+        let mut out = Vec::with_capacity(switches.len());
+        for s in switches {
+            self.reach_region(&mut w, &s.alarm_region, "cloudwatch", "GetMetricData")?;
+            out.push(w.switches.read(w.now, s));
+        }
+        Ok(out)
     }
 }
