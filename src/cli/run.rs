@@ -124,6 +124,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                         "notes": report.notes,
                         "read_failures": report.read_failures,
                         "alarm_read_failures": report.alarm_read_failures,
+                        "switches_published": report.switches_published,
                     }))?
                 );
             }

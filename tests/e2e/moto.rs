@@ -187,6 +187,7 @@ async fn region_loss_end_to_end() {
         &endpoint,
     ]));
     assert!(!again.contains("record(s) in"), "{again}");
+    let switches = check_switch_wiring(&fx, &endpoint).await;
 
     // Healthy: alarms OK, a pass from every region changes nothing.
     let cw: Vec<(String, CloudWatchClient)> = futures_cw(&REGIONS).await;
@@ -371,7 +372,22 @@ async fn region_loss_end_to_end() {
         bodies.len()
     );
 
-    // Another round changes nothing.
+    // The evacuation flipped eu-central-1's switches (data plane) as well as the weights.
+    for svc in ["playback", "auth"] {
+        let d = decisions
+            .iter()
+            .find(|d| d["service"] == svc)
+            .expect("decision");
+        assert!(
+            d["log"].as_array().expect("log").iter().any(|l| l
+                .as_str()
+                .is_some_and(|l| l.starts_with("switch eu-central-1 off"))),
+            "{svc}: {d}"
+        );
+    }
+    assert!(first["switches_published"].as_u64() > Some(0), "{first}");
+
+    // Another round changes nothing, and every acting controller republishes the switches.
     for region in ["eu-west-1", "us-east-1"] {
         let pass = run_once(&dir_s, region, &endpoint);
         assert_eq!(
@@ -379,8 +395,140 @@ async fn region_loss_end_to_end() {
             Some(0),
             "second round from {region}: {pass}"
         );
+        assert_eq!(
+            pass["switches_published"].as_u64(),
+            Some(switches.len() as u64),
+            "{region} republishes every switch: {pass}"
+        );
+    }
+    // Read back with GetMetricData where the alarm lives: eu-central-1's switches are 0 and
+    // were published more than once (first pass, then by eu-west-1 and us-east-1).
+    for (guarded, alarm_region, namespace, dims) in &switches {
+        let cw = CloudWatchClient::new(&harness::sdk(alarm_region).await);
+        let now = regionctl::aws_world::now_millis();
+        let query = |stat: &str| regionctl_aws::cloudwatch::MetricQuery {
+            namespace: namespace.clone(),
+            metric_name: "Switch".into(),
+            dimensions: dims.clone(),
+            stat: stat.into(),
+            period_s: 60,
+        };
+        let series = cw
+            .get_metric_data_many(
+                &[query("Minimum"), query("SampleCount")],
+                now - 600_000,
+                now + 60_000,
+            )
+            .await
+            .expect("GetMetricData");
+        let latest_min = series[0].first().map(|p| p.1);
+        let samples: f64 = series[1].iter().map(|p| p.1).sum();
+        let want = if guarded == "eu-central-1" { 0.0 } else { 1.0 };
+        assert_eq!(
+            latest_min,
+            Some(want),
+            "{guarded} switch in {alarm_region}: {series:?}"
+        );
+        assert!(
+            samples >= 3.0,
+            "{guarded}: published {samples} time(s): {series:?}"
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// After `provision`: every switch has its alarm on the switch metric in a region other
+/// than the one it guards, a Route 53 health check bound to that alarm (read back from the
+/// check where the backend keeps it, and from its tags), and every weighted record of the
+/// switched services carries its region's check. Returns (guarded region, alarm region,
+/// namespace, dimensions) per switch.
+async fn check_switch_wiring(
+    fx: &Fixture,
+    endpoint: &str,
+) -> Vec<(String, String, String, Vec<(String, String)>)> {
+    let _ = endpoint;
+    let namespace = format!("{}-switch", fx.prefix);
+    let checks: Vec<_> = fx
+        .route53
+        .list_health_checks()
+        .await
+        .expect("list health checks")
+        .into_iter()
+        .filter(|h| h.caller_reference.starts_with(&namespace))
+        .collect();
+    // playback in three regions, auth in two; one check per region, shared by its records.
+    assert_eq!(checks.len(), 5, "{checks:#?}");
+    let mut out = Vec::new();
+    let mut check_of: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for h in &checks {
+        assert_eq!(h.type_name, "CLOUDWATCH_METRIC", "{h:?}");
+        let tags: std::collections::BTreeMap<String, String> = fx
+            .route53
+            .health_check_tags(&h.id)
+            .await
+            .expect("tags")
+            .into_iter()
+            .collect();
+        let alarm = &tags["regionctl:switch-alarm"];
+        let alarm_region = &tags["regionctl:switch-alarm-region"];
+        if let Some((name, region)) = &h.alarm {
+            assert_eq!((name, region), (alarm, alarm_region), "{h:?}");
+        }
+        let guards = &tags["regionctl:guards"];
+        let (svc, guarded) = guards.split_once('/').expect("service/region");
+        assert_ne!(
+            guarded, alarm_region,
+            "{guards}: the alarm must live outside"
+        );
+        // The alarm watches the switch metric, in its region.
+        let cw = CloudWatchClient::new(&harness::sdk(alarm_region).await);
+        let found = cw
+            .alarms_by_names(std::slice::from_ref(alarm))
+            .await
+            .expect("describe alarms");
+        assert_eq!(found.len(), 1, "alarm {alarm} in {alarm_region}");
+        let a = &found[0];
+        assert_eq!(a.namespace, namespace);
+        assert_eq!(a.metric_name, "Switch");
+        assert!(
+            a.dimensions.contains(&("Service".into(), svc.to_string()))
+                && a.dimensions
+                    .contains(&("Region".into(), guarded.to_string())),
+            "{a:?}"
+        );
+        check_of.insert((svc.to_string(), guarded.to_string()), h.id.clone());
+        out.push((
+            guarded.to_string(),
+            alarm_region.clone(),
+            namespace.clone(),
+            a.dimensions.clone(),
+        ));
+    }
+    for (svc, key) in [("playback", "{{ZONE_PLAYBACK}}"), ("auth", "{{ZONE_AUTH}}")] {
+        let (records, _) = fx
+            .route53
+            .list_record_sets(&fx.zone(key))
+            .await
+            .expect("list");
+        let mut weighted = 0;
+        for r in records {
+            if let Routing::Weighted { set_identifier, .. } = &r.routing {
+                let region = ["eu-central-1", "eu-west-1", "us-east-1"]
+                    .into_iter()
+                    .find(|g| set_identifier.ends_with(g))
+                    .expect("region in set id");
+                assert_eq!(
+                    r.health_check_id.as_ref(),
+                    check_of.get(&(svc.to_string(), region.to_string())),
+                    "{svc} {} {set_identifier}",
+                    r.name
+                );
+                weighted += 1;
+            }
+        }
+        assert!(weighted > 0, "{svc}: no weighted records");
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

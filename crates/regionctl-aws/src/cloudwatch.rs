@@ -90,6 +90,18 @@ fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
             .and_then(|t| t.to_millis().ok())
             .unwrap_or(0),
         reason: a.state_reason().unwrap_or_default().to_string(),
+        namespace: a.namespace().unwrap_or_default().to_string(),
+        metric_name: a.metric_name().unwrap_or_default().to_string(),
+        dimensions: a
+            .dimensions()
+            .iter()
+            .map(|d| {
+                (
+                    d.name().unwrap_or_default().to_string(),
+                    d.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
     })
 }
 

@@ -238,6 +238,12 @@ pub struct AlarmStatus {
     pub state_updated_ms: i64,
     /// CloudWatch's explanation.
     pub reason: String,
+    /// Metric namespace (empty for metric-math alarms).
+    pub namespace: String,
+    /// Metric name (empty for metric-math alarms).
+    pub metric_name: String,
+    /// Metric dimensions.
+    pub dimensions: Vec<(String, String)>,
 }
 
 /// An alarm state change carried by an EventBridge "CloudWatch Alarm State Change" event.

@@ -85,7 +85,13 @@ pub fn switch_ref(service: &Service, slot: usize, r: usize) -> Option<SwitchRef>
         ("Service".to_string(), service.name.clone()),
         ("Region".to_string(), region.clone()),
     ];
-    let mut alarm_name = format!("regionctl-switch-{}-{region}", service.name);
+    // Named after the namespace (by default `regionctl/switch` → `regionctl-switch-…`), so
+    // two bundles that share an account can keep their switches apart.
+    let mut alarm_name = format!(
+        "{}-{}-{region}",
+        sw.namespace.replace('/', "-"),
+        service.name
+    );
     if sw.scope == SwitchScope::Cell {
         let cell = &service.cells.get(slot)?.id;
         dimensions.push(("Cell".to_string(), cell.clone()));

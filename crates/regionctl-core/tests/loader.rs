@@ -503,3 +503,85 @@ fn duplicate_names_and_missing_dependencies() {
         "{x}"
     );
 }
+
+/// A policy with cell-scope switches over `cells` cells in three regions.
+fn switched(cells: usize, extra: &str) -> String {
+    let values: Vec<String> = (0..cells).map(|c| format!("c{c}")).collect();
+    format!(
+        r#"apiVersion: regionctl/v1
+kind: ServicePolicy
+metadata:
+  name: wide
+spec:
+  tier: 1
+  strategy: active-active
+  regions:
+    - {{name: eu-central-1, weight: 50}}
+    - {{name: eu-west-1, weight: 30}}
+    - {{name: us-east-1, weight: 20}}
+  cells:
+    dimensions:
+      - name: shard
+        values: [{}]
+  health:
+    alarms: [{{name: "wide-{{region}}-5xx"}}]
+  routing:
+    hosted_zone_id: Z0WIDE
+    record_name: "{{cell}}.wide.example.com"
+    value: "wide.{{region}}.example.com"
+    switch:
+      scope: cell
+{extra}"#,
+        values.join(", ")
+    )
+}
+
+#[test]
+fn switches_over_the_health_check_quota_are_warned() {
+    let file = |text: String| SourceFile {
+        path: "wide.yaml".into(),
+        text,
+    };
+    let within = load(&[file(switched(66, ""))]).unwrap();
+    assert!(within.warnings.is_empty(), "{:#?}", within.warnings);
+    assert_eq!(regionctl_core::switch::health_checks_needed(&within), 198);
+    let over = load(&[file(switched(67, ""))]).unwrap();
+    let w = over
+        .warnings
+        .iter()
+        .find(|d| d.message.contains("health checks"))
+        .unwrap_or_else(|| panic!("{:#?}", over.warnings));
+    assert_eq!(w.file, "wide.yaml");
+    assert!(w.message.contains("201"), "{}", w.message);
+    assert!(w.field.contains("switch"), "{}", w.field);
+}
+
+#[test]
+fn switch_timing_outside_route53s_limits_is_an_error() {
+    let bad = switched(
+        2,
+        "      period_secs: 45\n      interval_secs: 20\n      failure_threshold: 11\n      alarm_region: {eu-west-1: eu-west-1}\n",
+    );
+    let errors = load(&[SourceFile {
+        path: "wide.yaml".into(),
+        text: bad,
+    }])
+    .unwrap_err();
+    let text: Vec<String> = errors
+        .iter()
+        .map(|d| format!("{} {}", d.field, d.message))
+        .collect();
+    for field in [
+        "period_secs",
+        "interval_secs",
+        "failure_threshold",
+        "alarm_region",
+    ] {
+        assert!(
+            errors.iter().any(|d| d.severity == Severity::Error
+                && d.field.contains(field)
+                && d.line.is_some()),
+            "no located error for {field}: {text:#?}"
+        );
+    }
+}

@@ -49,6 +49,8 @@ pub struct HealthCheckInfo {
     pub disabled: bool,
     /// Optimistic-locking version.
     pub version: i64,
+    /// The alarm a `CLOUDWATCH_METRIC` check watches: (name, region), if the backend keeps it.
+    pub alarm: Option<(String, String)>,
 }
 
 /// Fields to change on an existing health check (`None` leaves a field alone).
@@ -114,6 +116,9 @@ fn info(h: &r53::HealthCheck) -> HealthCheckInfo {
         inverted: cfg.and_then(|c| c.inverted()).unwrap_or(false),
         disabled: cfg.and_then(|c| c.disabled()).unwrap_or(false),
         version: h.health_check_version(),
+        alarm: cfg
+            .and_then(|c| c.alarm_identifier())
+            .map(|a| (a.name().to_string(), a.region().as_str().to_string())),
     }
 }
 
@@ -225,5 +230,64 @@ impl Route53Client {
                 _ => return Ok(out),
             }
         }
+    }
+
+    /// Adds (or overwrites) tags on a health check. Provisioning records a switch's wiring
+    /// in tags as well as in the check itself, so it can be read back where a backend does
+    /// not keep `AlarmIdentifier` (moto).
+    pub async fn tag_health_check(&self, id: &str, tags: &[(String, String)]) -> Result<()> {
+        let tags: Vec<r53::Tag> = tags
+            .iter()
+            .map(|(k, v)| r53::Tag::builder().key(k).value(v).build())
+            .collect();
+        let (mut calls, mut retries) = (0, 0);
+        self.call(Priority::Write, &mut calls, &mut retries, || {
+            let req = self
+                .client
+                .change_tags_for_resource()
+                .resource_type(r53::TagResourceType::Healthcheck)
+                .resource_id(id)
+                .set_add_tags(Some(tags.clone()));
+            async move {
+                req.send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(SERVICE, "ChangeTagsForResource", e))
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A health check's tags.
+    pub async fn health_check_tags(&self, id: &str) -> Result<Vec<(String, String)>> {
+        let (mut calls, mut retries) = (0, 0);
+        let out = self
+            .call(Priority::Read, &mut calls, &mut retries, || {
+                let req = self
+                    .client
+                    .list_tags_for_resource()
+                    .resource_type(r53::TagResourceType::Healthcheck)
+                    .resource_id(id);
+                async move {
+                    req.send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk(SERVICE, "ListTagsForResource", e))
+                }
+            })
+            .await?;
+        Ok(out
+            .resource_tag_set()
+            .map(|set| {
+                set.tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

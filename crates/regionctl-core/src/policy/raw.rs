@@ -448,7 +448,8 @@ pub struct SwitchSpec {
     /// `region` (one health check per region, shared by all its records) or `cell`.
     #[serde(default)]
     pub scope: SwitchScope,
-    /// CloudWatch namespace of the switch metric.
+    /// CloudWatch namespace of the switch metric; the switch alarms are named after it
+    /// (`regionctl/switch` → `regionctl-switch-<service>-<region>[-<cell>]`).
     #[serde(default = "default_switch_namespace")]
     pub namespace: String,
     /// Region where the switch alarms live for each guarded region; must differ from it.

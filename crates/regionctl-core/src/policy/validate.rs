@@ -142,6 +142,9 @@ pub(super) fn compile(
         diagnostics.append(&mut r.diagnostics);
     }
     let all_services_compiled = compiled.len() == services.len();
+    if all_services_compiled {
+        warn_health_check_quota(docs, &services, &compiled, diagnostics);
+    }
 
     // Cycles are found on the names as written, so they are reported even when another
     // problem keeps a service from compiling.
@@ -178,6 +181,45 @@ pub(super) fn compile(
         tests: test_files,
         warnings: Vec::new(),
     })
+}
+
+/// Route 53 allows 200 health checks per account by default: a bundle whose switches need
+/// more is warned, at the service that needs the most.
+fn warn_health_check_quota(
+    docs: &[Doc],
+    services: &[(usize, ServiceSpec)],
+    compiled: &[super::Service],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let per_service: Vec<usize> = compiled
+        .iter()
+        .map(|s| crate::switch::slots(s) * s.regions.len())
+        .collect();
+    let total: usize = per_service.iter().sum();
+    if total <= crate::switch::DEFAULT_HEALTH_CHECK_QUOTA {
+        return;
+    }
+    let Some((largest, n)) = per_service
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+    else {
+        return;
+    };
+    let Some((doc_ix, _)) = services.get(largest) else {
+        return;
+    };
+    let doc = &docs[*doc_ix];
+    let mut r = doc.reporter();
+    r.warn(
+        &FieldPath::root().key("spec").key("routing").key("switch"),
+        format!(
+            "the bundle's data-plane switches need {total} Route 53 health checks (this service {n}); the default quota is {} per account",
+            crate::switch::DEFAULT_HEALTH_CHECK_QUOTA
+        ),
+        Some("use `scope: region` (one check per region, shared by its records) or request a quota increase before provisioning".into()),
+    );
+    diagnostics.append(&mut r.diagnostics);
 }
 
 fn check_name(name: &str, r: &mut Reporter<'_>) {

@@ -5,9 +5,13 @@
 //! Idempotent: existing records keep their weights (automation may have moved them), alarms
 //! are put (same definition), queues/rules/tables are created only if missing.
 //!
+//! Data-plane switches: see [`switches`].
+//!
 //! # Not created
 //! Hosted zones (they are DNS delegations; the policy names their ids) and ALB listeners
 //! (the policy names their ARNs) must exist already.
+
+pub mod switches;
 
 use crate::aws_world::AwsWorld;
 use anyhow::{Context, Result};
@@ -176,6 +180,9 @@ pub async fn provision(
                 service.name, applied.change_calls
             ));
         }
+
+        // Data-plane switches, once the records they guard exist.
+        switches::provision(service, world, &mut report).await?;
 
         // Alarms (PutMetricAlarm replaces with the same definition: idempotent). The metric
         // is a placeholder the service's own telemetry should feed; game-days and tests
