@@ -154,7 +154,7 @@ impl Switches for AwsWorld {
                 .entry((s.alarm_region.as_str(), s.namespace.as_str()))
                 .or_default()
                 .push(MetricPoint {
-                    name: regionctl_core::switch::METRIC_NAME.to_string(),
+                    name: s.metric.clone(),
                     dimensions: s.dimensions.clone(),
                     value: if *on { 1.0 } else { 0.0 },
                     timestamp_ms: None,
@@ -191,7 +191,7 @@ impl Switches for AwsWorld {
                 .iter()
                 .map(|i| MetricQuery {
                     namespace: switches[*i].namespace.clone(),
-                    metric_name: regionctl_core::switch::METRIC_NAME.to_string(),
+                    metric_name: switches[*i].metric.clone(),
                     dimensions: switches[*i].dimensions.clone(),
                     stat: "Minimum".into(),
                     period_s: 60,

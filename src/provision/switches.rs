@@ -145,7 +145,7 @@ pub fn alarm_spec(x: &SwitchRef, period_secs: u32) -> AlarmSpec {
     AlarmSpec {
         name: x.alarm_name.clone(),
         namespace: x.namespace.clone(),
-        metric_name: switch::METRIC_NAME.to_string(),
+        metric_name: x.metric.clone(),
         dimensions: x.dimensions.clone(),
         statistic: "Minimum".into(),
         period_s: i32::try_from(period_secs).unwrap_or(60),

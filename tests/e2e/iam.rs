@@ -68,6 +68,14 @@ const PROVISION_ONLY: &[(&str, &str)] = &[
         "route53:UpdateHealthCheck",
         "Route53Client::update_health_check: sandbox setup, tests",
     ),
+    (
+        "route53:ChangeTagsForResource",
+        "Route53Client::tag_health_check: provision (switch wiring)",
+    ),
+    (
+        "route53:ListTagsForResource",
+        "Route53Client::health_check_tags: tests (reading the switch wiring back)",
+    ),
     // CloudWatch.
     (
         "cloudwatch:PutMetricAlarm",
@@ -76,10 +84,6 @@ const PROVISION_ONLY: &[(&str, &str)] = &[
     (
         "cloudwatch:SetAlarmState",
         "CloudWatchClient::set_alarm_state: game-day drills (gameday-moto), tests",
-    ),
-    (
-        "cloudwatch:GetMetricData",
-        "CloudWatchClient::get_metric_data: tests (checking the heartbeat metric)",
     ),
     // DynamoDB.
     (

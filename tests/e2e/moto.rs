@@ -408,7 +408,7 @@ async fn region_loss_end_to_end() {
         let now = regionctl::aws_world::now_millis();
         let query = |stat: &str| regionctl_aws::cloudwatch::MetricQuery {
             namespace: namespace.clone(),
-            metric_name: "Switch".into(),
+            metric_name: format!("{}-Switch", fx.prefix),
             dimensions: dims.clone(),
             stat: stat.into(),
             period_s: 60,
@@ -489,7 +489,7 @@ async fn check_switch_wiring(
         assert_eq!(found.len(), 1, "alarm {alarm} in {alarm_region}");
         let a = &found[0];
         assert_eq!(a.namespace, namespace);
-        assert_eq!(a.metric_name, "Switch");
+        assert_eq!(a.metric_name, format!("{}-Switch", fx.prefix));
         assert!(
             a.dimensions.contains(&("Service".into(), svc.to_string()))
                 && a.dimensions

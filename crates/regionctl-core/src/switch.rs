@@ -26,7 +26,7 @@
 use crate::policy::raw::SwitchScope;
 use crate::policy::{Bundle, Service, Switch};
 
-/// CloudWatch metric name of every switch.
+/// Default CloudWatch metric name of the switches (`routing.switch.metric`).
 pub const METRIC_NAME: &str = "Switch";
 
 /// What a Route 53 record change needs, after `ChangeResourceRecordSets` returns, before
@@ -43,6 +43,8 @@ pub struct SwitchRef {
     pub alarm_region: String,
     /// Metric namespace.
     pub namespace: String,
+    /// Metric name.
+    pub metric: String,
     /// Alarm name (also the health check's `Name` tag).
     pub alarm_name: String,
     /// Metric dimensions, in a fixed order: `Service`, `Region`, then `Cell` for cell scope.
@@ -101,6 +103,7 @@ pub fn switch_ref(service: &Service, slot: usize, r: usize) -> Option<SwitchRef>
     Some(SwitchRef {
         alarm_region: sw.alarm_regions.get(r)?.clone(),
         namespace: sw.namespace.clone(),
+        metric: sw.metric.clone(),
         caller_reference: caller_reference(&alarm_name),
         alarm_name,
         dimensions,

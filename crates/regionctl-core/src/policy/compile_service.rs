@@ -828,6 +828,7 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
     let switch = routing.switch.as_ref().map(|sw| Switch {
         scope: sw.scope,
         namespace: sw.namespace.clone(),
+        metric: sw.metric.clone(),
         alarm_regions: regions
             .iter()
             .map(|guarded| {

@@ -262,6 +262,8 @@ pub struct Switch {
     pub scope: raw::SwitchScope,
     /// CloudWatch namespace of the switch metric.
     pub namespace: String,
+    /// Its metric name.
+    pub metric: String,
     /// Per local region: the region whose CloudWatch holds its switch alarm (never itself).
     pub alarm_regions: Vec<String>,
     /// Alarm period, seconds.

@@ -456,6 +456,9 @@ pub struct SwitchSpec {
     /// Default: the first other region of the service.
     #[serde(default)]
     pub alarm_region: std::collections::BTreeMap<String, String>,
+    /// CloudWatch metric name of the switches (dimensions `Service`, `Region`, `Cell`).
+    #[serde(default = "default_switch_metric")]
+    pub metric: String,
     /// Period of the switch alarm, seconds: a multiple of 60 (the metric is standard
     /// resolution). A flip takes effect at the end of the period it was published in.
     #[serde(default = "default_switch_period_secs")]
@@ -466,6 +469,10 @@ pub struct SwitchSpec {
     /// Evaluations that must agree before Route 53 changes the check's status (1–10).
     #[serde(default = "default_switch_failure_threshold")]
     pub failure_threshold: u32,
+}
+
+fn default_switch_metric() -> String {
+    crate::switch::METRIC_NAME.to_string()
 }
 
 fn default_switch_period_secs() -> u32 {

@@ -169,6 +169,7 @@ mod tests {
         SwitchRef {
             alarm_region: "eu-west-1".into(),
             namespace: "regionctl/switch".into(),
+            metric: "Switch".into(),
             alarm_name: "regionctl-switch-svc-eu-central-1".into(),
             dimensions: Vec::new(),
             caller_reference: "x".into(),
