@@ -339,6 +339,9 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode> {
             o.calls,
             o.steps.join(", ")
         );
+        for (plane, status) in &o.planes {
+            println!("    {plane}: {status}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -713,6 +713,8 @@ async fn pause_propose_approve_and_explain() {
     );
     assert!(text.contains("eu-central-1 is degraded"), "{text}");
     assert!(text.contains("outcome in eu-west-1: applied"), "{text}");
+    // Which plane did what (catalog has no switches: weights and capacity only).
+    assert!(text.contains("    route53 control plane: done"), "{text}");
     let status = call(common("status"));
     assert!(status.contains("automation: running"), "{status}");
     assert!(status.contains(&id), "{status}");

@@ -11,7 +11,7 @@ use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
 
 /// Step kinds a test may name.
-pub const STEP_KINDS: [&str; 5] = ["scale", "wait", "shift", "alb", "restore"];
+pub const STEP_KINDS: [&str; 6] = ["scale", "wait", "shift", "alb", "restore", "switch"];
 
 /// The fixed "now" of policy tests and `plan` (any value works; the planner reads no clock).
 pub const SCENARIO_NOW: Timestamp = Timestamp::from_secs(1_790_000_000);

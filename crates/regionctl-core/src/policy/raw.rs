@@ -802,7 +802,7 @@ pub struct TestCase {
     /// Expected steps, matched in order as a subsequence of the plan's steps.
     #[serde(default)]
     pub expect_steps: Vec<ExpectStep>,
-    /// Step kinds that must not appear (`scale`, `wait`, `shift`, `alb`, `restore`), optionally
+    /// Step kinds that must not appear (`scale`, `wait`, `shift`, `alb`, `restore`, `switch`), optionally
     /// per service as `service:kind`.
     #[serde(default)]
     pub expect_no_steps: Vec<String>,
