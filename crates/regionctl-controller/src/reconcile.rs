@@ -683,6 +683,8 @@ type ZoneWeights = Result<HashMap<(String, String), u8>, PortError>;
 pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
     let mut zones: HashMap<String, ZoneWeights> = HashMap::new();
     let mut services = Vec::with_capacity(bundle.services.len());
+    // Every service's switches in one read (the adapter batches per alarm region).
+    let mut switch_states = switches::read_all(world, bundle, report).await.into_iter();
     for service in &bundle.services {
         let zone = &service.routing.hosted_zone_id;
         if !zones.contains_key(zone) {
@@ -753,16 +755,7 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
                 }
             }
         }
-        let switches = match crate::switches::read(world, bundle, services.len()).await {
-            Ok(v) => v,
-            Err(e) => {
-                report.read_failures.push(format!(
-                    "{}: data-plane switches unreadable: {}",
-                    service.name, e.message
-                ));
-                vec![None; regionctl_core::switch::slots(service) * nr]
-            }
-        };
+        let switches = switch_states.next().unwrap_or_default();
         services.push(LiveService {
             weights,
             ecs,

@@ -13,22 +13,62 @@ use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Disposition, Plan};
 use regionctl_core::policy::Bundle;
 use regionctl_core::switch::{self, SwitchRef};
+use std::collections::BTreeMap;
 
-/// Reads the switches of service `s`; `Err` leaves them unknown.
-pub async fn read<W: Switches>(
+/// Reads every service's switches with one port call (the AWS adapter batches 500 per
+/// `GetMetricData` and alarm region, so a fleet of 1,000 services costs a handful of calls,
+/// not one per service). Per service, in bundle order: its states (`slot * regions +
+/// region`), all `None` (unknown) if the read failed — which is recorded in `report`.
+pub async fn read_all<W: Switches>(
     world: &W,
     bundle: &Bundle,
-    s: usize,
-) -> PortResult<Vec<Option<bool>>> {
-    let service = &bundle.services[s];
-    let refs: Vec<SwitchRef> = switch::switches_of(service)
-        .into_iter()
-        .map(|(_, _, x)| x)
+    report: &mut crate::reconcile::PassReport,
+) -> Vec<Vec<Option<bool>>> {
+    let per_service: Vec<Vec<SwitchRef>> = bundle
+        .services
+        .iter()
+        .map(|s| {
+            switch::switches_of(s)
+                .into_iter()
+                .map(|(_, _, x)| x)
+                .collect()
+        })
         .collect();
-    if refs.is_empty() {
-        return Ok(Vec::new());
+    let all: Vec<&SwitchRef> = per_service.iter().flatten().collect();
+    // One read per alarm region, so a region whose CloudWatch is unreachable leaves only its
+    // own switches unknown.
+    let mut by_region: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, x) in all.iter().enumerate() {
+        by_region
+            .entry(x.alarm_region.as_str())
+            .or_default()
+            .push(i);
     }
-    world.read_switches(&refs).await
+    let mut states: Vec<Option<bool>> = vec![None; all.len()];
+    for (region, ixs) in by_region {
+        let refs: Vec<SwitchRef> = ixs.iter().map(|i| all[*i].clone()).collect();
+        match world.read_switches(&refs).await {
+            Ok(v) if v.len() == refs.len() => {
+                for (i, state) in ixs.iter().zip(v) {
+                    states[*i] = state;
+                }
+            }
+            Ok(v) => report.read_failures.push(format!(
+                "data-plane switches in {region}: {} value(s) for {} switch(es)",
+                v.len(),
+                refs.len()
+            )),
+            Err(e) => report.read_failures.push(format!(
+                "data-plane switches in {region} unreadable: {}",
+                e.message
+            )),
+        }
+    }
+    let mut rest = states.into_iter();
+    per_service
+        .iter()
+        .map(|refs| rest.by_ref().take(refs.len()).collect())
+        .collect()
 }
 
 /// What to republish: for every service that applies automatically, the switch states in

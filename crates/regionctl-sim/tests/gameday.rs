@@ -264,6 +264,22 @@ fn switches_hold_the_evacuation_without_the_route53_control_plane() {
         .collect();
     assert_eq!(offs.len(), 1, "{offs:#?}");
     assert_ne!(offs[0].by, "eu-central-1");
+    // The switch is kept up from at least two regions, and never by a controller standing
+    // down (eu-central-1's own, once its region is down).
+    let board = &finished.world.switches.switches;
+    let state = board
+        .iter()
+        .find(|((_, name), _)| name == "regionctl-switch-playback-eu-central-1")
+        .map(|(_, st)| st)
+        .expect("playback's eu-central-1 switch is provisioned");
+    let publishers: std::collections::BTreeSet<&str> = state
+        .points
+        .iter()
+        .filter(|(_, _, v)| *v == 0.0)
+        .map(|(_, by, _)| by.as_str())
+        .collect();
+    assert!(publishers.len() >= 2, "{publishers:?}");
+    assert!(!publishers.contains("eu-central-1"), "{publishers:?}");
     // Within the bound the policy states (alarm period + health check + TTL) of the flip.
     let flipped = finished.t_of(offs[0].at);
     let off_at = rep
