@@ -234,7 +234,9 @@ pub fn check_answered(
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
     let service = &inputs.bundle.services[s];
-    if crate::switch::slots(service) == 0 {
+    // With every switch on, Route 53 answers exactly the records with weight > 0, which
+    // rules 1–3 already checked: nothing more to do (the common case, at fleet scale).
+    if crate::switch::slots(service) == 0 || switches.iter().all(|on| *on) {
         return Vec::new();
     }
     let health = &inputs.health.services[s];
@@ -268,9 +270,19 @@ pub fn check_answered(
         if !(0..nr).any(eligible) {
             continue;
         }
-        let answered = crate::traffic::answered_weights(&weights, &on);
-        for (r, a) in answered.iter().enumerate() {
-            if *a > 0 && !eligible(r) && !exempt(r) {
+        // Route 53's rules (`traffic::answered_weights`), without allocating per cell: the
+        // healthy non-zero records if any; else the healthy ones (weight-0 fallback); else
+        // all (fail open, excluded above by the all-off check).
+        let any_nonzero_on = (0..nr).any(|r| weights[r] > 0 && on[r]);
+        let answered = |r: usize| {
+            if any_nonzero_on {
+                weights[r] > 0 && on[r]
+            } else {
+                on[r]
+            }
+        };
+        for r in 0..nr {
+            if answered(r) && !eligible(r) && !exempt(r) {
                 violations.push(Violation::AnsweredToUnhealthy {
                     cell: cell.id.clone(),
                     region: service.regions[r].name.clone(),

@@ -1433,10 +1433,30 @@ fn the_guard_rejects_switch_states_route53_would_answer_badly() {
         matches!(v[0], crate::guard::Violation::AllSwitchesOff { .. }),
         "{v:?}"
     );
-    // eu-central-1 still weighted and its switch on: answered while down.
-    let v = crate::guard::check_answered(&inputs, x.s, &weights, &[true, true, true], &[]);
+    // eu-central-1 still weighted and its switch on: answered while down. With every switch
+    // on, Route 53 answers exactly the weighted records: rule 2 (weights) catches it.
+    let v = crate::guard::check_service(&inputs, x.s, &weights, None, &[]);
     assert!(
-        v.iter().any(|v| matches!(v, crate::guard::Violation::AnsweredToUnhealthy { region, .. } if region == "eu-central-1")),
+        v.iter().any(|v| matches!(v, crate::guard::Violation::TrafficToUnhealthy { region, .. } if region == "eu-central-1")),
+        "{v:?}"
+    );
+    // Weights already off eu-central-1 but its switch off and another region's too: the
+    // answered check sees Route 53 fall back to the weight-0 record of a down region.
+    let mut off = weights.clone();
+    for c in 0..x.svc().cells.len() {
+        off[c * 3] = 0;
+    }
+    let down_and_off = view(&b, ago(300), |s, r, _| {
+        (s == "playback" && r != "us-east-1").then_some(Verdict::Down)
+    });
+    let inputs2 = Inputs {
+        health: &down_and_off,
+        ..inputs
+    };
+    // us-east-1 (healthy) switched off, eu-west-1 (down, weight 30) on: answered to a down region.
+    let v = crate::guard::check_answered(&inputs2, x.s, &off, &[false, true, false], &[]);
+    assert!(
+        v.iter().any(|v| matches!(v, crate::guard::Violation::AnsweredToUnhealthy { region, .. } if region == "eu-west-1")),
         "{v:?}"
     );
     // Its switch off: answered traffic avoids it even though the weights were not written.
