@@ -677,7 +677,8 @@ pub struct ControllerSpec {
     /// SQS queue (per region) fed by the EventBridge rule on alarm state changes.
     #[serde(default = "default_alarm_queue")]
     pub alarm_queue: String,
-    /// EventBridge bus for decision and alert events.
+    /// EventBridge bus for decision and alert events. Only `default` is supported by this
+    /// build (`check` warns otherwise).
     #[serde(default = "default_event_bus")]
     pub event_bus: String,
     /// Reconcile interval.

@@ -297,6 +297,16 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
             None,
         );
     }
+    if spec.event_bus != "default" {
+        r.warn(
+            &base.key("event_bus"),
+            format!(
+                "event_bus `{}` is not used by this build: decision and alert events go to the default bus",
+                spec.event_bus
+            ),
+            Some("route them on with an EventBridge rule on the default bus (source `regionctl`)".into()),
+        );
+    }
 }
 
 /// Topological order of services (dependencies first); reports every cycle found.
