@@ -58,6 +58,8 @@ pub enum OverrideKind {
     /// Allow failback into the region now (manual-failback policies, or skipping the
     /// recovery window); staging and health gates still apply.
     Restore,
+    /// End the override on this region (and service/cell) now, before it expires.
+    Clear,
 }
 
 /// A time-boxed manual override that automation respects and that expires by itself, e.g.
@@ -77,9 +79,9 @@ pub struct OverrideArgs {
     /// Only this cell (default: every cell).
     #[arg(long)]
     cell: Option<String>,
-    /// How long it lasts, in minutes (at most a day).
+    /// How long it lasts, in minutes (at most a day). Required for `drain` and `restore`.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1440))]
-    for_mins: u64,
+    for_mins: Option<u64>,
     /// Why (recorded).
     #[arg(long)]
     why: String,
@@ -196,17 +198,35 @@ pub fn set_override(args: OverrideArgs) -> Result<ExitCode> {
         bail!("unknown service `{s}`");
     }
     let now = Timestamp(now_millis());
+    // Clearing overwrites the override's item (same region/service/cell key) with one that
+    // has already expired: automation ignores it from the next pass, and the journal keeps
+    // who ended it and why.
+    let (action, expires_at, why) = match (args.action, args.for_mins) {
+        (OverrideKind::Clear, _) => (
+            OverrideAction::Restore,
+            now,
+            format!("cleared: {}", args.why),
+        ),
+        (_, None) => bail!("--for-mins is required for `drain` and `restore` (1–1440)"),
+        (OverrideKind::Drain, Some(m)) => (
+            OverrideAction::Drain,
+            now.plus_secs(m * 60),
+            args.why.clone(),
+        ),
+        (OverrideKind::Restore, Some(m)) => (
+            OverrideAction::Restore,
+            now.plus_secs(m * 60),
+            args.why.clone(),
+        ),
+    };
     let o = Override {
         service: args.service.clone(),
         region: args.drain_region.clone(),
         cell: args.cell.clone(),
-        action: match args.action {
-            OverrideKind::Drain => OverrideAction::Drain,
-            OverrideKind::Restore => OverrideAction::Restore,
-        },
+        action,
         who: args.target.who.clone(),
-        why: args.why.clone(),
-        expires_at: now.plus_secs(args.for_mins * 60),
+        why,
+        expires_at,
     };
     rt.block_on(world.put(&journal::override_item(&o, &args.target.region)))
         .map_err(|e| anyhow!(e))?;

@@ -796,3 +796,131 @@ async fn an_unapproved_proposal_expires() {
     );
     let _ = std::fs::remove_dir_all(&fx.dir);
 }
+
+/// Goal: an operator drain moves weights *and* the data-plane switch, and `override clear`
+/// ends it early. Method: everything healthy; `override drain` playback in eu-central-1;
+/// one pass; `override clear`; one pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_drains_through_weights_and_switch_and_clears() {
+    let endpoint = harness::endpoint().to_string();
+    let fx = Fixture::new("override").await;
+    let d = fx.dir.to_str().expect("utf-8 path").to_string();
+    let call = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![
+            cmd,
+            "--policies",
+            &d,
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            "eu-west-1",
+            "--who",
+            "test-sre",
+        ];
+        args.extend_from_slice(extra);
+        ok(&regionctl(&args))
+    };
+    ok(&regionctl(&[
+        "provision",
+        "--policies",
+        &d,
+        "--endpoint-url",
+        &endpoint,
+    ]));
+    for (region, client) in futures_cw(&REGIONS).await {
+        for svc in ["playback", "auth", "catalog"] {
+            let name = format!("{}-{svc}-{region}-5xx", fx.prefix);
+            if !client
+                .alarms_by_names(std::slice::from_ref(&name))
+                .await
+                .expect("describe")
+                .is_empty()
+            {
+                client
+                    .set_alarm_state(&name, AlarmState::Ok, "test: healthy")
+                    .await
+                    .expect("set OK");
+            }
+        }
+    }
+    for region in REGIONS {
+        run_once(&d, region, &endpoint);
+    }
+    let drained = call(
+        "override",
+        &[
+            "drain",
+            "--drain-region",
+            "eu-central-1",
+            "--service",
+            "playback",
+            "--for-mins",
+            "30",
+            "--why",
+            "database failover",
+        ],
+    );
+    assert!(
+        drained.contains("Drain eu-central-1 (service playback"),
+        "{drained}"
+    );
+    let pass = run_once(&d, "eu-west-1", &endpoint);
+    let playback = pass["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|x| x["service"] == "playback")
+        .cloned()
+        .unwrap_or_else(|| panic!("no playback decision: {pass}"));
+    assert_eq!(playback["status"], "applied", "{pass}");
+    let log = playback["log"].to_string();
+    assert!(log.contains("switch eu-central-1 off"), "{log}");
+    let (records, _) = fx
+        .route53
+        .list_record_sets(&fx.zone("{{ZONE_PLAYBACK}}"))
+        .await
+        .expect("list");
+    for r in &records {
+        if let Routing::Weighted {
+            set_identifier,
+            weight,
+        } = &r.routing
+            && set_identifier.ends_with("eu-central-1")
+        {
+            assert_eq!(*weight, 0, "{} drained", r.name);
+        }
+    }
+    let status = call("status", &[]);
+    assert!(status.contains("database failover"), "{status}");
+
+    let cleared = call(
+        "override",
+        &[
+            "clear",
+            "--drain-region",
+            "eu-central-1",
+            "--service",
+            "playback",
+            "--why",
+            "done",
+        ],
+    );
+    assert!(cleared.contains("cleared: done"), "{cleared}");
+    let status = call("status", &[]);
+    assert!(
+        !status.contains("database failover"),
+        "override still listed: {status}"
+    );
+    let pass = run_once(&d, "eu-west-1", &endpoint);
+    let log = pass["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|x| x["service"] == "playback")
+        .map(|x| x["log"].to_string())
+        .unwrap_or_else(|| panic!("no playback decision after clear: {pass}"));
+    // Healthy again and no longer drained: the switch goes on at once; the weights come
+    // back in failback stages after the recovery window.
+    assert!(log.contains("switch eu-central-1 on"), "{log}");
+    let _ = std::fs::remove_dir_all(&fx.dir);
+}
