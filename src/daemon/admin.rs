@@ -206,8 +206,13 @@ pub fn page(state: &State) -> String {
                 let weight = r["weight"]
                     .as_u64()
                     .map_or("–".to_string(), |w| w.to_string());
+                let switch = match r["switch"].as_bool() {
+                    Some(true) => " · switch on",
+                    Some(false) => " · <b>switch off</b>",
+                    None => "",
+                };
                 html.push_str(&format!(
-                    "<td class=\"{}\">{} · weight {}</td>",
+                    "<td class=\"{}\">{} · weight {}{switch}</td>",
                     escape(health),
                     escape(health),
                     weight

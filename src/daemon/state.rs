@@ -240,7 +240,11 @@ pub fn status_document(
                         .map(|(r, region)| {
                             let verdict = health.services.get(s).and_then(|h| h.entries.get(c * nr + r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
                             let weight = live.and_then(|l| l.weights.get(c * nr + r).copied().flatten());
-                            serde_json::json!({ "region": region.name, "health": verdict, "weight": weight })
+                            // The data-plane switch guarding this record: on, off, or null
+                            // (no switch, or never published).
+                            let slot = regionctl_core::switch::slot_of_cell(service, c);
+                            let switch = live.and_then(|l| l.switches.get(slot * nr + r).copied().flatten());
+                            serde_json::json!({ "region": region.name, "health": verdict, "weight": weight, "switch": switch })
                         })
                         .collect();
                     serde_json::json!({ "cell": cell.id, "regions": regions })

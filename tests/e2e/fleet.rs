@@ -207,6 +207,8 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         "class=\"healthy\"",
         "weight 0",
         "weight 30",
+        // eu-west-1's data-plane switch (playback, auth) is on throughout.
+        "switch on",
         "Recent decisions",
         "applied",
     ] {
