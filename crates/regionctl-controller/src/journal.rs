@@ -13,6 +13,7 @@
 //! |---|---|---|---|
 //! | decision intent | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it |
 //! | decision outcome | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region |
+//! | cooldown start | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved |
 //! | heartbeat | `HEARTBEAT` | `{region}` | that controller |
 //! | observation digest | `OBS` | `{region}` | that observer |
 //! | control (pause) | `CONTROL` | `PAUSE` | the operator's region |
@@ -224,6 +225,23 @@ pub fn outcome_item(o: &OutcomeRecord) -> JournalItem {
         expiry(o.at, DECISION_TTL_SECS),
     )
 }
+
+/// When this region last applied a discretionary move for a service (the cooldown's
+/// start): one small item per (service, region), so a pass reads the cooldown with a
+/// prefix query instead of the whole decision partition.
+pub fn last_move_item(service: &str, region: &str, at: Timestamp) -> JournalItem {
+    item(
+        format!("DECISION#{service}"),
+        format!("{LAST_MOVE_PREFIX}{region}"),
+        "DECISION",
+        region,
+        serde_json::json!({ "at": at }),
+        expiry(at, DECISION_TTL_SECS),
+    )
+}
+
+/// Sort-key prefix of [`last_move_item`]s (decision ids are hex, so never collide).
+pub const LAST_MOVE_PREFIX: &str = "LASTMOVE#";
 
 /// The pause item.
 pub fn pause_item(p: &Pause, owner: &str) -> JournalItem {

@@ -469,6 +469,17 @@ async fn decide<W: World>(
         discretionary: record.discretionary && status == "applied",
         planes,
     };
+    if outcome.discretionary
+        && let Err(e) = world
+            .put(&journal::last_move_item(
+                &service.name,
+                &ctx.region,
+                outcome.at,
+            ))
+            .await
+    {
+        warnings.push(format!("cooldown start not recorded: {}", e.message));
+    }
     // An outcome is written when something happened, or once for record-only decisions.
     if (may_apply || new || expired)
         && let Err(e) = world.put(&journal::outcome_item(&outcome)).await
@@ -652,13 +663,17 @@ async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<
 }
 
 async fn last_discretionary<W: World>(world: &W, service: &str) -> Option<Timestamp> {
-    let items = world.query(&format!("DECISION#{service}"), "").await.ok()?;
+    let items = world
+        .query(&format!("DECISION#{service}"), journal::LAST_MOVE_PREFIX)
+        .await
+        .ok()?;
     items
         .into_iter()
-        .filter(|it| it.sk.contains("#OUTCOME#"))
-        .filter_map(|it| serde_json::from_value::<OutcomeRecord>(it.body).ok())
-        .filter(|o| o.discretionary)
-        .map(|o| o.at)
+        .filter_map(|it| {
+            it.body
+                .get("at")
+                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
+        })
         .max()
 }
 
