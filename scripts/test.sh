@@ -15,6 +15,14 @@ if ! command -v chromium >/dev/null 2>&1; then
         || echo "test.sh: could not install chromium (not root?); the browser test will fail and say how" >&2
 fi
 
+# openssl makes the test CA for the HTTPS probe tests (Debian's base system usually has it).
+if ! command -v openssl >/dev/null 2>&1; then
+    echo "test.sh: installing openssl for the HTTPS probe tests" >&2
+    { apt-get install -y --no-install-recommends openssl \
+        || { apt-get update && apt-get install -y --no-install-recommends openssl; }; } >/dev/null \
+        || echo "test.sh: could not install openssl (not root?); the HTTPS probe tests will fail and say how" >&2
+fi
+
 # Static credentials and no instance metadata: tests must never reach for real AWS.
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing

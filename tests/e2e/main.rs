@@ -6,6 +6,7 @@
 //! - `cli`: offline commands on the example policies (golden files in `tests/golden/`).
 //! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
 //!   protocol), started by `scripts/moto.sh`.
+//! - `probes`: HTTP(S) probes against local servers (TLS with a test CA made by `openssl`).
 
 mod browser;
 mod cli;
@@ -16,3 +17,4 @@ mod gameday_moto;
 mod harness;
 mod iam;
 mod moto;
+mod probes;
