@@ -40,17 +40,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             }))?
         );
     } else {
-        let switches: usize = bundle
+        let switches = regionctl_core::switch::health_checks_needed(&bundle);
+        let per_service: Vec<String> = bundle
             .services
             .iter()
-            .filter(|s| s.routing.switch.is_some())
-            .map(|s| match s.routing.switch.as_ref().map(|w| w.scope) {
-                Some(regionctl_core::policy::raw::SwitchScope::Cell) => {
-                    s.regions.len() * s.cells.len()
-                }
-                _ => s.regions.len(),
-            })
-            .sum();
+            .map(|s| (s, regionctl_core::switch::slots(s) * s.regions.len()))
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{} {n}", s.name))
+            .collect();
         println!(
             "{}: valid — {} service(s), {} controller config, {} test file(s), {} warning(s); bundle {}",
             args.paths
@@ -70,7 +67,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         );
         if switches > 0 {
             println!(
-                "data-plane switches: {switches} Route 53 health check(s) needed (default quota: 200 per account)"
+                "data-plane switches: {switches} Route 53 health check(s) needed ({}; default quota: {} per account)",
+                per_service.join(", "),
+                regionctl_core::switch::DEFAULT_HEALTH_CHECK_QUOTA
             );
         }
         if !valid {
