@@ -1,11 +1,11 @@
 //! CloudWatch: read alarm states (the controllers' main signal), drive them in tests, publish
-//! the switch metric, provision alarms.
+//! the switch and chaos metrics, provision alarms (single-metric and metric-math).
 //!
 //! The SDK is pinned to 1.99.0 (awsQuery): later releases speak RPC v2 CBOR, which moto
 //! does not understand. Alarm reads are batched: at most 100 names per `DescribeAlarms`.
 
 use crate::errors::{AwsError, Result};
-use crate::types::{AlarmState, AlarmStatus};
+use crate::types::{AlarmState, AlarmStatus, MetricId};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_types::DateTime;
@@ -54,6 +54,128 @@ pub struct AlarmSpec {
     pub treat_missing_data: String,
 }
 
+/// One query of a metric-math alarm: a metric to read, or an expression over other
+/// queries' ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MathQuery {
+    /// Reads one metric's statistic.
+    Metric {
+        /// Query id (starts with a lowercase letter; letters, digits, `_`).
+        id: String,
+        /// The metric.
+        metric: MetricId,
+        /// Statistic (`Sum`, `Maximum`, ...).
+        stat: String,
+        /// Period in seconds.
+        period_s: i32,
+    },
+    /// A metric-math expression, e.g. `IF(FILL(chaos, 0) > 0, 11, real)`.
+    Expression {
+        /// Query id (starts with a lowercase letter; letters, digits, `_`).
+        id: String,
+        /// The expression.
+        expression: String,
+    },
+}
+
+impl MathQuery {
+    /// The query's id.
+    pub fn id(&self) -> &str {
+        match self {
+            MathQuery::Metric { id, .. } | MathQuery::Expression { id, .. } => id,
+        }
+    }
+}
+
+/// A metric-math alarm to create or replace: the alarm watches the query `returns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MathAlarmSpec {
+    /// Alarm name.
+    pub name: String,
+    /// Queries (PutMetricAlarm takes at most 10 metrics and 10 expressions).
+    pub queries: Vec<MathQuery>,
+    /// Id of the one query whose result the alarm watches (`ReturnData=true`; every other
+    /// query is sent with `ReturnData=false`, as PutMetricAlarm requires).
+    pub returns: String,
+    /// Evaluation periods.
+    pub evaluation_periods: i32,
+    /// Datapoints that must breach within the evaluation periods.
+    pub datapoints_to_alarm: i32,
+    /// Threshold.
+    pub threshold: f64,
+    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
+    pub comparison: String,
+    /// `missing`, `notBreaching`, `breaching` or `ignore`.
+    pub treat_missing_data: String,
+}
+
+/// PutMetricAlarm's limits on a metric-math alarm's queries.
+const MAX_ALARM_METRICS: usize = 10;
+const MAX_ALARM_EXPRESSIONS: usize = 10;
+
+/// Checks what CloudWatch would reject, before any call: query ids (lowercase first letter;
+/// letters, digits and `_`; unique), the returned id exists and is an expression or a
+/// metric, and the per-alarm query limits.
+pub fn check_math_alarm(spec: &MathAlarmSpec) -> Result<()> {
+    let bad = |m: String| Err(AwsError::InvalidInput(format!("alarm {}: {m}", spec.name)));
+    let mut seen = std::collections::BTreeSet::new();
+    for q in &spec.queries {
+        let id = q.id();
+        let first_ok = id.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        if !first_ok || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return bad(format!(
+                "query id `{id}` must start with a lowercase letter and hold only letters, digits and _"
+            ));
+        }
+        if !seen.insert(id) {
+            return bad(format!("query id `{id}` is used twice"));
+        }
+    }
+    if !seen.contains(spec.returns.as_str()) {
+        return bad(format!("returns `{}`, which is no query's id", spec.returns));
+    }
+    let metrics = spec
+        .queries
+        .iter()
+        .filter(|q| matches!(q, MathQuery::Metric { .. }))
+        .count();
+    let expressions = spec.queries.len() - metrics;
+    if metrics > MAX_ALARM_METRICS || expressions > MAX_ALARM_EXPRESSIONS {
+        return bad(format!(
+            "{metrics} metric(s) and {expressions} expression(s); an alarm takes at most {MAX_ALARM_METRICS} of each"
+        ));
+    }
+    Ok(())
+}
+
+fn math_query(q: &MathQuery, returns: &str) -> cw::MetricDataQuery {
+    let b = cw::MetricDataQuery::builder()
+        .id(q.id())
+        .return_data(q.id() == returns);
+    match q {
+        MathQuery::Metric {
+            metric,
+            stat,
+            period_s,
+            ..
+        } => b.metric_stat(
+            cw::MetricStat::builder()
+                .metric(
+                    cw::Metric::builder()
+                        .namespace(&metric.namespace)
+                        .metric_name(&metric.metric_name)
+                        .set_dimensions(Some(dims(&metric.dimensions)))
+                        .build(),
+                )
+                .period(*period_s)
+                .stat(stat)
+                .build(),
+        ),
+        MathQuery::Expression { expression, .. } => b.expression(expression),
+    }
+    .build()
+}
+
 /// One metric statistic to read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricQuery {
@@ -100,6 +222,29 @@ fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
                     d.name().unwrap_or_default().to_string(),
                     d.value().unwrap_or_default().to_string(),
                 )
+            })
+            .collect(),
+        math_metrics: a
+            .metrics()
+            .iter()
+            .filter_map(|q| q.metric_stat()?.metric())
+            .map(|m| {
+                let mut dimensions: Vec<(String, String)> = m
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                dimensions.sort();
+                MetricId {
+                    namespace: m.namespace().unwrap_or_default().to_string(),
+                    metric_name: m.metric_name().unwrap_or_default().to_string(),
+                    dimensions,
+                }
             })
             .collect(),
     })
@@ -201,6 +346,29 @@ impl CloudWatchClient {
             .set_dimensions(Some(dims(&spec.dimensions)))
             .statistic(cw::Statistic::from(spec.statistic.as_str()))
             .period(spec.period_s)
+            .evaluation_periods(spec.evaluation_periods)
+            .datapoints_to_alarm(spec.datapoints_to_alarm)
+            .threshold(spec.threshold)
+            .comparison_operator(cw::ComparisonOperator::from(spec.comparison.as_str()))
+            .treat_missing_data(&spec.treat_missing_data)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricAlarm", e))?;
+        Ok(())
+    }
+
+    /// Creates or replaces a metric-math alarm (checked first with [`check_math_alarm`]).
+    pub async fn put_metric_math_alarm(&self, spec: &MathAlarmSpec) -> Result<()> {
+        check_math_alarm(spec)?;
+        self.client
+            .put_metric_alarm()
+            .alarm_name(&spec.name)
+            .set_metrics(Some(
+                spec.queries
+                    .iter()
+                    .map(|q| math_query(q, &spec.returns))
+                    .collect(),
+            ))
             .evaluation_periods(spec.evaluation_periods)
             .datapoints_to_alarm(spec.datapoints_to_alarm)
             .threshold(spec.threshold)
