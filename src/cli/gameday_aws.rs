@@ -75,7 +75,7 @@ struct Refused(String);
 /// Runs a game-day on a real account (or, for tests, on a local moto through
 /// `--endpoint-url`).
 pub fn run(opts: AwsOptions) -> Result<ExitCode> {
-    let refuse = |why: String| {
+    let refuse = |why: String| -> Result<ExitCode> {
         eprintln!("refused: {why}");
         eprintln!("nothing was changed.");
         Ok(ExitCode::from(REFUSED))
@@ -307,20 +307,18 @@ async fn rollback(cw: &BTreeMap<String, CloudWatchClient>, chaos: &Chaos) -> boo
             .filter(|t| t.region == region)
             .cloned()
             .collect();
-        let mut last = None;
-        for attempt in 1..=ROLLBACK_ATTEMPTS {
+        let mut attempt = 1;
+        let failed = loop {
             match publish(cw, &mine, chaos::FAULT_OFF).await {
-                Ok(_) => {
-                    last = None;
-                    break;
-                }
-                Err(e) => {
-                    last = Some(e);
+                Ok(_) => break None,
+                Err(e) if attempt >= ROLLBACK_ATTEMPTS => break Some(e),
+                Err(_) => {
                     tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                    attempt += 1;
                 }
             }
-        }
-        if let Some(e) = last {
+        };
+        if let Some(e) = failed {
             ok = false;
             eprintln!(
                 "ROLLBACK FAILED in {region}: {e:#}\n  publish 0 yourself for {} in namespace {}, \
@@ -472,7 +470,7 @@ async fn play(
     let mut state = Chaos::default();
     let sample_every = Duration::from_secs(opts.route53_sample_secs.max(1));
     let played = {
-        let play = timeline(
+        let playing = timeline(
             s,
             bundle,
             &fleet,
@@ -484,7 +482,7 @@ async fn play(
             &say,
         );
         tokio::select! {
-            r = play => r,
+            r = playing => r,
             why = interrupted() => Err(anyhow!("{why}")),
         }
     };
@@ -563,27 +561,26 @@ async fn play(
 }
 
 /// Resolves on Ctrl-C or SIGTERM, with what happened.
+#[cfg(unix)]
 async fn interrupted() -> String {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ctrl_c = tokio::signal::ctrl_c().await;
-                    return "interrupted (Ctrl-C)".into();
-                }
-            };
-        tokio::select! {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
             _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)".into(),
             _ = term.recv() => "terminated (SIGTERM)".into(),
+        },
+        Err(_) => {
+            let _ctrl_c = tokio::signal::ctrl_c().await;
+            "interrupted (Ctrl-C)".into()
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ctrl_c = tokio::signal::ctrl_c().await;
-        "interrupted (Ctrl-C)".into()
-    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+async fn interrupted() -> String {
+    let _ctrl_c = tokio::signal::ctrl_c().await;
+    "interrupted (Ctrl-C)".into()
 }
 
 type Played = (Vec<Sample>, StandDowns, i64);

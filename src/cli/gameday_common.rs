@@ -635,8 +635,11 @@ pub(super) fn evaluate(
         }
         ExpectKind::StandDown => {
             let region = x.region.clone().unwrap_or_default();
+            // `stood_down: false` asks that it never did (e.g. a degraded region's
+            // controller keeps acting).
+            let wanted = x.stood_down.unwrap_or(true);
             match stand_downs.get(&region) {
-                Some((t, reason)) => {
+                Some((t, reason)) if wanted => {
                     let ok = *t >= after - 1.0
                         && deadline.is_none_or(|d| *t <= d)
                         && x.reason_contains
@@ -644,10 +647,11 @@ pub(super) fn evaluate(
                             .is_none_or(|r| reason.contains(r));
                     (ok, format!("stood down at {t:.1}s: {reason}"))
                 }
-                None => (false, format!("{region} never stood down")),
+                Some((t, reason)) => (false, format!("stood down at {t:.1}s: {reason}")),
+                None => (!wanted, format!("{region} never stood down")),
             }
         }
-        ExpectKind::TrafficSteady => (false, "not supported on moto".into()),
+        ExpectKind::TrafficSteady => (false, "not supported in real time".into()),
     };
     Outcome {
         id,

@@ -340,3 +340,98 @@ async fn an_interrupted_run_still_rolls_the_chaos_metric_back() {
     assert!(series.iter().any(|(_, v)| *v == 1.0), "{series:?}");
     assert_eq!(series.last().map(|p| p.1), Some(0.0), "{series:?}");
 }
+
+/// Goal: the verdict plumbing of `--target aws` (local controllers, Route 53 sampling,
+/// decisions from the journal, verdict and exit code) works end to end.
+///
+/// Method, with a **moto stand-in for alarm evaluation**: moto never evaluates the
+/// metric-math alarms, so when the game-day prints that it started (and later stopped)
+/// publishing the chaos metric, this test does what CloudWatch would do 2–3 minutes later on
+/// a real account: it sets those alarms to ALARM (and back to OK) with SetAlarmState. Only
+/// that step is simulated; the controllers are real `regionctl run` processes started by
+/// `--local-controllers`, and the verdict is the binary's own. Alarms alone make a region
+/// *degraded*, not *down* (no probe says it is unreachable), so its controller keeps acting:
+/// the stand-down expectation checks, through each controller's `/status`, that it never
+/// stood down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_plumbing_with_local_controllers_and_a_moto_stand_in_for_alarm_evaluation() {
+    let fx = provisioned("gdaws-verdict").await;
+    let endpoint = harness::endpoint().to_string();
+    let scratch = fx.dir.with_extension("scenarios");
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let path = scratch.join("verdict.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: regionctl/v1
+kind: GameDay
+name: aws-verdict
+world:
+  policies: {}
+  duration: 60s
+timeline:
+  - {{at: 3s, id: euc1-alarms, what: alarm, where: {{region: eu-central-1}}, state: ALARM}}
+  - {{at: 50s, id: euc1-back, what: recover, faults: [euc1-alarms]}}
+expect:
+  - {{id: playback-off-euc1, kind: traffic, service: playback, region: eu-central-1, at_most: 0, within: 40s, after: euc1-alarms, until: euc1-back}}
+  - {{id: evacuation-recorded, kind: decision, service: playback, reason_contains: eu-central-1 is degraded, status: applied, within: 40s, after: euc1-alarms}}
+  - {{id: euc1-keeps-acting, kind: stand-down, region: eu-central-1, stood_down: false}}
+guardrails:
+  accounts: [\"123456789012\"]
+  regions: [eu-central-1, eu-west-1, us-east-1]
+",
+            fx.dir.display()
+        ),
+    )
+    .expect("write scenario");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .arg("gameday")
+        .arg(&path)
+        .args(["--target", "aws", "--confirm-account", MOTO_ACCOUNT])
+        .args(["--local-controllers", "--route53-sample-secs", "1"])
+        .args(["--endpoint-url", &endpoint, "--report"])
+        .arg(scratch.join("report"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start regionctl gameday");
+    let stdout = child.stdout.take().expect("stdout");
+    let cw = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
+    let alarms: Vec<String> = ["playback", "auth", "catalog"]
+        .iter()
+        .map(|s| format!("{}-{s}-eu-central-1-5xx", fx.prefix))
+        .collect();
+    let mut seen = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let state = if line.contains("fault euc1-alarms: chaos metric 1") {
+            Some(regionctl_aws::types::AlarmState::Alarm)
+        } else if line.contains("recover euc1-alarms: chaos metric 0") {
+            Some(regionctl_aws::types::AlarmState::Ok)
+        } else {
+            None
+        };
+        if let Some(state) = state {
+            for a in &alarms {
+                cw.set_alarm_state(a, state, "moto stand-in for CloudWatch evaluation")
+                    .await
+                    .expect("SetAlarmState");
+            }
+        }
+        seen.push(line);
+    }
+    let out = child.wait_with_output().expect("game-day ends");
+    let all = format!(
+        "{}\nstderr:\n{}",
+        seen.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("Verdict: PASS (3/3 expectations met); expected PASS → game-day PASSED"),
+        "{all}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("us-east-1 (local processes)"), "{all}");
+}
