@@ -98,7 +98,7 @@ pub fn expression(threshold: f64) -> String {
 /// Whether `alarm` reads the chaos metric publishing for (`service`, `region`) would feed.
 pub fn reads_chaos(alarm: &AlarmStatus, service: &str, region: &str) -> bool {
     let want = metric(service, region, &alarm.name);
-    alarm.math_metrics.iter().any(|m| *m == want)
+    alarm.math_metrics.contains(&want)
 }
 
 #[cfg(test)]

@@ -165,7 +165,10 @@ fn injectable(loaded: &scenario::Loaded, local_controllers: bool) -> Result<(), 
                 "cannot be injected on a real account (run it on --target sim)"
             }
         };
-        let id = e.id.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        let id =
+            e.id.as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
         problems.push(format!(
             "timeline[{i}]{id}: `{}` cannot be injected: {why}",
             e.what.as_str()
@@ -410,11 +413,10 @@ async fn play(
     }
     let all_targets: BTreeSet<AlarmTarget> = targets_of.values().flatten().cloned().collect();
     let mut cw: BTreeMap<String, CloudWatchClient> = BTreeMap::new();
-    for r in all_targets.iter().map(|t| t.region.clone()) {
-        if !cw.contains_key(&r) {
-            let client = CloudWatchClient::new(&load(&settings(&r)).await);
-            cw.insert(r, client);
-        }
+    let target_regions: BTreeSet<&str> = all_targets.iter().map(|t| t.region.as_str()).collect();
+    for r in target_regions {
+        let client = CloudWatchClient::new(&load(&settings(r)).await);
+        cw.insert(r.to_string(), client);
     }
     let problems = alarms_wired(&cw, &all_targets).await?;
     if !problems.is_empty() {
@@ -498,13 +500,22 @@ async fn play(
         } else {
             ""
         },
-        if rolled_back { "" } else { " — INCOMPLETE, see above" }
+        if rolled_back {
+            ""
+        } else {
+            " — INCOMPLETE, see above"
+        }
     ));
     let (samples, stand_downs, t0_ms, aborted) = match played {
         Ok((samples, stand_downs, t0_ms)) => (samples, stand_downs, t0_ms, None),
         Err(e) => {
             eprintln!("game-day aborted: {e:#}");
-            (Vec::new(), StandDowns::new(), common::now_ms(), Some(format!("{e:#}")))
+            (
+                Vec::new(),
+                StandDowns::new(),
+                common::now_ms(),
+                Some(format!("{e:#}")),
+            )
         }
     };
 
@@ -657,7 +668,9 @@ async fn timeline(
             next_publish = Instant::now() + REPUBLISH_EVERY;
         }
         if Instant::now() >= next_sample {
-            samples.push(sample_weights(route53, bundle, &BTreeMap::new(), &mut last_weights, t, say).await);
+            samples.push(
+                sample_weights(route53, bundle, &BTreeMap::new(), &mut last_weights, t, say).await,
+            );
             report_alarm_states(cw, &state.touched, &mut alarm_states, t, say).await;
             next_sample = Instant::now() + sample_every;
         }

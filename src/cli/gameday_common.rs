@@ -38,7 +38,6 @@ impl Drop for Fleet {
     }
 }
 
-
 /// One expectation's result.
 #[derive(Debug, serde::Serialize)]
 pub(super) struct Outcome {
@@ -77,7 +76,6 @@ pub(super) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
         .unwrap_or_default();
     Some((code, body))
 }
-
 
 /// Wall-clock milliseconds since the epoch (journal decisions carry these).
 pub(super) fn now_ms() -> i64 {
@@ -408,7 +406,11 @@ pub(super) fn summary(svc: &regionctl_core::policy::Service, w: &BTreeMap<String
 }
 
 /// A region's share (percent) of a cell from written weights; `None` when every weight is 0.
-pub(super) fn share(cell: &regionctl_core::policy::Cell, r: usize, w: &BTreeMap<String, u8>) -> Option<f64> {
+pub(super) fn share(
+    cell: &regionctl_core::policy::Cell,
+    r: usize,
+    w: &BTreeMap<String, u8>,
+) -> Option<f64> {
     let total: u32 = cell
         .set_identifiers
         .iter()

@@ -22,7 +22,6 @@
 //! Rollback always runs: alarms back to OK, endpoints up, controllers stopped, moto stopped
 //! if this run started it.
 
-
 use super::gameday_common::{
     self as common, Fleet, Observed, Sample, StandDowns, read_decisions, sample_weights,
 };
@@ -77,7 +76,6 @@ impl Drop for TempDir {
     }
 }
 
-
 /// A local HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
 struct Endpoint {
     port: u16,
@@ -108,7 +106,6 @@ impl Endpoint {
         Ok(Endpoint { port, up })
     }
 }
-
 
 /// `scripts/moto.sh`: from the working directory or an ancestor of the scenario file.
 fn moto_script(scenario: &Path) -> Option<PathBuf> {
@@ -362,7 +359,6 @@ pub fn run(opts: MotoOptions) -> Result<ExitCode> {
     })
 }
 
-
 async fn play(
     opts: &MotoOptions,
     loaded: &scenario::Loaded,
@@ -488,7 +484,17 @@ async fn play(
         Some(endpoint),
         &report_dir,
     )?;
-    let result = timeline(s, &live_bundle, &fleet, &endpoints, &cw, &route53, &zones, &say).await;
+    let result = timeline(
+        s,
+        &live_bundle,
+        &fleet,
+        &endpoints,
+        &cw,
+        &route53,
+        &zones,
+        &say,
+    )
+    .await;
 
     // Rollback: always.
     for e in endpoints.values() {

@@ -14,8 +14,8 @@
 pub mod switches;
 
 use crate::aws_world::AwsWorld;
-use anyhow::{Context, Result};
 use crate::chaos;
+use anyhow::{Context, Result};
 use regionctl_aws::config::{AwsSettings, load};
 use regionctl_aws::ecs::FargateService;
 use regionctl_aws::eventbridge::EventBridgeClient;

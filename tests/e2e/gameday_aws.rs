@@ -124,7 +124,11 @@ fn refuses_without_confirmation_and_with_faults_a_real_account_cannot_take() {
     // No --confirm-account: refused before the scenario is even read.
     let out = gameday(&scenario, &["--endpoint-url", "http://127.0.0.1:9"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("pass --confirm-account ACCOUNT_ID"), "{}", text(&out));
+    assert!(
+        text(&out).contains("pass --confirm-account ACCOUNT_ID"),
+        "{}",
+        text(&out)
+    );
 
     // A non-loopback endpoint is not a test endpoint.
     let out = gameday(
@@ -137,13 +141,22 @@ fn refuses_without_confirmation_and_with_faults_a_real_account_cannot_take() {
         ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("for tests against a local moto"), "{}", text(&out));
+    assert!(
+        text(&out).contains("for tests against a local moto"),
+        "{}",
+        text(&out)
+    );
 
     // The moto scenario fails endpoints and expects a stand-down: each entry is named. The
     // port is closed: nothing may be called before the refusal.
     let out = gameday(
         &scenario,
-        &["--confirm-account", MOTO_ACCOUNT, "--endpoint-url", "http://127.0.0.1:9"],
+        &[
+            "--confirm-account",
+            MOTO_ACCOUNT,
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
@@ -213,11 +226,22 @@ async fn account_guardrails_and_alarm_wiring_are_checked_against_the_account() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(
-        t.contains(&format!("alarm {auth} in eu-central-1 does not read its chaos metric")),
+        t.contains(&format!(
+            "alarm {auth} in eu-central-1 does not read its chaos metric"
+        )),
         "{t}"
     );
-    let untouched = chaos_series("eu-central-1", "playback", &format!("{}-playback-eu-central-1-5xx", fx.prefix), now_ms() - 600_000).await;
-    assert!(untouched.is_empty(), "a refused run published {untouched:?}");
+    let untouched = chaos_series(
+        "eu-central-1",
+        "playback",
+        &format!("{}-playback-eu-central-1-5xx", fx.prefix),
+        now_ms() - 600_000,
+    )
+    .await;
+    assert!(
+        untouched.is_empty(),
+        "a refused run published {untouched:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +274,10 @@ async fn an_allowed_run_publishes_the_chaos_metric_for_the_targeted_alarms_and_r
         t.contains("fault euc1-alarms: chaos metric 1 for 3 alarm(s) in eu-central-1"),
         "{t}"
     );
-    assert!(t.contains("recover euc1-alarms: chaos metric 0 for 3 alarm(s)"), "{t}");
+    assert!(
+        t.contains("recover euc1-alarms: chaos metric 0 for 3 alarm(s)"),
+        "{t}"
+    );
     assert!(t.contains("rollback: chaos metric 0 for 3 alarm(s)"), "{t}");
 
     for svc in ["playback", "auth", "catalog"] {
@@ -277,7 +304,11 @@ async fn an_allowed_run_publishes_the_chaos_metric_for_the_targeted_alarms_and_r
     .expect("report.json is JSON");
     assert_eq!(json["target"], "aws");
     assert_eq!(json["rolled_back"], true, "{json}");
-    assert_eq!(json["chaos_alarms"].as_array().map(Vec::len), Some(3), "{json}");
+    assert_eq!(
+        json["chaos_alarms"].as_array().map(Vec::len),
+        Some(3),
+        "{json}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,7 +365,10 @@ async fn an_interrupted_run_still_rolls_the_chaos_metric_back() {
     );
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("ABORTED: interrupted (Ctrl-C)"), "{all}");
-    assert!(all.contains("rollback: chaos metric 0 for 3 alarm(s)"), "{all}");
+    assert!(
+        all.contains("rollback: chaos metric 0 for 3 alarm(s)"),
+        "{all}"
+    );
     let alarm = format!("{}-playback-eu-central-1-5xx", fx.prefix);
     let series = chaos_series("eu-central-1", "playback", &alarm, started_ms).await;
     assert!(series.iter().any(|(_, v)| *v == 1.0), "{series:?}");

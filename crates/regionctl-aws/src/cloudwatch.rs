@@ -132,7 +132,10 @@ pub fn check_math_alarm(spec: &MathAlarmSpec) -> Result<()> {
         }
     }
     if !seen.contains(spec.returns.as_str()) {
-        return bad(format!("returns `{}`, which is no query's id", spec.returns));
+        return bad(format!(
+            "returns `{}`, which is no query's id",
+            spec.returns
+        ));
     }
     let metrics = spec
         .queries

@@ -149,7 +149,10 @@ async fn metric_math_alarm_round_trips_with_its_metrics() {
     let ns = unique("mathns");
     let spec = math_spec(&name, &ns);
     cw.put_metric_math_alarm(&spec).await.unwrap();
-    let found = cw.alarms_by_names(std::slice::from_ref(&name)).await.unwrap();
+    let found = cw
+        .alarms_by_names(std::slice::from_ref(&name))
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     let a = &found[0];
     assert_eq!(a.namespace, "", "a math alarm has no single metric");
@@ -169,7 +172,10 @@ async fn metric_math_alarm_round_trips_with_its_metrics() {
     cw.set_alarm_state(&name, AlarmState::Alarm, "game-day stand-in")
         .await
         .unwrap();
-    let found = cw.alarms_by_names(std::slice::from_ref(&name)).await.unwrap();
+    let found = cw
+        .alarms_by_names(std::slice::from_ref(&name))
+        .await
+        .unwrap();
     assert_eq!(found[0].state, AlarmState::Alarm);
 }
 
@@ -201,7 +207,8 @@ async fn metric_math_alarm_rules_are_checked_before_calling() {
     ] {
         let err = cw.put_metric_math_alarm(&spec).await.unwrap_err();
         assert!(
-            matches!(err, regionctl_aws::AwsError::InvalidInput(_)) && err.to_string().contains(why),
+            matches!(err, regionctl_aws::AwsError::InvalidInput(_))
+                && err.to_string().contains(why),
             "{err}"
         );
     }
