@@ -26,7 +26,7 @@
 //! stops: its alarms return to their real metric within 2–3 minutes by themselves.
 
 use super::gameday_common::{
-    self as common, Fleet, Observed, Sample, StandDowns, read_decisions, sample_weights,
+    self as common, Fleet, Observed, Played, StandDowns, read_decisions, sample_weights,
 };
 use anyhow::{Context, Result, anyhow};
 use regionctl::chaos;
@@ -593,8 +593,6 @@ async fn interrupted() -> String {
     let _ctrl_c = tokio::signal::ctrl_c().await;
     "interrupted (Ctrl-C)".into()
 }
-
-type Played = (Vec<Sample>, StandDowns, i64);
 
 /// Plays the timeline in real time: faults on and off through the chaos metric, Route 53
 /// sampled, targeted alarms' states and controllers' stand-downs reported as they change.

@@ -25,6 +25,9 @@ const READY_WITHIN: Duration = Duration::from_secs(120);
 pub(super) type Decisions = BTreeMap<String, Vec<(serde_json::Value, Vec<String>)>>;
 /// Stand-downs per controller region: (seconds into the game-day, reason).
 pub(super) type StandDowns = BTreeMap<String, (f64, String)>;
+/// What playing a timeline observed: Route 53 samples, stand-downs, and the wall clock at
+/// its start (epoch ms).
+pub(super) type Played = (Vec<Sample>, StandDowns, i64);
 
 /// The controller processes (killed on drop, whatever happens).
 pub(super) struct Fleet(pub(super) Vec<(String, Child, u16)>);

@@ -23,7 +23,7 @@
 //! if this run started it.
 
 use super::gameday_common::{
-    self as common, Fleet, Observed, Sample, StandDowns, read_decisions, sample_weights,
+    self as common, Fleet, Observed, Played, StandDowns, read_decisions, sample_weights,
 };
 use anyhow::{Context, Result, bail};
 use regionctl_aws::cloudwatch::CloudWatchClient;
@@ -539,8 +539,6 @@ async fn play(
     );
     Ok(passed)
 }
-
-type Played = (Vec<Sample>, StandDowns, i64);
 
 #[allow(clippy::too_many_arguments)]
 async fn timeline(

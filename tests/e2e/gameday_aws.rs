@@ -39,6 +39,32 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Asserts the run was refused (exit 2, nothing changed) saying `why`; returns its output.
+fn refused(out: &Output, why: &str) -> String {
+    let t = text(out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains(why), "expected `{why}` in:\n{t}");
+    assert!(t.contains("nothing was changed"), "{t}");
+    t
+}
+
+/// Starts `regionctl gameday SCENARIO --target aws` on moto with piped output.
+fn spawn_gameday(scenario: &Path, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .arg("gameday")
+        .arg(scenario)
+        .args(["--target", "aws", "--confirm-account", MOTO_ACCOUNT])
+        .args(["--endpoint-url", harness::endpoint()])
+        .args(extra)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start regionctl gameday")
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -123,53 +149,32 @@ fn refuses_without_confirmation_and_with_faults_a_real_account_cannot_take() {
 
     // No --confirm-account: refused before the scenario is even read.
     let out = gameday(&scenario, &["--endpoint-url", "http://127.0.0.1:9"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("pass --confirm-account ACCOUNT_ID"),
-        "{}",
-        text(&out)
-    );
+    refused(&out, "pass --confirm-account ACCOUNT_ID");
 
     // A non-loopback endpoint is not a test endpoint.
+    let aws = "https://monitoring.eu-central-1.amazonaws.com";
     let out = gameday(
         &scenario,
-        &[
-            "--confirm-account",
-            MOTO_ACCOUNT,
-            "--endpoint-url",
-            "https://monitoring.eu-central-1.amazonaws.com",
-        ],
+        &["--confirm-account", MOTO_ACCOUNT, "--endpoint-url", aws],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("for tests against a local moto"),
-        "{}",
-        text(&out)
-    );
+    refused(&out, "for tests against a local moto");
 
     // The moto scenario fails endpoints and expects a stand-down: each entry is named. The
     // port is closed: nothing may be called before the refusal.
+    let closed = "http://127.0.0.1:9";
     let out = gameday(
         &scenario,
-        &[
-            "--confirm-account",
-            MOTO_ACCOUNT,
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ],
+        &["--confirm-account", MOTO_ACCOUNT, "--endpoint-url", closed],
     );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(
-        t.contains("timeline[0] (euc1-endpoints): `endpoints-fail` cannot be injected"),
-        "{t}"
+    let t = refused(
+        &out,
+        "timeline[0] (euc1-endpoints): `endpoints-fail` cannot be injected",
     );
     assert!(t.contains("expect[6]: `stand-down`"), "{t}");
     assert!(
         !t.contains("timeline[1]"),
         "the alarm fault is injectable: {t}"
     );
-    assert!(t.contains("nothing was changed"), "{t}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,25 +319,13 @@ async fn an_allowed_run_publishes_the_chaos_metric_for_the_targeted_alarms_and_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_rolls_the_chaos_metric_back() {
     let fx = provisioned("gdaws-int").await;
-    let endpoint = harness::endpoint().to_string();
     let scratch = fx.dir.with_extension("scenarios");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let started_ms = now_ms() - 2_000;
     // The fault would hold for ten minutes; Ctrl-C comes a few seconds in.
     let path = scenario(&scratch, &fx.dir, "\"123456789012\"", (1, 600, 900));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .arg("gameday")
-        .arg(&path)
-        .args(["--target", "aws", "--confirm-account", MOTO_ACCOUNT])
-        .args(["--endpoint-url", &endpoint, "--report"])
-        .arg(scratch.join("report"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start regionctl gameday");
+    let report = scratch.join("report");
+    let mut child = spawn_gameday(&path, &["--report", report.to_str().expect("utf-8 path")]);
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
@@ -390,7 +383,6 @@ async fn an_interrupted_run_still_rolls_the_chaos_metric_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verdict_plumbing_with_local_controllers_and_a_moto_stand_in_for_alarm_evaluation() {
     let fx = provisioned("gdaws-verdict").await;
-    let endpoint = harness::endpoint().to_string();
     let scratch = fx.dir.with_extension("scenarios");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let path = scratch.join("verdict.yaml");
@@ -418,20 +410,17 @@ guardrails:
         ),
     )
     .expect("write scenario");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .arg("gameday")
-        .arg(&path)
-        .args(["--target", "aws", "--confirm-account", MOTO_ACCOUNT])
-        .args(["--local-controllers", "--route53-sample-secs", "1"])
-        .args(["--endpoint-url", &endpoint, "--report"])
-        .arg(scratch.join("report"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start regionctl gameday");
+    let report = scratch.join("report");
+    let mut child = spawn_gameday(
+        &path,
+        &[
+            "--local-controllers",
+            "--route53-sample-secs",
+            "1",
+            "--report",
+            report.to_str().expect("utf-8 path"),
+        ],
+    );
     let stdout = child.stdout.take().expect("stdout");
     let cw = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
     let alarms: Vec<String> = ["playback", "auth", "catalog"]

@@ -7,6 +7,7 @@
 use crate::errors::{AwsError, Result};
 use crate::types::{AlarmState, AlarmStatus, MetricId};
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder;
 use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_types::DateTime;
 
@@ -148,6 +149,30 @@ pub fn check_math_alarm(spec: &MathAlarmSpec) -> Result<()> {
             "{metrics} metric(s) and {expressions} expression(s); an alarm takes at most {MAX_ALARM_METRICS} of each"
         ));
     }
+    Ok(())
+}
+
+/// When an alarm fires and how it treats missing data: the same for single-metric and
+/// metric-math alarms.
+struct Evaluation<'a> {
+    periods: i32,
+    datapoints_to_alarm: i32,
+    threshold: f64,
+    comparison: &'a str,
+    treat_missing_data: &'a str,
+}
+
+/// Sends a PutMetricAlarm whose metric part is set, with its evaluation.
+async fn put_alarm(request: PutMetricAlarmFluentBuilder, e: &Evaluation<'_>) -> Result<()> {
+    request
+        .evaluation_periods(e.periods)
+        .datapoints_to_alarm(e.datapoints_to_alarm)
+        .threshold(e.threshold)
+        .comparison_operator(cw::ComparisonOperator::from(e.comparison))
+        .treat_missing_data(e.treat_missing_data)
+        .send()
+        .await
+        .map_err(|err| AwsError::from_sdk(SERVICE, "PutMetricAlarm", err))?;
     Ok(())
 }
 
@@ -341,29 +366,33 @@ impl CloudWatchClient {
 
     /// Creates or replaces a metric alarm.
     pub async fn put_metric_alarm(&self, spec: &AlarmSpec) -> Result<()> {
-        self.client
+        let request = self
+            .client
             .put_metric_alarm()
             .alarm_name(&spec.name)
             .namespace(&spec.namespace)
             .metric_name(&spec.metric_name)
             .set_dimensions(Some(dims(&spec.dimensions)))
             .statistic(cw::Statistic::from(spec.statistic.as_str()))
-            .period(spec.period_s)
-            .evaluation_periods(spec.evaluation_periods)
-            .datapoints_to_alarm(spec.datapoints_to_alarm)
-            .threshold(spec.threshold)
-            .comparison_operator(cw::ComparisonOperator::from(spec.comparison.as_str()))
-            .treat_missing_data(&spec.treat_missing_data)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricAlarm", e))?;
-        Ok(())
+            .period(spec.period_s);
+        put_alarm(
+            request,
+            &Evaluation {
+                periods: spec.evaluation_periods,
+                datapoints_to_alarm: spec.datapoints_to_alarm,
+                threshold: spec.threshold,
+                comparison: &spec.comparison,
+                treat_missing_data: &spec.treat_missing_data,
+            },
+        )
+        .await
     }
 
     /// Creates or replaces a metric-math alarm (checked first with [`check_math_alarm`]).
     pub async fn put_metric_math_alarm(&self, spec: &MathAlarmSpec) -> Result<()> {
         check_math_alarm(spec)?;
-        self.client
+        let request = self
+            .client
             .put_metric_alarm()
             .alarm_name(&spec.name)
             .set_metrics(Some(
@@ -371,16 +400,18 @@ impl CloudWatchClient {
                     .iter()
                     .map(|q| math_query(q, &spec.returns))
                     .collect(),
-            ))
-            .evaluation_periods(spec.evaluation_periods)
-            .datapoints_to_alarm(spec.datapoints_to_alarm)
-            .threshold(spec.threshold)
-            .comparison_operator(cw::ComparisonOperator::from(spec.comparison.as_str()))
-            .treat_missing_data(&spec.treat_missing_data)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricAlarm", e))?;
-        Ok(())
+            ));
+        put_alarm(
+            request,
+            &Evaluation {
+                periods: spec.evaluation_periods,
+                datapoints_to_alarm: spec.datapoints_to_alarm,
+                threshold: spec.threshold,
+                comparison: &spec.comparison,
+                treat_missing_data: &spec.treat_missing_data,
+            },
+        )
+        .await
     }
 
     /// Reads one metric's statistic over `[start_ms, end_ms)`: (timestamp ms, value) pairs.
