@@ -672,7 +672,7 @@ async fn timeline(
             report_alarm_states(cw, &state.touched, &mut alarm_states, t, say).await;
             next_sample = Instant::now() + sample_every;
         }
-        common::poll_stand_downs(fleet, s, t, &mut stand_downs, say);
+        common::poll_stand_downs(fleet, t, &mut stand_downs, say);
         tokio::time::sleep(STEP).await;
     }
     Ok((samples, stand_downs, t0_ms))

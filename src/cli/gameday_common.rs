@@ -23,8 +23,9 @@ const READY_WITHIN: Duration = Duration::from_secs(120);
 
 /// Decisions per service: (intent body, statuses its outcomes reached), oldest first.
 pub(super) type Decisions = BTreeMap<String, Vec<(serde_json::Value, Vec<String>)>>;
-/// Stand-downs per controller region: (seconds into the game-day, reason).
-pub(super) type StandDowns = BTreeMap<String, (f64, String)>;
+/// Stand-downs per controller region: (seconds into the game-day, reason), each time the
+/// reason changed.
+pub(super) type StandDowns = BTreeMap<String, Vec<(f64, String)>>;
 /// What playing a timeline observed: Route 53 samples, stand-downs, and the wall clock at
 /// its start (epoch ms).
 pub(super) type Played = (Vec<Sample>, StandDowns, i64);
@@ -192,10 +193,11 @@ pub(super) async fn sample_weights(
     Sample { t, weights }
 }
 
-/// Records the first stand-down (after the first fault) each controller's `/status` reports.
+/// Records each controller's stand-downs from its `/status`, whenever the reason changes
+/// (a controller may stand down for want of quorum while the fleet starts, and later because
+/// its own region is down: expectations pick by reason and time).
 pub(super) fn poll_stand_downs(
     fleet: &Fleet,
-    s: &scenario::Scenario,
     t: f64,
     stand_downs: &mut StandDowns,
     say: &dyn Fn(String),
@@ -204,11 +206,12 @@ pub(super) fn poll_stand_downs(
         if let Some((200, body)) = http_get(*port, "/status")
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
             && let Some(reason) = v["stand_down"].as_str()
-            && !stand_downs.contains_key(region)
-            && t >= first_fault(s)
         {
-            say(format!("[{t:6.1}s] {region} stands down: {reason}"));
-            stand_downs.insert(region.clone(), (t, reason.to_string()));
+            let seen = stand_downs.entry(region.clone()).or_default();
+            if seen.last().is_none_or(|(_, r)| r != reason) {
+                say(format!("[{t:6.1}s] {region} stands down: {reason}"));
+                seen.push((t, reason.to_string()));
+            }
         }
     }
 }
@@ -382,7 +385,7 @@ pub(super) fn report_dir(report: Option<&PathBuf>, s: &scenario::Scenario) -> Re
     Ok(dir)
 }
 
-pub(super) fn first_fault(s: &scenario::Scenario) -> f64 {
+fn first_fault(s: &scenario::Scenario) -> f64 {
     s.timeline
         .iter()
         .filter(|e| e.what != What::Recover)
@@ -409,11 +412,7 @@ pub(super) fn summary(svc: &regionctl_core::policy::Service, w: &BTreeMap<String
 }
 
 /// A region's share (percent) of a cell from written weights; `None` when every weight is 0.
-pub(super) fn share(
-    cell: &regionctl_core::policy::Cell,
-    r: usize,
-    w: &BTreeMap<String, u8>,
-) -> Option<f64> {
+fn share(cell: &regionctl_core::policy::Cell, r: usize, w: &BTreeMap<String, u8>) -> Option<f64> {
     let total: u32 = cell
         .set_identifiers
         .iter()
@@ -425,23 +424,25 @@ pub(super) fn share(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn evaluate(
+fn evaluate(
     s: &scenario::Scenario,
     bundle: &Bundle,
     x: &Expectation,
     i: usize,
     samples: &[Sample],
-    stand_downs: &BTreeMap<String, (f64, String)>,
-    decisions: &BTreeMap<String, Vec<(serde_json::Value, Vec<String>)>>,
+    stand_downs: &StandDowns,
+    decisions: &Decisions,
     t0_ms: i64,
 ) -> Outcome {
     let id = x.id.clone().unwrap_or_else(|| format!("expect[{i}]"));
     let kind = x.kind.as_str().to_string();
+    // Default `after`: the first fault, as the scenario format documents (0 without one).
+    let first = first_fault(s);
     let after = x
         .after
         .as_deref()
         .and_then(|a| scenario::resolve_ref(s, a))
-        .unwrap_or(0) as f64;
+        .map_or(if first.is_finite() { first } else { 0.0 }, |a| a as f64);
     let deadline = x.within.map(|w| after + w.secs() as f64);
     let end = s.world.duration.secs() as f64;
     let until = x
@@ -639,22 +640,35 @@ pub(super) fn evaluate(
             }
         }
         ExpectKind::StandDown => {
+            // As on sim: the stand-downs between `after` and the deadline (or `until`) whose
+            // reason contains `reason_contains`; `stood_down: false` asks for none.
             let region = x.region.clone().unwrap_or_default();
-            // `stood_down: false` asks that it never did (e.g. a degraded region's
-            // controller keeps acting).
             let wanted = x.stood_down.unwrap_or(true);
-            match stand_downs.get(&region) {
-                Some((t, reason)) if wanted => {
-                    let ok = *t >= after - 1.0
-                        && deadline.is_none_or(|d| *t <= d)
-                        && x.reason_contains
-                            .as_deref()
-                            .is_none_or(|r| reason.contains(r));
-                    (ok, format!("stood down at {t:.1}s: {reason}"))
-                }
-                Some((t, reason)) => (false, format!("stood down at {t:.1}s: {reason}")),
-                None => (!wanted, format!("{region} never stood down")),
-            }
+            let to = deadline.unwrap_or(until);
+            let hits: Vec<&(f64, String)> = stand_downs
+                .get(&region)
+                .map(|v| {
+                    v.iter()
+                        .filter(|(t, why)| {
+                            *t >= after - 1.0
+                                && *t <= to
+                                && x.reason_contains.as_deref().is_none_or(|r| why.contains(r))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let observed = match hits.first() {
+                Some((t, why)) => format!("stood down at {t:.1}s: {why}"),
+                None => format!(
+                    "{region} did not stand down between {after:.0}s and {to:.0}s{}",
+                    x.reason_contains
+                        .as_deref()
+                        .map_or(String::new(), |r| format!(
+                            " for a reason containing \"{r}\""
+                        ))
+                ),
+            };
+            (hits.is_empty() != wanted, observed)
         }
         ExpectKind::TrafficSteady => (false, "not supported in real time".into()),
     };
@@ -666,7 +680,7 @@ pub(super) fn evaluate(
     }
 }
 
-pub(super) fn reasons(b: &serde_json::Value) -> String {
+fn reasons(b: &serde_json::Value) -> String {
     b["steps"]
         .as_array()
         .map(|v| {

@@ -618,7 +618,7 @@ async fn timeline(
             }
         }
         samples.push(sample_weights(route53, bundle, zones, &mut last_weights, t, say).await);
-        common::poll_stand_downs(fleet, s, t, &mut stand_downs, say);
+        common::poll_stand_downs(fleet, t, &mut stand_downs, say);
         tokio::time::sleep(SAMPLE_EVERY).await;
     }
     Ok((samples, stand_downs, t0_ms))

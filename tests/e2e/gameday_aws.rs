@@ -379,7 +379,7 @@ async fn an_interrupted_run_still_rolls_the_chaos_metric_back() {
 /// `--local-controllers`, and the verdict is the binary's own. Alarms alone make a region
 /// *degraded*, not *down* (no probe says it is unreachable), so its controller keeps acting:
 /// the stand-down expectation checks, through each controller's `/status`, that it never
-/// stood down.
+/// stood down because its own region was down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verdict_plumbing_with_local_controllers_and_a_moto_stand_in_for_alarm_evaluation() {
     let fx = provisioned("gdaws-verdict").await;
@@ -401,7 +401,7 @@ timeline:
 expect:
   - {{id: playback-off-euc1, kind: traffic, service: playback, region: eu-central-1, at_most: 0, within: 40s, after: euc1-alarms, until: euc1-back}}
   - {{id: evacuation-recorded, kind: decision, service: playback, reason_contains: eu-central-1 is degraded, status: applied, within: 40s, after: euc1-alarms}}
-  - {{id: euc1-keeps-acting, kind: stand-down, region: eu-central-1, stood_down: false}}
+  - {{id: euc1-keeps-acting, kind: stand-down, region: eu-central-1, stood_down: false, reason_contains: own region, after: euc1-alarms}}
 guardrails:
   accounts: [\"123456789012\"]
   regions: [eu-central-1, eu-west-1, us-east-1]
