@@ -89,7 +89,7 @@ pub fn run(opts: AwsOptions) -> Result<ExitCode> {
         );
     };
     if let Some(url) = &opts.endpoint_url
-        && !(url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost"))
+        && !is_loopback(url)
     {
         return refuse(format!(
             "--endpoint-url with --target aws is for tests against a local moto \
@@ -130,6 +130,17 @@ pub fn run(opts: AwsOptions) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// Whether `url` is plain HTTP to this machine (`http://127.0.0.1[:PORT]`,
+/// `http://localhost[:PORT]`): the only endpoint override `--target aws` accepts.
+fn is_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = host_port.split(':').next().unwrap_or_default();
+    host == "127.0.0.1" || host == "localhost"
 }
 
 /// Refuses, naming each entry, every fault and expectation a real account cannot play or
@@ -708,5 +719,22 @@ async fn report_alarm_states(
                 seen.insert(a.name.clone(), a.state);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_plain_http_to_this_machine_is_a_test_endpoint() {
+        assert!(is_loopback("http://127.0.0.1:5000"));
+        assert!(is_loopback("http://localhost:5000/"));
+        assert!(!is_loopback("https://127.0.0.1:5000"));
+        assert!(!is_loopback("http://localhost.example.com:5000"));
+        assert!(!is_loopback("http://127.0.0.1.example.com"));
+        assert!(!is_loopback(
+            "https://monitoring.eu-central-1.amazonaws.com"
+        ));
     }
 }
