@@ -533,3 +533,50 @@ impl CloudWatchClient {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PutMetricAlarm rejects a metric-math alarm unless exactly one query returns data:
+    /// the watched one is sent with `ReturnData=true`, every other with an explicit `false`
+    /// (omitted means true).
+    #[test]
+    fn only_the_watched_query_returns_data() {
+        let metric = MetricId {
+            namespace: "ns".into(),
+            metric_name: "Errors".into(),
+            dimensions: vec![("Region".into(), "eu-west-1".into())],
+        };
+        let queries = [
+            MathQuery::Metric {
+                id: "real".into(),
+                metric,
+                stat: "Sum".into(),
+                period_s: 60,
+            },
+            MathQuery::Expression {
+                id: "watched".into(),
+                expression: "real * 2".into(),
+            },
+        ];
+        let sent: Vec<(Option<String>, Option<bool>, bool)> = queries
+            .iter()
+            .map(|q| math_query(q, "watched"))
+            .map(|q| {
+                (
+                    q.id().map(str::to_string),
+                    q.return_data(),
+                    q.metric_stat().is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            vec![
+                (Some("real".into()), Some(false), true),
+                (Some("watched".into()), Some(true), false),
+            ]
+        );
+    }
+}
