@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`aws_world`]: every controller port on the official AWS SDK (`regionctl-aws`).
+//! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
@@ -11,6 +12,7 @@
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
 pub mod aws_world;
+pub mod chaos;
 pub mod daemon;
 pub mod failpoints;
 pub mod files;

@@ -6,6 +6,10 @@ use regionctl_sim::{engine, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "gameday_aws.rs"]
+mod gameday_aws;
+#[path = "gameday_common.rs"]
+mod gameday_common;
 #[path = "gameday_moto.rs"]
 mod gameday_moto;
 
@@ -18,8 +22,13 @@ mod gameday_moto;
 /// virtual clock: no account, no setup, a 30-minute incident in seconds, the same result
 /// for the same seed. Reports (`report.md`, `report.json`, `traffic.svg`) go to `--report`.
 ///
+/// `--target aws` runs on a real account, in real time, against the deployed controllers:
+/// it needs `--confirm-account`, the scenario's `guardrails` allow-list, alarms provisioned
+/// with the chaos metric, and faults a real account can take (`alarm`, `recover`); see
+/// docs/OPERATIONS.md, "Game-days on a real account".
+///
 /// Exit codes: 0 when the observed verdict is the scenario's `expected_verdict`, 1 when not
-/// (or on error).
+/// (or on error), 2 when `--target aws` refuses to start (nothing was changed).
 #[derive(Debug, Args)]
 pub struct GamedayArgs {
     /// Scenario file (`chaos/*.yaml`).
@@ -38,8 +47,24 @@ pub struct GamedayArgs {
     quiet: bool,
     /// `--target moto`: a running moto server (`http://127.0.0.1:PORT`); without it,
     /// `scripts/moto.sh start` starts one for this run and stops it at the end.
+    /// `--target aws`: for tests only, a local moto (loopback addresses only).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// `--target aws`: the AWS account you mean to run in. Required: it must be the account
+    /// of your credentials (STS GetCallerIdentity) and listed in the scenario's
+    /// `guardrails.accounts`; otherwise nothing is touched (exit 2). An account id rather
+    /// than a yes-flag, so a run under the wrong profile is refused, not confirmed.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    confirm_account: Option<String>,
+    /// `--target aws`: start one `regionctl run` per controller region on this machine
+    /// (ambient credentials) instead of relying on the deployed controllers; needed for
+    /// `stand-down` expectations.
+    #[arg(long)]
+    local_controllers: bool,
+    /// `--target aws`: seconds between reads of the weighted records (each read lists the
+    /// policies' hosted zones, from the account's Route 53 budget the controllers share).
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    route53_sample_secs: u64,
 }
 
 /// Game-day targets.
@@ -50,11 +75,16 @@ enum Target {
     /// A moto server, with the controllers as real processes, in real time (scenarios with
     /// `endpoints-fail`, `alarm` and `recover` faults, e.g. `chaos/region-loss-moto.yaml`).
     Moto,
-    /// Real AWS (not supported yet).
+    /// A real AWS account, in real time: alarm faults through the chaos metric, the
+    /// deployed controllers (or `--local-controllers`), guarded by `--confirm-account` and
+    /// the scenario's allow-list (e.g. `chaos/region-loss-aws.yaml`).
     Aws,
 }
 
 pub fn run(args: GamedayArgs) -> Result<ExitCode> {
+    if args.target != Target::Aws && (args.confirm_account.is_some() || args.local_controllers) {
+        bail!("--confirm-account and --local-controllers apply to `--target aws` only");
+    }
     match args.target {
         Target::Sim => {}
         Target::Moto => {
@@ -69,13 +99,22 @@ pub fn run(args: GamedayArgs) -> Result<ExitCode> {
             });
         }
         Target::Aws => {
-            bail!(
-                "--target aws is not supported yet: game-days run on the simulated world (`--target sim`, the default) or on moto (`--target moto`)"
-            );
+            if args.seed.is_some() {
+                bail!("--seed applies to `--target sim` only: aws runs in real time");
+            }
+            return gameday_aws::run(gameday_aws::AwsOptions {
+                scenario: args.scenario,
+                confirm_account: args.confirm_account,
+                endpoint_url: args.endpoint_url,
+                local_controllers: args.local_controllers,
+                route53_sample_secs: args.route53_sample_secs,
+                report: args.report,
+                quiet: args.quiet,
+            });
         }
     }
     if args.endpoint_url.is_some() {
-        bail!("--endpoint-url applies to `--target moto` only");
+        bail!("--endpoint-url applies to `--target moto` and `--target aws` only");
     }
     let (loaded, bundle, controllers) = match engine::prepare(&args.scenario) {
         Ok(x) => x,

@@ -22,26 +22,27 @@
 //! Rollback always runs: alarms back to OK, endpoints up, controllers stopped, moto stopped
 //! if this run started it.
 
+use super::gameday_common::{
+    self as common, Fleet, Observed, Played, StandDowns, read_decisions, sample_weights,
+};
 use anyhow::{Context, Result, bail};
 use regionctl_aws::cloudwatch::CloudWatchClient;
 use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::{Route53Client, SharedBucket};
-use regionctl_aws::types::{AlarmState, Routing};
+use regionctl_aws::types::AlarmState;
 use regionctl_core::policy::Bundle;
 use regionctl_sim::engine;
-use regionctl_sim::scenario::{self, ExpectKind, Expectation, ScenarioAlarmState, What};
+use regionctl_sim::scenario::{self, ExpectKind, ScenarioAlarmState, What};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How often Route 53 weights and controller status are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
-/// Longest wait for every controller's `/readyz`.
-const READY_WITHIN: Duration = Duration::from_secs(120);
 
 /// Options of a moto game-day.
 pub struct MotoOptions {
@@ -75,18 +76,6 @@ impl Drop for TempDir {
     }
 }
 
-/// The controller processes (killed on drop, whatever happens).
-struct Fleet(Vec<(String, Child, u16)>);
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for (_, child, _) in &mut self.0 {
-            let _killed = child.kill();
-            let _waited = child.wait();
-        }
-    }
-}
-
 /// A local HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
 struct Endpoint {
     port: u16,
@@ -116,45 +105,6 @@ impl Endpoint {
         });
         Ok(Endpoint { port, up })
     }
-}
-
-/// One expectation's result.
-#[derive(Debug, serde::Serialize)]
-struct Outcome {
-    id: String,
-    kind: String,
-    met: bool,
-    observed: String,
-}
-
-/// One sample of written Route 53 weights: service → set identifier → weight.
-struct Sample {
-    t: f64,
-    weights: BTreeMap<String, BTreeMap<String, u8>>,
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let code = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((code, body))
 }
 
 /// `scripts/moto.sh`: from the working directory or an ancestor of the scenario file.
@@ -409,7 +359,6 @@ pub fn run(opts: MotoOptions) -> Result<ExitCode> {
     })
 }
 
-#[allow(clippy::too_many_lines)]
 async fn play(
     opts: &MotoOptions,
     loaded: &scenario::Loaded,
@@ -418,18 +367,10 @@ async fn play(
     endpoint: &str,
 ) -> Result<bool> {
     let s = &loaded.scenario;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let run_id = format!("gd{}x{}", std::process::id() % 100_000, nanos % 100_000);
+    let run_id = common::run_id();
     let dir = std::env::temp_dir().join(format!("regionctl-gameday-{run_id}"));
     let _cleanup = TempDir(dir.clone());
-    let report_dir = opts
-        .report
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(&s.name));
-    std::fs::create_dir_all(&report_dir)?;
+    let report_dir = common::report_dir(opts.report.as_ref(), s)?;
     let say = |line: String| {
         if !opts.quiet {
             println!("{line}");
@@ -536,29 +477,13 @@ async fn play(
         .await?;
     }
 
-    // Controllers.
-    let mut fleet = Fleet(Vec::new());
-    for region in controllers {
-        let port = free_port()?;
-        let log = std::fs::File::create(report_dir.join(format!("controller-{region}.log")))?;
-        let child = regionctl_command(endpoint)?
-            .args([
-                "run",
-                "--region",
-                region,
-                "--policies",
-                &d,
-                "--endpoint-url",
-                endpoint,
-                "--admin-addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("starting a controller")?;
-        fleet.0.push((region.clone(), child, port));
-    }
+    let fleet = common::start_fleet(
+        &|| regionctl_command(endpoint),
+        controllers,
+        &d,
+        Some(endpoint),
+        &report_dir,
+    )?;
     let result = timeline(
         s,
         &live_bundle,
@@ -585,126 +510,35 @@ async fn play(
     say("rollback: alarms OK, endpoints up, controllers stopped".into());
     let (samples, stand_downs, t0_ms) = result?;
 
-    // Journal.
     let journal = Journal::new(
         &regionctl_aws::config::load_for_tests(&journal_region, endpoint).await,
         table,
     );
-    let mut decisions: BTreeMap<String, Vec<(serde_json::Value, Vec<String>)>> = BTreeMap::new();
-    for svc in &live_bundle.services {
-        let (items, _) = journal
-            .query_prefix(&format!("DECISION#{}", svc.name), "")
-            .await
-            .context("reading the journal")?;
-        let mut list = Vec::new();
-        for i in items.iter().filter(|i| i.sk.ends_with("#INTENT")) {
-            let body: serde_json::Value = serde_json::from_str(&i.body).unwrap_or_default();
-            let id = body["id"].as_str().unwrap_or_default().to_string();
-            let statuses = items
-                .iter()
-                .filter(|o| o.sk.starts_with(&format!("{id}#OUTCOME#")))
-                .filter_map(|o| serde_json::from_str::<serde_json::Value>(&o.body).ok())
-                .filter_map(|o| o["status"].as_str().map(str::to_string))
-                .collect();
-            list.push((body, statuses));
-        }
-        list.sort_by_key(|(b, _)| b["at"].as_i64().unwrap_or_default());
-        decisions.insert(svc.name.clone(), list);
-    }
-    let outcomes: Vec<Outcome> = s
-        .expect
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            evaluate(
-                s,
-                &live_bundle,
-                x,
-                i,
-                &samples,
-                &stand_downs,
-                &decisions,
-                t0_ms,
-            )
-        })
-        .collect();
-    let all_met = outcomes.iter().all(|o| o.met);
-    let verdict = if all_met {
-        scenario::Verdict::Pass
-    } else {
-        scenario::Verdict::Fail
+    let decisions = read_decisions(&journal, &live_bundle).await?;
+    let observed = Observed {
+        target: "moto",
+        place: format!("moto at {endpoint}"),
+        run_id: &run_id,
+        samples,
+        stand_downs,
+        decisions,
+        t0_ms,
+        aborted: None,
+        caveats: format!(
+            "Controllers ran as real `regionctl run` processes; Route 53 was sampled every {} \
+             ms; stand-downs come from each controller's `/status`; steady-state checks are \
+             not evaluated on moto.",
+            SAMPLE_EVERY.as_millis()
+        ),
+        extra: serde_json::json!({ "endpoint": endpoint }),
     };
-    let passed = verdict == s.expected_verdict;
-    let mut text = String::new();
-    text.push_str("Expectations:\n");
-    for o in &outcomes {
-        text.push_str(&format!(
-            "  [{}] {} ({})\n        observed: {}\n",
-            if o.met { "met" } else { "NOT MET" },
-            o.id,
-            o.kind,
-            o.observed
-        ));
-    }
-    text.push_str(&format!(
-        "\nVerdict: {} ({}/{} expectations met); expected {} → game-day {}\n",
-        verdict.upper(),
-        outcomes.iter().filter(|o| o.met).count(),
-        outcomes.len(),
-        s.expected_verdict.upper(),
-        if passed { "PASSED" } else { "FAILED" }
-    ));
-    print!("{text}");
-    let decision_count: usize = decisions.values().map(Vec::len).sum();
-    let md = format!(
-        "# Game-day {} on moto\n\n**{}** — observed {}, expected {}.\n\n{}\n\n\
-         Target: moto at {endpoint}, run id `{run_id}`, controllers {} as real `regionctl run` \
-         processes, {} of real time.\n\n\
-         Caveats: traffic is the weights *written* to Route 53 (moto answers no DNS, so no \
-         health-check answering rules and no TTL lag), sampled every {} ms; decisions come from \
-         the journal ({decision_count} recorded); stand-downs from each controller's `/status`; \
-         steady-state checks are not evaluated on moto.\n\n```\n{text}```\n",
-        s.name,
-        if passed { "PASSED" } else { "FAILED" },
-        verdict.upper(),
-        s.expected_verdict.upper(),
-        s.description.trim(),
-        controllers.join(", "),
-        s.world.duration,
-        SAMPLE_EVERY.as_millis(),
-    );
-    std::fs::write(report_dir.join("report.md"), md)?;
-    let json = serde_json::json!({
-        "scenario": s.name,
-        "file": loaded.path.display().to_string(),
-        "target": "moto",
-        "endpoint": endpoint,
-        "run_id": run_id,
-        "duration_secs": s.world.duration.secs(),
-        "controllers": controllers,
-        "verdict": verdict,
-        "expected_verdict": s.expected_verdict,
-        "passed": passed,
-        "expectations": outcomes,
-        "decisions": decisions.iter().map(|(svc, l)| (svc.clone(), l.iter().map(|(b, st)| serde_json::json!({
-            "id": b["id"], "at_secs": (b["at"].as_i64().unwrap_or_default() - t0_ms) as f64 / 1000.0,
-            "recorded_by": b["recorded_by"], "statuses": st,
-            "steps": b["steps"].as_array().map(|v| v.iter().map(|x| x["description"].clone()).collect::<Vec<_>>()),
-        })).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
-        "traffic_source": "route53 written weights",
-    });
-    std::fs::write(
-        report_dir.join("report.json"),
-        serde_json::to_string_pretty(&json)?,
-    )?;
+    let passed = common::finish(loaded, &live_bundle, controllers, &observed, &report_dir)?;
     println!(
         "report: {}/report.md, report.json, controller-*.log",
         report_dir.display()
     );
     Ok(passed)
 }
-
-type Played = (Vec<Sample>, BTreeMap<String, (f64, String)>, i64);
 
 #[allow(clippy::too_many_arguments)]
 async fn timeline(
@@ -717,26 +551,14 @@ async fn timeline(
     zones: &BTreeMap<String, String>,
     say: &dyn Fn(String),
 ) -> Result<Played> {
-    let waiting = Instant::now();
-    for (region, _, port) in &fleet.0 {
-        while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
-            if waiting.elapsed() > READY_WITHIN {
-                bail!("controller {region} not ready within {READY_WITHIN:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    say(format!("controllers ready after {:.1?}", waiting.elapsed()));
+    common::wait_ready(fleet, say).await?;
     let t0 = Instant::now();
-    let t0_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default();
+    let t0_ms = common::now_ms();
     let mut pending: Vec<&scenario::TimelineEntry> = s.timeline.iter().collect();
     pending.sort_by_key(|e| e.at.secs());
     let mut active: BTreeMap<String, &scenario::TimelineEntry> = BTreeMap::new();
     let mut samples = Vec::new();
-    let mut stand_downs: BTreeMap<String, (f64, String)> = BTreeMap::new();
+    let mut stand_downs = StandDowns::new();
     let mut last_weights: BTreeMap<String, BTreeMap<String, u8>> = BTreeMap::new();
     let duration = Duration::from_secs(s.world.duration.secs());
     let mut n = 0usize;
@@ -795,346 +617,9 @@ async fn timeline(
                 _ => {}
             }
         }
-        // Sample written weights.
-        let mut weights = BTreeMap::new();
-        for svc in &bundle.services {
-            let zone = zones
-                .get(&svc.routing.hosted_zone_id)
-                .cloned()
-                .unwrap_or_else(|| svc.routing.hosted_zone_id.clone());
-            let ids: BTreeSet<&str> = svc
-                .cells
-                .iter()
-                .flat_map(|c| c.set_identifiers.iter().map(String::as_str))
-                .collect();
-            let Ok((records, _)) = route53.list_record_sets(&zone).await else {
-                continue;
-            };
-            let mut w = BTreeMap::new();
-            for r in records {
-                if let Routing::Weighted {
-                    set_identifier,
-                    weight,
-                } = &r.routing
-                    && ids.contains(set_identifier.as_str())
-                {
-                    w.insert(set_identifier.clone(), *weight);
-                }
-            }
-            if last_weights.get(&svc.name) != Some(&w) {
-                say(format!(
-                    "[{t:6.1}s] route53 {}: {}",
-                    svc.name,
-                    summary(svc, &w)
-                ));
-                last_weights.insert(svc.name.clone(), w.clone());
-            }
-            weights.insert(svc.name.clone(), w);
-        }
-        samples.push(Sample { t, weights });
-        for (region, _, port) in &fleet.0 {
-            if let Some((200, body)) = http_get(*port, "/status")
-                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
-                && let Some(reason) = v["stand_down"].as_str()
-                && !stand_downs.contains_key(region)
-                && t >= first_fault(s)
-            {
-                say(format!("[{t:6.1}s] {region} stands down: {reason}"));
-                stand_downs.insert(region.clone(), (t, reason.to_string()));
-            }
-        }
+        samples.push(sample_weights(route53, bundle, zones, &mut last_weights, t, say).await);
+        common::poll_stand_downs(fleet, t, &mut stand_downs, say);
         tokio::time::sleep(SAMPLE_EVERY).await;
     }
     Ok((samples, stand_downs, t0_ms))
-}
-
-fn first_fault(s: &scenario::Scenario) -> f64 {
-    s.timeline
-        .iter()
-        .filter(|e| e.what != What::Recover)
-        .map(|e| e.at.secs() as f64)
-        .fold(f64::INFINITY, f64::min)
-}
-
-/// Per region: the sum of its weights over every cell.
-fn summary(svc: &regionctl_core::policy::Service, w: &BTreeMap<String, u8>) -> String {
-    svc.regions
-        .iter()
-        .enumerate()
-        .map(|(r, reg)| {
-            let sum: u32 = svc
-                .cells
-                .iter()
-                .filter_map(|c| w.get(&c.set_identifiers[r]))
-                .map(|x| u32::from(*x))
-                .sum();
-            format!("{} {sum}", reg.name)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A region's share (percent) of a cell from written weights; `None` when every weight is 0.
-fn share(cell: &regionctl_core::policy::Cell, r: usize, w: &BTreeMap<String, u8>) -> Option<f64> {
-    let total: u32 = cell
-        .set_identifiers
-        .iter()
-        .filter_map(|id| w.get(id))
-        .map(|x| u32::from(*x))
-        .sum();
-    let mine = f64::from(*w.get(&cell.set_identifiers[r])?);
-    (total > 0).then(|| mine * 100.0 / f64::from(total))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn evaluate(
-    s: &scenario::Scenario,
-    bundle: &Bundle,
-    x: &Expectation,
-    i: usize,
-    samples: &[Sample],
-    stand_downs: &BTreeMap<String, (f64, String)>,
-    decisions: &BTreeMap<String, Vec<(serde_json::Value, Vec<String>)>>,
-    t0_ms: i64,
-) -> Outcome {
-    let id = x.id.clone().unwrap_or_else(|| format!("expect[{i}]"));
-    let kind = x.kind.as_str().to_string();
-    let after = x
-        .after
-        .as_deref()
-        .and_then(|a| scenario::resolve_ref(s, a))
-        .unwrap_or(0) as f64;
-    let deadline = x.within.map(|w| after + w.secs() as f64);
-    let end = s.world.duration.secs() as f64;
-    let until = x
-        .until
-        .as_deref()
-        .and_then(|a| scenario::resolve_ref(s, a))
-        .map_or(end, |u| u as f64);
-    let svc = x
-        .service
-        .as_deref()
-        .and_then(|n| bundle.services.iter().find(|v| v.name == n));
-    let r_ix = |svc: &regionctl_core::policy::Service| {
-        x.region
-            .as_deref()
-            .and_then(|r| svc.regions.iter().position(|v| v.name == r))
-    };
-    let list = x
-        .service
-        .as_deref()
-        .and_then(|n| decisions.get(n))
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let at_secs =
-        |b: &serde_json::Value| (b["at"].as_i64().unwrap_or_default() - t0_ms) as f64 / 1000.0;
-    let (met, observed) = match x.kind {
-        ExpectKind::Traffic => match svc.zip(svc.and_then(r_ix)) {
-            None => (false, "unknown service or region".into()),
-            Some((svc, r)) => {
-                let from = deadline.unwrap_or(after);
-                let mut checked = 0;
-                let mut violation = None;
-                for smp in samples.iter().filter(|p| p.t >= from && p.t < until) {
-                    let Some(w) = smp.weights.get(&svc.name) else {
-                        continue;
-                    };
-                    checked += 1;
-                    for cell in svc.cells.iter().filter(|c| {
-                        (x.cells.is_empty() || x.cells.contains(&c.id))
-                            && !x.except_cells.contains(&c.id)
-                    }) {
-                        let Some(p) = share(cell, r, w) else { continue };
-                        if x.at_most.is_some_and(|m| p > m + 1e-9)
-                            || x.at_least.is_some_and(|m| p < m - 1e-9)
-                        {
-                            violation.get_or_insert((smp.t, cell.id.clone(), p));
-                        }
-                    }
-                }
-                match violation {
-                    Some((t, cell, p)) => (
-                        false,
-                        format!(
-                            "at {t:.1}s {} had {p:.1}% of the written weight in cell {cell}",
-                            svc.regions[r].name
-                        ),
-                    ),
-                    None if checked == 0 => (false, "no Route 53 samples in the window".into()),
-                    None => (
-                        true,
-                        format!(
-                            "held in {checked} sample(s) of written Route 53 weights between {from:.0}s and {until:.0}s"
-                        ),
-                    ),
-                }
-            }
-        },
-        ExpectKind::Failback => match svc.zip(svc.and_then(r_ix)) {
-            None => (false, "unknown service or region".into()),
-            Some((svc, r)) => {
-                let Some(cell) = svc.cells.first() else {
-                    return Outcome {
-                        id,
-                        kind,
-                        met: false,
-                        observed: "no cells".into(),
-                    };
-                };
-                let base = cell.baseline_weights.get(r).copied().unwrap_or(0);
-                let mut seen: Vec<u8> = Vec::new();
-                let mut back_at = None;
-                for smp in samples.iter().filter(|p| p.t >= after) {
-                    let Some(w) = smp.weights.get(&svc.name) else {
-                        continue;
-                    };
-                    if let Some(v) = w.get(&cell.set_identifiers[r])
-                        && seen.last() != Some(v)
-                    {
-                        seen.push(*v);
-                    }
-                    let all_back = svc
-                        .cells
-                        .iter()
-                        .all(|c| w.get(&c.set_identifiers[r]) == c.baseline_weights.get(r));
-                    if all_back {
-                        back_at = Some(smp.t);
-                        break;
-                    }
-                }
-                let rises = seen.windows(2).filter(|p| p[1] > p[0]).count();
-                let min = x.min_stages.unwrap_or(1) as usize;
-                let in_time = back_at.is_some_and(|t| deadline.is_none_or(|d| t <= d));
-                (
-                    in_time && rises >= min,
-                    format!(
-                        "{} weights of cell {} seen: {seen:?} (baseline {base}); {rises} rising stage(s); {}",
-                        svc.regions[r].name,
-                        cell.id,
-                        back_at.map_or("never back at baseline".into(), |t| format!(
-                            "back at baseline at {t:.1}s"
-                        ))
-                    ),
-                )
-            }
-        },
-        ExpectKind::Decisions => {
-            let count = list.len();
-            let ok = x.at_most.is_none_or(|m| count as f64 <= m)
-                && x.at_least.is_none_or(|m| count as f64 >= m);
-            (ok, format!("{count} decision(s) in the journal"))
-        }
-        ExpectKind::Decision => {
-            let found = list.iter().find(|(b, statuses)| {
-                let t = at_secs(b);
-                let text = b.to_string();
-                t >= after - 1.0
-                    && deadline.is_none_or(|d| t <= d)
-                    && x.reason_contains
-                        .as_deref()
-                        .is_none_or(|r| text.contains(r))
-                    && x.status
-                        .as_deref()
-                        .is_none_or(|st| statuses.iter().any(|v| v == st))
-            });
-            match found {
-                Some((b, st)) => (
-                    true,
-                    format!(
-                        "decision {} at {:.1}s by {}, statuses {st:?}",
-                        b["id"].as_str().unwrap_or_default(),
-                        at_secs(b),
-                        b["recorded_by"].as_str().unwrap_or_default()
-                    ),
-                ),
-                None => (
-                    false,
-                    format!(
-                        "no matching decision recorded between {after:.0}s and {}; recorded: {}",
-                        deadline.map_or("the end".to_string(), |d| format!("{d:.0}s")),
-                        list.iter()
-                            .map(|(b, st)| format!(
-                                "{} at {:.1}s {st:?}: {}",
-                                b["id"].as_str().unwrap_or_default(),
-                                at_secs(b),
-                                reasons(b)
-                            ))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
-                ),
-            }
-        }
-        ExpectKind::CapacityBeforeTraffic => {
-            let region = x.region.clone().unwrap_or_default();
-            let evac = list.iter().find(|(b, _)| {
-                at_secs(b) >= after - 1.0
-                    && b["steps"]
-                        .as_array()
-                        .is_some_and(|v| v.iter().any(|st| st["kind"] == "shift"))
-            });
-            match evac {
-                None => (false, "no decision that shifts traffic".into()),
-                Some((b, _)) => {
-                    let steps = b["steps"].as_array().cloned().unwrap_or_default();
-                    let shift = steps.iter().position(|st| st["kind"] == "shift");
-                    let scale = steps.iter().position(|st| {
-                        st["kind"] == "scale"
-                            && st["description"]
-                                .as_str()
-                                .is_some_and(|d| d.contains(&region))
-                    });
-                    let ok = matches!((scale, shift), (Some(a), Some(b)) if a < b);
-                    (
-                        ok,
-                        format!(
-                            "decision {} steps: {}",
-                            b["id"].as_str().unwrap_or_default(),
-                            steps
-                                .iter()
-                                .filter_map(|st| st["description"].as_str())
-                                .collect::<Vec<_>>()
-                                .join(" → ")
-                        ),
-                    )
-                }
-            }
-        }
-        ExpectKind::StandDown => {
-            let region = x.region.clone().unwrap_or_default();
-            match stand_downs.get(&region) {
-                Some((t, reason)) => {
-                    let ok = *t >= after - 1.0
-                        && deadline.is_none_or(|d| *t <= d)
-                        && x.reason_contains
-                            .as_deref()
-                            .is_none_or(|r| reason.contains(r));
-                    (ok, format!("stood down at {t:.1}s: {reason}"))
-                }
-                None => (false, format!("{region} never stood down")),
-            }
-        }
-        ExpectKind::TrafficSteady => (false, "not supported on moto".into()),
-    };
-    Outcome {
-        id,
-        kind,
-        met,
-        observed,
-    }
-}
-
-fn reasons(b: &serde_json::Value) -> String {
-    b["steps"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .flat_map(|st| st["reasons"].as_array().cloned().unwrap_or_default())
-                .filter_map(|r| r.as_str().map(str::to_string))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .unwrap_or_default()
 }

@@ -14,13 +14,13 @@
 pub mod switches;
 
 use crate::aws_world::AwsWorld;
+use crate::chaos;
 use anyhow::{Context, Result};
-use regionctl_aws::cloudwatch::AlarmSpec;
 use regionctl_aws::config::{AwsSettings, load};
 use regionctl_aws::ecs::FargateService;
 use regionctl_aws::eventbridge::EventBridgeClient;
 use regionctl_aws::sqs::SqsClient;
-use regionctl_aws::types::{GeoLocation, RecordChange, RecordSet, RecordType, Routing};
+use regionctl_aws::types::{GeoLocation, MetricId, RecordChange, RecordSet, RecordType, Routing};
 use regionctl_core::policy::Bundle;
 use regionctl_core::policy::raw::{AlarmRole, ControllerSpec};
 use std::collections::BTreeSet;
@@ -184,37 +184,31 @@ pub async fn provision(
         // Data-plane switches, once the records they guard exist.
         switches::provision(service, world, &mut report).await?;
 
-        // Alarms (PutMetricAlarm replaces with the same definition: idempotent). The metric
-        // is a placeholder the service's own telemetry should feed; game-days and tests
-        // drive the state with SetAlarmState.
+        // Alarms (PutMetricAlarm replaces with the same definition: idempotent). The real
+        // metric is a placeholder the service's own telemetry should feed; the chaos metric
+        // lets game-days on real accounts fail an alarm (crate::chaos, ADR 0008); tests on
+        // moto, which never evaluates alarms, drive the state with SetAlarmState.
         for binding in &service.health.alarms {
             let region = &service.regions[binding.r].name;
             let Some(clients) = world.regions.get(region) else {
                 continue;
             };
-            let spec = AlarmSpec {
-                name: binding.name.clone(),
-                namespace: "regionctl/service-health".into(),
+            let real = MetricId {
+                namespace: chaos::HEALTH_NAMESPACE.into(),
                 metric_name: if binding.role == AlarmRole::Load {
                     "Load".into()
                 } else {
                     "Errors".into()
                 },
                 dimensions: vec![
-                    ("Service".into(), service.name.clone()),
                     ("Region".into(), region.clone()),
+                    ("Service".into(), service.name.clone()),
                 ],
-                statistic: "Sum".into(),
-                period_s: 60,
-                evaluation_periods: 3,
-                datapoints_to_alarm: 2,
-                threshold: 10.0,
-                comparison: "GreaterThanThreshold".into(),
-                treat_missing_data: "missing".into(),
             };
+            let spec = chaos::health_alarm(&binding.name, &service.name, region, real, 10.0);
             clients
                 .cloudwatch
-                .put_metric_alarm(&spec)
+                .put_metric_math_alarm(&spec)
                 .await
                 .with_context(|| format!("alarm {}", binding.name))?;
         }

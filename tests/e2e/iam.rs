@@ -45,6 +45,7 @@ const SERVICE_PREFIXES: &[(&str, &str)] = &[
     ("ecs.rs", "ecs"),
     ("elbv2.rs", "elasticloadbalancing"),
     ("dynamodb.rs", "dynamodb"),
+    ("sts.rs", "sts"),
 ];
 
 /// Operations the running controller never calls, with the functions that do. They belong in
@@ -138,6 +139,11 @@ const PROVISION_ONLY: &[(&str, &str)] = &[
         "SqsClient::allow_eventbridge: provision",
     ),
     ("sqs:SendMessage", "SqsClient::send: tests"),
+    // STS.
+    (
+        "sts:GetCallerIdentity",
+        "StsClient::caller_identity: gameday --target aws (account guardrail)",
+    ),
 ];
 
 const CONTROLLER_POLICY: &str = "deploy/iam-policy.json";

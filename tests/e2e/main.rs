@@ -6,11 +6,13 @@
 //! - `cli`: offline commands on the example policies (golden files in `tests/golden/`).
 //! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
 //!   protocol), started by `scripts/moto.sh`.
+//! - `gameday_aws`: `gameday --target aws` guardrails and chaos metric, on moto.
 //! - `probes`: HTTP(S) probes against local servers (TLS with a test CA made by `openssl`).
 
 mod browser;
 mod cli;
 mod fleet;
+mod gameday_aws;
 mod gameday_moto;
 #[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
 #[allow(dead_code)]

@@ -1,12 +1,13 @@
 //! CloudWatch: read alarm states (the controllers' main signal), drive them in tests, publish
-//! the switch metric, provision alarms.
+//! the switch and chaos metrics, provision alarms (single-metric and metric-math).
 //!
 //! The SDK is pinned to 1.99.0 (awsQuery): later releases speak RPC v2 CBOR, which moto
 //! does not understand. Alarm reads are batched: at most 100 names per `DescribeAlarms`.
 
 use crate::errors::{AwsError, Result};
-use crate::types::{AlarmState, AlarmStatus};
+use crate::types::{AlarmState, AlarmStatus, MetricId};
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder;
 use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_types::DateTime;
 
@@ -52,6 +53,155 @@ pub struct AlarmSpec {
     pub comparison: String,
     /// `missing`, `notBreaching`, `breaching` or `ignore`.
     pub treat_missing_data: String,
+}
+
+/// One query of a metric-math alarm: a metric to read, or an expression over other
+/// queries' ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MathQuery {
+    /// Reads one metric's statistic.
+    Metric {
+        /// Query id (starts with a lowercase letter; letters, digits, `_`).
+        id: String,
+        /// The metric.
+        metric: MetricId,
+        /// Statistic (`Sum`, `Maximum`, ...).
+        stat: String,
+        /// Period in seconds.
+        period_s: i32,
+    },
+    /// A metric-math expression, e.g. `IF(FILL(chaos, 0) > 0, 11, real)`.
+    Expression {
+        /// Query id (starts with a lowercase letter; letters, digits, `_`).
+        id: String,
+        /// The expression.
+        expression: String,
+    },
+}
+
+impl MathQuery {
+    /// The query's id.
+    pub fn id(&self) -> &str {
+        match self {
+            MathQuery::Metric { id, .. } | MathQuery::Expression { id, .. } => id,
+        }
+    }
+}
+
+/// A metric-math alarm to create or replace: the alarm watches the query `returns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MathAlarmSpec {
+    /// Alarm name.
+    pub name: String,
+    /// Queries (PutMetricAlarm takes at most 10 metrics and 10 expressions).
+    pub queries: Vec<MathQuery>,
+    /// Id of the one query whose result the alarm watches (`ReturnData=true`; every other
+    /// query is sent with `ReturnData=false`, as PutMetricAlarm requires).
+    pub returns: String,
+    /// Evaluation periods.
+    pub evaluation_periods: i32,
+    /// Datapoints that must breach within the evaluation periods.
+    pub datapoints_to_alarm: i32,
+    /// Threshold.
+    pub threshold: f64,
+    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
+    pub comparison: String,
+    /// `missing`, `notBreaching`, `breaching` or `ignore`.
+    pub treat_missing_data: String,
+}
+
+/// PutMetricAlarm's limits on a metric-math alarm's queries.
+const MAX_ALARM_METRICS: usize = 10;
+const MAX_ALARM_EXPRESSIONS: usize = 10;
+
+/// Checks what CloudWatch would reject, before any call: query ids (lowercase first letter;
+/// letters, digits and `_`; unique), the returned id exists and is an expression or a
+/// metric, and the per-alarm query limits.
+pub fn check_math_alarm(spec: &MathAlarmSpec) -> Result<()> {
+    let bad = |m: String| Err(AwsError::InvalidInput(format!("alarm {}: {m}", spec.name)));
+    let mut seen = std::collections::BTreeSet::new();
+    for q in &spec.queries {
+        let id = q.id();
+        let first_ok = id.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        if !first_ok || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return bad(format!(
+                "query id `{id}` must start with a lowercase letter and hold only letters, digits and _"
+            ));
+        }
+        if !seen.insert(id) {
+            return bad(format!("query id `{id}` is used twice"));
+        }
+    }
+    if !seen.contains(spec.returns.as_str()) {
+        return bad(format!(
+            "returns `{}`, which is no query's id",
+            spec.returns
+        ));
+    }
+    let metrics = spec
+        .queries
+        .iter()
+        .filter(|q| matches!(q, MathQuery::Metric { .. }))
+        .count();
+    let expressions = spec.queries.len() - metrics;
+    if metrics > MAX_ALARM_METRICS || expressions > MAX_ALARM_EXPRESSIONS {
+        return bad(format!(
+            "{metrics} metric(s) and {expressions} expression(s); an alarm takes at most {MAX_ALARM_METRICS} of each"
+        ));
+    }
+    Ok(())
+}
+
+/// When an alarm fires and how it treats missing data: the same for single-metric and
+/// metric-math alarms.
+struct Evaluation<'a> {
+    periods: i32,
+    datapoints_to_alarm: i32,
+    threshold: f64,
+    comparison: &'a str,
+    treat_missing_data: &'a str,
+}
+
+/// Sends a PutMetricAlarm whose metric part is set, with its evaluation.
+async fn put_alarm(request: PutMetricAlarmFluentBuilder, e: &Evaluation<'_>) -> Result<()> {
+    request
+        .evaluation_periods(e.periods)
+        .datapoints_to_alarm(e.datapoints_to_alarm)
+        .threshold(e.threshold)
+        .comparison_operator(cw::ComparisonOperator::from(e.comparison))
+        .treat_missing_data(e.treat_missing_data)
+        .send()
+        .await
+        .map_err(|err| AwsError::from_sdk(SERVICE, "PutMetricAlarm", err))?;
+    Ok(())
+}
+
+fn math_query(q: &MathQuery, returns: &str) -> cw::MetricDataQuery {
+    let b = cw::MetricDataQuery::builder()
+        .id(q.id())
+        .return_data(q.id() == returns);
+    match q {
+        MathQuery::Metric {
+            metric,
+            stat,
+            period_s,
+            ..
+        } => b.metric_stat(
+            cw::MetricStat::builder()
+                .metric(
+                    cw::Metric::builder()
+                        .namespace(&metric.namespace)
+                        .metric_name(&metric.metric_name)
+                        .set_dimensions(Some(dims(&metric.dimensions)))
+                        .build(),
+                )
+                .period(*period_s)
+                .stat(stat)
+                .build(),
+        ),
+        MathQuery::Expression { expression, .. } => b.expression(expression),
+    }
+    .build()
 }
 
 /// One metric statistic to read back.
@@ -100,6 +250,29 @@ fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
                     d.name().unwrap_or_default().to_string(),
                     d.value().unwrap_or_default().to_string(),
                 )
+            })
+            .collect(),
+        math_metrics: a
+            .metrics()
+            .iter()
+            .filter_map(|q| q.metric_stat()?.metric())
+            .map(|m| {
+                let mut dimensions: Vec<(String, String)> = m
+                    .dimensions()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name().unwrap_or_default().to_string(),
+                            d.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                dimensions.sort();
+                MetricId {
+                    namespace: m.namespace().unwrap_or_default().to_string(),
+                    metric_name: m.metric_name().unwrap_or_default().to_string(),
+                    dimensions,
+                }
             })
             .collect(),
     })
@@ -193,23 +366,52 @@ impl CloudWatchClient {
 
     /// Creates or replaces a metric alarm.
     pub async fn put_metric_alarm(&self, spec: &AlarmSpec) -> Result<()> {
-        self.client
+        let request = self
+            .client
             .put_metric_alarm()
             .alarm_name(&spec.name)
             .namespace(&spec.namespace)
             .metric_name(&spec.metric_name)
             .set_dimensions(Some(dims(&spec.dimensions)))
             .statistic(cw::Statistic::from(spec.statistic.as_str()))
-            .period(spec.period_s)
-            .evaluation_periods(spec.evaluation_periods)
-            .datapoints_to_alarm(spec.datapoints_to_alarm)
-            .threshold(spec.threshold)
-            .comparison_operator(cw::ComparisonOperator::from(spec.comparison.as_str()))
-            .treat_missing_data(&spec.treat_missing_data)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "PutMetricAlarm", e))?;
-        Ok(())
+            .period(spec.period_s);
+        put_alarm(
+            request,
+            &Evaluation {
+                periods: spec.evaluation_periods,
+                datapoints_to_alarm: spec.datapoints_to_alarm,
+                threshold: spec.threshold,
+                comparison: &spec.comparison,
+                treat_missing_data: &spec.treat_missing_data,
+            },
+        )
+        .await
+    }
+
+    /// Creates or replaces a metric-math alarm (checked first with [`check_math_alarm`]).
+    pub async fn put_metric_math_alarm(&self, spec: &MathAlarmSpec) -> Result<()> {
+        check_math_alarm(spec)?;
+        let request = self
+            .client
+            .put_metric_alarm()
+            .alarm_name(&spec.name)
+            .set_metrics(Some(
+                spec.queries
+                    .iter()
+                    .map(|q| math_query(q, &spec.returns))
+                    .collect(),
+            ));
+        put_alarm(
+            request,
+            &Evaluation {
+                periods: spec.evaluation_periods,
+                datapoints_to_alarm: spec.datapoints_to_alarm,
+                threshold: spec.threshold,
+                comparison: &spec.comparison,
+                treat_missing_data: &spec.treat_missing_data,
+            },
+        )
+        .await
     }
 
     /// Reads one metric's statistic over `[start_ms, end_ms)`: (timestamp ms, value) pairs.
@@ -329,5 +531,52 @@ impl CloudWatchClient {
             series.sort_by_key(|p| std::cmp::Reverse(p.0));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PutMetricAlarm rejects a metric-math alarm unless exactly one query returns data:
+    /// the watched one is sent with `ReturnData=true`, every other with an explicit `false`
+    /// (omitted means true).
+    #[test]
+    fn only_the_watched_query_returns_data() {
+        let metric = MetricId {
+            namespace: "ns".into(),
+            metric_name: "Errors".into(),
+            dimensions: vec![("Region".into(), "eu-west-1".into())],
+        };
+        let queries = [
+            MathQuery::Metric {
+                id: "real".into(),
+                metric,
+                stat: "Sum".into(),
+                period_s: 60,
+            },
+            MathQuery::Expression {
+                id: "watched".into(),
+                expression: "real * 2".into(),
+            },
+        ];
+        let sent: Vec<(Option<String>, Option<bool>, bool)> = queries
+            .iter()
+            .map(|q| math_query(q, "watched"))
+            .map(|q| {
+                (
+                    q.id().map(str::to_string),
+                    q.return_data(),
+                    q.metric_stat().is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            vec![
+                (Some("real".into()), Some(false), true),
+                (Some("watched".into()), Some(true), false),
+            ]
+        );
     }
 }

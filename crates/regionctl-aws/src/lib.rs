@@ -17,6 +17,7 @@ pub mod errors;
 pub mod eventbridge;
 pub mod route53;
 pub mod sqs;
+pub mod sts;
 pub mod types;
 
 pub use errors::{AwsError, ErrorClass, Result};

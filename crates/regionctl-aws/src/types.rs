@@ -244,6 +244,21 @@ pub struct AlarmStatus {
     pub metric_name: String,
     /// Metric dimensions.
     pub dimensions: Vec<(String, String)>,
+    /// Metric-math alarms: every metric their queries read (empty for single-metric
+    /// alarms). `gameday --target aws` checks that an alarm reads the chaos metric before
+    /// it counts on publishing that metric to fail the alarm.
+    pub math_metrics: Vec<MetricId>,
+}
+
+/// One CloudWatch metric, as a metric-math alarm's query names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetricId {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric_name: String,
+    /// Dimensions as (name, value), sorted by name.
+    pub dimensions: Vec<(String, String)>,
 }
 
 /// An alarm state change carried by an EventBridge "CloudWatch Alarm State Change" event.

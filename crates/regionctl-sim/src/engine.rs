@@ -924,7 +924,21 @@ fn shares(weights: &[u32]) -> Vec<f64> {
         .collect()
 }
 
-fn alarms_matching(bundle: &Bundle, e: &scenario::TimelineEntry) -> Vec<(String, String)> {
+/// One alarm an `alarm` fault targets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AlarmTarget {
+    /// The alarm's region.
+    pub region: String,
+    /// The service that binds it.
+    pub service: String,
+    /// The alarm's name.
+    pub alarm: String,
+}
+
+/// The failure alarms an `alarm` timeline entry targets: in `where.region`, of
+/// `where.services` (default all), of `where.cells` (default region-wide and every cell's).
+/// Every target that forces alarms uses this, so sim and real runs fail the same alarms.
+pub fn alarm_targets(bundle: &Bundle, e: &scenario::TimelineEntry) -> Vec<AlarmTarget> {
     let mut out = BTreeSet::new();
     let Some(region) = &e.place.region else {
         return Vec::new();
@@ -944,11 +958,23 @@ fn alarms_matching(bundle: &Bundle, e: &scenario::TimelineEntry) -> Vec<(String,
                     .is_some_and(|c| e.place.cells.contains(&svc.cells[c].id))
             };
             if cell_ok {
-                out.insert((region.clone(), b.name.clone()));
+                out.insert(AlarmTarget {
+                    region: region.clone(),
+                    service: svc.name.clone(),
+                    alarm: b.name.clone(),
+                });
             }
         }
     }
     out.into_iter().collect()
+}
+
+fn alarms_matching(bundle: &Bundle, e: &scenario::TimelineEntry) -> Vec<(String, String)> {
+    let names: BTreeSet<(String, String)> = alarm_targets(bundle, e)
+        .into_iter()
+        .map(|t| (t.region, t.alarm))
+        .collect();
+    names.into_iter().collect()
 }
 
 fn where_text(e: &scenario::TimelineEntry) -> String {

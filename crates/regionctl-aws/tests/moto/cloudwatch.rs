@@ -1,10 +1,13 @@
 //! CloudWatch against moto (pinned awsQuery SDK): alarms by prefix and by name (chunked),
-//! SetAlarmState, metric data.
+//! SetAlarmState, metric data, metric-math alarms.
 
 use crate::harness::{sdk, unique};
 use regionctl_aws::ErrorClass;
-use regionctl_aws::cloudwatch::{AlarmSpec, CloudWatchClient, MetricPoint, MetricQuery};
-use regionctl_aws::types::AlarmState;
+use regionctl_aws::cloudwatch::{
+    AlarmSpec, CloudWatchClient, MathAlarmSpec, MathQuery, MetricPoint, MetricQuery,
+    check_math_alarm,
+};
+use regionctl_aws::types::{AlarmState, MetricId};
 
 fn spec(name: &str, namespace: &str) -> AlarmSpec {
     AlarmSpec {
@@ -95,4 +98,119 @@ async fn metric_data_round_trips() {
         .unwrap();
     let total: f64 = data.iter().map(|(_, v)| v).sum();
     assert_eq!(total, 3.0, "{data:?}");
+}
+
+/// A metric-math alarm as `provision` builds them: two metrics and one watched expression.
+fn math_spec(name: &str, ns: &str) -> MathAlarmSpec {
+    let metric = |namespace: &str, metric_name: &str| MetricId {
+        namespace: namespace.into(),
+        metric_name: metric_name.into(),
+        dimensions: vec![
+            ("Alarm".into(), name.into()),
+            ("Region".into(), "eu-central-1".into()),
+        ],
+    };
+    MathAlarmSpec {
+        name: name.into(),
+        queries: vec![
+            MathQuery::Metric {
+                id: "real".into(),
+                metric: metric(ns, "Errors"),
+                stat: "Sum".into(),
+                period_s: 60,
+            },
+            MathQuery::Metric {
+                id: "chaos".into(),
+                metric: metric(&format!("{ns}-chaos"), "Fault"),
+                stat: "Maximum".into(),
+                period_s: 60,
+            },
+            MathQuery::Expression {
+                id: "watched".into(),
+                expression: "IF(FILL(chaos, 0) > 0, 11, real)".into(),
+            },
+        ],
+        returns: "watched".into(),
+        evaluation_periods: 3,
+        datapoints_to_alarm: 2,
+        threshold: 10.0,
+        comparison: "GreaterThanThreshold".into(),
+        treat_missing_data: "missing".into(),
+    }
+}
+
+/// Goal: a metric-math alarm is created, read back with the metrics its queries read (the
+/// game-day's wiring check relies on it), and still driven by SetAlarmState (moto never
+/// evaluates it). Method: put, describe, set state, describe.
+#[tokio::test]
+async fn metric_math_alarm_round_trips_with_its_metrics() {
+    let cw = CloudWatchClient::new(&sdk("eu-central-1").await);
+    let name = unique("math");
+    let ns = unique("mathns");
+    let spec = math_spec(&name, &ns);
+    cw.put_metric_math_alarm(&spec).await.unwrap();
+    let found = cw
+        .alarms_by_names(std::slice::from_ref(&name))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let a = &found[0];
+    assert_eq!(a.namespace, "", "a math alarm has no single metric");
+    let mut read: Vec<MetricId> = a.math_metrics.clone();
+    read.sort();
+    let mut want: Vec<MetricId> = spec
+        .queries
+        .iter()
+        .filter_map(|q| match q {
+            MathQuery::Metric { metric, .. } => Some(metric.clone()),
+            MathQuery::Expression { .. } => None,
+        })
+        .collect();
+    want.sort();
+    assert_eq!(read, want);
+
+    cw.set_alarm_state(&name, AlarmState::Alarm, "game-day stand-in")
+        .await
+        .unwrap();
+    let found = cw
+        .alarms_by_names(std::slice::from_ref(&name))
+        .await
+        .unwrap();
+    assert_eq!(found[0].state, AlarmState::Alarm);
+}
+
+/// Goal: what CloudWatch would reject is rejected before any call. Method: break one rule
+/// at a time against a client whose endpoint nothing listens on (a call would fail
+/// differently).
+#[tokio::test]
+async fn metric_math_alarm_rules_are_checked_before_calling() {
+    let cw = CloudWatchClient::new(
+        &regionctl_aws::config::load_for_tests("eu-central-1", "http://127.0.0.1:9").await,
+    );
+    let base = math_spec("rules", "ns");
+    let mut upper = base.clone();
+    upper.queries[0] = MathQuery::Expression {
+        id: "Real".into(),
+        expression: "1".into(),
+    };
+    let mut missing = base.clone();
+    missing.returns = "nope".into();
+    let mut twice = base.clone();
+    twice.queries.push(MathQuery::Expression {
+        id: "chaos".into(),
+        expression: "1".into(),
+    });
+    for (spec, why) in [
+        (upper, "must start with a lowercase letter"),
+        (missing, "which is no query's id"),
+        (twice, "is used twice"),
+    ] {
+        let err = cw.put_metric_math_alarm(&spec).await.unwrap_err();
+        assert!(
+            matches!(err, regionctl_aws::AwsError::InvalidInput(_))
+                && err.to_string().contains(why),
+            "{err}"
+        );
+    }
+    check_math_alarm(&base).unwrap();
 }
