@@ -39,6 +39,7 @@ macro_rules! wl {
 pub mod duration;
 pub mod engine;
 pub mod expect;
+pub mod invariants;
 pub mod report;
 pub mod scenario;
 mod svg;
