@@ -42,6 +42,7 @@ pub mod expect;
 pub mod invariants;
 pub mod report;
 pub mod scenario;
+pub mod simulate;
 mod svg;
 pub mod world;
 
