@@ -25,7 +25,7 @@ use crate::world::{EffectKind, World};
 use regionctl_controller::reconcile::PassReport;
 use regionctl_core::health::AlarmState;
 use regionctl_core::plan::Exemption;
-use regionctl_core::policy::raw::{AlarmRole, Mode, Strategy};
+use regionctl_core::policy::raw::{AlarmRole, FailbackMode, Mode, Strategy};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use serde::Serialize;
@@ -258,6 +258,11 @@ impl Checker {
             + u64::from(svc.routing.ttl_secs)
             + k.journal_replication_lag_ms / 1000
             + MARGIN_SECS;
+        // A throttled Route 53 (below its real 5 requests/s) fails whole passes: allow a few
+        // more ticks of retries.
+        if k.route53_rate_per_sec < 5.0 {
+            g += 3 * self.tick;
+        }
         if matches!(svc.strategy, Strategy::WarmStandby | Strategy::PilotLight)
             && let Some(e) = &svc.ecs
         {
@@ -818,9 +823,16 @@ impl Checker {
         let bound = Self::convergence_bound(&self.bundle, knobs, self.tick);
         let healed_at = self.last_fault.map_or(0, |t| t + 1);
         if ran >= healed_at + bound {
+            let bundle = Arc::clone(&self.bundle);
             for (s, (now, base)) in last.iter().enumerate() {
+                let svc = &bundle.services[s];
+                // Manual failback: the steady state after an evacuation is "evacuated"
+                // until an operator brings the region back.
+                if svc.safety.failback_mode == FailbackMode::Manual {
+                    self.exempt("manual-failback");
+                    continue;
+                }
                 self.check(CONVERGES);
-                let svc = &self.bundle.services[s];
                 let worst = now
                     .iter()
                     .zip(base.iter())
