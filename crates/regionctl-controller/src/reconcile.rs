@@ -224,6 +224,12 @@ pub async fn reconcile_once<W: World>(
                 })
         })
         .is_some_and(|c| *c == ctx.region);
+    #[cfg(feature = "planted-bugs")]
+    let needed = if regionctl_core::planted::active(regionctl_core::planted::Bug::MinorityApplies) {
+        0
+    } else {
+        needed
+    };
     if same_hash < needed {
         report.stand_down = Some(StandDown::QuorumNotMet { same_hash, needed });
     }

@@ -448,7 +448,19 @@ impl Checker {
                             .map(|rec| rec.current.weight)
                     })
                     .collect();
-                if written.iter().all(|w| w.is_some()) && written.iter().all(|w| *w == Some(0)) {
+                let answering: Vec<Option<u8>> = sec.keys[s][c]
+                    .iter()
+                    .map(|k| {
+                        world
+                            .zones
+                            .get(&zone)
+                            .and_then(|z| z.records.get(k))
+                            .and_then(|rec| rec.weight_at(now))
+                    })
+                    .collect();
+                let all_zero =
+                    |v: &[Option<u8>]| !v.is_empty() && v.iter().all(|w| *w == Some(0));
+                if all_zero(&written) || all_zero(&answering) {
                     let cell = bundle.services[s].cells[c].id.clone();
                     let name = bundle.services[s].name.clone();
                     self.violate(

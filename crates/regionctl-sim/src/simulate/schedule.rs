@@ -87,8 +87,10 @@ pub fn generate(
         *counts.entry("long-pending".into()).or_default() += 1;
     }
     if g.chance(25) {
-        sim.route53_rate_per_sec = Some(f64::from(u32::try_from(g.range(1, 5)).unwrap_or(1)) / 5.0);
-        sim.route53_burst = Some(u32::try_from(g.range(1, 5)).unwrap_or(1));
+        // The account's 5 requests/s shared with other tools: 2–4 left for regionctl. Far
+        // less starves even the fleet's steady-state reads, which no schedule can heal.
+        sim.route53_rate_per_sec = Some(f64::from(u32::try_from(g.range(2, 4)).unwrap_or(2)));
+        sim.route53_burst = Some(u32::try_from(g.range(5, 20)).unwrap_or(5));
         *counts.entry("route53-throttling".into()).or_default() += 1;
     }
     if g.chance(25) {
