@@ -145,7 +145,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map_or(String::new(), |a| format!(", aborted: {a}"))
             );
-        } else if done % 100 == 0 || done == seeds {
+        } else if done.is_multiple_of(100) || done == seeds {
             println!("  {done}/{seeds} seeds");
         }
         if want_trace {
@@ -198,9 +198,8 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
     }
     println!("violations: {} seed(s)", totals.failures.len());
     for r in &totals.failures {
-        let path = simulate::write_reproduction(&cfg, r, &args.out).with_context(|| {
-            format!("cannot write a reproduction into {}", args.out.display())
-        })?;
+        let path = simulate::write_reproduction(&cfg, r, &args.out)
+            .with_context(|| format!("cannot write a reproduction into {}", args.out.display()))?;
         if let Some(a) = &r.aborted {
             println!("\nseed {}: aborted: {a}", r.seed);
         }

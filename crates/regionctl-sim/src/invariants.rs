@@ -25,8 +25,8 @@ use crate::world::{EffectKind, World};
 use regionctl_controller::reconcile::PassReport;
 use regionctl_core::health::AlarmState;
 use regionctl_core::plan::Exemption;
-use regionctl_core::policy::raw::{AlarmRole, FailbackMode, Mode, Strategy};
 use regionctl_core::policy::Bundle;
+use regionctl_core::policy::raw::{AlarmRole, FailbackMode, Mode, Strategy};
 use regionctl_core::time::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +131,11 @@ impl Summary {
     }
 }
 
+/// A record: (zone, name, set identifier).
+type RecordKey = (String, String, String);
+/// A record's last write: (t, by, from, to).
+type LastWrite = (u64, String, Option<u8>, u8);
+
 /// What one second looks like to the checkers.
 pub struct Second<'a> {
     /// Seconds from the start.
@@ -164,7 +169,7 @@ pub struct Checker {
     /// Per service: the latest exemptions an acting controller's plan named, and when.
     exemptions: BTreeMap<usize, (u64, Vec<Exemption>)>,
     /// Record (zone, name, set id) → last write (t, by, from, to).
-    last_write: BTreeMap<(String, String, String), (u64, String, Option<u8>, u8)>,
+    last_write: BTreeMap<RecordKey, LastWrite>,
     /// Per service: last applied discretionary decision (t, id).
     last_discretionary: BTreeMap<usize, (u64, String)>,
     /// (zone, record name) → (service, cell).
@@ -353,9 +358,7 @@ impl Checker {
         self.controllers
             .iter()
             .enumerate()
-            .filter(|(j, c)| {
-                *j == i || (effective[*j] && !world.faults.partitioned(me, c))
-            })
+            .filter(|(j, c)| *j == i || (effective[*j] && !world.faults.partitioned(me, c)))
             .count()
     }
 
@@ -370,9 +373,7 @@ impl Checker {
         let own_ok = |i: usize| {
             let region = &self.controllers[i];
             !world.faults.endpoints.iter().any(|e| {
-                &e.region == region
-                    && e.from <= world.now()
-                    && e.to.is_none_or(|t| world.now() < t)
+                &e.region == region && e.from <= world.now() && e.to.is_none_or(|t| world.now() < t)
             })
         };
         !(0..self.controllers.len())
@@ -458,8 +459,7 @@ impl Checker {
                             .and_then(|rec| rec.weight_at(now))
                     })
                     .collect();
-                let all_zero =
-                    |v: &[Option<u8>]| !v.is_empty() && v.iter().all(|w| *w == Some(0));
+                let all_zero = |v: &[Option<u8>]| !v.is_empty() && v.iter().all(|w| *w == Some(0));
                 if all_zero(&written) || all_zero(&answering) {
                     let cell = bundle.services[s].cells[c].id.clone();
                     let name = bundle.services[s].name.clone();
@@ -597,9 +597,10 @@ impl Checker {
                     continue;
                 };
                 let discretionary = plan.steps_of(s).any(|st| st.discretionary);
-                let wrote = effects
-                    .iter()
-                    .any(|e| self.effect_service(&e.what).is_some_and(|(x, c)| x == s && c.is_some()));
+                let wrote = effects.iter().any(|e| {
+                    self.effect_service(&e.what)
+                        .is_some_and(|(x, c)| x == s && c.is_some())
+                });
                 if !discretionary || !wrote {
                     continue;
                 }
@@ -656,7 +657,11 @@ impl Checker {
                         ),
                     );
                 }
-                if self.last_discretionary.get(&s).is_none_or(|(_, id)| *id != d.id) {
+                if self
+                    .last_discretionary
+                    .get(&s)
+                    .is_none_or(|(_, id)| *id != d.id)
+                {
                     self.last_discretionary.insert(s, (t, d.id.clone()));
                 }
             }
@@ -667,10 +672,8 @@ impl Checker {
         // Quorum: a controller cut off from a majority for longer than heartbeats stay
         // fresh must not change anything.
         self.check(QUORUM_ONLY);
-        let fresh_for = self.heartbeat_ttl
-            + self.tick
-            + world.knobs.journal_replication_lag_ms / 1000
-            + 2;
+        let fresh_for =
+            self.heartbeat_ttl + self.tick + world.knobs.journal_replication_lag_ms / 1000 + 2;
         if let Some(since) = self.minority_since.get(region).copied()
             && t.saturating_sub(since) > fresh_for
         {
@@ -831,7 +834,12 @@ impl Checker {
 
     /// Checks at the end of a run of `ran` seconds and returns what was found.
     /// `answered` is per service the last sample; `baseline` per service the baseline.
-    pub fn finish(mut self, ran: u64, last: &[(&[f32], &[f32])], knobs: &crate::world::Knobs) -> Summary {
+    pub fn finish(
+        mut self,
+        ran: u64,
+        last: &[(&[f32], &[f32])],
+        knobs: &crate::world::Knobs,
+    ) -> Summary {
         let bound = Self::convergence_bound(&self.bundle, knobs, self.tick);
         let healed_at = self.last_fault.map_or(0, |t| t + 1);
         if ran >= healed_at + bound {

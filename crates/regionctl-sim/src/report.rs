@@ -340,7 +340,13 @@ pub fn invariants_text(summary: &crate::invariants::Summary, out: &mut String) {
         wl!(out, "  no violation");
     }
     for v in &summary.violations {
-        wl!(out, "  [VIOLATED] {} at {}: {}", v.invariant, clock(v.t), v.detail);
+        wl!(
+            out,
+            "  [VIOLATED] {} at {}: {}",
+            v.invariant,
+            clock(v.t),
+            v.detail
+        );
     }
 }
 

@@ -39,10 +39,8 @@ fn config(seeds: u64) -> (Config, regionctl_core::policy::Bundle) {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "regionctl-simulate-{}-{name}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("regionctl-simulate-{}-{name}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -56,10 +54,19 @@ fn replay(cfg: &Config, result: &SeedResult, dir: &Path) -> BTreeSet<String> {
         panic!(
             "{} does not load as a game-day: {}",
             path.display(),
-            e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     });
-    let run = engine::run(loaded, bundle, controllers, &Options { seed: None }, &mut |_| {});
+    let run = engine::run(
+        loaded,
+        bundle,
+        controllers,
+        &Options { seed: None },
+        &mut |_| {},
+    );
     run.invariants
         .violations
         .iter()
@@ -73,10 +80,21 @@ fn the_same_seed_gives_a_byte_identical_trace() {
     let a = simulate::run_seed(&cfg, &bundle, 7).expect("seed 7");
     let b = simulate::run_seed(&cfg, &bundle, 7).expect("seed 7 again");
     let other = simulate::run_seed(&cfg, &bundle, 8).expect("seed 8");
-    assert!(a.faults.values().sum::<u64>() > 0, "seed 7 injected nothing");
-    assert!(a.trace().lines().count() > 10, "trace too short:\n{}", a.trace());
+    assert!(
+        a.faults.values().sum::<u64>() > 0,
+        "seed 7 injected nothing"
+    );
+    assert!(
+        a.trace().lines().count() > 10,
+        "trace too short:\n{}",
+        a.trace()
+    );
     assert_eq!(a.trace(), b.trace(), "seed 7 is not reproducible");
-    assert_ne!(a.trace(), other.trace(), "seeds 7 and 8 ran the same schedule");
+    assert_ne!(
+        a.trace(),
+        other.trace(),
+        "seeds 7 and 8 ran the same schedule"
+    );
 }
 
 /// Findings of the fixed CI range, `seed invariant` per line (see the file's header).
@@ -176,14 +194,17 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
 #[test]
 fn a_violation_is_replayed_by_its_reproduction_scenario() {
     let (cfg, bundle) = config(1);
-    let Some((seed, invariant)) = known_findings().into_iter().find(|(_, i)| i != "aborted")
-    else {
+    let Some((seed, invariant)) = known_findings().into_iter().find(|(_, i)| i != "aborted") else {
         // No open finding left to replay: the planted-bug tests cover reproduction.
         return;
     };
     let result = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
     assert!(
-        result.invariants.violations.iter().any(|v| v.invariant == invariant),
+        result
+            .invariants
+            .violations
+            .iter()
+            .any(|v| v.invariant == invariant),
         "seed {seed} no longer violates {invariant}"
     );
     let replayed = replay(&cfg, &result, &scratch("replay"));
@@ -229,7 +250,8 @@ mod planted {
                 .invariants
                 .violations
                 .iter()
-                .all(|v| v.invariant != invariant || known.contains(&(result.seed, v.invariant.clone()))),
+                .all(|v| v.invariant != invariant
+                    || known.contains(&(result.seed, v.invariant.clone()))),
             "seed {} violates {invariant} without the planted bug",
             result.seed
         );
@@ -242,11 +264,19 @@ mod planted {
 
     #[test]
     fn a_batch_split_that_leaves_an_all_zero_weight_set_is_found() {
-        finds(Bug::AllZeroSplit, regionctl_sim::invariants::NO_ALL_ZERO, 60);
+        finds(
+            Bug::AllZeroSplit,
+            regionctl_sim::invariants::NO_ALL_ZERO,
+            60,
+        );
     }
 
     #[test]
     fn a_controller_that_applies_in_a_minority_is_found() {
-        finds(Bug::MinorityApplies, regionctl_sim::invariants::QUORUM_ONLY, 60);
+        finds(
+            Bug::MinorityApplies,
+            regionctl_sim::invariants::QUORUM_ONLY,
+            60,
+        );
     }
 }

@@ -174,16 +174,12 @@ fn virtual_path(policies: &Path, seed: u64) -> PathBuf {
 
 /// Runs one seed. `policies_ref` is the policy path as the scenario text names it,
 /// relative to `anchor` (the scenario's own path).
-pub fn run_seed(
-    cfg: &Config,
-    bundle: &Bundle,
-    seed: u64,
-) -> Result<SeedResult, SetupError> {
+pub fn run_seed(cfg: &Config, bundle: &Bundle, seed: u64) -> Result<SeedResult, SetupError> {
     let anchor = virtual_path(&cfg.policies, seed);
-    let policies_ref = cfg
-        .policies
-        .file_name()
-        .map_or_else(|| cfg.policies.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let policies_ref = cfg.policies.file_name().map_or_else(
+        || cfg.policies.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     run_scenario_text(cfg, bundle, seed, &anchor, &policies_ref)
 }
 
@@ -247,32 +243,37 @@ pub fn run_all(
     let slots: Mutex<BTreeMap<u64, Result<SeedResult, SetupError>>> = Mutex::new(BTreeMap::new());
     let totals = Mutex::new(Totals::default());
     let emitted = Mutex::new((0u64, progress));
-    let merge = |slots: &mut BTreeMap<u64, Result<SeedResult, SetupError>>| -> Result<(), SetupError> {
-        let mut guard = emitted.lock().map_err(|_| SetupError("a worker panicked".into()))?;
-        let (done, progress) = &mut *guard;
-        while let Some(r) = slots.remove(done) {
-            let r = r?;
-            progress(&r);
-            let mut t = totals.lock().map_err(|_| SetupError("a worker panicked".into()))?;
-            t.seeds += 1;
-            t.simulated_secs += r.ran_secs;
-            t.passes += r.passes;
-            for (k, v) in &r.faults {
-                *t.faults.entry(k.clone()).or_default() += v;
+    let merge =
+        |slots: &mut BTreeMap<u64, Result<SeedResult, SetupError>>| -> Result<(), SetupError> {
+            let mut guard = emitted
+                .lock()
+                .map_err(|_| SetupError("a worker panicked".into()))?;
+            let (done, progress) = &mut *guard;
+            while let Some(r) = slots.remove(done) {
+                let r = r?;
+                progress(&r);
+                let mut t = totals
+                    .lock()
+                    .map_err(|_| SetupError("a worker panicked".into()))?;
+                t.seeds += 1;
+                t.simulated_secs += r.ran_secs;
+                t.passes += r.passes;
+                for (k, v) in &r.faults {
+                    *t.faults.entry(k.clone()).or_default() += v;
+                }
+                let mut counts = r.invariants.clone();
+                counts.violations.clear();
+                t.invariants.absorb(&counts);
+                if r.failed() {
+                    t.invariants
+                        .violations
+                        .extend(r.invariants.violations.iter().cloned());
+                    t.failures.push(r);
+                }
+                *done += 1;
             }
-            let mut counts = r.invariants.clone();
-            counts.violations.clear();
-            t.invariants.absorb(&counts);
-            if r.failed() {
-                t.invariants
-                    .violations
-                    .extend(r.invariants.violations.iter().cloned());
-                t.failures.push(r);
-            }
-            *done += 1;
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let error: Mutex<Option<SetupError>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..cfg.threads.max(1) {
@@ -324,16 +325,20 @@ pub fn write_reproduction(
     let path = out.join(format!("seed-{}.yaml", result.seed));
     let policies = relative(&absolute(out)?, &absolute(&cfg.policies)?);
     let marker = format!("policies: {}", yaml_string(&policies_ref_of(cfg)));
-    let text = result
-        .scenario_yaml
-        .replacen(&marker, &format!("policies: {}", yaml_string(&policies)), 1);
+    let text =
+        result
+            .scenario_yaml
+            .replacen(&marker, &format!("policies: {}", yaml_string(&policies)), 1);
     let mut header = format!(
         "# Reproduces `regionctl simulate` seed {}: replay with `regionctl gameday {}`.\n",
         result.seed,
         path.display()
     );
     for v in &result.invariants.violations {
-        header.push_str(&format!("# violated {} at {}s: {}\n", v.invariant, v.t, v.detail));
+        header.push_str(&format!(
+            "# violated {} at {}s: {}\n",
+            v.invariant, v.t, v.detail
+        ));
     }
     if let Some(a) = &result.aborted {
         header.push_str(&format!("# aborted: {a}\n"));
@@ -343,9 +348,10 @@ pub fn write_reproduction(
 }
 
 fn policies_ref_of(cfg: &Config) -> String {
-    cfg.policies
-        .file_name()
-        .map_or_else(|| cfg.policies.display().to_string(), |n| n.to_string_lossy().into_owned())
+    cfg.policies.file_name().map_or_else(
+        || cfg.policies.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn yaml_string(s: &str) -> String {

@@ -106,7 +106,11 @@ pub fn generate(
         *counts.entry("route53-health-checks".into()).or_default() += 1;
     }
     let knobs = knobs_of(&sim);
-    let tick = bundle.controller.as_ref().map_or(10, |c| c.tick_secs).max(1);
+    let tick = bundle
+        .controller
+        .as_ref()
+        .map_or(10, |c| c.tick_secs)
+        .max(1);
     let bound = Checker::convergence_bound(bundle, &knobs, tick);
     // Every fault heals by `heal_by`, so convergence can be checked at the end when the
     // run is long enough; a shorter run still injects, and says convergence was not due.
