@@ -94,7 +94,9 @@ pub fn generate(
         *counts.entry("route53-throttling".into()).or_default() += 1;
     }
     if g.chance(25) {
-        sim.journal_replication_lag_ms = Some(g.range(3_000, 30_000));
+        // Up to heartbeat TTL − tick (30 s − 10 s for the example fleet): beyond that the
+        // fleet loses quorum and stands down by design, before any fault can be injected.
+        sim.journal_replication_lag_ms = Some(g.range(3_000, 15_000));
         *counts.entry("replication-lag".into()).or_default() += 1;
     }
     if g.chance(25) {
