@@ -180,6 +180,8 @@ pub struct Checker {
     listeners: BTreeMap<(String, String), usize>,
     /// Last time any fault was in force (seconds), for convergence.
     last_fault: Option<u64>,
+    /// Per service, per alarm binding: its key in the world, built once.
+    alarm_keys: Vec<Vec<(String, String)>>,
 }
 
 impl Checker {
@@ -229,6 +231,17 @@ impl Checker {
             ecs_services,
             listeners,
             last_fault: None,
+            alarm_keys: bundle
+                .services
+                .iter()
+                .map(|svc| {
+                    svc.health
+                        .alarms
+                        .iter()
+                        .map(|b| (svc.regions[b.r].name.clone(), b.name.clone()))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -301,39 +314,42 @@ impl Checker {
             .unwrap_or(0)
     }
 
-    /// True if the failure alarm of (s, c, r) is forced to ALARM.
-    fn alarmed(&self, world: &World, s: usize, c: usize, r: usize) -> bool {
+    /// Ground truth for service `s` now: per (cell, local region) failing (its endpoints
+    /// fail, or a failure alarm covering it is forced to ALARM), and per local region
+    /// whether any of its alarms is forced (its health is in question).
+    fn truth(&self, world: &World, s: usize, alarms_forced: bool) -> (Vec<bool>, Vec<bool>) {
         let svc = &self.bundle.services[s];
-        svc.health.alarms.iter().any(|b| {
-            b.role == AlarmRole::Failure
-                && b.r == r
-                && b.cell.is_none_or(|x| x == c)
-                && world
-                    .alarms
-                    .get(&(svc.regions[r].name.clone(), b.name.clone()))
-                    .is_some_and(|a| a.forced == Some(AlarmState::Alarm))
-        })
-    }
-
-    /// True if any alarm of (s, r) is forced to anything (its health is in question).
-    fn any_forced(&self, world: &World, s: usize, r: usize) -> bool {
-        let svc = &self.bundle.services[s];
-        svc.health.alarms.iter().any(|b| {
-            b.r == r
-                && world
-                    .alarms
-                    .get(&(svc.regions[r].name.clone(), b.name.clone()))
-                    .is_some_and(|a| a.forced.is_some())
-        })
-    }
-
-    /// Ground truth: (s, c, r) fails (its endpoints fail, or its failure alarm is in ALARM).
-    fn failing(&self, world: &World, s: usize, c: usize, r: usize) -> bool {
-        let svc = &self.bundle.services[s];
-        world
-            .faults
-            .endpoint_failing(&svc.regions[r].name, &svc.name, world.now())
-            || self.alarmed(world, s, c, r)
+        let (nr, nc) = (svc.regions.len(), svc.cells.len());
+        let now = world.now();
+        let mut failing = vec![false; nc * nr];
+        for r in 0..nr {
+            if world
+                .faults
+                .endpoint_failing(&svc.regions[r].name, &svc.name, now)
+            {
+                for c in 0..nc {
+                    failing[c * nr + r] = true;
+                }
+            }
+        }
+        let mut forced = vec![false; nr];
+        if alarms_forced {
+            for (b, key) in svc.health.alarms.iter().zip(&self.alarm_keys[s]) {
+                let Some(alarm) = world.alarms.get(key) else {
+                    continue;
+                };
+                if alarm.forced.is_some() {
+                    forced[b.r] = true;
+                }
+                if b.role == AlarmRole::Failure && alarm.forced == Some(AlarmState::Alarm) {
+                    match b.cell {
+                        Some(c) => failing[c * nr + b.r] = true,
+                        None => (0..nc).for_each(|c| failing[c * nr + b.r] = true),
+                    }
+                }
+            }
+        }
+        (failing, forced)
     }
 
     /// Controllers that could act now: alive, journal up, APIs reachable, clock within the
@@ -386,6 +402,7 @@ impl Checker {
         let world = sec.world;
         let t = sec.t;
         let now = world.now();
+        let alarms_forced = world.alarms.values().any(|a| a.forced.is_some());
         let any_fault = !world.faults.unreachable.is_empty()
             || !world.faults.partitions.is_empty()
             || !world.faults.journal_down.is_empty()
@@ -398,7 +415,7 @@ impl Checker {
                 .endpoints
                 .iter()
                 .any(|e| e.from <= now && e.to.is_none_or(|x| now < x))
-            || world.alarms.values().any(|a| a.forced.is_some());
+            || alarms_forced;
         if any_fault {
             self.last_fault = Some(t);
         }
@@ -422,12 +439,10 @@ impl Checker {
             let (strategy, mode) = (svc.strategy, svc.mode);
             let recover_after = svc.health.recover_after_secs;
             let ncells = svc.cells.len();
+            let (failing, forced) = self.truth(world, s, alarms_forced);
             // Truly healthy regions (no endpoint failure, no forced alarm), and since when.
             for r in 0..nr {
-                let ok = !world
-                    .faults
-                    .endpoint_failing(&svc.regions[r].name, &svc.name, now)
-                    && !self.any_forced(world, s, r);
+                let ok = !forced[r] && (0..ncells).all(|c| !failing[c * nr + r]);
                 if ok {
                     self.healthy_since.entry((s, r)).or_insert(t);
                 } else {
@@ -471,7 +486,7 @@ impl Checker {
                     );
                 }
                 // Every region failing: start the fail-static clock.
-                let all_bad = (0..nr).all(|r| self.failing(world, s, c, r));
+                let all_bad = (0..nr).all(|r| failing[c * nr + r]);
                 if all_bad {
                     self.all_bad_since.entry((s, c)).or_insert(t);
                 } else {
@@ -487,8 +502,7 @@ impl Checker {
                 for r in 0..nr {
                     let key = (s, c, r);
                     let share = answered.get(c * nr + r).copied().unwrap_or(0.0);
-                    let condition =
-                        healthy_exists && share > SHARE_EPSILON && self.failing(world, s, c, r);
+                    let condition = healthy_exists && share > SHARE_EPSILON && failing[c * nr + r];
                     if !condition {
                         self.bad_since.remove(&key);
                         continue;

@@ -418,6 +418,10 @@ pub fn markdown(report: &Report) -> String {
         }
         wl!(out);
     }
+    wl!(out, "## Safety invariants\n");
+    let mut inv = String::new();
+    invariants_text(&report.invariants, &mut inv);
+    wl!(out, "```text{}```\n", inv);
     wl!(out, "## Expectations\n");
     for o in &report.expectations {
         wl!(
