@@ -32,6 +32,8 @@ export AWS_REGION=us-east-1
 
 # The failpoints feature lets end-to-end tests kill a controller mid-apply; release builds
 # never have it.
-cargo test --workspace --locked --features regionctl/failpoints
+# planted-bugs compiles deliberate bugs that stay off unless a simulator test selects one
+# (crates/regionctl-core/src/planted.rs); with it, tests/simulate.rs shows each is found.
+cargo test --workspace --locked --features regionctl/failpoints,regionctl-sim/planted-bugs
 cargo run --quiet --locked -- check policies
 cargo run --quiet --locked -- test policies

@@ -8,6 +8,7 @@ mod plan;
 mod provision;
 pub(crate) mod run;
 mod schema;
+mod simulate;
 mod test;
 
 use anyhow::Result;
@@ -46,6 +47,7 @@ enum Command {
     Provision(provision::ProvisionArgs),
     Run(run::RunArgs),
     Gameday(gameday::GamedayArgs),
+    Simulate(simulate::SimulateArgs),
     Pause(ops::PauseArgs),
     Resume(ops::ResumeArgs),
     Override(ops::OverrideArgs),
@@ -74,6 +76,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Provision(args) => provision::run(args),
         Command::Run(args) => run::run(args),
         Command::Gameday(args) => gameday::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Pause(args) => ops::pause(args),
         Command::Resume(args) => ops::resume(args),
         Command::Override(args) => ops::set_override(args),

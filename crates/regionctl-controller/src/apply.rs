@@ -137,6 +137,16 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
             Ok(StepStatus::Done)
         }
         Action::SetWeights { changes, .. } => {
+            #[cfg(feature = "planted-bugs")]
+            let split = regionctl_core::planted::active(regionctl_core::planted::Bug::AllZeroSplit)
+                && changes.iter().any(|c| c.to == 0)
+                && changes.iter().any(|c| c.to > 0);
+            #[cfg(feature = "planted-bugs")]
+            let changes: Vec<_> = if split {
+                changes.iter().filter(|c| c.to == 0).cloned().collect()
+            } else {
+                changes.clone()
+            };
             let records: Vec<WeightedRecord> = changes
                 .iter()
                 .map(|c| {
@@ -160,6 +170,10 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
                 "shift {} records in {} call(s)",
                 report.records, report.calls
             ));
+            #[cfg(feature = "planted-bugs")]
+            if split {
+                return Ok(StepStatus::Waiting);
+            }
             Ok(if report.verified {
                 StepStatus::Done
             } else {

@@ -211,6 +211,30 @@ pub async fn reconcile_once<W: World>(
         })
         .count();
     let needed = ctx.controllers.len() / 2 + 1;
+    // Discretionary moves (failback, rebalancing) are made by one controller only: the
+    // first, in fleet order, whose fresh heartbeat says it is acting. Its cooldown is read
+    // from its own journal replica, so it sees its own last move at once; two controllers
+    // reading lagging replicas could otherwise each take the next failback stage within
+    // one replication lag (found by `regionctl simulate`). Evacuation is not delegated.
+    let discretionary_leader = ctx
+        .controllers
+        .iter()
+        .find(|c| {
+            **c == ctx.region
+                || heartbeats.iter().any(|h| {
+                    &h.region == *c
+                        && h.bundle_hash == bundle.hash
+                        && h.state == "acting"
+                        && fresh(h.at)
+                })
+        })
+        .is_some_and(|c| *c == ctx.region);
+    #[cfg(feature = "planted-bugs")]
+    let needed = if regionctl_core::planted::active(regionctl_core::planted::Bug::MinorityApplies) {
+        0
+    } else {
+        needed
+    };
     if same_hash < needed {
         report.stand_down = Some(StandDown::QuorumNotMet { same_hash, needed });
     }
@@ -298,7 +322,8 @@ pub async fn reconcile_once<W: World>(
     if report.stand_down.is_none() {
         for sp in &plan.services {
             let steps: Vec<&plan::Step> = plan.steps_of(sp.service).collect();
-            if steps.is_empty() {
+            if steps.is_empty() || (!discretionary_leader && steps.iter().all(|s| s.discretionary))
+            {
                 continue;
             }
             let summary = decide(ctx, world, &plan, sp, &steps, &health, &live, now).await;

@@ -24,6 +24,8 @@ pub mod guard;
 pub mod health;
 pub mod live;
 pub mod plan;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod policy;
 pub mod switch;
 pub mod testing;

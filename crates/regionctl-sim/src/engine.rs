@@ -152,6 +152,8 @@ pub struct Run {
     pub first_fault: Option<u64>,
     /// Timeline time of each id.
     pub fault_times: BTreeMap<String, u64>,
+    /// What the safety invariants found ([`crate::invariants`]).
+    pub invariants: crate::invariants::Summary,
 }
 
 impl Run {
@@ -505,6 +507,8 @@ pub fn run(
     let mut effects_seen = 0usize;
     let mut timeline_ix = 0usize;
     let ctx_controllers = controllers.clone();
+    let mut checker =
+        crate::invariants::Checker::new(&bundle, &controllers, tick, heartbeat_ttl_secs);
     for t in 0..=duration {
         let now = START.plus_secs(t);
         world.borrow_mut().set_now(now);
@@ -704,6 +708,7 @@ pub fn run(
             // Side effects of this pass, summarised.
             let new_effects: Vec<_> = world.borrow().effects[effects_seen..].to_vec();
             effects_seen += new_effects.len();
+            checker.after_pass(t, &c.region, &report, &new_effects, &world.borrow());
             for text in summarise_effects(&new_effects, &zone_services) {
                 emit(
                     &mut events,
@@ -765,8 +770,30 @@ pub fn run(
                 }
                 series[si].samples.push(sample);
             }
+            checker.after_second(&crate::invariants::Second {
+                t,
+                world: &w,
+                answered: series
+                    .iter()
+                    .map(|x| x.samples.last().map_or(&[][..], Vec::as_slice))
+                    .collect(),
+                keys: &meter.keys,
+                alive: fleet.iter().map(|c| c.alive).collect(),
+            });
         }
     }
+    let invariants = {
+        let last: Vec<(&[f32], &[f32])> = series
+            .iter()
+            .map(|x| {
+                (
+                    x.samples.last().map_or(&[][..], Vec::as_slice),
+                    x.baseline.as_slice(),
+                )
+            })
+            .collect();
+        checker.finish(ran_secs, &last, &knobs)
+    };
     // Rollback always runs.
     let end = ran_secs;
     for (i, step) in s.rollback.iter().enumerate() {
@@ -878,6 +905,7 @@ pub fn run(
         world,
         first_fault,
         fault_times,
+        invariants,
     }
 }
 

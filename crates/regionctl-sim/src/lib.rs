@@ -17,6 +17,10 @@
 //! - [`engine`]: runs a scenario: ticks the controllers, injects faults, measures answered
 //!   traffic per (service, cell, region) every virtual second.
 //! - [`expect`]: steady-state checks and expectations over what was measured and recorded.
+//! - [`invariants`]: the safety invariants (DESIGN.md §7), checked after every simulated
+//!   second of every game-day and simulation.
+//! - [`simulate`]: `regionctl simulate`: seeded fault schedules generated as scenarios, run
+//!   through the engine, counted, traced and written out as reproductions.
 //! - [`report`]: the terminal timeline, `report.md`, `report.json` and `traffic.svg`.
 //! - [`duration`]: `5m`, `90s`, `1h30m`.
 //!
@@ -39,8 +43,10 @@ macro_rules! wl {
 pub mod duration;
 pub mod engine;
 pub mod expect;
+pub mod invariants;
 pub mod report;
 pub mod scenario;
+pub mod simulate;
 mod svg;
 pub mod world;
 

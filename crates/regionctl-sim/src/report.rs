@@ -102,6 +102,9 @@ pub struct Report {
     pub passes: u64,
     /// World counters.
     pub stats: Stats,
+    /// The safety invariants: checks, exemptions, violations (any violation fails the
+    /// game-day).
+    pub invariants: crate::invariants::Summary,
 }
 
 /// Builds the report of a finished run.
@@ -126,7 +129,10 @@ pub fn build(run: &Run) -> Report {
     } else {
         expect::evaluate(run)
     };
-    let verdict = if run.aborted.is_none() && expectations.iter().all(|o| o.met) {
+    let verdict = if run.aborted.is_none()
+        && expectations.iter().all(|o| o.met)
+        && run.invariants.violations.is_empty()
+    {
         Verdict::Pass
     } else {
         Verdict::Fail
@@ -237,6 +243,7 @@ pub fn build(run: &Run) -> Report {
         traffic,
         passes: run.passes,
         stats: run.world.stats.clone(),
+        invariants: run.invariants.clone(),
     }
 }
 
@@ -298,6 +305,7 @@ fn expectations_text(report: &Report, out: &mut String) {
             o.at.map_or(String::new(), |t| format!(" [at {}]", clock(t)))
         );
     }
+    invariants_text(&report.invariants, out);
     if let Some(a) = &report.aborted {
         wl!(out, "\nAborted: {a}");
     }
@@ -310,6 +318,36 @@ fn expectations_text(report: &Report, out: &mut String) {
         report.expected_verdict.upper(),
         if report.passed { "PASSED" } else { "FAILED" }
     );
+}
+
+/// The invariants' counters and violations, for terminals and `report.md`.
+pub fn invariants_text(summary: &crate::invariants::Summary, out: &mut String) {
+    let checks: Vec<String> = summary
+        .checks
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    wl!(out, "\nSafety invariants (checks): {}", checks.join(", "));
+    if !summary.exempted.is_empty() {
+        let ex: Vec<String> = summary
+            .exempted
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        wl!(out, "  exempted (named): {}", ex.join(", "));
+    }
+    if summary.violations.is_empty() {
+        wl!(out, "  no violation");
+    }
+    for v in &summary.violations {
+        wl!(
+            out,
+            "  [VIOLATED] {} at {}: {}",
+            v.invariant,
+            clock(v.t),
+            v.detail
+        );
+    }
 }
 
 /// `report.md`.
@@ -380,6 +418,10 @@ pub fn markdown(report: &Report) -> String {
         }
         wl!(out);
     }
+    wl!(out, "## Safety invariants\n");
+    let mut inv = String::new();
+    invariants_text(&report.invariants, &mut inv);
+    wl!(out, "```text{}```\n", inv);
     wl!(out, "## Expectations\n");
     for o in &report.expectations {
         wl!(

@@ -103,6 +103,15 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             &mut evac_flat[c * nr..(c + 1) * nr],
             &mut target_flat[c * nr..(c + 1) * nr],
         );
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::active(crate::planted::Bug::ZeroServing)
+            && eligible.iter().filter(|e| **e).count() <= 1
+            && (0..nr).any(|r| cur[r] > 0 && entry(c, r).verdict.is_unhealthy())
+        {
+            evac_flat[c * nr..(c + 1) * nr].fill(0);
+            target_flat[c * nr..(c + 1) * nr].fill(0);
+            continue;
+        }
         if plan.held {
             held_cells += 1;
             held[c] = true;

@@ -532,14 +532,17 @@ impl World {
     ) {
         let now = self.now;
         let before = self.switches.publish(now, by, switch, on);
-        if before != Some(on) && !(before.is_none() && on) {
+        // An effect only when the value the alarm sees changes: a `1` published into a
+        // period that already has a `0` changes nothing (the minimum wins).
+        let after = self.switches.read(now, switch);
+        if after != before && !(before.is_none() && after == Some(true)) {
             self.record_effect(
                 by,
                 EffectKind::Switch {
                     alarm_region: switch.alarm_region.clone(),
                     alarm_name: switch.alarm_name.clone(),
                     from: before,
-                    on,
+                    on: after.unwrap_or(on),
                 },
             );
         }

@@ -1,0 +1,39 @@
+//! Bugs planted on purpose, compiled only with the `planted-bugs` feature, to show that the
+//! simulator's invariant checkers can fail (`crates/regionctl-sim/tests/simulate.rs`).
+//!
+//! Every bug is off unless a test selects it for the current thread with [`select`]: a
+//! build with the feature behaves exactly like one without until then, so the normal test
+//! suite passes with the feature on. The selection is per thread (not global) because tests
+//! run in parallel in one process, and the core reads no environment.
+
+use std::cell::Cell;
+
+/// A planted bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// None selected.
+    Off,
+    /// The planner drains a cell that is down to its last healthy region (or none) instead
+    /// of evacuating to it or holding, and the guard lets it through (zero serving
+    /// endpoints; DESIGN.md §7).
+    ZeroServing,
+    /// Route 53 writes are split drain-first: the zeros go out in one pass and the raises
+    /// in the next, leaving an all-zero weight set in between.
+    AllZeroSplit,
+    /// A controller in a minority (too few fresh heartbeats) acts anyway.
+    MinorityApplies,
+}
+
+thread_local! {
+    static SELECTED: Cell<Bug> = const { Cell::new(Bug::Off) };
+}
+
+/// Selects `bug` for the current thread (`Bug::Off` to clear).
+pub fn select(bug: Bug) {
+    SELECTED.with(|s| s.set(bug));
+}
+
+/// True if `bug` is selected on the current thread.
+pub fn active(bug: Bug) -> bool {
+    SELECTED.with(|s| s.get() == bug)
+}

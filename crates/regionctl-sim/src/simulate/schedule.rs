@@ -1,0 +1,380 @@
+//! A seed → a game-day scenario: a random but reproducible fault schedule over the simulated
+//! world. The simulator runs exactly what it generates through the game-day engine, so the
+//! reproduction file of a violation is this scenario, written out.
+
+use crate::duration::Dur;
+use crate::invariants::Checker;
+use crate::scenario::{
+    Guardrails, ReportSpec, RollbackStep, RollbackWhat, Scenario, ScenarioAlarmState, SimSpec,
+    SteadyCheck, SteadyKind, TimelineEntry, Verdict, What, Where, WorldSpec,
+};
+use crate::world::Knobs;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use regionctl_core::policy::Bundle;
+use std::collections::BTreeMap;
+
+/// First fault no earlier than this: the steady-state checks run just before it.
+pub const FIRST_FAULT_SECS: u64 = 300;
+/// Faults last at least this long (shorter ones are below every detection window).
+const MIN_FAULT_SECS: u64 = 60;
+/// And at most this long.
+const MAX_FAULT_SECS: u64 = 1200;
+/// At most this many timeline faults per seed.
+const MAX_FAULTS: u64 = 4;
+
+/// The schedule stream is separate from the world's (which the engine seeds with `seed`).
+const SCHEDULE_STREAM: u64 = 0x5ced_u64;
+
+/// What a seed's schedule injects, by kind (timeline faults and world conditions).
+pub type FaultCounts = BTreeMap<String, u64>;
+
+/// A seeded schedule generator.
+struct Gen {
+    rng: ChaCha8Rng,
+}
+
+impl Gen {
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.rng.next_u64() % n }
+    }
+
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi.saturating_sub(lo) + 1)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        let n = u64::try_from(items.len()).unwrap_or(0);
+        items.get(usize::try_from(self.below(n)).unwrap_or(0))
+    }
+}
+
+/// The kinds of timeline fault the generator draws from (equal odds).
+const KINDS: [What; 10] = [
+    What::EndpointsFail,
+    What::Alarm,
+    What::AlarmFlap,
+    What::ApisUnreachable,
+    What::Partition,
+    What::ControllerCrash,
+    What::JournalUnavailable,
+    What::Route53ControlPlaneDown,
+    What::ClockSkew,
+    What::CapacityShortfall,
+];
+
+/// Generates seed `seed`'s scenario over `bundle` with these controllers, running for
+/// `duration_secs`; `policies` is written into `world.policies` as is.
+pub fn generate(
+    seed: u64,
+    bundle: &Bundle,
+    controllers: &[String],
+    duration_secs: u64,
+    policies: &str,
+) -> (Scenario, FaultCounts) {
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ SCHEDULE_STREAM.rotate_left(32)),
+    };
+    let mut counts = FaultCounts::new();
+    // World conditions for the whole run: each with fixed odds.
+    let mut sim = SimSpec::default();
+    if g.chance(25) {
+        sim.route53_pending = Some(Dur(g.range(60, 300)));
+        *counts.entry("long-pending".into()).or_default() += 1;
+    }
+    if g.chance(25) {
+        // The account's 5 requests/s shared with other tools: 2–4 left for regionctl. Far
+        // less starves even the fleet's steady-state reads, which no schedule can heal.
+        sim.route53_rate_per_sec = Some(f64::from(u32::try_from(g.range(2, 4)).unwrap_or(2)));
+        sim.route53_burst = Some(u32::try_from(g.range(5, 20)).unwrap_or(5));
+        *counts.entry("route53-throttling".into()).or_default() += 1;
+    }
+    if g.chance(25) {
+        // Up to heartbeat TTL − tick (30 s − 10 s for the example fleet): beyond that the
+        // fleet loses quorum and stands down by design, before any fault can be injected.
+        sim.journal_replication_lag_ms = Some(g.range(3_000, 15_000));
+        *counts.entry("replication-lag".into()).or_default() += 1;
+    }
+    if g.chance(25) {
+        sim.ecs_capacity_delay = Some(Dur(g.range(180, 600)));
+        *counts.entry("capacity-late".into()).or_default() += 1;
+    }
+    if g.chance(50) {
+        sim.route53_health_checks = Some(true);
+        *counts.entry("route53-health-checks".into()).or_default() += 1;
+    }
+    let knobs = knobs_of(&sim);
+    let tick = bundle
+        .controller
+        .as_ref()
+        .map_or(10, |c| c.tick_secs)
+        .max(1);
+    let bound = Checker::convergence_bound(bundle, &knobs, tick);
+    // Every fault heals by `heal_by`, so convergence can be checked at the end when the
+    // run is long enough; a shorter run still injects, and says convergence was not due.
+    let heal_by = duration_secs
+        .saturating_sub(bound)
+        .max(FIRST_FAULT_SECS + MIN_FAULT_SECS * 2)
+        .min(duration_secs);
+    let regions: Vec<String> = bundle.regions.clone();
+    let cells: Vec<(String, String)> = bundle
+        .services
+        .iter()
+        .filter(|s| s.cells.len() > 1)
+        .flat_map(|s| s.cells.iter().map(|c| (s.name.clone(), c.id.clone())))
+        .collect();
+    let services: Vec<String> = bundle.services.iter().map(|s| s.name.clone()).collect();
+    let mut entries: Vec<TimelineEntry> = Vec::new();
+    let n = g.range(1, MAX_FAULTS);
+    for i in 0..n {
+        let Some(what) = g.pick(&KINDS).copied() else {
+            continue;
+        };
+        let latest_start = heal_by.saturating_sub(MIN_FAULT_SECS).max(FIRST_FAULT_SECS);
+        let at = g.range(FIRST_FAULT_SECS, latest_start);
+        let len = g.range(MIN_FAULT_SECS, MAX_FAULT_SECS);
+        let end = (at + len).min(heal_by).max(at + 1).min(duration_secs);
+        let id = format!("f{}-{}", i + 1, what.as_str());
+        let mut e = TimelineEntry {
+            at: Dur(at),
+            id: Some(id.clone()),
+            what,
+            place: Where::default(),
+            state: None,
+            period: None,
+            skew: None,
+            fraction: None,
+            faults: Vec::new(),
+            note: None,
+        };
+        let region = g.pick(&regions).cloned().unwrap_or_default();
+        let controller = g.pick(controllers).cloned().unwrap_or_default();
+        let kind = match what {
+            What::EndpointsFail => {
+                e.place.region = Some(region);
+                if g.chance(30)
+                    && let Some(s) = g.pick(&services)
+                {
+                    e.place.services = vec![s.clone()];
+                }
+                "endpoints-fail"
+            }
+            What::Alarm => {
+                e.place.region = Some(region);
+                e.state = Some(ScenarioAlarmState::Alarm);
+                if g.chance(50)
+                    && let Some((s, c)) = g.pick(&cells)
+                {
+                    e.place.services = vec![s.clone()];
+                    e.place.cells = vec![c.clone()];
+                    "alarm-cell"
+                } else {
+                    "alarm-region"
+                }
+            }
+            What::AlarmFlap => {
+                e.place.region = Some(region);
+                e.period = Some(Dur(g.range(10, 120)));
+                "alarm-flap"
+            }
+            What::ApisUnreachable => {
+                e.place.region = Some(region);
+                "apis-unreachable"
+            }
+            What::Partition => {
+                let a = g.pick(controllers).cloned().unwrap_or_default();
+                let others: Vec<String> =
+                    controllers.iter().filter(|c| **c != a).cloned().collect();
+                let Some(b) = g.pick(&others).cloned() else {
+                    continue;
+                };
+                e.place.between = Some(vec![a, b]);
+                "partition"
+            }
+            What::ControllerCrash => {
+                e.place.region = Some(controller);
+                "controller-crash"
+            }
+            What::JournalUnavailable => {
+                e.place.region = Some(controller);
+                "journal-unavailable"
+            }
+            What::Route53ControlPlaneDown => "route53-control-plane-down",
+            What::ClockSkew => {
+                e.place.region = Some(controller);
+                let secs = g.range(5, 180);
+                e.skew = Some(format!(
+                    "{}{}",
+                    if g.chance(50) { "-" } else { "" },
+                    Dur(secs)
+                ));
+                "clock-skew"
+            }
+            What::CapacityShortfall => {
+                e.place.region = Some(region);
+                e.fraction = Some(f64::from(u32::try_from(g.range(0, 8)).unwrap_or(0)) / 10.0);
+                "capacity-short"
+            }
+            _ => continue,
+        };
+        *counts.entry(kind.into()).or_default() += 1;
+        entries.push(e);
+        entries.push(TimelineEntry {
+            at: Dur(end),
+            id: None,
+            what: What::Recover,
+            place: Where::default(),
+            state: None,
+            period: None,
+            skew: None,
+            fraction: None,
+            faults: vec![id],
+            note: None,
+        });
+    }
+    // Time order (stable: a fault and its recovery never share a second).
+    entries.sort_by_key(|e| e.at.secs());
+    let mut guard_regions = regions.clone();
+    for c in controllers {
+        if !guard_regions.contains(c) {
+            guard_regions.push(c.clone());
+        }
+    }
+    let scenario = Scenario {
+        api_version: crate::scenario::API_VERSION.into(),
+        kind: "GameDay".into(),
+        name: format!("simulate-seed-{seed}"),
+        description: format!(
+            "Generated by `regionctl simulate` from seed {seed}: a random, reproducible fault schedule. Every safety invariant is checked after every simulated second; the game-day fails on any violation."
+        ),
+        world: WorldSpec {
+            policies: policies.to_string(),
+            controllers: Some(controllers.to_vec()),
+            tick: None,
+            duration: Dur(duration_secs),
+            seed,
+            sim,
+        },
+        steady_state: vec![
+            SteadyCheck {
+                check: SteadyKind::TrafficAtBaseline,
+                service: None,
+                tolerance_percent: None,
+            },
+            SteadyCheck {
+                check: SteadyKind::NoDecisions,
+                service: None,
+                tolerance_percent: None,
+            },
+            SteadyCheck {
+                check: SteadyKind::ControllersActing,
+                service: None,
+                tolerance_percent: None,
+            },
+        ],
+        timeline: entries,
+        expect: Vec::new(),
+        rollback: vec![
+            RollbackStep {
+                what: RollbackWhat::Recover,
+                faults: vec!["all".into()],
+            },
+            RollbackStep {
+                what: RollbackWhat::RestartControllers,
+                faults: Vec::new(),
+            },
+        ],
+        guardrails: Guardrails {
+            accounts: vec!["123456789012".into()],
+            regions: guard_regions,
+        },
+        expected_verdict: Verdict::Pass,
+        report: ReportSpec::default(),
+    };
+    (scenario, counts)
+}
+
+/// The knobs a `world.sim` resolves to (as the engine resolves them).
+fn knobs_of(s: &SimSpec) -> Knobs {
+    let d = Knobs::default();
+    let secs = |v: Option<Dur>, default: u64| v.map_or(default, Dur::secs);
+    Knobs {
+        route53_pending_secs: secs(s.route53_pending, d.route53_pending_secs),
+        route53_pending_jitter_secs: secs(s.route53_pending_jitter, d.route53_pending_jitter_secs),
+        route53_rate_per_sec: s.route53_rate_per_sec.unwrap_or(d.route53_rate_per_sec),
+        route53_burst: s.route53_burst.unwrap_or(d.route53_burst),
+        route53_health_checks: s.route53_health_checks.unwrap_or(d.route53_health_checks),
+        health_check_delay_secs: secs(s.health_check_delay, d.health_check_delay_secs),
+        ecs_capacity_delay_secs: secs(s.ecs_capacity_delay, d.ecs_capacity_delay_secs),
+        ecs_capacity_jitter_secs: secs(s.ecs_capacity_jitter, d.ecs_capacity_jitter_secs),
+        journal_replication_lag_ms: s
+            .journal_replication_lag_ms
+            .unwrap_or(d.journal_replication_lag_ms),
+        alarm_idle_after_secs: secs(s.alarm_idle_after, d.alarm_idle_after_secs),
+    }
+}
+
+/// Writes a scenario as YAML (block style, every string double-quoted; `null`s left out).
+pub fn to_yaml(scenario: &Scenario) -> String {
+    let value = serde_json::to_value(scenario).unwrap_or(serde_json::Value::Null);
+    let mut out = String::from("# yaml-language-server: $schema=scenario.schema.json\n");
+    emit(&value, 0, &mut out);
+    out
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn is_inline(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(m) => m.values().all(serde_json::Value::is_null),
+        serde_json::Value::Array(a) => a.is_empty(),
+        _ => true,
+    }
+}
+
+fn inline(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(_) => "{}".into(),
+        serde_json::Value::Array(_) => "[]".into(),
+        other => scalar(other),
+    }
+}
+
+fn emit(v: &serde_json::Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
+                if is_inline(x) {
+                    out.push_str(&format!("{pad}{k}: {}\n", inline(x)));
+                } else {
+                    out.push_str(&format!("{pad}{k}:\n"));
+                    emit(x, indent + 2, out);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                if is_inline(x) {
+                    out.push_str(&format!("{pad}- {}\n", inline(x)));
+                } else {
+                    // "- " then the item's first line, the rest indented under it.
+                    let mut item = String::new();
+                    emit(x, indent + 2, &mut item);
+                    let body = item.get(indent + 2..).unwrap_or("");
+                    out.push_str(&format!("{pad}- {body}"));
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}

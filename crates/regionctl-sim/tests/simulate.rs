@@ -1,0 +1,282 @@
+//! `regionctl simulate`: the same seed gives a byte-identical trace; a fixed range of seeds
+//! (the one CI runs) finds exactly the known findings and exercises every fault kind and
+//! every invariant; a violation's reproduction file replays it through the game-day engine;
+//! and, with the `planted-bugs` feature, each planted bug is found, named by its seed, and
+//! replayed.
+
+use regionctl_sim::engine::{self, Options};
+use regionctl_sim::invariants::INVARIANTS;
+use regionctl_sim::simulate::{self, Config, SeedResult};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The seeds CI runs (a fixed range: a red run is a regression, never bad luck).
+const CI_SEEDS: u64 = 200;
+
+fn policies() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies")
+}
+
+fn config(seeds: u64) -> (Config, regionctl_core::policy::Bundle) {
+    let bundle = simulate::load_bundle(&policies()).expect("example policies load");
+    let controllers = bundle
+        .controller
+        .as_ref()
+        .expect("ControllerConfig")
+        .regions
+        .clone();
+    (
+        Config {
+            policies: policies(),
+            controllers,
+            from: 0,
+            seeds,
+            duration_secs: 7200,
+            threads: 2,
+        },
+        bundle,
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("regionctl-simulate-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Writes `result`'s reproduction, loads it as `regionctl gameday` would, runs it, and
+/// returns the invariants violated in the replay.
+fn replay(cfg: &Config, result: &SeedResult, dir: &Path) -> BTreeSet<String> {
+    let path = simulate::write_reproduction(cfg, result, dir).expect("write reproduction");
+    let (loaded, bundle, controllers) = engine::prepare(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} does not load as a game-day: {}",
+            path.display(),
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    let run = engine::run(
+        loaded,
+        bundle,
+        controllers,
+        &Options { seed: None },
+        &mut |_| {},
+    );
+    run.invariants
+        .violations
+        .iter()
+        .map(|v| v.invariant.clone())
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_a_byte_identical_trace() {
+    let (cfg, bundle) = config(1);
+    let a = simulate::run_seed(&cfg, &bundle, 7).expect("seed 7");
+    let b = simulate::run_seed(&cfg, &bundle, 7).expect("seed 7 again");
+    let other = simulate::run_seed(&cfg, &bundle, 8).expect("seed 8");
+    assert!(
+        a.faults.values().sum::<u64>() > 0,
+        "seed 7 injected nothing"
+    );
+    assert!(
+        a.trace().lines().count() > 10,
+        "trace too short:\n{}",
+        a.trace()
+    );
+    assert_eq!(a.trace(), b.trace(), "seed 7 is not reproducible");
+    assert_ne!(
+        a.trace(),
+        other.trace(),
+        "seeds 7 and 8 ran the same schedule"
+    );
+}
+
+/// Findings of the fixed CI range, `seed invariant` per line (see the file's header).
+fn known_findings() -> BTreeSet<(u64, String)> {
+    let text = include_str!("known-findings.txt");
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let seed = parts.next().and_then(|s| s.parse().ok()).expect("seed");
+            let inv = parts.next().expect("invariant").to_string();
+            (seed, inv)
+        })
+        .collect()
+}
+
+#[test]
+fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything() {
+    let (cfg, bundle) = config(CI_SEEDS);
+    let totals = simulate::run_all(&cfg, &bundle, &mut |_| {}).expect("simulate");
+    assert_eq!(totals.seeds, CI_SEEDS);
+    for (name, _) in INVARIANTS {
+        assert!(
+            totals.invariants.checks.get(name).copied().unwrap_or(0) > 0,
+            "invariant {name} was never checked in seeds 0..{CI_SEEDS}: {:?}",
+            totals.invariants.checks
+        );
+    }
+    for kind in [
+        "endpoints-fail",
+        "alarm-region",
+        "alarm-cell",
+        "alarm-flap",
+        "apis-unreachable",
+        "partition",
+        "controller-crash",
+        "journal-unavailable",
+        "route53-control-plane-down",
+        "clock-skew",
+        "capacity-short",
+        "capacity-late",
+        "long-pending",
+        "route53-throttling",
+        "replication-lag",
+    ] {
+        assert!(
+            totals.faults.get(kind).copied().unwrap_or(0) > 0,
+            "fault {kind} never injected: {:?}",
+            totals.faults
+        );
+    }
+    let found: BTreeSet<(u64, String)> = totals
+        .failures
+        .iter()
+        .flat_map(|r| {
+            let mut v: Vec<(u64, String)> = r
+                .invariants
+                .violations
+                .iter()
+                .map(|v| (r.seed, v.invariant.clone()))
+                .collect();
+            if r.aborted.is_some() {
+                v.push((r.seed, "aborted".into()));
+            }
+            v
+        })
+        .collect();
+    let known = known_findings();
+    let new: Vec<String> = found
+        .difference(&known)
+        .map(|(s, i)| format!("{s} {i}"))
+        .collect();
+    let fixed: Vec<String> = known
+        .difference(&found)
+        .map(|(s, i)| format!("{s} {i}"))
+        .collect();
+    let details: Vec<String> = totals
+        .failures
+        .iter()
+        .flat_map(|r| {
+            r.invariants
+                .violations
+                .iter()
+                .map(move |v| format!("seed {} {} at {}s: {}", r.seed, v.invariant, v.t, v.detail))
+        })
+        .collect();
+    assert!(
+        new.is_empty() && fixed.is_empty(),
+        "seeds 0..{CI_SEEDS}: new violations (regressions):\n{}\nknown findings no longer found (fixed? remove them from tests/known-findings.txt):\n{}\nall violations:\n{}",
+        new.join("\n"),
+        fixed.join("\n"),
+        details.join("\n")
+    );
+}
+
+#[test]
+fn a_violation_is_replayed_by_its_reproduction_scenario() {
+    let (cfg, bundle) = config(1);
+    let Some((seed, invariant)) = known_findings().into_iter().find(|(_, i)| i != "aborted") else {
+        // No open finding left to replay: the planted-bug tests cover reproduction.
+        return;
+    };
+    let result = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
+    assert!(
+        result
+            .invariants
+            .violations
+            .iter()
+            .any(|v| v.invariant == invariant),
+        "seed {seed} no longer violates {invariant}"
+    );
+    let replayed = replay(&cfg, &result, &scratch("replay"));
+    assert!(
+        replayed.contains(&invariant),
+        "the reproduction of seed {seed} did not violate {invariant} again: {replayed:?}"
+    );
+}
+
+#[cfg(feature = "planted-bugs")]
+mod planted {
+    use super::*;
+    use regionctl_core::planted::{self, Bug};
+
+    /// Searches seeds 0.. for `bug` until `invariant` is violated; replays the first hit.
+    fn finds(bug: Bug, invariant: &str, max_seeds: u64) {
+        let (cfg, bundle) = config(1);
+        planted::select(bug);
+        let hit = (0..max_seeds).find_map(|seed| {
+            let r = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
+            r.invariants
+                .violations
+                .iter()
+                .any(|v| v.invariant == invariant)
+                .then_some(r)
+        });
+        let Some(result) = hit else {
+            planted::select(Bug::Off);
+            panic!("planted bug {bug:?} not found as {invariant} in seeds 0..{max_seeds}");
+        };
+        let replayed = replay(&cfg, &result, &scratch(&format!("{bug:?}")));
+        planted::select(Bug::Off);
+        assert!(
+            replayed.contains(invariant),
+            "seed {}: the reproduction of planted {bug:?} did not violate {invariant}: {replayed:?}",
+            result.seed
+        );
+        // And the same seed is clean once the bug is gone (apart from known findings).
+        let clean = simulate::run_seed(&cfg, &bundle, result.seed).expect("seed");
+        let known = known_findings();
+        assert!(
+            clean
+                .invariants
+                .violations
+                .iter()
+                .all(|v| v.invariant != invariant
+                    || known.contains(&(result.seed, v.invariant.clone()))),
+            "seed {} violates {invariant} without the planted bug",
+            result.seed
+        );
+    }
+
+    #[test]
+    fn a_guard_that_lets_a_cell_reach_zero_serving_endpoints_is_found() {
+        finds(Bug::ZeroServing, regionctl_sim::invariants::NO_ALL_ZERO, 60);
+    }
+
+    #[test]
+    fn a_batch_split_that_leaves_an_all_zero_weight_set_is_found() {
+        finds(
+            Bug::AllZeroSplit,
+            regionctl_sim::invariants::NO_ALL_ZERO,
+            60,
+        );
+    }
+
+    #[test]
+    fn a_controller_that_applies_in_a_minority_is_found() {
+        finds(
+            Bug::MinorityApplies,
+            regionctl_sim::invariants::QUORUM_ONLY,
+            60,
+        );
+    }
+}
