@@ -184,6 +184,8 @@ pub struct Checker {
     last_fault: Option<u64>,
     /// Per service, per alarm binding: its key in the world, built once.
     alarm_keys: Vec<Vec<(String, String)>>,
+    /// Per controller: alive at the last second checked.
+    alive: Vec<bool>,
 }
 
 impl Checker {
@@ -238,6 +240,7 @@ impl Checker {
             listeners,
             switches,
             last_fault: None,
+            alive: vec![true; controllers.len()],
             alarm_keys: bundle
                 .services
                 .iter()
@@ -427,6 +430,7 @@ impl Checker {
             self.last_fault = Some(t);
         }
         let blocked = self.fleet_blocked(world, &sec.alive);
+        self.alive.clone_from(&sec.alive);
         // Minority tracking (for quorum-only).
         let eff = self.effective(world, &sec.alive);
         let majority = self.controllers.len() / 2 + 1;
@@ -703,7 +707,18 @@ impl Checker {
         self.check(QUORUM_ONLY);
         let fresh_for =
             self.heartbeat_ttl + self.tick + world.knobs.journal_replication_lag_ms / 1000 + 2;
-        if let Some(since) = self.minority_since.get(region).copied()
+        // Cut off now, too: a fault that healed this second (before the pass) ends it.
+        let majority = self.controllers.len() / 2 + 1;
+        let cut_off_now = self
+            .controllers
+            .iter()
+            .position(|c| c == region)
+            .is_some_and(|i| {
+                let eff = self.effective(world, &self.alive);
+                self.group(world, &eff, i) < majority
+            });
+        if cut_off_now
+            && let Some(since) = self.minority_since.get(region).copied()
             && t.saturating_sub(since) > fresh_for
         {
             self.violate(
