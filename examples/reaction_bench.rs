@@ -607,6 +607,7 @@ impl Bench<'_> {
                 bundle_hash: self.bundle.hash.clone(),
                 at: now,
                 state: "acting".into(),
+                not_healthy: Vec::new(),
             };
             self.admin
                 .put(&heartbeat_item(&hb))

@@ -41,6 +41,11 @@ pub struct Heartbeat {
     pub at: Timestamp,
     /// What it is doing: `acting`, or why it stands down.
     pub state: String,
+    /// `service/region` pairs this controller's last health view did not find healthy
+    /// (some cell not `healthy`): the discretionary leader does not fail back into a region
+    /// a peer still sees failing, so the two never undo each other.
+    #[serde(default)]
+    pub not_healthy: Vec<String>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).

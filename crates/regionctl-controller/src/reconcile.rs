@@ -191,6 +191,7 @@ pub async fn reconcile_once<W: World>(
         bundle_hash: bundle.hash.clone(),
         at: now,
         state: "acting".into(),
+        not_healthy: not_healthy(bundle, previous),
     };
     if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
         report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
@@ -300,9 +301,17 @@ pub async fn reconcile_once<W: World>(
     for (s, service) in bundle.services.iter().enumerate() {
         live.services[s].last_discretionary_change = last_discretionary(world, &service.name).await;
     }
+    // The leader fails back only into regions no acting peer still sees failing: a peer
+    // with another view would evacuate again within a tick (found by `regionctl simulate`).
+    // The region's recovery window restarts instead, on the leader's planning copy only.
+    let planning_health = if discretionary_leader {
+        hold_failback_for_peers(bundle, &health, &heartbeats, ctx, now, &fresh)
+    } else {
+        None
+    };
     let plan = plan::plan(Inputs {
         bundle,
-        health: &health,
+        health: planning_health.as_ref().unwrap_or(&health),
         live: &live,
         controls: &controls,
         now,
@@ -321,9 +330,14 @@ pub async fn reconcile_once<W: World>(
     // 6. Decisions.
     if report.stand_down.is_none() {
         for sp in &plan.services {
-            let steps: Vec<&plan::Step> = plan.steps_of(sp.service).collect();
-            if steps.is_empty() || (!discretionary_leader && steps.iter().all(|s| s.discretionary))
-            {
+            // Others apply what is not discretionary (an evacuation, a switch back on) and
+            // leave the discretionary steps of the same plan (the next failback stage, the
+            // scale-down after an incident) to the leader.
+            let steps: Vec<&plan::Step> = plan
+                .steps_of(sp.service)
+                .filter(|s| discretionary_leader || !s.discretionary)
+                .collect();
+            if steps.is_empty() {
                 continue;
             }
             let summary = decide(ctx, world, &plan, sp, &steps, &health, &live, now).await;
@@ -810,4 +824,78 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
 
 fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// `service/region` pairs where `view` has a cell that is not healthy; empty for a view
+/// with no evidence at all yet (a controller's first pass), which would block every
+/// failback for nothing.
+fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
+    let any_evidence = view
+        .services
+        .iter()
+        .any(|s| s.entries.iter().any(|e| e.verdict != Verdict::Unknown));
+    if !any_evidence {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (s, service) in bundle.services.iter().enumerate() {
+        let nr = service.regions.len();
+        let Some(sv) = view.services.get(s) else {
+            continue;
+        };
+        for (r, region) in service.regions.iter().enumerate() {
+            let failing = (0..service.cells.len()).any(|c| {
+                sv.entries
+                    .get(c * nr + r)
+                    .is_some_and(|e| e.verdict != Verdict::Healthy)
+            });
+            if failing {
+                out.push(format!("{}/{}", service.name, region.name));
+            }
+        }
+    }
+    out
+}
+
+/// A copy of `health` in which regions that a fresh, acting peer on the same bundle lists as
+/// not healthy count as healthy only from `now` (so the failback gate waits a full
+/// recovery window once every peer agrees); `None` when no peer disagrees.
+fn hold_failback_for_peers(
+    bundle: &Bundle,
+    health: &HealthView,
+    heartbeats: &[Heartbeat],
+    ctx: &Context<'_>,
+    now: Timestamp,
+    fresh: &impl Fn(Timestamp) -> bool,
+) -> Option<HealthView> {
+    let disputed: std::collections::BTreeSet<&str> = heartbeats
+        .iter()
+        .filter(|h| {
+            h.region != ctx.region
+                && h.bundle_hash == bundle.hash
+                && h.state == "acting"
+                && fresh(h.at)
+        })
+        .flat_map(|h| h.not_healthy.iter().map(String::as_str))
+        .collect();
+    if disputed.is_empty() {
+        return None;
+    }
+    let mut held = health.clone();
+    for (s, service) in bundle.services.iter().enumerate() {
+        let nr = service.regions.len();
+        for (r, region) in service.regions.iter().enumerate() {
+            if !disputed.contains(format!("{}/{}", service.name, region.name).as_str()) {
+                continue;
+            }
+            for c in 0..service.cells.len() {
+                if let Some(e) = held.services[s].entries.get_mut(c * nr + r)
+                    && e.verdict == Verdict::Healthy
+                {
+                    e.since = e.since.max(now);
+                }
+            }
+        }
+    }
+    Some(held)
 }
