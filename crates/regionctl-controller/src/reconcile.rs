@@ -332,15 +332,29 @@ pub async fn reconcile_once<W: World>(
         for sp in &plan.services {
             // Others apply what is not discretionary (an evacuation, a switch back on) and
             // leave the discretionary steps of the same plan (the next failback stage, the
-            // scale-down after an incident) to the leader.
-            let steps: Vec<&plan::Step> = plan
-                .steps_of(sp.service)
-                .filter(|s| discretionary_leader || !s.discretionary)
-                .collect();
-            if steps.is_empty() {
+            // scale-down after an incident) to the leader. The decision recorded is the
+            // whole plan either way: its id is the target state, the same for both.
+            let steps: Vec<&plan::Step> = plan.steps_of(sp.service).collect();
+            if steps.is_empty() || (!discretionary_leader && steps.iter().all(|s| s.discretionary))
+            {
                 continue;
             }
-            let summary = decide(ctx, world, &plan, sp, &steps, &health, &live, now).await;
+            let applicable: Vec<&plan::Step> = steps
+                .iter()
+                .copied()
+                .filter(|s| discretionary_leader || !s.discretionary)
+                .collect();
+            let summary = decide(
+                ctx,
+                world,
+                &plan,
+                sp,
+                (&steps, &applicable),
+                &health,
+                &live,
+                now,
+            )
+            .await;
             report.decisions.push(summary);
         }
         // 7. Keep the data-plane switches in force (paused: publish nothing, they hold).
@@ -384,7 +398,7 @@ async fn decide<W: World>(
     world: &W,
     plan: &Plan,
     sp: &plan::ServicePlan,
-    steps: &[&plan::Step],
+    (steps, applicable): (&[&plan::Step], &[&plan::Step]),
     health: &HealthView,
     live: &LiveState,
     now: Timestamp,
@@ -425,9 +439,9 @@ async fn decide<W: World>(
     let mut planes: BTreeMap<String, String> = BTreeMap::new();
     let mut switched = Vec::new();
     let (status, statuses, calls, log) = if may_apply {
-        let applied = apply_steps(world, bundle, steps).await;
+        let applied = apply_steps(world, bundle, applicable).await;
         // Which plane did what: per plane, the first failure, else waiting, else done.
-        for (step, st) in steps.iter().zip(&applied.statuses) {
+        for (step, st) in applicable.iter().zip(&applied.statuses) {
             let slot = planes
                 .entry(step.plane.as_str().to_string())
                 .or_insert_with(|| "done".to_string());
@@ -460,12 +474,19 @@ async fn decide<W: World>(
         } else {
             "applied"
         };
-        (
-            status.to_string(),
-            applied.statuses.iter().map(ToString::to_string).collect(),
-            applied.calls,
-            applied.log,
-        )
+        // One status per recorded step; the ones left to the discretionary leader say so.
+        let mut done = applicable.iter().zip(&applied.statuses);
+        let statuses = steps
+            .iter()
+            .map(|st| match done.clone().next() {
+                Some((a, status)) if a.id == st.id => {
+                    done.next();
+                    status.to_string()
+                }
+                _ => "left to the discretionary leader".to_string(),
+            })
+            .collect();
+        (status.to_string(), statuses, applied.calls, applied.log)
     } else {
         let status = match sp.disposition {
             Disposition::RecordOnly => "recorded-only",
@@ -826,17 +847,11 @@ fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// `service/region` pairs where `view` has a cell that is not healthy; empty for a view
-/// with no evidence at all yet (a controller's first pass), which would block every
-/// failback for nothing.
+/// `service/region` pairs where `view` has a cell that is not healthy. A view with no
+/// evidence yet (a controller's first pass after a start) knows nothing healthy, so it
+/// lists every pair: a restarted peer holds failback for the one tick until it has a view,
+/// rather than letting the leader fail back into a region it is about to evacuate.
 fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
-    let any_evidence = view
-        .services
-        .iter()
-        .any(|s| s.entries.iter().any(|e| e.verdict != Verdict::Unknown));
-    if !any_evidence {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     for (s, service) in bundle.services.iter().enumerate() {
         let nr = service.regions.len();
