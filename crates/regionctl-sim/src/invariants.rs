@@ -640,20 +640,42 @@ impl Checker {
                 self.check(STEP_LIMITS);
                 let svc = &bundle.services[s];
                 let nr = svc.regions.len();
-                let Some(sp) = plan.services.iter().find(|sp| sp.service == s) else {
-                    continue;
-                };
-                let before: Vec<u8> = live.services[s]
+                // The move is what the plan's discretionary weight steps change, measured
+                // from where its exempt steps (an evacuation in the same plan) leave each
+                // cell — not the whole distance from live to target, which may include an
+                // evacuation or nothing discretionary at all (a scale-down after an
+                // incident).
+                let mut base: Vec<u8> = live.services[s]
                     .weights
                     .iter()
                     .map(|w| w.unwrap_or(0))
                     .collect();
+                let apply = |w: &mut Vec<u8>, discretionary: bool| {
+                    for st in plan
+                        .steps_of(s)
+                        .filter(|st| st.discretionary == discretionary)
+                    {
+                        if let regionctl_core::plan::Action::SetWeights { changes, .. } = &st.action
+                        {
+                            for ch in changes {
+                                let i = ch.cell as usize * nr + usize::from(ch.r);
+                                if let Some(x) = w.get_mut(i) {
+                                    *x = ch.to;
+                                }
+                            }
+                        }
+                    }
+                };
+                apply(&mut base, false);
+                let mut moved_to = base.clone();
+                apply(&mut moved_to, true);
+                if moved_to == base {
+                    continue;
+                }
                 let mut worst = 0.0f64;
                 for c in 0..svc.cells.len() {
-                    let from = regionctl_core::plan::cell_shares_pub(&before[c * nr..(c + 1) * nr]);
-                    let to = regionctl_core::plan::cell_shares_pub(
-                        &sp.target_weights[c * nr..(c + 1) * nr],
-                    );
+                    let from = regionctl_core::plan::cell_shares_pub(&base[c * nr..(c + 1) * nr]);
+                    let to = regionctl_core::plan::cell_shares_pub(&moved_to[c * nr..(c + 1) * nr]);
                     let moved: f64 =
                         (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
                     worst = worst.max(moved);
