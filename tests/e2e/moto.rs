@@ -191,23 +191,7 @@ async fn region_loss_end_to_end() {
 
     // Healthy: alarms OK, a pass from every region changes nothing.
     let cw: Vec<(String, CloudWatchClient)> = futures_cw(&REGIONS).await;
-    for (region, client) in &cw {
-        for svc in ["playback", "auth", "catalog"] {
-            let name = format!("{prefix}-{svc}-{region}-5xx");
-            if client
-                .alarms_by_names(std::slice::from_ref(&name))
-                .await
-                .expect("describe")
-                .is_empty()
-            {
-                continue;
-            }
-            client
-                .set_alarm_state(&name, AlarmState::Ok, "test: healthy")
-                .await
-                .expect("set OK");
-        }
-    }
+    all_alarms_ok(&cw, prefix).await;
     for region in REGIONS {
         let pass = run_once(&dir_s, region, &endpoint);
         assert_eq!(
@@ -577,6 +561,28 @@ async fn a_lone_controller_stands_down_without_quorum() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Every fixture service's 5xx alarm that exists in a region to OK (moto never evaluates
+/// alarms; a provisioned alarm starts INSUFFICIENT_DATA).
+async fn all_alarms_ok(cw: &[(String, CloudWatchClient)], prefix: &str) {
+    for (region, client) in cw {
+        for svc in ["playback", "auth", "catalog"] {
+            let name = format!("{prefix}-{svc}-{region}-5xx");
+            if client
+                .alarms_by_names(std::slice::from_ref(&name))
+                .await
+                .expect("describe")
+                .is_empty()
+            {
+                continue;
+            }
+            client
+                .set_alarm_state(&name, AlarmState::Ok, "test: healthy")
+                .await
+                .expect("set OK");
+        }
+    }
+}
+
 async fn futures_cw(regions: &[&str]) -> Vec<(String, CloudWatchClient)> {
     let mut out = Vec::new();
     for r in regions {
@@ -827,22 +833,7 @@ async fn an_override_drains_through_weights_and_switch_and_clears() {
         "--endpoint-url",
         &endpoint,
     ]));
-    for (region, client) in futures_cw(&REGIONS).await {
-        for svc in ["playback", "auth", "catalog"] {
-            let name = format!("{}-{svc}-{region}-5xx", fx.prefix);
-            if !client
-                .alarms_by_names(std::slice::from_ref(&name))
-                .await
-                .expect("describe")
-                .is_empty()
-            {
-                client
-                    .set_alarm_state(&name, AlarmState::Ok, "test: healthy")
-                    .await
-                    .expect("set OK");
-            }
-        }
-    }
+    all_alarms_ok(&futures_cw(&REGIONS).await, &fx.prefix).await;
     for region in REGIONS {
         run_once(&d, region, &endpoint);
     }

@@ -369,18 +369,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         &out.exemptions,
     );
     if !violations.is_empty() {
-        out.alerts.push(Alert {
-            kind: AlertKind::GuardViolation,
-            service: service.name.clone(),
-            message: format!(
-                "plan rejected by the safety guard, holding: {}",
-                violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        });
+        out.alerts.push(guard_alert(
+            service,
+            "plan rejected by the safety guard, holding",
+            &violations,
+        ));
         out.target_weights = current;
         return out;
     }
@@ -453,18 +446,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         &out.exemptions,
     );
     if !violations.is_empty() {
-        out.alerts.push(Alert {
-            kind: AlertKind::GuardViolation,
-            service: service.name.clone(),
-            message: format!(
-                "switches held by the safety guard: {}",
-                violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        });
+        out.alerts.push(guard_alert(
+            service,
+            "switches held by the safety guard",
+            &violations,
+        ));
     }
     steps.extend(switch_local);
     out.target_switches = target_switches;
@@ -591,6 +577,16 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     out.target_weights = final_weights;
     out.target_desired = target_desired;
     out
+}
+
+/// The alert for a state the guard rejected: `what`, then every violation.
+fn guard_alert(service: &Service, what: &str, violations: &[guard::Violation]) -> Alert {
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Alert {
+        kind: AlertKind::GuardViolation,
+        service: service.name.clone(),
+        message: format!("{what}: {}", list.join("; ")),
+    }
 }
 
 fn plan_backup_restore(
