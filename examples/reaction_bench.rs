@@ -608,6 +608,8 @@ impl Bench<'_> {
                 at: now,
                 state: "acting".into(),
                 not_healthy: Vec::new(),
+                sees_acting: Vec::new(),
+                first_since: None,
             };
             self.admin
                 .put(&heartbeat_item(&hb))

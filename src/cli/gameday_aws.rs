@@ -172,7 +172,7 @@ fn injectable(loaded: &scenario::Loaded, local_controllers: bool) -> Result<(), 
             What::ControllerCrash => {
                 "the deployed controllers are not this process's to crash (stop an ECS task yourself, or run it on --target sim)"
             }
-            What::ClockSkew | What::CapacityShortfall => {
+            What::ClockSkew | What::CapacityShortfall | What::PolicyRollout => {
                 "cannot be injected on a real account (run it on --target sim)"
             }
         };

@@ -46,6 +46,19 @@ pub struct Heartbeat {
     /// a peer still sees failing, so the two never undo each other.
     #[serde(default)]
     pub not_healthy: Vec<String>,
+    /// Controllers this one saw acting, with fresh heartbeats on its policy hash, itself
+    /// included when acting: a peer that cannot see the discretionary leader directly (a
+    /// partition) learns from this that it is still there, so two never lead at once.
+    #[serde(default)]
+    pub sees_acting: Vec<String>,
+    /// Since when this controller has, pass after pass, found itself first in fleet order
+    /// among the acting controllers it knows of. It leads (makes discretionary moves) only
+    /// once that has held for three ticks (at most the heartbeat TTL): long enough for
+    /// every peer's next heartbeat on the same hash to have reached it, so two controllers
+    /// whose lagging views each put themselves first (after a rollout, a partition) do not
+    /// both lead.
+    #[serde(default)]
+    pub first_since: Option<Timestamp>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).

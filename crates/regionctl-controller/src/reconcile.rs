@@ -22,7 +22,7 @@ use regionctl_core::plan::{self, Disposition, Inputs, Plan, render};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Who this controller is and how the fleet is shaped.
 #[derive(Debug, Clone)]
@@ -186,22 +186,82 @@ pub async fn reconcile_once<W: World>(
     };
 
     // 1–2. Heartbeats and quorum.
-    let heartbeat = Heartbeat {
+    let mut heartbeat = Heartbeat {
         region: ctx.region.clone(),
         bundle_hash: bundle.hash.clone(),
         at: now,
         state: "acting".into(),
         not_healthy: not_healthy(bundle, previous),
+        sees_acting: Vec::new(),
+        first_since: None,
     };
-    if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
-        report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
-        return (report, previous.clone());
-    }
-    let heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
+    // Peers' heartbeats first: this one's says whom it sees acting.
+    let mut heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
     let fresh = |at: Timestamp| {
         !now.elapsed_at_least(at, ctx.heartbeat_ttl_secs)
             && at <= now.plus_secs(ctx.heartbeat_ttl_secs)
     };
+    // Discretionary moves (failback, rebalancing) are made by one controller only: the
+    // first, in fleet order, whose fresh heartbeat says it is acting. Its cooldown is read
+    // from its own journal replica, so it sees its own last move at once; two controllers
+    // reading lagging replicas could otherwise each take the next failback stage within
+    // one replication lag (found by `regionctl simulate`). Evacuation is not delegated.
+    //
+    // A peer on the far side of a partition looks stale from here although it still leads
+    // for the rest of the fleet; a controller therefore also counts the controllers its
+    // fresh peers report seeing acting (`sees_acting`), so two never lead at once.
+    let peer_acting =
+        |h: &Heartbeat| h.bundle_hash == bundle.hash && h.state == "acting" && fresh(h.at);
+    let seen_acting: BTreeSet<&str> = heartbeats
+        .iter()
+        .filter(|h| h.region != ctx.region && peer_acting(h))
+        .map(|h| h.region.as_str())
+        .collect();
+    let reported_acting: BTreeSet<&str> = heartbeats
+        .iter()
+        .filter(|h| h.region != ctx.region && peer_acting(h))
+        .flat_map(|h| h.sees_acting.iter().map(String::as_str))
+        .collect();
+    let first = ctx
+        .controllers
+        .iter()
+        .find(|c| {
+            **c == ctx.region
+                || seen_acting.contains(c.as_str())
+                || reported_acting.contains(c.as_str())
+        })
+        .is_some_and(|c| *c == ctx.region);
+    // Being first must have held for a while (see `Heartbeat::first_since`): three ticks
+    // (a peer's next heartbeat plus replication lag up to two ticks), at most the
+    // heartbeat TTL. The start is carried in this controller's own last heartbeat, if
+    // still fresh.
+    let tick = bundle
+        .controller
+        .as_ref()
+        .map_or(10, |c| c.tick_secs)
+        .max(1);
+    let lead_after = ctx.heartbeat_ttl_secs.min(tick.saturating_mul(3));
+    heartbeat.first_since = first.then(|| {
+        heartbeats
+            .iter()
+            .find(|h| h.region == ctx.region && h.bundle_hash == bundle.hash && fresh(h.at))
+            .and_then(|h| h.first_since)
+            .map_or(now, |t| t.min(now))
+    });
+    let discretionary_leader = heartbeat
+        .first_since
+        .is_some_and(|t| now.elapsed_at_least(t, lead_after));
+    heartbeat.sees_acting = std::iter::once(ctx.region.as_str())
+        .chain(seen_acting.iter().copied())
+        .map(str::to_string)
+        .collect();
+    // Writing it proves the journal writable; it counts toward quorum like the peers'.
+    if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
+        report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
+        return (report, previous.clone());
+    }
+    heartbeats.retain(|h| h.region != ctx.region);
+    heartbeats.push(heartbeat.clone());
     let same_hash = ctx
         .controllers
         .iter()
@@ -212,24 +272,6 @@ pub async fn reconcile_once<W: World>(
         })
         .count();
     let needed = ctx.controllers.len() / 2 + 1;
-    // Discretionary moves (failback, rebalancing) are made by one controller only: the
-    // first, in fleet order, whose fresh heartbeat says it is acting. Its cooldown is read
-    // from its own journal replica, so it sees its own last move at once; two controllers
-    // reading lagging replicas could otherwise each take the next failback stage within
-    // one replication lag (found by `regionctl simulate`). Evacuation is not delegated.
-    let discretionary_leader = ctx
-        .controllers
-        .iter()
-        .find(|c| {
-            **c == ctx.region
-                || heartbeats.iter().any(|h| {
-                    &h.region == *c
-                        && h.bundle_hash == bundle.hash
-                        && h.state == "acting"
-                        && fresh(h.at)
-                })
-        })
-        .is_some_and(|c| *c == ctx.region);
     #[cfg(feature = "planted-bugs")]
     let needed = if regionctl_core::planted::active(regionctl_core::planted::Bug::MinorityApplies) {
         0
@@ -283,6 +325,18 @@ pub async fn reconcile_once<W: World>(
     let health = regionctl_core::health::evaluate(bundle, &observations, previous, now);
     if own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
+    }
+    // Peers read this heartbeat to see who leads and which regions this controller
+    // disputes: say it as of this pass's view, before acting on that view (the leader
+    // must not fail back a region this pass is about to evacuate; found by `simulate`).
+    let now_not_healthy = not_healthy(bundle, &health);
+    if report.stand_down.is_none() && now_not_healthy != heartbeat.not_healthy {
+        heartbeat.not_healthy = now_not_healthy;
+        if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
+            report
+                .read_failures
+                .push(format!("heartbeat not updated: {}", e.message));
+        }
     }
     let controls: Controls = match world.query("CONTROL", "").await {
         Ok(items) => journal::controls_from(&items),

@@ -370,6 +370,10 @@ fn evaluate_service(
     let mut region_all_ok = vec![true; nr];
     let mut region_has_alarm = vec![false; nr];
     let mut cell_bad: Vec<Option<Timestamp>> = Vec::new();
+    // Alarms that could not be read at all (their region's CloudWatch unreachable), by
+    // region and by cell: silence, which must not clear a failure they may still report.
+    let mut region_unread = vec![false; nr];
+    let mut cell_unread: Vec<bool> = Vec::new();
     for ev in &mut health.evidence {
         *ev = RegionEvidence::default();
     }
@@ -384,6 +388,19 @@ fn evaluate_service(
                 health.load[r] = true;
             }
             continue;
+        }
+        if obs.is_none() {
+            match binding.cell {
+                None => region_unread[r] = true,
+                Some(c) => {
+                    if cell_unread.is_empty() {
+                        cell_unread = vec![false; nc * nr];
+                    }
+                    if let Some(u) = cell_unread.get_mut(c * nr + r) {
+                        *u = true;
+                    }
+                }
+            }
         }
         match (binding.cell, obs) {
             (_, Some(o)) if o.state == AlarmState::Alarm => {
@@ -450,10 +467,24 @@ fn evaluate_service(
                 (a, b) => a.or(b),
             } {
                 Raw::Degraded(t)
+            } else if health.entries[slot].verdict.is_unhealthy()
+                && (region_unread[r] || cell_unread.get(slot).copied().unwrap_or(false))
+            {
+                // An alarm that reported this failure cannot be read now: probes that were
+                // fine all along are no evidence that it is over (simulate seed 198).
+                Raw::Nothing
             } else if alarm_good {
                 Raw::Healthy(region_good[r])
             } else if let Some(t) = reachable_since {
-                Raw::Healthy(Some(t))
+                // Probes passing since before a failure they did not see (an alarm-only
+                // one) date its end no earlier than its start: the recovery window runs
+                // from there, not from the probes' old `since`.
+                let entry = health.entries[slot];
+                Raw::Healthy(Some(if entry.verdict.is_unhealthy() {
+                    t.max(entry.since)
+                } else {
+                    t
+                }))
             } else if capacity_ready {
                 Raw::Healthy(None)
             } else {

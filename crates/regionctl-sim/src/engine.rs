@@ -171,6 +171,8 @@ impl Run {
 struct Controller {
     region: String,
     alive: bool,
+    /// The policy revision it runs: 0 is the scenario's bundle, `n` the `n`-th rollout's.
+    revision: u32,
     health: HealthView,
     offset: u64,
     stand_down: Option<String>,
@@ -192,6 +194,13 @@ enum Active {
     Route53Down,
     Skew(String),
     Capacity(String),
+    /// A rollout: controllers (fleet indexes, in order) take `revision` `period` apart.
+    Rollout {
+        order: Vec<usize>,
+        period: u64,
+        from: u64,
+        revision: u32,
+    },
 }
 
 /// Reads every `*.yaml`/`*.yml` under `dir`, sorted.
@@ -478,6 +487,7 @@ pub fn run(
         .map(|r| Controller {
             region: r.clone(),
             alive: true,
+            revision: 0,
             health: HealthView::unknown(&bundle),
             offset: world.jitter(tick - 1),
             stand_down: None,
@@ -507,6 +517,8 @@ pub fn run(
     let mut effects_seen = 0usize;
     let mut timeline_ix = 0usize;
     let ctx_controllers = controllers.clone();
+    // Policy revisions rolled out during the run: the same policies under a new hash.
+    let mut revisions: Vec<Bundle> = vec![bundle.clone()];
     let mut checker =
         crate::invariants::Checker::new(&bundle, &controllers, tick, heartbeat_ttl_secs);
     for t in 0..=duration {
@@ -557,7 +569,19 @@ pub fn run(
             let id =
                 e.id.clone()
                     .unwrap_or_else(|| format!("{}#{timeline_ix}", e.what.as_str()));
-            let text = apply_entry(e, &id, t, &bundle, &world, &mut fleet, &mut active);
+            if e.what == What::PolicyRollout {
+                revisions.push(revision_of(&bundle, &id));
+            }
+            let revision = u32::try_from(revisions.len() - 1).unwrap_or(u32::MAX);
+            let text = apply_entry(
+                e,
+                &id,
+                (t, revision),
+                &bundle,
+                &world,
+                &mut fleet,
+                &mut active,
+            );
             let kind = if e.what == What::Recover {
                 "recover"
             } else {
@@ -577,6 +601,38 @@ pub fn run(
                 },
             );
             timeline_ix += 1;
+        }
+        // Rollouts reaching the next controller.
+        for (_, a) in &active {
+            if let Active::Rollout {
+                order,
+                period,
+                from,
+                revision,
+            } = a
+            {
+                for (k, ci) in order.iter().enumerate() {
+                    let due = from + period * u64::try_from(k).unwrap_or(u64::MAX);
+                    if let Some(c) = fleet.get_mut(*ci)
+                        && t >= due
+                        && c.revision < *revision
+                    {
+                        c.revision = *revision;
+                        let hash = revisions
+                            .get(*revision as usize)
+                            .map_or("?", |b| b.short_hash());
+                        emit(
+                            &mut events,
+                            Event {
+                                t,
+                                kind: "rollout".into(),
+                                who: c.region.clone(),
+                                text: format!("now runs policy revision {hash}"),
+                            },
+                        );
+                    }
+                }
+            }
         }
         // Flapping alarms.
         for (_, a) in &active {
@@ -622,7 +678,7 @@ pub fn run(
             }
             let view = ControllerView::new(&world, &c.region);
             let ctx = Context {
-                bundle: &bundle,
+                bundle: revisions.get(c.revision as usize).unwrap_or(&bundle),
                 region: c.region.clone(),
                 controllers: ctx_controllers.clone(),
                 heartbeat_ttl_secs,
@@ -779,6 +835,7 @@ pub fn run(
                     .collect(),
                 keys: &meter.keys,
                 alive: fleet.iter().map(|c| c.alive).collect(),
+                revision: fleet.iter().map(|c| c.revision).collect(),
             });
         }
     }
@@ -1025,7 +1082,7 @@ fn where_text(e: &scenario::TimelineEntry) -> String {
 fn apply_entry(
     e: &scenario::TimelineEntry,
     id: &str,
-    t: u64,
+    (t, revision): (u64, u32),
     bundle: &Bundle,
     world: &RefCell<World>,
     fleet: &mut [Controller],
@@ -1127,6 +1184,30 @@ fn apply_entry(
                 .insert(region.clone(), e.fraction.unwrap_or(1.0));
             Active::Capacity(region)
         }
+        What::PolicyRollout => {
+            // From `where.region` on, in fleet order, wrapping around.
+            let n = fleet.len();
+            let first = fleet.iter().position(|c| c.region == region).unwrap_or(0);
+            let order: Vec<usize> = (0..n).map(|k| (first + k) % n).collect();
+            let period = e.period.map_or(60, Dur::secs);
+            let names: Vec<&str> = order.iter().map(|i| fleet[*i].region.as_str()).collect();
+            let text = format!(
+                "{label}: a new policy revision reaches {} {} apart",
+                names.join(" → "),
+                Dur(period)
+            );
+            drop(w);
+            active.push((
+                id.to_string(),
+                Active::Rollout {
+                    order,
+                    period,
+                    from: t,
+                    revision,
+                },
+            ));
+            return text;
+        }
         What::Recover => {
             drop(w);
             let ids: Vec<String> = if e.faults.iter().any(|f| f == "all") {
@@ -1193,7 +1274,28 @@ fn undo(a: &Active, t: u64, bundle: &Bundle, world: &RefCell<World>, fleet: &mut
         Active::Capacity(r) => {
             w.faults.capacity_fraction.remove(r);
         }
+        // Recovering a rollout completes it: every controller runs the new revision (or
+        // a later one it already has: revisions only move forward).
+        Active::Rollout {
+            order, revision, ..
+        } => {
+            for i in order {
+                if let Some(c) = fleet.get_mut(*i) {
+                    c.revision = c.revision.max(*revision);
+                }
+            }
+        }
     }
+}
+
+/// The bundle as a rollout delivers it: the same policies under a new hash (as if a
+/// comment had changed in git), so only coordination is exercised, never new behaviour.
+fn revision_of(bundle: &Bundle, id: &str) -> Bundle {
+    use sha2::Digest;
+    let mut b = bundle.clone();
+    let digest = sha2::Sha256::digest(format!("{}\0rollout {id}", bundle.hash).as_bytes());
+    b.hash = digest.iter().map(|x| format!("{x:02x}")).collect();
+    b
 }
 
 fn summarise_effects(

@@ -222,6 +222,12 @@ pub enum What {
     ClockSkew,
     /// Only `fraction` of new ECS tasks in a region will start (`where.region`).
     CapacityShortfall,
+    /// A new policy revision reaches the controllers one at a time: first the one in
+    /// `where.region`, then the next in fleet order every `period` (default 60 s). Each
+    /// then runs it; it changes no behaviour, only the bundle hash, so controllers on
+    /// different revisions must not count each other toward quorum. Recovering it
+    /// completes the rollout at once.
+    PolicyRollout,
     /// Recover the faults named in `faults` (`all`: every fault in force).
     Recover,
 }
@@ -241,6 +247,7 @@ impl What {
             What::Route53ControlPlaneDown => "route53-control-plane-down",
             What::ClockSkew => "clock-skew",
             What::CapacityShortfall => "capacity-shortfall",
+            What::PolicyRollout => "policy-rollout",
             What::Recover => "recover",
         }
     }
@@ -742,6 +749,7 @@ pub fn validate(loaded: &Loaded, bundle: &Bundle, controllers: &[String]) -> Vec
                 | What::JournalUnavailable
                 | What::ClockSkew
                 | What::CapacityShortfall
+                | What::PolicyRollout
         );
         match &e.place.region {
             Some(r) if !known_region(r) => err(
@@ -760,7 +768,10 @@ pub fn validate(loaded: &Loaded, bundle: &Bundle, controllers: &[String]) -> Vec
         }
         if matches!(
             e.what,
-            What::ControllerCrash | What::ClockSkew | What::JournalUnavailable
+            What::ControllerCrash
+                | What::ClockSkew
+                | What::JournalUnavailable
+                | What::PolicyRollout
         ) && let Some(r) = &e.place.region
             && !controllers.contains(r)
         {

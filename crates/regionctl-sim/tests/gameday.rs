@@ -81,6 +81,7 @@ fn every_shipped_scenario_passes_on_sim() {
         "partition",
         "route53-outage",
         "staged-failback",
+        "policy-rollout",
     ] {
         assert!(
             names.iter().any(|n| n == expected),

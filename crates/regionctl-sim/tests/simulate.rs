@@ -191,29 +191,6 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
     );
 }
 
-#[test]
-fn a_violation_is_replayed_by_its_reproduction_scenario() {
-    let (cfg, bundle) = config(1);
-    let Some((seed, invariant)) = known_findings().into_iter().find(|(_, i)| i != "aborted") else {
-        // No open finding left to replay: the planted-bug tests cover reproduction.
-        return;
-    };
-    let result = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
-    assert!(
-        result
-            .invariants
-            .violations
-            .iter()
-            .any(|v| v.invariant == invariant),
-        "seed {seed} no longer violates {invariant}"
-    );
-    let replayed = replay(&cfg, &result, &scratch("replay"));
-    assert!(
-        replayed.contains(&invariant),
-        "the reproduction of seed {seed} did not violate {invariant} again: {replayed:?}"
-    );
-}
-
 #[cfg(feature = "planted-bugs")]
 mod planted {
     use super::*;

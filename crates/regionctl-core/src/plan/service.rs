@@ -234,7 +234,6 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         Strategy::WarmStandby | Strategy::PilotLight
     );
     let mut wait_steps: Vec<usize> = Vec::new();
-    let mut alb_steps: Vec<usize> = Vec::new();
     let mut partial_fraction: Option<f64> = None;
     let mut covering = vec![false; nr];
     let mut shift_reasons: Vec<Reason> = Vec::new();
@@ -414,7 +413,6 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                 if load || current_lambda > 0 && !cover {
                     reasons.push(Reason::Load { r, in_alarm: load });
                 }
-                alb_steps.push(steps.len());
                 steps.push(LocalStep {
                     action: Action::SetAlb { r, from, to },
                     after: scale_step[r].into_iter().collect(),
@@ -430,9 +428,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     // 6. Weight steps.
     // 6. Data-plane switches, before the weight shift that needs the control plane, with
     // the same capacity prerequisites; neither waits for the other.
-    let mut switch_after: Vec<usize> = scale_step.iter().flatten().copied().collect();
-    switch_after.extend(wait_steps.iter().copied());
-    switch_after.extend(alb_steps.iter().copied());
+    // An evacuation waits only for capacity that gates it (the wait steps, each after its
+    // region's scale). A pre-scale or a Lambda cover is attempted first but does not hold
+    // traffic on a failing region when its call fails: a receiver whose APIs are
+    // unreachable must not pin an evacuation (simulate seed 114).
+    let mut switch_after: Vec<usize> = wait_steps.clone();
     switch_after.sort_unstable();
     let eligible_at =
         |c: usize, r: usize| entry(c, r).verdict == Verdict::Healthy && !drained[c * nr + r];
@@ -474,10 +474,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
             }
         }
         reasons.extend(shift_reasons.iter().cloned());
-        let mut after: Vec<usize> = scale_step.iter().flatten().copied().collect();
-        after.extend(wait_steps.iter().copied());
-        after.extend(alb_steps.iter().copied());
-        after.sort_unstable();
+        let after = switch_after.clone();
         shift_steps.push(steps.len());
         steps.push(LocalStep {
             action: Action::SetWeights {
@@ -803,7 +800,7 @@ fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], w: &mut [u
 /// proportion to their full-target shares, or — when none has one (a fallback tier handing
 /// traffic back) — in proportion to what they carry now. `f` is the next stage, shrunk until
 /// the whole move (every region's gain, after integer rounding) fits the step limit.
-fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
+pub(super) fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
     let n = full.len();
     let s_from = cell_shares(from);
     let s_full = cell_shares(full);
@@ -836,14 +833,27 @@ fn staged(service: &Service, from: &[u8], full: &[u8]) -> Vec<u8> {
             gained += d[r];
         }
         let rest = (1.0 - gained).max(0.0);
+        // The others' split moves from today's toward the full target's at the same pace
+        // as the gainers: jumping to the target's split at once can alone exceed the step
+        // limit (an evacuation that left them far from it), and then no stage would ever
+        // fit and failback would stall for good (found by `regionctl simulate`).
+        let t = if progress < 1.0 {
+            ((f - progress) / (1.0 - progress)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         for &r in &others {
-            d[r] = if others_full > 0.0 {
-                s_full[r] / others_full * rest
-            } else if others_from > 0.0 {
-                s_from[r] / others_from * rest
+            let now_part = if others_from > 0.0 {
+                s_from[r] / others_from
             } else {
-                0.0
+                s_full[r] / others_full.max(f64::MIN_POSITIVE)
             };
+            let full_part = if others_full > 0.0 {
+                s_full[r] / others_full
+            } else {
+                now_part
+            };
+            d[r] = ((1.0 - t) * now_part + t * full_part) * rest;
         }
         d
     };

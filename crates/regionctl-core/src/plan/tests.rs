@@ -296,11 +296,16 @@ fn receivers_are_pre_scaled_before_the_shift() {
         assert_eq!(from, live.services[x.s].ecs[r].unwrap().desired);
         assert_eq!(to, expected.max(from));
         assert!(to > from);
+        // Attempted first, but an evacuation is not held on a failing region when a
+        // receiver's scale call fails (no wait step gates active-active).
         assert!(
-            shift.after.contains(&step.id),
-            "the shift waits for the scale step"
+            step.id < shift.id,
+            "the receiver is pre-scaled before the shift"
         );
-        assert!(step.id < shift.id);
+        assert!(
+            !shift.after.contains(&step.id),
+            "an evacuation does not wait for a pre-scale to succeed"
+        );
         assert_eq!(x.sp(&p).target_desired[r], Some(to));
         scaled.push(r);
     }
@@ -352,7 +357,8 @@ fn hard_down_active_active_with_alb_is_covered_by_lambda() {
                 .iter()
                 .any(|re| matches!(re, Reason::LambdaCover { r: lr, .. } if *lr == r))
         );
-        assert!(shift.after.contains(&alb.id));
+        assert!(alb.id < shift.id, "Lambda cover is set before the shift");
+        assert!(!shift.after.contains(&alb.id));
     }
     assert!(
         shift
@@ -555,7 +561,8 @@ fn warm_standby_hard_down_shifts_at_once_with_alert() {
         .into_iter()
         .find(|s| matches!(s.action, Action::Scale { r, .. } if r == ew))
         .unwrap();
-    assert!(st.after.contains(&scale.id));
+    // The source is hard down: the shift goes at once, the scale is attempted first.
+    assert!(scale.id < st.id && !st.after.contains(&scale.id));
 }
 
 #[test]
@@ -1462,4 +1469,50 @@ fn the_guard_rejects_switch_states_route53_would_answer_badly() {
     // Its switch off: answered traffic avoids it even though the weights were not written.
     let v = crate::guard::check_answered(&inputs, x.s, &weights, &[false, true, true], &[]);
     assert!(v.is_empty(), "{v:?}");
+}
+
+#[test]
+fn failback_from_an_uneven_evacuation_progresses_within_the_step_limit() {
+    // An evacuation left the cell far from its baseline split among the others
+    // ([0, 30, 70] against [50, 30, 20]): each stage stays within the step limit and the
+    // cell still reaches its baseline (it used to stall at [0, 30, 70] for good).
+    let bundle = example();
+    let s = bundle.service_index("playback").unwrap();
+    let svc = &bundle.services[s];
+    let c = svc
+        .cells
+        .iter()
+        .position(|c| c.id == "de-free-ios")
+        .unwrap();
+    let full = svc.cells[c].baseline_weights.clone();
+    assert_eq!(full.len(), 3);
+    let limit = f64::from(svc.safety.max_shift_percent_per_step);
+    let mut w = vec![0u8, 30, 70];
+    let total_gain = |a: &[u8], b: &[u8]| -> f64 {
+        let share = |w: &[u8], r: usize| {
+            f64::from(w[r]) / f64::from(w.iter().map(|x| u32::from(*x)).sum::<u32>().max(1))
+        };
+        (0..a.len())
+            .map(|r| (share(b, r) - share(a, r)).max(0.0))
+            .sum::<f64>()
+            * 100.0
+    };
+    for step in 0..20 {
+        if w == full {
+            assert!(
+                step >= 2,
+                "reached baseline in {step} stage(s): too fast for the limit"
+            );
+            return;
+        }
+        let next = service::staged(svc, &w, &full);
+        assert_ne!(next, w, "stage {step} made no progress from {w:?}");
+        let moved = total_gain(&w, &next);
+        assert!(
+            moved <= limit + 1.0,
+            "stage {step}: {w:?} → {next:?} moves {moved:.1}"
+        );
+        w = next;
+    }
+    panic!("not at baseline {full:?} after 20 stages: {w:?}");
 }

@@ -54,7 +54,7 @@ impl Gen {
 }
 
 /// The kinds of timeline fault the generator draws from (equal odds).
-const KINDS: [What; 10] = [
+const KINDS: [What; 11] = [
     What::EndpointsFail,
     What::Alarm,
     What::AlarmFlap,
@@ -65,6 +65,7 @@ const KINDS: [What; 10] = [
     What::Route53ControlPlaneDown,
     What::ClockSkew,
     What::CapacityShortfall,
+    What::PolicyRollout,
 ];
 
 /// Generates seed `seed`'s scenario over `bundle` with these controllers, running for
@@ -218,6 +219,12 @@ pub fn generate(
                 e.place.region = Some(region);
                 e.fraction = Some(f64::from(u32::try_from(g.range(0, 8)).unwrap_or(0)) / 10.0);
                 "capacity-short"
+            }
+            What::PolicyRollout => {
+                // A deploy pipeline's stagger: seconds to minutes between controllers.
+                e.place.region = Some(controller);
+                e.period = Some(Dur(g.range(5, 300)));
+                "policy-rollout"
             }
             _ => continue,
         };

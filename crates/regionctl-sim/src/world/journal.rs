@@ -16,6 +16,9 @@ pub struct Stored {
     pub written_at: Timestamp,
     /// The replica it was written to.
     pub origin: String,
+    /// Order of the write in the whole world: two writes in the same millisecond from the
+    /// same replica (a heartbeat rewritten within one pass) are ordered too.
+    pub seq: u64,
 }
 
 /// A replication in flight.
@@ -32,6 +35,7 @@ pub struct Replicas {
     /// Per region: (pk, sk) → item.
     pub replicas: BTreeMap<String, BTreeMap<(String, String), Stored>>,
     queue: Vec<InFlight>,
+    writes: u64,
 }
 
 impl Replicas {
@@ -43,15 +47,18 @@ impl Replicas {
                 .map(|r| (r.clone(), BTreeMap::new()))
                 .collect(),
             queue: Vec::new(),
+            writes: 0,
         }
     }
 
     /// Writes `item` into `region`'s replica (unconditionally) and queues its replication.
     pub fn write(&mut self, region: &str, item: &JournalItem, now: Timestamp, lag_ms: i64) {
+        self.writes += 1;
         let stored = Stored {
             item: item.clone(),
             written_at: now,
             origin: region.to_string(),
+            seq: self.writes,
         };
         apply(
             self.replicas.entry(region.to_string()).or_default(),
@@ -122,10 +129,10 @@ impl Replicas {
     }
 }
 
-/// Last-writer-wins, ties broken by the origin region's name (deterministic, as DynamoDB's
-/// own tie-break is to the replicas).
+/// Last-writer-wins; writes in the same millisecond are ordered as they were made (a
+/// replica's own rewrite must not be dropped as a tie).
 fn later(a: &Stored, b: &Stored) -> bool {
-    (a.written_at, &a.origin) > (b.written_at, &b.origin)
+    (a.written_at, a.seq) > (b.written_at, b.seq)
 }
 
 fn apply(replica: &mut BTreeMap<(String, String), Stored>, stored: Stored) {

@@ -101,13 +101,15 @@ impl TokenBucket {
         }
     }
 
-    /// Takes `n` tokens at `now`, or none and false when there are not enough.
-    pub fn take(&mut self, n: u32, now: Timestamp) -> bool {
+    /// Takes `n` tokens at `now`, or none and false when there are not enough even after
+    /// waiting `patience_secs` for the refill. A call that waits borrows: the bucket goes
+    /// below zero, and the calls after it wait or are throttled until it has refilled.
+    pub fn take(&mut self, n: u32, now: Timestamp, patience_secs: f64) -> bool {
         let elapsed = (now.millis() - self.at.millis()).max(0) as f64 / 1000.0;
         self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
         self.at = now;
         let n = f64::from(n);
-        if self.tokens + 1e-9 >= n {
+        if self.tokens + patience_secs.max(0.0) * self.per_sec + 1e-9 >= n {
             self.tokens -= n;
             true
         } else {

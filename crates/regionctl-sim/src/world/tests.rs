@@ -112,7 +112,8 @@ fn route53_throttles_with_a_token_bucket() {
         ..no_jitter()
     });
     let view = ControllerView::new(&w, "r1");
-    for _ in 0..3 {
+    // Three from the burst, three more the adapter's retries wait for (3.1 s at 1/s).
+    for _ in 0..6 {
         assert!(block_on(view.read_weighted("Z1")).expect("ready").is_ok());
     }
     let err = block_on(view.read_weighted("Z1"))
@@ -120,9 +121,14 @@ fn route53_throttles_with_a_token_bucket() {
         .expect_err("throttled");
     assert_eq!(err.class, FailureClass::Throttled);
     assert_eq!(w.borrow().stats.route53_throttled, 1);
-    // One second refills one token.
+    // The waiting calls borrowed: one second refills one token, which serves one call
+    // (after a wait), not a burst.
     w.borrow_mut().set_now(T0.plus_secs(1));
     assert!(block_on(view.read_weighted("Z1")).expect("ready").is_ok());
+    let err = block_on(view.read_weighted("Z1"))
+        .expect("ready")
+        .expect_err("still in debt");
+    assert_eq!(err.class, FailureClass::Throttled);
     // The control plane being down is not throttling.
     w.borrow_mut().faults.route53_down = true;
     w.borrow_mut().set_now(T0.plus_secs(10));
@@ -198,6 +204,22 @@ fn journal_replicates_with_lag_and_last_writer_wins() {
             .expect("ready")
             .expect("read");
         assert_eq!(items[0].body, serde_json::json!("r2 later"));
+    }
+    // A replica's own rewrite in the same millisecond is the later write, here and after
+    // replication (a heartbeat updated within one pass).
+    block_on(r1.put(&item("hb", "first")))
+        .expect("ready")
+        .expect("written");
+    block_on(r1.put(&item("hb", "rewritten")))
+        .expect("ready")
+        .expect("written");
+    w.borrow_mut().set_now(T0.plus_secs(20));
+    w.borrow_mut().settle();
+    for view in [&r1, &r2] {
+        let items = block_on(view.query("HEARTBEAT", "hb"))
+            .expect("ready")
+            .expect("read");
+        assert_eq!(items[0].body, serde_json::json!("rewritten"));
     }
 }
 
