@@ -610,6 +610,8 @@ impl Bench<'_> {
                 not_healthy: Vec::new(),
                 sees_acting: Vec::new(),
                 first_since: None,
+                drained: Default::default(),
+                peers_not_healthy: Default::default(),
             };
             self.admin
                 .put(&heartbeat_item(&hb))

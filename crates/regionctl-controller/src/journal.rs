@@ -24,6 +24,7 @@ use crate::ports::JournalItem;
 use regionctl_core::controls::{Controls, Override, Pause};
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Decisions are kept 90 days.
 pub const DECISION_TTL_SECS: i64 = 90 * 86_400;
@@ -59,6 +60,18 @@ pub struct Heartbeat {
     /// both lead.
     #[serde(default)]
     pub first_since: Option<Timestamp>,
+    /// `service/region` pairs this controller sees drained in Route 53 (weight 0 in a cell
+    /// whose baseline gives it traffic), with when it first saw each. A pair drained only
+    /// moments ago is a fresh evacuation whose reasons (a peer's heartbeat, its decision)
+    /// may not have replicated here yet: the leader does not fail it back until that has
+    /// had time to arrive.
+    #[serde(default)]
+    pub drained: BTreeMap<String, Timestamp>,
+    /// The `not_healthy` lists of the fresh, acting peers this controller sees, by peer:
+    /// relayed so that a leader cut off from a peer (a partition) still learns that the
+    /// peer — which may hold a majority through this controller — sees a region failing.
+    #[serde(default)]
+    pub peers_not_healthy: BTreeMap<String, Vec<String>>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).

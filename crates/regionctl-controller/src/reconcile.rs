@@ -194,6 +194,8 @@ pub async fn reconcile_once<W: World>(
         not_healthy: not_healthy(bundle, previous),
         sees_acting: Vec::new(),
         first_since: None,
+        drained: BTreeMap::new(),
+        peers_not_healthy: BTreeMap::new(),
     };
     // Peers' heartbeats first: this one's says whom it sees acting.
     let mut heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
@@ -241,16 +243,27 @@ pub async fn reconcile_once<W: World>(
         .map_or(10, |c| c.tick_secs)
         .max(1);
     let lead_after = ctx.heartbeat_ttl_secs.min(tick.saturating_mul(3));
+    let own_previous_heartbeat = heartbeats
+        .iter()
+        .find(|h| h.region == ctx.region && h.bundle_hash == bundle.hash && fresh(h.at))
+        .cloned();
     heartbeat.first_since = first.then(|| {
-        heartbeats
-            .iter()
-            .find(|h| h.region == ctx.region && h.bundle_hash == bundle.hash && fresh(h.at))
+        own_previous_heartbeat
+            .as_ref()
             .and_then(|h| h.first_since)
             .map_or(now, |t| t.min(now))
     });
+    if let Some(h) = &own_previous_heartbeat {
+        heartbeat.drained.clone_from(&h.drained);
+    }
     let discretionary_leader = heartbeat
         .first_since
         .is_some_and(|t| now.elapsed_at_least(t, lead_after));
+    heartbeat.peers_not_healthy = heartbeats
+        .iter()
+        .filter(|h| h.region != ctx.region && peer_acting(h))
+        .map(|h| (h.region.clone(), h.not_healthy.clone()))
+        .collect();
     heartbeat.sees_acting = std::iter::once(ctx.region.as_str())
         .chain(seen_acting.iter().copied())
         .map(str::to_string)
@@ -330,8 +343,30 @@ pub async fn reconcile_once<W: World>(
     // disputes: say it as of this pass's view, before acting on that view (the leader
     // must not fail back a region this pass is about to evacuate; found by `simulate`).
     let now_not_healthy = not_healthy(bundle, &health);
-    if report.stand_down.is_none() && now_not_healthy != heartbeat.not_healthy {
+    // Drained, and since when this controller has seen it so (with no fresh previous
+    // heartbeat, a restart, from now). Drained within `lead_after`: someone just evacuated
+    // it, for reasons that may still be replicating (if it was this controller, it sees
+    // the region failing and would not fail it back anyway).
+    let now_drained: BTreeMap<String, Timestamp> = drained(bundle, &live)
+        .into_iter()
+        .map(|pair| {
+            let since = own_previous_heartbeat
+                .as_ref()
+                .and_then(|h| h.drained.get(&pair).copied())
+                .map_or(now, |t| t.min(now));
+            (pair, since)
+        })
+        .collect();
+    let newly_drained: Vec<String> = now_drained
+        .iter()
+        .filter(|(_, since)| !now.elapsed_at_least(**since, lead_after))
+        .map(|(pair, _)| pair.clone())
+        .collect();
+    if report.stand_down.is_none()
+        && (now_not_healthy != heartbeat.not_healthy || now_drained != heartbeat.drained)
+    {
         heartbeat.not_healthy = now_not_healthy;
+        heartbeat.drained = now_drained;
         if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
             report
                 .read_failures
@@ -359,7 +394,14 @@ pub async fn reconcile_once<W: World>(
     // with another view would evacuate again within a tick (found by `regionctl simulate`).
     // The region's recovery window restarts instead, on the leader's planning copy only.
     let planning_health = if discretionary_leader {
-        hold_failback_for_peers(bundle, &health, &heartbeats, ctx, now, &fresh)
+        hold_failback_for_peers(
+            bundle,
+            &health,
+            (&heartbeats, &newly_drained),
+            ctx,
+            now,
+            &fresh,
+        )
     } else {
         None
     };
@@ -905,6 +947,27 @@ fn normalize(name: &str) -> String {
 /// evidence yet (a controller's first pass after a start) knows nothing healthy, so it
 /// lists every pair: a restarted peer holds failback for the one tick until it has a view,
 /// rather than letting the leader fail back into a region it is about to evacuate.
+/// `service/region` pairs with weight 0 in some cell whose baseline gives them traffic.
+fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
+    let mut out = Vec::new();
+    for (s, service) in bundle.services.iter().enumerate() {
+        let nr = service.regions.len();
+        let Some(ls) = live.services.get(s) else {
+            continue;
+        };
+        for (r, region) in service.regions.iter().enumerate() {
+            let drained = service.cells.iter().enumerate().any(|(c, cell)| {
+                cell.baseline_weights.get(r).is_some_and(|b| *b > 0)
+                    && ls.weights.get(c * nr + r).copied().flatten() == Some(0)
+            });
+            if drained {
+                out.push(format!("{}/{}", service.name, region.name));
+            }
+        }
+    }
+    out
+}
+
 fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
     let mut out = Vec::new();
     for (s, service) in bundle.services.iter().enumerate() {
@@ -932,12 +995,12 @@ fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
 fn hold_failback_for_peers(
     bundle: &Bundle,
     health: &HealthView,
-    heartbeats: &[Heartbeat],
+    (heartbeats, newly_drained): (&[Heartbeat], &[String]),
     ctx: &Context<'_>,
     now: Timestamp,
     fresh: &impl Fn(Timestamp) -> bool,
 ) -> Option<HealthView> {
-    let disputed: std::collections::BTreeSet<&str> = heartbeats
+    let disputed: BTreeSet<&str> = heartbeats
         .iter()
         .filter(|h| {
             h.region != ctx.region
@@ -945,7 +1008,16 @@ fn hold_failback_for_peers(
                 && h.state == "acting"
                 && fresh(h.at)
         })
-        .flat_map(|h| h.not_healthy.iter().map(String::as_str))
+        .flat_map(|h| {
+            // Its own view, and the views it relays from peers other than this one.
+            h.not_healthy.iter().map(String::as_str).chain(
+                h.peers_not_healthy
+                    .iter()
+                    .filter(|(peer, _)| **peer != ctx.region)
+                    .flat_map(|(_, pairs)| pairs.iter().map(String::as_str)),
+            )
+        })
+        .chain(newly_drained.iter().map(String::as_str))
         .collect();
     if disputed.is_empty() {
         return None;

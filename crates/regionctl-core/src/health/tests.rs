@@ -523,13 +523,7 @@ fn a_failed_region_does_not_recover_through_silence() {
     let f = Fixture::new();
     let long_ago = Timestamp(T0.millis() - 86_400_000);
     let mut view = f.healthy();
-    let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);
-    f.set(
-        &mut o,
-        &name("eu-west-1", "5xx"),
-        AlarmState::Alarm,
-        long_ago,
-    );
+    let mut o = red_5xx_in(&f, "eu-west-1", long_ago);
     view = f.eval(&o, &view, T0);
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
     // Drained: its alarms go to INSUFFICIENT_DATA and nothing else speaks for it.
@@ -692,6 +686,14 @@ fn a_reload_with_a_different_shape_starts_unknown() {
 
 /// Every failure alarm of `web` OK since `since`, except `region`'s, which are unread (its
 /// CloudWatch unreachable).
+/// Every failure alarm of `web` OK since long ago except `region`'s 5xx, in ALARM since
+/// `since`.
+fn red_5xx_in(f: &Fixture, region: &str, since: Timestamp) -> Observations {
+    let mut o = f.all_web_alarms(AlarmState::Ok, Timestamp(T0.millis() - 86_400_000));
+    f.set(&mut o, &name(region, "5xx"), AlarmState::Alarm, since);
+    o
+}
+
 fn alarms_unread_in(f: &Fixture, region: &str, since: Timestamp) -> Observations {
     let mut o = f.empty();
     for b in &f.svc().health.alarms {
@@ -707,13 +709,7 @@ fn unreadable_alarms_do_not_let_old_probes_clear_a_failure() {
     let f = Fixture::new();
     let long_ago = Timestamp(T0.millis() - 86_400_000);
     let mut view = f.healthy();
-    let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);
-    f.set(
-        &mut o,
-        &name("eu-west-1", "5xx"),
-        AlarmState::Alarm,
-        long_ago,
-    );
+    let mut o = red_5xx_in(&f, "eu-west-1", long_ago);
     // The failure is alarm-only: every observer's probe has passed all along.
     for observer in ["eu-central-1", "us-east-1", "eu-west-1"] {
         f.probe(&mut o, observer, "eu-west-1", true, long_ago);
@@ -742,8 +738,7 @@ fn recovery_from_probes_is_not_dated_before_the_failure() {
     let long_ago = Timestamp(T0.millis() - 86_400_000);
     let recover_after = f.svc().health.recover_after_secs;
     let mut view = f.healthy();
-    let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);
-    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, T0);
+    let mut o = red_5xx_in(&f, "eu-west-1", T0);
     for observer in ["eu-central-1", "us-east-1", "eu-west-1"] {
         f.probe(&mut o, observer, "eu-west-1", true, long_ago);
     }
