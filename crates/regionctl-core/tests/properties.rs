@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use regionctl_core::controls::Controls;
 use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::live::{EcsState, LiveState};
@@ -397,11 +398,19 @@ fn shares(row: &[u8]) -> Vec<f64> {
         .collect()
 }
 
+/// A fixed seed unless `PROPTEST_RNG_SEED` names another: CI must go red only on a
+/// regression, never on the luck of the draw. Search wider by hand with
+/// `PROPTEST_RNG_SEED=<n> PROPTEST_CASES=<n>`.
 fn config() -> ProptestConfig {
+    let base = ProptestConfig::default();
+    let rng_seed = match base.rng_seed {
+        RngSeed::Random => RngSeed::Fixed(0x7265_6769_6f6e),
+        chosen => chosen,
+    };
     ProptestConfig {
-        cases: 256,
         failure_persistence: None,
-        ..ProptestConfig::default()
+        rng_seed,
+        ..base
     }
 }
 
@@ -573,8 +582,12 @@ fn check_safe(w: &World) -> Result<(), TestCaseError> {
 
 fn check_fixpoint(w: &World) -> Result<(), TestCaseError> {
     // With no cooldown, the next failback stage is due at once: not a fixpoint by design.
-    prop_assume!(w.policy.cooldown > 0);
-    let case = build(w);
+    // Give such worlds a cooldown rather than reject them (rejects abort the search).
+    let mut w = w.clone();
+    if w.policy.cooldown == 0 {
+        w.policy.cooldown = 60;
+    }
+    let case = build(&w);
     let p = run(&case, &case.live);
     let mut live = case.live.clone();
     apply(&p, &mut live);
@@ -640,4 +653,38 @@ fn check_failback_step(w: &World) -> Result<(), TestCaseError> {
         "steps must produce the target"
     );
     Ok(())
+}
+
+/// The case the fixpoint property once found (CI, random seed): a partial evacuation whose
+/// percent rounding changed the receivers' split, so the next pass needed one more task in
+/// another receiver and shifted partially a second time.
+#[test]
+fn a_partial_evacuation_completes_in_one_more_pass() {
+    let w = World {
+        policy: Policy {
+            weights: vec![44, 67, 51, 0],
+            cells: 1,
+            strategy: Strat::WarmStandby,
+            tiers: vec![],
+            ecs: true,
+            standby_count: 0,
+            full_count: 2,
+            max_wait_secs: 861,
+            max_degraded_hold_secs: 882,
+            min_healthy: 1,
+            max_shift: 88,
+            cooldown: 60,
+            after_healthy: 0,
+            manual: true,
+            stages: vec![38, 73, 100],
+            switch: 1,
+        },
+        verdicts: vec![1, 0, 0, 3],
+        since_secs: 86_400,
+        live: vec![(false, 0), (true, 35), (false, 0), (true, 207)],
+        last_change_ago: None,
+    };
+    if let Err(e) = check_fixpoint(&w) {
+        panic!("{e}");
+    }
 }

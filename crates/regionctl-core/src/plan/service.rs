@@ -906,35 +906,68 @@ fn percent_weights(desired: &[f64]) -> Vec<u8> {
 
 /// Weights moving a fraction `k` of the way from `current` to `target`, per cell.
 fn partial_weights(service: &Service, current: &[u8], target: &[u8], k: f64) -> Vec<u8> {
-    let nr = service.regions.len();
-    let mut out = Vec::with_capacity(current.len());
-    for c in 0..service.cells.len() {
-        let cur = &current[c * nr..(c + 1) * nr];
-        let tgt = &target[c * nr..(c + 1) * nr];
-        if cur == tgt {
-            out.extend_from_slice(cur);
-            continue;
-        }
-        let sc = cell_shares(cur);
-        let st = cell_shares(tgt);
-        let desired: Vec<f64> = (0..nr).map(|r| sc[r] + k * (st[r] - sc[r])).collect();
-        let mut w: Vec<u32> = desired.iter().map(|d| (d * 100.0).round() as u32).collect();
-        let sum: u32 = w.iter().sum();
-        if sum == 0 {
-            out.extend_from_slice(tgt);
-            continue;
-        }
-        if sum != 100
-            && let Some(m) = (0..nr).max_by(|a, b| w[*a].cmp(&w[*b]).then(b.cmp(a)))
-        {
-            w[m] = (w[m] + 100).saturating_sub(sum);
-        }
-        out.extend(
-            w.into_iter()
-                .map(|x| u8::try_from(x.min(255)).unwrap_or(255)),
-        );
+    let nr = service.regions.len().max(1);
+    current
+        .chunks(nr)
+        .zip(target.chunks(nr))
+        .flat_map(|(cur, tgt)| partial_row(cur, tgt, k))
+        .collect()
+}
+
+/// One cell of [`partial_weights`].
+///
+/// The receivers (regions the target keeps serving) get an integer multiple of their target
+/// weights, so their split is exactly the target's. Quantising shares to percent instead
+/// drifts that split by rounding; the next pass then derives a slightly different
+/// evacuation from the weights it finds, needs a little more capacity somewhere and shifts
+/// partially again, one capacity wait later each time (found by the fixpoint property).
+/// The sources keep weights giving them their `1 - k` part of today's share.
+fn partial_row(cur: &[u8], tgt: &[u8], k: f64) -> Vec<u8> {
+    if cur == tgt {
+        return cur.to_vec();
     }
-    out
+    let sc = cell_shares(cur);
+    let st = cell_shares(tgt);
+    let desired: Vec<f64> = (0..cur.len())
+        .map(|r| sc[r] + k * (st[r] - sc[r]))
+        .collect();
+    let receivers: f64 = (0..cur.len())
+        .filter(|r| tgt[*r] > 0)
+        .map(|r| desired[r])
+        .sum();
+    let tgt_sum: u32 = tgt.iter().map(|w| u32::from(*w)).sum();
+    if tgt_sum == 0 || receivers >= 1.0 - 1e-9 {
+        return tgt.to_vec();
+    }
+    if receivers <= 1e-9 {
+        return cur.to_vec();
+    }
+    let source_weight = |m: u32, r: usize| -> u32 {
+        let w = f64::from(m * tgt_sum) * desired[r] / receivers;
+        // A source that should keep some traffic keeps at least weight 1.
+        (w.round() as u32).max(u32::from(desired[r] > 0.0))
+    };
+    let max_tgt = u32::from(tgt.iter().copied().max().unwrap_or(1).max(1));
+    // The receivers' total should reach about 100 so the sources' shares are as fine as
+    // percent; no larger, so the sources' weights shrink as their share does (a plan
+    // reading "44 → 45" for a region being evacuated would alarm a reader). m = 1 always
+    // fits Route 53's 255 when today's weights are real: each source's weight only shrinks.
+    let fits = |m: u32| (0..cur.len()).all(|r| tgt[r] > 0 || source_weight(m, r) <= 255);
+    let m = (1..=(255 / max_tgt).max(1))
+        .take_while(|m| *m == 1 || fits(*m))
+        .take_while(|m| *m == 1 || (m - 1) * tgt_sum < 100)
+        .last()
+        .unwrap_or(1);
+    (0..cur.len())
+        .map(|r| {
+            let w = if tgt[r] > 0 {
+                m * u32::from(tgt[r])
+            } else {
+                source_weight(m, r)
+            };
+            u8::try_from(w.min(255)).unwrap_or(255)
+        })
+        .collect()
 }
 
 /// Share of each region within one cell (equal spread if all zero, as Route 53 answers).
