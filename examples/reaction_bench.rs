@@ -35,6 +35,7 @@ use regionctl_aws::route53::{Route53Client, SharedBucket};
 use regionctl_aws::sqs::SqsClient;
 use regionctl_aws::types::AlarmState as AwsAlarmState;
 use regionctl_controller::journal::{Heartbeat, heartbeat_item};
+use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::{
     Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem, PortResult,
     Prober, SwitchRef, Switches, WeightedRecord,
@@ -905,8 +906,10 @@ async fn reaction(trials: usize, warmup: usize, json_path: Option<PathBuf>) {
         queue_url,
         prefix: prefix.clone(),
     };
+    let alarm_reads = AlarmReads::new(&bundle);
     let ctx = Context {
         bundle: &bundle,
+        alarm_reads: &alarm_reads,
         region: CONTROLLER.to_string(),
         controllers: controller.regions.clone(),
         heartbeat_ttl_secs: controller.heartbeat_ttl_secs,

@@ -4,6 +4,7 @@ use super::{Output, load_bundle};
 use anyhow::{Result, bail};
 use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
+use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::health::HealthView;
 use std::path::PathBuf;
@@ -98,8 +99,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let world = AwsWorld::connect(&settings(&bundle, &controller, &args.region, args.endpoint_url.clone())).await;
+        let alarm_reads = AlarmReads::new(&bundle);
         let ctx = Context {
             bundle: &bundle,
+            alarm_reads: &alarm_reads,
             region: args.region.clone(),
             controllers: controller.regions.clone(),
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,

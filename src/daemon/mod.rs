@@ -19,6 +19,7 @@ use anyhow::{Result, bail};
 use regionctl_aws::cloudwatch::MetricPoint;
 use regionctl_aws::config::AwsSettings;
 use regionctl_aws::sqs::SqsClient;
+use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::Events as _;
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::health::HealthView;
@@ -140,8 +141,11 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
     let mut policy_mtime = dir_stamp(&options.policies);
     loop {
         // One pass, never interrupted.
+        // Cheap beside a pass's AWS calls, and always matches the bundle just loaded.
+        let alarm_reads = AlarmReads::new(&bundle);
         let ctx = Context {
             bundle: &bundle,
+            alarm_reads: &alarm_reads,
             region: options.region.clone(),
             controllers: controller.regions.clone(),
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,

@@ -29,22 +29,40 @@ pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// What reading a bundle's alarms needs, derived once per bundle rather than every pass
+/// (the simulator runs millions of passes on one bundle).
+#[derive(Debug, Clone)]
+pub struct AlarmReads {
+    index: AlarmIndex,
+    by_region: BTreeMap<String, Vec<String>>,
+}
+
+impl AlarmReads {
+    /// Indexes `bundle`'s alarms.
+    pub fn new(bundle: &Bundle) -> Self {
+        AlarmReads {
+            index: AlarmIndex::new(bundle),
+            by_region: alarm_names_by_region(bundle),
+        }
+    }
+}
+
 /// Reads every alarm into `observations`; returns the regions whose CloudWatch failed.
 pub async fn read_alarms<A: Alarms>(
     world: &A,
-    bundle: &Bundle,
-    index: &AlarmIndex,
+    reads: &AlarmReads,
     observations: &mut Observations,
 ) -> Vec<String> {
     let mut failed = Vec::new();
-    for (region, names) in alarm_names_by_region(bundle) {
-        match world.describe_alarms(&region, &names).await {
+    let index = &reads.index;
+    for (region, names) in &reads.by_region {
+        match world.describe_alarms(region, names).await {
             Ok(states) => {
                 for (name, obs) in states {
                     index.record(observations, &name, obs);
                 }
             }
-            Err(_) => failed.push(region),
+            Err(_) => failed.push(region.clone()),
         }
     }
     failed

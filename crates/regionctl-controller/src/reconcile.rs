@@ -13,10 +13,11 @@ use crate::apply::{StepStatus, apply_steps};
 use crate::journal::{
     self, DecisionRecord, Heartbeat, ObservationDigest, OutcomeRecord, StepRecord,
 };
+use crate::observe::{self, AlarmReads};
 use crate::ports::{PortError, World};
-use crate::{observe, switches};
+use crate::switches;
 use regionctl_core::controls::Controls;
-use regionctl_core::health::{AlarmIndex, HealthView, Observations, Verdict};
+use regionctl_core::health::{HealthView, Observations, Verdict};
 use regionctl_core::live::{LiveService, LiveState};
 use regionctl_core::plan::{self, Disposition, Inputs, Plan, render};
 use regionctl_core::policy::Bundle;
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     pub heartbeat_ttl_secs: u64,
     /// A `propose` decision not approved within this long lapses (`approval-expired`).
     pub approval_timeout_secs: u64,
+    /// The bundle's alarms, indexed for reading (`AlarmReads::new(bundle)`).
+    pub alarm_reads: &'a AlarmReads,
 }
 
 /// Why a controller does not act.
@@ -296,13 +299,12 @@ pub async fn reconcile_once<W: World>(
     }
 
     // 3. Observations.
-    let index = AlarmIndex::new(bundle);
     let mut observations = Observations::empty(
         bundle,
         u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX),
     );
     report.alarm_read_failures =
-        observe::read_alarms(world, bundle, &index, &mut observations).await;
+        observe::read_alarms(world, ctx.alarm_reads, &mut observations).await;
     let digests: Vec<ObservationDigest> = read_all(world, "OBS", &mut report).await;
     let own_previous = digests.iter().find(|d| d.observer == ctx.region);
     let probes = observe::probe_all(world, bundle, &ctx.region, own_previous, now).await;

@@ -17,6 +17,7 @@ use crate::scenario::{self, Loaded, RollbackWhat, ScenarioError, What};
 use crate::world::route53::normalize;
 use crate::world::{ControllerView, EffectKind, EndpointFailure, Knobs, World};
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
+use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::WeightedRecord;
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::health::{AlarmState, HealthView};
@@ -312,6 +313,8 @@ fn knobs_of(loaded: &Loaded) -> Knobs {
 /// Per service: record keys per (cell, local region) and the TTL.
 struct Meter {
     keys: Vec<Vec<Vec<(String, String)>>>,
+    /// Per service and cell: the records now (rewritten every simulated second).
+    records: Vec<Vec<crate::world::CellWeights>>,
     windows: Vec<Vec<VecDeque<Vec<f64>>>>,
     idle_since: Vec<Vec<Option<Timestamp>>>,
     /// Per service, cell, local region: the switch on that record, if wired.
@@ -350,6 +353,7 @@ pub fn run(
     let long_ago = Timestamp(START.millis() - 3_600_000);
     let mut meter = Meter {
         keys: Vec::new(),
+        records: Vec::new(),
         windows: Vec::new(),
         idle_since: Vec::new(),
         switches: Vec::new(),
@@ -381,6 +385,9 @@ pub fn run(
             keys.push(ck);
         }
         meter.keys.push(keys);
+        meter
+            .records
+            .push(vec![crate::world::CellWeights::default(); svc.cells.len()]);
         meter.windows.push(vec![VecDeque::new(); svc.cells.len()]);
         let idle: Vec<Option<Timestamp>> = (0..nr)
             .map(|r| (svc.baseline_share(r) == 0.0).then_some(long_ago))
@@ -517,8 +524,11 @@ pub fn run(
     let mut effects_seen = 0usize;
     let mut timeline_ix = 0usize;
     let ctx_controllers = controllers.clone();
+    // The natural state last given to each alarm of `alarm_owner`, in its order.
+    let mut natural_state: Vec<Option<AlarmState>> = vec![None; alarm_owner.len()];
     // Policy revisions rolled out during the run: the same policies under a new hash.
     let mut revisions: Vec<Bundle> = vec![bundle.clone()];
+    let mut alarm_reads: Vec<AlarmReads> = vec![AlarmReads::new(&bundle)];
     let mut checker =
         crate::invariants::Checker::new(&bundle, &controllers, tick, heartbeat_ttl_secs);
     for t in 0..=duration {
@@ -571,6 +581,7 @@ pub fn run(
                     .unwrap_or_else(|| format!("{}#{timeline_ix}", e.what.as_str()));
             if e.what == What::PolicyRollout {
                 revisions.push(revision_of(&bundle, &id));
+                alarm_reads.push(AlarmReads::new(&bundle));
             }
             let revision = u32::try_from(revisions.len() - 1).unwrap_or(u32::MAX);
             let text = apply_entry(
@@ -658,7 +669,7 @@ pub fn run(
             let mut w = world.borrow_mut();
             w.settle();
             let idle_after = w.knobs.alarm_idle_after_secs;
-            for ((region, name), owners) in &alarm_owner {
+            for (((region, name), owners), last) in alarm_owner.iter().zip(&mut natural_state) {
                 let idle = owners.iter().all(|(si, r)| {
                     meter.idle_since[*si][*r]
                         .is_some_and(|since| now.elapsed_at_least(since, idle_after))
@@ -668,7 +679,11 @@ pub fn run(
                 } else {
                     AlarmState::Ok
                 };
-                w.update_alarm(region, name, Some(natural), None);
+                // Only a change needs the (string-keyed) alarm: most seconds change nothing.
+                if *last != Some(natural) {
+                    *last = Some(natural);
+                    w.update_alarm(region, name, Some(natural), None);
+                }
             }
         }
         // Controllers due now.
@@ -683,6 +698,9 @@ pub fn run(
                 controllers: ctx_controllers.clone(),
                 heartbeat_ttl_secs,
                 approval_timeout_secs,
+                alarm_reads: alarm_reads
+                    .get(c.revision as usize)
+                    .unwrap_or(&alarm_reads[0]),
             };
             let Some((report, health)) = crate::block_on(reconcile_once(&ctx, &view, &c.health))
             else {
@@ -785,8 +803,15 @@ pub fn run(
                 let ttl = usize::try_from(svc.routing.ttl_secs.max(1)).unwrap_or(1);
                 let mut sample = Vec::with_capacity(svc.cells.len() * nr);
                 for c in 0..svc.cells.len() {
-                    let weights: Vec<u32> = w
-                        .answering_weights(&svc.routing.hosted_zone_id, &meter.keys[si][c], now)
+                    let records = &mut meter.records[si][c];
+                    w.cell_weights(
+                        &svc.routing.hosted_zone_id,
+                        &meter.keys[si][c],
+                        now,
+                        records,
+                    );
+                    let weights: Vec<u32> = records
+                        .answering
                         .iter()
                         .map(|x| u32::from(x.unwrap_or(0)))
                         .collect();
@@ -833,7 +858,7 @@ pub fn run(
                     .iter()
                     .map(|x| x.samples.last().map_or(&[][..], Vec::as_slice))
                     .collect(),
-                keys: &meter.keys,
+                records: &meter.records,
                 alive: fleet.iter().map(|c| c.alive).collect(),
                 revision: fleet.iter().map(|c| c.revision).collect(),
             });

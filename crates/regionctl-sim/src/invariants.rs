@@ -145,8 +145,8 @@ pub struct Second<'a> {
     pub world: &'a World,
     /// Per service, per (cell, local region): answered percent now (TTL-lagged).
     pub answered: Vec<&'a [f32]>,
-    /// Per service, per cell, per local region: the record key (name, set identifier).
-    pub keys: &'a [Vec<Vec<(String, String)>>],
+    /// Per service and cell: the records, written and answering, per local region.
+    pub records: &'a [Vec<crate::world::CellWeights>],
     /// Per controller (in fleet order): alive.
     pub alive: Vec<bool>,
     /// Per controller (in fleet order): the policy revision it runs.
@@ -351,7 +351,7 @@ impl Checker {
         let mut forced = vec![false; nr];
         if alarms_forced {
             for (b, key) in svc.health.alarms.iter().zip(&self.alarm_keys[s]) {
-                let Some(alarm) = world.alarms.get(key) else {
+                let Some(alarm) = world.alarm(&key.0, &key.1) else {
                     continue;
                 };
                 if alarm.forced.is_some() {
@@ -425,7 +425,7 @@ impl Checker {
         let world = sec.world;
         let t = sec.t;
         let now = world.now();
-        let alarms_forced = world.alarms.values().any(|a| a.forced.is_some());
+        let alarms_forced = world.all_alarms().any(|a| a.forced.is_some());
         let any_fault = !world.faults.unreachable.is_empty()
             || !world.faults.partitions.is_empty()
             || !world.faults.journal_down.is_empty()
@@ -461,7 +461,6 @@ impl Checker {
         for s in 0..bundle.services.len() {
             let svc = &bundle.services[s];
             let nr = svc.regions.len();
-            let zone = svc.routing.hosted_zone_id.clone();
             let (strategy, mode) = (svc.strategy, svc.mode);
             let recover_after = svc.health.recover_after_secs;
             let ncells = svc.cells.len();
@@ -480,28 +479,10 @@ impl Checker {
             for c in 0..ncells {
                 // Written weights: never all zero.
                 self.check(NO_ALL_ZERO);
-                let written: Vec<Option<u8>> = sec.keys[s][c]
-                    .iter()
-                    .map(|k| {
-                        world
-                            .zones
-                            .get(&zone)
-                            .and_then(|z| z.records.get(k))
-                            .map(|rec| rec.current.weight)
-                    })
-                    .collect();
-                let answering: Vec<Option<u8>> = sec.keys[s][c]
-                    .iter()
-                    .map(|k| {
-                        world
-                            .zones
-                            .get(&zone)
-                            .and_then(|z| z.records.get(k))
-                            .and_then(|rec| rec.weight_at(now))
-                    })
-                    .collect();
+                let records = &sec.records[s][c];
+                let (written, answering) = (&records.written, &records.answering);
                 let all_zero = |v: &[Option<u8>]| !v.is_empty() && v.iter().all(|w| *w == Some(0));
-                if all_zero(&written) || all_zero(&answering) {
+                if all_zero(written) || all_zero(answering) {
                     let cell = bundle.services[s].cells[c].id.clone();
                     let name = bundle.services[s].name.clone();
                     self.violate(

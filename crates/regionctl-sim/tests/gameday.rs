@@ -234,7 +234,7 @@ fn switches_hold_the_evacuation_without_the_route53_control_plane() {
         .union()
         .into_iter()
         .filter(|((pk, sk), _)| pk == "DECISION#playback" && sk.contains("#OUTCOME#"))
-        .map(|(_, st)| st.item.body)
+        .map(|(_, st)| st.item.body.clone())
         .collect();
     assert!(!outcomes.is_empty(), "no playback outcome in the journal");
     let during = outcomes
@@ -269,9 +269,8 @@ fn switches_hold_the_evacuation_without_the_route53_control_plane() {
     // down (eu-central-1's own, once its region is down).
     let board = &finished.world.switches.switches;
     let state = board
-        .iter()
-        .find(|((_, name), _)| name == "regionctl-switch-playback-eu-central-1")
-        .map(|(_, st)| st)
+        .values()
+        .find_map(|by_name| by_name.get("regionctl-switch-playback-eu-central-1"))
         .expect("playback's eu-central-1 switch is provisioned");
     let publishers: std::collections::BTreeSet<&str> = state
         .points

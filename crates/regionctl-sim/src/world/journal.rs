@@ -6,12 +6,13 @@
 use regionctl_controller::ports::JournalItem;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// An item as a replica stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     /// The item.
-    pub item: JournalItem,
+    pub item: Arc<JournalItem>,
     /// When it was written (world time): last-writer-wins compares this.
     pub written_at: Timestamp,
     /// The replica it was written to.
@@ -54,8 +55,9 @@ impl Replicas {
     /// Writes `item` into `region`'s replica (unconditionally) and queues its replication.
     pub fn write(&mut self, region: &str, item: &JournalItem, now: Timestamp, lag_ms: i64) {
         self.writes += 1;
+        // Shared by the local replica and every delivery in flight: cloned once.
         let stored = Stored {
-            item: item.clone(),
+            item: Arc::new(item.clone()),
             written_at: now,
             origin: region.to_string(),
             seq: self.writes,
@@ -91,7 +93,7 @@ impl Replicas {
             .range((pk.to_string(), String::new())..)
             .take_while(|((p, _), _)| p == pk)
             .filter(|((_, s), _)| s.starts_with(prefix))
-            .map(|(_, st)| st.item.clone())
+            .map(|(_, st)| JournalItem::clone(&st.item))
             .collect()
     }
 

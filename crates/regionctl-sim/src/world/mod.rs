@@ -14,6 +14,7 @@ pub mod switches;
 pub use ports::ControllerView;
 
 use crate::world::journal::Replicas;
+pub use crate::world::route53::CellWeights;
 use crate::world::route53::{TokenBucket, Zone};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -262,8 +263,8 @@ pub struct World {
     pub zones: BTreeMap<String, Zone>,
     /// Route 53's account-wide token bucket.
     pub bucket: TokenBucket,
-    /// Alarms by (region, name).
-    pub alarms: BTreeMap<(String, String), Alarm>,
+    /// Alarms by region, then name (nested, so a lookup allocates nothing).
+    pub alarms: BTreeMap<String, BTreeMap<String, Alarm>>,
     /// ECS services by (region, cluster, service).
     pub ecs: BTreeMap<(String, String, String), EcsService>,
     /// ALB splits by (region, listener): (fargate group, lambda group, weights).
@@ -340,8 +341,8 @@ impl World {
 
     /// Seeds an alarm in `state` since `since`.
     pub fn seed_alarm(&mut self, region: &str, name: &str, state: AlarmState, since: Timestamp) {
-        self.alarms.insert(
-            (region.to_string(), name.to_string()),
+        self.alarms.entry(region.to_string()).or_default().insert(
+            name.to_string(),
             Alarm {
                 natural: state,
                 forced: None,
@@ -363,6 +364,16 @@ impl World {
         );
     }
 
+    /// The alarm `name` in `region`, if it exists.
+    pub fn alarm(&self, region: &str, name: &str) -> Option<&Alarm> {
+        self.alarms.get(region).and_then(|m| m.get(name))
+    }
+
+    /// Every alarm.
+    pub fn all_alarms(&self) -> impl Iterator<Item = &Alarm> {
+        self.alarms.values().flat_map(BTreeMap::values)
+    }
+
     /// Sets an alarm's natural state (what the world would make it) and its forced state;
     /// the observed state changes (with a new `since`) only when the effective one does.
     pub fn update_alarm(
@@ -373,7 +384,7 @@ impl World {
         forced: Option<Option<AlarmState>>,
     ) {
         let now = self.now;
-        if let Some(alarm) = self.alarms.get_mut(&(region.to_string(), name.to_string())) {
+        if let Some(alarm) = self.alarms.get_mut(region).and_then(|m| m.get_mut(name)) {
             if let Some(n) = natural {
                 alarm.natural = n;
             }
@@ -437,13 +448,29 @@ impl World {
         keys: &[(String, String)],
         at: Timestamp,
     ) -> Vec<Option<u8>> {
+        let mut out = CellWeights::default();
+        self.cell_weights(zone, keys, at, &mut out);
+        out.answering
+    }
+
+    /// Both views of the records `keys` in `zone` at `at`, into `out` (its buffers are
+    /// reused: the engine asks for every cell every simulated second, and one lookup per
+    /// record serves the meter and the checkers alike).
+    pub fn cell_weights(
+        &self,
+        zone: &str,
+        keys: &[(String, String)],
+        at: Timestamp,
+        out: &mut CellWeights,
+    ) {
+        out.written.clear();
+        out.answering.clear();
         let z = self.zones.get(zone);
-        keys.iter()
-            .map(|k| {
-                z.and_then(|z| z.records.get(k))
-                    .and_then(|r| r.weight_at(at))
-            })
-            .collect()
+        for k in keys {
+            let record = z.and_then(|z| z.records.get(k));
+            out.written.push(record.map(|r| r.current.weight));
+            out.answering.push(record.and_then(|r| r.weight_at(at)));
+        }
     }
 
     /// Applies record changes from `by` (the control plane accepts them at once; answering

@@ -183,11 +183,7 @@ impl Alarms for ControllerView<'_> {
         self.reach_region(&mut w, region, "cloudwatch", "DescribeAlarms")?;
         Ok(names
             .iter()
-            .filter_map(|n| {
-                w.alarms
-                    .get(&(region.to_string(), n.clone()))
-                    .map(|a| (n.clone(), a.observed))
-            })
+            .filter_map(|n| w.alarm(region, n).map(|a| (n.clone(), a.observed)))
             .collect())
     }
 }

@@ -38,6 +38,15 @@ impl Record {
     }
 }
 
+/// One cell's records, per local region (`None` where a record is missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellWeights {
+    /// The weight as the control plane lists it (what was written).
+    pub written: Vec<Option<u8>>,
+    /// The weight the authoritative servers answer with (written once INSYNC).
+    pub answering: Vec<Option<u8>>,
+}
+
 /// A hosted zone: records keyed by (lower-case name without trailing dot, set identifier).
 #[derive(Debug, Clone, Default)]
 pub struct Zone {

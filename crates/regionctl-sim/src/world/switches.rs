@@ -96,23 +96,22 @@ impl SwitchState {
     }
 }
 
-/// Every switch, by (alarm region, alarm name).
+/// Every switch, by alarm region, then alarm name (nested, so a lookup allocates nothing:
+/// the engine asks every record's health every simulated second).
 #[derive(Debug, Clone, Default)]
 pub struct SwitchBoard {
     /// The switches.
-    pub switches: BTreeMap<(String, String), SwitchState>,
+    pub switches: BTreeMap<String, BTreeMap<String, SwitchState>>,
 }
 
 impl SwitchBoard {
     /// Creates a switch's alarm and health check (what `regionctl provision` does).
     pub fn provision(&mut self, switch: &SwitchRef, period_secs: u64, check_delay_secs: u64) {
-        self.switches
-            .entry(key(switch))
-            .or_insert_with(|| SwitchState {
-                period_secs,
-                check_delay_secs,
-                ..SwitchState::default()
-            });
+        self.slot(switch).or_insert_with(|| SwitchState {
+            period_secs,
+            check_delay_secs,
+            ..SwitchState::default()
+        });
     }
 
     /// A datapoint from `by`; returns the switch's latest value before it.
@@ -123,13 +122,10 @@ impl SwitchBoard {
         switch: &SwitchRef,
         on: bool,
     ) -> Option<bool> {
-        let s = self
-            .switches
-            .entry(key(switch))
-            .or_insert_with(|| SwitchState {
-                period_secs: 60,
-                ..SwitchState::default()
-            });
+        let s = self.slot(switch).or_insert_with(|| SwitchState {
+            period_secs: 60,
+            ..SwitchState::default()
+        });
         let before = s.latest(now);
         s.points
             .push((now, by.to_string(), if on { 1.0 } else { 0.0 }));
@@ -138,27 +134,37 @@ impl SwitchBoard {
 
     /// The latest published value (`None`: nothing published within the retention).
     pub fn read(&self, now: Timestamp, switch: &SwitchRef) -> Option<bool> {
-        self.switches.get(&key(switch)).and_then(|s| s.latest(now))
+        self.get(switch).and_then(|s| s.latest(now))
     }
 
     /// Whether the health check on `switch` reads healthy at `at` (no such switch: there
     /// is no health check, so healthy).
     pub fn healthy(&self, switch: &SwitchRef, at: Timestamp) -> bool {
-        self.switches
-            .get(&key(switch))
-            .is_none_or(|s| s.healthy_at(at))
+        self.get(switch).is_none_or(|s| s.healthy_at(at))
     }
 
     /// Evaluates alarms whose period ended.
     pub fn settle(&mut self, now: Timestamp) {
-        for s in self.switches.values_mut() {
+        for s in self.switches.values_mut().flat_map(BTreeMap::values_mut) {
             s.evaluate(now);
         }
     }
-}
 
-fn key(switch: &SwitchRef) -> (String, String) {
-    (switch.alarm_region.clone(), switch.alarm_name.clone())
+    fn get(&self, switch: &SwitchRef) -> Option<&SwitchState> {
+        self.switches
+            .get(&switch.alarm_region)
+            .and_then(|by_name| by_name.get(&switch.alarm_name))
+    }
+
+    fn slot(
+        &mut self,
+        switch: &SwitchRef,
+    ) -> std::collections::btree_map::Entry<'_, String, SwitchState> {
+        self.switches
+            .entry(switch.alarm_region.clone())
+            .or_default()
+            .entry(switch.alarm_name.clone())
+    }
 }
 
 #[cfg(test)]
@@ -193,9 +199,9 @@ mod tests {
         // the health check follows 90 s later.
         b.publish(at(10), "eu-west-1", &sw(), false);
         run_to(&mut b, 59);
-        assert!(!b.switches.values().next().unwrap().in_alarm_at(at(59)));
+        assert!(!b.get(&sw()).unwrap().in_alarm_at(at(59)));
         run_to(&mut b, 60);
-        assert!(b.switches.values().next().unwrap().in_alarm_at(at(60)));
+        assert!(b.get(&sw()).unwrap().in_alarm_at(at(60)));
         assert!(b.healthy(&sw(), at(149)));
         assert!(!b.healthy(&sw(), at(150)));
         assert_eq!(b.read(at(61), &sw()), Some(false));
