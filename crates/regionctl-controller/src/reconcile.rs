@@ -217,14 +217,13 @@ pub async fn reconcile_once<W: World>(
     // fresh peers report seeing acting (`sees_acting`), so two never lead at once.
     let peer_acting =
         |h: &Heartbeat| h.bundle_hash == bundle.hash && h.state == "acting" && fresh(h.at);
-    let seen_acting: BTreeSet<&str> = heartbeats
+    let acting_peers: Vec<&Heartbeat> = heartbeats
         .iter()
         .filter(|h| h.region != ctx.region && peer_acting(h))
-        .map(|h| h.region.as_str())
         .collect();
-    let reported_acting: BTreeSet<&str> = heartbeats
+    let seen_acting: BTreeSet<&str> = acting_peers.iter().map(|h| h.region.as_str()).collect();
+    let reported_acting: BTreeSet<&str> = acting_peers
         .iter()
-        .filter(|h| h.region != ctx.region && peer_acting(h))
         .flat_map(|h| h.sees_acting.iter().map(String::as_str))
         .collect();
     let first = ctx
@@ -262,9 +261,8 @@ pub async fn reconcile_once<W: World>(
     let discretionary_leader = heartbeat
         .first_since
         .is_some_and(|t| now.elapsed_at_least(t, lead_after));
-    heartbeat.peers_not_healthy = heartbeats
+    heartbeat.peers_not_healthy = acting_peers
         .iter()
-        .filter(|h| h.region != ctx.region && peer_acting(h))
         .map(|h| (h.region.clone(), h.not_healthy.clone()))
         .collect();
     heartbeat.sees_acting = std::iter::once(ctx.region.as_str())
@@ -945,45 +943,40 @@ fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// `service/region` pairs with weight 0 in some cell whose baseline gives them traffic.
+fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
+    pairs_where(bundle, |s, nr, r, c| {
+        let baseline = bundle.services[s].cells[c].baseline_weights.get(r);
+        baseline.is_some_and(|b| *b > 0)
+            && live
+                .services
+                .get(s)
+                .and_then(|ls| ls.weights.get(c * nr + r).copied().flatten())
+                == Some(0)
+    })
+}
+
 /// `service/region` pairs where `view` has a cell that is not healthy. A view with no
 /// evidence yet (a controller's first pass after a start) knows nothing healthy, so it
 /// lists every pair: a restarted peer holds failback for the one tick until it has a view,
 /// rather than letting the leader fail back into a region it is about to evacuate.
-/// `service/region` pairs with weight 0 in some cell whose baseline gives them traffic.
-fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
-    let mut out = Vec::new();
-    for (s, service) in bundle.services.iter().enumerate() {
-        let nr = service.regions.len();
-        let Some(ls) = live.services.get(s) else {
-            continue;
-        };
-        for (r, region) in service.regions.iter().enumerate() {
-            let drained = service.cells.iter().enumerate().any(|(c, cell)| {
-                cell.baseline_weights.get(r).is_some_and(|b| *b > 0)
-                    && ls.weights.get(c * nr + r).copied().flatten() == Some(0)
-            });
-            if drained {
-                out.push(format!("{}/{}", service.name, region.name));
-            }
-        }
-    }
-    out
+fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
+    pairs_where(bundle, |s, nr, r, c| {
+        view.services
+            .get(s)
+            .and_then(|sv| sv.entries.get(c * nr + r))
+            .is_some_and(|e| e.verdict != Verdict::Healthy)
+    })
 }
 
-fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
+/// `service/region` pairs for which some cell satisfies `cell(service, regions, region,
+/// cell)`, in bundle order.
+fn pairs_where(bundle: &Bundle, cell: impl Fn(usize, usize, usize, usize) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     for (s, service) in bundle.services.iter().enumerate() {
         let nr = service.regions.len();
-        let Some(sv) = view.services.get(s) else {
-            continue;
-        };
         for (r, region) in service.regions.iter().enumerate() {
-            let failing = (0..service.cells.len()).any(|c| {
-                sv.entries
-                    .get(c * nr + r)
-                    .is_some_and(|e| e.verdict != Verdict::Healthy)
-            });
-            if failing {
+            if (0..service.cells.len()).any(|c| cell(s, nr, r, c)) {
                 out.push(format!("{}/{}", service.name, region.name));
             }
         }

@@ -853,7 +853,31 @@ impl Checker {
                                 .map(|(_, e)| e.desired)
                         });
                         let needed = ecs.full_count;
-                        if now_desired.is_some_and(|d| d < needed) {
+                        // The rule's exemption (DESIGN.md §7): the source is hard down, so
+                        // waiting for capacity would only keep users on dead endpoints. In
+                        // truth, not in the planner's view; a source that recovered within
+                        // the time a controller takes to see it still counts.
+                        let now = world.now();
+                        let seen_within = svc.health.recover_after_secs
+                            + svc.health.fail_after_secs
+                            + 3 * self.tick
+                            + MARGIN_SECS;
+                        let since = Timestamp(
+                            now.millis()
+                                - i64::try_from(seen_within * 1000).unwrap_or(i64::MAX / 2),
+                        );
+                        let source_hard_down = (0..svc.regions.len()).any(|x| {
+                            x != r
+                                && world.faults.endpoint_failed_between(
+                                    &svc.regions[x].name,
+                                    &svc.name,
+                                    since,
+                                    now,
+                                )
+                        });
+                        if now_desired.is_some_and(|d| d < needed) && source_hard_down {
+                            self.exempt("source-hard-down");
+                        } else if now_desired.is_some_and(|d| d < needed) {
                             self.violate(
                                 CAPACITY_FIRST,
                                 format!("{sname}/{cell}/{rname}"),

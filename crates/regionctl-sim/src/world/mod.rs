@@ -145,11 +145,22 @@ impl Faults {
 
     /// True if `service`'s endpoints in `region` fail at `at`.
     pub fn endpoint_failing(&self, region: &str, service: &str, at: Timestamp) -> bool {
+        self.endpoint_failed_between(region, service, at, at)
+    }
+
+    /// True if `service`'s endpoints in `region` failed at some time in `from..=to`.
+    pub fn endpoint_failed_between(
+        &self,
+        region: &str,
+        service: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> bool {
         self.endpoints.iter().any(|e| {
             e.region == region
                 && (e.services.is_empty() || e.services.iter().any(|s| s == service))
-                && e.from <= at
-                && e.to.is_none_or(|t| at < t)
+                && e.from <= to
+                && e.to.is_none_or(|t| from < t)
         })
     }
 }
