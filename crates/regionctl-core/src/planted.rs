@@ -22,6 +22,9 @@ pub enum Bug {
     AllZeroSplit,
     /// A controller in a minority (too few fresh heartbeats) acts anyway.
     MinorityApplies,
+    /// The planner forgets to scale a warm-standby or pilot-light receiver up, so the
+    /// shift finds capacity "ready" at the standby count and moves traffic at once.
+    SkipsPreScale,
 }
 
 thread_local! {

@@ -249,6 +249,15 @@ mod planted {
     }
 
     #[test]
+    fn a_planner_that_skips_the_pre_scale_is_found() {
+        finds(
+            Bug::SkipsPreScale,
+            regionctl_sim::invariants::CAPACITY_FIRST,
+            60,
+        );
+    }
+
+    #[test]
     fn a_controller_that_applies_in_a_minority_is_found() {
         finds(
             Bug::MinorityApplies,

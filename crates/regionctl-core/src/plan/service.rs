@@ -178,7 +178,15 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
                 entry(c, r).verdict != Verdict::Healthy && service.cells[c].baseline_weights[r] > 0
             })
         });
-    if let Some(ecs) = &service.ecs {
+    #[cfg(feature = "planted-bugs")]
+    let skip_pre_scale = crate::planted::active(crate::planted::Bug::SkipsPreScale)
+        && matches!(
+            service.strategy,
+            Strategy::WarmStandby | Strategy::PilotLight
+        );
+    #[cfg(not(feature = "planted-bugs"))]
+    let skip_pre_scale = false;
+    if let Some(ecs) = service.ecs.as_ref().filter(|_| !skip_pre_scale) {
         for r in 0..nr {
             let cur_desired = target_desired[r].unwrap_or(0);
             if shares_target[r] > shares_cur[r] + SHARE_EPSILON
