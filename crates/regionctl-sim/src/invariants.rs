@@ -567,6 +567,27 @@ impl Checker {
         })
     }
 
+    /// `capacity-before-traffic`'s exemption (DESIGN.md §7): a region of service `s` other
+    /// than the receiver `r` is hard down, so waiting for capacity would only keep users
+    /// on dead endpoints. Judged in truth, not in the planner's view; a source that
+    /// recovered within the time a controller takes to see it still counts.
+    fn source_hard_down(&self, world: &World, s: usize, r: usize) -> bool {
+        let svc = &self.bundle.services[s];
+        let now = world.now();
+        let seen_within = svc.health.recover_after_secs
+            + svc.health.fail_after_secs
+            + 3 * self.tick
+            + MARGIN_SECS;
+        let since =
+            Timestamp(now.millis() - i64::try_from(seen_within * 1000).unwrap_or(i64::MAX / 2));
+        (0..svc.regions.len()).any(|x| {
+            x != r
+                && world
+                    .faults
+                    .endpoint_failed_between(&svc.regions[x].name, &svc.name, since, now)
+        })
+    }
+
     /// The service an effect touches, and its (cell) if it is a weight.
     fn effect_service(&self, what: &EffectKind) -> Option<(usize, Option<usize>)> {
         match what {
@@ -853,40 +874,19 @@ impl Checker {
                                 .map(|(_, e)| e.desired)
                         });
                         let needed = ecs.full_count;
-                        // The rule's exemption (DESIGN.md §7): the source is hard down, so
-                        // waiting for capacity would only keep users on dead endpoints. In
-                        // truth, not in the planner's view; a source that recovered within
-                        // the time a controller takes to see it still counts.
-                        let now = world.now();
-                        let seen_within = svc.health.recover_after_secs
-                            + svc.health.fail_after_secs
-                            + 3 * self.tick
-                            + MARGIN_SECS;
-                        let since = Timestamp(
-                            now.millis()
-                                - i64::try_from(seen_within * 1000).unwrap_or(i64::MAX / 2),
-                        );
-                        let source_hard_down = (0..svc.regions.len()).any(|x| {
-                            x != r
-                                && world.faults.endpoint_failed_between(
-                                    &svc.regions[x].name,
-                                    &svc.name,
-                                    since,
-                                    now,
-                                )
-                        });
-                        if now_desired.is_some_and(|d| d < needed) && source_hard_down {
-                            self.exempt("source-hard-down");
-                        } else if now_desired.is_some_and(|d| d < needed) {
-                            self.violate(
-                                CAPACITY_FIRST,
-                                format!("{sname}/{cell}/{rname}"),
-                                t,
-                                format!(
-                                    "{sname} cell {cell}: weight of {rname} raised to {to} while its desired count is {} (< full {needed})",
-                                    now_desired.unwrap_or(0)
-                                ),
-                            );
+                        if let Some(d) = now_desired.filter(|d| *d < needed) {
+                            if self.source_hard_down(world, s, r) {
+                                self.exempt("source-hard-down");
+                            } else {
+                                self.violate(
+                                    CAPACITY_FIRST,
+                                    format!("{sname}/{cell}/{rname}"),
+                                    t,
+                                    format!(
+                                        "{sname} cell {cell}: weight of {rname} raised to {to} while its desired count is {d} (< full {needed})"
+                                    ),
+                                );
+                            }
                         }
                     }
                     // Conflicting decisions: a write undoing another controller's write
