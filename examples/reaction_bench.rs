@@ -35,6 +35,7 @@ use regionctl_aws::route53::{Route53Client, SharedBucket};
 use regionctl_aws::sqs::SqsClient;
 use regionctl_aws::types::AlarmState as AwsAlarmState;
 use regionctl_controller::journal::{Heartbeat, heartbeat_item};
+use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::{
     Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem, PortResult,
@@ -697,12 +698,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
 }
 
-async fn trial(
-    bench: &Bench<'_>,
-    ctx: &Context<'_>,
-    world: &AwsWorld,
-    healthy: &HealthView,
-) -> Trial {
+async fn trial(bench: &Bench<'_>, ctx: &Context<'_>, world: &AwsWorld, healthy: &Memory) -> Trial {
     bench.reset().await;
     let injected = Instant::now();
     bench.fail_region().await;
@@ -728,7 +724,8 @@ async fn trial(
     );
 
     let timed = Timed::new(world);
-    let (report, _) = reconcile_once(ctx, &timed, healthy).await;
+    // Every trial starts from the same memory: a controller that watched a healthy fleet.
+    let report = reconcile_once(ctx, &timed, &mut healthy.clone()).await;
     let pass_end = Instant::now();
     let calls = timed.take();
     // The daemon deletes handled events after the pass; untimed here.
@@ -918,7 +915,8 @@ async fn reaction(trials: usize, warmup: usize, json_path: Option<PathBuf>) {
 
     // The health view of a controller that has watched a healthy fleet: one healthy pass.
     bench.reset().await;
-    let (healthy_pass, healthy) = reconcile_once(&ctx, &world, &HealthView::unknown(&bundle)).await;
+    let mut healthy = Memory::unknown(&bundle);
+    let healthy_pass = reconcile_once(&ctx, &world, &mut healthy).await;
     assert!(
         healthy_pass.stand_down.is_none() && healthy_pass.decisions.is_empty(),
         "a healthy pass must change nothing: {}",

@@ -4,9 +4,9 @@ use super::{Output, load_bundle};
 use anyhow::{Result, bail};
 use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
+use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
-use regionctl_core::health::HealthView;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -108,7 +108,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
             approval_timeout_secs: controller.approval_timeout_secs,
         };
-        let (report, _health) = reconcile_once(&ctx, &world, &HealthView::unknown(&bundle)).await;
+        let report = reconcile_once(&ctx, &world, &mut Memory::unknown(&bundle)).await;
         match args.output {
             Output::Text => print!("{}", report.summary()),
             Output::Json => {

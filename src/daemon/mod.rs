@@ -19,10 +19,10 @@ use anyhow::{Result, bail};
 use regionctl_aws::cloudwatch::MetricPoint;
 use regionctl_aws::config::AwsSettings;
 use regionctl_aws::sqs::SqsClient;
+use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::Events as _;
 use regionctl_controller::reconcile::{Context, reconcile_once};
-use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
 use state::State;
 use std::cell::RefCell;
@@ -134,7 +134,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
     }
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigterm = signal(SignalKind::terminate())?;
-    let mut health = HealthView::unknown(&bundle);
+    let mut memory = Memory::unknown(&bundle);
     let mut pending_receipts: Vec<String> = Vec::new();
     let mut active_alerts: BTreeSet<String> = BTreeSet::new();
     let mut passes = 0u64;
@@ -152,8 +152,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             approval_timeout_secs: controller.approval_timeout_secs,
         };
         let started = Instant::now();
-        let (report, next) = reconcile_once(&ctx, world.as_ref(), &health).await;
-        health = next;
+        let report = reconcile_once(&ctx, world.as_ref(), &mut memory).await;
         let elapsed = started.elapsed();
         // Alarm events are deleted only after a pass has handled them.
         if let Some(url) = &queue_url {
@@ -208,9 +207,13 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         }
         active_alerts = now_active;
         log_pass(options.log_json, &report, elapsed);
-        state
-            .borrow_mut()
-            .record_pass(&bundle, &report, &health, elapsed, active_alerts.len());
+        state.borrow_mut().record_pass(
+            &bundle,
+            &report,
+            &memory.health,
+            elapsed,
+            active_alerts.len(),
+        );
         passes += 1;
         if options.max_passes.is_some_and(|m| passes >= m) {
             return Ok(());
@@ -266,7 +269,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                             new.short_hash()
                         ),
                     );
-                    health = HealthView::unknown(&new);
+                    memory = Memory::unknown(&new);
                     bundle = new;
                     state.borrow_mut().reloaded(&bundle, true, None);
                 }

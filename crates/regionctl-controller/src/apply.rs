@@ -12,7 +12,7 @@
 //! type, so each intermediate state between batches is a mix of cells at their old or new
 //! weights — each of which the guard accepted.
 
-use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
+use crate::ports::{Balancer, Compute, Dns, FailureClass, PortError, Switches, WeightedRecord};
 use regionctl_core::plan::{Action, Step};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeMap;
@@ -52,6 +52,10 @@ pub struct Applied {
     pub log: Vec<String>,
     /// Switches published by completed steps: (`slot * regions + region`, on).
     pub switched: Vec<(usize, bool)>,
+    /// Records written and verified, as (zone, record name, set identifier, weight).
+    pub written: Vec<(String, String, String, u8)>,
+    /// Whether a call was throttled (the controller then reads Route 53 frugally).
+    pub throttled: bool,
 }
 
 /// Applies `steps` (one service's, in plan order).
@@ -73,7 +77,10 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
         } else {
             match run_step(world, service, step, &mut applied).await {
                 Ok(s) => s,
-                Err(e) => StepStatus::Failed(e.to_string()),
+                Err(e) => {
+                    applied.throttled |= e.class == FailureClass::Throttled;
+                    StepStatus::Failed(e.to_string())
+                }
             }
         };
         status_by_id.insert(step.id, status.clone());
@@ -175,6 +182,12 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
                 return Ok(StepStatus::Waiting);
             }
             Ok(if report.verified {
+                let zone = &service.routing.hosted_zone_id;
+                applied.written.extend(
+                    records
+                        .into_iter()
+                        .map(|r| (zone.clone(), r.name, r.set_identifier, r.weight)),
+                );
                 StepStatus::Done
             } else {
                 StepStatus::Failed("read-back did not match".into())

@@ -10,12 +10,14 @@
 //! # Layout
 //! - [`ports`]: the traits and the domain types they speak.
 //! - [`journal`]: journal item kinds, keys and records (decisions, heartbeats, observations).
+//! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies).
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
 //! - [`reconcile`]: the pass itself, with its report.
 //! - [`apply`]: executing plan steps through the ports.
 
 pub mod apply;
 pub mod journal;
+pub mod memory;
 pub mod observe;
 pub mod ports;
 pub mod reconcile;

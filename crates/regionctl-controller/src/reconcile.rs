@@ -13,8 +13,9 @@ use crate::apply::{StepStatus, apply_steps};
 use crate::journal::{
     self, DecisionRecord, Heartbeat, ObservationDigest, OutcomeRecord, StepRecord,
 };
+use crate::memory::{Memory, RecordWeights, ZoneCache};
 use crate::observe::{self, AlarmReads};
-use crate::ports::{PortError, World};
+use crate::ports::{FailureClass, PortError, World};
 use crate::switches;
 use regionctl_core::controls::Controls;
 use regionctl_core::health::{HealthView, Observations, Verdict};
@@ -88,6 +89,10 @@ pub struct DecisionSummary {
     pub calls: u32,
     /// Switches its steps published: (`slot * regions + region`, on).
     pub switched: Vec<(usize, bool)>,
+    /// Records written and verified: (zone, record name, set identifier, weight).
+    pub written: Vec<(String, String, String, u8)>,
+    /// Whether Route 53 (or another API) throttled a call of this decision.
+    pub throttled: bool,
     /// What could not be recorded or published.
     pub warnings: Vec<String>,
 }
@@ -165,14 +170,15 @@ impl PassReport {
     }
 }
 
-/// Runs one pass. `previous` is the health view from the last pass (or unknown); the new one
-/// is returned for the next.
+/// Runs one pass. `memory` is what the last pass left (see [`Memory`]: its health view and
+/// its copies of the Route 53 zones); this pass updates it for the next.
 pub async fn reconcile_once<W: World>(
     ctx: &Context<'_>,
     world: &W,
-    previous: &HealthView,
-) -> (PassReport, HealthView) {
+    memory: &mut Memory,
+) -> PassReport {
     let bundle = ctx.bundle;
+    let previous = &memory.health;
     let now = world.now();
     let mut report = PassReport {
         region: ctx.region.clone(),
@@ -272,7 +278,7 @@ pub async fn reconcile_once<W: World>(
     // Writing it proves the journal writable; it counts toward quorum like the peers'.
     if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
         report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
-        return (report, previous.clone());
+        return report;
     }
     heartbeats.retain(|h| h.region != ctx.region);
     heartbeats.push(heartbeat.clone());
@@ -331,11 +337,11 @@ pub async fn reconcile_once<W: World>(
     observe::add_probe_verdicts(bundle, &usable, &mut observations);
 
     // 4. Live state.
-    let live = read_live(world, bundle, &mut report).await;
+    let live = read_live(world, bundle, (&mut memory.zones, tick), &mut report).await;
     observe::add_running(&live, &mut observations);
 
     // 5. Health and plan.
-    let health = regionctl_core::health::evaluate(bundle, &observations, previous, now);
+    let health = regionctl_core::health::evaluate(bundle, &observations, &memory.health, now);
     if own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
     }
@@ -483,9 +489,22 @@ pub async fn reconcile_once<W: World>(
                 .push(format!("heartbeat not updated: {}", e.message));
         }
     }
+    // What this controller wrote is what its copies of the zones now show; a throttled
+    // write makes it read frugally too.
+    for d in &report.decisions {
+        if d.throttled {
+            memory.zones.throttled(now);
+        }
+        for (zone, name, set_identifier, weight) in &d.written {
+            memory
+                .zones
+                .wrote(zone, [((normalize(name), set_identifier.clone()), *weight)]);
+        }
+    }
+    memory.health = health;
     report.plan = Some(plan);
     report.live = Some(live);
-    (report, health)
+    report
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -534,6 +553,8 @@ async fn decide<W: World>(
     let started = world.now();
     let mut planes: BTreeMap<String, String> = BTreeMap::new();
     let mut switched = Vec::new();
+    let mut written = Vec::new();
+    let mut throttled = false;
     let (status, statuses, calls, log) = if may_apply {
         let applied = apply_steps(world, bundle, applicable).await;
         // Which plane did what: per plane, the first failure, else waiting, else done.
@@ -553,6 +574,8 @@ async fn decide<W: World>(
             }
         }
         switched = applied.switched.clone();
+        written.clone_from(&applied.written);
+        throttled = applied.throttled;
         let status = if applied
             .statuses
             .iter()
@@ -657,6 +680,8 @@ async fn decide<W: World>(
         log,
         calls,
         switched,
+        written,
+        throttled,
     }
 }
 
@@ -848,10 +873,20 @@ fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
 }
 
 /// A zone's weighted records by (record name, set identifier), or why it could not be read.
-type ZoneWeights = Result<HashMap<(String, String), u8>, PortError>;
+type ZoneWeights = Result<RecordWeights, PortError>;
 
-/// Reads weights, capacity and balancer splits for every service.
-pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassReport) -> LiveState {
+/// Reads weights, capacity and balancer splits for every service. Zones come from Route 53,
+/// or from `cache` when this controller reads frugally after a throttle (see [`memory`]);
+/// a zone that cannot be read falls back to its last copy.
+///
+/// [`memory`]: crate::memory
+pub async fn read_live<W: World>(
+    world: &W,
+    bundle: &Bundle,
+    (cache, tick_secs): (&mut ZoneCache, u64),
+    report: &mut PassReport,
+) -> LiveState {
+    let now = world.now();
     let mut zones: HashMap<String, ZoneWeights> = HashMap::new();
     let mut services = Vec::with_capacity(bundle.services.len());
     // Every service's switches in one read (the adapter batches per alarm region).
@@ -859,11 +894,37 @@ pub async fn read_live<W: World>(world: &W, bundle: &Bundle, report: &mut PassRe
     for service in &bundle.services {
         let zone = &service.routing.hosted_zone_id;
         if !zones.contains_key(zone) {
-            let records = world.read_weighted(zone).await.map(|rs| {
-                rs.into_iter()
-                    .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
-                    .collect::<HashMap<_, _>>()
-            });
+            let records = if let Some(copy) = cache.fresh(zone, now, tick_secs) {
+                Ok(copy.weights.clone())
+            } else {
+                match world.read_weighted(zone).await {
+                    Ok(rs) => {
+                        let weights: RecordWeights = rs
+                            .into_iter()
+                            .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
+                            .collect();
+                        cache.store(zone, weights.clone(), now);
+                        Ok(weights)
+                    }
+                    Err(e) => {
+                        if e.class == FailureClass::Throttled {
+                            cache.throttled(now);
+                        }
+                        match cache.last(zone) {
+                            Some(copy) => {
+                                report.read_failures.push(format!(
+                                    "{}: Route 53 zone {zone} unreadable, using this controller's copy from {}: {}",
+                                    service.name,
+                                    render::clock(copy.read_at),
+                                    e.message
+                                ));
+                                Ok(copy.weights.clone())
+                            }
+                            None => Err(e),
+                        }
+                    }
+                }
+            };
             zones.insert(zone.clone(), records);
         }
         let nr = service.regions.len();

@@ -17,6 +17,7 @@ use crate::scenario::{self, Loaded, RollbackWhat, ScenarioError, What};
 use crate::world::route53::normalize;
 use crate::world::{ControllerView, EffectKind, EndpointFailure, Knobs, World};
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
+use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::WeightedRecord;
 use regionctl_controller::reconcile::{Context, reconcile_once};
@@ -174,7 +175,8 @@ struct Controller {
     alive: bool,
     /// The policy revision it runs: 0 is the scenario's bundle, `n` the `n`-th rollout's.
     revision: u32,
-    health: HealthView,
+    /// What it carries between passes (a restart loses it).
+    memory: Memory,
     offset: u64,
     stand_down: Option<String>,
     passes: u64,
@@ -495,7 +497,7 @@ pub fn run(
             region: r.clone(),
             alive: true,
             revision: 0,
-            health: HealthView::unknown(&bundle),
+            memory: Memory::unknown(&bundle),
             offset: world.jitter(tick - 1),
             stand_down: None,
             passes: 0,
@@ -702,11 +704,9 @@ pub fn run(
                     .get(c.revision as usize)
                     .unwrap_or(&alarm_reads[0]),
             };
-            let Some((report, health)) = crate::block_on(reconcile_once(&ctx, &view, &c.health))
-            else {
+            let Some(report) = crate::block_on(reconcile_once(&ctx, &view, &mut c.memory)) else {
                 continue;
             };
-            c.health = health;
             c.passes += 1;
             passes += 1;
             let stand = report.stand_down.as_ref().map(ToString::to_string);
@@ -904,7 +904,7 @@ pub fn run(
                 let mut restarted = Vec::new();
                 for c in fleet.iter_mut().filter(|c| !c.alive) {
                     c.alive = true;
-                    c.health = HealthView::unknown(&bundle);
+                    c.memory = Memory::unknown(&bundle);
                     restarted.push(c.region.clone());
                 }
                 if restarted.is_empty() {
@@ -1016,7 +1016,7 @@ impl PartialRun<'_> {
                     c.region.as_str(),
                     c.passes,
                     c.stand_down.as_deref(),
-                    &c.health,
+                    &c.memory.health,
                 )
             })
             .collect()
@@ -1285,7 +1285,7 @@ fn undo(a: &Active, t: u64, bundle: &Bundle, world: &RefCell<World>, fleet: &mut
         Active::Crash(r) => {
             for c in fleet.iter_mut().filter(|c| &c.region == r) {
                 c.alive = true;
-                c.health = HealthView::unknown(bundle);
+                c.memory = Memory::unknown(bundle);
                 c.stand_down = None;
             }
         }

@@ -14,8 +14,9 @@
 //! `capacity-wait` and `partial` (the planner's [`Exemption`]s for warm-standby/pilot-light
 //! and for receivers that never got capacity), `fail-static` (every region of a cell is
 //! failing: hold), and `fleet-cannot-act` (no connected majority of controllers that can
-//! act, or Route 53's control plane down, or no evidence reachable: nobody may move traffic,
-//! so the grace clock restarts when that ends).
+//! act, or Route 53's control plane down: nobody may move traffic, so the grace clock
+//! restarts when that ends), and `no-evidence` (the failure shows only in alarms whose
+//! region's APIs nobody can reach: the clock starts when they can be read).
 //!
 //! `quorum-only` counts a controller in a minority when it cannot reach a majority or when
 //! fewer than a majority run its policy revision (a `policy-rollout` half done).
@@ -151,6 +152,14 @@ pub struct Second<'a> {
     pub alive: Vec<bool>,
     /// Per controller (in fleet order): the policy revision it runs.
     pub revision: Vec<u32>,
+}
+
+/// One service's ground truth at one second (see [`Checker::truth`]); per (cell, local
+/// region) vectors are indexed `c * regions + r`.
+struct Truth {
+    failing: Vec<bool>,
+    evident: Vec<bool>,
+    forced: Vec<bool>,
 }
 
 /// The checkers' state for one run.
@@ -330,10 +339,12 @@ impl Checker {
             .unwrap_or(0)
     }
 
-    /// Ground truth for service `s` now: per (cell, local region) failing (its endpoints
-    /// fail, or a failure alarm covering it is forced to ALARM), and per local region
-    /// whether any of its alarms is forced (its health is in question).
-    fn truth(&self, world: &World, s: usize, alarms_forced: bool) -> (Vec<bool>, Vec<bool>) {
+    /// Ground truth for service `s` now. Per (cell, local region): `failing` (its endpoints
+    /// fail, or a failure alarm covering it is forced to ALARM) and `evident` (a controller
+    /// could learn it: endpoint failures are probed from every region, an alarm only where
+    /// its region's CloudWatch answers). Per local region: whether any of its alarms is
+    /// forced (its health is in question).
+    fn truth(&self, world: &World, s: usize, alarms_forced: bool) -> Truth {
         let svc = &self.bundle.services[s];
         let (nr, nc) = (svc.regions.len(), svc.cells.len());
         let now = world.now();
@@ -348,6 +359,7 @@ impl Checker {
                 }
             }
         }
+        let mut evident = failing.clone();
         let mut forced = vec![false; nr];
         if alarms_forced {
             for (b, key) in svc.health.alarms.iter().zip(&self.alarm_keys[s]) {
@@ -358,14 +370,21 @@ impl Checker {
                     forced[b.r] = true;
                 }
                 if b.role == AlarmRole::Failure && alarm.forced == Some(AlarmState::Alarm) {
-                    match b.cell {
-                        Some(c) => failing[c * nr + b.r] = true,
-                        None => (0..nc).for_each(|c| failing[c * nr + b.r] = true),
+                    // An alarm in a region whose APIs nobody can reach is no evidence.
+                    let readable = !world.faults.unreachable.contains(&key.0);
+                    let cells = b.cell.map_or(0..nc, |c| c..c + 1);
+                    for c in cells {
+                        failing[c * nr + b.r] = true;
+                        evident[c * nr + b.r] |= readable;
                     }
                 }
             }
         }
-        (failing, forced)
+        Truth {
+            failing,
+            evident,
+            forced,
+        }
     }
 
     /// Controllers that could act now: alive, journal up, APIs reachable, clock within the
@@ -464,7 +483,11 @@ impl Checker {
             let (strategy, mode) = (svc.strategy, svc.mode);
             let recover_after = svc.health.recover_after_secs;
             let ncells = svc.cells.len();
-            let (failing, forced) = self.truth(world, s, alarms_forced);
+            let Truth {
+                failing,
+                evident,
+                forced,
+            } = self.truth(world, s, alarms_forced);
             // Truly healthy regions (no endpoint failure, no forced alarm), and since when.
             for r in 0..nr {
                 let ok = !forced[r] && (0..ncells).all(|c| !failing[c * nr + r]);
@@ -520,6 +543,8 @@ impl Checker {
                         Some("not-enforced")
                     } else if blocked {
                         Some("fleet-cannot-act")
+                    } else if !evident[c * nr + r] {
+                        Some("no-evidence")
                     } else {
                         self.planner_exemption(s, r, now)
                     };

@@ -191,6 +191,45 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
     );
 }
 
+/// Seeds of `tests/fixed-findings.txt`: found by long runs outside the CI range, since fixed.
+fn fixed_findings() -> Vec<(u64, String)> {
+    include_str!("fixed-findings.txt")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let seed = parts.next().and_then(|s| s.parse().ok()).expect("seed");
+            (seed, parts.next().expect("invariant").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn findings_fixed_outside_the_ci_range_stay_fixed() {
+    let (cfg, bundle) = config(1);
+    let fixed = fixed_findings();
+    assert!(fixed.len() >= 20, "fixed-findings.txt lost its seeds");
+    let mut regressions = Vec::new();
+    for (seed, was) in &fixed {
+        let result = simulate::run_seed(&cfg, &bundle, *seed).expect("seed runs");
+        for v in &result.invariants.violations {
+            regressions.push(format!(
+                "seed {seed} (once {was}) violates {} at {}s: {}",
+                v.invariant, v.t, v.detail
+            ));
+        }
+        if let Some(why) = &result.aborted {
+            regressions.push(format!("seed {seed} (once {was}) aborted: {why}"));
+        }
+    }
+    assert!(
+        regressions.is_empty(),
+        "fixed findings are back:\n{}",
+        regressions.join("\n")
+    );
+}
+
 #[cfg(feature = "planted-bugs")]
 mod planted {
     use super::*;
