@@ -255,9 +255,13 @@ pub async fn reconcile_once<W: World>(
         .iter()
         .find(|h| h.region == ctx.region && h.bundle_hash == bundle.hash && fresh(h.at))
         .cloned();
+    // Only time spent acting counts: a controller standing down is not seen acting by its
+    // peers, so one of them may lead meanwhile; had it kept its start, it would lead at
+    // once on acting again, beside that peer (found by `regionctl simulate`, seed 4098).
     heartbeat.first_since = first.then(|| {
         own_previous_heartbeat
             .as_ref()
+            .filter(|h| h.state == "acting")
             .and_then(|h| h.first_since)
             .map_or(now, |t| t.min(now))
     });
@@ -267,6 +271,9 @@ pub async fn reconcile_once<W: World>(
     let discretionary_leader = heartbeat
         .first_since
         .is_some_and(|t| now.elapsed_at_least(t, lead_after));
+    #[cfg(feature = "planted-bugs")]
+    let discretionary_leader = discretionary_leader
+        || regionctl_core::planted::active(regionctl_core::planted::Bug::EveryoneLeads);
     heartbeat.peers_not_healthy = acting_peers
         .iter()
         .map(|h| (h.region.clone(), h.not_healthy.clone()))
@@ -310,7 +317,12 @@ pub async fn reconcile_once<W: World>(
     report.alarm_read_failures =
         observe::read_alarms(world, ctx.alarm_reads, &mut observations).await;
     let digests: Vec<ObservationDigest> = read_all(world, "OBS", &mut report).await;
-    let own_previous = digests.iter().find(|d| d.observer == ctx.region);
+    // Its own last digest carries each probe verdict's `since` across passes, but only if
+    // fresh: a controller that was down (crashed, cut off) did not watch in between, and
+    // an old "ok since" would hide a failure it missed (found by `regionctl simulate`).
+    let own_previous = digests
+        .iter()
+        .find(|d| d.observer == ctx.region && fresh(d.at));
     let probes = observe::probe_all(world, bundle, &ctx.region, own_previous, now).await;
     let own = ObservationDigest {
         observer: ctx.region.clone(),

@@ -476,21 +476,24 @@ fn evaluate_service(
             } else if alarm_good {
                 Raw::Healthy(region_good[r])
             } else if let Some(t) = reachable_since {
-                // Probes passing since before a failure they did not see (an alarm-only
-                // one) date its end no earlier than its start: the recovery window runs
-                // from there, not from the probes' old `since`.
-                let entry = health.entries[slot];
-                Raw::Healthy(Some(if entry.verdict.is_unhealthy() {
-                    t.max(entry.since)
-                } else {
-                    t
-                }))
+                Raw::Healthy(Some(t))
             } else if capacity_ready {
                 Raw::Healthy(None)
             } else {
                 Raw::Nothing
             };
-            health.entries[slot] = debounce(health.entries[slot], raw, now, &service.health);
+            // Evidence fine since before a failure it did not see (probes through an
+            // alarm-only failure, alarms through one only the probes saw) dates its end no
+            // earlier than its start: the recovery window runs from there, not from the
+            // evidence's old `since` (simulate seeds 198 and 2030).
+            let entry = health.entries[slot];
+            let raw = match raw {
+                Raw::Healthy(Some(t)) if entry.verdict.is_unhealthy() => {
+                    Raw::Healthy(Some(t.max(entry.since)))
+                }
+                raw => raw,
+            };
+            health.entries[slot] = debounce(entry, raw, now, &service.health);
         }
     }
 }

@@ -25,6 +25,9 @@ pub enum Bug {
     /// The planner forgets to scale a warm-standby or pilot-light receiver up, so the
     /// shift finds capacity "ready" at the standby count and moves traffic at once.
     SkipsPreScale,
+    /// Every acting controller takes discretionary moves (failback stages, rebalancing),
+    /// not only the one leader, so two take the next stage within the cooldown.
+    EveryoneLeads,
 }
 
 thread_local! {

@@ -692,6 +692,18 @@ impl Checker {
                     .iter()
                     .map(|w| w.unwrap_or(0))
                     .collect();
+                // Only discretionary changes this pass wrote count: a controller that is not
+                // the discretionary leader records them but applies only the exempt steps.
+                let written = |c: usize, r: usize, to: u8| {
+                    let cell = &svc.cells[c];
+                    effects.iter().any(|e| {
+                        matches!(&e.what, EffectKind::Weight { zone, name, set_identifier, to: w, .. }
+                            if *w == to
+                                && *zone == svc.routing.hosted_zone_id
+                                && *name == crate::world::route53::normalize(&cell.record_name)
+                                && cell.set_identifiers.get(r) == Some(set_identifier))
+                    })
+                };
                 let apply = |w: &mut Vec<u8>, discretionary: bool| {
                     for st in plan
                         .steps_of(s)
@@ -700,8 +712,11 @@ impl Checker {
                         if let regionctl_core::plan::Action::SetWeights { changes, .. } = &st.action
                         {
                             for ch in changes {
-                                let i = ch.cell as usize * nr + usize::from(ch.r);
-                                if let Some(x) = w.get_mut(i) {
+                                let (c, r) = (ch.cell as usize, usize::from(ch.r));
+                                if discretionary && !written(c, r, ch.to) {
+                                    continue;
+                                }
+                                if let Some(x) = w.get_mut(c * nr + r) {
                                     *x = ch.to;
                                 }
                             }

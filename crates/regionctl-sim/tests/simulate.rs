@@ -297,6 +297,15 @@ mod planted {
     }
 
     #[test]
+    fn controllers_that_all_take_discretionary_moves_are_found() {
+        finds(
+            Bug::EveryoneLeads,
+            regionctl_sim::invariants::STEP_LIMITS,
+            60,
+        );
+    }
+
+    #[test]
     fn a_controller_that_applies_in_a_minority_is_found() {
         finds(
             Bug::MinorityApplies,

@@ -510,11 +510,12 @@ fn backdated_alarm_flips_in_a_single_pass() {
     f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, since);
     let view2 = f.eval(&o, &view2, T0);
     assert_eq!(f.all(&view2, "eu-west-1"), vec![Verdict::Healthy; 2]);
-    // Backdated recovery works the same way.
-    let ok_since =
-        Timestamp(T0.millis() - i64::try_from(h.recover_after_secs * 1000 + 1_000).unwrap());
+    // Backdated recovery works the same way: OK since (after the failure) longer than the
+    // recovery window flips in one pass.
+    let failed_at = view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since;
+    let ok_since = failed_at.plus_secs(1);
     let o = f.all_web_alarms(AlarmState::Ok, ok_since);
-    let view = f.eval(&o, &view, T0);
+    let view = f.eval(&o, &view, ok_since.plus_secs(h.recover_after_secs + 1));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
 }
 
@@ -763,4 +764,41 @@ fn recovery_from_probes_is_not_dated_before_the_failure() {
         failed_at.plus_secs(recover_after),
         "healthy from the end of the window, not from the probes' old since"
     );
+}
+
+#[test]
+fn recovery_from_alarms_is_not_dated_before_the_failure() {
+    let f = Fixture::new();
+    let long_ago = Timestamp(T0.millis() - 86_400_000);
+    let fail_after = f.svc().health.fail_after_secs;
+    let recover_after = f.svc().health.recover_after_secs;
+    let mut view = f.healthy();
+    // A failure only the probes see: every observer fails to reach eu-west-1, while its
+    // alarms stay OK (since long ago).
+    let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);
+    for observer in ["eu-central-1", "us-east-1", "eu-west-1"] {
+        f.probe(&mut o, observer, "eu-west-1", false, T0);
+    }
+    view = f.eval(&o, &view, T0.plus_secs(fail_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Down; 2]);
+    let failed_at = view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since;
+    // The probes split (no quorum either way, e.g. one observer just restarted): the
+    // alarms, OK all along, speak for the region, but only from when it failed.
+    let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);
+    f.probe(
+        &mut o,
+        "eu-central-1",
+        "eu-west-1",
+        true,
+        failed_at.plus_secs(5),
+    );
+    f.probe(&mut o, "us-east-1", "eu-west-1", false, T0);
+    view = f.eval(&o, &view, failed_at.plus_secs(recover_after - 1));
+    assert_eq!(
+        f.all(&view, "eu-west-1"),
+        vec![Verdict::Down; 2],
+        "recovered within a pass on alarms that never saw the failure"
+    );
+    view = f.eval(&o, &view, failed_at.plus_secs(recover_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
 }
