@@ -12,7 +12,7 @@
 //! type, so each intermediate state between batches is a mix of cells at their old or new
 //! weights — each of which the guard accepted.
 
-use crate::ports::{Balancer, Compute, Dns, FailureClass, PortError, Switches, WeightedRecord};
+use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use regionctl_core::plan::{Action, Step};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeMap;
@@ -54,8 +54,6 @@ pub struct Applied {
     pub switched: Vec<(usize, bool)>,
     /// Records written and verified, as (zone, record name, set identifier, weight).
     pub written: Vec<(String, String, String, u8)>,
-    /// Whether a call was throttled (the controller then reads Route 53 frugally).
-    pub throttled: bool,
 }
 
 /// Applies `steps` (one service's, in plan order).
@@ -77,10 +75,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
         } else {
             match run_step(world, service, step, &mut applied).await {
                 Ok(s) => s,
-                Err(e) => {
-                    applied.throttled |= e.class == FailureClass::Throttled;
-                    StepStatus::Failed(e.to_string())
-                }
+                Err(e) => StepStatus::Failed(e.to_string()),
             }
         };
         status_by_id.insert(step.id, status.clone());

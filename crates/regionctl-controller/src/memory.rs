@@ -2,27 +2,24 @@
 //! of the Route 53 zones.
 //!
 //! Route 53 throttles per account (reads and writes share one budget, 5 requests/s at best,
-//! less when other tooling shares the account), and every controller reads every zone every
-//! tick. Three controllers and six zones at a 10 s tick already spend 1.8 requests/s on
-//! reads; at 2 requests/s nothing is left for the writes, and a failback stalls for good
-//! (found by `regionctl simulate`, 14 of 10,000 seeds). The controllers cannot share a
-//! client-side bucket (they run in different regions), so each backs off on its own: once
-//! Route 53 throttles it, it re-reads a zone only when its copy is [`FRUGAL_MAX_AGE_TICKS`]
-//! ticks old, for [`FRUGAL_WINDOW_SECS`] after the last throttle. Its own writes update its
-//! copy, so what it sees stale is only a peer's recent write; those are level-triggered
-//! passes' business (the next re-read shows them).
-//!
-//! Without throttling every zone is read every pass, exactly as before.
+//! less when other tooling shares the account). Reading every zone every tick, three
+//! controllers and six zones at a 10 s tick spend 1.8 requests/s on reads alone; at 2
+//! requests/s nothing was left for writes and a failback stalled for good (found by
+//! `regionctl simulate`, 14 of 10,000 seeds). The controllers run in different regions and
+//! cannot share a client-side bucket, so each reads less: a zone is re-read when its copy
+//! is [`ZONE_MAX_AGE_TICKS`] ticks old, and always just before this controller writes to
+//! it (`reconcile.rs` plans again from the fresh read). Its own writes update its copy. A
+//! copy can thus miss a peer's change for up to that age, which only delays a pass that
+//! would have written nothing else; every write is planned from a fresh read.
 
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use std::collections::HashMap;
 
-/// How long after Route 53 last throttled this controller it keeps reading frugally.
-pub const FRUGAL_WINDOW_SECS: u64 = 300;
-/// In frugal mode, a zone's copy younger than this many ticks is used instead of a read.
-pub const FRUGAL_MAX_AGE_TICKS: u64 = 3;
+/// A zone's copy younger than this many ticks is used instead of a read (unless the pass
+/// writes to the zone).
+pub const ZONE_MAX_AGE_TICKS: u64 = 3;
 
 /// A controller's state between passes.
 #[derive(Debug, Clone)]
@@ -55,31 +52,19 @@ pub struct CachedZone {
     pub read_at: Timestamp,
 }
 
-/// The controller's copies of the zones, and when Route 53 last throttled it.
+/// The controller's copies of the zones.
 #[derive(Debug, Clone, Default)]
 pub struct ZoneCache {
     zones: HashMap<String, CachedZone>,
-    throttled_at: Option<Timestamp>,
 }
 
 impl ZoneCache {
-    /// Route 53 throttled a call of this controller at `now`.
-    pub fn throttled(&mut self, now: Timestamp) {
-        self.throttled_at = Some(now);
-    }
-
-    /// Whether this controller reads frugally at `now` (throttled within the window).
-    pub fn frugal(&self, now: Timestamp) -> bool {
-        self.throttled_at
-            .is_some_and(|t| !now.elapsed_at_least(t, FRUGAL_WINDOW_SECS))
-    }
-
-    /// The copy of `zone` to use instead of reading it at `now`, if frugal and fresh enough.
+    /// The copy of `zone` to use instead of reading it at `now`, if young enough.
     pub fn fresh(&self, zone: &str, now: Timestamp, tick_secs: u64) -> Option<&CachedZone> {
-        let max_age = tick_secs.saturating_mul(FRUGAL_MAX_AGE_TICKS);
+        let max_age = tick_secs.saturating_mul(ZONE_MAX_AGE_TICKS);
         self.zones
             .get(zone)
-            .filter(|z| self.frugal(now) && !now.elapsed_at_least(z.read_at, max_age))
+            .filter(|z| !now.elapsed_at_least(z.read_at, max_age))
     }
 
     /// The last copy of `zone`, however old (used when a read fails).
@@ -120,30 +105,19 @@ mod tests {
     }
 
     #[test]
-    fn without_a_throttle_every_pass_reads() {
+    fn a_young_copy_is_used_until_it_is_three_ticks_old() {
         let mut c = ZoneCache::default();
         c.store("Z1", one(10), at(100));
-        assert!(c.fresh("Z1", at(101), 10).is_none());
-    }
-
-    #[test]
-    fn after_a_throttle_a_young_copy_is_used_until_it_ages() {
-        let mut c = ZoneCache::default();
-        c.store("Z1", one(10), at(100));
-        c.throttled(at(105));
+        assert!(c.fresh("Z1", at(100), 10).is_some());
         assert!(c.fresh("Z1", at(129), 10).is_some());
         assert!(c.fresh("Z1", at(130), 10).is_none(), "3 ticks old: re-read");
-        assert!(c.fresh("Z2", at(106), 10).is_none(), "never read: read");
-    }
-
-    #[test]
-    fn frugal_mode_ends_after_the_window() {
-        let mut c = ZoneCache::default();
-        c.throttled(at(0));
-        assert!(c.frugal(at(299)));
-        assert!(!c.frugal(at(300)));
-        c.store("Z1", one(10), at(300));
-        assert!(c.fresh("Z1", at(301), 10).is_none());
+        assert!(c.fresh("Z2", at(100), 10).is_none(), "never read: read");
+        c.store("Z1", one(20), at(130));
+        assert_eq!(
+            c.fresh("Z1", at(131), 10)
+                .map(|z| z.weights.values().copied().collect::<Vec<_>>()),
+            Some(vec![20])
+        );
     }
 
     #[test]

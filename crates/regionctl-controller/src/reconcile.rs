@@ -15,7 +15,7 @@ use crate::journal::{
 };
 use crate::memory::{Memory, RecordWeights, ZoneCache};
 use crate::observe::{self, AlarmReads};
-use crate::ports::{FailureClass, PortError, World};
+use crate::ports::{PortError, World};
 use crate::switches;
 use regionctl_core::controls::Controls;
 use regionctl_core::health::{HealthView, Observations, Verdict};
@@ -91,8 +91,6 @@ pub struct DecisionSummary {
     pub switched: Vec<(usize, bool)>,
     /// Records written and verified: (zone, record name, set identifier, weight).
     pub written: Vec<(String, String, String, u8)>,
-    /// Whether Route 53 (or another API) throttled a call of this decision.
-    pub throttled: bool,
     /// What could not be recorded or published.
     pub warnings: Vec<String>,
 }
@@ -349,7 +347,14 @@ pub async fn reconcile_once<W: World>(
     observe::add_probe_verdicts(bundle, &usable, &mut observations);
 
     // 4. Live state.
-    let live = read_live(world, bundle, (&mut memory.zones, tick), &mut report).await;
+    let mut cached_zones = Vec::new();
+    let live = read_live(
+        world,
+        bundle,
+        (&mut memory.zones, tick, &mut cached_zones),
+        &mut report,
+    )
+    .await;
     observe::add_running(&live, &mut observations);
 
     // 5. Health and plan.
@@ -423,13 +428,54 @@ pub async fn reconcile_once<W: World>(
     } else {
         None
     };
-    let plan = plan::plan(Inputs {
+    let planning = planning_health.as_ref().unwrap_or(&health);
+    let mut plan = plan::plan(Inputs {
         bundle,
-        health: planning_health.as_ref().unwrap_or(&health),
+        health: planning,
         live: &live,
         controls: &controls,
         now,
     });
+    // A zone taken from this controller's copy (see `memory`) is read afresh before
+    // weights are written to it, and the plan made again: a write planned from a copy that
+    // misses a peer's recent change would undo it (found by `regionctl simulate`, seed 963:
+    // partial evacuations flip-flopping).
+    let to_refresh: Vec<String> = cached_zones
+        .iter()
+        .filter(|zone| {
+            plan.steps.iter().any(|st| {
+                matches!(st.action, plan::Action::SetWeights { .. })
+                    && bundle.services[st.service].routing.hosted_zone_id == **zone
+            })
+        })
+        .cloned()
+        .collect();
+    if !to_refresh.is_empty() {
+        for zone in &to_refresh {
+            match world.read_weighted(zone).await {
+                Ok(rs) => memory.zones.store(zone, zone_weights(rs), now),
+                Err(e) => {
+                    report.read_failures.push(format!(
+                        "Route 53 zone {zone} not re-read before writing: {}",
+                        e.message
+                    ));
+                }
+            }
+        }
+        for (s, service) in bundle.services.iter().enumerate() {
+            let zone = &service.routing.hosted_zone_id;
+            if let (true, Some(copy)) = (to_refresh.contains(zone), memory.zones.last(zone)) {
+                live.services[s].weights = service_weights(service, &copy.weights);
+            }
+        }
+        plan = plan::plan(Inputs {
+            bundle,
+            health: planning,
+            live: &live,
+            controls: &controls,
+            now,
+        });
+    }
     report.alerts = plan
         .alerts
         .iter()
@@ -501,12 +547,8 @@ pub async fn reconcile_once<W: World>(
                 .push(format!("heartbeat not updated: {}", e.message));
         }
     }
-    // What this controller wrote is what its copies of the zones now show; a throttled
-    // write makes it read frugally too.
+    // What this controller wrote is what its copies of the zones now show.
     for d in &report.decisions {
-        if d.throttled {
-            memory.zones.throttled(now);
-        }
         for (zone, name, set_identifier, weight) in &d.written {
             memory
                 .zones
@@ -566,7 +608,6 @@ async fn decide<W: World>(
     let mut planes: BTreeMap<String, String> = BTreeMap::new();
     let mut switched = Vec::new();
     let mut written = Vec::new();
-    let mut throttled = false;
     let (status, statuses, calls, log) = if may_apply {
         let applied = apply_steps(world, bundle, applicable).await;
         // Which plane did what: per plane, the first failure, else waiting, else done.
@@ -587,7 +628,6 @@ async fn decide<W: World>(
         }
         switched = applied.switched.clone();
         written.clone_from(&applied.written);
-        throttled = applied.throttled;
         let status = if applied
             .statuses
             .iter()
@@ -693,7 +733,6 @@ async fn decide<W: World>(
         calls,
         switched,
         written,
-        throttled,
     }
 }
 
@@ -888,14 +927,14 @@ fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
 type ZoneWeights = Result<RecordWeights, PortError>;
 
 /// Reads weights, capacity and balancer splits for every service. Zones come from Route 53,
-/// or from `cache` when this controller reads frugally after a throttle (see [`memory`]);
-/// a zone that cannot be read falls back to its last copy.
+/// or from `cache` while its copy is young (see [`memory`]; those zones are pushed to
+/// `cached`); a zone that cannot be read falls back to its last copy.
 ///
 /// [`memory`]: crate::memory
 pub async fn read_live<W: World>(
     world: &W,
     bundle: &Bundle,
-    (cache, tick_secs): (&mut ZoneCache, u64),
+    (cache, tick_secs, cached): (&mut ZoneCache, u64, &mut Vec<String>),
     report: &mut PassReport,
 ) -> LiveState {
     let now = world.now();
@@ -907,52 +946,35 @@ pub async fn read_live<W: World>(
         let zone = &service.routing.hosted_zone_id;
         if !zones.contains_key(zone) {
             let records = if let Some(copy) = cache.fresh(zone, now, tick_secs) {
+                cached.push(zone.clone());
                 Ok(copy.weights.clone())
             } else {
                 match world.read_weighted(zone).await {
                     Ok(rs) => {
-                        let weights: RecordWeights = rs
-                            .into_iter()
-                            .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
-                            .collect();
+                        let weights = zone_weights(rs);
                         cache.store(zone, weights.clone(), now);
                         Ok(weights)
                     }
-                    Err(e) => {
-                        if e.class == FailureClass::Throttled {
-                            cache.throttled(now);
-                        }
-                        match cache.last(zone) {
-                            Some(copy) => {
-                                report.read_failures.push(format!(
+                    Err(e) => match cache.last(zone) {
+                        Some(copy) => {
+                            report.read_failures.push(format!(
                                     "{}: Route 53 zone {zone} unreadable, using this controller's copy from {}: {}",
                                     service.name,
                                     render::clock(copy.read_at),
                                     e.message
                                 ));
-                                Ok(copy.weights.clone())
-                            }
-                            None => Err(e),
+                            Ok(copy.weights.clone())
                         }
-                    }
+                        None => Err(e),
+                    },
                 }
             };
             zones.insert(zone.clone(), records);
         }
         let nr = service.regions.len();
-        let mut weights = Vec::with_capacity(service.cells.len() * nr);
+        let mut weights = Vec::new();
         match zones.get(zone) {
-            Some(Ok(map)) => {
-                for cell in &service.cells {
-                    let name = normalize(&cell.record_name);
-                    for r in 0..nr {
-                        weights.push(
-                            map.get(&(name.clone(), cell.set_identifiers[r].clone()))
-                                .copied(),
-                        );
-                    }
-                }
-            }
+            Some(Ok(map)) => weights = service_weights(service, map),
             Some(Err(e)) => {
                 report.read_failures.push(format!(
                     "{}: Route 53 zone {zone} unreadable: {}",
@@ -1012,6 +1034,33 @@ pub async fn read_live<W: World>(
     LiveState { services }
 }
 
+/// A zone's records as read, by (normalized name, set identifier).
+fn zone_weights(records: Vec<crate::ports::WeightedRecord>) -> RecordWeights {
+    records
+        .into_iter()
+        .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
+        .collect()
+}
+
+/// One service's live weights (cell-major, then region) from its zone's records.
+fn service_weights(
+    service: &regionctl_core::policy::Service,
+    zone: &RecordWeights,
+) -> Vec<Option<u8>> {
+    let nr = service.regions.len();
+    let mut weights = Vec::with_capacity(service.cells.len() * nr);
+    for cell in &service.cells {
+        let name = normalize(&cell.record_name);
+        for r in 0..nr {
+            weights.push(
+                zone.get(&(name.clone(), cell.set_identifiers[r].clone()))
+                    .copied(),
+            );
+        }
+    }
+    weights
+}
+
 fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
@@ -1029,16 +1078,23 @@ fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
     })
 }
 
-/// `service/region` pairs where `view` has a cell that is not healthy. A view with no
-/// evidence yet (a controller's first pass after a start) knows nothing healthy, so it
-/// lists every pair: a restarted peer holds failback for the one tick until it has a view,
-/// rather than letting the leader fail back into a region it is about to evacuate.
+/// `service/region` pairs where `view` has a cell that is not healthy, or healthy but with
+/// evidence against it still inside its hysteresis window (a doubt, not yet a verdict). A
+/// view with no evidence yet (a controller's first pass after a start) knows nothing
+/// healthy, so it lists every pair: a restarted peer holds failback for the one tick until
+/// it has a view, rather than letting the leader fail back into a region it is about to
+/// evacuate. Doubts count for the same reason: the leader otherwise fails back into a
+/// region a peer evacuates one `fail_after` later (a peer cut off from it by a partition;
+/// found by `regionctl simulate`, seed 1620).
 fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
     pairs_where(bundle, |s, nr, r, c| {
         view.services
             .get(s)
             .and_then(|sv| sv.entries.get(c * nr + r))
-            .is_some_and(|e| e.verdict != Verdict::Healthy)
+            .is_some_and(|e| {
+                e.verdict != Verdict::Healthy
+                    || e.pending.is_some_and(|(v, _)| v != Verdict::Healthy)
+            })
     })
 }
 

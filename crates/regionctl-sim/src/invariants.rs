@@ -387,10 +387,21 @@ impl Checker {
         }
     }
 
-    /// Controllers that could act now: alive, journal up, APIs reachable, clock within the
-    /// heartbeat TTL.
+    /// Controllers that could act now: quorum members (below) whose clock is within half
+    /// the heartbeat TTL.
     fn effective(&self, world: &World, alive: &[bool]) -> Vec<bool> {
         let ttl_ms = i64::try_from(self.heartbeat_ttl * 1000).unwrap_or(i64::MAX) / 2;
+        let mut eff = self.members(world, alive);
+        for (i, c) in self.controllers.iter().enumerate() {
+            eff[i] &= world.skew_ms.get(c).is_none_or(|s| s.abs() < ttl_ms);
+        }
+        eff
+    }
+
+    /// Controllers that count toward a quorum: alive, journal up, APIs reachable (they
+    /// write heartbeats). A skewed clock does not remove a controller from the fleet: it
+    /// still runs and still holds its policy revision (simulate seed 2843).
+    fn members(&self, world: &World, alive: &[bool]) -> Vec<bool> {
         self.controllers
             .iter()
             .enumerate()
@@ -398,12 +409,11 @@ impl Checker {
                 alive.get(i).copied().unwrap_or(false)
                     && !world.faults.journal_down.contains(c)
                     && !world.faults.unreachable.contains(c)
-                    && world.skew_ms.get(c).is_none_or(|s| s.abs() < ttl_ms)
             })
             .collect()
     }
 
-    /// Size of `i`'s connected group among effective controllers (itself included): those
+    /// Size of `i`'s connected group among `effective` controllers (itself included): those
     /// it can reach that run the same policy revision (quorum counts only the same hash).
     fn group(&self, world: &World, effective: &[bool], i: usize) -> usize {
         let me = &self.controllers[i];
@@ -466,7 +476,7 @@ impl Checker {
         let blocked = self.fleet_blocked(world, &sec.alive);
         self.alive.clone_from(&sec.alive);
         // Minority tracking (for quorum-only).
-        let eff = self.effective(world, &sec.alive);
+        let eff = self.members(world, &sec.alive);
         let majority = self.controllers.len() / 2 + 1;
         for i in 0..self.controllers.len() {
             let cut_off = self.group(world, &eff, i) < majority;
@@ -784,8 +794,19 @@ impl Checker {
         // Quorum: a controller cut off from a majority for longer than heartbeats stay
         // fresh must not change anything.
         self.check(QUORUM_ONLY);
-        let fresh_for =
-            self.heartbeat_ttl + self.tick + world.knobs.journal_replication_lag_ms / 1000 + 2;
+        // A peer whose clock runs ahead stamps its heartbeats in the future: they stay
+        // fresh that much longer after it stops.
+        let ahead = world
+            .skew_ms
+            .values()
+            .copied()
+            .max()
+            .map_or(0, |ms| u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000));
+        let fresh_for = self.heartbeat_ttl
+            + self.tick
+            + world.knobs.journal_replication_lag_ms / 1000
+            + ahead
+            + 2;
         // Cut off now, too: a fault that healed this second (before the pass) ends it.
         let majority = self.controllers.len() / 2 + 1;
         let cut_off_now = self
@@ -793,8 +814,8 @@ impl Checker {
             .iter()
             .position(|c| c == region)
             .is_some_and(|i| {
-                let eff = self.effective(world, &self.alive);
-                self.group(world, &eff, i) < majority
+                let members = self.members(world, &self.alive);
+                self.group(world, &members, i) < majority
             });
         if cut_off_now
             && let Some(since) = self.minority_since.get(region).copied()
