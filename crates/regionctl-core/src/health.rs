@@ -183,6 +183,10 @@ pub struct Entry {
     pub since: Timestamp,
     /// A different verdict the evidence points to, and since when, not yet confirmed.
     pub pending: Option<(Verdict, Timestamp)>,
+    /// When an evaluation last saw evidence of failure (down or degraded), if ever: a
+    /// recovery is dated no earlier than this.
+    #[serde(default)]
+    pub last_bad: Timestamp,
 }
 
 impl Entry {
@@ -191,6 +195,7 @@ impl Entry {
         verdict: Verdict::Unknown,
         since: Timestamp::EPOCH,
         pending: None,
+        last_bad: Timestamp::EPOCH,
     };
 }
 
@@ -259,6 +264,7 @@ impl HealthView {
                         verdict: verdict(s, r, c),
                         since,
                         pending: None,
+                        last_bad: Timestamp::EPOCH,
                     };
                 }
             }
@@ -483,13 +489,14 @@ fn evaluate_service(
                 Raw::Nothing
             };
             // Evidence fine since before a failure it did not see (probes through an
-            // alarm-only failure, alarms through one only the probes saw) dates its end no
-            // earlier than its start: the recovery window runs from there, not from the
-            // evidence's old `since` (simulate seeds 198 and 2030).
+            // alarm-only failure, alarms through one only the probes saw, or alarms gone
+            // INSUFFICIENT_DATA in a drained region) dates its end no earlier than the last
+            // evaluation that saw the failure: the recovery window runs from there, not
+            // from the evidence's old `since` (simulate seeds 198, 2030 and 4892).
             let entry = health.entries[slot];
             let raw = match raw {
                 Raw::Healthy(Some(t)) if entry.verdict.is_unhealthy() => {
-                    Raw::Healthy(Some(t.max(entry.since)))
+                    Raw::Healthy(Some(t.max(entry.since).max(entry.last_bad)))
                 }
                 raw => raw,
             };
@@ -500,6 +507,14 @@ fn evaluate_service(
 
 /// One hysteresis step.
 fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -> Entry {
+    let entry = Entry {
+        last_bad: if matches!(raw, Raw::Down(_) | Raw::Degraded(_)) {
+            now
+        } else {
+            entry.last_bad
+        },
+        ..entry
+    };
     let (target, evidence_since) = match raw {
         Raw::Down(t) => (Verdict::Down, Some(t)),
         Raw::Degraded(t) => (Verdict::Degraded, Some(t)),
@@ -516,8 +531,8 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
     if entry.verdict.is_unhealthy() && target.is_unhealthy() {
         return Entry {
             verdict: target,
-            since: entry.since,
             pending: None,
+            ..entry
         };
     }
     // Silence does not make a failure go away.
@@ -543,6 +558,7 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
             verdict: target,
             since: flipped_at,
             pending: None,
+            ..entry
         }
     } else {
         Entry {

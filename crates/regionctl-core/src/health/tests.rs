@@ -510,10 +510,9 @@ fn backdated_alarm_flips_in_a_single_pass() {
     f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, since);
     let view2 = f.eval(&o, &view2, T0);
     assert_eq!(f.all(&view2, "eu-west-1"), vec![Verdict::Healthy; 2]);
-    // Backdated recovery works the same way: OK since (after the failure) longer than the
-    // recovery window flips in one pass.
-    let failed_at = view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since;
-    let ok_since = failed_at.plus_secs(1);
+    // Backdated recovery works the same way: OK since (after the last evaluation that saw
+    // it red) longer than the recovery window flips in one pass.
+    let ok_since = T0.plus_secs(1);
     let o = f.all_web_alarms(AlarmState::Ok, ok_since);
     let view = f.eval(&o, &view, ok_since.plus_secs(h.recover_after_secs + 1));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
@@ -800,5 +799,39 @@ fn recovery_from_alarms_is_not_dated_before_the_failure() {
         "recovered within a pass on alarms that never saw the failure"
     );
     view = f.eval(&o, &view, failed_at.plus_secs(recover_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
+}
+
+#[test]
+fn recovery_starts_when_the_failure_was_last_seen() {
+    let f = Fixture::new();
+    let long_ago = Timestamp(T0.millis() - 86_400_000);
+    let fail_after = f.svc().health.fail_after_secs;
+    let recover_after = f.svc().health.recover_after_secs;
+    let mut view = f.healthy();
+    // An alarm-only failure, longer than the recovery window; probes pass all along.
+    let mut o = red_5xx_in(&f, "eu-west-1", T0);
+    for observer in ["eu-central-1", "us-east-1", "eu-west-1"] {
+        f.probe(&mut o, observer, "eu-west-1", true, long_ago);
+    }
+    let last_red = T0.plus_secs(fail_after + 3 * recover_after);
+    for t in [T0.plus_secs(fail_after), last_red] {
+        view = f.eval(&o, &view, t);
+        assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+    }
+    // Drained, its alarms read INSUFFICIENT_DATA: only the old probes speak for it, and
+    // the window runs from the last evaluation that saw it red (simulate seed 4892).
+    for b in &f.svc().health.alarms {
+        if f.svc().regions[b.r].name == "eu-west-1" {
+            f.set(&mut o, &b.name, AlarmState::InsufficientData, last_red);
+        }
+    }
+    view = f.eval(&o, &view, last_red.plus_secs(10));
+    assert_eq!(
+        f.all(&view, "eu-west-1"),
+        vec![Verdict::Degraded; 2],
+        "recovered at once although it was red 10 s ago"
+    );
+    view = f.eval(&o, &view, last_red.plus_secs(recover_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
 }

@@ -70,7 +70,7 @@ fn view(
                     v.services[s].entries[c * nr + r] = Entry {
                         verdict,
                         since,
-                        pending: None,
+                        ..Entry::UNKNOWN
                     };
                 }
             }
