@@ -436,17 +436,18 @@ pub async fn reconcile_once<W: World>(
         controls: &controls,
         now,
     });
-    // A zone taken from this controller's copy (see `memory`) is read afresh before
-    // weights are written to it, and the plan made again: a write planned from a copy that
-    // misses a peer's recent change would undo it (found by `regionctl simulate`, seed 963:
-    // partial evacuations flip-flopping).
+    // A zone taken from this controller's copy (see `memory`) is read afresh before any
+    // step of a service routed by it is applied, and the plan made again: a step planned
+    // from a copy that misses a peer's recent change would undo it or act on a stale
+    // split (found by `regionctl simulate`, seed 963: partial evacuations flip-flopping;
+    // and by `chaos/staged-failback.yaml`: a pre-scale for a failback stage already
+    // superseded).
     let to_refresh: Vec<String> = cached_zones
         .iter()
         .filter(|zone| {
-            plan.steps.iter().any(|st| {
-                matches!(st.action, plan::Action::SetWeights { .. })
-                    && bundle.services[st.service].routing.hosted_zone_id == **zone
-            })
+            plan.steps
+                .iter()
+                .any(|st| bundle.services[st.service].routing.hosted_zone_id == **zone)
         })
         .cloned()
         .collect();
