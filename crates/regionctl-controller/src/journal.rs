@@ -50,6 +50,7 @@ pub struct Heartbeat {
     /// Controllers this one saw acting, with fresh heartbeats on its policy hash, itself
     /// included when acting: a peer that cannot see the discretionary leader directly (a
     /// partition) learns from this that it is still there, so two never lead at once.
+    /// A controller standing down still relays this list (without itself).
     #[serde(default)]
     pub sees_acting: Vec<String>,
     /// Since when this controller has, pass after pass, found itself first in fleet order

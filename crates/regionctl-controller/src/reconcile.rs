@@ -219,15 +219,20 @@ pub async fn reconcile_once<W: World>(
     // A peer on the far side of a partition looks stale from here although it still leads
     // for the rest of the fleet; a controller therefore also counts the controllers its
     // fresh peers report seeing acting (`sees_acting`), so two never lead at once.
-    let peer_acting =
-        |h: &Heartbeat| h.bundle_hash == bundle.hash && h.state == "acting" && fresh(h.at);
+    //
+    // A peer that stands down still relays whom it sees acting: with A and B partitioned
+    // and C standing down (its own region failing), each of A and B still has a quorum
+    // through C, and only C's relay tells B that A leads (simulate seed 2702).
+    let peer_fresh =
+        |h: &Heartbeat| h.region != ctx.region && h.bundle_hash == bundle.hash && fresh(h.at);
     let acting_peers: Vec<&Heartbeat> = heartbeats
         .iter()
-        .filter(|h| h.region != ctx.region && peer_acting(h))
+        .filter(|h| peer_fresh(h) && h.state == "acting")
         .collect();
     let seen_acting: BTreeSet<&str> = acting_peers.iter().map(|h| h.region.as_str()).collect();
-    let reported_acting: BTreeSet<&str> = acting_peers
+    let reported_acting: BTreeSet<&str> = heartbeats
         .iter()
+        .filter(|h| peer_fresh(h))
         .flat_map(|h| h.sees_acting.iter().map(String::as_str))
         .collect();
     let first = ctx
@@ -538,8 +543,15 @@ pub async fn reconcile_once<W: World>(
     // The heartbeat written first said "acting" (it proved the journal writable); say why
     // this controller stands down, for `regionctl status`.
     if let Some(reason) = &report.stand_down {
+        // It still relays the peers it sees acting (see `sees_acting`), but not itself.
         let standing_down = Heartbeat {
             state: format!("standing down: {reason}"),
+            sees_acting: heartbeat
+                .sees_acting
+                .iter()
+                .filter(|c| **c != ctx.region)
+                .cloned()
+                .collect(),
             ..heartbeat.clone()
         };
         if let Err(e) = world.put(&journal::heartbeat_item(&standing_down)).await {

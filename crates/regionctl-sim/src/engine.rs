@@ -688,6 +688,11 @@ pub fn run(
                 }
             }
         }
+        {
+            let alive: Vec<bool> = fleet.iter().map(|c| c.alive).collect();
+            let revision: Vec<u32> = fleet.iter().map(|c| c.revision).collect();
+            checker.before_passes(&alive, &revision);
+        }
         // Controllers due now.
         for c in fleet.iter_mut() {
             if !c.alive || t < c.offset || (t - c.offset) % tick != 0 {

@@ -653,6 +653,18 @@ impl Checker {
         }
     }
 
+    /// The fleet as the passes of second `t` see it: who runs and on which policy revision.
+    /// A rollout or a restart takes effect at the start of a second, before its passes, so
+    /// a pass is judged against the revisions it ran with, not last second's (simulate
+    /// seed 2224: a controller that took the new revision and acted in the same second was
+    /// counted in a minority of one).
+    pub fn before_passes(&mut self, alive: &[bool], revision: &[u32]) {
+        self.alive.clear();
+        self.alive.extend_from_slice(alive);
+        self.revision.clear();
+        self.revision.extend_from_slice(revision);
+    }
+
     /// Checks after one controller pass, given the side effects it made (in order).
     pub fn after_pass(
         &mut self,
