@@ -79,6 +79,7 @@ fn every_shipped_scenario_passes_on_sim() {
         "cell-failure",
         "flapping-alarm",
         "partition",
+        "partition-and-region-loss",
         "route53-outage",
         "staged-failback",
         "policy-rollout",
