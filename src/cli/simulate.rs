@@ -5,6 +5,7 @@ use clap::Args;
 use regionctl_sim::duration::{Dur, clock};
 use regionctl_sim::invariants::INVARIANTS;
 use regionctl_sim::simulate::{self, Config, SeedResult};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -145,8 +146,25 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map_or(String::new(), |a| format!(", aborted: {a}"))
             );
-        } else if done.is_multiple_of(100) || done == seeds {
-            println!("  {done}/{seeds} seeds");
+        } else {
+            // A long run reports a violating seed as soon as it is done, so whoever watches
+            // can start replaying it; the details (timeline, replay file) follow at the end.
+            if !r.invariants.violations.is_empty() {
+                let names: BTreeSet<&str> = r
+                    .invariants
+                    .violations
+                    .iter()
+                    .map(|v| v.invariant.as_str())
+                    .collect();
+                println!(
+                    "  seed {}: violates {} (details at the end)",
+                    r.seed,
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            if done.is_multiple_of(100) || done == seeds {
+                println!("  {done}/{seeds} seeds");
+            }
         }
         if want_trace {
             traced = Some(r.clone());
