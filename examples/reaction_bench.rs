@@ -614,6 +614,7 @@ impl Bench<'_> {
                 first_since: None,
                 drained: Default::default(),
                 peers_not_healthy: Default::default(),
+                last_moves: Default::default(),
             };
             self.admin
                 .put(&heartbeat_item(&hb))

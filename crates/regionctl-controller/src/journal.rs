@@ -73,6 +73,13 @@ pub struct Heartbeat {
     /// peer — which may hold a majority through this controller — sees a region failing.
     #[serde(default)]
     pub peers_not_healthy: BTreeMap<String, Vec<String>>,
+    /// The last discretionary move per service (by name) this controller knows of: the
+    /// newest in its own journal replica or in a fresh peer's heartbeat. The cooldown is
+    /// read from the leader's replica; when the leader changes across a partition, the new
+    /// leader's replica may not have the old leader's last move yet, and would take the
+    /// next failback stage within the cooldown (`regionctl simulate` seeds 3866, 7103).
+    #[serde(default)]
+    pub last_moves: BTreeMap<String, Timestamp>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).

@@ -10,6 +10,7 @@
 //! # Layout
 //! - [`ports`]: the traits and the domain types they speak.
 //! - [`journal`]: journal item kinds, keys and records (decisions, heartbeats, observations).
+//! - [`leader`]: who makes discretionary moves (failback, rebalancing).
 //! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies).
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
 //! - [`reconcile`]: the pass itself, with its report.
@@ -17,6 +18,7 @@
 
 pub mod apply;
 pub mod journal;
+pub mod leader;
 pub mod memory;
 pub mod observe;
 pub mod ports;

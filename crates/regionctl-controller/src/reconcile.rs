@@ -13,6 +13,7 @@ use crate::apply::{StepStatus, apply_steps};
 use crate::journal::{
     self, DecisionRecord, Heartbeat, ObservationDigest, OutcomeRecord, StepRecord,
 };
+use crate::leader::{self, FleetView};
 use crate::memory::{Memory, RecordWeights, ZoneCache};
 use crate::observe::{self, AlarmReads};
 use crate::ports::{PortError, World};
@@ -203,6 +204,7 @@ pub async fn reconcile_once<W: World>(
         first_since: None,
         drained: BTreeMap::new(),
         peers_not_healthy: BTreeMap::new(),
+        last_moves: BTreeMap::new(),
     };
     // Peers' heartbeats first: this one's says whom it sees acting.
     let mut heartbeats: Vec<Heartbeat> = read_all(world, "HEARTBEAT", &mut report).await;
@@ -210,40 +212,34 @@ pub async fn reconcile_once<W: World>(
         !now.elapsed_at_least(at, ctx.heartbeat_ttl_secs)
             && at <= now.plus_secs(ctx.heartbeat_ttl_secs)
     };
-    // Discretionary moves (failback, rebalancing) are made by one controller only: the
-    // first, in fleet order, whose fresh heartbeat says it is acting. Its cooldown is read
-    // from its own journal replica, so it sees its own last move at once; two controllers
-    // reading lagging replicas could otherwise each take the next failback stage within
-    // one replication lag (found by `regionctl simulate`). Evacuation is not delegated.
-    //
-    // A peer on the far side of a partition looks stale from here although it still leads
-    // for the rest of the fleet; a controller therefore also counts the controllers its
-    // fresh peers report seeing acting (`sees_acting`), so two never lead at once.
-    //
-    // A peer that stands down still relays whom it sees acting: with A and B partitioned
-    // and C standing down (its own region failing), each of A and B still has a quorum
-    // through C, and only C's relay tells B that A leads (simulate seed 2702).
-    let peer_fresh =
-        |h: &Heartbeat| h.region != ctx.region && h.bundle_hash == bundle.hash && fresh(h.at);
-    let acting_peers: Vec<&Heartbeat> = heartbeats
-        .iter()
-        .filter(|h| peer_fresh(h) && h.state == "acting")
-        .collect();
-    let seen_acting: BTreeSet<&str> = acting_peers.iter().map(|h| h.region.as_str()).collect();
-    let reported_acting: BTreeSet<&str> = heartbeats
-        .iter()
-        .filter(|h| peer_fresh(h))
-        .flat_map(|h| h.sees_acting.iter().map(String::as_str))
-        .collect();
-    let first = ctx
-        .controllers
-        .iter()
-        .find(|c| {
-            **c == ctx.region
-                || seen_acting.contains(c.as_str())
-                || reported_acting.contains(c.as_str())
-        })
-        .is_some_and(|c| *c == ctx.region);
+    // The cooldown runs from the newest discretionary move anyone fresh knows of (see
+    // `Heartbeat::last_moves`): this replica's, and what fresh peers report.
+    for service in &bundle.services {
+        if let Some(t) = last_discretionary(world, &service.name).await {
+            heartbeat.last_moves.insert(service.name.clone(), t);
+        }
+    }
+    leader::add_peers_last_moves(
+        &mut heartbeat.last_moves,
+        (&ctx.region, &ctx.controllers, bundle),
+        &heartbeats,
+        fresh,
+    );
+    // Discretionary moves (failback, rebalancing) are made by one controller only (see
+    // `leader`). Its cooldown is read from its own journal replica, so it sees its own last
+    // move at once; two controllers reading lagging replicas could otherwise each take the
+    // next failback stage within one replication lag (found by `regionctl simulate`).
+    let FleetView {
+        acting_peers,
+        seen_acting,
+        first,
+    } = leader::fleet_view(
+        &ctx.region,
+        &ctx.controllers,
+        &bundle.hash,
+        &heartbeats,
+        fresh,
+    );
     // Being first must have held for a while (see `Heartbeat::first_since`): three ticks
     // (a peer's next heartbeat plus replication lag up to two ticks), at most the
     // heartbeat TTL. The start is carried in this controller's own last heartbeat, if
@@ -416,7 +412,8 @@ pub async fn reconcile_once<W: World>(
     };
     let mut live = live;
     for (s, service) in bundle.services.iter().enumerate() {
-        live.services[s].last_discretionary_change = last_discretionary(world, &service.name).await;
+        live.services[s].last_discretionary_change =
+            heartbeat.last_moves.get(&service.name).copied();
     }
     // The leader fails back only into regions no acting peer still sees failing: a peer
     // with another view would evacuate again within a tick (found by `regionctl simulate`).
