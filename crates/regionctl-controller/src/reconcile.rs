@@ -214,9 +214,23 @@ pub async fn reconcile_once<W: World>(
     };
     // The cooldown runs from the newest discretionary move anyone fresh knows of (see
     // `Heartbeat::last_moves`): this replica's, and what fresh peers report.
+    // A replica that cannot say when the last move was leaves the cooldown unknown: this
+    // pass then plans as if a move had just been made (no discretionary step), without
+    // telling peers of a move that never happened.
+    let mut cooldown_unknown: BTreeSet<&str> = BTreeSet::new();
     for service in &bundle.services {
-        if let Some(t) = last_discretionary(world, &service.name).await {
-            heartbeat.last_moves.insert(service.name.clone(), t);
+        match last_discretionary(world, &service.name).await {
+            Ok(Some(t)) => {
+                heartbeat.last_moves.insert(service.name.clone(), t);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                report.read_failures.push(format!(
+                    "{}: last discretionary move unreadable ({}): no failback this pass",
+                    service.name, e.message
+                ));
+                cooldown_unknown.insert(service.name.as_str());
+            }
         }
     }
     leader::add_peers_last_moves(
@@ -413,7 +427,11 @@ pub async fn reconcile_once<W: World>(
     let mut live = live;
     for (s, service) in bundle.services.iter().enumerate() {
         live.services[s].last_discretionary_change =
-            heartbeat.last_moves.get(&service.name).copied();
+            if cooldown_unknown.contains(service.name.as_str()) {
+                Some(now)
+            } else {
+                heartbeat.last_moves.get(&service.name).copied()
+            };
     }
     // The leader fails back only into regions no acting peer still sees failing: a peer
     // with another view would evacuate again within a tick (found by `regionctl simulate`).
@@ -904,19 +922,23 @@ async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<
         .map(|d| d.at)
 }
 
-async fn last_discretionary<W: World>(world: &W, service: &str) -> Option<Timestamp> {
+/// The newest discretionary move of `service` in this controller's journal replica (none
+/// yet: `Ok(None)`), or why the replica could not say.
+async fn last_discretionary<W: World>(
+    world: &W,
+    service: &str,
+) -> Result<Option<Timestamp>, PortError> {
     let items = world
         .query(&format!("DECISION#{service}"), journal::LAST_MOVE_PREFIX)
-        .await
-        .ok()?;
-    items
+        .await?;
+    Ok(items
         .into_iter()
         .filter_map(|it| {
             it.body
                 .get("at")
                 .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
         })
-        .max()
+        .max())
 }
 
 fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
