@@ -214,6 +214,7 @@ pub async fn reconcile_once<W: World>(
     };
     // The cooldown runs from the newest discretionary move anyone fresh knows of (see
     // `Heartbeat::last_moves`): this replica's, and what fresh peers report.
+    //
     // A replica that cannot say when the last move was leaves the cooldown unknown: this
     // pass then plans as if a move had just been made (no discretionary step), without
     // telling peers of a move that never happened.
@@ -240,9 +241,9 @@ pub async fn reconcile_once<W: World>(
         fresh,
     );
     // Discretionary moves (failback, rebalancing) are made by one controller only (see
-    // `leader`). Its cooldown is read from its own journal replica, so it sees its own last
-    // move at once; two controllers reading lagging replicas could otherwise each take the
-    // next failback stage within one replication lag (found by `regionctl simulate`).
+    // `leader`): several controllers reading lagging replicas could otherwise each take
+    // the next failback stage within one replication lag (found by `regionctl simulate`).
+    // Its cooldown (above) counts its own last move at once, from its own replica.
     let FleetView {
         acting_peers,
         seen_acting,
