@@ -108,6 +108,14 @@ pub struct ObservationDigest {
     pub probes: Vec<ProbeRecord>,
     /// Regions whose CloudWatch this observer could not read.
     pub alarm_read_failures: Vec<String>,
+    /// The newest fresh digest of every peer this observer could read (directly or relayed
+    /// itself), with their own `relayed` left empty. A controller cut off from one peer still
+    /// gets that peer's probe verdicts through any other; each copy keeps its writer's `at`,
+    /// so freshness is judged on the observation, not on the relay (`regionctl simulate`
+    /// seed 9402: two halves of a partition saw the third region as *unknown* and evacuated
+    /// a cell to different receivers). Absent in digests written before relaying existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relayed: Vec<ObservationDigest>,
 }
 
 /// A decision: a plan for one service with its inputs and reasons (the intent).

@@ -110,6 +110,43 @@ pub async fn probe_all<P: Prober>(
     out
 }
 
+/// The peers' digests this pass may use: for every other controller of the fleet, the newest
+/// copy on this bundle that is still `fresh`, whether read from its own journal item or
+/// relayed in another peer's digest. The copies returned carry no relays of their own, so a
+/// relay is at most one item deep however many hops it took.
+pub fn peer_digests(
+    digests: &[ObservationDigest],
+    own: &str,
+    bundle_hash: &str,
+    controllers: &[String],
+    fresh: impl Fn(Timestamp) -> bool,
+) -> Vec<ObservationDigest> {
+    let mut newest: BTreeMap<&str, &ObservationDigest> = BTreeMap::new();
+    let copies = digests
+        .iter()
+        .flat_map(|d| std::iter::once(d).chain(d.relayed.iter()));
+    for d in copies {
+        if d.observer == own
+            || d.bundle_hash != bundle_hash
+            || !fresh(d.at)
+            || !controllers.contains(&d.observer)
+        {
+            continue;
+        }
+        let slot = newest.entry(d.observer.as_str()).or_insert(d);
+        if d.at > slot.at {
+            *slot = d;
+        }
+    }
+    newest
+        .into_values()
+        .map(|d| ObservationDigest {
+            relayed: Vec::new(),
+            ..d.clone()
+        })
+        .collect()
+}
+
 /// Adds digests' probe verdicts (this observer's and fresh peers') to `observations`.
 pub fn add_probe_verdicts(
     bundle: &Bundle,

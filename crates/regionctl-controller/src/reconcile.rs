@@ -338,28 +338,25 @@ pub async fn reconcile_once<W: World>(
         .iter()
         .find(|d| d.observer == ctx.region && fresh(d.at));
     let probes = observe::probe_all(world, bundle, &ctx.region, own_previous, now).await;
+    let mut usable =
+        observe::peer_digests(&digests, &ctx.region, &bundle.hash, &ctx.controllers, fresh);
     let own = ObservationDigest {
         observer: ctx.region.clone(),
         bundle_hash: bundle.hash.clone(),
         at: now,
         probes,
         alarm_read_failures: report.alarm_read_failures.clone(),
+        relayed: usable.clone(),
     };
     if let Err(e) = world.put(&journal::digest_item(&own)).await {
         report
             .read_failures
             .push(format!("digest not written: {}", e.message));
     }
-    let mut usable: Vec<ObservationDigest> = digests
-        .into_iter()
-        .filter(|d| {
-            d.observer != ctx.region
-                && d.bundle_hash == bundle.hash
-                && fresh(d.at)
-                && ctx.controllers.contains(&d.observer)
-        })
-        .collect();
-    usable.push(own);
+    usable.push(ObservationDigest {
+        relayed: Vec::new(),
+        ..own
+    });
     observe::add_probe_verdicts(bundle, &usable, &mut observations);
 
     // 4. Live state.
