@@ -191,3 +191,125 @@ pub fn add_running(live: &LiveState, observations: &mut Observations) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 10_000;
+
+    fn digest(
+        observer: &str,
+        age: i64,
+        ok: bool,
+        relayed: Vec<ObservationDigest>,
+    ) -> ObservationDigest {
+        ObservationDigest {
+            observer: observer.into(),
+            bundle_hash: "h1".into(),
+            at: Timestamp::from_secs(NOW - age),
+            probes: vec![ProbeRecord {
+                service: "content".into(),
+                region: "eu-central-1".into(),
+                ok,
+                since: Timestamp::from_secs(NOW - 600),
+            }],
+            alarm_read_failures: Vec::new(),
+            relayed,
+        }
+    }
+
+    fn fleet() -> Vec<String> {
+        ["eu-central-1", "eu-west-1", "us-east-1"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn peers(digests: &[ObservationDigest], own: &str) -> Vec<(String, i64, bool)> {
+        let fresh = |at: Timestamp| at.millis() > (NOW - 30) * 1000;
+        peer_digests(digests, own, "h1", &fleet(), fresh)
+            .into_iter()
+            .map(|d| {
+                assert!(d.relayed.is_empty(), "copies carry no relays: {d:?}");
+                (d.observer, NOW - d.at.millis() / 1000, d.probes[0].ok)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_peer_across_a_partition_is_heard_through_another() {
+        // Seed 9402: eu-west-1 cannot read eu-central-1's item; us-east-1 relays it.
+        let relayed = digest("eu-central-1", 8, true, Vec::new());
+        let digests = [
+            digest("us-east-1", 3, true, vec![relayed]),
+            digest("eu-west-1", 40, false, Vec::new()),
+        ];
+        assert_eq!(
+            peers(&digests, "eu-west-1"),
+            [
+                ("eu-central-1".to_string(), 8, true),
+                ("us-east-1".to_string(), 3, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_newest_copy_wins_and_stale_copies_are_dropped() {
+        let digests = [
+            // Direct but older than the relayed copy (this replica lags).
+            digest("eu-central-1", 20, false, Vec::new()),
+            digest(
+                "us-east-1",
+                2,
+                true,
+                vec![digest("eu-central-1", 5, true, Vec::new())],
+            ),
+        ];
+        assert_eq!(
+            peers(&digests, "eu-west-1")[0],
+            ("eu-central-1".to_string(), 5, true)
+        );
+        // A relayed copy is only as fresh as its observation, not as its relay.
+        let digests = [digest(
+            "us-east-1",
+            2,
+            true,
+            vec![digest("eu-central-1", 45, true, Vec::new())],
+        )];
+        assert_eq!(
+            peers(&digests, "eu-west-1"),
+            [("us-east-1".to_string(), 2, true)]
+        );
+    }
+
+    #[test]
+    fn own_other_policy_and_stranger_copies_are_ignored() {
+        let mut other_hash = digest("eu-central-1", 1, false, Vec::new());
+        other_hash.bundle_hash = "h0".into();
+        let digests = [digest(
+            "us-east-1",
+            2,
+            true,
+            vec![
+                digest("eu-west-1", 1, false, Vec::new()),
+                other_hash,
+                digest("ap-south-1", 1, false, Vec::new()),
+            ],
+        )];
+        assert_eq!(
+            peers(&digests, "eu-west-1"),
+            [("us-east-1".to_string(), 2, true)]
+        );
+    }
+
+    #[test]
+    fn a_digest_written_before_relays_existed_still_reads() {
+        let old = r#"{"observer":"us-east-1","bundle_hash":"h1","at":9990000,
+            "probes":[],"alarm_read_failures":[]}"#;
+        let d: ObservationDigest = serde_json::from_str(old).expect("old digest parses");
+        assert!(d.relayed.is_empty());
+        // And a digest without relays is written without the field.
+        let json = serde_json::to_string(&d).expect("serializes");
+        assert!(!json.contains("relayed"), "{json}");
+    }
+}

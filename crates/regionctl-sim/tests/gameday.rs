@@ -80,6 +80,7 @@ fn every_shipped_scenario_passes_on_sim() {
         "flapping-alarm",
         "partition",
         "partition-and-region-loss",
+        "partition-and-alarms",
         "route53-outage",
         "staged-failback",
         "policy-rollout",
