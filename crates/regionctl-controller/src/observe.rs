@@ -2,7 +2,8 @@
 //!
 //! Alarms are read in the region they watch (a region whose CloudWatch cannot be reached
 //! yields no evidence, never "healthy"). Probes are this observer's own; peers' verdicts come
-//! from their digests in the journal. Running ECS capacity is readiness evidence.
+//! from their digests in the journal, read directly or relayed in another peer's digest
+//! ([`peer_digests`]). Running ECS capacity is readiness evidence.
 
 use crate::journal::{ObservationDigest, ProbeRecord};
 use crate::ports::{Alarms, Prober};
