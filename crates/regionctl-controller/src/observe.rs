@@ -141,9 +141,14 @@ pub fn peer_digests(
     }
     newest
         .into_values()
+        // Field by field: cloning `d` whole would copy its relays only to drop them.
         .map(|d| ObservationDigest {
+            observer: d.observer.clone(),
+            bundle_hash: d.bundle_hash.clone(),
+            at: d.at,
+            probes: d.probes.clone(),
+            alarm_read_failures: d.alarm_read_failures.clone(),
             relayed: Vec::new(),
-            ..d.clone()
         })
         .collect()
 }
