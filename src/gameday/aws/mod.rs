@@ -174,23 +174,7 @@ async fn play(
         &load(&settings(opts, "us-east-1")).await,
         Arc::new(SharedBucket::new(Default::default())),
     );
-    let fleet = if opts.local_controllers {
-        let policies = loaded.policies.to_string_lossy().to_string();
-        let base = || -> Result<Command> {
-            Ok(Command::new(
-                std::env::current_exe().context("locating the regionctl binary")?,
-            ))
-        };
-        fleet::start(
-            &base,
-            controllers,
-            &policies,
-            opts.endpoint_url.as_deref(),
-            &report_dir,
-        )?
-    } else {
-        Fleet(Vec::new())
-    };
+    let fleet = local_fleet(opts, loaded, controllers, &report_dir)?;
     let sample_every = Duration::from_secs(opts.route53_sample_secs.max(1));
     let mut target = Aws {
         opts,
@@ -247,6 +231,32 @@ async fn play(
         report_dir.display()
     ));
     Ok(Ok(passed && rolled_back))
+}
+
+/// With `--local-controllers`, one `regionctl run` per controller region on this machine
+/// (ambient credentials); otherwise none.
+fn local_fleet(
+    opts: &AwsOptions,
+    loaded: &Loaded,
+    controllers: &[String],
+    report_dir: &std::path::Path,
+) -> Result<Fleet> {
+    if !opts.local_controllers {
+        return Ok(Fleet(Vec::new()));
+    }
+    let policies = loaded.policies.to_string_lossy().to_string();
+    let base = || -> Result<Command> {
+        Ok(Command::new(
+            std::env::current_exe().context("locating the regionctl binary")?,
+        ))
+    };
+    fleet::start(
+        &base,
+        controllers,
+        &policies,
+        opts.endpoint_url.as_deref(),
+        report_dir,
+    )
 }
 
 /// A CloudWatch client per region of an alarm any fault targets, once every such alarm is

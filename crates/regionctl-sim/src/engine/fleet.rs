@@ -28,7 +28,7 @@ impl Sim {
     pub(super) fn run_controllers(&mut self, t: u64, log: &mut Log<'_>) {
         for i in 0..self.fleet.len() {
             let c = &self.fleet[i];
-            if !c.alive || t < c.offset || (t - c.offset) % self.tick != 0 {
+            if !c.alive || t < c.offset || !(t - c.offset).is_multiple_of(self.tick) {
                 continue;
             }
             let Some(report) = self.pass(i) else {

@@ -171,7 +171,7 @@ impl Sim {
             else {
                 continue;
             };
-            let state = if ((t - from) / period) % 2 == 0 {
+            let state = if ((t - from) / period).is_multiple_of(2) {
                 AlarmState::Alarm
             } else {
                 AlarmState::Ok

@@ -213,3 +213,204 @@ fn with_detail(text: String, detail: Option<String>) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The driver against a scripted target: what it asks, in which order, and the
+    //! timeline it writes.
+
+    use super::*;
+    use crate::gameday::SeenDecision;
+    use crate::scenario::SteadyCheck;
+    use std::collections::BTreeMap;
+    use std::convert::Infallible;
+
+    /// Records every call; its steady state holds when `steady_ok`.
+    struct Script {
+        next: u64,
+        steady_ok: bool,
+        calls: Vec<String>,
+    }
+
+    impl Target for Script {
+        type Error = Infallible;
+
+        async fn next_instant(&mut self, end: u64) -> Result<Option<u64>, Infallible> {
+            let t = self.next;
+            self.next += 1;
+            Ok((t <= end).then_some(t))
+        }
+
+        fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
+            Some(vec![SteadyResult {
+                check: "healthy".into(),
+                met: self.steady_ok,
+                detail: "seen".into(),
+            }])
+        }
+
+        async fn inject(&mut self, f: &Fault<'_>, _: &mut Log<'_>) -> Result<String, Infallible> {
+            self.calls.push(format!("{}: inject {}", f.t, f.id));
+            Ok(format!("{} injected", f.id))
+        }
+
+        async fn lift(
+            &mut self,
+            faults: &[Fault<'_>],
+            t: u64,
+            _: &mut Log<'_>,
+        ) -> Result<Option<String>, Infallible> {
+            let ids: Vec<&str> = faults.iter().map(|f| f.id.as_str()).collect();
+            self.calls.push(format!("{t}: lift {}", ids.join(" ")));
+            Ok(None)
+        }
+
+        async fn advance(&mut self, t: u64, _: &mut Log<'_>) -> Result<(), Infallible> {
+            self.calls.push(format!("{t}: advance"));
+            Ok(())
+        }
+
+        async fn sample(&mut self, t: u64, _: &mut Log<'_>) -> Result<(), Infallible> {
+            self.calls.push(format!("{t}: sample"));
+            Ok(())
+        }
+
+        fn restart_crashed(&mut self) -> Vec<String> {
+            vec!["eu-west-1".into()]
+        }
+
+        async fn decisions(&mut self) -> Result<BTreeMap<String, SeenDecision>, Infallible> {
+            Ok(BTreeMap::new())
+        }
+    }
+
+    fn scenario(rollback: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: regionctl/v1
+kind: GameDay
+name: scripted
+world: {{policies: p, duration: 4s}}
+steady_state: [{{check: healthy}}]
+timeline:
+  - {{at: 1s, id: a, what: controller-crash, where: {{region: eu-west-1}}}}
+  - {{at: 2s, what: journal-unavailable, where: {{region: eu-west-1}}, note: why}}
+  - {{at: 3s, what: recover, faults: [journal-unavailable#1, a, nope]}}
+rollback: {rollback}
+guardrails: {{regions: [eu-west-1]}}
+"
+        );
+        crate::scenario::parse(std::path::Path::new("scripted.yaml"), &text)
+            .expect("scenario parses")
+            .scenario
+    }
+
+    fn script(steady_ok: bool) -> Script {
+        Script {
+            next: 0,
+            steady_ok,
+            calls: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn faults_come_before_the_targets_own_second_and_recover_lifts_in_the_order_named() {
+        let s = scenario("[]");
+        let mut target = script(true);
+        let mut seen = Vec::new();
+        let mut progress = |e: &crate::gameday::Event| seen.push(e.clone());
+        let mut log = Log::new(&mut progress);
+        let played = crate::block_on(play(&s, &mut target, &mut log))
+            .expect("never suspends")
+            .expect("infallible");
+        assert_eq!(played.aborted, None);
+        assert_eq!(played.ran_secs, 4);
+        assert!(played.active.is_empty());
+        assert_eq!(
+            target.calls[..8],
+            [
+                "0: advance",
+                "0: sample",
+                "1: inject a",
+                "1: advance",
+                "1: sample",
+                "2: inject journal-unavailable#1",
+                "2: advance",
+                "2: sample",
+            ]
+        );
+        assert_eq!(target.calls[8], "3: lift journal-unavailable#1 a");
+        assert_eq!(target.calls.len(), 13, "{:?}", target.calls);
+        let lines: Vec<(u64, EventKind, String)> = log
+            .into_events()
+            .into_iter()
+            .map(|e| (e.t, e.kind, e.text))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, EventKind::SteadyState, "ok healthy: seen".to_string()),
+                (1, EventKind::Fault, "a injected".to_string()),
+                (
+                    2,
+                    EventKind::Fault,
+                    "journal-unavailable#1 injected — why".to_string()
+                ),
+                (
+                    3,
+                    EventKind::Recover,
+                    "recover journal-unavailable#1, a".to_string()
+                ),
+            ]
+        );
+        assert_eq!(seen.len(), 4, "progress sees every line as it is written");
+    }
+
+    #[test]
+    fn a_failed_steady_state_aborts_before_the_first_fault() {
+        let s = scenario("[]");
+        let mut target = script(false);
+        let mut progress = |_: &crate::gameday::Event| {};
+        let mut log = Log::new(&mut progress);
+        let played = crate::block_on(play(&s, &mut target, &mut log))
+            .expect("never suspends")
+            .expect("infallible");
+        assert_eq!(played.aborted.as_deref(), Some(STEADY_STATE_FAILED));
+        assert_eq!(played.ran_secs, 1);
+        assert_eq!(target.calls, ["0: advance", "0: sample"]);
+        let kinds: Vec<EventKind> = log.events().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::SteadyState, EventKind::Abort]);
+    }
+
+    #[test]
+    fn rollback_runs_its_steps_and_names_what_is_left_in_force() {
+        let s = scenario("[{what: recover, faults: [a]}, {what: restart-controllers}]");
+        let mut target = script(true);
+        let mut progress = |_: &crate::gameday::Event| {};
+        let mut log = Log::new(&mut progress);
+        let e = &s.timeline[0];
+        let f = |id: &str| Fault {
+            id: id.to_string(),
+            entry: e,
+            t: 1,
+        };
+        let mut played = Played {
+            steady: Vec::new(),
+            aborted: None,
+            ran_secs: 4,
+            active: vec![f("a"), f("b")],
+        };
+        crate::block_on(roll_back(&s, &mut played, 4, &mut target, &mut log))
+            .expect("never suspends")
+            .expect("infallible");
+        assert_eq!(target.calls, ["4: lift a"]);
+        let texts: Vec<&str> = log.events().iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "step 1: recovered a",
+                "step 2: restarted eu-west-1",
+                "warning: still in force after rollback: b",
+            ]
+        );
+    }
+}

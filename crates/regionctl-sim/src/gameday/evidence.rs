@@ -296,3 +296,38 @@ impl Changes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_every_second_series_is_indexed_by_its_seconds() {
+        let mut s = ServiceSeries::every_second(0, vec![50.0], 4);
+        for t in 0..4 {
+            s.push(t, vec![t as f32]);
+        }
+        let w: Vec<u64> = s.window(1, 2).map(|(t, _)| t).collect();
+        assert_eq!(w, [1, 2]);
+        assert_eq!(s.window(3, 10).count(), 1, "clipped at the last sample");
+        assert_eq!(s.window(3, 1).count(), 0);
+        assert_eq!(s.at(2), Some(&[2.0f32][..]));
+        assert_eq!(s.at(9), None);
+        assert!(!s.is_sampled());
+    }
+
+    #[test]
+    fn a_sampled_series_holds_several_samples_a_second_and_none_between() {
+        let mut s = ServiceSeries::sampled(0, vec![50.0]);
+        for (t, v) in [(0, 1.0), (0, 2.0), (3, 3.0), (7, f32::NAN)] {
+            s.push(t, vec![v]);
+        }
+        let w: Vec<(u64, f32)> = s.window(0, 3).map(|(t, v)| (t, v[0])).collect();
+        assert_eq!(w, [(0, 1.0), (0, 2.0), (3, 3.0)]);
+        assert_eq!(s.window(4, 6).count(), 0);
+        assert_eq!(s.at(5), Some(&[3.0f32][..]), "the last sample before");
+        assert_eq!(value(s.at(7), 1, 0, 0), None, "NaN: no evidence either way");
+        assert_eq!(value(s.at(0), 1, 0, 0), Some(2.0));
+        assert!(s.is_sampled());
+    }
+}
