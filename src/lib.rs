@@ -5,6 +5,8 @@
 //! - [`aws_world`]: every controller port on the official AWS SDK (`regionctl-aws`).
 //! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
+//! - [`gameday`]: the real-time game-day targets (moto, a real account) of the game-day
+//!   engine in `regionctl-sim`.
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
 //! - [`files`]: reading a policy bundle from disk, bounded.
@@ -16,6 +18,7 @@ pub mod chaos;
 pub mod daemon;
 pub mod failpoints;
 pub mod files;
+pub mod gameday;
 pub mod moto_network;
 pub mod probe;
 pub mod provision;

@@ -2,16 +2,10 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use regionctl::gameday::{Console, Ending, aws, moto};
 use regionctl_sim::{engine, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[path = "gameday_aws.rs"]
-mod gameday_aws;
-#[path = "gameday_common.rs"]
-mod gameday_common;
-#[path = "gameday_moto.rs"]
-mod gameday_moto;
 
 /// Run a game-day: take a region (or a cell, a controller, the Route 53 control plane)
 /// away on purpose, and check against the scenario's expectations and deadlines that the
@@ -81,38 +75,69 @@ enum Target {
     Aws,
 }
 
+/// A real-time game-day's lines on the terminal.
+struct Terminal {
+    quiet: bool,
+}
+
+impl Console for Terminal {
+    fn say(&self, line: &str) {
+        println!("{line}");
+    }
+
+    fn progress(&self, line: &str) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    fn warn(&self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
 pub fn run(args: GamedayArgs) -> Result<ExitCode> {
     if args.target != Target::Aws && (args.confirm_account.is_some() || args.local_controllers) {
         bail!("--confirm-account and --local-controllers apply to `--target aws` only");
     }
-    match args.target {
-        Target::Sim => {}
+    let terminal = Terminal { quiet: args.quiet };
+    let ending = match args.target {
+        Target::Sim => return run_sim(args),
         Target::Moto => {
             if args.seed.is_some() {
                 bail!("--seed applies to `--target sim` only: moto runs in real time");
             }
-            return gameday_moto::run(gameday_moto::MotoOptions {
+            let opts = moto::MotoOptions {
                 scenario: args.scenario,
                 endpoint_url: args.endpoint_url,
                 report: args.report,
-                quiet: args.quiet,
-            });
+            };
+            moto::run(&opts, &terminal)?
         }
         Target::Aws => {
             if args.seed.is_some() {
                 bail!("--seed applies to `--target sim` only: aws runs in real time");
             }
-            return gameday_aws::run(gameday_aws::AwsOptions {
+            let opts = aws::AwsOptions {
                 scenario: args.scenario,
                 confirm_account: args.confirm_account,
                 endpoint_url: args.endpoint_url,
                 local_controllers: args.local_controllers,
                 route53_sample_secs: args.route53_sample_secs,
                 report: args.report,
-                quiet: args.quiet,
-            });
+            };
+            aws::run(&opts, &terminal)?
         }
-    }
+    };
+    Ok(match ending {
+        Ending::Ran { passed: true } => ExitCode::SUCCESS,
+        Ending::Ran { passed: false } => ExitCode::from(1),
+        Ending::Refused => ExitCode::from(2),
+    })
+}
+
+/// `--target sim`: the game-day on the simulated world, its report written.
+fn run_sim(args: GamedayArgs) -> Result<ExitCode> {
     if args.endpoint_url.is_some() {
         bail!("--endpoint-url applies to `--target moto` and `--target aws` only");
     }

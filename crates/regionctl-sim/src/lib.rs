@@ -14,9 +14,12 @@
 //!   [`world::ControllerView`], one controller's view of it (the ports).
 //! - [`scenario`]: the game-day file format (`chaos/*.yaml`), its JSON Schema and loading
 //!   with file:line:column errors.
-//! - [`engine`]: runs a scenario: ticks the controllers, injects faults, measures answered
-//!   traffic per (service, cell, region) every virtual second.
-//! - [`expect`]: steady-state checks and expectations over what was measured and recorded.
+//! - [`gameday`]: the game-day engine every target shares (ADR 0010): the
+//!   [`gameday::Target`] trait, the timeline driver, the typed evidence, and the judge of
+//!   steady-state checks and expectations.
+//! - [`engine`]: the simulated target: [`engine::Sim`] runs the controllers, injects faults
+//!   and meters answered traffic per (service, cell, region) every virtual second;
+//!   [`engine::run`] plays a scenario on it.
 //! - [`invariants`]: the safety invariants (DESIGN.md §7), checked after every simulated
 //!   second of every game-day and simulation.
 //! - [`simulate`]: `regionctl simulate`: seeded fault schedules generated as scenarios, run
@@ -42,7 +45,7 @@ macro_rules! wl {
 
 pub mod duration;
 pub mod engine;
-pub mod expect;
+pub mod gameday;
 pub mod invariants;
 pub mod report;
 pub mod scenario;

@@ -102,7 +102,7 @@ pub fn chart(report: &Report) -> String {
             r#"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"><title>{} {}: {}</title></line>"#,
             TOP + ph,
             clock(e.t),
-            esc(&e.kind),
+            esc(e.kind.as_str()),
             esc(&e.text)
         );
     }

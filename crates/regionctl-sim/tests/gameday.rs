@@ -295,3 +295,106 @@ fn switches_hold_the_evacuation_without_the_route53_control_plane() {
         "off at {off_at}s, flipped at {flipped}s, bound {bound}s"
     );
 }
+
+/// Goal: the one judge reads a real-time target's evidence (weights written to Route 53,
+/// sampled now and then, several samples a second, weight changes seen between samples)
+/// as it reads the simulated world's. Method: the moto scenario's expectations judged over
+/// a scripted moto-like run: eu-central-1 drained at 00:18, back in three stages by 00:57.
+#[test]
+fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
+    use regionctl_sim::gameday::evidence::baseline_shares;
+    use regionctl_sim::gameday::judge::{self, Game};
+    use regionctl_sim::gameday::{Changes, Evidence, ServiceSeries, StandDowns, WeightChange};
+
+    let path = chaos_dir().join("region-loss-moto.yaml");
+    let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
+    let s = bundle.service_index("playback").expect("playback");
+    let svc = &bundle.services[s];
+    let nr = svc.regions.len();
+    let r = svc
+        .regions
+        .iter()
+        .position(|x| x.name == "eu-central-1")
+        .expect("eu-central-1");
+    let baseline = baseline_shares(svc);
+    // eu-central-1's share of every cell, as a fraction of its baseline, at second t.
+    let fraction = |t: u64| match t {
+        0..18 => 1.0,
+        18..52 => 0.0,
+        52..55 => 0.1,
+        55..57 => 0.5,
+        _ => 1.0,
+    };
+    let mut series: Vec<ServiceSeries> = bundle
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, x)| ServiceSeries::sampled(i, baseline_shares(x)))
+        .collect();
+    for half in 0..150u64 {
+        let t = half / 2;
+        let mut sample = baseline.clone();
+        for c in 0..svc.cells.len() {
+            sample[c * nr + r] *= fraction(t);
+        }
+        series[s].push(t, sample);
+    }
+    let stage_cell = (0..svc.cells.len())
+        .find(|c| svc.cells[*c].baseline_weights[r] > 0)
+        .expect("a cell served by eu-central-1");
+    let changes = [
+        (18, Some(50), 0),
+        (52, Some(0), 5),
+        (55, Some(5), 25),
+        (57, Some(25), 50),
+    ]
+    .into_iter()
+    .map(|(t, from, to)| WeightChange {
+        at: regionctl_sim::gameday::at(t),
+        service: s,
+        cell: stage_cell,
+        region: r,
+        from,
+        to,
+    })
+    .collect();
+    let evidence = Evidence {
+        series,
+        decisions: Default::default(),
+        stand_downs: StandDowns::new(),
+        changes: Changes::Sampled(changes),
+        slack_secs: 1,
+    };
+    let game = Game {
+        scenario: &loaded.scenario,
+        bundle: &bundle,
+        end: loaded.scenario.world.duration.secs(),
+        evidence: &evidence,
+    };
+    let outcomes = judge::evaluate(&game);
+    let get = |id: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.id == id)
+            .unwrap_or_else(|| panic!("{id} judged"))
+    };
+    let off = get("playback-off-euc1");
+    assert!(off.met, "{off:?}");
+    assert_eq!(off.at, Some(18));
+    let back = get("staged-failback");
+    assert!(back.met, "{back:?}");
+    assert_eq!(back.at, Some(57));
+    assert!(
+        back.observed
+            .contains("0→5 at 00:52, 5→25 at 00:55, 25→50 at 00:57"),
+        "{}",
+        back.observed
+    );
+    // No decision and no stand-down were seen: those expectations are not met.
+    assert!(!get("evacuation-recorded").met);
+    assert!(!get("euc1-controller-stands-down").met);
+    assert_eq!(
+        get("capacity-before-traffic-euw1").observed,
+        "no decision that shifts traffic"
+    );
+}

@@ -1,0 +1,440 @@
+//! `regionctl gameday --target moto`: a game-day against a moto server, with the
+//! controllers as real `regionctl run` processes.
+//!
+//! # What it does
+//! Starts moto (`scripts/moto.sh start`) unless `--endpoint-url` is given; copies the
+//! scenario's policies to a temporary directory, giving every `gameday-` name a run id,
+//! creating the hosted zones the policies name and substituting their new ids, pointing
+//! every probe at local HTTP endpoint servers (one per region: 200 while up, 503 while the
+//! scenario fails that region's endpoints) through `per_region`, pinning the journal to one
+//! region (moto does not replicate DynamoDB) and filling `provision.network` from moto's
+//! default VPCs; runs `regionctl provision`; starts one `regionctl run --region R` per
+//! controller; then plays the timeline in real time through the game-day driver.
+//!
+//! # What it supports
+//! Faults: `endpoints-fail` (503) and `alarm` (`SetAlarmState` on every alarm bound in the
+//! region), and `recover`. Expectations: `traffic` and `failback` from the weights
+//! *written* to Route 53 (moto answers no DNS: no health-check answering rules, no TTL
+//! lag), `decision`, `decisions` and `capacity-before-traffic` (step order of the decision)
+//! from the journal, `stand-down` from each controller's `/status`. Steady-state checks are
+//! not evaluated. Anything else is refused before anything starts.
+//!
+//! Rollback always runs: alarms back to OK, endpoints up, controllers stopped, moto stopped
+//! if this run started it.
+
+mod setup;
+
+use super::fleet::{self, Fleet};
+use super::observe::Observer;
+use super::report::{self, Observed};
+use super::{Console, Ending, run_id, timeline_line};
+use anyhow::{Context, Result, bail};
+use regionctl_aws::cloudwatch::CloudWatchClient;
+use regionctl_aws::dynamodb::Journal;
+use regionctl_aws::route53::{Route53Client, SharedBucket};
+use regionctl_aws::types::AlarmState;
+use regionctl_core::policy::Bundle;
+use regionctl_sim::gameday::{Fault, Log, SeenDecision, SteadyResult, Target, driver};
+use regionctl_sim::scenario::{Loaded, ScenarioAlarmState, SteadyCheck, What};
+use setup::{Endpoint, Rewrite, TempDir};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often Route 53 weights and controller status are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+
+/// Options of a moto game-day.
+pub struct MotoOptions {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// A running moto server; without it, this run starts one.
+    pub endpoint_url: Option<String>,
+    /// Report directory (default `reports/<scenario name>/`).
+    pub report: Option<PathBuf>,
+}
+
+/// Runs a game-day on moto.
+pub fn run(opts: &MotoOptions, console: &dyn Console) -> Result<Ending> {
+    let prepared = super::prepare(&opts.scenario, console)?;
+    setup::supported(&prepared.0)?;
+    let started = Instant::now();
+    let (endpoint, moto) = match &opts.endpoint_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (url, server) = setup::start_moto(&opts.scenario)?;
+            (url, Some(server))
+        }
+    };
+    if !(endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost")) {
+        bail!("--target moto talks to a local moto only (http://127.0.0.1:PORT), not {endpoint}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(play(opts, &prepared, &endpoint, console));
+    drop(moto);
+    let passed = result?;
+    console.say(&format!("wall time {:.0?}", started.elapsed()));
+    Ok(Ending::Ran { passed })
+}
+
+/// Everything set up on moto for this run.
+struct MotoSetup {
+    endpoint: String,
+    run_id: String,
+    /// The rewritten policies (removed on drop).
+    dir: TempDir,
+    report_dir: PathBuf,
+    regions: Vec<String>,
+    journal_region: String,
+    journal_table: String,
+    route53: Route53Client,
+    /// Hosted zone ids the policies name → the zones created on moto.
+    zones: BTreeMap<String, String>,
+    endpoints: BTreeMap<String, Endpoint>,
+    cw: BTreeMap<String, CloudWatchClient>,
+    /// The bundle as rewritten (alarm names with the run id).
+    live_bundle: Bundle,
+}
+
+async fn play(
+    opts: &MotoOptions,
+    (loaded, bundle, controllers): &(Loaded, Bundle, Vec<String>),
+    endpoint: &str,
+    console: &dyn Console,
+) -> Result<bool> {
+    let s = &loaded.scenario;
+    let setup = set_up(opts, loaded, bundle, endpoint).await?;
+    console.say(&format!(
+        "game-day {} on moto ({endpoint}): {} controllers ({}), {} of real time, run {}",
+        s.name,
+        controllers.len(),
+        controllers.join(", "),
+        s.world.duration,
+        setup.run_id
+    ));
+    provision(&setup, console).await?;
+    let policies = setup.dir.0.to_string_lossy().to_string();
+    let fleet = fleet::start(
+        &|| setup::regionctl_command(endpoint),
+        controllers,
+        &policies,
+        Some(endpoint),
+        &setup.report_dir,
+    )?;
+    let mut target = Moto {
+        setup: &setup,
+        fleet: Some(fleet),
+        observer: Observer::new(&setup.live_bundle, setup.zones.clone(), SAMPLE_EVERY),
+        console,
+    };
+    let played = timeline(loaded, &mut target).await;
+    roll_back(&setup, target.fleet.take(), console).await;
+    played?;
+    let decisions = target.decisions().await?;
+    let observed = Observed {
+        target: "moto",
+        place: format!("moto at {endpoint}"),
+        run_id: &setup.run_id,
+        evidence: target.observer.evidence(decisions),
+        t0_ms: target.observer.started_ms(),
+        aborted: None,
+        caveats: format!(
+            "Controllers ran as real `regionctl run` processes; Route 53 was sampled every {} \
+             ms; stand-downs come from each controller's `/status`; steady-state checks are \
+             not evaluated on moto.",
+            SAMPLE_EVERY.as_millis()
+        ),
+        extra: serde_json::json!({ "endpoint": endpoint }),
+    };
+    let passed = report::finish(
+        (loaded, &setup.live_bundle, controllers),
+        &observed,
+        &setup.report_dir,
+        console,
+    )?;
+    console.say(&format!(
+        "report: {}/report.md, report.json, controller-*.log",
+        setup.report_dir.display()
+    ));
+    Ok(passed)
+}
+
+/// Waits for the fleet, then plays the timeline.
+async fn timeline(loaded: &Loaded, target: &mut Moto<'_>) -> Result<()> {
+    if let Some(fleet) = &target.fleet {
+        fleet::wait_ready(fleet, target.console).await?;
+    }
+    let started = Instant::now();
+    let console = target.console;
+    let mut progress = |e: &regionctl_sim::gameday::Event| {
+        console.progress(&timeline_line(started.elapsed().as_secs_f64(), e));
+    };
+    let mut log = Log::new(&mut progress);
+    driver::play(&loaded.scenario, target, &mut log).await?;
+    Ok(())
+}
+
+/// Zones, endpoint servers, rewritten policies, CloudWatch clients, the live bundle.
+async fn set_up(
+    opts: &MotoOptions,
+    loaded: &Loaded,
+    bundle: &Bundle,
+    endpoint: &str,
+) -> Result<MotoSetup> {
+    let s = &loaded.scenario;
+    let run_id = run_id();
+    let dir = TempDir(std::env::temp_dir().join(format!("regionctl-gameday-{run_id}")));
+    let report_dir = super::report_dir(opts.report.as_ref(), s)?;
+    let Some(controller) = bundle.controller.clone() else {
+        bail!("the scenario's policies have no ControllerConfig");
+    };
+    let regions = controller.regions.clone();
+    let journal_region = controller
+        .journal_region
+        .clone()
+        .or_else(|| regions.first().cloned())
+        .unwrap_or_else(|| "us-east-1".into());
+    let global = regionctl_aws::config::load_for_tests("us-east-1", endpoint).await;
+    let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
+    let zones = create_zones(&route53, bundle, &run_id).await?;
+    let mut endpoints: BTreeMap<String, Endpoint> = BTreeMap::new();
+    for r in &regions {
+        endpoints.insert(r.clone(), Endpoint::start()?);
+    }
+    let per_region = format!(
+        "{{{}}}",
+        endpoints
+            .iter()
+            .map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let network = crate::moto_network::provision_network_yaml(endpoint, &regions)?;
+    let rewrite = Rewrite {
+        run_id: &run_id,
+        zones: &zones,
+        per_region: &per_region,
+        journal_region: &journal_region,
+        tick_secs: s.world.tick.map(|t| t.secs().max(1)),
+        network: &network,
+    };
+    setup::rewrite_policies(&loaded.policies, &dir.0, &rewrite)?;
+    let journal_table = controller
+        .journal_table
+        .replace("gameday-", &format!("{run_id}-"));
+    let mut cw: BTreeMap<String, CloudWatchClient> = BTreeMap::new();
+    for r in &regions {
+        cw.insert(
+            r.clone(),
+            CloudWatchClient::new(&regionctl_aws::config::load_for_tests(r, endpoint).await),
+        );
+    }
+    let files = crate::files::read_bundle(std::slice::from_ref(&dir.0))?;
+    let live_bundle = regionctl_core::policy::load(&files)
+        .map_err(|d| anyhow::anyhow!("rewritten policies rejected: {d:?}"))?;
+    Ok(MotoSetup {
+        endpoint: endpoint.to_string(),
+        run_id,
+        dir,
+        report_dir,
+        regions,
+        journal_region,
+        journal_table,
+        route53,
+        zones,
+        endpoints,
+        cw,
+        live_bundle,
+    })
+}
+
+/// One hosted zone on moto per zone the policies name; old id → new id.
+async fn create_zones(
+    route53: &Route53Client,
+    bundle: &Bundle,
+    run_id: &str,
+) -> Result<BTreeMap<String, String>> {
+    let mut zones: BTreeMap<String, String> = BTreeMap::new();
+    for svc in &bundle.services {
+        let old = &svc.routing.hosted_zone_id;
+        if zones.contains_key(old) {
+            continue;
+        }
+        let name = svc
+            .cells
+            .first()
+            .map(|c| setup::zone_name(&c.record_name))
+            .unwrap_or_else(|| "example.com".into());
+        let id = route53
+            .create_hosted_zone(&name, &format!("{run_id}-{old}"))
+            .await
+            .with_context(|| format!("creating hosted zone {name} on moto"))?;
+        zones.insert(
+            old.clone(),
+            id.trim_start_matches("/hostedzone/").to_string(),
+        );
+    }
+    Ok(zones)
+}
+
+/// `regionctl provision` of the rewritten policies, then every alarm OK.
+async fn provision(setup: &MotoSetup, console: &dyn Console) -> Result<()> {
+    let d = setup.dir.0.to_string_lossy().to_string();
+    let endpoint = setup.endpoint.as_str();
+    let out = setup::regionctl_command(endpoint)?
+        .args(["provision", "--policies", &d, "--endpoint-url", endpoint])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "regionctl provision failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    console.progress(&format!("provisioned {} on moto", setup.dir.0.display()));
+    for r in &setup.regions {
+        set_alarms(setup, r, AlarmState::Ok, "game-day: steady state").await?;
+    }
+    Ok(())
+}
+
+/// Rollback, always: endpoints up, alarms OK, controllers stopped.
+async fn roll_back(setup: &MotoSetup, fleet: Option<Fleet>, console: &dyn Console) {
+    for e in setup.endpoints.values() {
+        e.set_up(true);
+    }
+    for r in &setup.regions {
+        if let Err(e) = set_alarms(setup, r, AlarmState::Ok, "game-day: rollback").await {
+            console.warn(&format!("rollback: alarms in {r}: {e:#}"));
+        }
+    }
+    drop(fleet);
+    console.progress("rollback: alarms OK, endpoints up, controllers stopped");
+}
+
+/// Every alarm name the bundle binds in `region`.
+fn alarms_in(bundle: &Bundle, region: &str) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for s in &bundle.services {
+        for a in &s.health.alarms {
+            if s.regions.get(a.r).is_some_and(|r| r.name == region) {
+                names.insert(a.name.clone());
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// Sets every alarm bound in `region` to `state`; how many.
+async fn set_alarms(
+    setup: &MotoSetup,
+    region: &str,
+    state: AlarmState,
+    reason: &str,
+) -> Result<usize> {
+    let Some(client) = setup.cw.get(region) else {
+        return Ok(0);
+    };
+    let names = alarms_in(&setup.live_bundle, region);
+    for n in &names {
+        client
+            .set_alarm_state(n, state, reason)
+            .await
+            .with_context(|| format!("SetAlarmState {n}"))?;
+    }
+    Ok(names.len())
+}
+
+/// The moto world as a game-day target.
+struct Moto<'a> {
+    setup: &'a MotoSetup,
+    /// The controllers (taken by the rollback, which stops them).
+    fleet: Option<Fleet>,
+    observer: Observer,
+    console: &'a dyn Console,
+}
+
+impl Target for Moto<'_> {
+    type Error = anyhow::Error;
+
+    async fn next_instant(&mut self, end: u64) -> Result<Option<u64>> {
+        Ok(self.observer.next_instant(end).await)
+    }
+
+    fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
+        None
+    }
+
+    async fn inject(&mut self, fault: &Fault<'_>, _log: &mut Log<'_>) -> Result<String> {
+        let e = fault.entry;
+        let r = e.place.region.clone().unwrap_or_default();
+        Ok(match e.what {
+            What::EndpointsFail => {
+                if let Some(ep) = self.setup.endpoints.get(&r) {
+                    ep.set_up(false);
+                }
+                format!("{}: endpoints in {r} answer 503", fault.id)
+            }
+            What::Alarm => {
+                let state = match e.state {
+                    Some(ScenarioAlarmState::Ok) => AlarmState::Ok,
+                    Some(ScenarioAlarmState::InsufficientData) => AlarmState::InsufficientData,
+                    _ => AlarmState::Alarm,
+                };
+                let count = set_alarms(self.setup, &r, state, "game-day fault").await?;
+                format!("{}: {count} alarm(s) in {r} set to {state:?}", fault.id)
+            }
+            // Refused before anything starts (`setup::supported`).
+            other => format!("{}: `{}` is not injected on moto", fault.id, other.as_str()),
+        })
+    }
+
+    async fn lift(
+        &mut self,
+        faults: &[Fault<'_>],
+        _t: u64,
+        _log: &mut Log<'_>,
+    ) -> Result<Option<String>> {
+        for f in faults {
+            let r = f.entry.place.region.clone().unwrap_or_default();
+            if f.entry.what == What::EndpointsFail {
+                if let Some(ep) = self.setup.endpoints.get(&r) {
+                    ep.set_up(true);
+                }
+            } else {
+                set_alarms(self.setup, &r, AlarmState::Ok, "game-day recover").await?;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn advance(&mut self, _t: u64, _log: &mut Log<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn sample(&mut self, t: u64, _log: &mut Log<'_>) -> Result<()> {
+        self.observer
+            .sample_weights(&self.setup.route53, t, self.console)
+            .await;
+        if let Some(fleet) = &self.fleet {
+            self.observer.poll_stand_downs(fleet, t, self.console);
+        }
+        Ok(())
+    }
+
+    async fn decisions(&mut self) -> Result<BTreeMap<String, SeenDecision>> {
+        let journal = Journal::new(
+            &regionctl_aws::config::load_for_tests(
+                &self.setup.journal_region,
+                &self.setup.endpoint,
+            )
+            .await,
+            self.setup.journal_table.clone(),
+        );
+        self.observer.decisions(&journal).await
+    }
+}

@@ -1,0 +1,267 @@
+//! What a moto game-day sets up before its timeline: the moto server (unless one is
+//! given), the endpoint servers standing in for each region, the hosted zones, and the
+//! policies rewritten for this run.
+
+use anyhow::{Context, Result, bail};
+use regionctl_sim::scenario::{ExpectKind, Loaded, What};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A moto server this run started (stopped on drop).
+pub(super) struct MotoServer {
+    script: PathBuf,
+    pid: String,
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _stopped = Command::new("bash")
+            .arg(&self.script)
+            .args(["stop", &self.pid])
+            .status();
+    }
+}
+
+/// The run's rewritten policy directory (removed on drop).
+pub(super) struct TempDir(pub(super) PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _removed = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A local HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
+pub(super) struct Endpoint {
+    pub(super) port: u16,
+    up: Arc<AtomicBool>,
+}
+
+impl Endpoint {
+    pub(super) fn start() -> Result<Endpoint> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding an endpoint")?;
+        let port = listener.local_addr()?.port();
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = up.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 1024];
+                let _read = stream.read(&mut buf);
+                let status = if flag.load(Ordering::SeqCst) {
+                    "200 OK"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let _written = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Ok(Endpoint { port, up })
+    }
+
+    /// Answers 200 (`true`) or 503 from now on.
+    pub(super) fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+/// `scripts/moto.sh`: from the working directory or an ancestor of the scenario file.
+fn moto_script(scenario: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    let abs = scenario.canonicalize().ok();
+    cwd.iter()
+        .chain(abs.iter())
+        .flat_map(|p| p.ancestors().map(Path::to_path_buf).collect::<Vec<_>>())
+        .map(|d| d.join("scripts/moto.sh"))
+        .find(|p| p.exists())
+}
+
+/// Starts moto with `scripts/moto.sh start`: its endpoint, and the server (stopped on drop).
+pub(super) fn start_moto(scenario: &Path) -> Result<(String, MotoServer)> {
+    let Some(script) = moto_script(scenario) else {
+        bail!(
+            "scripts/moto.sh not found (run from the repository, or pass --endpoint-url of a running moto)"
+        );
+    };
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .output()
+        .context("running scripts/moto.sh start")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        bail!(
+            "scripts/moto.sh start failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let field = |k: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(str::to_string)
+    };
+    let (Some(url), Some(pid)) = (field("MOTO_ENDPOINT="), field("MOTO_PID=")) else {
+        bail!("scripts/moto.sh start printed no MOTO_ENDPOINT/MOTO_PID: {stdout}");
+    };
+    // Watchdog: moto runs detached (setsid), so stop it when this process is gone, however
+    // it ends (Ctrl-C, kill); a normal end stops it earlier through `MotoServer`'s drop.
+    let watchdog = "setsid bash -c 'while kill -0 \"$1\" 2>/dev/null; do sleep 0.5; done; kill \"$2\" 2>/dev/null' \
+                    watchdog \"$0\" \"$1\" </dev/null >/dev/null 2>&1 &";
+    let _watchdog = Command::new("bash")
+        .args(["-c", watchdog, &std::process::id().to_string(), &pid])
+        .status();
+    Ok((url, MotoServer { script, pid }))
+}
+
+/// This binary, with moto's test credentials and endpoint.
+pub(super) fn regionctl_command(endpoint: &str) -> Result<Command> {
+    let exe = std::env::current_exe().context("locating the regionctl binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("REGIONCTL_ENDPOINT_URL", endpoint);
+    Ok(cmd)
+}
+
+/// Refuses what this target cannot play or check, before anything starts.
+pub(super) fn supported(loaded: &Loaded) -> Result<()> {
+    let s = &loaded.scenario;
+    let mut problems = Vec::new();
+    for (i, e) in s.timeline.iter().enumerate() {
+        match e.what {
+            What::EndpointsFail | What::Recover => {}
+            What::Alarm if !e.place.services.is_empty() || !e.place.cells.is_empty() => problems
+                .push(format!(
+                    "timeline[{i}]: `alarm` limited to services or cells is not supported on moto"
+                )),
+            What::Alarm => {}
+            other => problems.push(format!(
+                "timeline[{i}]: `{}` is not supported on moto (endpoints-fail, alarm, recover are)",
+                other.as_str()
+            )),
+        }
+        if e.what == What::EndpointsFail && !e.place.services.is_empty() {
+            problems.push(format!(
+                "timeline[{i}]: `endpoints-fail` limited to services is not supported on moto"
+            ));
+        }
+    }
+    for (i, x) in s.expect.iter().enumerate() {
+        if x.kind == ExpectKind::TrafficSteady {
+            problems.push(format!(
+                "expect[{i}]: `traffic-steady` is not supported on moto"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "{}: not playable on moto:\n  {}",
+            loaded.path.display(),
+            problems.join("\n  ")
+        )
+    }
+}
+
+/// What the policies are rewritten with for this run.
+pub(super) struct Rewrite<'a> {
+    /// Replaces every `gameday-` prefix.
+    pub(super) run_id: &'a str,
+    /// Hosted zone ids the policies name → the zones created on moto.
+    pub(super) zones: &'a BTreeMap<String, String>,
+    /// `per_region` of every probe target: the local endpoint servers.
+    pub(super) per_region: &'a str,
+    /// The one journal region (moto does not replicate DynamoDB).
+    pub(super) journal_region: &'a str,
+    /// The scenario's tick, if it sets one.
+    pub(super) tick_secs: Option<u64>,
+    /// `provision.network`, from moto's default VPCs.
+    pub(super) network: &'a str,
+}
+
+/// Copies the policies with this run's names, zones, probes, journal region and network.
+pub(super) fn rewrite_policies(src: &Path, dst: &Path, w: &Rewrite<'_>) -> Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let path = entry?.path();
+        if !path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            continue;
+        }
+        let mut text =
+            std::fs::read_to_string(&path)?.replace("gameday-", &format!("{}-", w.run_id));
+        for (old, new) in w.zones {
+            text = text.replace(old.as_str(), new);
+        }
+        let (text, is_controller) = rewrite_lines(&text, w);
+        let mut text = text;
+        if is_controller {
+            if !text.contains("journal_region:") {
+                text.push_str(&format!("  journal_region: {}\n", w.journal_region));
+            }
+            if text.contains("provision:") {
+                bail!(
+                    "{}: already has `provision:`; the moto target fills it",
+                    path.display()
+                );
+            }
+            text.push_str(&format!("  provision:\n    network:\n{}\n", w.network));
+        }
+        let name = path.file_name().context("file name")?;
+        std::fs::write(dst.join(name), text)?;
+    }
+    Ok(())
+}
+
+/// One policy file, line by line: probes' `per_region`, the journal region, the tick.
+/// Whether it is the ControllerConfig.
+fn rewrite_lines(text: &str, w: &Rewrite<'_>) -> (String, bool) {
+    let per_region = w.per_region;
+    let mut out = Vec::new();
+    let mut is_controller = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        if trimmed.starts_with("kind: ControllerConfig") {
+            is_controller = true;
+        }
+        if trimmed.starts_with("target:") {
+            out.push(line.to_string());
+            out.push(format!("{indent}per_region: {per_region}"));
+        } else if let Some(i) = line.find("target: \"")
+            && let Some(j) = line[i + 9..].find('"')
+        {
+            let end = i + 9 + j + 1;
+            out.push(format!(
+                "{}, per_region: {per_region}{}",
+                &line[..end],
+                &line[end..]
+            ));
+        } else if trimmed.starts_with("journal_region:") {
+            out.push(format!("{indent}journal_region: {}", w.journal_region));
+        } else if let (Some(t), true) = (w.tick_secs, trimmed.starts_with("tick_secs:")) {
+            out.push(format!("{indent}tick_secs: {t}"));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    (out.join("\n") + "\n", is_controller)
+}
+
+/// The hosted zone a record name lives in (its parent domain).
+pub(super) fn zone_name(record_name: &str) -> String {
+    let labels: Vec<&str> = record_name.trim_end_matches('.').split('.').collect();
+    if labels.len() > 2 {
+        labels[1..].join(".")
+    } else {
+        labels.join(".")
+    }
+}
