@@ -108,7 +108,7 @@ pub fn generate(
         sim.route53_health_checks = Some(true);
         *counts.entry("route53-health-checks".into()).or_default() += 1;
     }
-    let knobs = knobs_of(&sim);
+    let knobs = Knobs::from_spec(&sim);
     let tick = bundle
         .controller
         .as_ref()
@@ -303,26 +303,6 @@ pub fn generate(
         report: ReportSpec::default(),
     };
     (scenario, counts)
-}
-
-/// The knobs a `world.sim` resolves to (as the engine resolves them).
-fn knobs_of(s: &SimSpec) -> Knobs {
-    let d = Knobs::default();
-    let secs = |v: Option<Dur>, default: u64| v.map_or(default, Dur::secs);
-    Knobs {
-        route53_pending_secs: secs(s.route53_pending, d.route53_pending_secs),
-        route53_pending_jitter_secs: secs(s.route53_pending_jitter, d.route53_pending_jitter_secs),
-        route53_rate_per_sec: s.route53_rate_per_sec.unwrap_or(d.route53_rate_per_sec),
-        route53_burst: s.route53_burst.unwrap_or(d.route53_burst),
-        route53_health_checks: s.route53_health_checks.unwrap_or(d.route53_health_checks),
-        health_check_delay_secs: secs(s.health_check_delay, d.health_check_delay_secs),
-        ecs_capacity_delay_secs: secs(s.ecs_capacity_delay, d.ecs_capacity_delay_secs),
-        ecs_capacity_jitter_secs: secs(s.ecs_capacity_jitter, d.ecs_capacity_jitter_secs),
-        journal_replication_lag_ms: s
-            .journal_replication_lag_ms
-            .unwrap_or(d.journal_replication_lag_ms),
-        alarm_idle_after_secs: secs(s.alarm_idle_after, d.alarm_idle_after_secs),
-    }
 }
 
 /// Writes a scenario as YAML (block style, every string double-quoted; `null`s left out).
