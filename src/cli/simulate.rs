@@ -2,11 +2,12 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use regionctl_core::policy::Bundle;
 use regionctl_sim::duration::{Dur, clock};
 use regionctl_sim::invariants::INVARIANTS;
-use regionctl_sim::simulate::{self, Config, SeedResult};
+use regionctl_sim::simulate::{self, Config, SeedResult, Totals};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -69,26 +70,91 @@ fn bad_input(message: String) -> Result<ExitCode> {
 }
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode> {
+    let (cfg, bundle, duration) = match configure(&args) {
+        Ok(setup) => setup,
+        Err(message) => return bad_input(message),
+    };
+    println!(
+        "simulate: seeds {}..={} ({}), {duration} each, controllers {}, policies {}, {} thread(s)",
+        cfg.from,
+        cfg.from + cfg.seeds - 1,
+        cfg.seeds,
+        cfg.controllers.join(", "),
+        args.policies.display(),
+        cfg.threads
+    );
+    let started = Instant::now();
+    let mut progress = Progress {
+        seeds: cfg.seeds,
+        verbose: args.verbose,
+        want_trace: args.trace.is_some(),
+        done: 0,
+        traced: None,
+    };
+    let totals = match simulate::run_all(&cfg, &bundle, &mut |r| progress.seed_done(r)) {
+        Ok(t) => t,
+        Err(e) => bail!("{e}"),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    if let (Some(path), Some(r)) = (&args.trace, &progress.traced) {
+        std::fs::write(path, r.trace())
+            .with_context(|| format!("cannot write the trace {}", path.display()))?;
+        println!("trace: {}", path.display());
+    }
+    print_totals(&totals, wall);
+    if totals.failures.is_empty() {
+        println!("violations: none");
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_failures(&cfg, &totals, &args.out)?;
+    Ok(ExitCode::from(1))
+}
+
+/// The run the options ask for: its configuration, the policies and the simulated time per
+/// seed; or why the input is bad (checked in option order).
+fn configure(args: &SimulateArgs) -> Result<(Config, Bundle, Dur), String> {
     let duration = match Dur::parse(&args.duration) {
         Ok(d) if d.secs() > 0 => d,
-        Ok(_) => return bad_input("--duration must be longer than 0s".into()),
-        Err(e) => return bad_input(format!("--duration {}: {e}", args.duration)),
+        Ok(_) => return Err("--duration must be longer than 0s".into()),
+        Err(e) => return Err(format!("--duration {}: {e}", args.duration)),
     };
     if !args.policies.is_dir() {
-        return bad_input(format!(
+        return Err(format!(
             "--policies {}: not a directory",
             args.policies.display()
         ));
     }
-    let bundle = match simulate::load_bundle(&args.policies) {
-        Ok(b) => b,
-        Err(e) => return bad_input(e.to_string()),
+    let bundle = simulate::load_bundle(&args.policies).map_err(|e| e.to_string())?;
+    let controllers = controllers(args, &bundle)?;
+    let (from, seeds) = match args.seed {
+        Some(s) => (s, 1),
+        None => (args.from, args.seeds),
     };
+    if seeds == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let cfg = Config {
+        policies: args.policies.clone(),
+        controllers,
+        from,
+        seeds,
+        duration_secs: duration.secs(),
+        threads,
+    };
+    Ok((cfg, bundle, duration))
+}
+
+/// The controller regions: `--regions`, or the ControllerConfig's; at least three.
+fn controllers(args: &SimulateArgs, bundle: &Bundle) -> Result<Vec<String>, String> {
     let controllers = if args.regions.is_empty() {
         match &bundle.controller {
             Some(c) => c.regions.clone(),
             None => {
-                return bad_input(format!(
+                return Err(format!(
                     "{}: no ControllerConfig; name the controllers with --regions",
                     args.policies.display()
                 ));
@@ -98,45 +164,29 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
         args.regions.clone()
     };
     if controllers.len() < 3 {
-        return bad_input(format!(
+        return Err(format!(
             "--regions: {} controller(s); simulate needs at least 3 (a two-region fleet needs a witness)",
             controllers.len()
         ));
     }
-    let (from, seeds) = match args.seed {
-        Some(s) => (s, 1),
-        None => (args.from, args.seeds),
-    };
-    if seeds == 0 {
-        return bad_input("--seeds must be at least 1".into());
-    }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
-    let cfg = Config {
-        policies: args.policies.clone(),
-        controllers: controllers.clone(),
-        from,
-        seeds,
-        duration_secs: duration.secs(),
-        threads,
-    };
-    println!(
-        "simulate: seeds {from}..={} ({seeds}), {duration} each, controllers {}, policies {}, {threads} thread(s)",
-        from + seeds - 1,
-        controllers.join(", "),
-        args.policies.display()
-    );
-    let started = Instant::now();
-    let verbose = args.verbose;
-    let mut done = 0u64;
-    let mut traced: Option<SeedResult> = None;
-    let want_trace = args.trace.is_some();
-    let mut progress = |r: &SeedResult| {
-        done += 1;
+    Ok(controllers)
+}
+
+/// What is printed as seeds finish, and the seed kept for `--trace`.
+struct Progress {
+    seeds: u64,
+    verbose: bool,
+    want_trace: bool,
+    done: u64,
+    traced: Option<SeedResult>,
+}
+
+impl Progress {
+    /// Seed `r` is done (seeds arrive in order).
+    fn seed_done(&mut self, r: &SeedResult) {
+        self.done += 1;
         let faults: u64 = r.faults.values().sum();
-        if verbose || seeds <= 20 {
+        if self.verbose || self.seeds <= 20 {
             println!(
                 "  seed {}: {} fault(s), {} violation(s){}",
                 r.seed,
@@ -162,24 +212,18 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
                     names.into_iter().collect::<Vec<_>>().join(", ")
                 );
             }
-            if done.is_multiple_of(100) || done == seeds {
-                println!("  {done}/{seeds} seeds");
+            if self.done.is_multiple_of(100) || self.done == self.seeds {
+                println!("  {}/{} seeds", self.done, self.seeds);
             }
         }
-        if want_trace {
-            traced = Some(r.clone());
+        if self.want_trace {
+            self.traced = Some(r.clone());
         }
-    };
-    let totals = match simulate::run_all(&cfg, &bundle, &mut progress) {
-        Ok(t) => t,
-        Err(e) => bail!("{e}"),
-    };
-    let wall = started.elapsed().as_secs_f64();
-    if let (Some(path), Some(r)) = (&args.trace, &traced) {
-        std::fs::write(path, r.trace())
-            .with_context(|| format!("cannot write the trace {}", path.display()))?;
-        println!("trace: {}", path.display());
     }
+}
+
+/// Speed, faults injected, invariant checks and exemptions, and invariants never checked.
+fn print_totals(totals: &Totals, wall: f64) {
     println!(
         "\n{} seed(s), {} simulated in {wall:.1}s wall ({:.0} simulated seconds per wall second), {} controller passes",
         totals.seeds,
@@ -210,14 +254,15 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
     if !never.is_empty() {
         println!("warning: never checked in this run: {}", never.join(", "));
     }
-    if totals.failures.is_empty() {
-        println!("violations: none");
-        return Ok(ExitCode::SUCCESS);
-    }
+}
+
+/// Every failing seed: why, the events before each violation, and its reproduction file
+/// (written into `out`).
+fn print_failures(cfg: &Config, totals: &Totals, out: &Path) -> Result<()> {
     println!("violations: {} seed(s)", totals.failures.len());
     for r in &totals.failures {
-        let path = simulate::write_reproduction(&cfg, r, &args.out)
-            .with_context(|| format!("cannot write a reproduction into {}", args.out.display()))?;
+        let path = simulate::write_reproduction(cfg, r, out)
+            .with_context(|| format!("cannot write a reproduction into {}", out.display()))?;
         if let Some(a) = &r.aborted {
             println!("\nseed {}: aborted: {a}", r.seed);
         }
@@ -235,5 +280,5 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
         }
         println!("  replay: regionctl gameday {}", path.display());
     }
-    Ok(ExitCode::from(1))
+    Ok(())
 }

@@ -70,6 +70,9 @@ const KINDS: [What; 11] = [
 
 /// Generates seed `seed`'s scenario over `bundle` with these controllers, running for
 /// `duration_secs`; `policies` is written into `world.policies` as is.
+///
+/// The stages draw from one stream in this order (world conditions, then each fault), so
+/// a seed's schedule never changes unless a stage's draws do.
 pub fn generate(
     seed: u64,
     bundle: &Bundle,
@@ -81,34 +84,57 @@ pub fn generate(
         rng: ChaCha8Rng::seed_from_u64(seed ^ SCHEDULE_STREAM.rotate_left(32)),
     };
     let mut counts = FaultCounts::new();
-    // World conditions for the whole run: each with fixed odds.
+    let sim = world_conditions(&mut g, &mut counts);
+    let window = Window {
+        heal_by: heal_by(bundle, &sim, duration_secs),
+        duration_secs,
+    };
+    let pools = Pools::of(bundle, controllers);
+    let timeline = faults(&mut g, &window, &pools, &mut counts);
+    let scenario = build_scenario(seed, policies, &pools, duration_secs, sim, timeline);
+    (scenario, counts)
+}
+
+/// Adds one to `kind`'s count.
+fn count(counts: &mut FaultCounts, kind: &str) {
+    *counts.entry(kind.into()).or_default() += 1;
+}
+
+/// World conditions for the whole run: each with fixed odds.
+fn world_conditions(g: &mut Gen, counts: &mut FaultCounts) -> SimSpec {
     let mut sim = SimSpec::default();
     if g.chance(25) {
         sim.route53_pending = Some(Dur(g.range(60, 300)));
-        *counts.entry("long-pending".into()).or_default() += 1;
+        count(counts, "long-pending");
     }
     if g.chance(25) {
         // The account's 5 requests/s shared with other tools: 2–4 left for regionctl. Far
         // less starves even the fleet's steady-state reads, which no schedule can heal.
         sim.route53_rate_per_sec = Some(f64::from(u32::try_from(g.range(2, 4)).unwrap_or(2)));
         sim.route53_burst = Some(u32::try_from(g.range(5, 20)).unwrap_or(5));
-        *counts.entry("route53-throttling".into()).or_default() += 1;
+        count(counts, "route53-throttling");
     }
     if g.chance(25) {
         // Up to heartbeat TTL − tick (30 s − 10 s for the example fleet): beyond that the
         // fleet loses quorum and stands down by design, before any fault can be injected.
         sim.journal_replication_lag_ms = Some(g.range(3_000, 15_000));
-        *counts.entry("replication-lag".into()).or_default() += 1;
+        count(counts, "replication-lag");
     }
     if g.chance(25) {
         sim.ecs_capacity_delay = Some(Dur(g.range(180, 600)));
-        *counts.entry("capacity-late".into()).or_default() += 1;
+        count(counts, "capacity-late");
     }
     if g.chance(50) {
         sim.route53_health_checks = Some(true);
-        *counts.entry("route53-health-checks".into()).or_default() += 1;
+        count(counts, "route53-health-checks");
     }
-    let knobs = knobs_of(&sim);
+    sim
+}
+
+/// When every fault must have healed by (seconds from the start), under these world
+/// conditions.
+fn heal_by(bundle: &Bundle, sim: &SimSpec, duration_secs: u64) -> u64 {
+    let knobs = Knobs::from_spec(sim);
     let tick = bundle
         .controller
         .as_ref()
@@ -117,141 +143,216 @@ pub fn generate(
     let bound = Checker::convergence_bound(bundle, &knobs, tick);
     // Every fault heals by `heal_by`, so convergence can be checked at the end when the
     // run is long enough; a shorter run still injects, and says convergence was not due.
-    let heal_by = duration_secs
+    duration_secs
         .saturating_sub(bound)
         .max(FIRST_FAULT_SECS + MIN_FAULT_SECS * 2)
-        .min(duration_secs);
-    let regions: Vec<String> = bundle.regions.clone();
-    let cells: Vec<(String, String)> = bundle
-        .services
-        .iter()
-        .filter(|s| s.cells.len() > 1)
-        .flat_map(|s| s.cells.iter().map(|c| (s.name.clone(), c.id.clone())))
-        .collect();
-    let services: Vec<String> = bundle.services.iter().map(|s| s.name.clone()).collect();
+        .min(duration_secs)
+}
+
+/// When faults may happen: all healed by `heal_by`, none past the end.
+struct Window {
+    heal_by: u64,
+    duration_secs: u64,
+}
+
+/// What faults can name: regions, controllers, services, and cells of multi-cell services.
+struct Pools<'a> {
+    regions: Vec<String>,
+    controllers: &'a [String],
+    services: Vec<String>,
+    /// (service, cell) of every service with more than one cell.
+    cells: Vec<(String, String)>,
+}
+
+impl<'a> Pools<'a> {
+    fn of(bundle: &Bundle, controllers: &'a [String]) -> Self {
+        Pools {
+            regions: bundle.regions.clone(),
+            controllers,
+            services: bundle.services.iter().map(|s| s.name.clone()).collect(),
+            cells: bundle
+                .services
+                .iter()
+                .filter(|s| s.cells.len() > 1)
+                .flat_map(|s| s.cells.iter().map(|c| (s.name.clone(), c.id.clone())))
+                .collect(),
+        }
+    }
+}
+
+/// A timeline entry with only its time, id and kind set.
+fn entry(at: u64, id: Option<String>, what: What) -> TimelineEntry {
+    TimelineEntry {
+        at: Dur(at),
+        id,
+        what,
+        place: Where::default(),
+        state: None,
+        period: None,
+        skew: None,
+        fraction: None,
+        faults: Vec::new(),
+        note: None,
+    }
+}
+
+/// One to [`MAX_FAULTS`] faults, each followed by its recovery, in time order.
+fn faults(
+    g: &mut Gen,
+    window: &Window,
+    pools: &Pools<'_>,
+    counts: &mut FaultCounts,
+) -> Vec<TimelineEntry> {
     let mut entries: Vec<TimelineEntry> = Vec::new();
     let n = g.range(1, MAX_FAULTS);
     for i in 0..n {
-        let Some(what) = g.pick(&KINDS).copied() else {
+        let Some((fault, recovery, kind)) = fault(g, i, window, pools) else {
             continue;
         };
-        let latest_start = heal_by.saturating_sub(MIN_FAULT_SECS).max(FIRST_FAULT_SECS);
-        let at = g.range(FIRST_FAULT_SECS, latest_start);
-        let len = g.range(MIN_FAULT_SECS, MAX_FAULT_SECS);
-        let end = (at + len).min(heal_by).max(at + 1).min(duration_secs);
-        let id = format!("f{}-{}", i + 1, what.as_str());
-        let mut e = TimelineEntry {
-            at: Dur(at),
-            id: Some(id.clone()),
-            what,
-            place: Where::default(),
-            state: None,
-            period: None,
-            skew: None,
-            fraction: None,
-            faults: Vec::new(),
-            note: None,
-        };
-        let region = g.pick(&regions).cloned().unwrap_or_default();
-        let controller = g.pick(controllers).cloned().unwrap_or_default();
-        let kind = match what {
-            What::EndpointsFail => {
-                e.place.region = Some(region);
-                if g.chance(30)
-                    && let Some(s) = g.pick(&services)
-                {
-                    e.place.services = vec![s.clone()];
-                }
-                "endpoints-fail"
-            }
-            What::Alarm => {
-                e.place.region = Some(region);
-                e.state = Some(ScenarioAlarmState::Alarm);
-                if g.chance(50)
-                    && let Some((s, c)) = g.pick(&cells)
-                {
-                    e.place.services = vec![s.clone()];
-                    e.place.cells = vec![c.clone()];
-                    "alarm-cell"
-                } else {
-                    "alarm-region"
-                }
-            }
-            What::AlarmFlap => {
-                e.place.region = Some(region);
-                e.period = Some(Dur(g.range(10, 120)));
-                "alarm-flap"
-            }
-            What::ApisUnreachable => {
-                e.place.region = Some(region);
-                "apis-unreachable"
-            }
-            What::Partition => {
-                let a = g.pick(controllers).cloned().unwrap_or_default();
-                let others: Vec<String> =
-                    controllers.iter().filter(|c| **c != a).cloned().collect();
-                let Some(b) = g.pick(&others).cloned() else {
-                    continue;
-                };
-                e.place.between = Some(vec![a, b]);
-                "partition"
-            }
-            What::ControllerCrash => {
-                e.place.region = Some(controller);
-                "controller-crash"
-            }
-            What::JournalUnavailable => {
-                e.place.region = Some(controller);
-                "journal-unavailable"
-            }
-            What::Route53ControlPlaneDown => "route53-control-plane-down",
-            What::ClockSkew => {
-                e.place.region = Some(controller);
-                let secs = g.range(5, 180);
-                e.skew = Some(format!(
-                    "{}{}",
-                    if g.chance(50) { "-" } else { "" },
-                    Dur(secs)
-                ));
-                "clock-skew"
-            }
-            What::CapacityShortfall => {
-                e.place.region = Some(region);
-                e.fraction = Some(f64::from(u32::try_from(g.range(0, 8)).unwrap_or(0)) / 10.0);
-                "capacity-short"
-            }
-            What::PolicyRollout => {
-                // A deploy pipeline's stagger: seconds to minutes between controllers.
-                e.place.region = Some(controller);
-                e.period = Some(Dur(g.range(5, 300)));
-                "policy-rollout"
-            }
-            _ => continue,
-        };
-        *counts.entry(kind.into()).or_default() += 1;
-        entries.push(e);
-        entries.push(TimelineEntry {
-            at: Dur(end),
-            id: None,
-            what: What::Recover,
-            place: Where::default(),
-            state: None,
-            period: None,
-            skew: None,
-            fraction: None,
-            faults: vec![id],
-            note: None,
-        });
+        count(counts, kind);
+        entries.push(fault);
+        entries.push(recovery);
     }
     // Time order (stable: a fault and its recovery never share a second).
     entries.sort_by_key(|e| e.at.secs());
-    let mut guard_regions = regions.clone();
-    for c in controllers {
+    entries
+}
+
+/// The `i`th fault: its kind, its time and length, then where it strikes. Returns the
+/// fault, its recovery and the kind it is counted as; `None` if it cannot be placed (the
+/// draws are spent all the same).
+fn fault(
+    g: &mut Gen,
+    i: u64,
+    window: &Window,
+    pools: &Pools<'_>,
+) -> Option<(TimelineEntry, TimelineEntry, &'static str)> {
+    let what = g.pick(&KINDS).copied()?;
+    let latest_start = window
+        .heal_by
+        .saturating_sub(MIN_FAULT_SECS)
+        .max(FIRST_FAULT_SECS);
+    let at = g.range(FIRST_FAULT_SECS, latest_start);
+    let len = g.range(MIN_FAULT_SECS, MAX_FAULT_SECS);
+    let end = (at + len)
+        .min(window.heal_by)
+        .max(at + 1)
+        .min(window.duration_secs);
+    let id = format!("f{}-{}", i + 1, what.as_str());
+    let mut e = entry(at, Some(id.clone()), what);
+    let kind = place(g, &mut e, pools)?;
+    let mut recovery = entry(end, None, What::Recover);
+    recovery.faults = vec![id];
+    Some((e, recovery, kind))
+}
+
+/// Where fault `e` strikes and how (a region and a controller are drawn for every kind,
+/// used or not), and the kind it is counted as; `None` for a partition with no second
+/// controller.
+fn place(g: &mut Gen, e: &mut TimelineEntry, pools: &Pools<'_>) -> Option<&'static str> {
+    let region = g.pick(&pools.regions).cloned().unwrap_or_default();
+    let controller = g.pick(pools.controllers).cloned().unwrap_or_default();
+    let kind = match e.what {
+        What::EndpointsFail => {
+            e.place.region = Some(region);
+            if g.chance(30)
+                && let Some(s) = g.pick(&pools.services)
+            {
+                e.place.services = vec![s.clone()];
+            }
+            "endpoints-fail"
+        }
+        What::Alarm => {
+            e.place.region = Some(region);
+            e.state = Some(ScenarioAlarmState::Alarm);
+            if g.chance(50)
+                && let Some((s, c)) = g.pick(&pools.cells)
+            {
+                e.place.services = vec![s.clone()];
+                e.place.cells = vec![c.clone()];
+                "alarm-cell"
+            } else {
+                "alarm-region"
+            }
+        }
+        What::AlarmFlap => {
+            e.place.region = Some(region);
+            e.period = Some(Dur(g.range(10, 120)));
+            "alarm-flap"
+        }
+        What::ApisUnreachable => {
+            e.place.region = Some(region);
+            "apis-unreachable"
+        }
+        What::Partition => {
+            let a = g.pick(pools.controllers).cloned().unwrap_or_default();
+            let others: Vec<String> = pools
+                .controllers
+                .iter()
+                .filter(|c| **c != a)
+                .cloned()
+                .collect();
+            let b = g.pick(&others).cloned()?;
+            e.place.between = Some(vec![a, b]);
+            "partition"
+        }
+        What::ControllerCrash => {
+            e.place.region = Some(controller);
+            "controller-crash"
+        }
+        What::JournalUnavailable => {
+            e.place.region = Some(controller);
+            "journal-unavailable"
+        }
+        What::Route53ControlPlaneDown => "route53-control-plane-down",
+        What::ClockSkew => {
+            e.place.region = Some(controller);
+            let secs = g.range(5, 180);
+            e.skew = Some(format!(
+                "{}{}",
+                if g.chance(50) { "-" } else { "" },
+                Dur(secs)
+            ));
+            "clock-skew"
+        }
+        What::CapacityShortfall => {
+            e.place.region = Some(region);
+            e.fraction = Some(f64::from(u32::try_from(g.range(0, 8)).unwrap_or(0)) / 10.0);
+            "capacity-short"
+        }
+        What::PolicyRollout => {
+            // A deploy pipeline's stagger: seconds to minutes between controllers.
+            e.place.region = Some(controller);
+            e.period = Some(Dur(g.range(5, 300)));
+            "policy-rollout"
+        }
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// The scenario around a generated timeline: the fixed steady-state checks, rollback and
+/// guardrails (every region the bundle and the controllers name).
+fn build_scenario(
+    seed: u64,
+    policies: &str,
+    pools: &Pools<'_>,
+    duration_secs: u64,
+    sim: SimSpec,
+    timeline: Vec<TimelineEntry>,
+) -> Scenario {
+    let mut guard_regions = pools.regions.clone();
+    for c in pools.controllers {
         if !guard_regions.contains(c) {
             guard_regions.push(c.clone());
         }
     }
-    let scenario = Scenario {
+    let steady = |check: SteadyKind| SteadyCheck {
+        check,
+        service: None,
+        tolerance_percent: None,
+    };
+    Scenario {
         api_version: crate::scenario::API_VERSION.into(),
         kind: "GameDay".into(),
         name: format!("simulate-seed-{seed}"),
@@ -260,30 +361,18 @@ pub fn generate(
         ),
         world: WorldSpec {
             policies: policies.to_string(),
-            controllers: Some(controllers.to_vec()),
+            controllers: Some(pools.controllers.to_vec()),
             tick: None,
             duration: Dur(duration_secs),
             seed,
             sim,
         },
         steady_state: vec![
-            SteadyCheck {
-                check: SteadyKind::TrafficAtBaseline,
-                service: None,
-                tolerance_percent: None,
-            },
-            SteadyCheck {
-                check: SteadyKind::NoDecisions,
-                service: None,
-                tolerance_percent: None,
-            },
-            SteadyCheck {
-                check: SteadyKind::ControllersActing,
-                service: None,
-                tolerance_percent: None,
-            },
+            steady(SteadyKind::TrafficAtBaseline),
+            steady(SteadyKind::NoDecisions),
+            steady(SteadyKind::ControllersActing),
         ],
-        timeline: entries,
+        timeline,
         expect: Vec::new(),
         rollback: vec![
             RollbackStep {
@@ -301,27 +390,6 @@ pub fn generate(
         },
         expected_verdict: Verdict::Pass,
         report: ReportSpec::default(),
-    };
-    (scenario, counts)
-}
-
-/// The knobs a `world.sim` resolves to (as the engine resolves them).
-fn knobs_of(s: &SimSpec) -> Knobs {
-    let d = Knobs::default();
-    let secs = |v: Option<Dur>, default: u64| v.map_or(default, Dur::secs);
-    Knobs {
-        route53_pending_secs: secs(s.route53_pending, d.route53_pending_secs),
-        route53_pending_jitter_secs: secs(s.route53_pending_jitter, d.route53_pending_jitter_secs),
-        route53_rate_per_sec: s.route53_rate_per_sec.unwrap_or(d.route53_rate_per_sec),
-        route53_burst: s.route53_burst.unwrap_or(d.route53_burst),
-        route53_health_checks: s.route53_health_checks.unwrap_or(d.route53_health_checks),
-        health_check_delay_secs: secs(s.health_check_delay, d.health_check_delay_secs),
-        ecs_capacity_delay_secs: secs(s.ecs_capacity_delay, d.ecs_capacity_delay_secs),
-        ecs_capacity_jitter_secs: secs(s.ecs_capacity_jitter, d.ecs_capacity_jitter_secs),
-        journal_replication_lag_ms: s
-            .journal_replication_lag_ms
-            .unwrap_or(d.journal_replication_lag_ms),
-        alarm_idle_after_secs: secs(s.alarm_idle_after, d.alarm_idle_after_secs),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Route 53 as the simulation needs it: weighted records whose changes are accepted at
 //! once by the control plane (list calls see them) but take effect for answering only
-//! when the change is INSYNC, a token bucket shared by the account, and answering.
+//! when the change is INSYNC, a token bucket shared by the account, and answering; and the
+//! world's side of them (seeding records, reading both views, accepting changes).
 
+use super::{EffectKind, World};
 use regionctl_controller::ports::WeightedRecord;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -124,5 +126,83 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+}
+
+/// The world's Route 53 records: seeding, reading both views, and accepting changes.
+impl World {
+    /// Seeds a record as already INSYNC.
+    pub fn seed_record(&mut self, zone: &str, record: WeightedRecord) {
+        self.zones
+            .entry(zone.to_string())
+            .or_default()
+            .upsert(&record, Timestamp::EPOCH);
+    }
+
+    /// The weights the authoritative servers answer with at `at` for the records `keys`
+    /// in `zone`, as Route 53 applies its rules (`None` where a record is missing).
+    pub fn answering_weights(
+        &self,
+        zone: &str,
+        keys: &[(String, String)],
+        at: Timestamp,
+    ) -> Vec<Option<u8>> {
+        let mut out = CellWeights::default();
+        self.cell_weights(zone, keys, at, &mut out);
+        out.answering
+    }
+
+    /// Both views of the records `keys` in `zone` at `at`, into `out` (its buffers are
+    /// reused: the engine asks for every cell every simulated second, and one lookup per
+    /// record serves the meter and the checkers alike).
+    pub fn cell_weights(
+        &self,
+        zone: &str,
+        keys: &[(String, String)],
+        at: Timestamp,
+        out: &mut CellWeights,
+    ) {
+        out.written.clear();
+        out.answering.clear();
+        let z = self.zones.get(zone);
+        for k in keys {
+            let record = z.and_then(|z| z.records.get(k));
+            out.written.push(record.map(|r| r.current.weight));
+            out.answering.push(record.and_then(|r| r.weight_at(at)));
+        }
+    }
+
+    /// Applies record changes from `by` (the control plane accepts them at once; answering
+    /// follows when the change is INSYNC). Returns the INSYNC time.
+    pub(super) fn change_records(
+        &mut self,
+        by: &str,
+        zone: &str,
+        records: &[WeightedRecord],
+    ) -> Timestamp {
+        let pending =
+            self.knobs.route53_pending_secs + self.jitter(self.knobs.route53_pending_jitter_secs);
+        let insync_at = self.now.plus_secs(pending);
+        for r in records {
+            let before = self
+                .zones
+                .entry(zone.to_string())
+                .or_default()
+                .upsert(r, insync_at);
+            if before != Some(r.weight) {
+                self.record_effect(
+                    by,
+                    EffectKind::Weight {
+                        zone: zone.to_string(),
+                        name: normalize(&r.name),
+                        set_identifier: r.set_identifier.clone(),
+                        from: before,
+                        to: r.weight,
+                        insync_at,
+                    },
+                );
+            }
+        }
+        insync_at
     }
 }

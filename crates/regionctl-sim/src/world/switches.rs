@@ -9,7 +9,11 @@
 //!   holds the last status while nothing is published).
 //!
 //! `SetAlarmState` cannot flip a switch here either: only published data moves it.
+//!
+//! [`World::publish_switch`] is the world's side: a publication is a side effect only when
+//! it changes the value the alarm sees.
 
+use super::{EffectKind, World};
 use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -164,6 +168,30 @@ impl SwitchBoard {
             .entry(switch.alarm_region.clone())
             .or_default()
             .entry(switch.alarm_name.clone())
+    }
+}
+
+/// Publishing a switch value: an effect when the value the alarm sees changes.
+impl World {
+    /// Publishes a switch value from `by`, recording an effect when it changes the latest
+    /// value.
+    pub fn publish_switch(&mut self, by: &str, switch: &SwitchRef, on: bool) {
+        let now = self.now;
+        let before = self.switches.publish(now, by, switch, on);
+        // An effect only when the value the alarm sees changes: a `1` published into a
+        // period that already has a `0` changes nothing (the minimum wins).
+        let after = self.switches.read(now, switch);
+        if after != before && !(before.is_none() && after == Some(true)) {
+            self.record_effect(
+                by,
+                EffectKind::Switch {
+                    alarm_region: switch.alarm_region.clone(),
+                    alarm_name: switch.alarm_name.clone(),
+                    from: before,
+                    on: after.unwrap_or(on),
+                },
+            );
+        }
     }
 }
 

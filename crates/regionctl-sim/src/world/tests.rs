@@ -1,6 +1,6 @@
 use super::*;
 use crate::block_on;
-use regionctl_controller::ports::{Dns, Journal, JournalItem};
+use regionctl_controller::ports::{Dns, Journal, JournalItem, WeightedRecord};
 use regionctl_core::traffic::answered_weights;
 use std::cell::RefCell;
 

@@ -1,0 +1,87 @@
+//! Ground truth: what the world is really suffering, which no controller sees directly.
+//! Per service, which (cell, region)s are failing and whether a controller could learn it;
+//! and whether any fault at all is in force (the convergence clock starts when none is).
+
+use super::{Checker, Second};
+use crate::world::World;
+use regionctl_core::health::AlarmState;
+use regionctl_core::policy::raw::AlarmRole;
+
+/// One service's ground truth at one second (see [`Checker::truth`]); per (cell, local
+/// region) vectors are indexed `c * regions + r`.
+pub(super) struct Truth {
+    pub(super) failing: Vec<bool>,
+    pub(super) evident: Vec<bool>,
+    pub(super) forced: Vec<bool>,
+}
+
+/// Whether any fault is in force this second: a world fault, a dead controller, a fleet on
+/// mixed policy revisions, a failing endpoint or a forced alarm.
+pub(super) fn fault_in_force(sec: &Second<'_>, alarms_forced: bool) -> bool {
+    let world = sec.world;
+    let now = world.now();
+    !world.faults.unreachable.is_empty()
+        || !world.faults.partitions.is_empty()
+        || !world.faults.journal_down.is_empty()
+        || world.faults.route53_down
+        || !world.skew_ms.is_empty()
+        || !world.faults.capacity_fraction.is_empty()
+        || sec.alive.iter().any(|a| !a)
+        || sec.revision.windows(2).any(|w| w[0] != w[1])
+        || world
+            .faults
+            .endpoints
+            .iter()
+            .any(|e| e.from <= now && e.to.is_none_or(|x| now < x))
+        || alarms_forced
+}
+
+impl Checker {
+    /// Ground truth for service `s` now. Per (cell, local region): `failing` (its endpoints
+    /// fail, or a failure alarm covering it is forced to ALARM) and `evident` (a controller
+    /// could learn it: endpoint failures are probed from every region, an alarm only where
+    /// its region's CloudWatch answers). Per local region: whether any of its alarms is
+    /// forced (its health is in question).
+    pub(super) fn truth(&self, world: &World, s: usize, alarms_forced: bool) -> Truth {
+        let svc = &self.bundle.services[s];
+        let (nr, nc) = (svc.regions.len(), svc.cells.len());
+        let now = world.now();
+        let mut failing = vec![false; nc * nr];
+        for r in 0..nr {
+            if world
+                .faults
+                .endpoint_failing(&svc.regions[r].name, &svc.name, now)
+            {
+                for c in 0..nc {
+                    failing[c * nr + r] = true;
+                }
+            }
+        }
+        let mut evident = failing.clone();
+        let mut forced = vec![false; nr];
+        if alarms_forced {
+            for (b, key) in svc.health.alarms.iter().zip(&self.alarm_keys[s]) {
+                let Some(alarm) = world.alarm(&key.0, &key.1) else {
+                    continue;
+                };
+                if alarm.forced.is_some() {
+                    forced[b.r] = true;
+                }
+                if b.role == AlarmRole::Failure && alarm.forced == Some(AlarmState::Alarm) {
+                    // An alarm in a region whose APIs nobody can reach is no evidence.
+                    let readable = !world.faults.unreachable.contains(&key.0);
+                    let cells = b.cell.map_or(0..nc, |c| c..c + 1);
+                    for c in cells {
+                        failing[c * nr + b.r] = true;
+                        evident[c * nr + b.r] |= readable;
+                    }
+                }
+            }
+        }
+        Truth {
+            failing,
+            evident,
+            forced,
+        }
+    }
+}
