@@ -35,7 +35,6 @@ pub use crate::gameday::alarm_targets;
 pub use crate::gameday::{AlarmTarget, Event, EventKind, START, SeenDecision, ServiceSeries};
 pub use sim::Sim;
 
-use crate::duration::Dur;
 use crate::gameday::{Evidence, Game, Log, SteadyResult, Target, driver};
 use crate::scenario::{self, Loaded, ScenarioError};
 use crate::world::{Knobs, World};
@@ -189,28 +188,6 @@ pub fn prepare(path: &Path) -> Result<(Loaded, Bundle, Vec<String>), Vec<Scenari
         Ok((loaded, bundle, controllers))
     } else {
         Err(errors)
-    }
-}
-
-/// The scenario's simulation knobs over the defaults. (`simulate/schedule.rs` has a copy;
-/// one shared copy is on its way.)
-fn knobs_of(loaded: &Loaded) -> Knobs {
-    let d = Knobs::default();
-    let s = &loaded.scenario.world.sim;
-    let secs = |v: Option<Dur>, default: u64| v.map_or(default, Dur::secs);
-    Knobs {
-        route53_pending_secs: secs(s.route53_pending, d.route53_pending_secs),
-        route53_pending_jitter_secs: secs(s.route53_pending_jitter, d.route53_pending_jitter_secs),
-        route53_rate_per_sec: s.route53_rate_per_sec.unwrap_or(d.route53_rate_per_sec),
-        route53_burst: s.route53_burst.unwrap_or(d.route53_burst),
-        route53_health_checks: s.route53_health_checks.unwrap_or(d.route53_health_checks),
-        health_check_delay_secs: secs(s.health_check_delay, d.health_check_delay_secs),
-        ecs_capacity_delay_secs: secs(s.ecs_capacity_delay, d.ecs_capacity_delay_secs),
-        ecs_capacity_jitter_secs: secs(s.ecs_capacity_jitter, d.ecs_capacity_jitter_secs),
-        journal_replication_lag_ms: s
-            .journal_replication_lag_ms
-            .unwrap_or(d.journal_replication_lag_ms),
-        alarm_idle_after_secs: secs(s.alarm_idle_after, d.alarm_idle_after_secs),
     }
 }
 

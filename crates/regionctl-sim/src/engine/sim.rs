@@ -4,7 +4,7 @@
 use super::faults::{self, Active};
 use super::fleet::Controller;
 use super::meter::{IdleAlarms, Meter};
-use super::{Options, Run, knobs_of, setup};
+use super::{Options, Run, setup};
 use crate::gameday::judge::{ControllerSnapshot, SteadyView, steady};
 use crate::gameday::{
     Changes, Event, EventKind, Evidence, Fault, Log, SeenDecision, ServiceSeries, StandDowns,
@@ -74,7 +74,7 @@ impl Sim {
     ) -> Self {
         let s = &loaded.scenario;
         let seed = options.seed.unwrap_or(s.world.seed);
-        let knobs = knobs_of(loaded);
+        let knobs = Knobs::from_spec(&loaded.scenario.world.sim);
         let spec = bundle.controller.as_ref();
         let tick = s
             .world
