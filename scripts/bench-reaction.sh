@@ -3,19 +3,22 @@
 # received → first corrective AWS call, over 100 trials, plus resident memory.
 #
 #   scripts/bench-reaction.sh                       debug build (what docs/PERFORMANCE.md reports)
-#   scripts/bench-reaction.sh --release             release build of the example
-#   scripts/bench-reaction.sh -- --trials 200       arguments after `--` go to the example
+#   scripts/bench-reaction.sh --release             release build of the benchmark
+#   scripts/bench-reaction.sh -- --trials 200       arguments after `--` go to the benchmark
 #
 # Installs moto into .venv if needed, starts moto_server on a free 127.0.0.1 port, runs
-# `cargo run -p regionctl --example reaction_bench`, and always stops moto on exit. The JSON
-# summary is written to target/bench-reaction.json.
+# `cargo bench -p regionctl --bench reaction` (benches/reaction/, built with the dev profile
+# unless --release), and always stops moto on exit. The JSON summary is written to
+# target/bench-reaction.json.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+profile="dev"
 cargo_args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --) shift; break ;;
+        --release) profile="release"; shift ;;
         *) cargo_args+=("$1"); shift ;;
     esac
 done
@@ -48,11 +51,9 @@ export AWS_SESSION_TOKEN=testing
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_REGION=us-east-1
 
-profile="debug"
-for a in "${cargo_args[@]}"; do [[ "$a" == "--release" ]] && profile="release"; done
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "moto: $MOTO_ENDPOINT (pid $MOTO_PID), $(.venv/bin/pip show moto 2>/dev/null | sed -n 's/^Version: /moto /p'); build: $profile" >&2
 
 mkdir -p target
-cargo run --locked -p regionctl --example reaction_bench "${cargo_args[@]}" -- --json target/bench-reaction.json "$@"
+cargo bench --locked -p regionctl --bench reaction --profile "$profile" "${cargo_args[@]}" -- --json target/bench-reaction.json "$@"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

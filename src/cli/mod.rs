@@ -91,7 +91,7 @@ pub fn load_bundle(
     paths: &[std::path::PathBuf],
     output: Output,
 ) -> Result<Option<regionctl_core::policy::Bundle>> {
-    let files = regionctl::files::read_bundle(paths)?;
+    let files = regionctl_controller::policy_files::read(paths)?;
     if files.is_empty() {
         anyhow::bail!(
             "no policy files (*.yaml, *.yml) under {}",

@@ -36,10 +36,30 @@ pub async fn provision(
     let Some(sw) = &service.routing.switch else {
         return Ok(());
     };
-    let nr = service.regions.len();
     let switches = switch::switches_of(service);
+    let checks = alarms_and_checks(service, &switches, sw.period_secs, world).await?;
+    let wired = wire_records(service, &checks, world).await?;
+    let started = start_unpublished(service, &switches, world).await?;
+    report.created.push(format!(
+        "{}: {} data-plane switch(es) (alarms in {}, Route 53 health checks), {wired} record(s) wired, {started} started on",
+        service.name,
+        switches.len(),
+        alarm_regions(&switches),
+    ));
+    Ok(())
+}
+
+/// Steps 1 and 2: each switch's alarm and its tagged health check; the check ids by
+/// `slot * regions + region`.
+async fn alarms_and_checks(
+    service: &Service,
+    switches: &[(usize, usize, SwitchRef)],
+    period_secs: u32,
+    world: &AwsWorld,
+) -> Result<BTreeMap<usize, String>> {
+    let nr = service.regions.len();
     let mut ids: BTreeMap<usize, String> = BTreeMap::new();
-    for (slot, r, x) in &switches {
+    for (slot, r, x) in switches {
         let clients = world.regions.get(&x.alarm_region).with_context(|| {
             format!(
                 "{}: no CloudWatch client for switch alarm region {}",
@@ -48,7 +68,7 @@ pub async fn provision(
         })?;
         clients
             .cloudwatch
-            .put_metric_alarm(&alarm_spec(x, sw.period_secs))
+            .put_metric_alarm(&alarm_spec(x, period_secs))
             .await
             .with_context(|| format!("switch alarm {} in {}", x.alarm_name, x.alarm_region))?;
         let id = world
@@ -69,8 +89,17 @@ pub async fn provision(
             .with_context(|| format!("tagging health check {id}"))?;
         ids.insert(slot * nr + r, id);
     }
+    Ok(ids)
+}
 
-    // Wire the records: every weighted record of a cell carries its region's switch.
+/// Step 3: every weighted record of a cell carries its region's switch; how many records
+/// changed.
+async fn wire_records(
+    service: &Service,
+    checks: &BTreeMap<usize, String>,
+    world: &AwsWorld,
+) -> Result<usize> {
+    let nr = service.regions.len();
     let zone = &service.routing.hosted_zone_id;
     let (records, _) = world
         .route53
@@ -95,7 +124,7 @@ pub async fn provision(
         }) else {
             continue;
         };
-        let want = ids
+        let want = checks
             .get(&(switch::slot_of_cell(service, c) * nr + r))
             .cloned();
         if want.is_some() && record.health_check_id != want {
@@ -112,8 +141,15 @@ pub async fn provision(
             .await
             .with_context(|| format!("{}: attaching switches to records", service.name))?;
     }
+    Ok(wired)
+}
 
-    // Start every unpublished switch on.
+/// Step 4: every switch nobody has published yet starts on; how many.
+async fn start_unpublished(
+    service: &Service,
+    switches: &[(usize, usize, SwitchRef)],
+    world: &AwsWorld,
+) -> Result<usize> {
     let refs: Vec<SwitchRef> = switches.iter().map(|(_, _, x)| x.clone()).collect();
     let known = world
         .read_switches(&refs)
@@ -129,15 +165,7 @@ pub async fn provision(
         .publish_switches(&fresh)
         .await
         .map_err(|e| anyhow::anyhow!("{}: publishing switches: {}", service.name, e.message))?;
-
-    report.created.push(format!(
-        "{}: {} data-plane switch(es) (alarms in {}, Route 53 health checks), {wired} record(s) wired, {} started on",
-        service.name,
-        switches.len(),
-        alarm_regions(&switches),
-        fresh.len()
-    ));
-    Ok(())
+    Ok(fresh.len())
 }
 
 /// The switch alarm: `Minimum(Switch) < 1` over one period; missing data changes nothing.

@@ -174,6 +174,58 @@ fn check_reports_every_problem_with_file_line_and_field() {
     assert!(err.contains("2 error(s)"), "{err}");
 }
 
+/// Goal: `check` refuses what the policy reader's limits refuse, naming the path, with the
+/// messages it has always printed. Method: a missing path, a file one byte over the size
+/// limit, a tree one level too deep.
+#[test]
+fn check_names_the_path_a_reader_limit_refuses() {
+    let dir = tempdir("limits");
+    let refused = |path: &Path| {
+        let out = regionctl(&["check", path.to_str().expect("utf-8 path")]);
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let missing = dir.join("missing");
+    assert_eq!(
+        refused(&missing),
+        format!("error: {}: no such file or directory\n", missing.display())
+    );
+
+    let big = dir.join("big");
+    std::fs::create_dir_all(&big).expect("create dir");
+    let limit = regionctl_core::policy::yaml::MAX_FILE_BYTES;
+    std::fs::write(big.join("big.yaml"), "x".repeat(limit + 1)).expect("write");
+    assert_eq!(
+        refused(&big),
+        format!(
+            "error: {}: {} bytes; policy files are limited to {limit} bytes\n",
+            big.join("big.yaml").display(),
+            limit + 1
+        )
+    );
+
+    let deep = dir.join("deep");
+    let mut too_deep = deep.clone();
+    for _ in 0..=regionctl_controller::policy_files::MAX_DIR_DEPTH {
+        too_deep.push("d");
+    }
+    std::fs::create_dir_all(&too_deep).expect("create dirs");
+    std::fs::write(too_deep.join("x.yaml"), "a: 1").expect("write");
+    assert_eq!(
+        refused(&deep),
+        format!(
+            "error: {}: directories nested deeper than 16 levels\n",
+            too_deep.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn schema_file_is_current() {
     let out = regionctl(&["schema"]);

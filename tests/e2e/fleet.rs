@@ -1,61 +1,28 @@
-//! Three long-running controller processes against one moto: a region loss is evacuated,
-//! then failed back in stages, with one decision per change in the journal.
+//! Three long-running controller processes against one moto (the test kit's process
+//! fleet): a region loss is evacuated, then failed back in stages, with one decision per
+//! change in the journal.
 //!
 //! Liveness timeouts are generous (a loaded 2-core CI machine); the measured times are
 //! printed, not asserted.
+//!
+//! - `faults`: controllers with failpoints: one blinded observer, a crash mid-apply.
+
+mod faults;
 
 use crate::harness;
-use crate::moto::{Fixture, ok, regionctl};
-use regionctl_aws::cloudwatch::CloudWatchClient;
+use crate::moto::{Fixture, SERVICES};
 use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::Route53Client;
 use regionctl_aws::types::{AlarmState, Routing};
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use regionctl_testkit::fixtures::REGIONS;
+use regionctl_testkit::fleet::{ControllerSpec, Fleet};
+use regionctl_testkit::http;
 use std::time::{Duration, Instant};
 
-const REGIONS: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];
 /// Longest wait for the fleet to converge (not a performance assertion).
 const CONVERGE_WITHIN: Duration = Duration::from_secs(120);
 
-struct Fleet(Vec<(String, Child, u16)>);
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for (_, child, _) in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let code = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((code, body))
-}
-
+/// The weights of playback's eu-central-1 records.
 async fn euc1_weights(route53: &Route53Client, zone: &str) -> Vec<u8> {
     let (records, _) = route53.list_record_sets(zone).await.expect("list");
     records
@@ -70,131 +37,96 @@ async fn euc1_weights(route53: &Route53Client, zone: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Polls until every eu-central-1 weight satisfies `done`; panics with `what` after
+/// [`CONVERGE_WITHIN`].
+async fn wait_for_euc1(fx: &Fixture, done: impl Fn(u8) -> bool, what: &str) -> Duration {
+    let zone = fx.zone("{{ZONE_PLAYBACK}}");
+    let started = Instant::now();
+    while !euc1_weights(&fx.route53, &zone)
+        .await
+        .into_iter()
+        .all(&done)
+    {
+        assert!(started.elapsed() < CONVERGE_WITHIN, "{what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    started.elapsed()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_controllers_evacuate_and_fail_back_in_stages() {
     let endpoint = harness::endpoint().to_string();
     let fx = Fixture::new("fleet").await;
-    #[allow(unused_variables)] // each test uses a different subset
-    let Fixture {
-        prefix,
-        global,
-        route53,
-        table,
-        dir,
-        zones,
-    } = &fx;
-    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     // Fast ticks and a short recovery window for this test.
-    let controller = dir.join("controller.yaml");
-    let text = std::fs::read_to_string(&controller)
-        .expect("read")
-        .replace("tick_secs: 10", "tick_secs: 1");
-    std::fs::write(&controller, text).expect("write");
-    let playback = dir.join("playback.yaml");
+    fx.edit("controller.yaml", "tick_secs: 10", "tick_secs: 1");
+    let playback = fx.dir.join("playback.yaml");
     let text = std::fs::read_to_string(&playback)
         .expect("read")
         .replace("recover_after_secs: 300", "recover_after_secs: 2")
         + "  safety:\n    cooldown_secs: 2\n    max_shift_percent_per_step: 100\n    failback:\n      after_healthy_secs: 3\n      stages_percent: [10, 50, 100]\n";
     std::fs::write(&playback, text).expect("write");
-    let d = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&[
-        "provision",
-        "--policies",
-        &d,
-        "--endpoint-url",
-        &endpoint,
-    ]));
+    fx.provision();
 
-    let mut fleet = Fleet(Vec::new());
+    let mut fleet = Fleet::new(env!("CARGO_BIN_EXE_regionctl"));
     for region in REGIONS {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-            .args([
-                "run",
-                "--region",
-                region,
-                "--policies",
-                &d,
-                "--endpoint-url",
-                &endpoint,
-                "--admin-addr",
-                &format!("127.0.0.1:{port}"),
-                "--log-json",
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start controller");
-        fleet.0.push((region.to_string(), child, port));
+        fleet.start(&ControllerSpec::new(region, &fx.dir, &endpoint).log_json());
     }
-    let started = Instant::now();
-    for (region, _, port) in &fleet.0 {
-        while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
-            assert!(
-                started.elapsed() < CONVERGE_WITHIN,
-                "controller {region} never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    println!("fleet ready after {:?}", started.elapsed());
-    assert_eq!(
-        http_get(fleet.0[0].2, "/healthz").map(|(c, _)| c),
-        Some(200)
-    );
-    let (_, metrics) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+    let ready = fleet.wait_ready(CONVERGE_WITHIN).await;
+    println!("fleet ready after {ready:?}");
+    check_admin_surface(&fleet);
+
+    // Region loss.
+    fx.set_alarms(
+        "eu-central-1",
+        &SERVICES,
+        AlarmState::Alarm,
+        "test: region loss",
+    )
+    .await;
+    let evacuated = wait_for_euc1(&fx, |w| w == 0, "traffic never left eu-central-1").await;
+    println!("evacuated after {evacuated:?} (fail_after_secs 2, tick 1 s)");
+    check_status_page_in_a_browser(&fleet);
+
+    // Recovery: failback in stages, back to the baseline weight 50.
+    fx.set_alarms("eu-central-1", &SERVICES, AlarmState::Ok, "test: recovered")
+        .await;
+    check_failback_is_staged(&fx).await;
+    check_one_intent_per_change(&fx).await;
+    check_a_bad_edit_keeps_the_last_good_bundle(&fleet, &fx).await;
+
+    // Graceful shutdown.
+    fleet.terminate(Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&fx.dir);
+}
+
+/// Health, metrics and the status page answer; mutating endpoints want a token.
+fn check_admin_surface(fleet: &Fleet) {
+    assert_eq!(fleet[0].get("/healthz").map(|(c, _)| c), Some(200));
+    let (_, metrics) = fleet[0].get("/metrics").expect("metrics");
     assert!(
         metrics.contains("regionctl_passes_total{region=\"eu-central-1\"}"),
         "{metrics}"
     );
-    let (_, page) = http_get(fleet.0[1].2, "/").expect("page");
+    let (_, page) = fleet[1].get("/").expect("page");
     assert!(
         page.contains("playback") && page.contains("de-free-ios"),
         "{page}"
     );
     // Mutating endpoints are refused without a token.
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", fleet.0[1].2)).expect("connect");
-    write!(s, "POST /pause HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
+    let reply = http::exchange(
+        fleet[1].admin_port,
+        "POST /pause HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .expect("connect");
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+}
 
-    // Region loss.
-    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
-    for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(
-            &format!("{prefix}-{svc}-eu-central-1-5xx"),
-            AlarmState::Alarm,
-            "test: region loss",
-        )
-        .await
-        .expect("ALARM");
-    }
-    let lost = Instant::now();
-    while euc1_weights(route53, &playback_zone)
-        .await
-        .iter()
-        .any(|w| *w != 0)
-    {
-        assert!(
-            lost.elapsed() < CONVERGE_WITHIN,
-            "traffic never left eu-central-1"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    println!(
-        "evacuated after {:?} (fail_after_secs 2, tick 1 s)",
-        lost.elapsed()
-    );
-
-    // The status page in a real browser: regions, services, cells, health, weights and the
-    // decision just taken render; the screenshot is kept for people to look at. Whichever
-    // controller applied the evacuation lists it among its recent decisions (a peer that
-    // found it done has nothing to list), so the page is taken from the first controller
-    // whose page shows everything, a few passes after the evacuation.
+/// The status page in a real browser: regions, services, cells, health, weights and the
+/// decision just taken render; the screenshot is kept for people to look at. Whichever
+/// controller applied the evacuation lists it among its recent decisions (a peer that
+/// found it done has nothing to list), so the page is taken from the first controller
+/// whose page shows everything, a few passes after the evacuation.
+fn check_status_page_in_a_browser(fleet: &Fleet) {
     let needles = [
         "eu-central-1",
         "eu-west-1",
@@ -215,8 +147,8 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     ];
     let mut shown: Option<(String, String)> = None;
     for _ in 0..5 {
-        for c in &fleet.0 {
-            let url = format!("http://127.0.0.1:{}/", c.2);
+        for c in fleet.controllers() {
+            let url = c.url();
             let dom = crate::browser::dump_dom(&url);
             if needles.iter().all(|n| dom.contains(n)) {
                 shown = Some((url, dom));
@@ -229,7 +161,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         std::thread::sleep(Duration::from_secs(1));
     }
     let Some((url, _dom)) = shown else {
-        let dom = crate::browser::dump_dom(&format!("http://127.0.0.1:{}/", fleet.0[1].2));
+        let dom = crate::browser::dump_dom(&fleet[1].url());
         let missing: Vec<&&str> = needles.iter().filter(|n| !dom.contains(**n)).collect();
         panic!("no controller's status page shows everything; e.g. missing {missing:?}:\n{dom}");
     };
@@ -242,21 +174,15 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         shot.display()
     );
     println!("status page screenshot: {}", shot.display());
+}
 
-    // Recovery: failback in stages, back to the baseline weight 50.
-    for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(
-            &format!("{prefix}-{svc}-eu-central-1-5xx"),
-            AlarmState::Ok,
-            "test: recovered",
-        )
-        .await
-        .expect("OK");
-    }
+/// eu-central-1 comes back to its baseline weight 50 through at least one partial stage.
+async fn check_failback_is_staged(fx: &Fixture) {
+    let zone = fx.zone("{{ZONE_PLAYBACK}}");
     let recovered = Instant::now();
     let mut seen: Vec<Vec<u8>> = Vec::new();
     loop {
-        let w = euc1_weights(route53, &playback_zone).await;
+        let w = euc1_weights(&fx.route53, &zone).await;
         if seen.last() != Some(&w) {
             seen.push(w.clone());
         }
@@ -279,9 +205,11 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         .filter(|w| w.iter().any(|x| *x > 0 && *x != 50))
         .count();
     assert!(staged >= 1, "failback went straight to 100%: {seen:?}");
+}
 
-    // The journal: one intent per change, failback decisions carry their stage.
-    let journal = Journal::new(global, table);
+/// The journal: one intent per change, failback decisions carry their stage.
+async fn check_one_intent_per_change(fx: &Fixture) {
+    let journal = Journal::new(&fx.global, &fx.table);
     let (items, _) = journal
         .query_prefix("DECISION#playback", "")
         .await
@@ -302,10 +230,13 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         "evacuation + at least two failback stages: {}",
         intents.len()
     );
+}
 
-    // A bad policy edit is rejected with check's diagnostics; the last good bundle keeps
-    // running.
-    let (_, before) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+/// A bad policy edit is rejected with check's diagnostics; the last good bundle keeps
+/// running.
+async fn check_a_bad_edit_keeps_the_last_good_bundle(fleet: &Fleet, fx: &Fixture) {
+    let controller = &fleet[0];
+    let (_, before) = controller.get("/metrics").expect("metrics");
     let passes = |m: &str| -> u64 {
         m.lines()
             .find(|l| l.starts_with("regionctl_passes_total"))
@@ -313,17 +244,18 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
             .and_then(|n| n.parse().ok())
             .expect("passes metric")
     };
+    let playback = fx.dir.join("playback.yaml");
     let good = std::fs::read_to_string(&playback).expect("read");
     std::fs::write(&playback, good.replace("weight: 30", "weight: 300")).expect("write bad policy");
     let edited = Instant::now();
     loop {
-        let (_, m) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+        let (_, m) = controller.get("/metrics").expect("metrics");
         if m.contains(
             "regionctl_policy_reloads_total{region=\"eu-central-1\",result=\"rejected\"} 1",
         ) {
             // Passes go on, on the last good bundle (the rejection may land between two).
             let (_, later) = loop {
-                let (c, m2) = http_get(fleet.0[0].2, "/metrics").expect("metrics");
+                let (c, m2) = controller.get("/metrics").expect("metrics");
                 if passes(&m2) > passes(&m) || edited.elapsed() > CONVERGE_WITHIN {
                     break (c, m2);
                 }
@@ -345,343 +277,11 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let (_, status) = http_get(fleet.0[0].2, "/status").expect("status");
+    let (_, status) = controller.get("/status").expect("status");
     let hash = serde_json::from_str::<serde_json::Value>(&status).expect("json")["bundle_hash"]
         .as_str()
         .map(str::to_string)
         .expect("hash");
     std::fs::write(&playback, &good).expect("restore policy");
     assert!(!hash.is_empty());
-
-    // Graceful shutdown.
-    for (region, child, _) in &mut fleet.0 {
-        let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                assert!(status.success(), "{region} exited with {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "{region} ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A tiny HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
-struct Endpoint {
-    port: u16,
-    up: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Endpoint {
-    fn start() -> Endpoint {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind endpoint");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let flag = up.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut stream = stream;
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf);
-                let status = if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                    "200 OK"
-                } else {
-                    "503 Service Unavailable"
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Endpoint { port, up }
-    }
-}
-
-fn start_controller(
-    region: &str,
-    dir: &str,
-    endpoint: &str,
-    failpoints: &str,
-) -> (String, Child, u16) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .args([
-            "run",
-            "--region",
-            region,
-            "--policies",
-            dir,
-            "--endpoint-url",
-            endpoint,
-            "--admin-addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("REGIONCTL_FAILPOINTS", failpoints)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start controller");
-    (region.to_string(), child, port)
-}
-
-fn assert_failpoints_compiled() {
-    let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .arg("--version")
-        .output()
-        .expect("version");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("(failpoints)"),
-        "this test needs the failpoints feature: run `cargo test --features regionctl/failpoints` (scripts/test.sh does)"
-    );
-}
-
-/// Goal: no single vantage point evacuates a healthy region, and a real region loss, which
-/// looks like "unreachable", is evacuated on probe evidence alone. Method: three controllers
-/// probe three local endpoints; eu-west-1's controller cannot reach eu-central-1 (failpoint):
-/// nothing moves. Then eu-central-1's endpoint goes down for everyone, with its alarms still
-/// OK: the quorum of observers evacuates it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probes_need_a_quorum_of_observers() {
-    assert_failpoints_compiled();
-    let endpoint = harness::endpoint().to_string();
-    let fx = Fixture::new("probe").await;
-    #[allow(unused_variables)] // each test uses a different subset
-    let Fixture {
-        prefix,
-        global,
-        route53,
-        table,
-        dir,
-        zones,
-    } = &fx;
-    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
-    let endpoints: Vec<Endpoint> = REGIONS.iter().map(|_| Endpoint::start()).collect();
-    let controller = dir.join("controller.yaml");
-    let text = std::fs::read_to_string(&controller)
-        .expect("read")
-        .replace("tick_secs: 10", "tick_secs: 1");
-    std::fs::write(&controller, text).expect("write");
-    let per_region: Vec<String> = REGIONS
-        .iter()
-        .zip(&endpoints)
-        .map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port))
-        .collect();
-    let probes = format!(
-        "    probes:\n      - protocol: http\n        target: \"http://127.0.0.1:9/{{region}}\"\n        per_region: {{{}}}\n        timeout_ms: 1000\n    fail_after_secs: 2",
-        per_region.join(", ")
-    );
-    let playback = dir.join("playback.yaml");
-    let text = std::fs::read_to_string(&playback).expect("read").replacen(
-        "    fail_after_secs: 2",
-        &probes,
-        1,
-    );
-    std::fs::write(&playback, text).expect("write");
-    let d = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&["check", &d]));
-    ok(&regionctl(&[
-        "provision",
-        "--policies",
-        &d,
-        "--endpoint-url",
-        &endpoint,
-    ]));
-
-    let euc1_port = endpoints[0].port;
-    let mut fleet = Fleet(vec![
-        start_controller("eu-central-1", &d, &endpoint, ""),
-        start_controller(
-            "eu-west-1",
-            &d,
-            &endpoint,
-            &format!("probe-fail@:{euc1_port}/"),
-        ),
-        start_controller("us-east-1", &d, &endpoint, ""),
-    ]);
-    let started = Instant::now();
-    for (region, _, port) in &fleet.0 {
-        while http_get(*port, "/readyz").map(|(c, _)| c) != Some(200) {
-            assert!(
-                started.elapsed() < CONVERGE_WITHIN,
-                "controller {region} never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    // One observer sees eu-central-1 as unreachable for well past fail_after_secs.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert!(
-        euc1_weights(route53, &playback_zone)
-            .await
-            .iter()
-            .all(|w| *w == 50),
-        "one vantage point evacuated a healthy region"
-    );
-    let (_, status) = http_get(fleet.0[1].2, "/status").expect("status");
-    assert!(status.contains("\"health\":\"healthy\""), "{status}");
-
-    // Now the region really is unreachable: every observer's probes fail; alarms stay OK.
-    endpoints[0]
-        .up
-        .store(false, std::sync::atomic::Ordering::SeqCst);
-    let lost = Instant::now();
-    while euc1_weights(route53, &playback_zone)
-        .await
-        .iter()
-        .any(|w| *w != 0)
-    {
-        assert!(
-            lost.elapsed() < CONVERGE_WITHIN,
-            "an unreachable region was never evacuated"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    println!("evacuated on probe evidence after {:?}", lost.elapsed());
-    for (_, child, _) in &mut fleet.0 {
-        let _ = child.kill();
-    }
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Goal: a controller killed in the middle of applying is rolled forward by a peer, with no
-/// duplicate or conflicting decision. Method: us-east-1's controller aborts right after its
-/// first ECS call (failpoint); eu-west-1 then runs a pass.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
-    assert_failpoints_compiled();
-    let endpoint = harness::endpoint().to_string();
-    let fx = Fixture::new("crash").await;
-    #[allow(unused_variables)] // each test uses a different subset
-    let Fixture {
-        prefix,
-        global,
-        route53,
-        table,
-        dir,
-        zones,
-    } = &fx;
-    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
-    let d = dir.to_str().expect("utf-8 path").to_string();
-    ok(&regionctl(&[
-        "provision",
-        "--policies",
-        &d,
-        "--endpoint-url",
-        &endpoint,
-    ]));
-    let once = |region: &str, failpoints: &str| {
-        Command::new(env!("CARGO_BIN_EXE_regionctl"))
-            .args([
-                "run",
-                "--once",
-                "--region",
-                region,
-                "--policies",
-                &d,
-                "--endpoint-url",
-                &endpoint,
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("REGIONCTL_FAILPOINTS", failpoints)
-            .output()
-            .expect("run")
-    };
-    for region in REGIONS {
-        assert!(once(region, "").status.success());
-    }
-    let euc1 = CloudWatchClient::new(&harness::sdk("eu-central-1").await);
-    for svc in ["playback", "auth", "catalog"] {
-        euc1.set_alarm_state(
-            &format!("{prefix}-{svc}-eu-central-1-5xx"),
-            AlarmState::Alarm,
-            "test: region loss",
-        )
-        .await
-        .expect("ALARM");
-    }
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-
-    let crashed = once("us-east-1", "crash-after-scale");
-    assert!(
-        !crashed.status.success(),
-        "the failpoint should have killed the pass"
-    );
-    let journal = Journal::new(global, table);
-    let (auth_items, _) = journal
-        .query_prefix("DECISION#auth", "")
-        .await
-        .expect("query");
-    assert_eq!(
-        auth_items
-            .iter()
-            .filter(|i| i.sk.ends_with("#INTENT"))
-            .count(),
-        1,
-        "intent recorded before the side effect"
-    );
-    assert_eq!(
-        auth_items
-            .iter()
-            .filter(|i| i.sk.contains("#OUTCOME#"))
-            .count(),
-        0,
-        "no outcome: killed mid-apply"
-    );
-    assert!(
-        euc1_weights(route53, &playback_zone)
-            .await
-            .iter()
-            .all(|w| *w == 50),
-        "nothing shifted before the crash"
-    );
-
-    let peer = once("eu-west-1", "");
-    assert!(
-        peer.status.success(),
-        "{}",
-        String::from_utf8_lossy(&peer.stderr)
-    );
-    let text = String::from_utf8_lossy(&peer.stdout);
-    assert!(
-        text.contains("auth decision") && text.contains("already recorded"),
-        "{text}"
-    );
-    assert!(
-        euc1_weights(route53, &playback_zone)
-            .await
-            .iter()
-            .all(|w| *w == 0),
-        "rolled forward"
-    );
-    for svc in ["playback", "auth", "catalog"] {
-        let (items, _) = journal
-            .query_prefix(&format!("DECISION#{svc}"), "")
-            .await
-            .expect("query");
-        let intents = items.iter().filter(|i| i.sk.ends_with("#INTENT")).count();
-        let outcomes: Vec<_> = items
-            .iter()
-            .filter(|i| i.sk.contains("#OUTCOME#"))
-            .collect();
-        assert_eq!(intents, 1, "{svc}: one decision, recorded once");
-        assert_eq!(outcomes.len(), 1, "{svc}: one outcome, from the peer");
-        assert!(
-            outcomes[0].sk.ends_with("eu-west-1"),
-            "{svc}: {}",
-            outcomes[0].sk
-        );
-    }
-    let again = once("eu-west-1", "");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -55,7 +55,7 @@ const PROVISION_ONLY: &[(&str, &str)] = &[
     // Route 53.
     (
         "route53:CreateHostedZone",
-        "Route53Client::create_hosted_zone: gameday-moto, tests, examples",
+        "Route53Client::create_hosted_zone: gameday-moto, tests, benches",
     ),
     (
         "route53:CreateHealthCheck",

@@ -5,18 +5,29 @@
 //!
 //! - `cli`: offline commands on the example policies (golden files in `tests/golden/`).
 //! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
-//!   protocol), started by `scripts/moto.sh`.
-//! - `gameday_aws`: `gameday --target aws` guardrails and chaos metric, on moto.
+//!   protocol), started by the test kit's harness through `scripts/moto.sh`.
+//! - `fleet`: three `regionctl run` processes (the test kit's process fleet) on one moto.
+//! - `gameday_aws`, `gameday_moto`: `gameday --target aws|moto` guardrails and chaos metric.
 //! - `probes`: HTTP(S) probes against local servers (TLS with a test CA made by `openssl`).
+//! - `iam`: the IAM policies in `deploy/` against the AWS calls in the code.
+//! - `browser`: the status page in headless Chromium.
 
 mod browser;
 mod cli;
 mod fleet;
 mod gameday_aws;
 mod gameday_moto;
-#[path = "../../crates/regionctl-aws/tests/moto/harness.rs"]
-#[allow(dead_code)]
-mod harness;
 mod iam;
 mod moto;
 mod probes;
+
+/// The test kit's moto harness, and SDK configurations for its server (built here: the
+/// kit does not depend on `regionctl-aws`).
+mod harness {
+    pub use regionctl_testkit::moto::{endpoint, unique};
+
+    /// Test SDK configuration for `region` (static credentials, no SDK retries).
+    pub async fn sdk(region: &str) -> regionctl_aws::config::SdkConfig {
+        regionctl_aws::config::load_for_tests(region, endpoint()).await
+    }
+}

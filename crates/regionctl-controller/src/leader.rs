@@ -117,19 +117,10 @@ mod tests {
         }
     }
 
-    /// The example policies in `policies/`.
+    /// The example policies in `policies/` (with their tests).
     fn example() -> Bundle {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
-        let mut files: Vec<regionctl_core::policy::SourceFile> = std::fs::read_dir(dir)
-            .expect("policies/")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .map(|p| regionctl_core::policy::SourceFile {
-                path: p.display().to_string(),
-                text: std::fs::read_to_string(&p).expect("read policy"),
-            })
-            .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let files = crate::policy_files::read(&[dir]).expect("policies/");
         regionctl_core::policy::load(&files).expect("example policies load")
     }
 

@@ -15,12 +15,14 @@
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
 //! - [`reconcile`]: the pass itself, with its report.
 //! - [`apply`]: executing plan steps through the ports.
+//! - [`policy_files`]: reading a policy directory from disk, bounded (every command's reader).
 
 pub mod apply;
 pub mod journal;
 pub mod leader;
 pub mod memory;
 pub mod observe;
+pub mod policy_files;
 pub mod ports;
 pub mod reconcile;
 pub mod switches;

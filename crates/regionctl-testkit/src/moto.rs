@@ -1,12 +1,12 @@
-//! Starts one moto server per test binary (or uses `MOTO_ENDPOINT`), and small helpers.
+//! One moto server per test process (or the one in `MOTO_ENDPOINT`), and moto's default
+//! network.
 //!
 //! The server is started through `scripts/moto.sh start` and a detached watchdog kills it
-//! when this test process exits, however it exits. A missing moto install is a failure,
-//! never a skip.
+//! when this process exits, however it exits. A missing moto install is a failure, never a
+//! skip. Tests build their SDK clients from [`endpoint`] themselves (with
+//! `regionctl_aws::config::load_for_tests`): this kit does not depend on `regionctl-aws`.
 
-use aws_config::SdkConfig;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,22 +14,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// The repository root: the nearest ancestor of this package holding `scripts/moto.sh`
-/// (this harness is shared by the adapter tests and the root end-to-end tests).
-fn repo_root() -> PathBuf {
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .find(|d| d.join("scripts/moto.sh").exists())
-        .map(PathBuf::from)
-        .unwrap_or(start)
-}
-
 fn start() -> String {
     if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
         return url;
     }
-    let root = repo_root();
+    let root = crate::repo_root();
     let moto_bin = root.join(".venv/bin/moto_server");
     assert!(
         moto_bin.exists(),
@@ -71,11 +60,6 @@ fn start() -> String {
 /// The moto endpoint, starting the server on first use.
 pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(start)
-}
-
-/// Test SDK configuration for `region` (static credentials, no SDK retries).
-pub async fn sdk(region: &str) -> SdkConfig {
-    regionctl_aws::config::load_for_tests(region, endpoint()).await
 }
 
 /// A name unique within this test run (short enough for ALB/target-group names).
@@ -150,4 +134,36 @@ pub fn default_network(region: &str) -> (String, Vec<String>, String) {
         .next()
         .expect("a default security group");
     (vpc, ids, sg)
+}
+
+/// The default VPC's subnets and security group per region, as the lines of a controller
+/// config's `provision.network` map.
+pub fn network_yaml(regions: &[&str]) -> String {
+    regions
+        .iter()
+        .map(|r| {
+            let (_, subnets, sg) = default_network(r);
+            format!(
+                "      {r}: {{subnets: [{}], security_groups: [{sg}]}}",
+                subnets.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_values_in_order_and_unclosed_tags_ignored() {
+        let xml = "<a><id>1</id><x/><id>2</id><id>3";
+        assert_eq!(xml_values(xml, "id"), ["1", "2"]);
+    }
+
+    #[test]
+    fn unique_names_differ() {
+        assert_ne!(unique("t"), unique("t"));
+    }
 }

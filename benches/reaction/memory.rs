@@ -1,0 +1,151 @@
+//! Resident memory (`VmRSS`), each bundle in a fresh child process of this benchmark: the
+//! example policies and the test kit's generated bundle (1,000 services × 30 cells ×
+//! 5 regions), each loaded, evaluated and planned for the loss of eu-central-1 (pure core,
+//! no AWS).
+
+use crate::rig::LOST;
+use crate::trial::ms;
+use regionctl_core::controls::Controls;
+use regionctl_core::health::{
+    self, AlarmIndex, AlarmObservation, AlarmState, HealthView, Observations,
+};
+use regionctl_core::live::LiveState;
+use regionctl_core::plan::{self, Action, Inputs};
+use regionctl_core::policy::Bundle;
+use regionctl_core::time::Timestamp;
+use regionctl_testkit::example::{example_bundle, load, source_files};
+use regionctl_testkit::generate::FleetShape;
+use std::time::Instant;
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
+pub fn status_kib(field: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("the field is in /proc/self/status")
+}
+
+/// Observations for the loss of `lost`: its alarms ALARM since `since`, the rest OK.
+fn loss_observations(
+    bundle: &Bundle,
+    lost: Option<&str>,
+    observers: u32,
+    since: Timestamp,
+) -> Observations {
+    let index = AlarmIndex::new(bundle);
+    let mut obs = Observations::empty(bundle, observers);
+    for service in &bundle.services {
+        for binding in &service.health.alarms {
+            let region = &service.regions[binding.r].name;
+            let state = if lost == Some(region.as_str()) {
+                AlarmState::Alarm
+            } else {
+                AlarmState::Ok
+            };
+            index.record(&mut obs, &binding.name, AlarmObservation { state, since });
+        }
+    }
+    obs
+}
+
+/// Child-process mode: load one bundle, evaluate and plan a region loss, print VmRSS as a
+/// JSON line.
+pub fn child(which: &str) {
+    let start_kib = status_kib("VmRSS");
+    let now = Timestamp::from_secs(1_790_000_000);
+    let long_ago = Timestamp::from_secs(1_790_000_000 - 86_400);
+    let bundle = match which {
+        "examples" => example_bundle(),
+        "generated" => {
+            let files = source_files(FleetShape::BENCH.files());
+            let bundle = load(&files);
+            drop(files);
+            bundle
+        }
+        other => panic!("--rss examples|generated, not {other}"),
+    };
+    let loaded_kib = status_kib("VmRSS");
+    let observers = bundle
+        .controller
+        .as_ref()
+        .map_or(3, |c| u32::try_from(c.regions.len()).unwrap_or(3));
+    let live = LiveState::steady(&bundle);
+    let controls = Controls::default();
+    let healthy_obs = loss_observations(&bundle, None, observers, long_ago);
+    let healthy = health::evaluate(&bundle, &healthy_obs, &HealthView::unknown(&bundle), now);
+    let loss_obs = loss_observations(&bundle, Some(LOST), observers, long_ago);
+    let started = Instant::now();
+    let view = health::evaluate(&bundle, &loss_obs, &healthy, now);
+    let planned = plan::plan(Inputs {
+        bundle: &bundle,
+        health: &view,
+        live: &live,
+        controls: &controls,
+        now,
+    });
+    let took = started.elapsed();
+    let changes: usize = planned
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::SetWeights { changes, .. } => changes.len(),
+            _ => 0,
+        })
+        .sum();
+    let planned_kib = status_kib("VmRSS");
+    let hwm_kib = status_kib("VmHWM");
+    println!(
+        "{}",
+        serde_json::json!({
+            "bundle": which,
+            "services": bundle.services.len(),
+            "cells": bundle.services.iter().map(|s| s.cells.len()).sum::<usize>(),
+            "alarms": bundle.services.iter().map(|s| s.health.alarms.len()).sum::<usize>(),
+            "steps": planned.steps.len(),
+            "weight_changes": changes,
+            "evaluate_plan_ms": ms(took),
+            "rss_start_kib": start_kib,
+            "rss_loaded_kib": loaded_kib,
+            "rss_planned_kib": planned_kib,
+            "hwm_kib": hwm_kib,
+        })
+    );
+}
+
+/// Runs the child for each bundle and prints its figures; their JSON objects.
+pub fn measure() -> Vec<serde_json::Value> {
+    let exe = std::env::current_exe().expect("this benchmark's path");
+    let mut out = Vec::new();
+    println!("\n== resident memory (fresh process each; pure core, no AWS) ==");
+    for which in ["examples", "generated"] {
+        let child = std::process::Command::new(&exe)
+            .args(["--rss", which])
+            .output()
+            .expect("run the memory child process");
+        assert!(
+            child.status.success(),
+            "memory child ({which}) failed: {}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        let line = String::from_utf8_lossy(&child.stdout);
+        let v: serde_json::Value = serde_json::from_str(line.trim()).expect("child prints JSON");
+        let mib = |k: &str| v[k].as_f64().unwrap_or(f64::NAN) / 1024.0;
+        println!(
+            "  {which:<9} {} services, {} cells, {} alarms → {} steps, {} weight changes; evaluate+plan {:.1} ms; \
+             VmRSS start {:.1} MiB, after load {:.1} MiB, after evaluate+plan {:.1} MiB (peak VmHWM {:.1} MiB)",
+            v["services"],
+            v["cells"],
+            v["alarms"],
+            v["steps"],
+            v["weight_changes"],
+            v["evaluate_plan_ms"].as_f64().unwrap_or(f64::NAN),
+            mib("rss_start_kib"),
+            mib("rss_loaded_kib"),
+            mib("rss_planned_kib"),
+            mib("hwm_kib"),
+        );
+        out.push(v);
+    }
+    out
+}
