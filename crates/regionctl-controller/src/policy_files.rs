@@ -84,6 +84,17 @@ pub enum PolicyFilesError {
     },
 }
 
+impl PolicyFilesError {
+    /// The message with its cause, for callers that print one line (the binary's `anyhow`
+    /// chain does the same with `{:#}`).
+    pub fn with_cause(&self) -> String {
+        match std::error::Error::source(self) {
+            Some(cause) => format!("{self}: {cause}"),
+            None => self.to_string(),
+        }
+    }
+}
+
 /// The limits of one walk ([`Limits::DEFAULT`] everywhere but in this module's tests, which
 /// would otherwise write 20,001 files).
 #[derive(Debug, Clone, Copy)]

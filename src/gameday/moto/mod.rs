@@ -233,7 +233,7 @@ async fn set_up(
             CloudWatchClient::new(&regionctl_aws::config::load_for_tests(r, endpoint).await),
         );
     }
-    let files = crate::files::read_bundle(std::slice::from_ref(&dir.0))?;
+    let files = regionctl_controller::policy_files::read(std::slice::from_ref(&dir.0))?;
     let live_bundle = regionctl_core::policy::load(&files)
         .map_err(|d| anyhow::anyhow!("rewritten policies rejected: {d:?}"))?;
     Ok(MotoSetup {

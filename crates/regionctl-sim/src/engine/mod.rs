@@ -38,10 +38,11 @@ pub use sim::Sim;
 use crate::gameday::{Evidence, Game, Log, SteadyResult, Target, driver};
 use crate::scenario::{self, Loaded, ScenarioError};
 use crate::world::{Knobs, World};
-use regionctl_core::policy::{Bundle, SourceFile};
+use regionctl_controller::policy_files;
+use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -105,51 +106,11 @@ impl Run {
     }
 }
 
-/// Reads every `*.yaml`/`*.yml` under `dir`, sorted.
-pub fn read_policies(dir: &Path) -> std::io::Result<Vec<SourceFile>> {
-    fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if depth > 16 {
-            return Ok(());
-        }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for p in entries {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, depth + 1, out)?;
-            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut paths = Vec::new();
-    walk(dir, 0, &mut paths)?;
-    paths
-        .iter()
-        .map(|p| {
-            Ok(SourceFile {
-                path: p.display().to_string(),
-                text: std::fs::read_to_string(p)?,
-            })
-        })
-        .collect()
-}
-
 /// Loads a scenario and its policies and checks them; every problem found.
 pub fn prepare(path: &Path) -> Result<(Loaded, Bundle, Vec<String>), Vec<ScenarioError>> {
     let loaded = scenario::load(path).map_err(|e| vec![e])?;
-    let files = read_policies(&loaded.policies).map_err(|e| {
-        vec![loaded.error(
-            "world.policies",
-            format!("{}: {e}", loaded.policies.display()),
-        )]
-    })?;
+    let files = policy_files::read(&[&loaded.policies])
+        .map_err(|e| vec![loaded.error("world.policies", e.with_cause())])?;
     if files.is_empty() {
         return Err(vec![loaded.error(
             "world.policies",

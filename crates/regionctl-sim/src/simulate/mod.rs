@@ -142,8 +142,8 @@ impl std::error::Error for SetupError {}
 
 /// Loads the policy bundle of `dir`.
 pub fn load_bundle(dir: &Path) -> Result<Bundle, SetupError> {
-    let files = engine::read_policies(dir)
-        .map_err(|e| SetupError(format!("{}: cannot read policies: {e}", dir.display())))?;
+    let files = regionctl_controller::policy_files::read(&[dir])
+        .map_err(|e| SetupError(format!("cannot read policies: {}", e.with_cause())))?;
     if files.is_empty() {
         return Err(SetupError(format!(
             "{}: no policy files (*.yaml, *.yml)",
