@@ -10,7 +10,7 @@
 //! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
 //! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
 
-mod compile_service;
+mod compile;
 pub mod diagnostics;
 mod load;
 pub mod raw;

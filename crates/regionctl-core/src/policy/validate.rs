@@ -1,7 +1,7 @@
 //! Bundle-level validation: names, kinds, dependencies (cycles named), the controller
-//! configuration and policy tests. Per-service checks live in [`super::compile_service`].
+//! configuration and policy tests. Per-service checks live in [`super::compile`].
 
-use super::compile_service::{ServiceInput, compile_service, is_region_name};
+use super::compile::{ServiceInput, compile_service, is_region_name};
 use super::diagnostics::{Diagnostic, Reporter, did_you_mean};
 use super::load::{Doc, kind_name, typed};
 use super::raw::{ControllerSpec, Kind, PolicyTestSpec, ServiceSpec};
