@@ -3,7 +3,8 @@
 //! settings (`fail_after_secs`, `recover_after_secs`, `quorum`), not from running the code.
 
 use super::*;
-use crate::policy::{SourceFile, load};
+use crate::policy::raw::AlarmRole;
+use crate::policy::{Service, SourceFile, load};
 
 const WEB: &str = r#"apiVersion: regionctl/v1
 kind: ServicePolicy
