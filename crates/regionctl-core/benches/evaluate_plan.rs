@@ -211,7 +211,26 @@ fn weight_changes(plan: &Plan) -> usize {
         .sum()
 }
 
-fn benches(c: &mut Criterion) {
+/// Everything the benchmarks share: the bundle, its alarm index, steady live state, and
+/// the observations and views of both scenarios, checked once before anything is timed.
+struct Fixture {
+    files: Vec<SourceFile>,
+    bundle: Bundle,
+    index: AlarmIndex,
+    live: LiveState,
+    controls: Controls,
+    /// What a controller that has seen the healthy fleet for a while holds.
+    healthy_view: HealthView,
+    steady_obs: Observations,
+    /// The steady evaluation of `steady_obs` (equal to `healthy_view`).
+    steady_view: HealthView,
+    loss_feed: Vec<(String, AlarmObservation)>,
+    loss_obs: Observations,
+}
+
+/// Generates and loads the bundle, and checks both scenarios plan what they must: no steps
+/// in steady state, one weight change per (service, cell) on region loss.
+fn fixture() -> Fixture {
     let files = bundle_files();
     let total_bytes: usize = files.iter().map(|f| f.text.len()).sum();
     let bundle = load_bundle(&files);
@@ -267,26 +286,48 @@ fn benches(c: &mut Criterion) {
         changes,
         loss_plan.alerts.len()
     );
+    Fixture {
+        files,
+        bundle,
+        index,
+        live,
+        controls,
+        healthy_view,
+        steady_obs,
+        steady_view,
+        loss_feed,
+        loss_obs,
+    }
+}
 
-    let mut g = c.benchmark_group("steady");
+/// `evaluate+plan`, `evaluate` and `plan` of one scenario: `obs` evaluated against the
+/// healthy view, and the plan of `view` (that evaluation's result).
+fn bench_scenario(
+    c: &mut Criterion,
+    group: &str,
+    fx: &Fixture,
+    obs: &Observations,
+    view: &HealthView,
+) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     g.bench_function("evaluate+plan", |b| {
         b.iter(|| {
             black_box(evaluate_and_plan(
-                black_box(&bundle),
-                black_box(&steady_obs),
-                black_box(&healthy_view),
-                &live,
-                &controls,
+                black_box(&fx.bundle),
+                black_box(obs),
+                black_box(&fx.healthy_view),
+                &fx.live,
+                &fx.controls,
             ))
         });
     });
     g.bench_function("evaluate", |b| {
         b.iter(|| {
             black_box(health::evaluate(
-                &bundle,
-                black_box(&steady_obs),
-                &healthy_view,
+                &fx.bundle,
+                black_box(obs),
+                &fx.healthy_view,
                 NOW,
             ))
         });
@@ -294,74 +335,52 @@ fn benches(c: &mut Criterion) {
     g.bench_function("plan", |b| {
         b.iter(|| {
             black_box(plan::plan(Inputs {
-                bundle: &bundle,
-                health: black_box(&steady_view),
-                live: &live,
-                controls: &controls,
+                bundle: &fx.bundle,
+                health: black_box(view),
+                live: &fx.live,
+                controls: &fx.controls,
                 now: NOW,
             }))
         });
     });
     g.finish();
+}
 
-    let loss_view = health::evaluate(&bundle, &loss_obs, &healthy_view, NOW);
-    let mut g = c.benchmark_group("region_loss");
-    g.sample_size(20).measurement_time(Duration::from_secs(5));
-    g.bench_function("evaluate+plan", |b| {
-        b.iter(|| {
-            black_box(evaluate_and_plan(
-                black_box(&bundle),
-                black_box(&loss_obs),
-                black_box(&healthy_view),
-                &live,
-                &controls,
-            ))
-        });
-    });
-    g.bench_function("evaluate", |b| {
-        b.iter(|| {
-            black_box(health::evaluate(
-                &bundle,
-                black_box(&loss_obs),
-                &healthy_view,
-                NOW,
-            ))
-        });
-    });
-    g.bench_function("plan", |b| {
-        b.iter(|| {
-            black_box(plan::plan(Inputs {
-                bundle: &bundle,
-                health: black_box(&loss_view),
-                live: &live,
-                controls: &controls,
-                now: NOW,
-            }))
-        });
-    });
-    g.finish();
-
+/// Recording every alarm observation of the region-loss feed by name.
+fn bench_ingest(c: &mut Criterion, fx: &Fixture) {
     let mut g = c.benchmark_group("ingest");
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     g.bench_function("record_155k_alarms", |b| {
         b.iter_batched_ref(
-            || Observations::empty(&bundle, OBSERVERS),
+            || Observations::empty(&fx.bundle, OBSERVERS),
             |obs| {
-                for (name, o) in &loss_feed {
-                    black_box(index.record(obs, black_box(name), *o));
+                for (name, o) in &fx.loss_feed {
+                    black_box(fx.index.record(obs, black_box(name), *o));
                 }
             },
             BatchSize::LargeInput,
         );
     });
     g.finish();
+}
 
+/// `policy::load` of the whole generated bundle.
+fn bench_load(c: &mut Criterion, fx: &Fixture) {
     let mut g = c.benchmark_group("load");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("policy_bundle", |b| {
-        b.iter(|| black_box(policy::load(black_box(&files)).map(|b| b.services.len())));
+        b.iter(|| black_box(policy::load(black_box(&fx.files)).map(|b| b.services.len())));
     });
     g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let fx = fixture();
+    bench_scenario(c, "steady", &fx, &fx.steady_obs, &fx.steady_view);
+    let loss_view = health::evaluate(&fx.bundle, &fx.loss_obs, &fx.healthy_view, NOW);
+    bench_scenario(c, "region_loss", &fx, &fx.loss_obs, &loss_view);
+    bench_ingest(c, &fx);
+    bench_load(c, &fx);
 }
 
 criterion_group!(evaluate_plan, benches);

@@ -8,13 +8,16 @@
 //!
 //! # Layout
 //! - [`time`]: timestamps as plain values.
-//! - [`policy`]: the YAML format ([`policy::raw`]), bounded loading with positions
-//!   ([`policy::yaml`]), compiler-style diagnostics, validation into an indexed
-//!   [`policy::Bundle`].
-//! - [`health`]: observations → debounced, quorum-confirmed health view.
+//! - [`policy`]: the YAML format ([`policy::raw`], one module per part of a document),
+//!   bounded loading with positions ([`policy::yaml`]), compiler-style diagnostics,
+//!   validation into an indexed [`policy::Bundle`] (bundle-wide checks in `validate`, each
+//!   service compiled stage by stage in `compile`).
+//! - [`health`]: observations → debounced, quorum-confirmed health view (one evaluation step
+//!   in `health::evaluation`).
 //! - [`live`]: what the world looks like now (weights, capacity, balancer splits).
 //! - [`controls`]: pause and time-boxed overrides.
-//! - [`plan`]: health view + live state → a dependency-ordered plan of steps with reasons.
+//! - [`plan`]: health view + live state → a dependency-ordered plan of steps with reasons
+//!   (each service planned by a chain of stages in `plan::service`).
 //! - [`guard`]: the safety rules, checked over the state a plan produces.
 //! - [`traffic`]: the traffic split implied by a set of weights.
 //! - [`testing`]: policy unit tests (`regionctl test`).

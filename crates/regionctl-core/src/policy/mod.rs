@@ -9,8 +9,17 @@
 //! The bundle is *compiled*: names are resolved to indices, templates are rendered once, and
 //! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
 //! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
+//!
+//! # Layout
+//! - [`raw`]: the format as written (one module per part of a document); [`schema`] derives
+//!   its JSON Schema.
+//! - [`yaml`]: bounded parsing with positions; [`diagnostics`]: problems with file, line,
+//!   column, field and hint; [`template`]: name templates.
+//! - `load`: files → documents → bundle; `validate`: bundle-wide checks (names, the
+//!   controller configuration, dependency order, policy tests); `compile`: one service,
+//!   one stage per section of its spec.
 
-mod compile_service;
+mod compile;
 pub mod diagnostics;
 mod load;
 pub mod raw;

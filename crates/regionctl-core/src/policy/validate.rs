@@ -1,7 +1,7 @@
 //! Bundle-level validation: names, kinds, dependencies (cycles named), the controller
-//! configuration and policy tests. Per-service checks live in [`super::compile_service`].
+//! configuration and policy tests. Per-service checks live in [`super::compile`].
 
-use super::compile_service::{ServiceInput, compile_service, is_region_name};
+use super::compile::{ServiceInput, compile_service, is_region_name};
 use super::diagnostics::{Diagnostic, Reporter, did_you_mean};
 use super::load::{Doc, kind_name, typed};
 use super::raw::{ControllerSpec, Kind, PolicyTestSpec, ServiceSpec};
@@ -13,103 +13,31 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Most services in one bundle; a bound for memory and for the planner's arrays.
 pub const MAX_SERVICES: usize = 10_000;
 
+/// A bundle's documents, typed by kind, each with its index in `docs`.
+#[derive(Default)]
+struct Documents {
+    services: Vec<(usize, ServiceSpec)>,
+    controller: Option<(usize, ControllerSpec)>,
+    tests: Vec<(usize, PolicyTestSpec)>,
+}
+
+/// Validates every document and compiles the bundle; `None` when any error was reported.
 pub(super) fn compile(
     hash: String,
     docs: &[Doc<'_>],
     schema: &serde_json::Value,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Bundle> {
-    let spec_path = FieldPath::root().key("spec");
-    let mut services: Vec<(usize, ServiceSpec)> = Vec::new();
-    let mut controller: Option<(usize, ControllerSpec)> = None;
-    let mut tests: Vec<(usize, PolicyTestSpec)> = Vec::new();
-    let mut names: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
-
-    for (i, doc) in docs.iter().enumerate() {
-        let mut r = doc.reporter();
-        let kind = kind_name(doc.header.kind);
-        check_name(&doc.header.metadata.name, &mut r);
-        if let Some(first) = names.insert((kind, doc.header.metadata.name.clone()), i) {
-            let other = &docs[first];
-            r.error(
-                &FieldPath::root().key("metadata").key("name"),
-                format!(
-                    "duplicate {kind} name `{}` (also in {})",
-                    doc.header.metadata.name, other.file.path
-                ),
-                Some("names must be unique within a kind".into()),
-            );
-        }
-        match doc.header.kind {
-            Kind::ServicePolicy => {
-                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
-                    services.push((i, spec));
-                }
-            }
-            Kind::ControllerConfig => {
-                if let Some(spec) =
-                    typed::<ControllerSpec>(doc.spec.clone(), &spec_path, kind, schema, &mut r)
-                {
-                    if let Some((first, _)) = &controller {
-                        r.error(
-                            &FieldPath::root().key("kind"),
-                            format!(
-                                "a bundle has at most one ControllerConfig (another is in {})",
-                                docs[*first].file.path
-                            ),
-                            None,
-                        );
-                    } else {
-                        check_controller(&spec, &mut r);
-                        controller = Some((i, spec));
-                    }
-                }
-            }
-            Kind::PolicyTest => {
-                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
-                    tests.push((i, spec));
-                }
-            }
-        }
-        diagnostics.append(&mut r.diagnostics);
-    }
+    let Documents {
+        mut services,
+        controller,
+        tests,
+    } = read_documents(docs, schema, diagnostics);
     if services.len() > MAX_SERVICES {
-        diagnostics.push(Diagnostic {
-            severity: super::Severity::Error,
-            file: docs
-                .first()
-                .map(|d| d.file.path.clone())
-                .unwrap_or_default(),
-            line: None,
-            column: None,
-            field: String::new(),
-            message: format!(
-                "{} services in one bundle; the limit is {MAX_SERVICES}",
-                services.len()
-            ),
-            hint: None,
-            source_line: None,
-        });
+        diagnostics.push(too_many_services(docs, services.len()));
         return None;
     }
-
-    // Global region table: every region any service or the controller names.
-    let mut region_set: BTreeSet<String> = BTreeSet::new();
-    for (_, spec) in &services {
-        for r in &spec.regions {
-            if is_region_name(&r.name) {
-                region_set.insert(r.name.clone());
-            }
-        }
-    }
-    if let Some((_, c)) = &controller {
-        region_set.extend(c.regions.iter().filter(|r| is_region_name(r)).cloned());
-    }
-    let regions: Vec<String> = region_set.into_iter().collect();
-    if regions.len() > usize::from(u16::MAX) {
-        return None;
-    }
-
+    let regions = region_table(&services, controller.as_ref().map(|(_, c)| c))?;
     services.sort_by(|a, b| {
         docs[a.0]
             .header
@@ -123,42 +51,22 @@ pub(super) fn compile(
         .collect();
     let controller_regions = controller.as_ref().map(|(_, c)| c.regions.as_slice());
 
-    let mut compiled = Vec::new();
-    for (i, spec) in &services {
-        let doc = &docs[*i];
-        let mut r = doc.reporter();
-        let input = ServiceInput {
-            name: &doc.header.metadata.name,
-            description: doc.header.metadata.description.clone(),
-            file: &doc.file.path,
-            spec,
-            regions: &regions,
-            service_names: &service_names,
-            controller_regions,
-        };
-        if let Some(service) = compile_service(&input, &mut r) {
-            compiled.push(service);
-        }
-        diagnostics.append(&mut r.diagnostics);
-    }
+    let compiled = compile_services(
+        docs,
+        &services,
+        &regions,
+        &service_names,
+        controller_regions,
+        diagnostics,
+    );
     let all_services_compiled = compiled.len() == services.len();
     if all_services_compiled {
         warn_health_check_quota(docs, &services, &compiled, diagnostics);
     }
-
     // Cycles are found on the names as written, so they are reported even when another
     // problem keeps a service from compiling.
-    let deps: Vec<Vec<usize>> = services
-        .iter()
-        .map(|(_, spec)| {
-            spec.depends_on
-                .iter()
-                .filter_map(|d| service_names.iter().position(|n| n == d))
-                .collect()
-        })
-        .collect();
+    let deps = dependencies_as_written(&services, &service_names);
     let dependency_order = dependency_order(&service_names, &deps, docs, &services, diagnostics);
-
     let test_files = compile_tests(
         docs,
         &tests,
@@ -181,6 +89,151 @@ pub(super) fn compile(
         tests: test_files,
         warnings: Vec::new(),
     })
+}
+
+/// Every document's name (unique within its kind) and spec, typed by kind; at most one
+/// controller configuration.
+fn read_documents(
+    docs: &[Doc<'_>],
+    schema: &serde_json::Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Documents {
+    let spec_path = FieldPath::root().key("spec");
+    let mut out = Documents::default();
+    let mut names: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let mut r = doc.reporter();
+        let kind = kind_name(doc.header.kind);
+        check_name(&doc.header.metadata.name, &mut r);
+        if let Some(first) = names.insert((kind, doc.header.metadata.name.clone()), i) {
+            let other = &docs[first];
+            r.error(
+                &FieldPath::root().key("metadata").key("name"),
+                format!(
+                    "duplicate {kind} name `{}` (also in {})",
+                    doc.header.metadata.name, other.file.path
+                ),
+                Some("names must be unique within a kind".into()),
+            );
+        }
+        match doc.header.kind {
+            Kind::ServicePolicy => {
+                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
+                    out.services.push((i, spec));
+                }
+            }
+            Kind::ControllerConfig => {
+                if let Some(spec) =
+                    typed::<ControllerSpec>(doc.spec.clone(), &spec_path, kind, schema, &mut r)
+                {
+                    if let Some((first, _)) = &out.controller {
+                        r.error(
+                            &FieldPath::root().key("kind"),
+                            format!(
+                                "a bundle has at most one ControllerConfig (another is in {})",
+                                docs[*first].file.path
+                            ),
+                            None,
+                        );
+                    } else {
+                        check_controller(&spec, &mut r);
+                        out.controller = Some((i, spec));
+                    }
+                }
+            }
+            Kind::PolicyTest => {
+                if let Some(spec) = typed(doc.spec.clone(), &spec_path, kind, schema, &mut r) {
+                    out.tests.push((i, spec));
+                }
+            }
+        }
+        diagnostics.append(&mut r.diagnostics);
+    }
+    out
+}
+
+/// The error for a bundle over [`MAX_SERVICES`], at its first file.
+fn too_many_services(docs: &[Doc<'_>], count: usize) -> Diagnostic {
+    Diagnostic {
+        severity: super::Severity::Error,
+        file: docs
+            .first()
+            .map(|d| d.file.path.clone())
+            .unwrap_or_default(),
+        line: None,
+        column: None,
+        field: String::new(),
+        message: format!("{count} services in one bundle; the limit is {MAX_SERVICES}"),
+        hint: None,
+        source_line: None,
+    }
+}
+
+/// The global region table: every valid region name any service or the controller names,
+/// sorted (`None` past the `u16` region index).
+fn region_table(
+    services: &[(usize, ServiceSpec)],
+    controller: Option<&ControllerSpec>,
+) -> Option<Vec<String>> {
+    let mut region_set: BTreeSet<String> = BTreeSet::new();
+    for (_, spec) in services {
+        for r in &spec.regions {
+            if is_region_name(&r.name) {
+                region_set.insert(r.name.clone());
+            }
+        }
+    }
+    if let Some(c) = controller {
+        region_set.extend(c.regions.iter().filter(|r| is_region_name(r)).cloned());
+    }
+    let regions: Vec<String> = region_set.into_iter().collect();
+    (regions.len() <= usize::from(u16::MAX)).then_some(regions)
+}
+
+/// Every service that compiles without error, in name order.
+fn compile_services(
+    docs: &[Doc<'_>],
+    services: &[(usize, ServiceSpec)],
+    regions: &[String],
+    service_names: &[&str],
+    controller_regions: Option<&[String]>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<super::Service> {
+    let mut compiled = Vec::new();
+    for (i, spec) in services {
+        let doc = &docs[*i];
+        let mut r = doc.reporter();
+        let input = ServiceInput {
+            name: &doc.header.metadata.name,
+            description: doc.header.metadata.description.clone(),
+            file: &doc.file.path,
+            spec,
+            regions,
+            service_names,
+            controller_regions,
+        };
+        if let Some(service) = compile_service(&input, &mut r) {
+            compiled.push(service);
+        }
+        diagnostics.append(&mut r.diagnostics);
+    }
+    compiled
+}
+
+/// Each service's dependencies as written (names that resolve), as service indices.
+fn dependencies_as_written(
+    services: &[(usize, ServiceSpec)],
+    service_names: &[&str],
+) -> Vec<Vec<usize>> {
+    services
+        .iter()
+        .map(|(_, spec)| {
+            spec.depends_on
+                .iter()
+                .filter_map(|d| service_names.iter().position(|n| n == d))
+                .collect()
+        })
+        .collect()
 }
 
 /// Route 53 allows 200 health checks per account by default: a bundle whose switches need

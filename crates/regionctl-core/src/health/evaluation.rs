@@ -1,0 +1,383 @@
+//! One evaluation step: observations and the previous view → the next view. Probe votes
+//! are tallied once per observer, each service's alarms are read, each region's probes are
+//! held against the quorum, and each (cell, region)'s raw evidence is debounced.
+
+use super::{
+    AlarmObservation, AlarmState, Entry, HealthView, Observations, RegionEvidence, ServiceHealth,
+    Verdict,
+};
+use crate::policy::raw::AlarmRole;
+use crate::policy::{Bundle, RegionIx, Service};
+use crate::time::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+/// Per (service, local region): the `since` of failing and of succeeding observer votes.
+type ProbeTally = HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)>;
+
+/// Raw evidence for one slot this tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    Down(Timestamp),
+    Degraded(Timestamp),
+    Healthy(Option<Timestamp>),
+    Nothing,
+}
+
+/// Evaluates `observations` against the previous view at `now`.
+///
+/// `previous` must have been built for the same bundle (a policy reload starts from
+/// [`HealthView::unknown`] for services whose shape changed).
+pub fn evaluate(
+    bundle: &Bundle,
+    observations: &Observations,
+    previous: &HealthView,
+    now: Timestamp,
+) -> HealthView {
+    let mut next = previous.clone();
+    // Probe verdicts grouped per (service, region): (failing sinces, ok sinces).
+    // One vote per observer: an observer that reports twice (several probe targets) still
+    // counts once — failing if any of its verdicts fails, since the earliest such verdict.
+    let mut votes: BTreeMap<(usize, usize, RegionIx), (bool, Timestamp)> = BTreeMap::new();
+    for p in &observations.probes {
+        votes
+            .entry((p.service, p.r, p.observer))
+            .and_modify(|(ok, since)| {
+                if *ok && !p.ok {
+                    *ok = false;
+                    *since = p.since;
+                } else if *ok == p.ok {
+                    *since = (*since).min(p.since);
+                }
+            })
+            .or_insert((p.ok, p.since));
+    }
+    let mut probes: ProbeTally = HashMap::new();
+    for ((service, r, _), (ok, since)) in votes {
+        let e = probes.entry((service, r)).or_default();
+        if ok {
+            e.1.push(since);
+        } else {
+            e.0.push(since);
+        }
+    }
+    for (s, service) in bundle.services.iter().enumerate() {
+        let Some(health) = next.services.get_mut(s) else {
+            continue;
+        };
+        if health.entries.len() != service.cells.len() * service.regions.len() {
+            *health = HealthView::unknown_service(service);
+        }
+        evaluate_service(service, s, observations, &mut probes, health, now);
+    }
+    next
+}
+
+impl HealthView {
+    fn unknown_service(s: &Service) -> ServiceHealth {
+        ServiceHealth {
+            entries: vec![Entry::UNKNOWN; s.cells.len() * s.regions.len()],
+            load: vec![false; s.regions.len()],
+            evidence: vec![RegionEvidence::default(); s.regions.len()],
+        }
+    }
+}
+
+/// One service's evaluation: read its alarms, then per region its probes and capacity,
+/// then per (cell, region) the raw evidence, debounced into the next entry.
+fn evaluate_service(
+    service: &Service,
+    s: usize,
+    observations: &Observations,
+    probes: &mut ProbeTally,
+    health: &mut ServiceHealth,
+    now: Timestamp,
+) {
+    let nr = service.regions.len();
+    let quorum = service
+        .health
+        .quorum
+        .unwrap_or(observations.observer_count / 2 + 1)
+        .max(1) as usize;
+    for ev in &mut health.evidence {
+        *ev = RegionEvidence::default();
+    }
+    for l in &mut health.load {
+        *l = false;
+    }
+    let alarms = read_alarms(service, observations.alarms.get(s), health);
+    for r in 0..nr {
+        let votes = probes.remove(&(s, r)).unwrap_or_default();
+        let region = region_signals(service, s, r, observations, votes, quorum);
+        let ev = &mut health.evidence[r];
+        ev.probes_failing = region.probes_failing;
+        ev.probes_ok = region.probes_ok;
+        ev.quorum = u16::try_from(quorum).unwrap_or(u16::MAX);
+        ev.capacity_ready = region.capacity_ready;
+        for c in 0..service.cells.len() {
+            let slot = c * nr + r;
+            let entry = health.entries[slot];
+            let raw = raw_evidence(&alarms, &region, entry, r, slot);
+            health.entries[slot] = debounce(entry, raw, now, &service.health);
+        }
+    }
+}
+
+/// What a service's failure alarms say this tick.
+struct AlarmEvidence {
+    /// Per region: the earliest `since` of its region-wide alarms in ALARM.
+    region_bad: Vec<Option<Timestamp>>,
+    /// Per region: the latest `since` of its region-wide alarms in OK.
+    region_good: Vec<Option<Timestamp>>,
+    /// Per region: it has region-wide alarms, and every one was read and is OK.
+    alarm_good: Vec<bool>,
+    /// Per (cell, region): the earliest `since` of its cell alarms in ALARM (empty when no
+    /// cell alarm is in ALARM).
+    cell_bad: Vec<Option<Timestamp>>,
+    /// Alarms that could not be read at all (their region's CloudWatch unreachable), by
+    /// region and by (cell, region; empty when none): silence, which must not clear a
+    /// failure they may still report.
+    region_unread: Vec<bool>,
+    cell_unread: Vec<bool>,
+}
+
+/// Reads every alarm binding's observation: `load` alarms set the region's load flag,
+/// failure alarms in ALARM are recorded in the region's evidence.
+fn read_alarms(
+    service: &Service,
+    alarms: Option<&Vec<Option<AlarmObservation>>>,
+    health: &mut ServiceHealth,
+) -> AlarmEvidence {
+    let nr = service.regions.len();
+    let nc = service.cells.len();
+    let mut region_bad: Vec<Option<Timestamp>> = vec![None; nr];
+    let mut region_good: Vec<Option<Timestamp>> = vec![None; nr];
+    let mut region_any_good_alarm = vec![false; nr];
+    let mut region_all_ok = vec![true; nr];
+    let mut region_has_alarm = vec![false; nr];
+    let mut cell_bad: Vec<Option<Timestamp>> = Vec::new();
+    let mut region_unread = vec![false; nr];
+    let mut cell_unread: Vec<bool> = Vec::new();
+    for (b, binding) in service.health.alarms.iter().enumerate() {
+        let obs = alarms.and_then(|a| a.get(b)).copied().flatten();
+        let r = binding.r;
+        if binding.role == AlarmRole::Load {
+            if obs.is_some_and(|o| o.state == AlarmState::Alarm) {
+                health.load[r] = true;
+            }
+            continue;
+        }
+        if obs.is_none() {
+            match binding.cell {
+                None => region_unread[r] = true,
+                Some(c) => {
+                    if cell_unread.is_empty() {
+                        cell_unread = vec![false; nc * nr];
+                    }
+                    if let Some(u) = cell_unread.get_mut(c * nr + r) {
+                        *u = true;
+                    }
+                }
+            }
+        }
+        match (binding.cell, obs) {
+            (_, Some(o)) if o.state == AlarmState::Alarm => {
+                health.evidence[r]
+                    .alarms_in_alarm
+                    .push(u32::try_from(b).unwrap_or(u32::MAX));
+                match binding.cell {
+                    None => {
+                        region_bad[r] = Some(region_bad[r].map_or(o.since, |t| t.min(o.since)));
+                    }
+                    Some(c) => {
+                        if cell_bad.is_empty() {
+                            cell_bad = vec![None; nc * nr];
+                        }
+                        let slot = c * nr + r;
+                        cell_bad[slot] =
+                            Some(cell_bad[slot].map_or(o.since, |t: Timestamp| t.min(o.since)));
+                    }
+                }
+            }
+            (None, Some(o)) if o.state == AlarmState::Ok => {
+                region_has_alarm[r] = true;
+                region_any_good_alarm[r] = true;
+                region_good[r] = Some(region_good[r].map_or(o.since, |t| t.max(o.since)));
+            }
+            (None, _) => {
+                region_has_alarm[r] = true;
+                region_all_ok[r] = false;
+            }
+            (Some(_), _) => {}
+        }
+    }
+    let alarm_good = (0..nr)
+        .map(|r| region_any_good_alarm[r] && region_all_ok[r] && region_has_alarm[r])
+        .collect();
+    AlarmEvidence {
+        region_bad,
+        region_good,
+        alarm_good,
+        cell_bad,
+        region_unread,
+        cell_unread,
+    }
+}
+
+/// What the observers' probes and the running capacity say about one region.
+struct RegionSignals {
+    /// When a quorum of observers first saw it failing.
+    down_since: Option<Timestamp>,
+    /// When a quorum of observers first reached it.
+    reachable_since: Option<Timestamp>,
+    /// Running capacity counts as readiness.
+    capacity_ready: bool,
+    /// Observers failing / reaching it (for the evidence).
+    probes_failing: u16,
+    probes_ok: u16,
+}
+
+/// Region `r`'s probe votes (failing sinces, ok sinces) against the quorum, and its
+/// capacity readiness.
+fn region_signals(
+    service: &Service,
+    s: usize,
+    r: usize,
+    observations: &Observations,
+    (mut failing, mut ok): (Vec<Timestamp>, Vec<Timestamp>),
+    quorum: usize,
+) -> RegionSignals {
+    let probes_failing = u16::try_from(failing.len()).unwrap_or(u16::MAX);
+    let probes_ok = u16::try_from(ok.len()).unwrap_or(u16::MAX);
+    // The time the quorum was first reached: the quorum-th earliest `since`.
+    failing.sort_unstable();
+    ok.sort_unstable();
+    let down_since = (failing.len() >= quorum).then(|| failing[quorum - 1]);
+    let reachable_since = (ok.len() >= quorum).then(|| ok[quorum - 1]);
+    let capacity_ready = service.health.readiness_from_capacity
+        && service.ecs.as_ref().is_some_and(|e| {
+            let running = observations
+                .running
+                .get(s)
+                .and_then(|v| v.get(r))
+                .copied()
+                .flatten()
+                .unwrap_or(0);
+            running > 0 && running >= e.ready_threshold(e.standby_count.max(1))
+        });
+    RegionSignals {
+        down_since,
+        reachable_since,
+        capacity_ready,
+        probes_failing,
+        probes_ok,
+    }
+}
+
+/// The raw evidence for one (cell, region) this tick, strongest first: down (probe
+/// quorum), degraded (alarms), nothing (an alarm that reported the failure is unreadable),
+/// healthy (alarms OK, probe quorum, or running capacity), else nothing.
+fn raw_evidence(
+    alarms: &AlarmEvidence,
+    region: &RegionSignals,
+    entry: Entry,
+    r: usize,
+    slot: usize,
+) -> Raw {
+    let cell_alarm = alarms.cell_bad.get(slot).copied().flatten();
+    let raw = if let Some(t) = region.down_since {
+        Raw::Down(t)
+    } else if let Some(t) = match (alarms.region_bad[r], cell_alarm) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    } {
+        Raw::Degraded(t)
+    } else if entry.verdict.is_unhealthy()
+        && (alarms.region_unread[r] || alarms.cell_unread.get(slot).copied().unwrap_or(false))
+    {
+        // An alarm that reported this failure cannot be read now: probes that were
+        // fine all along are no evidence that it is over (simulate seed 198).
+        Raw::Nothing
+    } else if alarms.alarm_good[r] {
+        Raw::Healthy(alarms.region_good[r])
+    } else if let Some(t) = region.reachable_since {
+        Raw::Healthy(Some(t))
+    } else if region.capacity_ready {
+        Raw::Healthy(None)
+    } else {
+        Raw::Nothing
+    };
+    // Evidence fine since before a failure it did not see (probes through an
+    // alarm-only failure, alarms through one only the probes saw, or alarms gone
+    // INSUFFICIENT_DATA in a drained region) dates its end no earlier than the last
+    // evaluation that saw the failure: the recovery window runs from there, not
+    // from the evidence's old `since` (simulate seeds 198, 2030 and 4892).
+    match raw {
+        Raw::Healthy(Some(t)) if entry.verdict.is_unhealthy() => {
+            Raw::Healthy(Some(t.max(entry.since).max(entry.last_bad)))
+        }
+        raw => raw,
+    }
+}
+
+/// One hysteresis step.
+fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -> Entry {
+    let entry = Entry {
+        last_bad: if matches!(raw, Raw::Down(_) | Raw::Degraded(_)) {
+            now
+        } else {
+            entry.last_bad
+        },
+        ..entry
+    };
+    let (target, evidence_since) = match raw {
+        Raw::Down(t) => (Verdict::Down, Some(t)),
+        Raw::Degraded(t) => (Verdict::Degraded, Some(t)),
+        Raw::Healthy(t) => (Verdict::Healthy, t),
+        Raw::Nothing => (Verdict::Unknown, None),
+    };
+    if target == entry.verdict {
+        return Entry {
+            pending: None,
+            ..entry
+        };
+    }
+    // Degraded ⇄ down: both unhealthy, the hysteresis has already been paid.
+    if entry.verdict.is_unhealthy() && target.is_unhealthy() {
+        return Entry {
+            verdict: target,
+            pending: None,
+            ..entry
+        };
+    }
+    // Silence does not make a failure go away.
+    if entry.verdict.is_unhealthy() && target == Verdict::Unknown {
+        return Entry {
+            pending: None,
+            ..entry
+        };
+    }
+    let threshold = match (entry.verdict, target) {
+        (Verdict::Unknown, Verdict::Healthy) => 0,
+        (_, Verdict::Healthy) => h.recover_after_secs,
+        _ => h.fail_after_secs,
+    };
+    let pending_since = match (entry.pending, evidence_since) {
+        (_, Some(t)) => t.min(now),
+        (Some((v, t)), None) if v == target => t,
+        _ => now,
+    };
+    if now.elapsed_at_least(pending_since, threshold) {
+        let flipped_at = pending_since.plus_secs(threshold).min(now);
+        Entry {
+            verdict: target,
+            since: flipped_at,
+            pending: None,
+            ..entry
+        }
+    } else {
+        Entry {
+            pending: Some((target, pending_since)),
+            ..entry
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Health evaluation: observations → a debounced, quorum-confirmed view per
+//! (service, region, cell).
+//!
+//! # Design
+//! - **Evidence, not silence.** An alarm in ALARM is evidence of failure, OK of health, and
+//!   INSUFFICIENT_DATA is no evidence at all: a drained or standby region goes quiet, so
+//!   silence must read as `unknown`, never `healthy`. Readiness (probes that succeed, running
+//!   capacity) is what makes an idle region healthy.
+//! - **Independent observers.** Every controller probes every region from its own region.
+//!   A region counts as *down* (unreachable) only when a quorum of observers agree, so no
+//!   single vantage point can evacuate a healthy region.
+//! - **Hysteresis both ways.** Failure evidence must persist `fail_after_secs`; health
+//!   evidence after a failure must persist `recover_after_secs`. Evidence carries the time it
+//!   started (`since`, e.g. an alarm's `StateUpdatedTimestamp`), so a controller that starts
+//!   mid-incident can tell at once how long an alarm has been red.
+//! - **State is a value.** [`evaluate`] takes the previous [`HealthView`] and returns the next
+//!   one; the controller persists it, the simulator snapshots it. No hidden globals, no clock.
+//!
+//! The types live here; one evaluation step is in `evaluation`.
+
+mod evaluation;
+
+pub use evaluation::evaluate;
+
+use crate::policy::{Bundle, RegionIx};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// CloudWatch alarm states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    /// Within threshold.
+    Ok,
+    /// Breaching.
+    Alarm,
+    /// Not enough data: no evidence either way.
+    InsufficientData,
+}
+
+/// One alarm's state and since when it has been in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmObservation {
+    /// The state.
+    pub state: AlarmState,
+    /// When the alarm entered it (`StateUpdatedTimestamp`).
+    pub since: Timestamp,
+}
+
+/// One observer's probe verdict about one (service, region).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeVerdict {
+    /// The observing controller's region.
+    pub observer: RegionIx,
+    /// Service index in the bundle.
+    pub service: usize,
+    /// Local region index in the service.
+    pub r: usize,
+    /// Whether the endpoints answered.
+    pub ok: bool,
+    /// Since when the verdict has held for this observer.
+    pub since: Timestamp,
+}
+
+/// Everything observed this tick, indexed like the bundle.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    /// Per service, aligned with `service.health.alarms`. `None`: not read (unreachable or
+    /// unknown alarm) — no evidence.
+    pub alarms: Vec<Vec<Option<AlarmObservation>>>,
+    /// Fresh probe verdicts from every observer.
+    pub probes: Vec<ProbeVerdict>,
+    /// Number of observers (controllers) in the fleet; the default quorum is a strict
+    /// majority of them.
+    pub observer_count: u32,
+    /// Per service, per local region: running ECS tasks, if known.
+    pub running: Vec<Vec<Option<u32>>>,
+}
+
+impl Observations {
+    /// No evidence at all, sized for `bundle`.
+    pub fn empty(bundle: &Bundle, observer_count: u32) -> Self {
+        Observations {
+            alarms: bundle
+                .services
+                .iter()
+                .map(|s| vec![None; s.health.alarms.len()])
+                .collect(),
+            probes: Vec::new(),
+            observer_count,
+            running: bundle
+                .services
+                .iter()
+                .map(|s| vec![None; s.regions.len()])
+                .collect(),
+        }
+    }
+}
+
+/// Alarm name → the (service, binding) slots it feeds. Built once per bundle, so ingesting
+/// `DescribeAlarms` results is one hash lookup per alarm.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmIndex {
+    by_name: HashMap<String, Vec<(usize, usize)>>,
+}
+
+impl AlarmIndex {
+    /// Indexes every alarm binding of `bundle`.
+    pub fn new(bundle: &Bundle) -> Self {
+        let mut by_name: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (s, service) in bundle.services.iter().enumerate() {
+            for (b, binding) in service.health.alarms.iter().enumerate() {
+                by_name
+                    .entry(binding.name.clone())
+                    .or_default()
+                    .push((s, b));
+            }
+        }
+        AlarmIndex { by_name }
+    }
+
+    /// Every alarm name, sorted (for `DescribeAlarms`).
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Records `obs` for every binding of `name`; false if no policy uses the alarm.
+    pub fn record(
+        &self,
+        observations: &mut Observations,
+        name: &str,
+        obs: AlarmObservation,
+    ) -> bool {
+        match self.by_name.get(name) {
+            Some(slots) => {
+                for &(s, b) in slots {
+                    if let Some(slot) = observations.alarms.get_mut(s).and_then(|v| v.get_mut(b)) {
+                        *slot = Some(obs);
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The debounced verdict for one (service, region, cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No evidence either way. Never receives traffic.
+    Unknown,
+    /// Evidence of health.
+    Healthy,
+    /// Failing but reachable (alarms in ALARM, probes answer).
+    Degraded,
+    /// Unreachable: a quorum of observers' probes fail.
+    Down,
+}
+
+impl Verdict {
+    /// Degraded or down.
+    pub fn is_unhealthy(self) -> bool {
+        matches!(self, Verdict::Degraded | Verdict::Down)
+    }
+
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Unknown => "unknown",
+            Verdict::Healthy => "healthy",
+            Verdict::Degraded => "degraded",
+            Verdict::Down => "down",
+        }
+    }
+}
+
+/// One slot of the view, with the hysteresis memory the next evaluation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// When it took effect.
+    pub since: Timestamp,
+    /// A different verdict the evidence points to, and since when, not yet confirmed.
+    pub pending: Option<(Verdict, Timestamp)>,
+    /// When an evaluation last saw evidence of failure (down or degraded), if ever: a
+    /// recovery is dated no earlier than this.
+    #[serde(default)]
+    pub last_bad: Timestamp,
+}
+
+impl Entry {
+    /// The state before any evidence.
+    pub const UNKNOWN: Entry = Entry {
+        verdict: Verdict::Unknown,
+        since: Timestamp::EPOCH,
+        pending: None,
+        last_bad: Timestamp::EPOCH,
+    };
+}
+
+/// Why a region looks the way it does (kept compactly: ids, not strings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionEvidence {
+    /// Alarm binding indices in ALARM (failure alarms, region-wide or any cell).
+    pub alarms_in_alarm: Vec<u32>,
+    /// Observers whose probes fail.
+    pub probes_failing: u16,
+    /// Observers whose probes succeed.
+    pub probes_ok: u16,
+    /// The quorum that applied.
+    pub quorum: u16,
+    /// Running capacity counted as readiness.
+    pub capacity_ready: bool,
+}
+
+/// Health of one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceHealth {
+    /// Per (cell, local region): `cell * regions + r`.
+    pub entries: Vec<Entry>,
+    /// Per local region: a `load` alarm is in ALARM.
+    pub load: Vec<bool>,
+    /// Per local region: the evidence behind the verdicts.
+    pub evidence: Vec<RegionEvidence>,
+}
+
+/// The health view: the verdicts plus the memory that debounces them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// Per service, aligned with `bundle.services`.
+    pub services: Vec<ServiceHealth>,
+}
+
+impl HealthView {
+    /// Everything unknown: the state of a controller that has seen nothing yet.
+    pub fn unknown(bundle: &Bundle) -> Self {
+        HealthView {
+            services: bundle
+                .services
+                .iter()
+                .map(|s| ServiceHealth {
+                    entries: vec![Entry::UNKNOWN; s.cells.len() * s.regions.len()],
+                    load: vec![false; s.regions.len()],
+                    evidence: vec![RegionEvidence::default(); s.regions.len()],
+                })
+                .collect(),
+        }
+    }
+
+    /// A view set directly by `verdict(service, local region, cell)`, as `plan --down`,
+    /// policy tests and game-day steady states need. Each verdict holds since `since`.
+    pub fn assume(
+        bundle: &Bundle,
+        since: Timestamp,
+        mut verdict: impl FnMut(usize, usize, usize) -> Verdict,
+    ) -> Self {
+        let mut view = HealthView::unknown(bundle);
+        for (s, service) in bundle.services.iter().enumerate() {
+            let nr = service.regions.len();
+            for c in 0..service.cells.len() {
+                for r in 0..nr {
+                    view.services[s].entries[c * nr + r] = Entry {
+                        verdict: verdict(s, r, c),
+                        since,
+                        pending: None,
+                        last_bad: Timestamp::EPOCH,
+                    };
+                }
+            }
+        }
+        view
+    }
+
+    /// The entry for (service, cell, local region).
+    pub fn entry(&self, s: usize, cell: usize, r: usize, regions: usize) -> Entry {
+        self.services
+            .get(s)
+            .and_then(|h| h.entries.get(cell * regions + r))
+            .copied()
+            .unwrap_or(Entry::UNKNOWN)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! Hysteresis both ways: failure evidence must persist `fail_after_secs`, health evidence
+//! after a failure `recover_after_secs`; evidence carries its `since`.
+
+use super::*;
+
+#[test]
+fn failure_needs_fail_after_secs_of_evidence() {
+    let f = Fixture::new();
+    let fail_after = f.svc().health.fail_after_secs;
+    let mut view = f.healthy();
+    let mut o = f.all_web_alarms(AlarmState::Ok, Timestamp::EPOCH);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, T0);
+    // Every tick until the window has passed: still healthy, the change pending.
+    for dt in [0, 10, fail_after / 2, fail_after - 1] {
+        view = f.eval(&o, &view, T0.plus_secs(dt));
+        assert_eq!(
+            f.all(&view, "eu-west-1"),
+            vec![Verdict::Healthy; 2],
+            "at +{dt}s"
+        );
+        let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+        assert_eq!(e.pending.map(|p| p.0), Some(Verdict::Degraded), "at +{dt}s");
+    }
+    view = f.eval(&o, &view, T0.plus_secs(fail_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+    let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+    assert_eq!(e.since, T0.plus_secs(fail_after));
+    assert_eq!(e.pending, None);
+    // Other regions are untouched.
+    assert_eq!(f.all(&view, "eu-central-1"), vec![Verdict::Healthy; 2]);
+    assert_eq!(f.all(&view, "us-east-1"), vec![Verdict::Healthy; 2]);
+    // The evidence names the alarm.
+    let ev = &view.services[f.web].evidence[f.r("eu-west-1")];
+    let bound: Vec<&str> = ev
+        .alarms_in_alarm
+        .iter()
+        .map(|b| f.svc().health.alarms[*b as usize].name.as_str())
+        .collect();
+    assert_eq!(bound, vec![name("eu-west-1", "5xx").as_str()]);
+}
+
+#[test]
+fn a_blip_shorter_than_fail_after_never_flips() {
+    let f = Fixture::new();
+    let fail_after = f.svc().health.fail_after_secs;
+    let mut view = f.healthy();
+    let mut o = f.all_web_alarms(AlarmState::Ok, Timestamp::EPOCH);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, T0);
+    view = f.eval(&o, &view, T0.plus_secs(fail_after - 1));
+    // Back to OK before the window ends: the pending failure is forgotten.
+    f.set(
+        &mut o,
+        &name("eu-west-1", "5xx"),
+        AlarmState::Ok,
+        T0.plus_secs(fail_after - 1),
+    );
+    view = f.eval(&o, &view, T0.plus_secs(fail_after - 1));
+    assert_eq!(view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).pending, None);
+    // A new ALARM starts a new window.
+    let t1 = T0.plus_secs(fail_after);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, t1);
+    view = f.eval(&o, &view, t1.plus_secs(fail_after - 1));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
+    view = f.eval(&o, &view, t1.plus_secs(fail_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+}
+
+#[test]
+fn recovery_needs_recover_after_secs_of_evidence() {
+    let f = Fixture::new();
+    let fail_after = f.svc().health.fail_after_secs;
+    let recover_after = f.svc().health.recover_after_secs;
+    assert_ne!(
+        fail_after, recover_after,
+        "the test must tell the two windows apart"
+    );
+    let mut view = f.healthy();
+    let mut o = f.all_web_alarms(AlarmState::Ok, Timestamp::EPOCH);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, T0);
+    view = f.eval(&o, &view, T0.plus_secs(fail_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+    // OK again at t1: the failure window is not enough, the recovery window is.
+    let t1 = T0.plus_secs(fail_after + 30);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Ok, t1);
+    for dt in [0, fail_after, recover_after - 1] {
+        view = f.eval(&o, &view, t1.plus_secs(dt));
+        assert_eq!(
+            f.all(&view, "eu-west-1"),
+            vec![Verdict::Degraded; 2],
+            "at +{dt}s"
+        );
+    }
+    view = f.eval(&o, &view, t1.plus_secs(recover_after));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
+    assert_eq!(
+        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        t1.plus_secs(recover_after)
+    );
+}
+
+#[test]
+fn backdated_alarm_flips_in_a_single_pass() {
+    let f = Fixture::new();
+    let h = &f.svc().health;
+    let view = f.healthy();
+    // A controller starting mid-incident: the alarm has been red for longer than the window.
+    let since = Timestamp(T0.millis() - i64::try_from(h.fail_after_secs * 1000 + 5_000).unwrap());
+    let mut o = f.all_web_alarms(AlarmState::Ok, Timestamp::EPOCH);
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, since);
+    let view = f.eval(&o, &view, T0);
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+    // It took effect when the window ended, not now.
+    assert_eq!(
+        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        since.plus_secs(h.fail_after_secs)
+    );
+    // Not backdated enough: one pass is not enough.
+    let view2 = f.healthy();
+    let since = Timestamp(T0.millis() - i64::try_from(h.fail_after_secs * 1000 - 5_000).unwrap());
+    f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, since);
+    let view2 = f.eval(&o, &view2, T0);
+    assert_eq!(f.all(&view2, "eu-west-1"), vec![Verdict::Healthy; 2]);
+    // Backdated recovery works the same way: OK since (after the last evaluation that saw
+    // it red) longer than the recovery window flips in one pass.
+    let ok_since = T0.plus_secs(1);
+    let o = f.all_web_alarms(AlarmState::Ok, ok_since);
+    let view = f.eval(&o, &view, ok_since.plus_secs(h.recover_after_secs + 1));
+    assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
+}
+
+#[test]
+fn a_reload_with_a_different_shape_starts_unknown() {
+    let f = Fixture::new();
+    let mut view = f.healthy();
+    // A stale view from a bundle with fewer cells.
+    view.services[f.web].entries.truncate(1);
+    let o = f.all_web_alarms(AlarmState::InsufficientData, T0);
+    let next = f.eval(&o, &view, T0);
+    assert_eq!(
+        next.services[f.web].entries.len(),
+        f.svc().cells.len() * f.nr()
+    );
+    assert!(
+        next.services[f.web]
+            .entries
+            .iter()
+            .all(|e| e.verdict == Verdict::Unknown)
+    );
+}

@@ -1,0 +1,306 @@
+//! Planning one service: a chain of pure stages from its health and live state to steps.
+//!
+//! [`plan_service`] reads like the table of contents:
+//! 1. **weights** (`weights`): per cell, the exempt evacuation and any permitted failback
+//!    stage (`failback`); cells with no eligible region hold (fail static), and an
+//!    evacuation that would leave too few healthy regions holds;
+//! 2. **capacity** (`capacity`): receivers pre-scaled, waits for their capacity
+//!    (warm-standby, pilot-light), or Lambda cover when a source is hard down;
+//! 3. **final weights** (`partial`): the target, or part of the evacuation when capacity did
+//!    not arrive in time;
+//! 4. **guard**: the resulting state is checked before it becomes steps;
+//! 5. **ALB** (`alb`): load bursts and Lambda cover;
+//! 6. **switches** (`switches`): data-plane switches, guarded over answered traffic;
+//! 7. **weight steps** (`shift`): the evacuation and the failback stage;
+//! 8. **after the incident** (`capacity`): capacity back to steady state.
+//!
+//! # Design
+//! Each stage takes the values it needs and returns a value; the intermediate types
+//! (`Weights`, `Shares`, `Capacity`, `Settled`, `SwitchPlan`) make the data flow explicit.
+//! Steps refer to each other by their position in the service's step list, so a stage that
+//! adds steps is told where its steps will start.
+
+mod alb;
+mod backup_restore;
+mod capacity;
+mod failback;
+mod partial;
+mod shares;
+mod shift;
+mod switches;
+mod weights;
+
+#[cfg(test)]
+pub(crate) use failback::staged;
+pub(crate) use shares::cell_shares;
+
+use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason};
+use crate::guard;
+use crate::health::{Entry, ServiceHealth, Verdict};
+use crate::live::{LiveService, steady_desired};
+use crate::policy::Service;
+use crate::policy::raw::Strategy;
+use crate::switch;
+use crate::time::Timestamp;
+use partial::Settled;
+use shares::Shares;
+use weights::Weights;
+
+/// A share difference smaller than this (fraction of a cell) is noise from integer weights.
+const SHARE_EPSILON: f64 = 0.005;
+
+/// A step of one service; `after` holds positions in the service's step list.
+pub(super) struct LocalStep {
+    pub action: Action,
+    pub after: Vec<usize>,
+    pub reasons: Vec<Reason>,
+    pub plane: Plane,
+    pub discretionary: bool,
+    pub takes_effect_secs: Option<u64>,
+}
+
+/// One service's plan: its steps and the state they leave.
+#[derive(Default)]
+pub(super) struct Outcome {
+    pub steps: Vec<LocalStep>,
+    pub alerts: Vec<Alert>,
+    pub target_weights: Vec<u8>,
+    pub target_desired: Vec<Option<u32>>,
+    pub target_switches: Vec<bool>,
+    pub partial: bool,
+    pub notes: Vec<String>,
+    pub exemptions: Vec<Exemption>,
+}
+
+/// The service being planned and what the planner reads about it.
+struct Context<'a> {
+    inputs: &'a Inputs<'a>,
+    s: usize,
+    service: &'a Service,
+    live: &'a LiveService,
+    health: &'a ServiceHealth,
+    /// Regions of the service.
+    nr: usize,
+    /// Cells of the service.
+    nc: usize,
+    now: Timestamp,
+    /// Today's weights per (cell, region); an unread weight counts as 0.
+    current: Vec<u8>,
+    /// Per (cell, region): drained by an operator override.
+    drained: Vec<bool>,
+}
+
+impl<'a> Context<'a> {
+    fn new(inputs: &'a Inputs<'a>, s: usize) -> Self {
+        let service = &inputs.bundle.services[s];
+        let live = &inputs.live.services[s];
+        Context {
+            inputs,
+            s,
+            service,
+            live,
+            health: &inputs.health.services[s],
+            nr: service.regions.len(),
+            nc: service.cells.len(),
+            now: inputs.now,
+            current: live.weights.iter().map(|w| w.unwrap_or(0)).collect(),
+            drained: guard::drained_slots(inputs, s),
+        }
+    }
+
+    /// The health of (cell, local region).
+    fn entry(&self, c: usize, r: usize) -> Entry {
+        self.health
+            .entries
+            .get(c * self.nr + r)
+            .copied()
+            .unwrap_or(Entry::UNKNOWN)
+    }
+
+    /// True when (cell, local region) may carry traffic: healthy and not drained.
+    fn eligible(&self, c: usize, r: usize) -> bool {
+        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[c * self.nr + r]
+    }
+
+    /// Today's weights of one cell.
+    fn current_row(&self, c: usize) -> &[u8] {
+        &self.current[c * self.nr..(c + 1) * self.nr]
+    }
+
+    /// Running tasks in local region `r` (0 when unknown).
+    fn running(&self, r: usize) -> u32 {
+        self.live
+            .ecs
+            .get(r)
+            .copied()
+            .flatten()
+            .map_or(0, |e| e.running)
+    }
+
+    /// The desired count in force in local region `r`: read, else last known, else steady.
+    fn desired_now(&self, r: usize) -> Option<u32> {
+        self.service.ecs.as_ref()?;
+        self.live
+            .ecs
+            .get(r)
+            .copied()
+            .flatten()
+            .map(|e| e.desired)
+            .or_else(|| self.live.last_known_desired.get(r).copied().flatten())
+            .or_else(|| Some(steady_desired(self.service, r)))
+    }
+
+    /// Region names, comma-separated, for alerts.
+    fn region_names(&self, regions: &[usize]) -> String {
+        regions
+            .iter()
+            .map(|r| self.service.regions[*r].name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// True when the last discretionary move is at least the cooldown ago.
+    fn cooldown_passed(&self) -> bool {
+        self.live.last_discretionary_change.is_none_or(|t| {
+            self.now
+                .elapsed_at_least(t, self.service.safety.cooldown_secs)
+        })
+    }
+}
+
+/// Plans service `s`: the stages in order, each feeding the next.
+pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
+    let cx = Context::new(inputs, s);
+    let mut out = unchanged(&cx);
+    if cx.service.strategy == Strategy::BackupRestore {
+        backup_restore::plan_backup_restore(&cx, &mut out);
+        return out;
+    }
+
+    // 1. Weights: evacuation (exempt) and failback (gated), cell by cell.
+    let weights = weights::plan_weights(&cx);
+    if let Some(alert) = weights::fail_static_alert(&cx, &weights) {
+        out.exemptions.push(Exemption::FailStatic);
+        out.alerts.push(alert);
+    }
+    if let Some(alert) = weights::min_healthy_hold(&cx, &weights) {
+        out.alerts.push(alert);
+        out.notes
+            .push("evacuation held: min_healthy_regions not met".into());
+        return out;
+    }
+
+    // 2. Capacity: pre-scale and waits.
+    let shares = Shares::new(cx.service, &cx.current, &weights.target);
+    let mut capacity = capacity::plan_capacity(&cx, &weights, &shares, out.target_desired.clone());
+    out.exemptions.extend(capacity.exemptions.iter().copied());
+    out.alerts.extend(capacity.alerts.iter().cloned());
+
+    // 3. Final weights: the target, or partial if capacity could not carry everything in
+    // time.
+    let settled = partial::settle(&cx, &weights, &capacity);
+    out.partial = settled.partial;
+    out.exemptions.extend(settled.exemptions.iter().copied());
+    out.alerts.extend(settled.alert.iter().cloned());
+    out.exemptions.extend(partial::drain_exemptions(&cx));
+
+    // 4. Guard the resulting state before it becomes steps.
+    if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.exemptions) {
+        out.alerts.push(alert);
+        out.target_weights = cx.current;
+        return out;
+    }
+
+    // 5. ALB: load bursts and Lambda cover. The step list starts with the capacity steps.
+    let mut steps = std::mem::take(&mut capacity.steps);
+    steps.extend(alb::alb_steps(&cx, &capacity));
+
+    // 6. Data-plane switches.
+    let switch_after = capacity::switch_prerequisites(&capacity);
+    let switches = switches::plan_switches(&cx, &settled.weights, &switch_after, &out.exemptions);
+    out.alerts.extend(switches.alert);
+    steps.extend(switches.steps);
+    out.target_switches = switches.target;
+
+    // 7. Weight steps: the evacuation, then the failback stage.
+    let first_shift = steps.len();
+    let shift_steps = shift::shift_steps(
+        &cx,
+        &weights,
+        &capacity,
+        &settled,
+        &shares,
+        &switch_after,
+        first_shift,
+    );
+    let shift_ids: Vec<usize> = (first_shift..first_shift + shift_steps.len()).collect();
+    steps.extend(shift_steps);
+    out.notes.extend(failback::failback_notes(&weights));
+    out.notes.dedup();
+
+    // 8. After the incident: capacity back to steady state (discretionary).
+    let (scale_down, target_desired) = capacity::steady_state(
+        &cx,
+        &settled.weights,
+        &shares,
+        capacity.target_desired,
+        &shift_ids,
+    );
+    steps.extend(scale_down);
+
+    out.steps = steps;
+    out.target_weights = settled.weights;
+    out.target_desired = target_desired;
+    out
+}
+
+/// The outcome that changes nothing: today's weights, desired counts and switches.
+fn unchanged(cx: &Context<'_>) -> Outcome {
+    Outcome {
+        target_weights: cx.current.clone(),
+        target_switches: (0..switch::slots(cx.service) * cx.nr)
+            .map(|i| cx.live.switches.get(i).copied().flatten().unwrap_or(true))
+            .collect(),
+        target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
+        ..Outcome::default()
+    }
+}
+
+/// The guard's verdict on the final weights: an alert when it rejects them.
+/// Discretionary moves are measured from where the exempt evacuation leaves the cell.
+fn guard_weights(
+    cx: &Context<'_>,
+    weights: &Weights,
+    settled: &Settled,
+    exemptions: &[Exemption],
+) -> Option<Alert> {
+    let discretionary_from: Option<&[u8]> = settled.failing_back.then_some(if weights.evacuating {
+        weights.evacuated.as_slice()
+    } else {
+        cx.current.as_slice()
+    });
+    let violations = guard::check_service(
+        cx.inputs,
+        cx.s,
+        &settled.weights,
+        discretionary_from,
+        exemptions,
+    );
+    (!violations.is_empty()).then(|| {
+        guard_alert(
+            cx.service,
+            "plan rejected by the safety guard, holding",
+            &violations,
+        )
+    })
+}
+
+/// The alert for a state the guard rejected: `what`, then every violation.
+fn guard_alert(service: &Service, what: &str, violations: &[guard::Violation]) -> Alert {
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Alert {
+        kind: AlertKind::GuardViolation,
+        service: service.name.clone(),
+        message: format!("{what}: {}", list.join("; ")),
+    }
+}

@@ -1,0 +1,224 @@
+//! Stage 1, weights: per cell, the exempt evacuation (ineligible regions to 0, the first
+//! tier with an eligible region taking over when nothing eligible is left serving) and then
+//! any failback stage the gate permits; and the two holds that stop a plan here.
+
+use super::failback::{FailbackGate, failback_gate, staged};
+use super::shares::cell_shares;
+use super::{Context, SHARE_EPSILON};
+use crate::health::Verdict;
+use crate::plan::{Alert, AlertKind};
+use crate::policy::Service;
+
+/// Desired weights per (cell, region), before capacity has its say.
+pub(super) struct Weights {
+    /// Where the exempt evacuation leaves each (cell, region).
+    pub evacuated: Vec<u8>,
+    /// The evacuation plus any permitted failback stage.
+    pub target: Vec<u8>,
+    /// Per cell: no eligible region, held as it is.
+    pub held: Vec<bool>,
+    /// Regions that should get traffic back but may not yet (one entry per cell).
+    pub blocked: Vec<usize>,
+    /// What failback may do this tick.
+    pub gate: FailbackGate,
+    /// Some cell evacuates.
+    pub evacuating: bool,
+    /// Some cell fails back (a discretionary move).
+    pub failing_back: bool,
+}
+
+/// Per-cell result of [`plan_cell`] (the weights themselves are written into the rows).
+struct CellPlan {
+    /// The cell has no eligible region: held as it is.
+    held: bool,
+    /// Regions that should get traffic back but may not yet (failback gates).
+    blocked: Vec<usize>,
+}
+
+/// One cell's weight rows, written in place so the scratch row is reused across cells.
+struct CellRows<'a> {
+    /// Scratch: the full target of the active tier.
+    full: &'a mut [u8],
+    /// The evacuation; starts as the current weights.
+    evacuated: &'a mut [u8],
+    /// The evacuation plus failback; starts as the current weights.
+    target: &'a mut [u8],
+}
+
+/// Plans every cell's weights.
+pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
+    let nr = cx.nr;
+    let gate = failback_gate(cx);
+    // Flat per-(cell, region) buffers, written cell by cell; scratch buffers are reused, so
+    // the common paths allocate nothing per cell.
+    let mut evacuated = cx.current.clone();
+    let mut target = cx.current.clone();
+    let mut held = vec![false; cx.nc];
+    let mut blocked: Vec<usize> = Vec::new();
+    let mut eligible = vec![false; nr];
+    let mut full = vec![0u8; nr];
+    for c in 0..cx.nc {
+        let cur = cx.current_row(c);
+        for (r, e) in eligible.iter_mut().enumerate() {
+            *e = cx.eligible(c, r);
+        }
+        let rows = CellRows {
+            full: &mut full,
+            evacuated: &mut evacuated[c * nr..(c + 1) * nr],
+            target: &mut target[c * nr..(c + 1) * nr],
+        };
+        let plan = plan_cell(cx.service, c, cur, &eligible, &gate, rows);
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::active(crate::planted::Bug::ZeroServing)
+            && eligible.iter().filter(|e| **e).count() <= 1
+            && (0..nr).any(|r| cur[r] > 0 && cx.entry(c, r).verdict.is_unhealthy())
+        {
+            evacuated[c * nr..(c + 1) * nr].fill(0);
+            target[c * nr..(c + 1) * nr].fill(0);
+            continue;
+        }
+        held[c] = plan.held;
+        blocked.extend(plan.blocked);
+    }
+    let evacuating = evacuated != cx.current;
+    let failing_back = target != evacuated;
+    Weights {
+        evacuated,
+        target,
+        held,
+        blocked,
+        gate,
+        evacuating,
+        failing_back,
+    }
+}
+
+/// Plans one cell's weights: first the exempt evacuation, then any permitted failback.
+fn plan_cell(
+    service: &Service,
+    c: usize,
+    cur: &[u8],
+    eligible: &[bool],
+    gate: &FailbackGate,
+    rows: CellRows<'_>,
+) -> CellPlan {
+    let CellRows {
+        full,
+        evacuated,
+        target,
+    } = rows;
+    let nr = cur.len();
+    let cell = &service.cells[c];
+    // `evacuated` and `target` start as the current weights.
+    let Some(active) = cell
+        .tiers
+        .iter()
+        .position(|t| t.iter().any(|r| eligible[*r]))
+    else {
+        return CellPlan {
+            held: true,
+            blocked: Vec::new(),
+        };
+    };
+    tier_weights(service, &cell.tiers[active], eligible, full);
+    // Fast path (steady state and every untouched cell): already at the full target.
+    if cur == &full[..] {
+        return CellPlan {
+            held: false,
+            blocked: Vec::new(),
+        };
+    }
+    // Evacuation: ineligible regions go to 0; if nothing eligible is left serving, the
+    // first tier with an eligible region takes over.
+    for r in 0..nr {
+        evacuated[r] = if eligible[r] { cur[r] } else { 0 };
+    }
+    if evacuated.iter().all(|w| *w == 0) {
+        evacuated.copy_from_slice(full);
+    }
+    target.copy_from_slice(evacuated);
+    if evacuated == &full[..] {
+        return CellPlan {
+            held: false,
+            blocked: Vec::new(),
+        };
+    }
+    // Failback (or moving back to a better tier): discretionary.
+    // Compare shares, not weights: a region at its baseline weight can still be below its
+    // baseline share (others' weights raised), and that is a failback too.
+    let s_evac = cell_shares(evacuated);
+    let s_full = cell_shares(full);
+    let gainers: Vec<usize> = (0..nr)
+        .filter(|r| s_full[*r] > s_evac[*r] + SHARE_EPSILON)
+        .collect();
+    let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
+    if !permitted {
+        return CellPlan {
+            held: false,
+            blocked: gainers,
+        };
+    }
+    target.copy_from_slice(&staged(service, evacuated, full));
+    CellPlan {
+        held: false,
+        blocked: Vec::new(),
+    }
+}
+
+/// Full target weights for a tier: eligible members at their weight (equally when all are
+/// zero-weight standbys), everything else 0.
+fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], w: &mut [u8]) {
+    w.fill(0);
+    let all_zero = tier
+        .iter()
+        .filter(|r| eligible[**r])
+        .all(|r| service.regions[*r].weight == 0);
+    for &r in tier.iter().filter(|r| eligible[**r]) {
+        w[r] = if all_zero {
+            1
+        } else {
+            service.regions[r].weight
+        };
+    }
+}
+
+/// Fail static: cells with no healthy region hold their last good state; an alert when a
+/// held cell still sends traffic to a region that is not healthy.
+pub(super) fn fail_static_alert(cx: &Context<'_>, weights: &Weights) -> Option<Alert> {
+    let held_cells = weights.held.iter().filter(|h| **h).count();
+    if held_cells == 0 {
+        return None;
+    }
+    let nr = cx.nr;
+    let bad = (0..cx.nc).any(|c| {
+        weights.held[c]
+            && (0..nr)
+                .any(|r| cx.current[c * nr + r] > 0 && cx.entry(c, r).verdict != Verdict::Healthy)
+    });
+    bad.then(|| Alert {
+        kind: AlertKind::HoldFailStatic,
+        service: cx.service.name.clone(),
+        message: format!(
+            "{held_cells} cell(s) have no healthy region: holding the last good state, no writes"
+        ),
+    })
+}
+
+/// Minimum healthy regions: an evacuation must leave enough healthy regions serving, or
+/// it is held (the alert says so).
+pub(super) fn min_healthy_hold(cx: &Context<'_>, weights: &Weights) -> Option<Alert> {
+    if !weights.evacuating {
+        return None;
+    }
+    let healthy = (0..cx.nr)
+        .filter(|r| (0..cx.nc).any(|c| cx.eligible(c, *r)))
+        .count();
+    let min = cx.service.safety.min_healthy_regions;
+    ((healthy as u32) < min).then(|| Alert {
+        kind: AlertKind::HoldMinHealthyRegions,
+        service: cx.service.name.clone(),
+        message: format!(
+            "only {healthy} healthy region(s) left, policy requires {min}: evacuation held"
+        ),
+    })
+}

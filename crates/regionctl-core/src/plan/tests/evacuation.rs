@@ -1,0 +1,271 @@
+//! Evacuation: what leaves an unhealthy or unknown region, and what holds instead (fail
+//! static, the healthy-region floor, backup-restore, dependencies first).
+
+use super::*;
+
+#[test]
+fn steady_state_needs_no_steps() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let p = run(
+        &b,
+        &view(&b, NOW, |_, _, _| None),
+        &live,
+        &Controls::default(),
+        NOW,
+    );
+    assert!(p.steps.is_empty(), "{:#?}", p.steps);
+    assert!(p.alerts.is_empty(), "{:#?}", p.alerts);
+    for sp in &p.services {
+        let l = &live.services[sp.service];
+        assert_eq!(
+            sp.target_weights,
+            l.weights.iter().map(|w| w.unwrap()).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn active_active_evacuation_zeroes_only_the_failing_region() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let h = view(&b, NOW, |_, r, _| {
+        (r == "eu-west-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    for name in ["playback", "content", "catalog"] {
+        let x = Svc::new(&b, name);
+        let ew = x.r("eu-west-1");
+        let cur = &live.services[x.s].weights;
+        let tgt = &x.sp(&p).target_weights;
+        for c in 0..x.svc().cells.len() {
+            for r in 0..x.nr() {
+                let before = cur[c * x.nr() + r].unwrap();
+                let after = tgt[c * x.nr() + r];
+                if r == ew {
+                    assert_eq!(after, 0, "{name} cell {c}: the failing region must go to 0");
+                } else if before > 0 {
+                    assert_eq!(
+                        after, before,
+                        "{name} cell {c} region {r}: healthy serving records keep their weight"
+                    );
+                }
+            }
+            assert!(
+                x.row(tgt, c).iter().any(|w| *w > 0),
+                "{name} cell {c}: not all-zero"
+            );
+        }
+        let shifts = x.shifts(&p);
+        assert_eq!(shifts.len(), 1, "{name}: one evacuation step");
+        let (st, purpose, changes) = shifts[0];
+        assert_eq!(purpose, ShiftPurpose::Evacuate);
+        assert!(!st.discretionary, "evacuation is exempt from step limits");
+        assert!(
+            changes
+                .iter()
+                .all(|ch| usize::from(ch.r) == ew && ch.to == 0),
+            "{name}: {changes:?}"
+        );
+        assert!(st.reasons.iter().any(
+            |r| matches!(r, Reason::RegionUnhealthy { r, verdict: Verdict::Down, .. } if *r == ew)
+        ));
+        assert!(x.steps(&p).iter().all(|s| !s.discretionary));
+    }
+    // content's `na` cell never used eu-west-1: nothing changes there.
+    let x = Svc::new(&b, "content");
+    let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
+    assert_eq!(
+        x.row(&x.sp(&p).target_weights, na),
+        x.svc().cells[na].baseline_weights.as_slice()
+    );
+}
+
+#[test]
+fn backup_restore_records_a_restore_and_moves_nothing() {
+    let b = example();
+    let x = Svc::new(&b, "bookmarks");
+    let live = LiveState::steady(&b);
+    let h = view(&b, NOW, |s, r, _| {
+        (s == "bookmarks" && r == "eu-central-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let steps = x.steps(&p);
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        steps[0].action,
+        Action::RestoreRequired {
+            r: x.r("eu-central-1")
+        }
+    );
+    assert_eq!(steps[0].plane, Plane::None);
+    assert!(x.alerts(&p).contains(&AlertKind::RestoreRequired));
+    let sp = x.sp(&p);
+    assert!(sp.exemptions.contains(&Exemption::BackupRestore));
+    let cur: Vec<u8> = live.services[x.s]
+        .weights
+        .iter()
+        .map(|w| w.unwrap())
+        .collect();
+    assert_eq!(sp.target_weights, cur);
+    // The standby failing needs no restore (it serves nothing).
+    let h = view(&b, NOW, |s, r, _| {
+        (s == "bookmarks" && r == "eu-west-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert!(x.steps(&p).is_empty());
+}
+
+#[test]
+fn all_regions_down_holds_and_alerts() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let h = view(&b, NOW, |_, _, _| Some(Verdict::Down));
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    for name in ["auth", "catalog", "content", "playback", "search"] {
+        let x = Svc::new(&b, name);
+        assert!(x.steps(&p).is_empty(), "{name}: {:#?}", x.steps(&p));
+        assert!(x.alerts(&p).contains(&AlertKind::HoldFailStatic), "{name}");
+        let cur: Vec<u8> = live.services[x.s]
+            .weights
+            .iter()
+            .map(|w| w.unwrap())
+            .collect();
+        assert_eq!(x.sp(&p).target_weights, cur, "{name}: fail static");
+        assert!(x.sp(&p).exemptions.contains(&Exemption::FailStatic));
+    }
+    // Unknown everywhere is the same: never route into unknown regions.
+    let h = view(&b, NOW, |_, _, _| Some(Verdict::Unknown));
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| matches!(s.action, Action::RestoreRequired { .. })),
+        "{:#?}",
+        p.steps
+    );
+}
+
+#[test]
+fn unknown_regions_receive_no_traffic() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    // playback: us-east-1 unknown → evacuated like an unhealthy region.
+    let h = view(&b, NOW, |s, r, _| {
+        (s == "playback" && r == "us-east-1").then_some(Verdict::Unknown)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let x = Svc::new(&b, "playback");
+    let ue = x.r("us-east-1");
+    for c in 0..x.svc().cells.len() {
+        assert_eq!(x.row(&x.sp(&p).target_weights, c)[ue], 0);
+    }
+    assert!(
+        x.shifts(&p)[0]
+            .0
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::RegionUnknown { r, .. } if *r == ue))
+    );
+    // content: `na` is served by us-east-1 first, then [eu-west-1, eu-central-1]. With
+    // us-east-1 down and eu-west-1 unknown, only eu-central-1 may receive na's traffic.
+    let h = view(&b, NOW, |s, r, _| match (s, r) {
+        ("content", "us-east-1") => Some(Verdict::Down),
+        ("content", "eu-west-1") => Some(Verdict::Unknown),
+        _ => None,
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let x = Svc::new(&b, "content");
+    let traffic = resulting_traffic(&b, &p);
+    for cell in ["eu", "na"] {
+        let split = &traffic["content"][cell];
+        assert_eq!(split["eu-central-1"], 100, "{cell}: {split:?}");
+    }
+    let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
+    assert_eq!(x.row(&x.sp(&p).target_weights, na)[x.r("eu-west-1")], 0);
+    // auth: failing over into an unknown standby is not allowed: hold and alert.
+    let h = view(&b, NOW, |s, r, _| match (s, r) {
+        ("auth", "eu-central-1") => Some(Verdict::Down),
+        ("auth", "eu-west-1") => Some(Verdict::Unknown),
+        _ => None,
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let x = Svc::new(&b, "auth");
+    assert!(x.shifts(&p).is_empty());
+    assert!(x.alerts(&p).contains(&AlertKind::HoldFailStatic));
+}
+
+#[test]
+fn dependencies_fail_over_first() {
+    let b = example();
+    let auth = b.service_index("auth").unwrap();
+    let pos = |n: &str| {
+        b.dependency_order
+            .iter()
+            .position(|s| *s == b.service_index(n).unwrap())
+            .unwrap()
+    };
+    assert!(pos("auth") < pos("catalog") && pos("auth") < pos("playback"));
+    let live = LiveState::steady(&b);
+    let h = view(&b, NOW, |_, r, _| {
+        (r == "eu-central-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let auth_ids: Vec<usize> = p.steps_of(auth).map(|s| s.id).collect();
+    assert!(!auth_ids.is_empty());
+    let last_auth = *auth_ids.iter().max().unwrap();
+    for name in ["catalog", "playback"] {
+        let x = Svc::new(&b, name);
+        let steps = x.steps(&p);
+        assert!(!steps.is_empty(), "{name}");
+        for st in &steps {
+            assert!(st.id > last_auth, "{name} step {} before auth", st.id);
+        }
+        // Its roots wait for every auth step and say why.
+        for st in steps
+            .iter()
+            .filter(|s| s.after.iter().all(|a| !p.steps_of(x.s).any(|o| o.id == *a)))
+        {
+            for a in &auth_ids {
+                assert!(
+                    st.after.contains(a),
+                    "{name} step {} must come after auth step {a}",
+                    st.id
+                );
+            }
+            assert!(
+                st.reasons
+                    .iter()
+                    .any(|r| matches!(r, Reason::DependsOn { service } if service == "auth"))
+            );
+        }
+    }
+}
+
+#[test]
+fn min_healthy_regions_holds_evacuation() {
+    let b = inline(&[TRIO]);
+    let x = Svc::new(&b, "trio");
+    assert_eq!(x.svc().safety.min_healthy_regions, 2);
+    let live = LiveState::steady(&b);
+    // One down: two healthy remain, evacuate.
+    let h = view(&b, NOW, |_, r, _| {
+        (r == "us-east-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert_eq!(x.sp(&p).target_weights[x.r("us-east-1")], 0);
+    assert_eq!(x.shifts(&p).len(), 1);
+    // Two down: one healthy would remain: hold, alert, no steps.
+    let h = view(&b, NOW, |_, r, _| {
+        (r != "eu-central-1").then_some(Verdict::Down)
+    });
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert!(x.steps(&p).is_empty());
+    assert!(x.alerts(&p).contains(&AlertKind::HoldMinHealthyRegions));
+    let cur: Vec<u8> = live.services[x.s]
+        .weights
+        .iter()
+        .map(|w| w.unwrap())
+        .collect();
+    assert_eq!(x.sp(&p).target_weights, cur);
+}

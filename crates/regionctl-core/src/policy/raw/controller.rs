@@ -1,0 +1,114 @@
+//! The controller configuration (`kind: ControllerConfig`): how controllers run, not what
+//! they decide.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Controller-wide configuration: how controllers run, not what they decide.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ControllerSpec {
+    /// Regions that run a controller. Majorities are counted over this list.
+    pub regions: Vec<String>,
+    /// DynamoDB journal table (a global table in production).
+    #[serde(default = "default_journal_table")]
+    pub journal_table: String,
+    /// Region whose replica of the journal every controller uses. Default: each
+    /// controller's own region. On moto (no replication), set one region for all.
+    #[serde(default)]
+    pub journal_region: Option<String>,
+    /// SQS queue (per region) fed by the EventBridge rule on alarm state changes.
+    #[serde(default = "default_alarm_queue")]
+    pub alarm_queue: String,
+    /// EventBridge bus for decision and alert events. Only `default` is supported by this
+    /// build (`check` warns otherwise).
+    #[serde(default = "default_event_bus")]
+    pub event_bus: String,
+    /// Reconcile interval.
+    #[serde(default = "default_tick_secs")]
+    pub tick_secs: u64,
+    /// A peer heartbeat older than this is not fresh.
+    #[serde(default = "default_heartbeat_ttl_secs")]
+    pub heartbeat_ttl_secs: u64,
+    /// How long a `propose` decision waits for approval before it lapses.
+    #[serde(default = "default_approval_timeout_secs")]
+    pub approval_timeout_secs: u64,
+    /// Route 53 client-side token bucket (shared by reads and writes, writes first).
+    #[serde(default)]
+    pub route53: Route53Budget,
+    /// What `regionctl provision` needs to create resources (sandbox and moto only).
+    #[serde(default)]
+    pub provision: ProvisionSpec,
+}
+
+/// Settings used only by `regionctl provision`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProvisionSpec {
+    /// Per region: where Fargate services are created.
+    #[serde(default)]
+    pub network: std::collections::BTreeMap<String, NetworkSpec>,
+}
+
+/// A region's network for Fargate tasks.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
+}
+
+fn default_journal_table() -> String {
+    "regionctl-journal".to_string()
+}
+
+fn default_alarm_queue() -> String {
+    "regionctl-alarm-events".to_string()
+}
+
+fn default_event_bus() -> String {
+    "default".to_string()
+}
+
+fn default_tick_secs() -> u64 {
+    10
+}
+
+fn default_heartbeat_ttl_secs() -> u64 {
+    30
+}
+
+fn default_approval_timeout_secs() -> u64 {
+    900
+}
+
+/// Route 53 API budget.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Route53Budget {
+    /// Token bucket size.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Tokens per second.
+    #[serde(default = "default_refill_per_sec")]
+    pub refill_per_sec: u32,
+}
+
+fn default_burst() -> u32 {
+    50
+}
+
+fn default_refill_per_sec() -> u32 {
+    10
+}
+
+impl Default for Route53Budget {
+    fn default() -> Self {
+        Route53Budget {
+            burst: default_burst(),
+            refill_per_sec: default_refill_per_sec(),
+        }
+    }
+}
