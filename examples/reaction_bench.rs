@@ -263,7 +263,7 @@ impl Journal for Timed<'_> {
         .await
     }
 
-    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
+    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<PortResult<JournalItem>>> {
         let family = pk.split('#').next().unwrap_or(pk);
         self.time(
             format!("journal.query({family})"),
@@ -552,7 +552,7 @@ impl Bench<'_> {
                 for r in 0..nr {
                     records.push(WeightedRecord {
                         name: cell.record_name.clone(),
-                        record_type: service.routing.record_type.as_str().to_string(),
+                        record_type: service.routing.record_type,
                         set_identifier: cell.set_identifiers[r].clone(),
                         value: cell.values_per_region[r].clone(),
                         ttl: service.routing.ttl_secs,

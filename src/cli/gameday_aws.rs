@@ -714,7 +714,7 @@ async fn report_alarm_states(
                 say(format!(
                     "[{t:6.1}s] alarm {} in {region}: {}",
                     a.name,
-                    a.state.as_str()
+                    regionctl_aws::types::alarm_state_name(a.state)
                 ));
                 seen.insert(a.name.clone(), a.state);
             }

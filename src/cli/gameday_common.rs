@@ -226,13 +226,12 @@ pub(super) async fn read_decisions(journal: &Journal, bundle: &Bundle) -> Result
             .context("reading the journal")?;
         let mut list = Vec::new();
         for i in items.iter().filter(|i| i.sk.ends_with("#INTENT")) {
-            let body: serde_json::Value = serde_json::from_str(&i.body).unwrap_or_default();
+            let body = i.body.clone();
             let id = body["id"].as_str().unwrap_or_default().to_string();
             let statuses = items
                 .iter()
                 .filter(|o| o.sk.starts_with(&format!("{id}#OUTCOME#")))
-                .filter_map(|o| serde_json::from_str::<serde_json::Value>(&o.body).ok())
-                .filter_map(|o| o["status"].as_str().map(str::to_string))
+                .filter_map(|o| o.body["status"].as_str().map(str::to_string))
                 .collect();
             list.push((body, statuses));
         }

@@ -201,7 +201,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                     options.log_json,
                     "warn",
                     &options.region,
-                    &format!("Alert event not published: {e}."),
+                    &format!("Alert event not published: {}.", e.display_chain()),
                 );
             }
         }
@@ -289,7 +289,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
                             options.log_json,
                             "warn",
                             &options.region,
-                            &format!("Alert event not published: {e}."),
+                            &format!("Alert event not published: {}.", e.display_chain()),
                         );
                     }
                     state.borrow_mut().reloaded(&bundle, false, Some(e));

@@ -20,7 +20,9 @@ use regionctl_aws::config::{AwsSettings, load};
 use regionctl_aws::ecs::FargateService;
 use regionctl_aws::eventbridge::EventBridgeClient;
 use regionctl_aws::sqs::SqsClient;
-use regionctl_aws::types::{GeoLocation, MetricId, RecordChange, RecordSet, RecordType, Routing};
+use regionctl_aws::types::{
+    GeoLocation, MetricId, RecordChange, RecordSet, RecordSetType, RecordType, Routing,
+};
 use regionctl_core::policy::Bundle;
 use regionctl_core::policy::raw::{AlarmRole, ControllerSpec};
 use std::collections::BTreeSet;
@@ -111,7 +113,7 @@ pub async fn provision(
                 )
             })
             .collect();
-        let rtype = RecordType::parse(service.routing.record_type.as_str());
+        let rtype = RecordSetType::from(service.routing.record_type);
         let mut changes = Vec::new();
         for cell in &service.cells {
             for (r, _) in service.regions.iter().enumerate() {
@@ -157,7 +159,7 @@ pub async fn provision(
                 };
                 changes.push(RecordChange::create(RecordSet {
                     name: geo.record_name.clone(),
-                    rtype: RecordType::Cname,
+                    rtype: RecordType::Cname.into(),
                     ttl: service.routing.ttl_secs,
                     values: vec![cell.record_name.clone()],
                     routing: Routing::Geolocation {

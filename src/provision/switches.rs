@@ -118,7 +118,7 @@ pub async fn provision(
     let known = world
         .read_switches(&refs)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: reading switches: {}", service.name, e.message))?;
+        .map_err(|e| anyhow::anyhow!("{}: reading switches: {}", service.name, e.message()))?;
     let fresh: Vec<(SwitchRef, bool)> = refs
         .into_iter()
         .zip(known)
@@ -128,7 +128,7 @@ pub async fn provision(
     world
         .publish_switches(&fresh)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: publishing switches: {}", service.name, e.message))?;
+        .map_err(|e| anyhow::anyhow!("{}: publishing switches: {}", service.name, e.message()))?;
 
     report.created.push(format!(
         "{}: {} data-plane switch(es) (alarms in {}, Route 53 health checks), {wired} record(s) wired, {} started on",

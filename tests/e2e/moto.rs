@@ -306,7 +306,7 @@ async fn region_loss_end_to_end() {
             .expect("query");
         let intents: Vec<_> = items.iter().filter(|i| i.sk.ends_with("#INTENT")).collect();
         assert_eq!(intents.len(), 1, "{svc}: {items:?}");
-        let body: serde_json::Value = serde_json::from_str(&intents[0].body).expect("json body");
+        let body = &intents[0].body;
         let reasons = body["steps"]
             .as_array()
             .expect("steps")

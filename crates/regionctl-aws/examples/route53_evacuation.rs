@@ -48,7 +48,7 @@ const BENCH_BUCKET: BucketConfig = BucketConfig {
 fn record(zone: &str, i: usize, region: usize, weight: u8) -> RecordSet {
     RecordSet {
         name: format!("svc{i}.{zone}"),
-        rtype: RecordType::A,
+        rtype: RecordType::A.into(),
         ttl: 60,
         values: vec![format!("10.{region}.{}.{}", i / 250, i % 250)],
         routing: Routing::Weighted {

@@ -19,5 +19,6 @@ pub mod route53;
 pub mod sqs;
 pub mod sts;
 pub mod types;
+pub mod world;
 
 pub use errors::{AwsError, ErrorClass, Result};

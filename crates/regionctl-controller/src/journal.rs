@@ -9,18 +9,29 @@
 //! - heartbeats and observation digests are one item per controller, overwritten each tick;
 //! - readers ignore expired items themselves (TTL deletion is lazy).
 //!
-//! | item | pk | sk | owner |
-//! |---|---|---|---|
-//! | decision intent | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it |
-//! | decision outcome | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region |
-//! | cooldown start | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved |
-//! | heartbeat | `HEARTBEAT` | `{region}` | that controller |
-//! | observation digest | `OBS` | `{region}` | that observer |
-//! | control (pause) | `CONTROL` | `PAUSE` | the operator's region |
-//! | control (override) | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` | the operator's region |
-//! | approval | `APPROVAL` | `{decision id}` | the approving operator's region |
+//! # Keys
+//! The one key table: the builders below write exactly these items, and the DynamoDB
+//! adapter (`regionctl-aws/src/dynamodb.rs`) stores them as the string attributes `pk`
+//! (partition key), `sk` (sort key), `kind`, `owner` and `body` (the record as JSON text),
+//! and the number `expires_at` (epoch seconds, the table's TTL attribute). Readers query
+//! "the items of a `pk` whose `sk` begins with a prefix".
+//!
+//! | item | kind | pk | sk | owner | expires |
+//! |---|---|---|---|---|---|
+//! | decision intent | `DECISION` | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it | 90 days |
+//! | decision outcome | `DECISION` | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region | 90 days |
+//! | cooldown start | `DECISION` | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved | 90 days |
+//! | heartbeat | `HEARTBEAT` | `HEARTBEAT` | `{region}` | that controller | 1 hour |
+//! | observation digest | `OBSERVATION` | `OBS` | `{region}` | that observer | 1 hour |
+//! | control (pause) | `CONTROL` | `CONTROL` | `PAUSE` (body `null`: resumed) | the operator's region | never |
+//! | control (override) | `CONTROL` | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` (`*`: all) | the operator's region | the override's end |
+//! | approval | `CONTROL` | `APPROVAL` | `{decision id}` | the approving operator's region | 90 days |
+//!
+//! Decision ids are hex content hashes, so an `{id}#…` key never collides with
+//! `LASTMOVE#…`. A decision is two items (intent before acting, outcome after), so a crash
+//! in between leaves an intent without an outcome, which the next pass rolls forward.
 
-use crate::ports::JournalItem;
+use crate::ports::{ItemKind, JournalItem, PortResult};
 use regionctl_core::controls::{Controls, Override, Pause};
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -206,7 +217,7 @@ pub struct Approval {
 fn item(
     pk: String,
     sk: String,
-    kind: &str,
+    kind: ItemKind,
     owner: &str,
     body: serde_json::Value,
     expires_at: Option<i64>,
@@ -214,7 +225,7 @@ fn item(
     JournalItem {
         pk,
         sk,
-        kind: kind.to_string(),
+        kind,
         owner: owner.to_string(),
         body,
         expires_at,
@@ -230,7 +241,7 @@ pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
     item(
         "HEARTBEAT".into(),
         h.region.clone(),
-        "HEARTBEAT",
+        ItemKind::Heartbeat,
         &h.region,
         to_json(h),
         expiry(h.at, LIVENESS_TTL_SECS),
@@ -242,7 +253,7 @@ pub fn digest_item(d: &ObservationDigest) -> JournalItem {
     item(
         "OBS".into(),
         d.observer.clone(),
-        "OBSERVATION",
+        ItemKind::Observation,
         &d.observer,
         to_json(d),
         expiry(d.at, LIVENESS_TTL_SECS),
@@ -254,7 +265,7 @@ pub fn intent_item(d: &DecisionRecord) -> JournalItem {
     item(
         format!("DECISION#{}", d.service),
         format!("{}#INTENT", d.id),
-        "DECISION",
+        ItemKind::Decision,
         &d.recorded_by,
         to_json(d),
         expiry(d.at, DECISION_TTL_SECS),
@@ -266,7 +277,7 @@ pub fn outcome_item(o: &OutcomeRecord) -> JournalItem {
     item(
         format!("DECISION#{}", o.service),
         format!("{}#OUTCOME#{}", o.id, o.region),
-        "DECISION",
+        ItemKind::Decision,
         &o.region,
         to_json(o),
         expiry(o.at, DECISION_TTL_SECS),
@@ -280,7 +291,7 @@ pub fn last_move_item(service: &str, region: &str, at: Timestamp) -> JournalItem
     item(
         format!("DECISION#{service}"),
         format!("{LAST_MOVE_PREFIX}{region}"),
-        "DECISION",
+        ItemKind::Decision,
         region,
         serde_json::json!({ "at": at }),
         expiry(at, DECISION_TTL_SECS),
@@ -295,7 +306,7 @@ pub fn pause_item(p: &Pause, owner: &str) -> JournalItem {
     item(
         "CONTROL".into(),
         "PAUSE".into(),
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(p),
         None,
@@ -313,7 +324,7 @@ pub fn override_item(o: &Override, owner: &str) -> JournalItem {
     item(
         "CONTROL".into(),
         sk,
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(o),
         Some(o.expires_at.millis() / 1000),
@@ -325,17 +336,18 @@ pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
     item(
         "APPROVAL".into(),
         a.id.clone(),
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(a),
         expiry(a.at, DECISION_TTL_SECS),
     )
 }
 
-/// Controls from `CONTROL` items (a `PAUSE` item whose body is `null` means resumed).
-pub fn controls_from(items: &[JournalItem]) -> Controls {
+/// Controls from `CONTROL` items as read (a `PAUSE` item whose body is `null` means resumed;
+/// an item that could not be read, or whose body is not a control, counts for nothing).
+pub fn controls_from(items: &[PortResult<JournalItem>]) -> Controls {
     let mut controls = Controls::default();
-    for it in items {
+    for it in items.iter().flatten() {
         if it.sk == "PAUSE" {
             controls.paused = serde_json::from_value(it.body.clone()).ok();
         } else if it.sk.starts_with("OVERRIDE#")

@@ -372,7 +372,7 @@ pub fn run(
                     &svc.routing.hosted_zone_id,
                     WeightedRecord {
                         name: cell.record_name.clone(),
-                        record_type: svc.routing.record_type.as_str().to_string(),
+                        record_type: svc.routing.record_type,
                         set_identifier: cell.set_identifiers[r].clone(),
                         value: cell.values_per_region[r].clone(),
                         ttl: svc.routing.ttl_secs,
