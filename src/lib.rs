@@ -1,8 +1,9 @@
-//! The `regionctl` library behind the binary: the AWS implementation of the controller's
-//! ports, the long-running controller, provisioning, probes and policy files on disk.
+//! The `regionctl` library behind the binary: the host of the controller's AWS world, the
+//! long-running controller, provisioning, probes and policy files on disk.
 //!
 //! # Layout
-//! - [`aws_world`]: every controller port on the official AWS SDK (`regionctl-aws`).
+//! - [`aws_world`]: the controller's AWS world (`regionctl_aws::world`) hosted by this
+//!   process: its probes and failpoints.
 //! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).

@@ -2,7 +2,10 @@
 //!
 //! Callers decide what to do from an [`ErrorClass`] (retry with backoff, slow down, or give
 //! up), never from service-specific error types, so the retry policy cannot drift between
-//! adapters. [`classify`] is the only function that looks at raw SDK errors.
+//! adapters. [`classify`] is the only function that looks at raw SDK errors. The class is
+//! the controller's ([`regionctl_controller::ports::ErrorClass`]): a failure reaches the
+//! controller as a `PortError` ([`AwsError::into_port`]) with this class and the
+//! [`AwsError`] itself as its source.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;

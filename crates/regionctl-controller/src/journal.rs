@@ -363,3 +363,171 @@ pub fn controls_from(items: &[PortResult<JournalItem>]) -> Controls {
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every builder writes the item the key table (module docs) says, and `controls_from`
+    //! reads controls back. Records are built from JSON, as a peer's replica would hold
+    //! them.
+
+    use super::*;
+    use crate::ports::{ErrorClass, PortError};
+    use regionctl_core::controls::OverrideAction;
+    use serde_json::json;
+
+    const AT: Timestamp = Timestamp(1_700_000_000_000);
+    const AT_SECS: i64 = 1_700_000_000;
+
+    fn record<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("a record")
+    }
+
+    fn keys(it: &JournalItem) -> (&str, &str, ItemKind, &str, Option<i64>) {
+        (&it.pk, &it.sk, it.kind, &it.owner, it.expires_at)
+    }
+
+    #[test]
+    fn liveness_items_are_one_per_controller_and_expire_in_an_hour() {
+        let h: Heartbeat = record(json!({
+            "region": "eu-west-1", "bundle_hash": "b", "at": AT, "state": "acting"
+        }));
+        let it = heartbeat_item(&h);
+        assert_eq!(
+            keys(&it),
+            (
+                "HEARTBEAT",
+                "eu-west-1",
+                ItemKind::Heartbeat,
+                "eu-west-1",
+                Some(AT_SECS + 3_600)
+            )
+        );
+        assert_eq!(record::<Heartbeat>(it.body), h);
+        let d: ObservationDigest = record(json!({
+            "observer": "us-east-1", "bundle_hash": "b", "at": AT, "probes": [],
+            "alarm_read_failures": []
+        }));
+        let it = digest_item(&d);
+        assert_eq!(
+            keys(&it),
+            (
+                "OBS",
+                "us-east-1",
+                ItemKind::Observation,
+                "us-east-1",
+                Some(AT_SECS + 3_600)
+            )
+        );
+    }
+
+    #[test]
+    fn decision_items_share_the_services_partition_and_keep_90_days() {
+        let ninety_days = Some(AT_SECS + 90 * 86_400);
+        let d: DecisionRecord = record(json!({
+            "id": "ab12", "service": "playback", "bundle_hash": "b", "at": AT,
+            "recorded_by": "eu-west-1", "mode": "enforce", "disposition": "apply",
+            "health": [], "steps": [], "traffic": {}, "alerts": [], "notes": [],
+            "discretionary": false
+        }));
+        assert_eq!(
+            keys(&intent_item(&d)),
+            (
+                "DECISION#playback",
+                "ab12#INTENT",
+                ItemKind::Decision,
+                "eu-west-1",
+                ninety_days
+            )
+        );
+        let o: OutcomeRecord = record(json!({
+            "id": "ab12", "service": "playback", "region": "us-east-1", "status": "applied",
+            "at": AT, "started": AT, "steps": [], "calls": 3, "discretionary": false
+        }));
+        assert_eq!(
+            keys(&outcome_item(&o)),
+            (
+                "DECISION#playback",
+                "ab12#OUTCOME#us-east-1",
+                ItemKind::Decision,
+                "us-east-1",
+                ninety_days
+            )
+        );
+        let it = last_move_item("playback", "eu-west-1", AT);
+        assert_eq!(
+            keys(&it),
+            (
+                "DECISION#playback",
+                "LASTMOVE#eu-west-1",
+                ItemKind::Decision,
+                "eu-west-1",
+                ninety_days
+            )
+        );
+        assert!(it.sk.starts_with(LAST_MOVE_PREFIX));
+        assert_eq!(it.body, json!({ "at": AT }));
+    }
+
+    #[test]
+    fn controls_are_read_back_and_unreadable_items_count_for_nothing() {
+        let pause = Pause {
+            who: "ops".into(),
+            why: "db failover".into(),
+            at: AT,
+        };
+        let drain = Override {
+            service: Some("playback".into()),
+            region: "eu-central-1".into(),
+            cell: None,
+            action: OverrideAction::Drain,
+            who: "ops".into(),
+            why: "maintenance".into(),
+            expires_at: Timestamp(AT.millis() + 1_800_000),
+        };
+        let p = pause_item(&pause, "eu-west-1");
+        assert_eq!(
+            keys(&p),
+            ("CONTROL", "PAUSE", ItemKind::Control, "eu-west-1", None)
+        );
+        let o = override_item(&drain, "eu-west-1");
+        assert_eq!(
+            keys(&o),
+            (
+                "CONTROL",
+                "OVERRIDE#eu-central-1#playback#*",
+                ItemKind::Control,
+                "eu-west-1",
+                Some(AT_SECS + 1_800)
+            )
+        );
+        let approval = Approval {
+            id: "ab12".into(),
+            who: "ops".into(),
+            at: AT,
+        };
+        assert_eq!(
+            keys(&approval_item(&approval, "us-east-1")),
+            (
+                "APPROVAL",
+                "ab12",
+                ItemKind::Control,
+                "us-east-1",
+                Some(AT_SECS + 90 * 86_400)
+            )
+        );
+
+        let unreadable = PortError::new("dynamodb", "Query", ErrorClass::Permanent, "not JSON");
+        let controls = controls_from(&[Ok(p.clone()), Err(unreadable.clone()), Ok(o)]);
+        assert_eq!(controls.paused, Some(pause));
+        assert_eq!(controls.overrides, vec![drain]);
+        // Resumed: the pause item's body is `null`.
+        let resumed = JournalItem {
+            body: serde_json::Value::Null,
+            ..p
+        };
+        assert_eq!(
+            controls_from(&[Ok(resumed), Err(unreadable)]),
+            Controls::default()
+        );
+    }
+}

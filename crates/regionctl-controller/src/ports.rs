@@ -1,6 +1,8 @@
 //! Ports: the I/O a controller needs, as small traits over domain types.
 //!
-//! Two families implement them: the AWS adapters (official SDK) and the simulated world.
+//! Two families implement them: the AWS adapters (`regionctl_aws::world`, official SDK) and
+//! the simulated world (`regionctl_sim::world`). The types they speak are declared here, once
+//! (or in the core), and each implementation converts to them at its edge.
 //! The futures need not be `Send`: a controller runs one pass at a time on one task.
 
 use regionctl_core::health::AlarmObservation;
@@ -39,8 +41,7 @@ impl ErrorClass {
 /// describes that layer, the cause stays in the source chain). Logs, journal records and
 /// traces print the whole chain ([`PortError::display_chain`]) or only the cause
 /// ([`PortError::message`]), as they always have.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{service} {operation} failed ({class:?})")]
+#[derive(Debug, Clone)]
 pub struct PortError {
     /// AWS service (or simulated component).
     pub service: &'static str,
@@ -48,10 +49,27 @@ pub struct PortError {
     pub operation: &'static str,
     /// Classification.
     pub class: ErrorClass,
-    /// What the adapter (or the simulated component) reported. Shared, so that a port
-    /// error stays cheap to clone.
-    #[source]
+    /// What the adapter (or the simulated component) reported: the error's source.
+    /// Shared, so that a port error stays cheap to clone.
     pub source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for PortError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} failed ({:?})",
+            self.service, self.operation, self.class
+        )
+    }
+}
+
+/// Written out rather than derived: the source is the adapter's error itself (which a
+/// caller can downcast), not the `Arc` that shares it.
+impl std::error::Error for PortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
 }
 
 impl PortError {
@@ -309,4 +327,65 @@ pub trait World:
 impl<T: Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Switches + Clock> World
     for T
 {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_round_trip_through_their_stored_names() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        // Documented once, never written: not a kind.
+        assert_eq!(ItemKind::parse("LEASE"), None);
+    }
+
+    /// An adapter error with a cause of its own, as an SDK error might carry.
+    #[derive(Debug, thiserror::Error)]
+    #[error("route53 ChangeResourceRecordSets failed (Throttled, Throttling): Rate exceeded")]
+    struct AdapterError {
+        #[source]
+        cause: std::io::Error,
+    }
+
+    #[test]
+    fn port_errors_keep_their_source_and_print_as_they_always_did() {
+        let e = PortError::new(
+            "route53",
+            "ChangeResourceRecordSets",
+            ErrorClass::Throttled,
+            "Throttling: Rate exceeded",
+        );
+        assert_eq!(
+            e.to_string(),
+            "route53 ChangeResourceRecordSets failed (Throttled)"
+        );
+        assert_eq!(e.message(), "Throttling: Rate exceeded");
+        assert_eq!(
+            e.display_chain(),
+            "route53 ChangeResourceRecordSets failed (Throttled): Throttling: Rate exceeded"
+        );
+        assert!(e.class.is_retryable());
+        assert!(!ErrorClass::Permanent.is_retryable());
+
+        let adapter = AdapterError {
+            cause: std::io::Error::other("connection reset"),
+        };
+        let e = PortError::new(
+            "route53",
+            "ChangeResourceRecordSets",
+            ErrorClass::Throttled,
+            adapter,
+        );
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.downcast_ref::<AdapterError>().is_some());
+        assert_eq!(
+            e.display_chain(),
+            "route53 ChangeResourceRecordSets failed (Throttled): route53 \
+             ChangeResourceRecordSets failed (Throttled, Throttling): Rate exceeded: connection reset"
+        );
+    }
 }

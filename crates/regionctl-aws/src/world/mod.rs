@@ -25,7 +25,7 @@ mod dns;
 mod journal;
 
 use crate::cloudwatch::CloudWatchClient;
-use crate::config::{AwsSettings, load};
+use crate::config::{AwsSettings, SdkConfig, load, load_for_tests};
 use crate::dynamodb;
 use crate::ecs::EcsClient;
 use crate::elbv2::Elbv2Client;
@@ -36,6 +36,7 @@ use regionctl_core::policy::Probe;
 use regionctl_core::policy::raw::ControllerSpec;
 use regionctl_core::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -103,16 +104,34 @@ impl<H> AwsWorld<H> {
 
     /// Builds clients for every region, probing through `host`.
     pub async fn connect_with(settings: &WorldSettings, host: H) -> Self {
-        let sdk = |region: &str| {
+        let endpoint_url = settings.endpoint_url.clone();
+        Self::build(settings, host, |region: String| {
             let s = AwsSettings {
-                region: region.to_string(),
-                endpoint_url: settings.endpoint_url.clone(),
+                region,
+                endpoint_url: endpoint_url.clone(),
             };
             async move { load(&s).await }
-        };
+        })
+        .await
+    }
+
+    /// [`AwsWorld::connect_with`] for tests against moto at `endpoint_url`: static
+    /// credentials and no SDK retries ([`crate::config::load_for_tests`]).
+    pub async fn connect_for_tests(settings: &WorldSettings, endpoint_url: &str, host: H) -> Self {
+        Self::build(settings, host, |region: String| async move {
+            load_for_tests(&region, endpoint_url).await
+        })
+        .await
+    }
+
+    async fn build<F: Future<Output = SdkConfig>>(
+        settings: &WorldSettings,
+        host: H,
+        sdk: impl Fn(String) -> F,
+    ) -> Self {
         let mut regions = BTreeMap::new();
         for r in &settings.regions {
-            let cfg = sdk(r).await;
+            let cfg = sdk(r.clone()).await;
             regions.insert(
                 r.clone(),
                 RegionClients {
@@ -123,15 +142,15 @@ impl<H> AwsWorld<H> {
             );
         }
         // Route 53's control plane lives in us-east-1.
-        let global = sdk("us-east-1").await;
+        let global = sdk("us-east-1".to_string()).await;
         let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(settings.bucket)));
         let journal_region = settings
             .journal_region
             .clone()
             .unwrap_or_else(|| settings.region.clone());
         let journal =
-            dynamodb::Journal::new(&sdk(&journal_region).await, settings.journal_table.clone());
-        let events = EventBridgeClient::new(&sdk(&settings.region).await);
+            dynamodb::Journal::new(&sdk(journal_region).await, settings.journal_table.clone());
+        let events = EventBridgeClient::new(&sdk(settings.region.clone()).await);
         AwsWorld {
             regions,
             route53,
@@ -140,6 +159,11 @@ impl<H> AwsWorld<H> {
             health_checks: Mutex::new(HashMap::new()),
             host,
         }
+    }
+
+    /// The host: what supplies this world's probes and test hooks.
+    pub fn host(&self) -> &H {
+        &self.host
     }
 
     /// The clients for region `name`, or the port error of an `operation` there.
