@@ -7,11 +7,11 @@
 //! journal in `journal_region`, and EventBridge in the controller's own region.
 //!
 //! # Design
-//! Two ports are not AWS: the observer's own probes of the endpoints ([`Prober`]) and the
-//! hook tests use to kill a controller in the middle of applying. Both come from the process
-//! around the world, its [`Host`]: the root crate supplies HTTP/TCP probes and its
-//! failpoints, and this crate knows nothing of either (ADR 0011). The clock is the wall
-//! clock ([`now_millis`]): the only clock an AWS controller has.
+//! Two things it needs are not AWS: the observer's own probes of the endpoints (the
+//! [`Prober`] port) and the hook tests use to kill a controller in the middle of applying.
+//! Both come from the process around the world, its [`Host`]: the root crate supplies
+//! HTTP/TCP probes and its failpoints, and this crate knows nothing of either (ADR 0011).
+//! The clock is the wall clock ([`now_millis`]): the only clock an AWS controller has.
 //!
 //! # Layout
 //! - `dns`: the `Dns` port on Route 53 (weighted records, keeping their health checks).
