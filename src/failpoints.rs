@@ -4,7 +4,8 @@
 //! release builds do not), and then switched on by `REGIONCTL_FAILPOINTS`, a comma-separated
 //! list:
 //! - `crash-after-scale`: abort the process (like `kill -9`) right after the first ECS
-//!   `UpdateService` of a pass — killed in the middle of applying;
+//!   `UpdateService` of a pass — killed in the middle of applying (the AWS world calls its
+//!   host's `after_scale`, [`crate::aws_world::Process`]);
 //! - `probe-fail@TEXT`: this controller's probes of any target containing TEXT fail (one
 //!   observer's view of a region).
 

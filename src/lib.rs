@@ -1,15 +1,15 @@
-//! The `regionctl` library behind the binary: the AWS implementation of the controller's
-//! ports, the long-running controller, provisioning, probes and policy files on disk.
+//! The `regionctl` library behind the binary: the host of the controller's AWS world, the
+//! long-running controller, provisioning, probes and the real-time game-day targets.
 //!
 //! # Layout
-//! - [`aws_world`]: every controller port on the official AWS SDK (`regionctl-aws`).
+//! - [`aws_world`]: the controller's AWS world (`regionctl_aws::world`) hosted by this
+//!   process: its probes and failpoints.
 //! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`gameday`]: the real-time game-day targets (moto, a real account) of the game-day
 //!   engine in `regionctl-sim`.
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
-//! - [`files`]: reading a policy bundle from disk, bounded.
 //! - [`moto_network`]: moto's default VPC, for provisioning on moto.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
@@ -17,7 +17,6 @@ pub mod aws_world;
 pub mod chaos;
 pub mod daemon;
 pub mod failpoints;
-pub mod files;
 pub mod gameday;
 pub mod moto_network;
 pub mod probe;

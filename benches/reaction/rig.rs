@@ -170,7 +170,7 @@ impl<'a> Rig<'a> {
             for r in 0..nr {
                 records.push(WeightedRecord {
                     name: cell.record_name.clone(),
-                    record_type: service.routing.record_type.as_str().to_string(),
+                    record_type: service.routing.record_type,
                     set_identifier: cell.set_identifiers[r].clone(),
                     value: cell.values_per_region[r].clone(),
                     ttl: service.routing.ttl_secs,

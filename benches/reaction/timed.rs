@@ -211,7 +211,7 @@ impl Journal for Timed<'_> {
         .await
     }
 
-    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
+    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<PortResult<JournalItem>>> {
         let family = pk.split('#').next().unwrap_or(pk);
         self.time(
             format!("journal.query({family})"),

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use regionctl::aws_world::{AwsWorld, now_millis};
 use regionctl_controller::journal::{self, Approval, DecisionRecord, Heartbeat, OutcomeRecord};
-use regionctl_controller::ports::Journal as _;
+use regionctl_controller::ports::{Journal as _, JournalItem};
 use regionctl_core::controls::{Override, OverrideAction, Pause};
 use regionctl_core::plan::render::clock;
 use regionctl_core::policy::Bundle;
@@ -268,11 +268,23 @@ async fn find_decision(
     id: &str,
 ) -> Result<Option<(DecisionRecord, Vec<OutcomeRecord>)>> {
     for service in &bundle.services {
-        let items = world
+        let read = world
             .query(&format!("DECISION#{}", service.name), id)
             .await
             .map_err(|e| anyhow!(e))?;
+        let mut unreadable = None;
+        let items: Vec<JournalItem> = read
+            .into_iter()
+            .filter_map(|i| i.map_err(|e| unreadable.get_or_insert(e)).ok())
+            .collect();
         let intent = items.iter().find(|i| i.sk == format!("{id}#INTENT"));
+        if intent.is_none()
+            && let Some(e) = unreadable
+        {
+            // Only this decision's items share its id's prefix: the intent may be the one
+            // that could not be read.
+            return Err(anyhow!(e)).context("decision record");
+        }
         if let Some(intent) = intent {
             let record: DecisionRecord =
                 serde_json::from_value(intent.body.clone()).context("decision record")?;
@@ -375,6 +387,7 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             .await
             .map_err(|e| anyhow!(e))?
             .into_iter()
+            .flatten()
             .filter_map(|i| serde_json::from_value(i.body).ok())
             .collect();
         let controls =
@@ -387,12 +400,14 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow!(e))?;
             let last = items
                 .iter()
+                .flatten()
                 .filter(|i| i.sk.ends_with("#INTENT"))
                 .filter_map(|i| serde_json::from_value::<DecisionRecord>(i.body.clone()).ok())
                 .max_by_key(|d| d.at);
             let outcome = last.as_ref().and_then(|d| {
                 items
                     .iter()
+                    .flatten()
                     .filter(|i| i.sk.starts_with(&format!("{}#OUTCOME#", d.id)))
                     .filter_map(|i| serde_json::from_value::<OutcomeRecord>(i.body.clone()).ok())
                     .max_by_key(|o| o.at)

@@ -117,7 +117,7 @@ async fn route(
                 match admin.world.put(&item).await {
                     Ok(()) if path == "/pause" => ("200 OK", TEXT, format!("paused by {who}: {why}\n")),
                     Ok(()) => ("200 OK", TEXT, format!("resumed by {who}\n")),
-                    Err(e) => ("503 Service Unavailable", TEXT, format!("journal write failed: {e}\n")),
+                    Err(e) => ("503 Service Unavailable", TEXT, format!("journal write failed: {}\n", e.display_chain())),
                 }
             }
             _ => ("401 Unauthorized", TEXT, "missing or wrong bearer token\n".into()),

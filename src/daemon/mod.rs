@@ -10,6 +10,11 @@
 //!
 //! The admin HTTP server ([`admin`]) runs on the same thread and reads the shared
 //! [`state::State`].
+//!
+//! The loop reads as its stages: `Daemon::start` (the world, the alarm queue, the admin
+//! server), then `Daemon::pass` (the pass and what follows it: delete the alarm events it
+//! followed, publish the dead-man's switch and new alerts, log, show), `Daemon::wait` and
+//! `Daemon::reload`, until a signal or `max_passes` ends it.
 
 pub mod admin;
 pub mod state;
@@ -22,8 +27,9 @@ use regionctl_aws::sqs::SqsClient;
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::Events as _;
-use regionctl_controller::reconcile::{Context, reconcile_once};
+use regionctl_controller::reconcile::{Context, PassReport, reconcile_once};
 use regionctl_core::policy::Bundle;
+use regionctl_core::policy::raw::ControllerSpec;
 use state::State;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -31,7 +37,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Namespace of the dead-man's-switch heartbeat metric.
 pub const HEARTBEAT_NAMESPACE: &str = "regionctl/controller";
@@ -64,8 +70,8 @@ pub fn run(options: DaemonOptions) -> Result<()> {
 }
 
 fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
-    let files =
-        crate::files::read_bundle(std::slice::from_ref(policies)).map_err(|e| format!("{e:#}"))?;
+    let files = regionctl_controller::policy_files::read(std::slice::from_ref(policies))
+        .map_err(|e| e.with_cause())?;
     regionctl_core::policy::load(&files).map_err(|diagnostics| {
         diagnostics
             .iter()
@@ -75,11 +81,40 @@ fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
     })
 }
 
+/// The loop, read as its stages: start, then pass → wait → reload until told to stop.
 async fn run_async(options: DaemonOptions) -> Result<()> {
-    let mut bundle = match load_policies(&options.policies) {
+    let bundle = match load_policies(&options.policies) {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
+    let controller = fleet_config(&bundle, &options)?;
+    let daemon = Daemon::start(options, controller, &bundle).await?;
+    let mut signals = Signals::new()?;
+    let mut running = Running::new(bundle, &daemon.options.policies);
+    loop {
+        daemon.pass(&mut running).await;
+        if daemon
+            .options
+            .max_passes
+            .is_some_and(|m| running.passes >= m)
+        {
+            return Ok(());
+        }
+        let reload = match daemon.wait(&mut running, &mut signals).await {
+            Wake::Exit => return Ok(()),
+            Wake::Reload => true,
+            Wake::Run => false,
+        };
+        let stamp = dir_stamp(&daemon.options.policies);
+        if reload || stamp != running.policy_mtime {
+            running.policy_mtime = stamp;
+            daemon.reload(&mut running).await;
+        }
+    }
+}
+
+/// The bundle's `ControllerConfig`, if it names this controller's region.
+fn fleet_config(bundle: &Bundle, options: &DaemonOptions) -> Result<ControllerSpec> {
     let Some(controller) = bundle.controller.clone() else {
         bail!(
             "{}: no ControllerConfig document",
@@ -93,207 +128,299 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             controller.regions.join(", ")
         );
     }
-    let settings = crate::aws_world::settings(
-        &bundle,
-        &controller,
-        &options.region,
-        options.endpoint_url.clone(),
-    );
-    let world = Rc::new(AwsWorld::connect(&settings).await);
-    let sqs = SqsClient::new(&load_sdk(&options.region, options.endpoint_url.clone()).await);
-    let queue_url = match sqs.queue_url(&controller.alarm_queue).await {
-        Ok(url) => Some(url),
-        Err(e) => {
-            log(
-                options.log_json,
-                "warn",
-                &options.region,
-                &format!(
-                    "Alarm event queue {} unavailable ({e}); relying on ticks.",
-                    controller.alarm_queue
-                ),
-            );
-            None
+    Ok(controller)
+}
+
+/// What stays fixed while the daemon runs: how it was started, the fleet configuration it
+/// started with, and its connections.
+struct Daemon {
+    options: DaemonOptions,
+    /// The fleet configuration of the bundle the daemon started with (a reload replaces the
+    /// policies, not the tick, the fleet or the journal).
+    controller: ControllerSpec,
+    world: Rc<AwsWorld>,
+    sqs: SqsClient,
+    /// The alarm event queue, if it could be found (otherwise ticks alone drive passes).
+    queue_url: Option<String>,
+    state: Rc<RefCell<State>>,
+}
+
+/// What changes from pass to pass.
+struct Running {
+    bundle: Bundle,
+    /// The health view and zone copies the next pass starts from.
+    memory: Memory,
+    /// Alarm events received, deleted once a pass has followed them.
+    pending_receipts: Vec<String>,
+    /// Alerts published and still active, so each is published once.
+    active_alerts: BTreeSet<String>,
+    passes: u64,
+    /// The policy files' [`dir_stamp`] when last loaded.
+    policy_mtime: (u128, usize),
+}
+
+impl Running {
+    fn new(bundle: Bundle, policies: &PathBuf) -> Self {
+        Running {
+            memory: Memory::unknown(&bundle),
+            bundle,
+            pending_receipts: Vec::new(),
+            active_alerts: BTreeSet::new(),
+            passes: 0,
+            policy_mtime: dir_stamp(policies),
         }
-    };
-    let state = Rc::new(RefCell::new(State::new(&options.region, &bundle)));
-    if let Some(addr) = options.admin_addr {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        log(
-            options.log_json,
-            "info",
-            &options.region,
-            &format!("Admin HTTP listening on {}.", listener.local_addr()?),
-        );
-        let server = admin::Admin {
-            state: state.clone(),
-            token: options.admin_token.clone(),
-            world: world.clone(),
-        };
-        tokio::task::spawn_local(admin::serve(listener, Rc::new(server)));
     }
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut memory = Memory::unknown(&bundle);
-    let mut pending_receipts: Vec<String> = Vec::new();
-    let mut active_alerts: BTreeSet<String> = BTreeSet::new();
-    let mut passes = 0u64;
-    let mut policy_mtime = dir_stamp(&options.policies);
-    loop {
-        // One pass, never interrupted.
-        // Cheap beside a pass's AWS calls, and always matches the bundle just loaded.
-        let alarm_reads = AlarmReads::new(&bundle);
-        let ctx = Context {
-            bundle: &bundle,
-            alarm_reads: &alarm_reads,
-            region: options.region.clone(),
-            controllers: controller.regions.clone(),
-            heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
-            approval_timeout_secs: controller.approval_timeout_secs,
-        };
-        let started = Instant::now();
-        let report = reconcile_once(&ctx, world.as_ref(), &mut memory).await;
-        let elapsed = started.elapsed();
-        // Alarm events are deleted only after a pass has handled them.
-        if let Some(url) = &queue_url {
-            for receipt in pending_receipts.drain(..) {
-                if let Err(e) = sqs.delete(url, &receipt).await {
-                    // Redelivered later: harmless, the pass is level-triggered.
-                    log(
-                        options.log_json,
-                        "warn",
-                        &options.region,
-                        &format!("Alarm event not deleted: {e}."),
-                    );
-                }
-            }
-        }
-        // Dead-man's switch: a metric that stops when this controller stops.
-        if let Some(clients) = world.regions.get(&options.region) {
-            let point = MetricPoint {
-                name: "Heartbeat".into(),
-                dimensions: vec![("Region".into(), options.region.clone())],
-                value: 1.0,
-                timestamp_ms: None,
-            };
-            if let Err(e) = clients
-                .cloudwatch
-                .put_metric_data(HEARTBEAT_NAMESPACE, &[point])
-                .await
-            {
+}
+
+/// The signals the daemon obeys between passes.
+struct Signals {
+    hangup: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+}
+
+/// Why the wait between passes ended.
+enum Wake {
+    /// The tick, or an alarm event: run the next pass.
+    Run,
+    /// SIGHUP: reload the policies, then run.
+    Reload,
+    /// SIGTERM or ctrl-c.
+    Exit,
+}
+
+impl Daemon {
+    /// Connects the world and the alarm queue, and starts the admin server.
+    async fn start(
+        options: DaemonOptions,
+        controller: ControllerSpec,
+        bundle: &Bundle,
+    ) -> Result<Daemon> {
+        let settings = crate::aws_world::settings(
+            bundle,
+            &controller,
+            &options.region,
+            options.endpoint_url.clone(),
+        );
+        let world = Rc::new(AwsWorld::connect(&settings).await);
+        let sqs = SqsClient::new(&load_sdk(&options.region, options.endpoint_url.clone()).await);
+        let queue_url = match sqs.queue_url(&controller.alarm_queue).await {
+            Ok(url) => Some(url),
+            Err(e) => {
                 log(
                     options.log_json,
                     "warn",
                     &options.region,
-                    &format!("Heartbeat metric not published: {e}."),
+                    &format!(
+                        "Alarm event queue {} unavailable ({e}); relying on ticks.",
+                        controller.alarm_queue
+                    ),
                 );
+                None
+            }
+        };
+        let state = Rc::new(RefCell::new(State::new(&options.region, bundle)));
+        if let Some(addr) = options.admin_addr {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            log(
+                options.log_json,
+                "info",
+                &options.region,
+                &format!("Admin HTTP listening on {}.", listener.local_addr()?),
+            );
+            let server = admin::Admin {
+                state: state.clone(),
+                token: options.admin_token.clone(),
+                world: world.clone(),
+            };
+            tokio::task::spawn_local(admin::serve(listener, Rc::new(server)));
+        }
+        Ok(Daemon {
+            options,
+            controller,
+            world,
+            sqs,
+            queue_url,
+            state,
+        })
+    }
+
+    fn log(&self, level: &str, message: &str) {
+        log(self.options.log_json, level, &self.options.region, message);
+    }
+
+    /// One pass, never interrupted, and what follows it: the alarm events it followed are
+    /// deleted, the dead-man's switch and new alerts published, the pass logged and shown.
+    async fn pass(&self, running: &mut Running) {
+        // Cheap beside a pass's AWS calls, and always matches the bundle just loaded.
+        let alarm_reads = AlarmReads::new(&running.bundle);
+        let ctx = Context {
+            bundle: &running.bundle,
+            alarm_reads: &alarm_reads,
+            region: self.options.region.clone(),
+            controllers: self.controller.regions.clone(),
+            heartbeat_ttl_secs: self.controller.heartbeat_ttl_secs,
+            approval_timeout_secs: self.controller.approval_timeout_secs,
+        };
+        let started = Instant::now();
+        let report = reconcile_once(&ctx, self.world.as_ref(), &mut running.memory).await;
+        let elapsed = started.elapsed();
+        self.delete_followed(&mut running.pending_receipts).await;
+        self.publish_heartbeat().await;
+        running.active_alerts = self
+            .publish_new_alerts(&running.bundle, &report, &running.active_alerts)
+            .await;
+        log_pass(self.options.log_json, &report, elapsed);
+        self.state.borrow_mut().record_pass(
+            &running.bundle,
+            &report,
+            &running.memory.health,
+            elapsed,
+            running.active_alerts.len(),
+        );
+        running.passes += 1;
+    }
+
+    /// Alarm events are deleted only after a pass has handled them.
+    async fn delete_followed(&self, receipts: &mut Vec<String>) {
+        let Some(url) = &self.queue_url else {
+            return;
+        };
+        for receipt in receipts.drain(..) {
+            if let Err(e) = self.sqs.delete(url, &receipt).await {
+                // Redelivered later: harmless, the pass is level-triggered.
+                self.log("warn", &format!("Alarm event not deleted: {e}."));
             }
         }
-        // Alerts: publish each new one once; the gauge counts those active now.
+    }
+
+    /// Dead-man's switch: a metric that stops when this controller stops.
+    async fn publish_heartbeat(&self) {
+        let Some(clients) = self.world.regions.get(&self.options.region) else {
+            return;
+        };
+        let point = MetricPoint {
+            name: "Heartbeat".into(),
+            dimensions: vec![("Region".into(), self.options.region.clone())],
+            value: 1.0,
+            timestamp_ms: None,
+        };
+        if let Err(e) = clients
+            .cloudwatch
+            .put_metric_data(HEARTBEAT_NAMESPACE, &[point])
+            .await
+        {
+            self.log("warn", &format!("Heartbeat metric not published: {e}."));
+        }
+    }
+
+    /// Publishes each alert of `report` not already `active` once; returns the alerts active
+    /// now (the gauge counts them).
+    async fn publish_new_alerts(
+        &self,
+        bundle: &Bundle,
+        report: &PassReport,
+        active: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
         let mut now_active: BTreeSet<String> = report.alerts.iter().cloned().collect();
         if let Some(s) = &report.stand_down {
             now_active.insert(format!("stand-down: {s}"));
         }
-        for alert in now_active.difference(&active_alerts) {
-            let detail = serde_json::json!({ "region": options.region, "alert": alert, "bundle_hash": bundle.hash });
-            if let Err(e) = world.publish("regionctl Alert", &detail).await {
-                log(
-                    options.log_json,
-                    "warn",
-                    &options.region,
-                    &format!("Alert event not published: {e}."),
-                );
-            }
+        for alert in now_active.difference(active) {
+            let detail = serde_json::json!({ "region": self.options.region, "alert": alert, "bundle_hash": bundle.hash });
+            self.publish_alert(&detail).await;
         }
-        active_alerts = now_active;
-        log_pass(options.log_json, &report, elapsed);
-        state.borrow_mut().record_pass(
-            &bundle,
-            &report,
-            &memory.health,
-            elapsed,
-            active_alerts.len(),
-        );
-        passes += 1;
-        if options.max_passes.is_some_and(|m| passes >= m) {
-            return Ok(());
-        }
+        now_active
+    }
 
-        // Wait for the next reason to run.
-        let tick = Duration::from_secs(controller.tick_secs);
-        let wait_secs = i32::try_from(controller.tick_secs.min(20)).unwrap_or(20);
-        let mut reload = false;
+    async fn publish_alert(&self, detail: &serde_json::Value) {
+        if let Err(e) = self.world.publish("regionctl Alert", detail).await {
+            self.log(
+                "warn",
+                &format!("Alert event not published: {}.", e.display_chain()),
+            );
+        }
+    }
+
+    /// Waits for the next reason to run: the tick, an alarm event (its receipt is kept for
+    /// deletion after the pass), a reload or an exit signal.
+    async fn wait(&self, running: &mut Running, signals: &mut Signals) -> Wake {
+        let tick = Duration::from_secs(self.controller.tick_secs);
+        let wait_secs = i32::try_from(self.controller.tick_secs.min(20)).unwrap_or(20);
         tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(tick) => Wake::Run,
             messages = async {
-                match &queue_url {
-                    Some(url) => sqs.receive(url, 10, wait_secs).await.ok(),
+                match &self.queue_url {
+                    Some(url) => self.sqs.receive(url, 10, wait_secs).await.ok(),
                     None => std::future::pending().await,
                 }
             } => {
                 if let Some(messages) = messages {
                     let alarms: Vec<String> = messages.iter().filter_map(|m| m.alarm_change.as_ref().map(|c| c.alarm_name.clone())).collect();
                     if !alarms.is_empty() {
-                        log(options.log_json, "info", &options.region, &format!("Woken by alarm event(s): {}.", alarms.join(", ")));
+                        self.log("info", &format!("Woken by alarm event(s): {}.", alarms.join(", ")));
                     }
-                    pending_receipts.extend(messages.into_iter().map(|m| m.receipt_handle));
+                    running.pending_receipts.extend(messages.into_iter().map(|m| m.receipt_handle));
                 }
+                Wake::Run
             }
-            _ = sighup.recv() => reload = true,
-            _ = sigterm.recv() => {
-                log(options.log_json, "info", &options.region, "SIGTERM: the pass in flight finished; exiting.");
-                return Ok(());
+            _ = signals.hangup.recv() => Wake::Reload,
+            _ = signals.terminate.recv() => {
+                self.log("info", "SIGTERM: the pass in flight finished; exiting.");
+                Wake::Exit
             }
             _ = tokio::signal::ctrl_c() => {
-                log(options.log_json, "info", &options.region, "Interrupted: the pass in flight finished; exiting.");
-                return Ok(());
+                self.log("info", "Interrupted: the pass in flight finished; exiting.");
+                Wake::Exit
             }
         }
-        let stamp = dir_stamp(&options.policies);
-        if stamp != policy_mtime {
-            policy_mtime = stamp;
-            reload = true;
-        }
-        if reload {
-            match load_policies(&options.policies) {
-                // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
-                Ok(new) if new.hash == bundle.hash => state.borrow_mut().reload_error = None,
-                Ok(new) => {
-                    log(
-                        options.log_json,
-                        "info",
-                        &options.region,
-                        &format!(
-                            "Policy reloaded: bundle {} → {}.",
-                            bundle.short_hash(),
-                            new.short_hash()
-                        ),
-                    );
-                    memory = Memory::unknown(&new);
-                    bundle = new;
-                    state.borrow_mut().reloaded(&bundle, true, None);
-                }
-                Err(e) => {
-                    log(
-                        options.log_json,
-                        "error",
-                        &options.region,
-                        &format!(
-                            "Policy reload rejected; keeping bundle {}:\n{e}",
-                            bundle.short_hash()
-                        ),
-                    );
-                    let detail = serde_json::json!({ "region": options.region, "alert": "policy reload rejected", "diagnostics": e });
-                    if let Err(e) = world.publish("regionctl Alert", &detail).await {
-                        log(
-                            options.log_json,
-                            "warn",
-                            &options.region,
-                            &format!("Alert event not published: {e}."),
-                        );
-                    }
-                    state.borrow_mut().reloaded(&bundle, false, Some(e));
-                }
+    }
+
+    /// Reloads the policies: a valid new bundle replaces the running one (with a fresh
+    /// memory); a rejected one is logged, alerted and shown, and the last good one keeps
+    /// running.
+    async fn reload(&self, running: &mut Running) {
+        match load_policies(&self.options.policies) {
+            // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
+            Ok(new) if new.hash == running.bundle.hash => {
+                self.state.borrow_mut().reload_error = None;
+            }
+            Ok(new) => {
+                self.log(
+                    "info",
+                    &format!(
+                        "Policy reloaded: bundle {} → {}.",
+                        running.bundle.short_hash(),
+                        new.short_hash()
+                    ),
+                );
+                running.memory = Memory::unknown(&new);
+                running.bundle = new;
+                self.state
+                    .borrow_mut()
+                    .reloaded(&running.bundle, true, None);
+            }
+            Err(e) => {
+                self.log(
+                    "error",
+                    &format!(
+                        "Policy reload rejected; keeping bundle {}:\n{e}",
+                        running.bundle.short_hash()
+                    ),
+                );
+                let detail = serde_json::json!({ "region": self.options.region, "alert": "policy reload rejected", "diagnostics": e });
+                self.publish_alert(&detail).await;
+                self.state
+                    .borrow_mut()
+                    .reloaded(&running.bundle, false, Some(e));
             }
         }
     }
@@ -309,7 +436,8 @@ async fn load_sdk(region: &str, endpoint_url: Option<String>) -> regionctl_aws::
 
 /// Newest modification time and count of the policy files, to notice edits without inotify.
 fn dir_stamp(dir: &PathBuf) -> (u128, usize) {
-    let files = crate::files::list_policy_files(std::slice::from_ref(dir)).unwrap_or_default();
+    let files =
+        regionctl_controller::policy_files::list(std::slice::from_ref(dir)).unwrap_or_default();
     let newest = files
         .iter()
         .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
@@ -331,7 +459,7 @@ fn log(json: bool, level: &str, region: &str, message: &str) {
     }
 }
 
-fn log_pass(json: bool, report: &regionctl_controller::reconcile::PassReport, elapsed: Duration) {
+fn log_pass(json: bool, report: &PassReport, elapsed: Duration) {
     if json {
         let decisions: Vec<serde_json::Value> = report
             .decisions

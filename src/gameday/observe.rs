@@ -169,12 +169,14 @@ impl Observer {
         let t0_ms = self.started_ms();
         let mut decisions = BTreeMap::new();
         for svc in &self.bundle.services {
+            // An item that cannot be read is skipped, as a controller skips it.
             let (items, _) = journal
-                .query_prefix(&format!("DECISION#{}", svc.name), "")
+                .query_items(&format!("DECISION#{}", svc.name), "")
                 .await
                 .context("reading the journal")?;
+            let items: Vec<_> = items.into_iter().flatten().collect();
             for i in items.iter().filter(|i| i.sk.ends_with("#INTENT")) {
-                let Ok(record) = serde_json::from_str::<DecisionRecord>(&i.body) else {
+                let Ok(record) = serde_json::from_value::<DecisionRecord>(i.body.clone()) else {
                     continue;
                 };
                 if record.at.millis() < t0_ms {
@@ -187,7 +189,7 @@ impl Observer {
                 seen.outcomes = items
                     .iter()
                     .filter(|o| o.sk.starts_with(&prefix))
-                    .filter_map(|o| serde_json::from_str::<OutcomeRecord>(&o.body).ok())
+                    .filter_map(|o| serde_json::from_value::<OutcomeRecord>(o.body.clone()).ok())
                     .collect();
                 seen.statuses = seen
                     .outcomes

@@ -20,7 +20,9 @@ use regionctl_aws::config::{AwsSettings, load};
 use regionctl_aws::ecs::FargateService;
 use regionctl_aws::eventbridge::EventBridgeClient;
 use regionctl_aws::sqs::SqsClient;
-use regionctl_aws::types::{GeoLocation, MetricId, RecordChange, RecordSet, RecordType, Routing};
+use regionctl_aws::types::{
+    GeoLocation, MetricId, RecordChange, RecordSet, RecordSetType, RecordType, Routing,
+};
 use regionctl_core::policy::raw::{AlarmRole, ControllerSpec};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeSet;
@@ -159,7 +161,7 @@ fn weighted_records(
     service: &Service,
     have: &BTreeSet<(String, Option<String>)>,
 ) -> (Vec<RecordChange>, usize) {
-    let rtype = RecordType::parse(service.routing.record_type.as_str());
+    let rtype = RecordSetType::from(service.routing.record_type);
     let mut changes = Vec::new();
     let mut existing = 0;
     for cell in &service.cells {
@@ -219,7 +221,7 @@ fn geolocation_records(
         };
         changes.push(RecordChange::create(RecordSet {
             name: geo.record_name.clone(),
-            rtype: RecordType::Cname,
+            rtype: RecordType::Cname.into(),
             ttl: service.routing.ttl_secs,
             values: vec![cell.record_name.clone()],
             routing: Routing::Geolocation {

@@ -154,7 +154,7 @@ async fn start_unpublished(
     let known = world
         .read_switches(&refs)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: reading switches: {}", service.name, e.message))?;
+        .map_err(|e| anyhow::anyhow!("{}: reading switches: {}", service.name, e.message()))?;
     let fresh: Vec<(SwitchRef, bool)> = refs
         .into_iter()
         .zip(known)
@@ -164,7 +164,7 @@ async fn start_unpublished(
     world
         .publish_switches(&fresh)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: publishing switches: {}", service.name, e.message))?;
+        .map_err(|e| anyhow::anyhow!("{}: publishing switches: {}", service.name, e.message()))?;
     Ok(fresh.len())
 }
 

@@ -50,7 +50,8 @@ const SERVICE_PREFIXES: &[(&str, &str)] = &[
 
 /// Operations the running controller never calls, with the functions that do. They belong in
 /// `deploy/iam-policy-provision.json`; every other operation belongs in
-/// `deploy/iam-policy.json`. (Controller paths: `src/aws_world.rs` and `src/daemon/`.)
+/// `deploy/iam-policy.json`. (Controller paths: `crates/regionctl-aws/src/world/` and
+/// `src/daemon/`.)
 const PROVISION_ONLY: &[(&str, &str)] = &[
     // Route 53.
     (

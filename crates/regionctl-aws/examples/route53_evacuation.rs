@@ -48,7 +48,7 @@ const BENCH_BUCKET: BucketConfig = BucketConfig {
 fn record(zone: &str, i: usize, region: usize, weight: u8) -> RecordSet {
     RecordSet {
         name: format!("svc{i}.{zone}"),
-        rtype: RecordType::A,
+        rtype: RecordType::A.into(),
         ttl: 60,
         values: vec![format!("10.{region}.{}.{}", i / 250, i % 250)],
         routing: Routing::Weighted {
@@ -121,13 +121,35 @@ fn endpoint() -> String {
     url
 }
 
+/// The three approaches' samples, one per repetition each.
+#[derive(Debug, Default)]
+struct Measurements {
+    /// (a) regionctl: one `apply_changes`, read-back included.
+    batched: Vec<Sample>,
+    /// (a') the same without read-back.
+    batched_nv: Vec<Sample>,
+    /// (b) one single-change `apply_changes` per record.
+    naive: Vec<Sample>,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let url = endpoint();
     let sdk = regionctl_aws::config::load_for_tests("us-east-1", &url).await;
     let client = Route53Client::new(&sdk, Arc::new(SharedBucket::new(BENCH_BUCKET)));
-    let no_verify = client.clone().with_verify(false);
+    let (zone_name, zone_id) = create_zone(&client, &url).await?;
+    create_records(&client, &zone_name, &zone_id).await?;
+    let m = measure(&client, &zone_name, &zone_id).await?;
+    print_table(&m);
+    print_comparison(&m);
+    Ok(())
+}
 
+/// A fresh hosted zone for this run on moto at `url`: (name, id).
+async fn create_zone(
+    client: &Route53Client,
+    url: &str,
+) -> Result<(String, String), Box<dyn Error>> {
     let stamp = format!(
         "{}-{}",
         std::process::id(),
@@ -146,17 +168,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "token bucket:  burst {}, refill {}/s, write reserve {} (never runs dry: no artificial throttling)",
         BENCH_BUCKET.burst, BENCH_BUCKET.refill_per_sec, BENCH_BUCKET.write_reserve
     );
+    Ok((zone_name, zone_id))
+}
 
-    // Setup: 9,000 weighted records, created with the adapter (CREATE counts once: 333 names
-    // of 3 records per batch).
+/// Setup: 9,000 weighted records, created with the adapter (CREATE counts once: 333 names
+/// of 3 records per batch), and checked by listing the zone.
+async fn create_records(
+    client: &Route53Client,
+    zone_name: &str,
+    zone_id: &str,
+) -> Result<(), Box<dyn Error>> {
     let setup: Vec<RecordChange> = (0..NAMES)
         .flat_map(|i| {
-            let zone = zone_name.as_str();
-            (0..REGIONS.len()).map(move |r| RecordChange::create(record(zone, i, r, WEIGHT)))
+            (0..REGIONS.len()).map(move |r| RecordChange::create(record(zone_name, i, r, WEIGHT)))
         })
         .collect();
     let started = Instant::now();
-    let report = client.apply_changes(&zone_id, setup).await?;
+    let report = client.apply_changes(zone_id, setup).await?;
     println!(
         "setup:         {} records in {} ChangeResourceRecordSets calls, {} GetChange, {} list calls (read-back), {:.0} ms",
         report.changes,
@@ -165,77 +193,104 @@ async fn main() -> Result<(), Box<dyn Error>> {
         report.list_calls,
         ms(started.elapsed())
     );
-    let (listed, _) = client.list_record_sets(&zone_id).await?;
+    let (listed, _) = client.list_record_sets(zone_id).await?;
     let weighted = listed
         .iter()
         .filter(|r| matches!(r.routing, Routing::Weighted { .. }))
         .count();
     assert_eq!(weighted, NAMES * REGIONS.len(), "weighted records in zone");
+    Ok(())
+}
 
-    let evacuate = failing_region(&zone_name, 0);
-    let restore = failing_region(&zone_name, WEIGHT);
+/// `REPS` repetitions of the three approaches, the weights reset (untimed) after each.
+async fn measure(
+    client: &Route53Client,
+    zone_name: &str,
+    zone_id: &str,
+) -> Result<Measurements, Box<dyn Error>> {
+    let no_verify = client.clone().with_verify(false);
+    let evacuate = failing_region(zone_name, 0);
+    let restore = failing_region(zone_name, WEIGHT);
     let reset = || async {
         no_verify
-            .apply_changes(&zone_id, restore.clone())
+            .apply_changes(zone_id, restore.clone())
             .await
             .map(|_| ())
     };
-
-    let (mut batched, mut batched_nv, mut naive) = (Vec::new(), Vec::new(), Vec::new());
+    let mut m = Measurements::default();
     for rep in 1..=REPS {
         // (a) regionctl: one apply_changes, read-back included.
-        let started = Instant::now();
-        let r = client.apply_changes(&zone_id, evacuate.clone()).await?;
-        let mut s = Sample {
-            wall: started.elapsed(),
-            ..Sample::default()
-        };
-        s.add(&r);
-        assert_eq!(r.retries, 0, "no retries expected against moto");
-        batched.push(s);
+        let (s, retries) = timed_apply(client, zone_id, &evacuate).await?;
+        assert_eq!(retries, 0, "no retries expected against moto");
+        m.batched.push(s);
         reset().await?;
-
         // (a') regionctl without read-back.
-        let started = Instant::now();
-        let r = no_verify.apply_changes(&zone_id, evacuate.clone()).await?;
-        let mut s = Sample {
-            wall: started.elapsed(),
-            ..Sample::default()
-        };
-        s.add(&r);
-        batched_nv.push(s);
+        m.batched_nv
+            .push(timed_apply(&no_verify, zone_id, &evacuate).await?.0);
         reset().await?;
-
         // (b) naive: one single-change batch per record, sequentially.
-        let mut s = Sample::default();
-        let started = Instant::now();
-        for change in &evacuate {
-            let r = no_verify
-                .apply_changes(&zone_id, vec![change.clone()])
-                .await?;
-            s.add(&r);
-        }
-        s.wall = started.elapsed();
-        naive.push(s);
-        // Untimed check that the naive run did evacuate every record.
-        let (listed, _) = client.list_record_sets(&zone_id).await?;
-        let zeroed = listed
-            .iter()
-            .filter(|r| {
-                matches!(&r.routing, Routing::Weighted { set_identifier, weight: 0 }
-                    if set_identifier == REGIONS[FAILING])
-            })
-            .count();
-        assert_eq!(zeroed, NAMES, "naive run left records un-evacuated");
+        m.naive
+            .push(naive_run(&no_verify, zone_id, &evacuate).await?);
+        assert_evacuated(client, zone_id).await?;
         reset().await?;
         eprintln!(
             "rep {rep}/{REPS}: regionctl {:.0} ms, regionctl no read-back {:.0} ms, naive {:.0} ms",
-            ms(batched[rep - 1].wall),
-            ms(batched_nv[rep - 1].wall),
-            ms(naive[rep - 1].wall)
+            ms(m.batched[rep - 1].wall),
+            ms(m.batched_nv[rep - 1].wall),
+            ms(m.naive[rep - 1].wall)
         );
     }
+    Ok(m)
+}
 
+/// One timed `apply_changes` of every change: the sample and the retries it took.
+async fn timed_apply(
+    client: &Route53Client,
+    zone_id: &str,
+    changes: &[RecordChange],
+) -> Result<(Sample, u32), Box<dyn Error>> {
+    let started = Instant::now();
+    let r = client.apply_changes(zone_id, changes.to_vec()).await?;
+    let mut s = Sample {
+        wall: started.elapsed(),
+        ..Sample::default()
+    };
+    s.add(&r);
+    Ok((s, r.retries))
+}
+
+/// One single-change `apply_changes` per change, sequentially, timed as a whole.
+async fn naive_run(
+    client: &Route53Client,
+    zone_id: &str,
+    changes: &[RecordChange],
+) -> Result<Sample, Box<dyn Error>> {
+    let mut s = Sample::default();
+    let started = Instant::now();
+    for change in changes {
+        let r = client.apply_changes(zone_id, vec![change.clone()]).await?;
+        s.add(&r);
+    }
+    s.wall = started.elapsed();
+    Ok(s)
+}
+
+/// Untimed check that a run did evacuate every record of the failing region.
+async fn assert_evacuated(client: &Route53Client, zone_id: &str) -> Result<(), Box<dyn Error>> {
+    let (listed, _) = client.list_record_sets(zone_id).await?;
+    let zeroed = listed
+        .iter()
+        .filter(|r| {
+            matches!(&r.routing, Routing::Weighted { set_identifier, weight: 0 }
+                if set_identifier == REGIONS[FAILING])
+        })
+        .count();
+    assert_eq!(zeroed, NAMES, "naive run left records un-evacuated");
+    Ok(())
+}
+
+/// Calls and wall times per approach.
+fn print_table(m: &Measurements) {
     println!();
     println!(
         "Evacuating {} of {} weighted records ({NAMES} UPSERTs), {REPS} repetitions, {} build:",
@@ -252,9 +307,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "approach", "Change", "GetChange", "List", "total", "wall ms min", "wall ms med", "calls/s"
     );
     let rows = [
-        ("(a) regionctl apply_changes", &batched),
-        ("(a') regionctl, no read-back", &batched_nv),
-        ("(b) naive, 1 call per record", &naive),
+        ("(a) regionctl apply_changes", &m.batched),
+        ("(a') regionctl, no read-back", &m.batched_nv),
+        ("(b) naive, 1 call per record", &m.naive),
     ];
     for (label, samples) in rows {
         let (min, med, s) = summarize(samples);
@@ -271,10 +326,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     println!("(calls/s = total calls / median wall time)");
+}
 
-    let (_, a_med, a) = summarize(&batched);
-    let (_, _, a_nv) = summarize(&batched_nv);
-    let (_, b_med, b) = summarize(&naive);
+/// (c): change calls against the minimum and against naive, and the times the call counts
+/// would take at Route 53's account limit.
+fn print_comparison(m: &Measurements) {
+    let (_, a_med, a) = summarize(&m.batched);
+    let (_, _, a_nv) = summarize(&m.batched_nv);
+    let (_, b_med, b) = summarize(&m.naive);
     let minimum = (2 * NAMES).div_ceil(BATCH_LIMIT);
     println!();
     println!(
@@ -312,5 +371,4 @@ async fn main() -> Result<(), Box<dyn Error>> {
         a_nv.calls(),
         at_limit(a_nv.calls())
     );
-    Ok(())
 }

@@ -5,7 +5,7 @@
 //! does not understand. Alarm reads are batched: at most 100 names per `DescribeAlarms`.
 
 use crate::errors::{AwsError, Result};
-use crate::types::{AlarmState, AlarmStatus, MetricId};
+use crate::types::{AlarmState, AlarmStatus, MetricId, alarm_state_name, parse_alarm_state};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder;
 use aws_sdk_cloudwatch::types as cw;
@@ -234,7 +234,7 @@ fn dims(d: &[(String, String)]) -> Vec<cw::Dimension> {
 fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
     Some(AlarmStatus {
         name: a.alarm_name()?.to_string(),
-        state: AlarmState::parse(a.state_value()?.as_str())?,
+        state: parse_alarm_state(a.state_value()?.as_str())?,
         state_updated_ms: a
             .state_updated_timestamp()
             .and_then(|t| t.to_millis().ok())
@@ -333,7 +333,7 @@ impl CloudWatchClient {
         self.client
             .set_alarm_state()
             .alarm_name(name)
-            .state_value(cw::StateValue::from(state.as_str()))
+            .state_value(cw::StateValue::from(alarm_state_name(state)))
             .state_reason(reason)
             .send()
             .await

@@ -1,97 +1,33 @@
-//! DynamoDB: the journal table (decisions, observations, heartbeats, leases, controls).
+//! DynamoDB: the journal table.
 //!
 //! # Table design
 //!
 //! In production the journal is a DynamoDB global table in multi-region eventual
 //! consistency (MREC): conditional writes are checked only against the local replica and
-//! conflicts resolve last-writer-wins. So safety never rests on a lock:
+//! conflicts resolve last-writer-wins. So safety never rests on a lock: every item is written
+//! only by its owning region (the `owner` attribute), and decision ids are content hashes, so
+//! the same decision reached twice maps to the same key and `attribute_not_exists(pk)` makes
+//! the second write a no-op ([`PutOutcome::AlreadyExists`]).
 //!
-//! * **Every item is written only by its owning region** (the `owner` attribute, also part
-//!   of the key), so last-writer-wins never decides between two regions.
-//! * **Decision ids are content hashes** of (scope, policy-bundle hash, target state): the
-//!   same decision reached twice maps to the same key, and `attribute_not_exists(pk)` makes
-//!   the second write a no-op ([`PutOutcome::AlreadyExists`]).
+//! The items, their keys and their kinds are the controller's: the one key table is in
+//! `regionctl-controller/src/journal.rs`. This client stores a
+//! [`JournalItem`] as the string attributes `pk` (partition key), `sk` (sort key), `kind`,
+//! `owner` and `body` (the JSON document as text), plus the number `expires_at`: the
+//! table's TTL attribute, in epoch seconds. DynamoDB deletes expired items lazily (and moto
+//! never does), so readers must ignore expired items themselves.
 //!
-//! Keys are strings `pk` (partition) and `sk` (sort); queries are "all items of a pk whose sk
-//! begins with a prefix". Item kinds:
-//!
-//! | kind | pk | sk | written | TTL |
-//! |---|---|---|---|---|
-//! | `DECISION` intent | `DECISION#{scope}` | `{decision_id}#{owner}#INTENT` | once, before acting | 90 days |
-//! | `DECISION` outcome | `DECISION#{scope}` | `{decision_id}#{owner}#OUTCOME` | once, after verifying | 90 days |
-//! | `OBSERVATION` digest | `OBS#{owner}` | `{tick_ms:013}` | one per observer per tick (all cells in one item) | 1 day |
-//! | `HEARTBEAT` | `HEARTBEAT` | `{owner}#{controller}` | overwritten each tick; carries the policy-bundle hash | 1 hour |
-//! | `LEASE` | `LEASE#{scope}` | `{owner}` | overwritten by its owner; only reduces duplicate calls | lease end |
-//! | `CONTROL` pause/override | `CONTROL` | `PAUSE#{owner}` / `OVERRIDE#{scope}#{owner}` | by an operator through the region's controller | override end |
-//!
-//! A decision is recorded as two items (intent, then outcome) so a crash between acting and
-//! recording leaves an intent without an outcome, which the next tick re-verifies. TTL is
-//! the numeric attribute `expires_at` (epoch seconds); DynamoDB deletes expired items lazily
-//! (and moto never does), so readers must ignore expired items themselves.
+//! Reading converts once, here: an item without those attributes or of a kind no
+//! controller writes is a malformed response (the whole read fails, as it would for any
+//! response this adapter cannot use); an item whose body is not JSON is an
+//! [`AwsError::UnreadableItem`] in its place among the items read.
 
 use crate::errors::{AwsError, Result};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types as ddb;
+pub use regionctl_controller::ports::{ItemKind, JournalItem};
 use std::collections::HashMap;
 
 const SERVICE: &str = "dynamodb";
-
-/// The kind of a journal item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ItemKind {
-    /// A decision intent or outcome.
-    Decision,
-    /// One observer's digest for one tick.
-    Observation,
-    /// A controller heartbeat.
-    Heartbeat,
-    /// A lease (advisory).
-    Lease,
-    /// A pause switch or manual override.
-    Control,
-}
-
-impl ItemKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::Decision => "DECISION",
-            ItemKind::Observation => "OBSERVATION",
-            ItemKind::Heartbeat => "HEARTBEAT",
-            ItemKind::Lease => "LEASE",
-            ItemKind::Control => "CONTROL",
-        }
-    }
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<ItemKind> {
-        [
-            ItemKind::Decision,
-            ItemKind::Observation,
-            ItemKind::Heartbeat,
-            ItemKind::Lease,
-            ItemKind::Control,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-/// One journal item. The payload is an opaque JSON document owned by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalItem {
-    /// Partition key.
-    pub pk: String,
-    /// Sort key.
-    pub sk: String,
-    /// Item kind.
-    pub kind: ItemKind,
-    /// The region that owns (and alone writes) this item.
-    pub owner: String,
-    /// Payload (JSON).
-    pub body: String,
-    /// Expiry in epoch seconds (the table's TTL attribute).
-    pub expires_at: Option<i64>,
-}
 
 /// Result of a conditional create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +56,7 @@ fn to_item(item: &JournalItem) -> HashMap<String, ddb::AttributeValue> {
         ("sk".to_string(), s(&item.sk)),
         ("kind".to_string(), s(item.kind.as_str())),
         ("owner".to_string(), s(&item.owner)),
-        ("body".to_string(), s(&item.body)),
+        ("body".to_string(), s(&item.body.to_string())),
     ]);
     if let Some(t) = item.expires_at {
         m.insert(
@@ -131,7 +67,9 @@ fn to_item(item: &JournalItem) -> HashMap<String, ddb::AttributeValue> {
     m
 }
 
-fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<JournalItem> {
+/// An item as read: `Err` for a response that is not a journal item at all (the read
+/// fails), `Ok(Err)` for a journal item whose body cannot be read.
+fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<Result<JournalItem>> {
     let get = |k: &str| -> Result<String> {
         match m.get(k) {
             Some(ddb::AttributeValue::S(v)) => Ok(v.clone()),
@@ -139,21 +77,28 @@ fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<JournalItem> {
         }
     };
     let kind_name = get("kind")?;
-    Ok(JournalItem {
-        pk: get("pk")?,
-        sk: get("sk")?,
-        kind: ItemKind::parse(&kind_name).ok_or_else(|| AwsError::UnexpectedResponse {
-            service: SERVICE,
-            operation: "GetItem/Query",
-            message: format!("unknown kind {kind_name}"),
-        })?,
-        owner: get("owner")?,
-        body: get("body")?,
+    let (pk, sk) = (get("pk")?, get("sk")?);
+    let kind = ItemKind::parse(&kind_name).ok_or_else(|| AwsError::UnexpectedResponse {
+        service: SERVICE,
+        operation: "GetItem/Query",
+        message: format!("unknown kind {kind_name}"),
+    })?;
+    let owner = get("owner")?;
+    let body = match serde_json::from_str(&get("body")?) {
+        Ok(body) => body,
+        Err(source) => return Ok(Err(AwsError::UnreadableItem { pk, sk, source })),
+    };
+    Ok(Ok(JournalItem {
+        pk,
+        sk,
+        kind,
+        owner,
+        body,
         expires_at: match m.get("expires_at") {
             Some(ddb::AttributeValue::N(n)) => n.parse().ok(),
             _ => None,
         },
-    })
+    }))
 }
 
 impl Journal {
@@ -260,7 +205,7 @@ impl Journal {
         }
     }
 
-    /// Writes `item` unconditionally (heartbeats, leases: items only their owner writes).
+    /// Writes `item` unconditionally (heartbeats, digests: items only their owner writes).
     pub async fn put(&self, item: &JournalItem) -> Result<()> {
         self.client
             .put_item()
@@ -284,12 +229,25 @@ impl Journal {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", e))?;
-        out.item().map(from_item).transpose()
+        out.item().map(|m| from_item(m)?).transpose()
     }
 
-    /// All items of `pk` whose `sk` begins with `sk_prefix`, in sort-key order (all pages).
-    /// Returns the items and the number of `Query` calls made.
+    /// All items of `pk` whose `sk` begins with `sk_prefix`, in sort-key order (all pages),
+    /// and the number of `Query` calls made. An item whose body cannot be read fails the
+    /// whole read: tools and tests that read the journal want every item or an error (the
+    /// controller's port reads with [`Journal::query_items`]).
     pub async fn query_prefix(&self, pk: &str, sk_prefix: &str) -> Result<(Vec<JournalItem>, u32)> {
+        let (items, calls) = self.query_items(pk, sk_prefix).await?;
+        Ok((items.into_iter().collect::<Result<_>>()?, calls))
+    }
+
+    /// [`Journal::query_prefix`], with an item whose body cannot be read as an error in its
+    /// place.
+    pub async fn query_items(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+    ) -> Result<(Vec<Result<JournalItem>>, u32)> {
         let mut out = Vec::new();
         let mut calls = 0;
         let mut start: Option<HashMap<String, ddb::AttributeValue>> = None;
@@ -333,15 +291,42 @@ mod tests {
     fn item_round_trips_through_attributes() {
         let item = JournalItem {
             pk: "DECISION#svc".into(),
-            sk: "abc#eu-central-1#INTENT".into(),
+            sk: "abc#INTENT".into(),
             kind: ItemKind::Decision,
             owner: "eu-central-1".into(),
-            body: "{}".into(),
+            body: serde_json::json!({"id": "abc", "steps": [1, 2]}),
             expires_at: Some(42),
         };
-        assert_eq!(from_item(&to_item(&item)).unwrap(), item);
-        let mut broken = to_item(&item);
-        broken.insert("kind".into(), s("NOPE"));
-        assert!(from_item(&broken).is_err());
+        assert_eq!(from_item(&to_item(&item)).unwrap().unwrap(), item);
+        // A kind no controller writes (a `LEASE` never was) is not a journal item: no
+        // longer coerced to `CONTROL`.
+        for kind in ["NOPE", "LEASE"] {
+            let mut broken = to_item(&item);
+            broken.insert("kind".into(), s(kind));
+            assert!(from_item(&broken).is_err(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_body_is_an_error_of_its_own_not_null() {
+        let item = JournalItem {
+            pk: "HEARTBEAT".into(),
+            sk: "eu-west-1".into(),
+            kind: ItemKind::Heartbeat,
+            owner: "eu-west-1".into(),
+            body: serde_json::Value::Null,
+            expires_at: None,
+        };
+        let mut attributes = to_item(&item);
+        attributes.insert("body".into(), s("{not json"));
+        let read = from_item(&attributes).expect("a journal item");
+        match read {
+            Err(AwsError::UnreadableItem { pk, sk, .. }) => {
+                assert_eq!((pk.as_str(), sk.as_str()), ("HEARTBEAT", "eu-west-1"));
+            }
+            other => panic!("expected an unreadable item, got {other:?}"),
+        }
+        // `null` itself is a body like any other (a resumed pause).
+        assert_eq!(from_item(&to_item(&item)).unwrap().unwrap(), item);
     }
 }

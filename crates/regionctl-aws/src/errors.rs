@@ -2,29 +2,19 @@
 //!
 //! Callers decide what to do from an [`ErrorClass`] (retry with backoff, slow down, or give
 //! up), never from service-specific error types, so the retry policy cannot drift between
-//! adapters. [`classify`] is the only function that looks at raw SDK errors.
+//! adapters. [`classify`] is the only function that looks at raw SDK errors. The class is
+//! the controller's ([`regionctl_controller::ports::ErrorClass`]): a failure reaches the
+//! controller as a `PortError` ([`AwsError::into_port`]) with this class and the
+//! [`AwsError`] itself as its source.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use regionctl_controller::ports::PortError;
 
-/// What a failed call means for the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Transient: retry with backoff (5xx, timeouts, connection failures).
-    Retryable,
-    /// The service asked us to slow down: retry with backoff and spend fewer tokens.
-    Throttled,
-    /// Retrying the same request cannot help (validation, not found, conflict, auth).
-    Permanent,
-}
-
-impl ErrorClass {
-    /// Whether a retry of the same request may succeed.
-    pub fn is_retryable(self) -> bool {
-        !matches!(self, ErrorClass::Permanent)
-    }
-}
+/// What a failed call means for the caller: the controller's port error class, decided
+/// here, once, for every AWS call.
+pub use regionctl_controller::ports::ErrorClass;
 
 /// Error codes that mean "slow down", across the services we call.
 pub const THROTTLING_CODES: &[&str] = &[
@@ -136,6 +126,16 @@ pub enum AwsError {
         /// One line per differing record set.
         mismatches: Vec<String>,
     },
+    /// A journal item's body is not the JSON document the controller wrote.
+    #[error("journal item {pk} / {sk}: unreadable body")]
+    UnreadableItem {
+        /// Partition key.
+        pk: String,
+        /// Sort key.
+        sk: String,
+        /// Why the body does not parse.
+        source: serde_json::Error,
+    },
     /// The guard rejected an intermediate state of a batched apply; nothing was sent.
     #[error("guard rejected the state after batch {batch_index}; no change was sent")]
     GuardRejected {
@@ -184,6 +184,12 @@ impl AwsError {
             AwsError::Call { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+
+    /// The port error for this failure of `service` `operation`, classified as
+    /// [`AwsError::class`] says and keeping this error as its source.
+    pub fn into_port(self, service: &'static str, operation: &'static str) -> PortError {
+        PortError::new(service, operation, self.class(), self)
     }
 
     /// Shorthand for a missing response field.

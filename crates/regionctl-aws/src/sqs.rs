@@ -6,7 +6,7 @@
 //! [`SqsClient::delete`].
 
 use crate::errors::{AwsError, Result};
-use crate::types::{AlarmState, AlarmStateChange};
+use crate::types::{AlarmStateChange, parse_alarm_state};
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -209,7 +209,7 @@ pub fn parse_alarm_state_change(body: &str) -> Option<AlarmStateChange> {
     let state = detail.get("state")?;
     Some(AlarmStateChange {
         alarm_name: detail.get("alarmName")?.as_str()?.to_string(),
-        state: AlarmState::parse(state.get("value")?.as_str()?)?,
+        state: parse_alarm_state(state.get("value")?.as_str()?)?,
         timestamp_ms: parse_timestamp_ms(state.get("timestamp")?.as_str()?)?,
         region: v.get("region")?.as_str()?.to_string(),
     })
@@ -227,6 +227,7 @@ fn parse_timestamp_ms(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::AlarmState;
 
     fn envelope(detail_type: &str, state: &str, ts: &str) -> String {
         serde_json::json!({

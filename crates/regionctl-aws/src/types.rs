@@ -1,41 +1,54 @@
 //! Small domain types spoken by the adapters.
 //!
-//! This crate deliberately does not depend on `regionctl-core`: the adapters speak these
-//! plain types, and the root crate maps core types onto them. Keeping them small and
-//! SDK-free means callers never touch `aws_sdk_*` types.
+//! Where the core has the domain type (an alarm's state, the record types regionctl
+//! manages) the adapters speak it; the types here are the AWS-side shapes the core has no
+//! use for (record sets of any routing policy, alarm descriptions, metric ids). They are
+//! small and SDK-free, so callers never touch `aws_sdk_*` types.
 
-/// A DNS record type supported by the Route 53 adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordType {
-    /// IPv4 address record.
-    A,
-    /// IPv6 address record.
-    Aaaa,
-    /// Canonical name record.
-    Cname,
-    /// Any other type seen when listing a zone (SOA, NS, TXT, ...). Listed, never written.
+pub use regionctl_core::health::AlarmState;
+pub use regionctl_core::policy::raw::RecordType;
+
+/// A record set's type as a zone lists it: one regionctl manages, or any other (SOA, NS,
+/// TXT, ...), which the adapter lists but never writes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecordSetType {
+    /// `A`, `AAAA` or `CNAME`.
+    Managed(RecordType),
+    /// Any other type, by its Route 53 wire name.
     Other(String),
 }
 
-impl RecordType {
+impl RecordSetType {
     /// The Route 53 wire name of the type (`A`, `AAAA`, `CNAME`, ...).
     pub fn as_str(&self) -> &str {
         match self {
-            RecordType::A => "A",
-            RecordType::Aaaa => "AAAA",
-            RecordType::Cname => "CNAME",
-            RecordType::Other(s) => s,
+            RecordSetType::Managed(t) => t.as_str(),
+            RecordSetType::Other(s) => s,
         }
     }
 
     /// Parses a Route 53 wire name.
-    pub fn parse(s: &str) -> RecordType {
+    pub fn parse(s: &str) -> RecordSetType {
         match s {
-            "A" => RecordType::A,
-            "AAAA" => RecordType::Aaaa,
-            "CNAME" => RecordType::Cname,
-            other => RecordType::Other(other.to_string()),
+            "A" => RecordType::A.into(),
+            "AAAA" => RecordType::Aaaa.into(),
+            "CNAME" => RecordType::Cname.into(),
+            other => RecordSetType::Other(other.to_string()),
         }
+    }
+
+    /// The managed type, if it is one.
+    pub fn managed(&self) -> Option<RecordType> {
+        match self {
+            RecordSetType::Managed(t) => Some(*t),
+            RecordSetType::Other(_) => None,
+        }
+    }
+}
+
+impl From<RecordType> for RecordSetType {
+    fn from(t: RecordType) -> Self {
+        RecordSetType::Managed(t)
     }
 }
 
@@ -94,7 +107,7 @@ pub struct RecordSet {
     /// Fully qualified name; normalised to lower case with a trailing dot by [`RecordSet::key`].
     pub name: String,
     /// Record type.
-    pub rtype: RecordType,
+    pub rtype: RecordSetType,
     /// TTL in seconds (0 for alias records when listed).
     pub ttl: u32,
     /// Record values (IP addresses, a host name for CNAME).
@@ -108,12 +121,12 @@ pub struct RecordSet {
 impl RecordSet {
     /// The (name, type) group this record belongs to. Route 53 requires all changes to one
     /// group to be in the same batch, so batching never splits a group.
-    pub fn group_key(&self) -> (String, RecordType) {
+    pub fn group_key(&self) -> (String, RecordSetType) {
         (normalize_name(&self.name), self.rtype.clone())
     }
 
     /// The identity of the record set within a zone: (name, type, set identifier).
-    pub fn key(&self) -> (String, RecordType, Option<String>) {
+    pub fn key(&self) -> (String, RecordSetType, Option<String>) {
         (
             normalize_name(&self.name),
             self.rtype.clone(),
@@ -196,34 +209,22 @@ impl RecordChange {
     }
 }
 
-/// CloudWatch alarm state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AlarmState {
-    /// Within threshold.
-    Ok,
-    /// Breaching.
-    Alarm,
-    /// Not enough data: means *unknown*, never healthy.
-    InsufficientData,
+/// CloudWatch's name of an alarm state (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
+pub fn alarm_state_name(state: AlarmState) -> &'static str {
+    match state {
+        AlarmState::Ok => "OK",
+        AlarmState::Alarm => "ALARM",
+        AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+    }
 }
 
-impl AlarmState {
-    /// The CloudWatch wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-    /// Parses the CloudWatch wire name.
-    pub fn parse(s: &str) -> Option<AlarmState> {
-        match s {
-            "OK" => Some(AlarmState::Ok),
-            "ALARM" => Some(AlarmState::Alarm),
-            "INSUFFICIENT_DATA" => Some(AlarmState::InsufficientData),
-            _ => None,
-        }
+/// Parses CloudWatch's name of an alarm state.
+pub fn parse_alarm_state(name: &str) -> Option<AlarmState> {
+    match name {
+        "OK" => Some(AlarmState::Ok),
+        "ALARM" => Some(AlarmState::Alarm),
+        "INSUFFICIENT_DATA" => Some(AlarmState::InsufficientData),
+        _ => None,
     }
 }
 

@@ -28,3 +28,6 @@ mod dynamodb;
 
 #[path = "moto/compute.rs"]
 mod compute;
+
+#[path = "moto/world.rs"]
+mod world;

@@ -75,7 +75,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
         } else {
             match run_step(world, service, step, &mut applied).await {
                 Ok(s) => s,
-                Err(e) => StepStatus::Failed(e.to_string()),
+                Err(e) => StepStatus::Failed(e.display_chain()),
             }
         };
         status_by_id.insert(step.id, status.clone());
@@ -156,7 +156,7 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
                     let r = usize::from(c.r);
                     WeightedRecord {
                         name: cell.record_name.clone(),
-                        record_type: service.routing.record_type.as_str().to_string(),
+                        record_type: service.routing.record_type,
                         set_identifier: cell.set_identifiers[r].clone(),
                         value: cell.values_per_region[r].clone(),
                         ttl: service.routing.ttl_secs,

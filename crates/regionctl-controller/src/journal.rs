@@ -9,18 +9,29 @@
 //! - heartbeats and observation digests are one item per controller, overwritten each tick;
 //! - readers ignore expired items themselves (TTL deletion is lazy).
 //!
-//! | item | pk | sk | owner |
-//! |---|---|---|---|
-//! | decision intent | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it |
-//! | decision outcome | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region |
-//! | cooldown start | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved |
-//! | heartbeat | `HEARTBEAT` | `{region}` | that controller |
-//! | observation digest | `OBS` | `{region}` | that observer |
-//! | control (pause) | `CONTROL` | `PAUSE` | the operator's region |
-//! | control (override) | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` | the operator's region |
-//! | approval | `APPROVAL` | `{decision id}` | the approving operator's region |
+//! # Keys
+//! The one key table: the builders below write exactly these items, and the DynamoDB
+//! adapter (`regionctl-aws/src/dynamodb.rs`) stores them as the string attributes `pk`
+//! (partition key), `sk` (sort key), `kind`, `owner` and `body` (the record as JSON text),
+//! and the number `expires_at` (epoch seconds, the table's TTL attribute). Readers query
+//! "the items of a `pk` whose `sk` begins with a prefix".
+//!
+//! | item | kind | pk | sk | owner | expires |
+//! |---|---|---|---|---|---|
+//! | decision intent | `DECISION` | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it | 90 days |
+//! | decision outcome | `DECISION` | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region | 90 days |
+//! | cooldown start | `DECISION` | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved | 90 days |
+//! | heartbeat | `HEARTBEAT` | `HEARTBEAT` | `{region}` | that controller | 1 hour |
+//! | observation digest | `OBSERVATION` | `OBS` | `{region}` | that observer | 1 hour |
+//! | control (pause) | `CONTROL` | `CONTROL` | `PAUSE` (body `null`: resumed) | the operator's region | never |
+//! | control (override) | `CONTROL` | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` (`*`: all) | the operator's region | the override's end |
+//! | approval | `CONTROL` | `APPROVAL` | `{decision id}` | the approving operator's region | 90 days |
+//!
+//! Decision ids are hex content hashes, so an `{id}#…` key never collides with
+//! `LASTMOVE#…`. A decision is two items (intent before acting, outcome after), so a crash
+//! in between leaves an intent without an outcome, which the next pass rolls forward.
 
-use crate::ports::JournalItem;
+use crate::ports::{ItemKind, JournalItem, PortResult};
 use regionctl_core::controls::{Controls, Override, Pause};
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -206,7 +217,7 @@ pub struct Approval {
 fn item(
     pk: String,
     sk: String,
-    kind: &str,
+    kind: ItemKind,
     owner: &str,
     body: serde_json::Value,
     expires_at: Option<i64>,
@@ -214,7 +225,7 @@ fn item(
     JournalItem {
         pk,
         sk,
-        kind: kind.to_string(),
+        kind,
         owner: owner.to_string(),
         body,
         expires_at,
@@ -230,7 +241,7 @@ pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
     item(
         "HEARTBEAT".into(),
         h.region.clone(),
-        "HEARTBEAT",
+        ItemKind::Heartbeat,
         &h.region,
         to_json(h),
         expiry(h.at, LIVENESS_TTL_SECS),
@@ -242,7 +253,7 @@ pub fn digest_item(d: &ObservationDigest) -> JournalItem {
     item(
         "OBS".into(),
         d.observer.clone(),
-        "OBSERVATION",
+        ItemKind::Observation,
         &d.observer,
         to_json(d),
         expiry(d.at, LIVENESS_TTL_SECS),
@@ -254,7 +265,7 @@ pub fn intent_item(d: &DecisionRecord) -> JournalItem {
     item(
         format!("DECISION#{}", d.service),
         format!("{}#INTENT", d.id),
-        "DECISION",
+        ItemKind::Decision,
         &d.recorded_by,
         to_json(d),
         expiry(d.at, DECISION_TTL_SECS),
@@ -266,7 +277,7 @@ pub fn outcome_item(o: &OutcomeRecord) -> JournalItem {
     item(
         format!("DECISION#{}", o.service),
         format!("{}#OUTCOME#{}", o.id, o.region),
-        "DECISION",
+        ItemKind::Decision,
         &o.region,
         to_json(o),
         expiry(o.at, DECISION_TTL_SECS),
@@ -280,7 +291,7 @@ pub fn last_move_item(service: &str, region: &str, at: Timestamp) -> JournalItem
     item(
         format!("DECISION#{service}"),
         format!("{LAST_MOVE_PREFIX}{region}"),
-        "DECISION",
+        ItemKind::Decision,
         region,
         serde_json::json!({ "at": at }),
         expiry(at, DECISION_TTL_SECS),
@@ -295,7 +306,7 @@ pub fn pause_item(p: &Pause, owner: &str) -> JournalItem {
     item(
         "CONTROL".into(),
         "PAUSE".into(),
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(p),
         None,
@@ -313,7 +324,7 @@ pub fn override_item(o: &Override, owner: &str) -> JournalItem {
     item(
         "CONTROL".into(),
         sk,
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(o),
         Some(o.expires_at.millis() / 1000),
@@ -325,17 +336,18 @@ pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
     item(
         "APPROVAL".into(),
         a.id.clone(),
-        "CONTROL",
+        ItemKind::Control,
         owner,
         to_json(a),
         expiry(a.at, DECISION_TTL_SECS),
     )
 }
 
-/// Controls from `CONTROL` items (a `PAUSE` item whose body is `null` means resumed).
-pub fn controls_from(items: &[JournalItem]) -> Controls {
+/// Controls from `CONTROL` items as read (a `PAUSE` item whose body is `null` means resumed;
+/// an item that could not be read, or whose body is not a control, counts for nothing).
+pub fn controls_from(items: &[PortResult<JournalItem>]) -> Controls {
     let mut controls = Controls::default();
-    for it in items {
+    for it in items.iter().flatten() {
         if it.sk == "PAUSE" {
             controls.paused = serde_json::from_value(it.body.clone()).ok();
         } else if it.sk.starts_with("OVERRIDE#")
@@ -350,4 +362,172 @@ pub fn controls_from(items: &[JournalItem]) -> Controls {
 /// Serializes a record (records are plain data; this cannot fail for them).
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every builder writes the item the key table (module docs) says, and `controls_from`
+    //! reads controls back. Records are built from JSON, as a peer's replica would hold
+    //! them.
+
+    use super::*;
+    use crate::ports::{ErrorClass, PortError};
+    use regionctl_core::controls::OverrideAction;
+    use serde_json::json;
+
+    const AT: Timestamp = Timestamp(1_700_000_000_000);
+    const AT_SECS: i64 = 1_700_000_000;
+
+    fn record<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("a record")
+    }
+
+    fn keys(it: &JournalItem) -> (&str, &str, ItemKind, &str, Option<i64>) {
+        (&it.pk, &it.sk, it.kind, &it.owner, it.expires_at)
+    }
+
+    #[test]
+    fn liveness_items_are_one_per_controller_and_expire_in_an_hour() {
+        let h: Heartbeat = record(json!({
+            "region": "eu-west-1", "bundle_hash": "b", "at": AT, "state": "acting"
+        }));
+        let it = heartbeat_item(&h);
+        assert_eq!(
+            keys(&it),
+            (
+                "HEARTBEAT",
+                "eu-west-1",
+                ItemKind::Heartbeat,
+                "eu-west-1",
+                Some(AT_SECS + 3_600)
+            )
+        );
+        assert_eq!(record::<Heartbeat>(it.body), h);
+        let d: ObservationDigest = record(json!({
+            "observer": "us-east-1", "bundle_hash": "b", "at": AT, "probes": [],
+            "alarm_read_failures": []
+        }));
+        let it = digest_item(&d);
+        assert_eq!(
+            keys(&it),
+            (
+                "OBS",
+                "us-east-1",
+                ItemKind::Observation,
+                "us-east-1",
+                Some(AT_SECS + 3_600)
+            )
+        );
+    }
+
+    #[test]
+    fn decision_items_share_the_services_partition_and_keep_90_days() {
+        let ninety_days = Some(AT_SECS + 90 * 86_400);
+        let d: DecisionRecord = record(json!({
+            "id": "ab12", "service": "playback", "bundle_hash": "b", "at": AT,
+            "recorded_by": "eu-west-1", "mode": "enforce", "disposition": "apply",
+            "health": [], "steps": [], "traffic": {}, "alerts": [], "notes": [],
+            "discretionary": false
+        }));
+        assert_eq!(
+            keys(&intent_item(&d)),
+            (
+                "DECISION#playback",
+                "ab12#INTENT",
+                ItemKind::Decision,
+                "eu-west-1",
+                ninety_days
+            )
+        );
+        let o: OutcomeRecord = record(json!({
+            "id": "ab12", "service": "playback", "region": "us-east-1", "status": "applied",
+            "at": AT, "started": AT, "steps": [], "calls": 3, "discretionary": false
+        }));
+        assert_eq!(
+            keys(&outcome_item(&o)),
+            (
+                "DECISION#playback",
+                "ab12#OUTCOME#us-east-1",
+                ItemKind::Decision,
+                "us-east-1",
+                ninety_days
+            )
+        );
+        let it = last_move_item("playback", "eu-west-1", AT);
+        assert_eq!(
+            keys(&it),
+            (
+                "DECISION#playback",
+                "LASTMOVE#eu-west-1",
+                ItemKind::Decision,
+                "eu-west-1",
+                ninety_days
+            )
+        );
+        assert!(it.sk.starts_with(LAST_MOVE_PREFIX));
+        assert_eq!(it.body, json!({ "at": AT }));
+    }
+
+    #[test]
+    fn controls_are_read_back_and_unreadable_items_count_for_nothing() {
+        let pause = Pause {
+            who: "ops".into(),
+            why: "db failover".into(),
+            at: AT,
+        };
+        let drain = Override {
+            service: Some("playback".into()),
+            region: "eu-central-1".into(),
+            cell: None,
+            action: OverrideAction::Drain,
+            who: "ops".into(),
+            why: "maintenance".into(),
+            expires_at: Timestamp(AT.millis() + 1_800_000),
+        };
+        let p = pause_item(&pause, "eu-west-1");
+        assert_eq!(
+            keys(&p),
+            ("CONTROL", "PAUSE", ItemKind::Control, "eu-west-1", None)
+        );
+        let o = override_item(&drain, "eu-west-1");
+        assert_eq!(
+            keys(&o),
+            (
+                "CONTROL",
+                "OVERRIDE#eu-central-1#playback#*",
+                ItemKind::Control,
+                "eu-west-1",
+                Some(AT_SECS + 1_800)
+            )
+        );
+        let approval = Approval {
+            id: "ab12".into(),
+            who: "ops".into(),
+            at: AT,
+        };
+        assert_eq!(
+            keys(&approval_item(&approval, "us-east-1")),
+            (
+                "APPROVAL",
+                "ab12",
+                ItemKind::Control,
+                "us-east-1",
+                Some(AT_SECS + 90 * 86_400)
+            )
+        );
+
+        let unreadable = PortError::new("dynamodb", "Query", ErrorClass::Permanent, "not JSON");
+        let controls = controls_from(&[Ok(p.clone()), Err(unreadable.clone()), Ok(o)]);
+        assert_eq!(controls.paused, Some(pause));
+        assert_eq!(controls.overrides, vec![drain]);
+        // Resumed: the pause item's body is `null`.
+        let resumed = JournalItem {
+            body: serde_json::Value::Null,
+            ..p
+        };
+        assert_eq!(
+            controls_from(&[Ok(resumed), Err(unreadable)]),
+            Controls::default()
+        );
+    }
 }

@@ -1,38 +1,111 @@
 //! Ports: the I/O a controller needs, as small traits over domain types.
 //!
-//! Two families implement them: the AWS adapters (official SDK) and the simulated world.
+//! Two families implement them: the AWS adapters (`regionctl_aws::world`, official SDK) and
+//! the simulated world (`regionctl_sim::world`). The types they speak are declared here, once
+//! (or in the core), and each implementation converts to them at its edge.
 //! The futures need not be `Send`: a controller runs one pass at a time on one task.
 
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
 use regionctl_core::policy::Probe;
+pub use regionctl_core::policy::raw::RecordType;
 pub use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::future::Future;
+use std::sync::Arc;
 
-/// How a port call failed, classified once, where the adapter knows the service.
+/// How a failed call should be treated, decided once where the failure is known: by
+/// `regionctl_aws::errors::classify` for AWS calls, by the simulated world for its faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// Worth retrying (5xx, timeouts, connection failures).
+pub enum ErrorClass {
+    /// Transient: retry with backoff (5xx, timeouts, connection failures).
     Retryable,
-    /// Throttled: retry after backing off.
+    /// The service asked us to slow down: retry with backoff and spend fewer tokens.
     Throttled,
-    /// Retrying will not help (bad input, missing resource, access denied).
+    /// Retrying the same request cannot help (validation, not found, conflict, auth).
     Permanent,
 }
 
-/// A failed port call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{service} {operation} failed ({class:?}): {message}")]
+impl ErrorClass {
+    /// Whether a retry of the same request may succeed.
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, ErrorClass::Permanent)
+    }
+}
+
+/// A failed port call: which call, how to treat it, and the adapter's own error as its
+/// source.
+///
+/// # Design
+/// `Display` says only which call failed and its class (the house style: a layer's message
+/// describes that layer, the cause stays in the source chain). Logs, journal records and
+/// traces print the whole chain ([`PortError::display_chain`]) or only the cause
+/// ([`PortError::message`]), as they always have.
+#[derive(Debug, Clone)]
 pub struct PortError {
     /// AWS service (or simulated component).
     pub service: &'static str,
     /// Operation.
     pub operation: &'static str,
     /// Classification.
-    pub class: FailureClass,
-    /// Detail.
-    pub message: String,
+    pub class: ErrorClass,
+    /// What the adapter (or the simulated component) reported: the error's source.
+    /// Shared, so that a port error stays cheap to clone.
+    pub source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for PortError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} failed ({:?})",
+            self.service, self.operation, self.class
+        )
+    }
+}
+
+/// Written out rather than derived: the source is the adapter's error itself (which a
+/// caller can downcast), not the `Arc` that shares it.
+impl std::error::Error for PortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+impl PortError {
+    /// A port error caused by `source` (an adapter's error, or a message such as a simulated
+    /// fault's).
+    pub fn new(
+        service: &'static str,
+        operation: &'static str,
+        class: ErrorClass,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        PortError {
+            service,
+            operation,
+            class,
+            source: Arc::from(source.into()),
+        }
+    }
+
+    /// The cause's text: what the adapter or the simulated component said.
+    pub fn message(&self) -> String {
+        self.source.to_string()
+    }
+
+    /// This error and its causes, `: `-separated (`route53 ChangeResourceRecordSets failed
+    /// (Throttled): …`), as anyhow's `{:#}` prints a chain.
+    pub fn display_chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_ref());
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            cause = e.source();
+        }
+        text
+    }
 }
 
 /// Result of a port call.
@@ -43,8 +116,8 @@ pub type PortResult<T> = Result<T, PortError>;
 pub struct WeightedRecord {
     /// Record name (as in the policy, without trailing dot).
     pub name: String,
-    /// `A`, `AAAA`, `CNAME`.
-    pub record_type: String,
+    /// Record type.
+    pub record_type: RecordType,
     /// Set identifier.
     pub set_identifier: String,
     /// Value.
@@ -129,6 +202,51 @@ pub trait Balancer {
     ) -> impl Future<Output = PortResult<()>>;
 }
 
+/// What a journal item records: its `kind` attribute (see [`crate::journal`] for the keys
+/// each kind uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// A decision's intent or outcome, or a service's cooldown start.
+    Decision,
+    /// One observer's probe digest.
+    Observation,
+    /// A controller's heartbeat.
+    Heartbeat,
+    /// An operator's pause, override or approval.
+    Control,
+}
+
+impl ItemKind {
+    /// Every kind.
+    pub const ALL: [ItemKind; 4] = [
+        ItemKind::Decision,
+        ItemKind::Observation,
+        ItemKind::Heartbeat,
+        ItemKind::Control,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Decision => "DECISION",
+            ItemKind::Observation => "OBSERVATION",
+            ItemKind::Heartbeat => "HEARTBEAT",
+            ItemKind::Control => "CONTROL",
+        }
+    }
+
+    /// Parses the stored name (`None`: not a kind any controller writes).
+    pub fn parse(s: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One journal item (see [`crate::journal`] for kinds and keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournalItem {
@@ -136,8 +254,8 @@ pub struct JournalItem {
     pub pk: String,
     /// Sort key.
     pub sk: String,
-    /// Kind (`DECISION`, `OBSERVATION`, `HEARTBEAT`, `LEASE`, `CONTROL`).
-    pub kind: String,
+    /// Kind.
+    pub kind: ItemKind,
     /// The region that owns (and alone writes) the item.
     pub owner: String,
     /// Payload.
@@ -152,8 +270,14 @@ pub trait Journal {
     fn put_new(&self, item: &JournalItem) -> impl Future<Output = PortResult<bool>>;
     /// Writes (overwrites) the item.
     fn put(&self, item: &JournalItem) -> impl Future<Output = PortResult<()>>;
-    /// Items of a partition whose sort key starts with `prefix`.
-    fn query(&self, pk: &str, prefix: &str) -> impl Future<Output = PortResult<Vec<JournalItem>>>;
+    /// Items of a partition whose sort key starts with `prefix`, unexpired, in sort-key
+    /// order. An item whose body cannot be read is an error of its own, in its place: the
+    /// rest of the partition still reads.
+    fn query(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> impl Future<Output = PortResult<Vec<PortResult<JournalItem>>>>;
 }
 
 /// Decision and alert events (EventBridge).
@@ -203,4 +327,65 @@ pub trait World:
 impl<T: Dns + Alarms + Compute + Balancer + Journal + Events + Prober + Switches + Clock> World
     for T
 {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_round_trip_through_their_stored_names() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        // Documented once, never written: not a kind.
+        assert_eq!(ItemKind::parse("LEASE"), None);
+    }
+
+    /// An adapter error with a cause of its own, as an SDK error might carry.
+    #[derive(Debug, thiserror::Error)]
+    #[error("route53 ChangeResourceRecordSets failed (Throttled, Throttling): Rate exceeded")]
+    struct AdapterError {
+        #[source]
+        cause: std::io::Error,
+    }
+
+    #[test]
+    fn port_errors_keep_their_source_and_print_as_they_always_did() {
+        let e = PortError::new(
+            "route53",
+            "ChangeResourceRecordSets",
+            ErrorClass::Throttled,
+            "Throttling: Rate exceeded",
+        );
+        assert_eq!(
+            e.to_string(),
+            "route53 ChangeResourceRecordSets failed (Throttled)"
+        );
+        assert_eq!(e.message(), "Throttling: Rate exceeded");
+        assert_eq!(
+            e.display_chain(),
+            "route53 ChangeResourceRecordSets failed (Throttled): Throttling: Rate exceeded"
+        );
+        assert!(e.class.is_retryable());
+        assert!(!ErrorClass::Permanent.is_retryable());
+
+        let adapter = AdapterError {
+            cause: std::io::Error::other("connection reset"),
+        };
+        let e = PortError::new(
+            "route53",
+            "ChangeResourceRecordSets",
+            ErrorClass::Throttled,
+            adapter,
+        );
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.downcast_ref::<AdapterError>().is_some());
+        assert_eq!(
+            e.display_chain(),
+            "route53 ChangeResourceRecordSets failed (Throttled): route53 \
+             ChangeResourceRecordSets failed (Throttled, Throttling): Rate exceeded: connection reset"
+        );
+    }
 }

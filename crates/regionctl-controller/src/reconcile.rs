@@ -228,7 +228,8 @@ pub async fn reconcile_once<W: World>(
             Err(e) => {
                 report.read_failures.push(format!(
                     "{}: last discretionary move unreadable ({}): no failback this pass",
-                    service.name, e.message
+                    service.name,
+                    e.message()
                 ));
                 cooldown_unknown.insert(service.name.as_str());
             }
@@ -298,7 +299,7 @@ pub async fn reconcile_once<W: World>(
         .collect();
     // Writing it proves the journal writable; it counts toward quorum like the peers'.
     if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
-        report.stand_down = Some(StandDown::JournalUnwritable(e.message.clone()));
+        report.stand_down = Some(StandDown::JournalUnwritable(e.message()));
         return report;
     }
     heartbeats.retain(|h| h.region != ctx.region);
@@ -351,7 +352,7 @@ pub async fn reconcile_once<W: World>(
     if let Err(e) = world.put(&journal::digest_item(&own)).await {
         report
             .read_failures
-            .push(format!("digest not written: {}", e.message));
+            .push(format!("digest not written: {}", e.message()));
     }
     usable.push(ObservationDigest {
         relayed: Vec::new(),
@@ -406,7 +407,7 @@ pub async fn reconcile_once<W: World>(
         if let Err(e) = world.put(&journal::heartbeat_item(&heartbeat)).await {
             report
                 .read_failures
-                .push(format!("heartbeat not updated: {}", e.message));
+                .push(format!("heartbeat not updated: {}", e.message()));
         }
     }
     let controls: Controls = match world.query("CONTROL", "").await {
@@ -415,10 +416,10 @@ pub async fn reconcile_once<W: World>(
             // Without the controls we cannot honour a pause or an override: stand down.
             report
                 .read_failures
-                .push(format!("journal CONTROL unreadable: {}", e.message));
+                .push(format!("journal CONTROL unreadable: {}", e.message()));
             report
                 .stand_down
-                .get_or_insert(StandDown::JournalUnwritable(e.message));
+                .get_or_insert(StandDown::JournalUnwritable(e.message()));
             Controls::default()
         }
     };
@@ -476,7 +477,7 @@ pub async fn reconcile_once<W: World>(
                 Err(e) => {
                     report.read_failures.push(format!(
                         "Route 53 zone {zone} not re-read before writing: {}",
-                        e.message
+                        e.message()
                     ));
                 }
             }
@@ -549,7 +550,7 @@ pub async fn reconcile_once<W: World>(
                 Ok(()) => report.switches_published = values.len(),
                 Err(e) => report
                     .read_failures
-                    .push(format!("switches not republished: {}", e.message)),
+                    .push(format!("switches not republished: {}", e.message())),
             }
         }
     }
@@ -570,7 +571,7 @@ pub async fn reconcile_once<W: World>(
         if let Err(e) = world.put(&journal::heartbeat_item(&standing_down)).await {
             report
                 .read_failures
-                .push(format!("heartbeat not updated: {}", e.message));
+                .push(format!("heartbeat not updated: {}", e.message()));
         }
     }
     // What this controller wrote is what its copies of the zones now show.
@@ -619,6 +620,7 @@ async fn decide<W: World>(
             .is_ok_and(|items| {
                 items
                     .iter()
+                    .flatten()
                     .filter_map(|it| {
                         serde_json::from_value::<journal::Approval>(it.body.clone()).ok()
                     })
@@ -705,7 +707,7 @@ async fn decide<W: World>(
             )
             .await
     {
-        for it in items {
+        for it in items.into_iter().flatten() {
             if let Ok(previous) = serde_json::from_value::<OutcomeRecord>(it.body) {
                 for (plane, status) in previous.planes {
                     planes.entry(plane).or_insert(status);
@@ -735,18 +737,18 @@ async fn decide<W: World>(
             ))
             .await
     {
-        warnings.push(format!("cooldown start not recorded: {}", e.message));
+        warnings.push(format!("cooldown start not recorded: {}", e.message()));
     }
     // An outcome is written when something happened, or once for record-only decisions.
     if (may_apply || new || expired)
         && let Err(e) = world.put(&journal::outcome_item(&outcome)).await
     {
-        warnings.push(format!("outcome not recorded: {}", e.message));
+        warnings.push(format!("outcome not recorded: {}", e.message()));
     }
     if new || may_apply {
         let detail = serde_json::json!({ "decision": record, "outcome": outcome });
         if let Err(e) = world.publish("regionctl Decision", &detail).await {
-            warnings.push(format!("decision event not published: {}", e.message));
+            warnings.push(format!("decision event not published: {}", e.message()));
         }
     }
     DecisionSummary {
@@ -897,12 +899,13 @@ async fn read_all<W: World, T: serde::de::DeserializeOwned>(
     match world.query(pk, "").await {
         Ok(items) => items
             .into_iter()
+            .flatten()
             .filter_map(|it| serde_json::from_value(it.body).ok())
             .collect(),
         Err(e) => {
             report
                 .read_failures
-                .push(format!("journal {pk} unreadable: {}", e.message));
+                .push(format!("journal {pk} unreadable: {}", e.message()));
             Vec::new()
         }
     }
@@ -916,6 +919,7 @@ async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<
         .ok()?;
     items
         .into_iter()
+        .flatten()
         .find_map(|it| serde_json::from_value::<DecisionRecord>(it.body).ok())
         .map(|d| d.at)
 }
@@ -931,6 +935,7 @@ async fn last_discretionary<W: World>(
         .await?;
     Ok(items
         .into_iter()
+        .flatten()
         .filter_map(|it| {
             it.body
                 .get("at")
@@ -991,7 +996,7 @@ pub async fn read_live<W: World>(
                                     "{}: Route 53 zone {zone} unreadable, using this controller's copy from {}: {}",
                                     service.name,
                                     render::clock(copy.read_at),
-                                    e.message
+                                    e.message()
                                 ));
                             Ok(copy.weights.clone())
                         }
@@ -1008,7 +1013,8 @@ pub async fn read_live<W: World>(
             Some(Err(e)) => {
                 report.read_failures.push(format!(
                     "{}: Route 53 zone {zone} unreadable: {}",
-                    service.name, e.message
+                    service.name,
+                    e.message()
                 ));
                 // Unknown live weights: assume the policy's steady state so nothing is
                 // "changed" blindly; the guard still checks the plan.
@@ -1026,7 +1032,9 @@ pub async fn read_live<W: World>(
                     Ok(state) => ecs[r] = state,
                     Err(err) => report.read_failures.push(format!(
                         "{}: ECS in {} unreadable: {}",
-                        service.name, sr.name, err.message
+                        service.name,
+                        sr.name,
+                        err.message()
                     )),
                 }
             }
@@ -1046,7 +1054,9 @@ pub async fn read_live<W: World>(
                     Ok(state) => alb[r] = state,
                     Err(err) => report.read_failures.push(format!(
                         "{}: ALB in {} unreadable: {}",
-                        service.name, sr.name, err.message
+                        service.name,
+                        sr.name,
+                        err.message()
                     )),
                 }
             }

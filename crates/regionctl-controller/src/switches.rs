@@ -60,7 +60,7 @@ pub async fn read_all<W: Switches>(
             )),
             Err(e) => report.read_failures.push(format!(
                 "data-plane switches in {region} unreadable: {}",
-                e.message
+                e.message()
             )),
         }
     }

@@ -137,7 +137,7 @@ pub(super) async fn report_alarm_states(
                 console.progress(&format!(
                     "[{elapsed:6.1}s] alarm {} in {region}: {}",
                     a.name,
-                    a.state.as_str()
+                    regionctl_aws::types::alarm_state_name(a.state)
                 ));
                 seen.insert(a.name.clone(), a.state);
             }

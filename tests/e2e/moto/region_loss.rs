@@ -187,7 +187,7 @@ async fn assert_one_intent_per_decision(fx: &Fixture) {
             .expect("query");
         let intents: Vec<_> = items.iter().filter(|i| i.sk.ends_with("#INTENT")).collect();
         assert_eq!(intents.len(), 1, "{svc}: {items:?}");
-        let body: serde_json::Value = serde_json::from_str(&intents[0].body).expect("json body");
+        let body = &intents[0].body;
         let reasons = body["steps"]
             .as_array()
             .expect("steps")

@@ -10,7 +10,7 @@
 //! intermediate state is safe (e.g. raise receivers before lowering the failing region) and
 //! check each prefix with a guard.
 
-use crate::types::{RecordChange, RecordType};
+use crate::types::{RecordChange, RecordSetType};
 
 /// Route 53 batch limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +66,8 @@ pub fn plan_batches_with(
     limits: BatchLimits,
 ) -> Result<Vec<Vec<RecordChange>>, PlanError> {
     // Group by (name, type), groups in order of first appearance, changes in given order.
-    let mut order: Vec<(String, RecordType)> = Vec::new();
-    let mut groups: std::collections::HashMap<(String, RecordType), Vec<RecordChange>> =
+    let mut order: Vec<(String, RecordSetType)> = Vec::new();
+    let mut groups: std::collections::HashMap<(String, RecordSetType), Vec<RecordChange>> =
         std::collections::HashMap::new();
     for change in changes {
         let key = change.record.group_key();
@@ -124,7 +124,7 @@ mod tests {
     fn rec(name: &str, id: &str, value: &str) -> RecordSet {
         RecordSet {
             name: name.to_string(),
-            rtype: RecordType::A,
+            rtype: crate::types::RecordType::A.into(),
             ttl: 60,
             values: vec![value.to_string()],
             routing: Routing::Weighted {

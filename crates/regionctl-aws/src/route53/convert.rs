@@ -1,7 +1,7 @@
 //! Conversions between [`crate::types`] record sets and the Route 53 SDK shapes.
 
 use crate::errors::{AwsError, Result};
-use crate::types::{ChangeAction, GeoLocation, RecordChange, RecordSet, RecordType, Routing};
+use crate::types::{ChangeAction, GeoLocation, RecordChange, RecordSet, RecordSetType, Routing};
 use aws_sdk_route53::types as r53;
 
 fn build_err(e: impl std::fmt::Display) -> AwsError {
@@ -103,7 +103,7 @@ pub(crate) fn from_sdk_record(r: &r53::ResourceRecordSet) -> RecordSet {
     };
     RecordSet {
         name: crate::types::normalize_name(r.name()),
-        rtype: RecordType::parse(r.r#type().as_str()),
+        rtype: RecordSetType::parse(r.r#type().as_str()),
         ttl: r.ttl().and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
         values: r
             .resource_records()

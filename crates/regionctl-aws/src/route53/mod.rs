@@ -21,7 +21,7 @@ pub use health::{HealthCheckInfo, HealthCheckTarget, HealthCheckUpdate};
 pub use retry::RetryPolicy;
 
 use crate::errors::{AwsError, ErrorClass, Result};
-use crate::types::{ChangeAction, RecordChange, RecordSet, RecordType};
+use crate::types::{ChangeAction, RecordChange, RecordSet, RecordSetType};
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_route53::types as r53;
@@ -384,7 +384,7 @@ impl Route53Client {
     }
 }
 
-type Key = (String, RecordType, Option<String>);
+type Key = (String, RecordSetType, Option<String>);
 
 /// Compares the intended result of `changes` with listed record sets: one line per
 /// record set that differs.

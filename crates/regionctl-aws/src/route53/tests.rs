@@ -1,7 +1,7 @@
 //! Unit tests for the paths moto cannot exercise: throttling, 5xx, PENDING changes.
 
 use super::*;
-use crate::types::{RecordSet, Routing};
+use crate::types::{RecordSet, RecordType, Routing};
 use aws_sdk_route53::Client;
 use aws_sdk_route53::operation::change_resource_record_sets::{
     ChangeResourceRecordSetsError, ChangeResourceRecordSetsOutput,
@@ -46,7 +46,7 @@ fn throttling() -> ChangeResourceRecordSetsError {
 fn weighted(name: &str, id: &str, weight: u8) -> RecordSet {
     RecordSet {
         name: name.to_string(),
-        rtype: RecordType::A,
+        rtype: RecordType::A.into(),
         ttl: 60,
         values: vec!["10.0.0.1".to_string()],
         routing: Routing::Weighted {

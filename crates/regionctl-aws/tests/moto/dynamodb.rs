@@ -1,15 +1,17 @@
-//! The journal table against moto: conditional create, get, paginated prefix query.
+//! The journal table against moto: conditional create, get, paginated prefix query (keys
+//! shaped as in `regionctl-controller/src/journal.rs`).
 
 use crate::harness::{sdk, unique};
 use regionctl_aws::dynamodb::{ItemKind, Journal, JournalItem, PutOutcome};
+use serde_json::{Value, json};
 
-fn item(pk: &str, sk: &str, kind: ItemKind, body: &str) -> JournalItem {
+fn item(pk: &str, sk: &str, kind: ItemKind, body: Value) -> JournalItem {
     JournalItem {
         pk: pk.into(),
         sk: sk.into(),
         kind,
         owner: "eu-central-1".into(),
-        body: body.into(),
+        body,
         expires_at: Some(4_000_000_000),
     }
 }
@@ -22,13 +24,13 @@ async fn journal_conditional_writes_and_queries() {
 
     let intent = item(
         "DECISION#svc",
-        "d1#eu-central-1#INTENT",
+        "d1#INTENT",
         ItemKind::Decision,
-        "{\"v\":1}",
+        json!({"v": 1}),
     );
     assert_eq!(journal.put_new(&intent).await.unwrap(), PutOutcome::Written);
     let again = JournalItem {
-        body: "{\"v\":2}".into(),
+        body: json!({"v": 2}),
         ..intent.clone()
     };
     assert_eq!(
@@ -44,45 +46,42 @@ async fn journal_conditional_writes_and_queries() {
     // Heartbeats are overwritten by their owner.
     let hb = item(
         "HEARTBEAT",
-        "eu-central-1#c1",
+        "eu-central-1",
         ItemKind::Heartbeat,
-        "{\"policy\":\"h1\"}",
+        json!({"policy": "h1"}),
     );
     journal.put(&hb).await.unwrap();
     journal
         .put(&JournalItem {
-            body: "{\"policy\":\"h2\"}".into(),
+            body: json!({"policy": "h2"}),
             ..hb.clone()
         })
         .await
         .unwrap();
     assert_eq!(
         journal.get(&hb.pk, &hb.sk).await.unwrap().unwrap().body,
-        "{\"policy\":\"h2\"}"
+        json!({"policy": "h2"})
     );
 
     for tick in 0..25u64 {
-        let obs = item(
-            "OBS#eu-central-1",
-            &format!("{:013}", 1_700_000_000_000 + tick),
-            ItemKind::Observation,
-            "{}",
+        let intent = item(
+            "DECISION#paged",
+            &format!("{:013}#INTENT", 1_700_000_000_000 + tick),
+            ItemKind::Decision,
+            json!({}),
         );
-        journal.put_new(&obs).await.unwrap();
+        journal.put_new(&intent).await.unwrap();
     }
     journal
         .put_new(&item(
-            "OBS#eu-central-1",
-            "9999999999999",
-            ItemKind::Observation,
-            "{}",
+            "DECISION#paged",
+            "9999999999999#INTENT",
+            ItemKind::Decision,
+            json!({}),
         ))
         .await
         .unwrap();
-    let (found, calls) = journal
-        .query_prefix("OBS#eu-central-1", "17")
-        .await
-        .unwrap();
+    let (found, calls) = journal.query_prefix("DECISION#paged", "17").await.unwrap();
     assert_eq!(found.len(), 25);
     assert!(found.windows(2).all(|w| w[0].sk < w[1].sk));
     assert_eq!(calls, 4, "25 items at 7 per page");

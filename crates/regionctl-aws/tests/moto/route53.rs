@@ -5,7 +5,9 @@ use crate::harness::{sdk, unique};
 use regionctl_aws::route53::{
     BucketConfig, HealthCheckTarget, HealthCheckUpdate, Route53Client, SharedBucket,
 };
-use regionctl_aws::types::{GeoLocation, RecordChange, RecordSet, RecordType, Routing};
+use regionctl_aws::types::{
+    GeoLocation, RecordChange, RecordSet, RecordSetType, RecordType, Routing,
+};
 use regionctl_aws::{AwsError, ErrorClass};
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ async fn zone(c: &Route53Client) -> (String, String) {
 fn weighted(name: &str, id: &str, weight: u8, ip: &str) -> RecordSet {
     RecordSet {
         name: name.to_string(),
-        rtype: RecordType::A,
+        rtype: RecordType::A.into(),
         ttl: 60,
         values: vec![ip.to_string()],
         routing: Routing::Weighted {
@@ -46,7 +48,7 @@ async fn record_kinds_round_trip() {
     let n = |p: &str| format!("{p}.{zone_name}");
     let simple = |name: String, rtype: RecordType, v: &str| RecordSet {
         name,
-        rtype,
+        rtype: rtype.into(),
         ttl: 300,
         values: vec![v.to_string()],
         routing: Routing::Simple,
@@ -54,7 +56,7 @@ async fn record_kinds_round_trip() {
     };
     let geo = |id: &str, country: &str, ip: &str| RecordSet {
         name: n("geo"),
-        rtype: RecordType::A,
+        rtype: RecordType::A.into(),
         ttl: 60,
         values: vec![ip.to_string()],
         routing: Routing::Geolocation {
@@ -101,7 +103,7 @@ async fn record_kinds_round_trip() {
     assert!(
         listed
             .iter()
-            .any(|l| l.rtype == RecordType::Other("SOA".into()))
+            .any(|l| l.rtype == RecordSetType::Other("SOA".into()))
     );
 }
 

@@ -60,7 +60,7 @@ fn seed_records(world: &mut World, svc: &Service, meter: &mut Meter) {
                 &svc.routing.hosted_zone_id,
                 WeightedRecord {
                     name: cell.record_name.clone(),
-                    record_type: svc.routing.record_type.as_str().to_string(),
+                    record_type: svc.routing.record_type,
                     set_identifier: cell.set_identifiers[r].clone(),
                     value: cell.values_per_region[r].clone(),
                     ttl: svc.routing.ttl_secs,

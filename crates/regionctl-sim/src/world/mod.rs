@@ -35,7 +35,7 @@ pub use crate::world::route53::CellWeights;
 use crate::world::route53::{TokenBucket, Zone};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use regionctl_controller::ports::{FailureClass, PortError};
+use regionctl_controller::ports::{ErrorClass, PortError};
 use regionctl_core::live::AlbState;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -137,20 +137,15 @@ impl World {
         &mut self,
         service: &'static str,
         operation: &'static str,
-        class: FailureClass,
+        class: ErrorClass,
         message: String,
     ) -> PortError {
-        if class == FailureClass::Throttled {
+        if class == ErrorClass::Throttled {
             self.stats.route53_throttled += 1;
         } else {
             self.stats.failed_calls += 1;
         }
-        PortError {
-            service,
-            operation,
-            class,
-            message,
-        }
+        PortError::new(service, operation, class, message)
     }
 }
 

@@ -6,8 +6,8 @@
 
 use super::{EffectKind, World, route53};
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
-    JournalItem, PortResult, Prober, Switches, WeightedRecord,
+    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, ErrorClass, Events, Journal, JournalItem,
+    PortResult, Prober, Switches, WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
@@ -40,7 +40,7 @@ impl<'w> ControllerView<'w> {
             return Err(w.fail(
                 service,
                 operation,
-                FailureClass::Retryable,
+                ErrorClass::Retryable,
                 format!("{}: network unreachable from {}", service, self.region),
             ));
         }
@@ -60,7 +60,7 @@ impl<'w> ControllerView<'w> {
             return Err(w.fail(
                 service,
                 operation,
-                FailureClass::Retryable,
+                ErrorClass::Retryable,
                 format!("{service}.{region}.amazonaws.com: connection timed out"),
             ));
         }
@@ -74,7 +74,7 @@ impl<'w> ControllerView<'w> {
             return Err(w.fail(
                 "route53",
                 operation,
-                FailureClass::Retryable,
+                ErrorClass::Retryable,
                 "ServiceUnavailable: the Route 53 control plane is unavailable".into(),
             ));
         }
@@ -83,7 +83,7 @@ impl<'w> ControllerView<'w> {
             return Err(w.fail(
                 "route53",
                 operation,
-                FailureClass::Throttled,
+                ErrorClass::Throttled,
                 "Throttling: Rate exceeded".into(),
             ));
         }
@@ -98,7 +98,7 @@ impl<'w> ControllerView<'w> {
             return Err(w.fail(
                 "dynamodb",
                 operation,
-                FailureClass::Retryable,
+                ErrorClass::Retryable,
                 format!(
                     "InternalServerError: the {} replica is unavailable",
                     self.region
@@ -139,7 +139,7 @@ impl Dns for ControllerView<'_> {
             None => Err(w.fail(
                 "route53",
                 "ListResourceRecordSets",
-                FailureClass::Permanent,
+                ErrorClass::Permanent,
                 format!("NoSuchHostedZone: {zone}"),
             )),
         }
@@ -155,7 +155,7 @@ impl Dns for ControllerView<'_> {
             return Err(w.fail(
                 "route53",
                 "ChangeResourceRecordSets",
-                FailureClass::Permanent,
+                ErrorClass::Permanent,
                 format!("NoSuchHostedZone: {zone}"),
             ));
         }
@@ -222,7 +222,7 @@ impl Compute for ControllerView<'_> {
             Err(w.fail(
                 "ecs",
                 "UpdateService",
-                FailureClass::Permanent,
+                ErrorClass::Permanent,
                 format!("ServiceNotFoundException: {cluster}/{service} in {region}"),
             ))
         }
@@ -260,7 +260,7 @@ impl Balancer for ControllerView<'_> {
             return Err(w.fail(
                 "elbv2",
                 "ModifyListener",
-                FailureClass::Permanent,
+                ErrorClass::Permanent,
                 format!("ListenerNotFound: {listener}"),
             ));
         }
@@ -308,7 +308,7 @@ impl Journal for ControllerView<'_> {
         Ok(())
     }
 
-    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<JournalItem>> {
+    async fn query(&self, pk: &str, prefix: &str) -> PortResult<Vec<PortResult<JournalItem>>> {
         let mut w = self.world.borrow_mut();
         self.journal(&mut w, "Query")?;
         // TTL deletion is lazy: readers drop expired items by their own clock.
@@ -317,6 +317,8 @@ impl Journal for ControllerView<'_> {
             .query(self.region, pk, prefix)
             .into_iter()
             .filter(|it| it.expires_at.is_none_or(|t| t > now_secs))
+            // Replicas hold the items as written: every one reads.
+            .map(Ok)
             .collect())
     }
 }

@@ -1,6 +1,8 @@
 use super::*;
 use crate::block_on;
-use regionctl_controller::ports::{Dns, Journal, JournalItem, WeightedRecord};
+use regionctl_controller::ports::{
+    Dns, ItemKind, Journal, JournalItem, RecordType, WeightedRecord,
+};
 use regionctl_core::traffic::answered_weights;
 use std::cell::RefCell;
 
@@ -9,7 +11,7 @@ const T0: Timestamp = Timestamp(1_000_000_000);
 fn record(set: &str, weight: u8) -> WeightedRecord {
     WeightedRecord {
         name: "a.example.com".into(),
-        record_type: "CNAME".into(),
+        record_type: RecordType::Cname,
         set_identifier: set.into(),
         value: format!("{set}.example.com"),
         ttl: 60,
@@ -119,7 +121,7 @@ fn route53_throttles_with_a_token_bucket() {
     let err = block_on(view.read_weighted("Z1"))
         .expect("ready")
         .expect_err("throttled");
-    assert_eq!(err.class, FailureClass::Throttled);
+    assert_eq!(err.class, ErrorClass::Throttled);
     assert_eq!(w.borrow().stats.route53_throttled, 1);
     // The waiting calls borrowed: one second refills one token, which serves one call
     // (after a wait), not a burst.
@@ -128,21 +130,21 @@ fn route53_throttles_with_a_token_bucket() {
     let err = block_on(view.read_weighted("Z1"))
         .expect("ready")
         .expect_err("still in debt");
-    assert_eq!(err.class, FailureClass::Throttled);
+    assert_eq!(err.class, ErrorClass::Throttled);
     // The control plane being down is not throttling.
     w.borrow_mut().faults.route53_down = true;
     w.borrow_mut().set_now(T0.plus_secs(10));
     let err = block_on(view.read_weighted("Z1"))
         .expect("ready")
         .expect_err("down");
-    assert_eq!(err.class, FailureClass::Retryable);
+    assert_eq!(err.class, ErrorClass::Retryable);
 }
 
 fn item(sk: &str, body: &str) -> JournalItem {
     JournalItem {
         pk: "HEARTBEAT".into(),
         sk: sk.into(),
-        kind: "HEARTBEAT".into(),
+        kind: ItemKind::Heartbeat,
         owner: sk.into(),
         body: serde_json::json!(body),
         expires_at: None,
@@ -203,7 +205,10 @@ fn journal_replicates_with_lag_and_last_writer_wins() {
         let items = block_on(view.query("HEARTBEAT", "new"))
             .expect("ready")
             .expect("read");
-        assert_eq!(items[0].body, serde_json::json!("r2 later"));
+        assert_eq!(
+            items[0].as_ref().expect("readable").body,
+            serde_json::json!("r2 later")
+        );
     }
     // A replica's own rewrite in the same millisecond is the later write, here and after
     // replication (a heartbeat updated within one pass).
@@ -219,7 +224,10 @@ fn journal_replicates_with_lag_and_last_writer_wins() {
         let items = block_on(view.query("HEARTBEAT", "hb"))
             .expect("ready")
             .expect("read");
-        assert_eq!(items[0].body, serde_json::json!("rewritten"));
+        assert_eq!(
+            items[0].as_ref().expect("readable").body,
+            serde_json::json!("rewritten")
+        );
     }
 }
 
