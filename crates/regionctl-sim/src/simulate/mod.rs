@@ -95,17 +95,28 @@ impl SeedResult {
             out.push_str(&serde_json::to_string(e).unwrap_or_default());
             out.push('\n');
         }
-        out.push_str(
-            &serde_json::to_string(&serde_json::json!({
-                "seed": self.seed,
-                "ran_secs": self.ran_secs,
-                "passes": self.passes,
-                "aborted": self.aborted,
-                "faults": self.faults,
-                "invariants": self.invariants,
-            }))
-            .unwrap_or_default(),
-        );
+        // A struct, not `json!`: a `json!` object's key order depends on whether some crate
+        // in the build turned on serde_json's `preserve_order` (the AWS SDK's HTTP client
+        // does, in test builds), and the trace must not depend on what was built with it.
+        // The fields are in the order `json!` used to sort them into.
+        #[derive(serde::Serialize)]
+        struct Totals<'a> {
+            aborted: &'a Option<String>,
+            faults: &'a BTreeMap<String, u64>,
+            invariants: &'a Summary,
+            passes: u64,
+            ran_secs: u64,
+            seed: u64,
+        }
+        let totals = Totals {
+            aborted: &self.aborted,
+            faults: &self.faults,
+            invariants: &self.invariants,
+            passes: self.passes,
+            ran_secs: self.ran_secs,
+            seed: self.seed,
+        };
+        out.push_str(&serde_json::to_string(&totals).unwrap_or_default());
         out.push('\n');
         out
     }
