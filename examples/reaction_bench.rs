@@ -743,7 +743,11 @@ async fn trial(bench: &Bench<'_>, ctx: &Context<'_>, world: &AwsWorld, healthy: 
         report.summary()
     );
     assert!(
-        !report.decisions.is_empty() && report.decisions.iter().all(|d| d.status == "applied"),
+        !report.decisions.is_empty()
+            && report
+                .decisions
+                .iter()
+                .all(|d| d.status.as_str() == "applied"),
         "expected applied decisions: {}",
         report.summary()
     );

@@ -17,29 +17,7 @@ use regionctl_core::plan::{Action, Step};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeMap;
 
-/// How one step ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepStatus {
-    /// Done and verified.
-    Done,
-    /// Capacity not ready yet.
-    Waiting,
-    /// A prerequisite did not complete.
-    Skipped,
-    /// The call failed.
-    Failed(String),
-}
-
-impl std::fmt::Display for StepStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StepStatus::Done => f.write_str("done"),
-            StepStatus::Waiting => f.write_str("waiting"),
-            StepStatus::Skipped => f.write_str("skipped"),
-            StepStatus::Failed(e) => write!(f, "failed: {e}"),
-        }
-    }
-}
+pub use crate::status::StepStatus;
 
 /// What applying a service's steps did.
 #[derive(Debug, Clone, Default)]

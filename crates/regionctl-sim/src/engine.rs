@@ -751,9 +751,10 @@ pub fn run(
                 let changed = seen
                     .statuses
                     .last()
-                    .is_none_or(|(_, _, st)| st != &d.status);
+                    .is_none_or(|(_, _, st)| st != d.status.as_str());
                 if first || changed {
-                    seen.statuses.push((t, c.region.clone(), d.status.clone()));
+                    seen.statuses
+                        .push((t, c.region.clone(), d.status.to_string()));
                     let kind = if first { "decision" } else { "status" };
                     let text = if first {
                         format!("{} decision {} recorded: {}", d.service, d.id, d.status)

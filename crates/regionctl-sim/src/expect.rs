@@ -658,7 +658,7 @@ fn evaluate_one(run: &Run, i: usize, x: &Expectation) -> Outcome {
                 .filter(|d| {
                     x.status.as_ref().is_none_or(|st| {
                         d.statuses.iter().any(|(_, _, s)| s == st)
-                            || d.outcomes.iter().any(|o| &o.status == st)
+                            || d.outcomes.iter().any(|o| o.status.as_str() == st)
                     })
                 })
                 .collect();

@@ -1,0 +1,19 @@
+//! What the controller's unit tests share: the example bundle.
+
+use regionctl_core::policy::{Bundle, SourceFile, load};
+
+/// The example policies in `policies/`.
+pub fn example() -> Bundle {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
+    let mut files: Vec<SourceFile> = std::fs::read_dir(dir)
+        .expect("policies/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| SourceFile {
+            path: p.display().to_string(),
+            text: std::fs::read_to_string(&p).expect("read policy"),
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    load(&files).expect("example policies load")
+}
