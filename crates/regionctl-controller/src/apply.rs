@@ -187,3 +187,6 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -357,3 +357,6 @@ async fn record_outcome<W: World>(
     }
     warnings
 }
+
+#[cfg(test)]
+mod tests;

@@ -353,3 +353,6 @@ pub fn controls_from(items: &[JournalItem]) -> Controls {
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod record_tests;

@@ -243,3 +243,6 @@ pub(crate) async fn read_records<W: Journal, T: serde::de::DeserializeOwned>(
         Err(e) => Err(format!("journal {pk} unreadable: {}", e.message)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,7 @@
-//! What the controller's unit tests share: the example bundle.
+//! What the controller's unit tests share: the example bundle and a small scripted world
+//! ([`world::FakeWorld`]).
+
+pub mod world;
 
 use regionctl_core::policy::{Bundle, SourceFile, load};
 
