@@ -13,7 +13,8 @@
 //! weights — each of which the guard accepted.
 
 use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
-use regionctl_core::plan::{Action, Step};
+use regionctl_core::live::AlbState;
+use regionctl_core::plan::{Action, Step, WeightChange};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeMap;
 
@@ -62,6 +63,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     applied
 }
 
+/// Runs one step; its effects and calls go into `applied`.
 async fn run_step<W: Dns + Compute + Balancer + Switches>(
     world: &W,
     service: &Service,
@@ -69,123 +71,170 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
     applied: &mut Applied,
 ) -> Result<StepStatus, PortError> {
     match &step.action {
-        Action::Scale { r, to, .. } => {
-            let Some(ecs) = &service.ecs else {
-                return Ok(StepStatus::Done);
-            };
-            let region = &service.regions[*r].name;
-            world
-                .set_desired(region, &ecs.clusters[*r], &ecs.services[*r], *to)
-                .await?;
-            applied.calls += 1;
-            applied.log.push(format!("scale {region} {to}"));
-            Ok(StepStatus::Done)
-        }
+        Action::Scale { r, to, .. } => scale(world, service, *r, *to, applied).await,
         Action::WaitForCapacity { r, needed, .. } => {
-            let Some(ecs) = &service.ecs else {
-                return Ok(StepStatus::Done);
-            };
-            let region = &service.regions[*r].name;
-            let state = world
-                .describe_service(region, &ecs.clusters[*r], &ecs.services[*r])
-                .await?;
-            applied.calls += 1;
-            Ok(if state.is_some_and(|s| s.running >= *needed) {
-                StepStatus::Done
-            } else {
-                StepStatus::Waiting
-            })
+            wait_for_capacity(world, service, *r, *needed, applied).await
         }
-        Action::SetAlb { r, to, .. } => {
-            let Some(alb) = &service.alb else {
-                return Ok(StepStatus::Done);
-            };
-            let region = &service.regions[*r].name;
-            world
-                .set_split(
-                    region,
-                    &alb.listeners[*r],
-                    &alb.fargate_target_groups[*r],
-                    &alb.lambda_target_groups[*r],
-                    *to,
-                )
-                .await?;
-            applied.calls += 1;
-            applied
-                .log
-                .push(format!("alb {region} {}/{}", to.fargate, to.lambda));
-            Ok(StepStatus::Done)
-        }
-        Action::SetWeights { changes, .. } => {
-            #[cfg(feature = "planted-bugs")]
-            let split = regionctl_core::planted::active(regionctl_core::planted::Bug::AllZeroSplit)
-                && changes.iter().any(|c| c.to == 0)
-                && changes.iter().any(|c| c.to > 0);
-            #[cfg(feature = "planted-bugs")]
-            let changes: Vec<_> = if split {
-                changes.iter().filter(|c| c.to == 0).cloned().collect()
-            } else {
-                changes.clone()
-            };
-            let records: Vec<WeightedRecord> = changes
-                .iter()
-                .map(|c| {
-                    let cell = &service.cells[c.cell as usize];
-                    let r = usize::from(c.r);
-                    WeightedRecord {
-                        name: cell.record_name.clone(),
-                        record_type: service.routing.record_type.as_str().to_string(),
-                        set_identifier: cell.set_identifiers[r].clone(),
-                        value: cell.values_per_region[r].clone(),
-                        ttl: service.routing.ttl_secs,
-                        weight: c.to,
-                    }
-                })
-                .collect();
-            let report = world
-                .upsert_weighted(&service.routing.hosted_zone_id, &records)
-                .await?;
-            applied.calls += report.calls;
-            applied.log.push(format!(
-                "shift {} records in {} call(s)",
-                report.records, report.calls
-            ));
-            #[cfg(feature = "planted-bugs")]
-            if split {
-                return Ok(StepStatus::Waiting);
-            }
-            Ok(if report.verified {
-                let zone = &service.routing.hosted_zone_id;
-                applied.written.extend(
-                    records
-                        .into_iter()
-                        .map(|r| (zone.clone(), r.name, r.set_identifier, r.weight)),
-                );
-                StepStatus::Done
-            } else {
-                StepStatus::Failed("read-back did not match".into())
-            })
-        }
+        Action::SetAlb { r, to, .. } => set_alb(world, service, *r, *to, applied).await,
+        Action::SetWeights { changes, .. } => set_weights(world, service, changes, applied).await,
         Action::RestoreRequired { .. } => Ok(StepStatus::Done),
         Action::SetSwitch { r, cell, on, .. } => {
-            let slot = cell.map_or(0, |c| c as usize);
-            let Some(switch) = regionctl_core::switch::switch_ref(service, slot, *r) else {
-                return Ok(StepStatus::Failed("the service has no switch there".into()));
-            };
-            world.publish_switches(&[(switch.clone(), *on)]).await?;
-            applied.calls += 1;
-            applied
-                .switched
-                .push((slot * service.regions.len() + *r, *on));
-            applied.log.push(format!(
-                "switch {} {} (published to {})",
-                service.regions[*r].name,
-                if *on { "on" } else { "off" },
-                switch.alarm_region
-            ));
-            Ok(StepStatus::Done)
+            set_switch(world, service, (*r, *cell), *on, applied).await
         }
     }
+}
+
+/// Sets local region `r`'s ECS desired count.
+async fn scale<W: Compute>(
+    world: &W,
+    service: &Service,
+    r: usize,
+    to: u32,
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
+    let Some(ecs) = &service.ecs else {
+        return Ok(StepStatus::Done);
+    };
+    let region = &service.regions[r].name;
+    world
+        .set_desired(region, &ecs.clusters[r], &ecs.services[r], to)
+        .await?;
+    applied.calls += 1;
+    applied.log.push(format!("scale {region} {to}"));
+    Ok(StepStatus::Done)
+}
+
+/// Done once local region `r` runs `needed` tasks; waiting until then.
+async fn wait_for_capacity<W: Compute>(
+    world: &W,
+    service: &Service,
+    r: usize,
+    needed: u32,
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
+    let Some(ecs) = &service.ecs else {
+        return Ok(StepStatus::Done);
+    };
+    let region = &service.regions[r].name;
+    let state = world
+        .describe_service(region, &ecs.clusters[r], &ecs.services[r])
+        .await?;
+    applied.calls += 1;
+    Ok(if state.is_some_and(|s| s.running >= needed) {
+        StepStatus::Done
+    } else {
+        StepStatus::Waiting
+    })
+}
+
+/// Sets local region `r`'s ALB Fargate/Lambda split.
+async fn set_alb<W: Balancer>(
+    world: &W,
+    service: &Service,
+    r: usize,
+    to: AlbState,
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
+    let Some(alb) = &service.alb else {
+        return Ok(StepStatus::Done);
+    };
+    let region = &service.regions[r].name;
+    world
+        .set_split(
+            region,
+            &alb.listeners[r],
+            &alb.fargate_target_groups[r],
+            &alb.lambda_target_groups[r],
+            to,
+        )
+        .await?;
+    applied.calls += 1;
+    applied
+        .log
+        .push(format!("alb {region} {}/{}", to.fargate, to.lambda));
+    Ok(StepStatus::Done)
+}
+
+/// Upserts the records of `changes` in the service's zone; done once read back as written.
+async fn set_weights<W: Dns>(
+    world: &W,
+    service: &Service,
+    changes: &[WeightChange],
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
+    #[cfg(feature = "planted-bugs")]
+    let split = regionctl_core::planted::active(regionctl_core::planted::Bug::AllZeroSplit)
+        && changes.iter().any(|c| c.to == 0)
+        && changes.iter().any(|c| c.to > 0);
+    #[cfg(feature = "planted-bugs")]
+    let changes: Vec<_> = if split {
+        changes.iter().filter(|c| c.to == 0).cloned().collect()
+    } else {
+        changes.to_vec()
+    };
+    let records: Vec<WeightedRecord> = changes
+        .iter()
+        .map(|c| {
+            let cell = &service.cells[c.cell as usize];
+            let r = usize::from(c.r);
+            WeightedRecord {
+                name: cell.record_name.clone(),
+                record_type: service.routing.record_type.as_str().to_string(),
+                set_identifier: cell.set_identifiers[r].clone(),
+                value: cell.values_per_region[r].clone(),
+                ttl: service.routing.ttl_secs,
+                weight: c.to,
+            }
+        })
+        .collect();
+    let report = world
+        .upsert_weighted(&service.routing.hosted_zone_id, &records)
+        .await?;
+    applied.calls += report.calls;
+    applied.log.push(format!(
+        "shift {} records in {} call(s)",
+        report.records, report.calls
+    ));
+    #[cfg(feature = "planted-bugs")]
+    if split {
+        return Ok(StepStatus::Waiting);
+    }
+    if !report.verified {
+        return Ok(StepStatus::Failed("read-back did not match".into()));
+    }
+    let zone = &service.routing.hosted_zone_id;
+    applied.written.extend(
+        records
+            .into_iter()
+            .map(|r| (zone.clone(), r.name, r.set_identifier, r.weight)),
+    );
+    Ok(StepStatus::Done)
+}
+
+/// Publishes the data-plane switch of (local region, cell or `None` for the region's).
+async fn set_switch<W: Switches>(
+    world: &W,
+    service: &Service,
+    (r, cell): (usize, Option<u32>),
+    on: bool,
+    applied: &mut Applied,
+) -> Result<StepStatus, PortError> {
+    let slot = cell.map_or(0, |c| c as usize);
+    let Some(switch) = regionctl_core::switch::switch_ref(service, slot, r) else {
+        return Ok(StepStatus::Failed("the service has no switch there".into()));
+    };
+    world.publish_switches(&[(switch.clone(), on)]).await?;
+    applied.calls += 1;
+    applied
+        .switched
+        .push((slot * service.regions.len() + r, on));
+    applied.log.push(format!(
+        "switch {} {} (published to {})",
+        service.regions[r].name,
+        if on { "on" } else { "off" },
+        switch.alarm_region
+    ));
+    Ok(StepStatus::Done)
 }
 
 #[cfg(test)]
