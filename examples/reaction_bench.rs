@@ -38,8 +38,8 @@ use regionctl_controller::journal::{Heartbeat, heartbeat_item};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem, PortResult,
-    Prober, SwitchRef, Switches, WeightedRecord,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem,
+    PortResult, Prober, SwitchRef, Switches, WeightedRecord,
 };
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use regionctl_core::controls::Controls;
@@ -146,11 +146,12 @@ impl Dns for Timed<'_> {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
         self.time(
             "dns.upsert_weighted",
             true,
-            self.inner.upsert_weighted(zone, records),
+            self.inner.upsert_weighted(zone, records, check),
             |r: &PortResult<ChangeReport>| r.as_ref().map_or(1, |c| c.calls.max(1)),
         )
         .await
@@ -574,7 +575,7 @@ impl Bench<'_> {
                 .collect();
             if !changed.is_empty() {
                 self.admin
-                    .upsert_weighted(zone, &changed)
+                    .upsert_weighted(zone, &changed, &|_| Ok(()))
                     .await
                     .expect("reset records to baseline");
             }

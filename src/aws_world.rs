@@ -16,7 +16,7 @@ use regionctl_aws::{
     eventbridge::EventBridgeClient,
 };
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
     JournalItem, PortError, PortResult, Prober, SwitchRef, Switches, WeightedRecord,
 };
 use regionctl_core::health::{AlarmObservation, AlarmState};
@@ -257,6 +257,7 @@ impl Dns for AwsWorld {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
         let known = self
             .health_checks
@@ -286,9 +287,26 @@ impl Dns for AwsWorld {
                 })
             })
             .collect();
+        // The guard sees each batch's state as the records written so far.
+        let by_key: HashMap<(&str, &str), &WeightedRecord> = records
+            .iter()
+            .map(|r| ((r.name.as_str(), r.set_identifier.as_str()), r))
+            .collect();
+        let guard = |applied: &[RecordChange]| {
+            let written: Vec<WeightedRecord> = applied
+                .iter()
+                .filter_map(|c| match &c.record.routing {
+                    Routing::Weighted { set_identifier, .. } => by_key
+                        .get(&(c.record.name.as_str(), set_identifier.as_str()))
+                        .map(|r| (*r).clone()),
+                    _ => None,
+                })
+                .collect();
+            check(&written).is_ok()
+        };
         let report = self
             .route53
-            .apply_changes(zone, changes)
+            .apply_guarded(zone, changes, guard)
             .await
             .map_err(|e| port_error("route53", "ChangeResourceRecordSets", e))?;
         Ok(ChangeReport {

@@ -8,15 +8,18 @@
 //! pass re-plans (level-triggered) and either finds the capacity ready or, past the bound,
 //! plans a partial shift.
 //!
-//! Route 53 batches never split one record name and type, and every cell is one name and
-//! type, so each intermediate state between batches is a mix of cells at their old or new
-//! weights — each of which the guard accepted.
+//! Only steps the guard accepted just before are applied ([`Checked`], which only
+//! `regionctl_core::guard::check_steps` makes). Route 53 batches never split one record
+//! name and type, and every cell is one name and type, so each intermediate state between
+//! batches is a mix of cells at their old or new weights; the adapter checks each of those
+//! states before sending any batch ([`BatchCheck`], from `guard::check_written`).
 
-use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
+use crate::ports::{Balancer, BatchCheck, Compute, Dns, PortError, Switches, WeightedRecord};
+use regionctl_core::guard::{self, Checked};
 use regionctl_core::live::AlbState;
-use regionctl_core::plan::{Action, Step, WeightChange};
-use regionctl_core::policy::{Bundle, Service};
-use std::collections::BTreeMap;
+use regionctl_core::plan::{Action, Exemption, Inputs, Step, WeightChange};
+use regionctl_core::policy::Service;
+use std::collections::{BTreeMap, HashMap};
 
 pub use crate::status::StepStatus;
 
@@ -35,16 +38,27 @@ pub struct Applied {
     pub written: Vec<(String, String, String, u8)>,
 }
 
-/// Applies `steps` (one service's, in plan order).
+/// What the per-batch check of a weight step reads: the planner's inputs as the pass has
+/// them (the live state read afresh) and the service's exemptions in the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchGuard<'a> {
+    /// Bundle, health, live state, controls and now, as the steps were checked against.
+    pub inputs: &'a Inputs<'a>,
+    /// The exemptions the plan used for the service.
+    pub exemptions: &'a [Exemption],
+}
+
+/// Applies `steps` (one service's, in plan order, checked by the guard).
 pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     world: &W,
-    bundle: &Bundle,
-    steps: &[&Step],
+    guard: &BatchGuard<'_>,
+    steps: &Checked<Vec<&Step>>,
 ) -> Applied {
     let mut applied = Applied::default();
     let mut status_by_id: BTreeMap<usize, StepStatus> = BTreeMap::new();
-    for step in steps {
-        let service = &bundle.services[step.service];
+    // Per service, its weights as the steps applied so far leave them.
+    let mut weights: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    for step in steps.get() {
         let blocked = step
             .after
             .iter()
@@ -52,7 +66,14 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
         let status = if blocked {
             StepStatus::Skipped
         } else {
-            match run_step(world, service, step, &mut applied).await {
+            let before = weights.entry(step.service).or_insert_with(|| {
+                guard.inputs.live.services[step.service]
+                    .weights
+                    .iter()
+                    .map(|w| w.unwrap_or(0))
+                    .collect()
+            });
+            match run_step(world, guard, step, before, &mut applied).await {
                 Ok(s) => s,
                 Err(e) => StepStatus::Failed(e.to_string()),
             }
@@ -63,20 +84,30 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     applied
 }
 
-/// Runs one step; its effects and calls go into `applied`.
+/// Runs one step; its effects and calls go into `applied`; `weights` are the service's
+/// weights before it (a weight step updates them).
 async fn run_step<W: Dns + Compute + Balancer + Switches>(
     world: &W,
-    service: &Service,
+    guard: &BatchGuard<'_>,
     step: &Step,
+    weights: &mut [u8],
     applied: &mut Applied,
 ) -> Result<StepStatus, PortError> {
+    let service = &guard.inputs.bundle.services[step.service];
     match &step.action {
         Action::Scale { r, to, .. } => scale(world, service, *r, *to, applied).await,
         Action::WaitForCapacity { r, needed, .. } => {
             wait_for_capacity(world, service, *r, *needed, applied).await
         }
         Action::SetAlb { r, to, .. } => set_alb(world, service, *r, *to, applied).await,
-        Action::SetWeights { changes, .. } => set_weights(world, service, changes, applied).await,
+        Action::SetWeights { changes, .. } => {
+            let shift = Shift {
+                guard,
+                s: step.service,
+                changes,
+            };
+            set_weights(world, &shift, weights, applied).await
+        }
         Action::RestoreRequired { .. } => Ok(StepStatus::Done),
         Action::SetSwitch { r, cell, on, .. } => {
             set_switch(world, service, (*r, *cell), *on, applied).await
@@ -155,19 +186,30 @@ async fn set_alb<W: Balancer>(
     Ok(StepStatus::Done)
 }
 
-/// Upserts the records of `changes` in the service's zone; done once read back as written.
+/// One weight step of service `s`.
+struct Shift<'a> {
+    guard: &'a BatchGuard<'a>,
+    s: usize,
+    changes: &'a [WeightChange],
+}
+
+/// Upserts the records of the shift's changes in the service's zone, each batch's state
+/// checked first; done once read back as written. `weights` (the service's, before the
+/// step) are updated with what was written.
 async fn set_weights<W: Dns>(
     world: &W,
-    service: &Service,
-    changes: &[WeightChange],
+    shift: &Shift<'_>,
+    weights: &mut [u8],
     applied: &mut Applied,
 ) -> Result<StepStatus, PortError> {
+    let service = &shift.guard.inputs.bundle.services[shift.s];
+    let changes = shift.changes;
     #[cfg(feature = "planted-bugs")]
     let split = regionctl_core::planted::active(regionctl_core::planted::Bug::AllZeroSplit)
         && changes.iter().any(|c| c.to == 0)
         && changes.iter().any(|c| c.to > 0);
     #[cfg(feature = "planted-bugs")]
-    let changes: Vec<_> = if split {
+    let changes: &[WeightChange] = &if split {
         changes.iter().filter(|c| c.to == 0).cloned().collect()
     } else {
         changes.to_vec()
@@ -187,14 +229,56 @@ async fn set_weights<W: Dns>(
             }
         })
         .collect();
+    // (cell, local region) of each record, to read a batch's records back as a state.
+    let slots: HashMap<(&str, &str), (usize, usize)> = records
+        .iter()
+        .zip(changes)
+        .map(|(rec, c)| {
+            let key = (rec.name.as_str(), rec.set_identifier.as_str());
+            (key, (c.cell as usize, usize::from(c.r)))
+        })
+        .collect();
+    let before: &[u8] = weights;
+    let check = |written: &[WeightedRecord]| {
+        let written: Vec<(usize, usize, u8)> = written
+            .iter()
+            .filter_map(|w| {
+                let (c, r) = slots.get(&(w.name.as_str(), w.set_identifier.as_str()))?;
+                Some((*c, *r, w.weight))
+            })
+            .collect();
+        let guard = shift.guard;
+        let violations =
+            guard::check_written(guard.inputs, shift.s, before, &written, guard.exemptions);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    };
+    // The planted split writes the zeros alone, and gets past the per-batch guard too (a
+    // batching bug that also skipped the check): the simulator must still see the all-zero
+    // cell it leaves.
+    #[cfg(feature = "planted-bugs")]
+    let unchecked = |_: &[WeightedRecord]| Ok(());
+    #[cfg(feature = "planted-bugs")]
+    let check: BatchCheck<'_> = if split { &unchecked } else { &check };
+    #[cfg(not(feature = "planted-bugs"))]
+    let check: BatchCheck<'_> = &check;
     let report = world
-        .upsert_weighted(&service.routing.hosted_zone_id, &records)
+        .upsert_weighted(&service.routing.hosted_zone_id, &records, check)
         .await?;
     applied.calls += report.calls;
     applied.log.push(format!(
         "shift {} records in {} call(s)",
         report.records, report.calls
     ));
+    let nr = service.regions.len();
+    for c in changes {
+        if let Some(w) = weights.get_mut(c.cell as usize * nr + usize::from(c.r)) {
+            *w = c.to;
+        }
+    }
     #[cfg(feature = "planted-bugs")]
     if split {
         return Ok(StepStatus::Waiting);

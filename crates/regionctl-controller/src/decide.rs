@@ -1,23 +1,26 @@
 //! The pass's decide stage, per service with steps: record the intent (its id is a content
 //! hash, so two controllers reaching it record it once), decide whether it may be applied
-//! (the mode; for `propose`, an approval in time), apply it ([`crate::apply`]), record the
-//! outcome and publish the decision.
+//! (the mode; for `propose`, an approval in time), check its steps again with the guard
+//! over the live state read afresh and apply them ([`crate::apply`]) — or hold them, with
+//! an alert, if the guard refuses — record the outcome and publish the decision.
 //!
 //! Controllers other than the discretionary leader apply what is not discretionary (an
 //! evacuation, a switch back on) and leave the discretionary steps of the same plan (the
 //! next failback stage, the scale-down after an incident) to the leader. The decision
 //! recorded is the whole plan either way: its id is the target state, the same for both.
 
-use crate::apply::apply_steps;
+use crate::apply::{BatchGuard, apply_steps};
 use crate::journal::{self, Approval, DecisionRecord, OutcomeRecord};
 use crate::ports::World;
 use crate::reconcile::Context;
 use crate::record::{RecordInput, decision_record};
 use crate::report::DecisionSummary;
 use crate::status::{OutcomeStatus, PlaneSummary, RecordedStep, StepStatus};
+use regionctl_core::controls::Controls;
+use regionctl_core::guard::{self, Checked, Violation};
 use regionctl_core::health::HealthView;
 use regionctl_core::live::LiveState;
-use regionctl_core::plan::{Disposition, Plan, ServicePlan, Step};
+use regionctl_core::plan::{AlertKind, Disposition, Inputs, Plan, ServicePlan, Step};
 use regionctl_core::time::Timestamp;
 
 /// What the decide stage reads.
@@ -29,8 +32,11 @@ pub struct DecideInput<'a> {
     pub plan: &'a Plan,
     /// The health view it was made from (as evaluated, not the leader's planning copy).
     pub health: &'a HealthView,
-    /// The live state it was made from.
+    /// The live state it was made from (zones from this controller's copy re-read): the
+    /// state the guard checks the steps against again just before applying them.
     pub live: &'a LiveState,
+    /// The operator controls it was made with.
+    pub controls: &'a Controls,
     /// This controller makes discretionary moves.
     pub leader: bool,
     /// Now.
@@ -98,7 +104,7 @@ pub async fn decide<W: World>(
     let may_apply = sp.disposition == Disposition::Apply || approval.approved;
     let started = world.now();
     let mut execution = if may_apply {
-        execute(world, ctx, service).await
+        guard_and_execute(world, input, service).await
     } else {
         Execution::not_applied(sp.disposition, approval.expired)
     };
@@ -135,6 +141,7 @@ pub async fn decide<W: World>(
     .await;
     DecisionSummary {
         warnings,
+        alerts: execution.alerts,
         service: record.service,
         id: record.id,
         new,
@@ -233,6 +240,7 @@ struct Execution {
     planes: PlaneSummary,
     switched: Vec<(usize, bool)>,
     written: Vec<(String, String, String, u8)>,
+    alerts: Vec<String>,
 }
 
 impl Execution {
@@ -253,13 +261,75 @@ impl Execution {
             planes: PlaneSummary::default(),
             switched: Vec::new(),
             written: Vec::new(),
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Steps the guard refused just before applying them: nothing applied; the outcome
+    /// says why, and an alert is raised.
+    fn held(service: &ServiceSteps<'_>, name: &str, violations: &[Violation]) -> Self {
+        let why: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        let why = why.join("; ");
+        let held = vec![RecordedStep::Held(why.clone()); service.applicable.len()];
+        Execution {
+            status: OutcomeStatus::Held,
+            steps: recorded_steps(&service.steps, &service.applicable, held),
+            calls: 0,
+            log: Vec::new(),
+            planes: PlaneSummary::default(),
+            switched: Vec::new(),
+            written: Vec::new(),
+            alerts: vec![format!(
+                "{name} [{}]: steps held by the safety guard before apply: {why}",
+                AlertKind::GuardViolation.as_str()
+            )],
         }
     }
 }
 
-/// Applies the service's applicable steps and sums up how they ended.
-async fn execute<W: World>(world: &W, ctx: &Context<'_>, service: &ServiceSteps<'_>) -> Execution {
-    let applied = apply_steps(world, ctx.bundle, &service.applicable).await;
+/// Checks the service's applicable steps again over the live state as this pass has it
+/// (DESIGN.md: the safety rules hold in the plan and again before apply), then applies
+/// them, or holds them if the guard refuses. The health view is the one evaluated; the
+/// leader's planning copy differs from it only in when regions became healthy, which no
+/// rule reads.
+async fn guard_and_execute<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    service: &ServiceSteps<'_>,
+) -> Execution {
+    let sp = service.sp;
+    let inputs = Inputs {
+        bundle: input.ctx.bundle,
+        health: input.health,
+        live: input.live,
+        controls: input.controls,
+        now: input.now,
+    };
+    match guard::check_steps(
+        &inputs,
+        sp.service,
+        service.applicable.clone(),
+        &sp.exemptions,
+    ) {
+        Ok(checked) => {
+            let batches = BatchGuard {
+                inputs: &inputs,
+                exemptions: &sp.exemptions,
+            };
+            execute(world, &batches, service, &checked).await
+        }
+        Err(violations) => Execution::held(service, &sp.name, &violations),
+    }
+}
+
+/// Applies the service's checked steps and sums up how they ended.
+async fn execute<W: World>(
+    world: &W,
+    batches: &BatchGuard<'_>,
+    service: &ServiceSteps<'_>,
+    checked: &Checked<Vec<&Step>>,
+) -> Execution {
+    let applied = apply_steps(world, batches, checked).await;
     let mut planes = PlaneSummary::default();
     for (step, status) in service.applicable.iter().zip(&applied.statuses) {
         planes.add(step.plane.as_str(), status);
@@ -281,33 +351,37 @@ async fn execute<W: World>(world: &W, ctx: &Context<'_>, service: &ServiceSteps<
     } else {
         OutcomeStatus::Applied
     };
+    let applied_steps = applied
+        .statuses
+        .iter()
+        .cloned()
+        .map(RecordedStep::Applied)
+        .collect();
     Execution {
         status,
-        steps: recorded_steps(&service.steps, &service.applicable, &applied.statuses),
+        steps: recorded_steps(&service.steps, &service.applicable, applied_steps),
         calls: applied.calls,
         log: applied.log,
         planes,
         switched: applied.switched,
         written: applied.written,
+        alerts: Vec::new(),
     }
 }
 
-/// One status per recorded step; the ones left to the discretionary leader say so.
+/// One status per recorded step: `outcomes` for the `applicable` ones (in order), and the
+/// ones left to the discretionary leader say so.
 fn recorded_steps(
     steps: &[&Step],
     applicable: &[&Step],
-    statuses: &[StepStatus],
+    outcomes: Vec<RecordedStep>,
 ) -> Vec<RecordedStep> {
-    let mut done = applicable.iter().zip(statuses).peekable();
+    let mut done = applicable.iter().zip(outcomes).peekable();
     steps
         .iter()
-        .map(|st| match done.peek() {
-            Some((a, status)) if a.id == st.id => {
-                let status = (*status).clone();
-                done.next();
-                RecordedStep::Applied(status)
-            }
-            _ => RecordedStep::LeftToLeader,
+        .map(|st| match done.next_if(|(a, _)| a.id == st.id) {
+            Some((_, outcome)) => outcome,
+            None => RecordedStep::LeftToLeader,
         })
         .collect()
 }

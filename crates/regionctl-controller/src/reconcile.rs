@@ -157,10 +157,17 @@ pub async fn reconcile_once<W: World>(
             plan: &plan,
             health: &health,
             live: &live,
+            controls: &controls,
             leader: verdict.leader,
             now,
         };
         report.decisions = decide::decide_all(world, &input).await;
+        report.alerts.extend(
+            report
+                .decisions
+                .iter()
+                .flat_map(|d| d.alerts.iter().cloned()),
+        );
         // Keep the data-plane switches in force (paused: publish nothing, they hold).
         if plan.paused.is_none() {
             match switches::republish(world, bundle, &plan, &live, &report.decisions).await {

@@ -28,6 +28,8 @@ pub struct DecisionSummary {
     pub written: Vec<(String, String, String, u8)>,
     /// What could not be recorded or published.
     pub warnings: Vec<String>,
+    /// Alerts raised deciding it (the guard holding its steps just before applying them).
+    pub alerts: Vec<String>,
 }
 
 /// What a pass did.

@@ -73,16 +73,22 @@ pub enum RecordedStep {
     /// A discretionary step this controller, not the leader, did not apply (see
     /// [`crate::leader`]).
     LeftToLeader,
+    /// Not applied: the guard, checking the steps again just before applying them, found
+    /// the state they produce breaks its rules (why).
+    Held(String),
 }
 
 /// The wire text of [`RecordedStep::LeftToLeader`].
 const LEFT_TO_LEADER: &str = "left to the discretionary leader";
+/// The wire prefix of [`RecordedStep::Held`].
+const HELD: &str = "held: ";
 
 impl fmt::Display for RecordedStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecordedStep::Applied(s) => s.fmt(f),
             RecordedStep::LeftToLeader => f.write_str(LEFT_TO_LEADER),
+            RecordedStep::Held(why) => write!(f, "{HELD}{why}"),
         }
     }
 }
@@ -93,6 +99,9 @@ impl FromStr for RecordedStep {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == LEFT_TO_LEADER {
             return Ok(RecordedStep::LeftToLeader);
+        }
+        if let Some(why) = s.strip_prefix(HELD) {
+            return Ok(RecordedStep::Held(why.to_string()));
         }
         s.parse().map(RecordedStep::Applied)
     }
@@ -170,6 +179,8 @@ pub enum OutcomeStatus {
     ApprovalExpired,
     /// The fleet is paused.
     Paused,
+    /// Held: the guard refused the steps just before applying them; nothing was applied.
+    Held,
 }
 
 impl OutcomeStatus {
@@ -184,6 +195,7 @@ impl OutcomeStatus {
             OutcomeStatus::AwaitingApproval => "awaiting-approval",
             OutcomeStatus::ApprovalExpired => "approval-expired",
             OutcomeStatus::Paused => "paused",
+            OutcomeStatus::Held => "held",
         }
     }
 }
@@ -285,6 +297,7 @@ mod tests {
             "failed: route53 ChangeResourceRecordSets failed (Throttled): Rate exceeded",
             "failed: read-back did not match",
             "left to the discretionary leader",
+            "held: cell all: all weights zero (Route 53 would spread evenly)",
         ] {
             let step: RecordedStep = text.parse().expect(text);
             assert_eq!(step.to_string(), text);
@@ -336,6 +349,7 @@ mod tests {
             (OutcomeStatus::AwaitingApproval, "awaiting-approval"),
             (OutcomeStatus::ApprovalExpired, "approval-expired"),
             (OutcomeStatus::Paused, "paused"),
+            (OutcomeStatus::Held, "held"),
         ] {
             assert_eq!(status.as_str(), text);
             let json = serde_json::to_string(&status).expect("serializes");

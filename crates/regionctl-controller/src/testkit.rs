@@ -3,7 +3,9 @@
 
 pub mod world;
 
+use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::policy::{Bundle, SourceFile, load};
+use regionctl_core::time::Timestamp;
 
 /// The example policies in `policies/`.
 pub fn example() -> Bundle {
@@ -19,4 +21,17 @@ pub fn example() -> Bundle {
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     load(&files).expect("example policies load")
+}
+
+/// Every (service, region, cell) healthy since `since`, except `service` in each of
+/// `regions`: degraded since then.
+pub fn degraded(bundle: &Bundle, service: &str, regions: &[&str], since: Timestamp) -> HealthView {
+    HealthView::assume(bundle, since, |s, r, _| {
+        let svc = &bundle.services[s];
+        if svc.name == service && regions.contains(&svc.regions[r].name.as_str()) {
+            Verdict::Degraded
+        } else {
+            Verdict::Healthy
+        }
+    })
 }

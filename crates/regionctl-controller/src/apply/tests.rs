@@ -3,9 +3,12 @@
 //! evacuation of eu-central-1 has.
 
 use super::*;
-use crate::testkit::example;
 use crate::testkit::world::{FakeWorld, block_on};
-use regionctl_core::plan::{Plane, ShiftPurpose, WeightChange};
+use crate::testkit::{degraded, example};
+use regionctl_core::controls::Controls;
+use regionctl_core::live::LiveState;
+use regionctl_core::plan::{Plane, ShiftPurpose};
+use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -90,9 +93,31 @@ fn evacuation(bundle: &Bundle) -> Vec<Step> {
     steps
 }
 
+/// Applies `steps` (one service's) after the guard's check, with auth's eu-central-1
+/// degraded 90 s ago and the steady live state.
 fn apply(world: &FakeWorld, bundle: &Bundle, steps: &[Step]) -> Applied {
-    let steps: Vec<&Step> = steps.iter().collect();
-    block_on(apply_steps(world, bundle, &steps))
+    let health = degraded(
+        bundle,
+        "auth",
+        &["eu-central-1"],
+        Timestamp(NOW.millis() - 90_000),
+    );
+    let live = LiveState::steady(bundle);
+    let controls = Controls::default();
+    let inputs = Inputs {
+        bundle,
+        health: &health,
+        live: &live,
+        controls: &controls,
+        now: NOW,
+    };
+    let checked = guard::check_steps(&inputs, steps[0].service, steps.iter().collect(), &[])
+        .expect("the guard accepts these steps");
+    let batches = BatchGuard {
+        inputs: &inputs,
+        exemptions: &[],
+    };
+    block_on(apply_steps(world, &batches, &checked))
 }
 
 #[test]
@@ -192,4 +217,27 @@ fn a_step_on_a_resource_the_service_lacks_is_done_without_a_call() {
     assert_eq!(applied.statuses, [StepStatus::Done]);
     assert_eq!(applied.calls, 0);
     assert!(world.calls.borrow().is_empty());
+}
+
+#[test]
+fn a_batch_that_would_leave_a_cell_all_zero_is_never_sent() {
+    let b = example();
+    let world = FakeWorld::steady(&b, NOW);
+    for state in world.ecs.borrow_mut().values_mut() {
+        state.running = 10;
+    }
+    // An adapter that batches record by record, drain first: after the first batch the
+    // cell would have no weight at all.
+    world.batch_records.set(Some(1));
+    let applied = apply(&world, &b, &evacuation(&b));
+    assert_eq!(
+        applied.statuses[2],
+        StepStatus::Failed(
+            "route53 ChangeResourceRecordSets failed (Permanent): guard rejected a batch: \
+             cell all: all weights zero (Route 53 would spread evenly)"
+                .into()
+        )
+    );
+    assert_eq!(world.weight(ZONE, "auth-eu-central-1"), Some(100));
+    assert!(applied.written.is_empty());
 }

@@ -7,10 +7,9 @@ use crate::journal::{self, Approval};
 use crate::observe::AlarmReads;
 use crate::ports::Journal as _;
 use crate::status::{OutcomeStatus, RecordedStep, StepStatus};
-use crate::testkit::example;
 use crate::testkit::world::{FakeWorld, block_on};
+use crate::testkit::{degraded, example};
 use regionctl_core::controls::Controls;
-use regionctl_core::health::Verdict;
 use regionctl_core::policy::Bundle;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -18,18 +17,6 @@ const APPROVAL_TIMEOUT_SECS: u64 = 900;
 
 fn ago(secs: i64) -> Timestamp {
     Timestamp(NOW.millis() - secs * 1000)
-}
-
-/// Everything healthy since 90 s ago, except `service` in `region`: degraded since then.
-fn view(bundle: &Bundle, service: &str, region: &str) -> HealthView {
-    HealthView::assume(bundle, ago(90), |s, r, _| {
-        let svc = &bundle.services[s];
-        if svc.name == service && svc.regions[r].name == region {
-            Verdict::Degraded
-        } else {
-            Verdict::Healthy
-        }
-    })
 }
 
 /// One controller's pass over one service, against `world`.
@@ -45,7 +32,7 @@ impl<'a> Pass<'a> {
     /// The planner's plan for `bundle` with `service` degraded in `region`, from the live
     /// state of the steady world.
     fn new(bundle: &'a Bundle, service: &str, region: &str) -> Self {
-        let health = view(bundle, service, region);
+        let health = degraded(bundle, service, &[region], ago(90));
         let live = LiveState::steady(bundle);
         let plan = regionctl_core::plan::plan(regionctl_core::plan::Inputs {
             bundle,
@@ -78,6 +65,7 @@ impl<'a> Pass<'a> {
             plan: &self.plan,
             health: &self.health,
             live: &self.live,
+            controls: &Controls::default(),
             leader: true,
             now: world.now.get(),
         };
@@ -315,8 +303,8 @@ fn steps_left_to_the_leader_are_recorded_as_such() {
     let steps: Vec<&Step> = pass.plan.steps_of(s).collect();
     // Say the last two were discretionary: a non-leader applies the others only.
     let applicable = &steps[..steps.len() - 2];
-    let statuses = vec![StepStatus::Done; applicable.len()];
-    let recorded = recorded_steps(&steps, applicable, &statuses);
+    let done = vec![RecordedStep::Applied(StepStatus::Done); applicable.len()];
+    let recorded = recorded_steps(&steps, applicable, done);
     assert_eq!(recorded.len(), steps.len());
     assert!(
         recorded[..applicable.len()]
@@ -331,5 +319,47 @@ fn steps_left_to_the_leader_are_recorded_as_such() {
     assert_eq!(
         recorded.last().map(ToString::to_string).as_deref(),
         Some("left to the discretionary leader")
+    );
+}
+
+#[test]
+fn steps_the_guard_refuses_just_before_apply_are_held_with_an_alert() {
+    let b = example();
+    let mut pass = Pass::new(&b, "content", "eu-central-1");
+    // By the time the steps are about to be applied, eu-west-1 — where the evacuation
+    // sends the eu cell — is degraded too.
+    pass.health = degraded(&b, "content", &["eu-central-1", "eu-west-1"], ago(90));
+    let world = FakeWorld::steady(&b, NOW);
+    let d = pass.decide(&world, "us-east-1", "content");
+    assert_eq!(d.status, OutcomeStatus::Held);
+    assert_eq!(d.calls, 0);
+    assert!(!world.calls.borrow().contains(&"ChangeResourceRecordSets"));
+    assert_eq!(
+        world.weight("Z0CONTENTEXAMPLE001", "eu-eu-central-1"),
+        Some(60)
+    );
+    // Its weights (rule 2) and, with eu-central-1's switch turned off, the traffic Route 53
+    // would answer (rule 5).
+    let why = "cell eu: traffic to degraded region eu-west-1 while a healthy one exists; \
+               cell eu: Route 53 would answer unhealthy region eu-west-1 while a healthy one exists";
+    assert_eq!(
+        d.alerts,
+        [format!(
+            "content [guard-violation]: steps held by the safety guard before apply: {why}"
+        )]
+    );
+    let outcome = &outcomes(&world, "content", &d.id)[0];
+    assert_eq!(outcome.status, OutcomeStatus::Held);
+    assert!(
+        outcome
+            .steps
+            .iter()
+            .all(|s| *s == RecordedStep::Held(why.into())),
+        "{:?}",
+        outcome.steps
+    );
+    assert_eq!(
+        serde_json::to_value(&outcome.steps[0]).expect("serializes"),
+        serde_json::json!(format!("held: {why}"))
     );
 }

@@ -4,7 +4,7 @@
 //! operation fails", so a test states exactly what the controller meets.
 
 use crate::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, Events, FailureClass, Journal,
     JournalItem, PortError, PortResult, Prober, Switches, WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
@@ -45,6 +45,9 @@ pub struct FakeWorld {
     pub failing: RefCell<BTreeSet<&'static str>>,
     /// Every operation called, in order.
     pub calls: RefCell<Vec<&'static str>>,
+    /// Records per Route 53 batch, in the order given (unset: one batch). Route 53's
+    /// batching never splits a cell; this one does, as a batching bug would.
+    pub batch_records: Cell<Option<usize>>,
 }
 
 impl FakeWorld {
@@ -164,8 +167,25 @@ impl Dns for FakeWorld {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
         self.call("route53", "ChangeResourceRecordSets")?;
+        // Every batch's state is checked before anything is sent.
+        let per_batch = self.batch_records.get().unwrap_or(records.len()).max(1);
+        for end in (per_batch..records.len())
+            .step_by(per_batch)
+            .chain([records.len()])
+        {
+            if let Err(violations) = check(&records[..end]) {
+                let why: Vec<String> = violations.iter().map(ToString::to_string).collect();
+                return Err(PortError {
+                    service: "route53",
+                    operation: "ChangeResourceRecordSets",
+                    class: FailureClass::Permanent,
+                    message: format!("guard rejected a batch: {}", why.join("; ")),
+                });
+            }
+        }
         let mut zones = self.zones.borrow_mut();
         let existing = zones.entry(zone.to_string()).or_default();
         for r in records {
