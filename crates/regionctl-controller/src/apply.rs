@@ -15,7 +15,7 @@
 //! states before sending any batch ([`BatchCheck`], from `guard::check_written`).
 
 use crate::ports::{Balancer, BatchCheck, Compute, Dns, PortError, Switches, WeightedRecord};
-use regionctl_core::guard::{self, Checked};
+use regionctl_core::guard::{self, Checked, Violation};
 use regionctl_core::live::AlbState;
 use regionctl_core::plan::{Action, Exemption, Inputs, Step, WeightChange};
 use regionctl_core::policy::Service;
@@ -214,60 +214,22 @@ async fn set_weights<W: Dns>(
     } else {
         changes.to_vec()
     };
-    let records: Vec<WeightedRecord> = changes
-        .iter()
-        .map(|c| {
-            let cell = &service.cells[c.cell as usize];
-            let r = usize::from(c.r);
-            WeightedRecord {
-                name: cell.record_name.clone(),
-                record_type: service.routing.record_type.as_str().to_string(),
-                set_identifier: cell.set_identifiers[r].clone(),
-                value: cell.values_per_region[r].clone(),
-                ttl: service.routing.ttl_secs,
-                weight: c.to,
-            }
-        })
-        .collect();
-    // (cell, local region) of each record, to read a batch's records back as a state.
-    let slots: HashMap<(&str, &str), (usize, usize)> = records
-        .iter()
-        .zip(changes)
-        .map(|(rec, c)| {
-            let key = (rec.name.as_str(), rec.set_identifier.as_str());
-            (key, (c.cell as usize, usize::from(c.r)))
-        })
-        .collect();
-    let before: &[u8] = weights;
-    let check = |written: &[WeightedRecord]| {
-        let written: Vec<(usize, usize, u8)> = written
-            .iter()
-            .filter_map(|w| {
-                let (c, r) = slots.get(&(w.name.as_str(), w.set_identifier.as_str()))?;
-                Some((*c, *r, w.weight))
-            })
-            .collect();
-        let guard = shift.guard;
-        let violations =
-            guard::check_written(guard.inputs, shift.s, before, &written, guard.exemptions);
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(violations)
-        }
+    let records = records_of(service, changes);
+    let report = {
+        let check = batch_check(shift, changes, &records, weights);
+        // The planted split writes the zeros alone, and gets past the per-batch guard too
+        // (a batching bug that also skipped the check): the simulator must still see the
+        // all-zero cell it leaves.
+        #[cfg(feature = "planted-bugs")]
+        let unchecked = |_: &[WeightedRecord]| Ok(());
+        #[cfg(feature = "planted-bugs")]
+        let check: BatchCheck<'_> = if split { &unchecked } else { &check };
+        #[cfg(not(feature = "planted-bugs"))]
+        let check: BatchCheck<'_> = &check;
+        world
+            .upsert_weighted(&service.routing.hosted_zone_id, &records, check)
+            .await?
     };
-    // The planted split writes the zeros alone, and gets past the per-batch guard too (a
-    // batching bug that also skipped the check): the simulator must still see the all-zero
-    // cell it leaves.
-    #[cfg(feature = "planted-bugs")]
-    let unchecked = |_: &[WeightedRecord]| Ok(());
-    #[cfg(feature = "planted-bugs")]
-    let check: BatchCheck<'_> = if split { &unchecked } else { &check };
-    #[cfg(not(feature = "planted-bugs"))]
-    let check: BatchCheck<'_> = &check;
-    let report = world
-        .upsert_weighted(&service.routing.hosted_zone_id, &records, check)
-        .await?;
     applied.calls += report.calls;
     applied.log.push(format!(
         "shift {} records in {} call(s)",
@@ -293,6 +255,61 @@ async fn set_weights<W: Dns>(
             .map(|r| (zone.clone(), r.name, r.set_identifier, r.weight)),
     );
     Ok(StepStatus::Done)
+}
+
+/// The weighted records `changes` write.
+fn records_of(service: &Service, changes: &[WeightChange]) -> Vec<WeightedRecord> {
+    changes
+        .iter()
+        .map(|c| {
+            let cell = &service.cells[c.cell as usize];
+            let r = usize::from(c.r);
+            WeightedRecord {
+                name: cell.record_name.clone(),
+                record_type: service.routing.record_type.as_str().to_string(),
+                set_identifier: cell.set_identifiers[r].clone(),
+                value: cell.values_per_region[r].clone(),
+                ttl: service.routing.ttl_secs,
+                weight: c.to,
+            }
+        })
+        .collect()
+}
+
+/// The per-batch check of `records` (written for `changes`, one to one) over `before`, the
+/// service's weights before the step: the records a batch has written so far, read back as
+/// (cell, local region, weight), through `guard::check_written`.
+fn batch_check<'a>(
+    shift: &'a Shift<'a>,
+    changes: &[WeightChange],
+    records: &'a [WeightedRecord],
+    before: &'a [u8],
+) -> impl Fn(&[WeightedRecord]) -> Result<(), Vec<Violation>> + 'a {
+    let slots: HashMap<(&str, &str), (usize, usize)> = records
+        .iter()
+        .zip(changes)
+        .map(|(rec, c)| {
+            let key = (rec.name.as_str(), rec.set_identifier.as_str());
+            (key, (c.cell as usize, usize::from(c.r)))
+        })
+        .collect();
+    move |written: &[WeightedRecord]| {
+        let written: Vec<(usize, usize, u8)> = written
+            .iter()
+            .filter_map(|w| {
+                let (c, r) = slots.get(&(w.name.as_str(), w.set_identifier.as_str()))?;
+                Some((*c, *r, w.weight))
+            })
+            .collect();
+        let guard = shift.guard;
+        let violations =
+            guard::check_written(guard.inputs, shift.s, before, &written, guard.exemptions);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    }
 }
 
 /// Publishes the data-plane switch of (local region, cell or `None` for the region's).
