@@ -9,6 +9,7 @@ use regionctl_aws::sqs::SqsClient;
 use regionctl_aws::types::AlarmState;
 use regionctl_controller::journal::{Heartbeat, heartbeat_item};
 use regionctl_controller::ports::{Clock, Compute, Dns, Journal, WeightedRecord};
+use regionctl_controller::status::ControllerState;
 use regionctl_core::live::steady_desired;
 use regionctl_core::policy::Bundle;
 use regionctl_core::policy::raw::ControllerSpec;
@@ -192,7 +193,7 @@ impl<'a> Rig<'a> {
             .collect();
         if !changed.is_empty() {
             self.admin
-                .upsert_weighted(zone, &changed)
+                .upsert_weighted(zone, &changed, &|_| Ok(()))
                 .await
                 .expect("reset records to baseline");
         }
@@ -226,7 +227,7 @@ impl<'a> Rig<'a> {
                 region: region.to_string(),
                 bundle_hash: self.bundle.hash.clone(),
                 at: now,
-                state: "acting".into(),
+                state: ControllerState::Acting,
                 not_healthy: Vec::new(),
                 sees_acting: Vec::new(),
                 first_since: None,

@@ -4,8 +4,8 @@
 
 use regionctl::aws_world::AwsWorld;
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem, PortResult,
-    Prober, SwitchRef, Switches, WeightedRecord,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, Events, Journal, JournalItem,
+    PortResult, Prober, SwitchRef, Switches, WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
@@ -94,11 +94,12 @@ impl Dns for Timed<'_> {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
         self.time(
             "dns.upsert_weighted",
             true,
-            self.inner.upsert_weighted(zone, records),
+            self.inner.upsert_weighted(zone, records, check),
             |r: &PortResult<ChangeReport>| r.as_ref().map_or(1, |c| c.calls.max(1)),
         )
         .await

@@ -6,6 +6,7 @@ use crate::timed::{Call, Timed};
 use regionctl::aws_world::AwsWorld;
 use regionctl_controller::memory::Memory;
 use regionctl_controller::reconcile::{Context, reconcile_once};
+use regionctl_controller::status::OutcomeStatus;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -62,7 +63,11 @@ pub async fn trial(rig: &Rig<'_>, ctx: &Context<'_>, world: &AwsWorld, healthy: 
         report.summary()
     );
     assert!(
-        !report.decisions.is_empty() && report.decisions.iter().all(|d| d.status == "applied"),
+        !report.decisions.is_empty()
+            && report
+                .decisions
+                .iter()
+                .all(|d| d.status == OutcomeStatus::Applied),
         "expected applied decisions: {}",
         report.summary()
     );

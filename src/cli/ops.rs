@@ -369,7 +369,11 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode> {
             clock(o.at),
             o.at.millis() - o.started.millis(),
             o.calls,
-            o.steps.join(", ")
+            o.steps
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         for (plane, status) in &o.planes {
             println!("    {plane}: {status}");

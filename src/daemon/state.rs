@@ -111,7 +111,7 @@ impl State {
         self.last_pass = Some(Instant::now());
         self.bundle_hash = bundle.hash.clone();
         for d in &report.decisions {
-            *self.decisions.entry(d.status.clone()).or_default() += 1;
+            *self.decisions.entry(d.status.to_string()).or_default() += 1;
         }
         if let Some(plan) = &report.plan {
             for s in &plan.steps {
@@ -135,7 +135,7 @@ impl State {
                 at_ms: report.at.millis(),
                 service: d.service.clone(),
                 id: d.id.clone(),
-                status: d.status.clone(),
+                status: d.status.to_string(),
             });
         }
         self.recent.truncate(RECENT_DECISIONS);

@@ -194,7 +194,7 @@ impl Observer {
                 seen.statuses = seen
                     .outcomes
                     .iter()
-                    .map(|o| (secs(o.at.millis()), o.region.clone(), o.status.clone()))
+                    .map(|o| (secs(o.at.millis()), o.region.clone(), o.status))
                     .collect();
                 decisions.insert(seen.id.clone(), seen);
             }

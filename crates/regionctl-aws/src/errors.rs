@@ -137,10 +137,12 @@ pub enum AwsError {
         source: serde_json::Error,
     },
     /// The guard rejected an intermediate state of a batched apply; nothing was sent.
-    #[error("guard rejected the state after batch {batch_index}; no change was sent")]
+    #[error("guard rejected the state after batch {batch_index}: {why}; no change was sent")]
     GuardRejected {
         /// Zero-based index of the batch whose resulting state failed the guard.
         batch_index: usize,
+        /// What the guard found wrong with that state.
+        why: String,
     },
 }
 

@@ -32,6 +32,7 @@
 //! in between leaves an intent without an outcome, which the next pass rolls forward.
 
 use crate::ports::{ItemKind, JournalItem, PortResult};
+use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
 use regionctl_core::controls::{Controls, Override, Pause};
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -51,8 +52,8 @@ pub struct Heartbeat {
     pub bundle_hash: String,
     /// When.
     pub at: Timestamp,
-    /// What it is doing: `acting`, or why it stands down.
-    pub state: String,
+    /// What it is doing: `acting`, or why it stands down (`standing down: …`).
+    pub state: ControllerState,
     /// `service/region` pairs this controller's last health view did not find healthy
     /// (some cell not `healthy`): the discretionary leader does not fail back into a region
     /// a peer still sees failing, so the two never undo each other.
@@ -185,14 +186,15 @@ pub struct OutcomeRecord {
     /// Applying region.
     pub region: String,
     /// `applied`, `waiting`, `partial`, `failed`, `recorded-only`, `awaiting-approval`,
-    /// `paused`.
-    pub status: String,
+    /// `approval-expired`, `paused`.
+    pub status: OutcomeStatus,
     /// When it finished.
     pub at: Timestamp,
     /// Started applying.
     pub started: Timestamp,
-    /// Per step: `done`, `waiting`, `skipped`, or the error.
-    pub steps: Vec<String>,
+    /// Per step: `done`, `waiting`, `skipped`, the error (`failed: …`), or `left to the
+    /// discretionary leader`.
+    pub steps: Vec<RecordedStep>,
     /// AWS calls made.
     pub calls: u32,
     /// Whether any applied step was discretionary.
@@ -200,7 +202,7 @@ pub struct OutcomeRecord {
     /// Which plane did what: per plane a step needed (`route53 control plane`,
     /// `data plane (switch)`, …), `done`, `waiting`, `skipped` or the first failure.
     #[serde(default)]
-    pub planes: std::collections::BTreeMap<String, String>,
+    pub planes: PlaneSummary,
 }
 
 /// An operator approval of a `propose` decision.
@@ -531,3 +533,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod record_tests;

@@ -9,9 +9,14 @@
 //! with A and B partitioned and C standing down (its own region failing), each of A and B
 //! holds a quorum through C, and only C's relay tells B that A leads (`regionctl
 //! simulate`, seed 2702). Being first is necessary, not sufficient: the pass also requires
-//! it to have held for a few ticks (`Heartbeat::first_since`).
+//! it to have held for a few ticks (`Heartbeat::first_since`, [`crate::fleet`]).
+//!
+//! The leader fails back only into regions no acting peer still sees failing
+//! ([`hold_failback_for_peers`]).
 
+use crate::fleet::Freshness;
 use crate::journal::Heartbeat;
+use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +45,7 @@ pub fn fleet_view<'a>(
     let peer_fresh = |h: &Heartbeat| h.region != me && h.bundle_hash == bundle_hash && fresh(h.at);
     let acting_peers: Vec<&Heartbeat> = heartbeats
         .iter()
-        .filter(|h| peer_fresh(h) && h.state == "acting")
+        .filter(|h| peer_fresh(h) && h.state.is_acting())
         .collect();
     let seen_acting: BTreeSet<&str> = acting_peers.iter().map(|h| h.region.as_str()).collect();
     let reported_acting: BTreeSet<&str> = heartbeats
@@ -52,7 +57,7 @@ pub fn fleet_view<'a>(
             h.sees_acting
                 .iter()
                 .map(String::as_str)
-                .filter(move |c| h.state == "acting" || *c != h.region)
+                .filter(move |c| h.state.is_acting() || *c != h.region)
         })
         .collect();
     let first = controllers
@@ -91,9 +96,68 @@ pub fn add_peers_last_moves(
     }
 }
 
+/// The leader's planning copy of `health`: regions that a fresh, acting peer on the same
+/// bundle lists as not healthy (itself, or relaying its own peers other than `me`), and
+/// regions drained only moments ago (`newly_drained`), count as healthy only from now, so
+/// the failback gate waits a full recovery window once every peer agrees. `None` when no
+/// peer disagrees.
+///
+/// A peer with another view would evacuate again within a tick what the leader fails back
+/// (found by `regionctl simulate`).
+pub fn hold_failback_for_peers(
+    bundle: &Bundle,
+    health: &HealthView,
+    me: &str,
+    heartbeats: &[Heartbeat],
+    newly_drained: &[String],
+    freshness: Freshness,
+) -> Option<HealthView> {
+    let disputed: BTreeSet<&str> = heartbeats
+        .iter()
+        .filter(|h| {
+            h.region != me
+                && h.bundle_hash == bundle.hash
+                && h.state.is_acting()
+                && freshness.is_fresh(h.at)
+        })
+        .flat_map(|h| {
+            // Its own view, and the views it relays from peers other than this one.
+            h.not_healthy.iter().map(String::as_str).chain(
+                h.peers_not_healthy
+                    .iter()
+                    .filter(|(peer, _)| **peer != me)
+                    .flat_map(|(_, pairs)| pairs.iter().map(String::as_str)),
+            )
+        })
+        .chain(newly_drained.iter().map(String::as_str))
+        .collect();
+    if disputed.is_empty() {
+        return None;
+    }
+    let mut held = health.clone();
+    for (s, service) in bundle.services.iter().enumerate() {
+        let nr = service.regions.len();
+        for (r, region) in service.regions.iter().enumerate() {
+            if !disputed.contains(format!("{}/{}", service.name, region.name).as_str()) {
+                continue;
+            }
+            for c in 0..service.cells.len() {
+                if let Some(e) = held.services[s].entries.get_mut(c * nr + r)
+                    && e.verdict == Verdict::Healthy
+                {
+                    e.since = e.since.max(freshness.now);
+                }
+            }
+        }
+    }
+    Some(held)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::ControllerState;
+    use crate::testkit::example;
 
     const NOW: i64 = 1_000_000;
     const FLEET: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];
@@ -107,7 +171,7 @@ mod tests {
             region: region.into(),
             bundle_hash: "h1".into(),
             at: Timestamp::from_secs(NOW - age_secs),
-            state: state.into(),
+            state: ControllerState::from(state),
             not_healthy: Vec::new(),
             sees_acting: sees.iter().map(|s| (*s).to_string()).collect(),
             first_since: None,
@@ -115,13 +179,6 @@ mod tests {
             peers_not_healthy: BTreeMap::new(),
             last_moves: BTreeMap::new(),
         }
-    }
-
-    /// The example policies in `policies/` (with their tests).
-    fn example() -> Bundle {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
-        let files = crate::policy_files::read(&[dir]).expect("policies/");
-        regionctl_core::policy::load(&files).expect("example policies load")
     }
 
     /// Fresh means younger than 30 s.

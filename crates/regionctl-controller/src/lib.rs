@@ -10,19 +10,39 @@
 //! # Layout
 //! - [`ports`]: the traits and the domain types they speak.
 //! - [`journal`]: journal item kinds, keys and records (decisions, heartbeats, observations).
-//! - [`leader`]: who makes discretionary moves (failback, rebalancing).
-//! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies).
+//! - [`status`]: the states records carry (step, outcome, controller), as enums.
+//! - [`reconcile`]: the pass itself, a table of contents of the stages below.
+//! - [`fleet`]: the pure fleet step (quorum, stand-down, leader, this pass's heartbeat);
+//!   [`coordinate`] runs it between journal reads and writes.
+//! - [`leader`]: who makes discretionary moves (failback, rebalancing), and where to.
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
-//! - [`reconcile`]: the pass itself, with its report.
+//! - [`live`]: the live state (Route 53, ECS, ALB, switches), with zone copies re-read.
+//! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies).
+//! - [`planning`]: controls, cooldowns and the plan, made again after re-reads.
+//! - [`decide`]: per service, intent → approval → apply → outcome; [`record`] builds the
+//!   decision record and its id.
 //! - [`apply`]: executing plan steps through the ports.
+//! - [`switches`]: reading and keeping up the data-plane switches.
+//! - [`report`]: what a pass did.
 //! - [`policy_files`]: reading a policy directory from disk, bounded (every command's reader).
 
 pub mod apply;
+pub mod coordinate;
+pub mod decide;
+pub mod fleet;
 pub mod journal;
 pub mod leader;
+pub mod live;
 pub mod memory;
 pub mod observe;
+pub mod planning;
 pub mod policy_files;
 pub mod ports;
 pub mod reconcile;
+pub mod record;
+pub mod report;
+pub mod status;
 pub mod switches;
+
+#[cfg(test)]
+mod testkit;

@@ -8,9 +8,10 @@
 //! `regionctl simulate`, 14 of 10,000 seeds). The controllers run in different regions and
 //! cannot share a client-side bucket, so each reads less: a zone is re-read when its copy
 //! is [`ZONE_MAX_AGE_TICKS`] ticks old, and always just before this controller writes to
-//! it (`reconcile.rs` plans again from the fresh read). Its own writes update its copy. A
-//! copy can thus miss a peer's change for up to that age, which only delays a pass that
-//! would have written nothing else; every write is planned from a fresh read.
+//! it ([`crate::live::refresh_zones`]; [`crate::planning`] plans again from the fresh
+//! read). Its own writes update its copy. A copy can thus miss a peer's change for up to
+//! that age, which only delays a pass that would have written nothing else; every write is
+//! planned from a fresh read.
 
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;

@@ -3,10 +3,13 @@
 //! Alarms are read in the region they watch (a region whose CloudWatch cannot be reached
 //! yields no evidence, never "healthy"). Probes are this observer's own; peers' verdicts come
 //! from their digests in the journal, read directly or relayed in another peer's digest
-//! ([`peer_digests`]). Running ECS capacity is readiness evidence.
+//! ([`peer_digests`]). Running ECS capacity is readiness evidence. [`gather`] is the pass's
+//! observe stage: alarms, probes, this observer's digest written, peers' digests read.
 
-use crate::journal::{ObservationDigest, ProbeRecord};
-use crate::ports::{Alarms, Prober};
+use crate::fleet::Freshness;
+use crate::journal::{self, ObservationDigest, ProbeRecord};
+use crate::ports::{Alarms, Journal, Prober};
+use crate::reconcile::{Context, read_records};
 use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::Bundle;
@@ -45,6 +48,68 @@ impl AlarmReads {
             index: AlarmIndex::new(bundle),
             by_region: alarm_names_by_region(bundle),
         }
+    }
+}
+
+/// What the observe stage saw.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Alarm states and probe verdicts (this observer's and fresh peers'); running
+    /// capacity is added once the live state is read ([`add_running`]).
+    pub observations: Observations,
+    /// Regions whose CloudWatch could not be read.
+    pub alarm_read_failures: Vec<String>,
+    /// What could not be read or written.
+    pub failures: Vec<String>,
+}
+
+/// The observe stage: reads every alarm, probes every (service, region) from here, writes
+/// this observer's digest (relaying its peers') and adds the fresh digests' verdicts.
+pub async fn gather<W: Alarms + Prober + Journal>(
+    ctx: &Context<'_>,
+    world: &W,
+    freshness: Freshness,
+) -> Observed {
+    let bundle = ctx.bundle;
+    let fresh = |at: Timestamp| freshness.is_fresh(at);
+    let mut failures = Vec::new();
+    let mut observations = Observations::empty(
+        bundle,
+        u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX),
+    );
+    let alarm_read_failures = read_alarms(world, ctx.alarm_reads, &mut observations).await;
+    let digests: Vec<ObservationDigest> = read_records(world, "OBS").await.unwrap_or_else(|e| {
+        failures.push(e);
+        Vec::new()
+    });
+    // Its own last digest carries each probe verdict's `since` across passes, but only if
+    // fresh: a controller that was down (crashed, cut off) did not watch in between, and
+    // an old "ok since" would hide a failure it missed (found by `regionctl simulate`).
+    let own_previous = digests
+        .iter()
+        .find(|d| d.observer == ctx.region && fresh(d.at));
+    let probes = probe_all(world, bundle, &ctx.region, own_previous, freshness.now).await;
+    let mut usable = peer_digests(&digests, &ctx.region, &bundle.hash, &ctx.controllers, fresh);
+    let own = ObservationDigest {
+        observer: ctx.region.clone(),
+        bundle_hash: bundle.hash.clone(),
+        at: freshness.now,
+        probes,
+        alarm_read_failures: alarm_read_failures.clone(),
+        relayed: usable.clone(),
+    };
+    if let Err(e) = world.put(&journal::digest_item(&own)).await {
+        failures.push(format!("digest not written: {}", e.message()));
+    }
+    usable.push(ObservationDigest {
+        relayed: Vec::new(),
+        ..own
+    });
+    add_probe_verdicts(bundle, &usable, &mut observations);
+    Observed {
+        observations,
+        alarm_read_failures,
+        failures,
     }
 }
 

@@ -5,6 +5,7 @@
 //! (or in the core), and each implementation converts to them at its edge.
 //! The futures need not be `Send`: a controller runs one pass at a time on one task.
 
+use regionctl_core::guard::Violation;
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
 use regionctl_core::policy::Probe;
@@ -139,16 +140,24 @@ pub struct ChangeReport {
     pub verified: bool,
 }
 
+/// A pure check of a zone's state between Route 53 batches, built from the safety guard
+/// (`regionctl_core::guard::check_written`): given every record the batches so far write
+/// (the earlier batches' and this one's), `Ok`, or the rules that state would break.
+pub type BatchCheck<'a> = &'a dyn Fn(&[WeightedRecord]) -> Result<(), Vec<Violation>>;
+
 /// DNS (Route 53 weighted records).
 pub trait Dns {
     /// Every weighted record in a hosted zone.
     fn read_weighted(&self, zone: &str) -> impl Future<Output = PortResult<Vec<WeightedRecord>>>;
     /// Upserts records as absolute values (idempotent), batched, waits for INSYNC, reads
-    /// back.
+    /// back. Before sending anything it runs `check` on the state after every batch; if one
+    /// fails, nothing is sent and the call fails (`Permanent`, naming the batch and the
+    /// rules broken).
     fn upsert_weighted(
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> impl Future<Output = PortResult<ChangeReport>>;
 }
 

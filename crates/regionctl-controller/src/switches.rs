@@ -9,21 +9,27 @@
 //! data and the health check keeps its last status, so the switches hold.
 
 use crate::ports::{PortResult, Switches};
+use crate::report::DecisionSummary;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Disposition, Plan};
 use regionctl_core::policy::Bundle;
 use regionctl_core::switch::{self, SwitchRef};
 use std::collections::BTreeMap;
 
-/// Reads every service's switches with one port call (the AWS adapter batches 500 per
-/// `GetMetricData` and alarm region, so a fleet of 1,000 services costs a handful of calls,
-/// not one per service). Per service, in bundle order: its states (`slot * regions +
-/// region`), all `None` (unknown) if the read failed — which is recorded in `report`.
-pub async fn read_all<W: Switches>(
-    world: &W,
-    bundle: &Bundle,
-    report: &mut crate::reconcile::PassReport,
-) -> Vec<Vec<Option<bool>>> {
+/// The switches as read.
+#[derive(Debug, Clone, Default)]
+pub struct SwitchStates {
+    /// Per service, in bundle order: its states (`slot * regions + region`), `None`
+    /// (unknown) where the read failed.
+    pub per_service: Vec<Vec<Option<bool>>>,
+    /// What could not be read.
+    pub failures: Vec<String>,
+}
+
+/// Reads every service's switches with one port call per alarm region (the AWS adapter
+/// batches 500 per `GetMetricData`, so a fleet of 1,000 services costs a handful of calls,
+/// not one per service).
+pub async fn read_all<W: Switches>(world: &W, bundle: &Bundle) -> SwitchStates {
     let per_service: Vec<Vec<SwitchRef>> = bundle
         .services
         .iter()
@@ -45,6 +51,7 @@ pub async fn read_all<W: Switches>(
             .push(i);
     }
     let mut states: Vec<Option<bool>> = vec![None; all.len()];
+    let mut failures = Vec::new();
     for (region, ixs) in by_region {
         let refs: Vec<SwitchRef> = ixs.iter().map(|i| all[*i].clone()).collect();
         match world.read_switches(&refs).await {
@@ -53,22 +60,25 @@ pub async fn read_all<W: Switches>(
                     states[*i] = state;
                 }
             }
-            Ok(v) => report.read_failures.push(format!(
+            Ok(v) => failures.push(format!(
                 "data-plane switches in {region}: {} value(s) for {} switch(es)",
                 v.len(),
                 refs.len()
             )),
-            Err(e) => report.read_failures.push(format!(
+            Err(e) => failures.push(format!(
                 "data-plane switches in {region} unreadable: {}",
                 e.message()
             )),
         }
     }
     let mut rest = states.into_iter();
-    per_service
-        .iter()
-        .map(|refs| rest.by_ref().take(refs.len()).collect())
-        .collect()
+    SwitchStates {
+        per_service: per_service
+            .iter()
+            .map(|refs| rest.by_ref().take(refs.len()).collect())
+            .collect(),
+        failures,
+    }
 }
 
 /// What to republish: for every service that applies automatically, the switch states in
@@ -101,6 +111,27 @@ pub fn in_force(
         }
     }
     out
+}
+
+/// Keeps the switches in force after this pass's `decisions` (see [`in_force`]): how many
+/// values were republished, or why none could be.
+pub async fn republish<W: Switches>(
+    world: &W,
+    bundle: &Bundle,
+    plan: &Plan,
+    live: &LiveState,
+    decisions: &[DecisionSummary],
+) -> Result<usize, String> {
+    let switched: Vec<(usize, usize, bool)> = decisions
+        .iter()
+        .filter_map(|d| bundle.service_index(&d.service).map(|s| (s, d)))
+        .flat_map(|(s, d)| d.switched.iter().map(move |(i, on)| (s, *i, *on)))
+        .collect();
+    let values = in_force(bundle, plan, live, &switched);
+    match keep_alive(world, &values).await {
+        Ok(()) => Ok(values.len()),
+        Err(e) => Err(format!("switches not republished: {}", e.message())),
+    }
 }
 
 /// Republishes `values` (one call per batch; the adapter splits by region and size).

@@ -1,9 +1,10 @@
 //! The safety guard (DESIGN.md §7): rules checked over the state a plan produces.
 //!
 //! The planner calls [`check_service`] before turning a desired state into steps; the
-//! executor calls it again just before applying (and for every intermediate state between
-//! Route 53 batches). A violation blocks the change and raises an alert; it never crashes
-//! the controller.
+//! controller checks the steps again just before applying them, over the live state read
+//! afresh ([`check_steps`], whose [`Checked`] is the only thing the executor applies), and
+//! checks every intermediate state between Route 53 batches ([`check_written`]). A
+//! violation blocks the change and raises an alert; it never crashes the controller.
 //!
 //! Rules, with their named exemptions ([`crate::plan::Exemption`]):
 //! 1. No all-zero weight set in a cell (Route 53 would answer it with an equal spread).
@@ -20,7 +21,8 @@
 
 use crate::controls::OverrideAction;
 use crate::health::Verdict;
-use crate::plan::{Exemption, Inputs};
+use crate::plan::{Action, Exemption, Inputs, Step};
+use std::collections::BTreeSet;
 
 /// Rounding slack for the step limit: weights are integers, shares are not.
 const STEP_SLACK_PERCENT: f64 = 1.0;
@@ -150,18 +152,9 @@ pub fn check_service(
 ) -> Vec<Violation> {
     let discretionary = discretionary_from.is_some();
     let service = &inputs.bundle.services[s];
-    let health = &inputs.health.services[s];
     let live = &inputs.live.services[s];
     let nr = service.regions.len();
-    let drained = drained_slots(inputs, s);
     let mut violations = Vec::new();
-    let exempt = |r: usize| {
-        exemptions.iter().any(|e| match e {
-            Exemption::CapacityWait { r: x, until } => *x == r && inputs.now < *until,
-            Exemption::Partial { r: x } => *x == r,
-            _ => false,
-        })
-    };
     if discretionary
         && let Some(t) = live.last_discretionary_change
         && !inputs.now.elapsed_at_least(t, service.safety.cooldown_secs)
@@ -174,43 +167,11 @@ pub fn check_service(
             remaining_secs: remaining,
         });
     }
-
-    // Scratch buffers, reused for every cell (30,000 cells per region loss at scale).
-    let mut cur: Vec<u8> = vec![0; nr];
-    let mut eligible: Vec<bool> = vec![false; nr];
-    for (c, cell) in service.cells.iter().enumerate() {
+    let mut cells = CellRules::new(inputs, s, exemptions);
+    for c in 0..service.cells.len() {
         let row = &target[c * nr..(c + 1) * nr];
-        for r in 0..nr {
-            cur[r] = live.weights[c * nr + r].unwrap_or(0);
-            eligible[r] =
-                health.entries[c * nr + r].verdict == Verdict::Healthy && !drained[c * nr + r];
-        }
-        #[cfg(feature = "planted-bugs")]
-        if crate::planted::active(crate::planted::Bug::ZeroServing) {
+        if !cells.check(c, row, &mut violations) {
             continue;
-        }
-        if row.iter().all(|w| *w == 0) {
-            violations.push(Violation::AllZeroWeights {
-                cell: cell.id.clone(),
-            });
-            continue;
-        }
-        if !eligible.iter().any(|e| *e) {
-            if row != cur.as_slice() {
-                violations.push(Violation::WriteWithoutHealthyRegion {
-                    cell: cell.id.clone(),
-                });
-            }
-            continue;
-        }
-        for r in 0..nr {
-            if row[r] > 0 && !eligible[r] && !exempt(r) {
-                violations.push(Violation::TrafficToUnhealthy {
-                    cell: cell.id.clone(),
-                    region: service.regions[r].name.clone(),
-                    verdict: health.entries[c * nr + r].verdict,
-                });
-            }
         }
         if let Some(base) = discretionary_from {
             let from = crate::plan::cell_shares_pub(&base[c * nr..(c + 1) * nr]);
@@ -218,12 +179,202 @@ pub fn check_service(
             let moved: f64 = (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
             if moved > f64::from(service.safety.max_shift_percent_per_step) + STEP_SLACK_PERCENT {
                 violations.push(Violation::StepTooLarge {
-                    cell: cell.id.clone(),
+                    cell: service.cells[c].id.clone(),
                     moved,
                     limit: service.safety.max_shift_percent_per_step,
                 });
             }
         }
+    }
+    violations
+}
+
+/// Rules 1–3, cell by cell, for one service, with scratch buffers reused for every cell
+/// (30,000 cells per region loss at scale).
+struct CellRules<'a> {
+    inputs: &'a Inputs<'a>,
+    s: usize,
+    exemptions: &'a [Exemption],
+    drained: Vec<bool>,
+    cur: Vec<u8>,
+    eligible: Vec<bool>,
+}
+
+impl<'a> CellRules<'a> {
+    fn new(inputs: &'a Inputs<'a>, s: usize, exemptions: &'a [Exemption]) -> Self {
+        let nr = inputs.bundle.services[s].regions.len();
+        CellRules {
+            inputs,
+            s,
+            exemptions,
+            drained: drained_slots(inputs, s),
+            cur: vec![0; nr],
+            eligible: vec![false; nr],
+        }
+    }
+
+    /// Exempt from rule 2: a degraded region held during a capacity wait, or the part a
+    /// partial shift leaves behind.
+    fn exempt(&self, r: usize) -> bool {
+        self.exemptions.iter().any(|e| match e {
+            Exemption::CapacityWait { r: x, until } => *x == r && self.inputs.now < *until,
+            Exemption::Partial { r: x } => *x == r,
+            _ => false,
+        })
+    }
+
+    /// Checks cell `c` at weights `row` against rules 1–3 (pushing what it breaks); false
+    /// when no further rule applies to the cell (all zero, or no eligible region).
+    fn check(&mut self, c: usize, row: &[u8], violations: &mut Vec<Violation>) -> bool {
+        let service = &self.inputs.bundle.services[self.s];
+        let health = &self.inputs.health.services[self.s];
+        let live = &self.inputs.live.services[self.s];
+        let nr = service.regions.len();
+        let cell = &service.cells[c];
+        for r in 0..nr {
+            self.cur[r] = live.weights[c * nr + r].unwrap_or(0);
+            self.eligible[r] =
+                health.entries[c * nr + r].verdict == Verdict::Healthy && !self.drained[c * nr + r];
+        }
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::active(crate::planted::Bug::ZeroServing) {
+            return false;
+        }
+        if row.iter().all(|w| *w == 0) {
+            violations.push(Violation::AllZeroWeights {
+                cell: cell.id.clone(),
+            });
+            return false;
+        }
+        if !self.eligible.iter().any(|e| *e) {
+            if row != self.cur.as_slice() {
+                violations.push(Violation::WriteWithoutHealthyRegion {
+                    cell: cell.id.clone(),
+                });
+            }
+            return false;
+        }
+        for (r, weight) in row.iter().enumerate() {
+            if *weight > 0 && !self.eligible[r] && !self.exempt(r) {
+                violations.push(Violation::TrafficToUnhealthy {
+                    cell: cell.id.clone(),
+                    region: service.regions[r].name.clone(),
+                    verdict: health.entries[c * nr + r].verdict,
+                });
+            }
+        }
+        true
+    }
+}
+
+/// A value the guard accepted. Only this module makes one (the field is private), and the
+/// controller's executor applies nothing else: every step that reaches the world was
+/// checked just before, over the state it was about to change.
+#[derive(Debug, Clone)]
+pub struct Checked<T>(T);
+
+impl<T> Checked<T> {
+    /// The accepted value.
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Checks service `s`'s `steps` (in plan order, about to be applied) again, over the state
+/// they produce from `inputs.live` — the live state read afresh this pass — with the
+/// plan's `exemptions`, by the rules the planner applied:
+/// - when they set weights, rules 1–4 over the resulting weights, a discretionary step
+///   (failback) measured from where the steps before it leave the cells;
+/// - when they set data-plane switches, rule 5 over the resulting weights and switches.
+///
+/// Steps that change no routing (capacity, balancer splits, restore records) are not
+/// routing states the rules speak of. A non-leader's steps, without the discretionary
+/// ones, are checked as what they produce on their own.
+pub fn check_steps<'s>(
+    inputs: &Inputs<'_>,
+    s: usize,
+    steps: Vec<&'s Step>,
+    exemptions: &[Exemption],
+) -> Result<Checked<Vec<&'s Step>>, Vec<Violation>> {
+    let service = &inputs.bundle.services[s];
+    let live = &inputs.live.services[s];
+    let nr = service.regions.len();
+    let mut weights: Vec<u8> = live.weights.iter().map(|w| w.unwrap_or(0)).collect();
+    let mut switches: Vec<bool> = (0..crate::switch::slots(service) * nr)
+        .map(|i| live.switches.get(i).copied().flatten().unwrap_or(true))
+        .collect();
+    let (mut sets_weights, mut sets_switches) = (false, false);
+    let mut discretionary_from: Option<Vec<u8>> = None;
+    for step in &steps {
+        match &step.action {
+            Action::SetWeights { changes, .. } => {
+                sets_weights = true;
+                if step.discretionary && discretionary_from.is_none() {
+                    discretionary_from = Some(weights.clone());
+                }
+                for change in changes {
+                    let i = change.cell as usize * nr + usize::from(change.r);
+                    if let Some(w) = weights.get_mut(i) {
+                        *w = change.to;
+                    }
+                }
+            }
+            Action::SetSwitch { r, cell, on, .. } => {
+                sets_switches = true;
+                let slot = cell.map_or(0, |c| c as usize);
+                if let Some(x) = switches.get_mut(slot * nr + r) {
+                    *x = *on;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut violations = Vec::new();
+    if sets_weights {
+        violations.extend(check_service(
+            inputs,
+            s,
+            &weights,
+            discretionary_from.as_deref(),
+            exemptions,
+        ));
+    }
+    if sets_switches {
+        violations.extend(check_answered(inputs, s, &weights, &switches, exemptions));
+    }
+    if violations.is_empty() {
+        Ok(Checked(steps))
+    } else {
+        Err(violations)
+    }
+}
+
+/// The per-batch check of a weight step (rules 1–3): the weights of service `s` are
+/// `before` (per (cell, local region)) with `written` — (cell, local region, weight) — set
+/// over them, and every cell `written` touches must be a state the rules accept. Route 53
+/// batches never split a cell's record name and type, so a cell is either as it was or
+/// fully written; this catches a batching that would split one (an all-zero cell between
+/// two batches).
+pub fn check_written(
+    inputs: &Inputs<'_>,
+    s: usize,
+    before: &[u8],
+    written: &[(usize, usize, u8)],
+    exemptions: &[Exemption],
+) -> Vec<Violation> {
+    let nr = inputs.bundle.services[s].regions.len();
+    let mut state = before.to_vec();
+    let mut touched = BTreeSet::new();
+    for &(c, r, w) in written {
+        if let Some(slot) = state.get_mut(c * nr + r) {
+            *slot = w;
+            touched.insert(c);
+        }
+    }
+    let mut cells = CellRules::new(inputs, s, exemptions);
+    let mut violations = Vec::new();
+    for c in touched {
+        cells.check(c, &state[c * nr..(c + 1) * nr], &mut violations);
     }
     violations
 }
@@ -296,3 +447,6 @@ pub fn check_answered(
     }
     violations
 }
+
+#[cfg(test)]
+mod tests;

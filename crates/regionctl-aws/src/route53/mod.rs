@@ -257,14 +257,14 @@ impl Route53Client {
         zone_id: &str,
         changes: Vec<RecordChange>,
     ) -> Result<ApplyReport> {
-        self.apply_guarded(zone_id, changes, |_| true).await
+        self.apply_guarded(zone_id, changes, |_| Ok(())).await
     }
 
     /// Like [`Route53Client::apply_changes`], but first checks `guard` on the state after
     /// every batch (given all changes applied so far). If any state fails, nothing is sent
-    /// and [`AwsError::GuardRejected`] names the first failing batch. Batches are sent in
-    /// order and each waits for INSYNC before the next, so the world passes only through
-    /// guarded states.
+    /// and [`AwsError::GuardRejected`] names the first failing batch and why. Batches are
+    /// sent in order and each waits for INSYNC before the next, so the world passes only
+    /// through guarded states.
     pub async fn apply_guarded<G>(
         &self,
         zone_id: &str,
@@ -272,16 +272,17 @@ impl Route53Client {
         guard: G,
     ) -> Result<ApplyReport>
     where
-        G: Fn(&[RecordChange]) -> bool,
+        G: Fn(&[RecordChange]) -> std::result::Result<(), String>,
     {
         let expected = changes.clone();
         let batches = plan_batches(changes).map_err(|e| AwsError::InvalidInput(e.to_string()))?;
         let mut applied: Vec<RecordChange> = Vec::new();
         for (i, batch) in batches.iter().enumerate() {
             applied.extend(batch.iter().cloned());
-            if !guard(&applied) {
-                return Err(AwsError::GuardRejected { batch_index: i });
-            }
+            guard(&applied).map_err(|why| AwsError::GuardRejected {
+                batch_index: i,
+                why,
+            })?;
         }
         let sdk_batches = batches
             .iter()

@@ -208,10 +208,19 @@ async fn guard_rejection_sends_nothing() {
         .map(|i| RecordChange::upsert(weighted(&format!("s{i}.example.com."), "eu", 0)))
         .collect();
     let err = r53c
-        .apply_guarded("Z1", changes, |applied| applied.len() == 600)
+        .apply_guarded("Z1", changes, |applied| {
+            if applied.len() == 600 {
+                Ok(())
+            } else {
+                Err(format!("{} of 600 written", applied.len()))
+            }
+        })
         .await
         .unwrap_err();
-    assert!(matches!(err, AwsError::GuardRejected { batch_index: 0 }));
+    assert!(
+        matches!(&err, AwsError::GuardRejected { batch_index: 0, why } if why.contains("of 600 written")),
+        "{err}"
+    );
     assert_eq!(change.num_calls(), 0);
 }
 

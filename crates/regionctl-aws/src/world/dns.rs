@@ -2,7 +2,8 @@
 
 use super::AwsWorld;
 use crate::types::{RecordChange, RecordSet, Routing};
-use regionctl_controller::ports::{ChangeReport, Dns, PortResult, WeightedRecord};
+use regionctl_controller::ports::{BatchCheck, ChangeReport, Dns, PortResult, WeightedRecord};
+use std::collections::HashMap;
 
 /// A record name as the health-check cache keys it.
 fn record_key(name: &str) -> String {
@@ -97,10 +98,35 @@ impl<H> Dns for AwsWorld<H> {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
+        // The guard sees the state after each batch as the records written so far (a batch
+        // never splits a name and type, so every cell is either old or new).
+        let by_key: HashMap<(&str, &str), &WeightedRecord> = records
+            .iter()
+            .map(|r| ((r.name.as_str(), r.set_identifier.as_str()), r))
+            .collect();
+        let guard = |applied: &[RecordChange]| {
+            let written: Vec<WeightedRecord> = applied
+                .iter()
+                .filter_map(|c| match &c.record.routing {
+                    Routing::Weighted { set_identifier, .. } => by_key
+                        .get(&(c.record.name.as_str(), set_identifier.as_str()))
+                        .map(|r| (*r).clone()),
+                    _ => None,
+                })
+                .collect();
+            check(&written).map_err(|violations| {
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        };
         let report = self
             .route53
-            .apply_changes(zone, self.upserts(zone, records))
+            .apply_guarded(zone, self.upserts(zone, records), guard)
             .await
             .map_err(|e| e.into_port("route53", "ChangeResourceRecordSets"))?;
         Ok(ChangeReport {

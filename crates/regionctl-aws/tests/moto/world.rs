@@ -200,10 +200,33 @@ async fn dns_port_keeps_each_records_health_check_when_it_writes_weights() {
     };
     assert_eq!(records, vec![want("euc1", 50), want("euw1", 50)]);
 
+    // A guard that refuses the batch: nothing is written, and the refusal is permanent.
+    let refuse: &dyn Fn(&[WeightedRecord]) -> Result<(), Vec<_>> = &|_| {
+        Err(vec![regionctl_core::guard::Violation::AllZeroWeights {
+            cell: "all".into(),
+        }])
+    };
+    let err = world
+        .upsert_weighted(&zone, &[want("euc1", 0), want("euw1", 100)], refuse)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.class,
+        regionctl_controller::ports::ErrorClass::Permanent,
+        "{err}"
+    );
+    assert_eq!(world.read_weighted(&zone).await.unwrap(), records);
+
+    let seen = std::cell::RefCell::new(Vec::new());
+    let accept = |batch: &[WeightedRecord]| {
+        seen.borrow_mut().push(batch.len());
+        Ok(())
+    };
     let report = world
-        .upsert_weighted(&zone, &[want("euc1", 0), want("euw1", 100)])
+        .upsert_weighted(&zone, &[want("euc1", 0), want("euw1", 100)], &accept)
         .await
         .unwrap();
+    assert_eq!(*seen.borrow(), vec![2], "one batch, checked whole");
     assert_eq!(report.records, 2);
     let (listed, _) = route53.list_record_sets(&zone).await.unwrap();
     let euc1 = listed

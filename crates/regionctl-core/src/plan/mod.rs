@@ -4,7 +4,9 @@
 //! it needs a control plane, and whether it is a discretionary move (bounded by step limits
 //! and cooldown) or an evacuation (exempt, DESIGN.md §4). The planner computes a desired
 //! state per service ([`service`]), the [`crate::guard`] checks it, and only then does it
-//! become steps. Planning the state a plan produces yields no further steps.
+//! become steps. Planning the state a plan produces yields no further steps. The steps are
+//! checked again just before they are applied, over the live state read afresh
+//! ([`crate::guard::check_steps`]): the executor applies only what that check returns.
 //!
 //! # Exemptions (DESIGN.md §7), all explicit here
 //! - `backup-restore` never moves traffic: it records [`Action::RestoreRequired`].

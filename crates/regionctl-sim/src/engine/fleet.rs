@@ -103,9 +103,9 @@ impl Sim {
             let changed = seen
                 .statuses
                 .last()
-                .is_none_or(|(_, _, st)| st != &d.status);
+                .is_none_or(|(_, _, st)| *st != d.status);
             if first || changed {
-                seen.statuses.push((t, region.clone(), d.status.clone()));
+                seen.statuses.push((t, region.clone(), d.status));
                 let (kind, text) = if first {
                     (
                         EventKind::Decision,

@@ -13,6 +13,7 @@
 use crate::world::Effect;
 use crate::world::route53::normalize;
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
+use regionctl_controller::status::OutcomeStatus;
 use regionctl_core::policy::Service;
 use regionctl_core::time::Timestamp;
 use regionctl_core::traffic::answered_weights;
@@ -176,7 +177,7 @@ pub struct SeenDecision {
     /// Controller that recorded it first.
     pub recorded_by: String,
     /// Statuses reached: (t, controller, status).
-    pub statuses: Vec<(u64, String, String)>,
+    pub statuses: Vec<(u64, String, OutcomeStatus)>,
     /// The journal's record (union of replicas), if it reached one.
     pub record: Option<DecisionRecord>,
     /// Outcomes in the journal.

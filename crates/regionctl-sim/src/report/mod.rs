@@ -14,6 +14,7 @@ use crate::gameday::judge::{self, Outcome, SteadyResult};
 use crate::gameday::{Event, SeenDecision};
 use crate::scenario::Verdict;
 use crate::world::{Knobs, Stats};
+use regionctl_controller::status::OutcomeStatus;
 use serde::Serialize;
 use std::path::Path;
 
@@ -29,7 +30,7 @@ pub struct DecisionLine {
     /// Recorded by.
     pub recorded_by: String,
     /// Statuses: (t, controller, status).
-    pub statuses: Vec<(u64, String, String)>,
+    pub statuses: Vec<(u64, String, OutcomeStatus)>,
     /// Steps, for people.
     pub steps: Vec<String>,
     /// Reasons.

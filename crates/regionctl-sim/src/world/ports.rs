@@ -6,8 +6,8 @@
 
 use super::{EffectKind, World, route53};
 use regionctl_controller::ports::{
-    Alarms, Balancer, ChangeReport, Clock, Compute, Dns, ErrorClass, Events, Journal, JournalItem,
-    PortResult, Prober, Switches, WeightedRecord,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, ErrorClass, Events, Journal,
+    JournalItem, PortError, PortResult, Prober, Switches, WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
@@ -149,7 +149,19 @@ impl Dns for ControllerView<'_> {
         &self,
         zone: &str,
         records: &[WeightedRecord],
+        check: BatchCheck<'_>,
     ) -> PortResult<ChangeReport> {
+        // The simulated zone takes the change whole: its one state is checked before any
+        // call, as the adapter checks every batch's.
+        if let Err(violations) = check(records) {
+            let why: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            return Err(PortError::new(
+                "route53",
+                "ChangeResourceRecordSets",
+                ErrorClass::Permanent,
+                format!("guard rejected the change: {}", why.join("; ")),
+            ));
+        }
         let mut w = self.world.borrow_mut();
         if !w.zones.contains_key(zone) {
             return Err(w.fail(

@@ -49,7 +49,7 @@ fn changes_are_pending_before_answering_uses_them() {
         ..no_jitter()
     });
     let view = ControllerView::new(&w, "r1");
-    let report = block_on(view.upsert_weighted("Z1", &[record("x", 0)]))
+    let report = block_on(view.upsert_weighted("Z1", &[record("x", 0)], &|_| Ok(())))
         .expect("ready")
         .expect("accepted");
     assert_eq!(report.records, 1);

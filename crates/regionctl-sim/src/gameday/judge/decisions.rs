@@ -124,8 +124,8 @@ fn matching<'g>(game: &Game<'g>, x: &Expectation, service: &str) -> Vec<&'g Seen
         })
         .filter(|d| {
             x.status.as_ref().is_none_or(|st| {
-                d.statuses.iter().any(|(_, _, s)| s == st)
-                    || d.outcomes.iter().any(|o| &o.status == st)
+                d.statuses.iter().any(|(_, _, s)| s.as_str() == st)
+                    || d.outcomes.iter().any(|o| o.status.as_str() == st)
             })
         })
         .collect()

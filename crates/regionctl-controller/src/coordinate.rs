@@ -1,0 +1,117 @@
+//! The pass's first stage: coordinating with the fleet through the journal. It reads the
+//! heartbeats and this replica's last discretionary moves, runs the pure fleet step
+//! ([`crate::fleet::assess`]) and writes this controller's heartbeat, which proves the local
+//! replica writable and counts toward the quorum like the peers'.
+
+use crate::fleet::{self, FleetInput, FleetVerdict, StandDown};
+use crate::journal::{self, Heartbeat};
+use crate::ports::{Journal, PortError};
+use crate::reconcile::{Context, read_records};
+use regionctl_core::health::HealthView;
+use regionctl_core::time::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What coordinating found.
+#[derive(Debug, Clone)]
+pub struct Coordinated {
+    /// The fleet step's verdict (its heartbeat as written).
+    pub fleet: FleetVerdict,
+    /// The heartbeats read (this controller's previous one among them).
+    pub heartbeats: Vec<Heartbeat>,
+    /// Services whose last discretionary move this replica could not say: this pass plans
+    /// as if a move had just been made (no discretionary step), without telling peers of a
+    /// move that never happened.
+    pub cooldown_unknown: BTreeSet<String>,
+    /// What could not be read.
+    pub failures: Vec<String>,
+    /// Set when the heartbeat could not be written: the pass stops here.
+    pub unwritable: Option<StandDown>,
+}
+
+/// Reads the fleet's heartbeats, decides, writes this controller's heartbeat. `previous`
+/// is the last pass's health view (its doubts go into the heartbeat).
+pub async fn coordinate<W: Journal>(
+    ctx: &Context<'_>,
+    world: &W,
+    previous: &HealthView,
+    now: Timestamp,
+) -> Coordinated {
+    let bundle = ctx.bundle;
+    let mut failures = Vec::new();
+    // Peers' heartbeats first: this one's says whom it sees acting.
+    let heartbeats: Vec<Heartbeat> = read_records(world, "HEARTBEAT").await.unwrap_or_else(|e| {
+        failures.push(e);
+        Vec::new()
+    });
+    let mut own_last_moves = BTreeMap::new();
+    let mut cooldown_unknown = BTreeSet::new();
+    for service in &bundle.services {
+        match last_discretionary(world, &service.name).await {
+            Ok(Some(t)) => {
+                own_last_moves.insert(service.name.clone(), t);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failures.push(format!(
+                    "{}: last discretionary move unreadable ({}): no failback this pass",
+                    service.name,
+                    e.message()
+                ));
+                cooldown_unknown.insert(service.name.clone());
+            }
+        }
+    }
+    let fleet = fleet::assess(&FleetInput {
+        me: &ctx.region,
+        controllers: &ctx.controllers,
+        bundle,
+        heartbeats: &heartbeats,
+        own_last_moves,
+        not_healthy: fleet::not_healthy(bundle, previous),
+        now,
+        tick_secs: ctx.tick_secs(),
+        ttl_secs: ctx.heartbeat_ttl_secs,
+    });
+    let unwritable = world
+        .put(&journal::heartbeat_item(&fleet.heartbeat))
+        .await
+        .err()
+        .map(|e| StandDown::JournalUnwritable(e.message()));
+    Coordinated {
+        fleet,
+        heartbeats,
+        cooldown_unknown,
+        failures,
+        unwritable,
+    }
+}
+
+/// Writes a heartbeat restated later in the pass (its view changed, or it stands down);
+/// the failure to report if it could not be.
+pub async fn rewrite_heartbeat<W: Journal>(world: &W, heartbeat: &Heartbeat) -> Option<String> {
+    world
+        .put(&journal::heartbeat_item(heartbeat))
+        .await
+        .err()
+        .map(|e| format!("heartbeat not updated: {}", e.message()))
+}
+
+/// The newest discretionary move of `service` in this controller's journal replica (none
+/// yet: `Ok(None)`), or why the replica could not say.
+async fn last_discretionary<W: Journal>(
+    world: &W,
+    service: &str,
+) -> Result<Option<Timestamp>, PortError> {
+    let items = world
+        .query(&format!("DECISION#{service}"), journal::LAST_MOVE_PREFIX)
+        .await?;
+    Ok(items
+        .into_iter()
+        .flatten()
+        .filter_map(|it| {
+            it.body
+                .get("at")
+                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
+        })
+        .max())
+}

@@ -1,0 +1,439 @@
+//! The pass's decide stage, per service with steps: record the intent (its id is a content
+//! hash, so two controllers reaching it record it once), decide whether it may be applied
+//! (the mode; for `propose`, an approval in time), check its steps again with the guard
+//! over the live state read afresh and apply them ([`crate::apply`]) — or hold them, with
+//! an alert, if the guard refuses — record the outcome and publish the decision.
+//!
+//! Controllers other than the discretionary leader apply what is not discretionary (an
+//! evacuation, a switch back on) and leave the discretionary steps of the same plan (the
+//! next failback stage, the scale-down after an incident) to the leader. The decision
+//! recorded is the whole plan either way: its id is the target state, the same for both.
+
+use crate::apply::{BatchGuard, apply_steps};
+use crate::journal::{self, Approval, DecisionRecord, OutcomeRecord};
+use crate::ports::World;
+use crate::reconcile::Context;
+use crate::record::{RecordInput, decision_record};
+use crate::report::DecisionSummary;
+use crate::status::{OutcomeStatus, PlaneSummary, RecordedStep, StepStatus};
+use regionctl_core::controls::Controls;
+use regionctl_core::guard::{self, Checked, Violation};
+use regionctl_core::health::HealthView;
+use regionctl_core::live::LiveState;
+use regionctl_core::plan::{AlertKind, Disposition, Inputs, Plan, ServicePlan, Step};
+use regionctl_core::time::Timestamp;
+
+/// What the decide stage reads.
+#[derive(Debug, Clone, Copy)]
+pub struct DecideInput<'a> {
+    /// Who decides.
+    pub ctx: &'a Context<'a>,
+    /// This pass's plan.
+    pub plan: &'a Plan,
+    /// The health view it was made from (as evaluated, not the leader's planning copy).
+    pub health: &'a HealthView,
+    /// The live state it was made from (zones from this controller's copy re-read): the
+    /// state the guard checks the steps against again just before applying them.
+    pub live: &'a LiveState,
+    /// The operator controls it was made with.
+    pub controls: &'a Controls,
+    /// This controller makes discretionary moves.
+    pub leader: bool,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// One service's steps as this controller takes them.
+#[derive(Debug, Clone)]
+pub struct ServiceSteps<'p> {
+    /// The service's plan.
+    pub sp: &'p ServicePlan,
+    /// All its steps, in plan order (the decision recorded).
+    pub steps: Vec<&'p Step>,
+    /// The ones this controller applies: all for the leader, the others without the
+    /// discretionary ones.
+    pub applicable: Vec<&'p Step>,
+}
+
+/// Decides (and, where allowed, applies) every service with steps this controller may take.
+pub async fn decide_all<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<DecisionSummary> {
+    let mut decisions = Vec::new();
+    for sp in &input.plan.services {
+        let steps: Vec<&Step> = input.plan.steps_of(sp.service).collect();
+        if steps.is_empty() || (!input.leader && steps.iter().all(|s| s.discretionary)) {
+            continue;
+        }
+        let applicable = steps
+            .iter()
+            .copied()
+            .filter(|s| input.leader || !s.discretionary)
+            .collect();
+        let service = ServiceSteps {
+            sp,
+            steps,
+            applicable,
+        };
+        decisions.push(decide(world, input, &service).await);
+    }
+    decisions
+}
+
+/// One service's decision: intent, approval, apply, outcome.
+pub async fn decide<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    service: &ServiceSteps<'_>,
+) -> DecisionSummary {
+    let ctx = input.ctx;
+    let sp = service.sp;
+    let record = decision_record(&RecordInput {
+        bundle: ctx.bundle,
+        region: &ctx.region,
+        plan: input.plan,
+        sp,
+        steps: &service.steps,
+        health: input.health,
+        live: input.live,
+        now: input.now,
+    });
+    let new = world
+        .put_new(&journal::intent_item(&record))
+        .await
+        .unwrap_or(false);
+    let approval = approval(world, ctx, sp.disposition, &record, new, input.now).await;
+    let may_apply = sp.disposition == Disposition::Apply || approval.approved;
+    let started = world.now();
+    let mut execution = if may_apply {
+        guard_and_execute(world, input, service).await
+    } else {
+        Execution::not_applied(sp.disposition, approval.expired)
+    };
+    // A decision applied over several passes keeps what earlier passes of this controller
+    // did on planes this pass did not need (the switch flipped in the first pass, the
+    // weights retried until the control plane answers).
+    if may_apply {
+        for earlier in earlier_outcomes(world, &record, &ctx.region).await {
+            execution.planes.keep(earlier.planes);
+        }
+    }
+    let outcome = OutcomeRecord {
+        id: record.id.clone(),
+        service: record.service.clone(),
+        region: ctx.region.clone(),
+        status: execution.status,
+        at: world.now(),
+        started,
+        steps: execution.steps,
+        calls: execution.calls,
+        discretionary: record.discretionary && execution.status == OutcomeStatus::Applied,
+        planes: execution.planes,
+    };
+    let warnings = record_outcome(
+        world,
+        &record,
+        &outcome,
+        Publish {
+            new,
+            may_apply,
+            expired: approval.expired,
+        },
+    )
+    .await;
+    DecisionSummary {
+        warnings,
+        alerts: execution.alerts,
+        service: record.service,
+        id: record.id,
+        new,
+        status: outcome.status,
+        log: execution.log,
+        calls: execution.calls,
+        switched: execution.switched,
+        written: execution.written,
+    }
+}
+
+/// Where a `propose` decision stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ApprovalState {
+    /// Approved before it lapsed.
+    approved: bool,
+    /// Nobody approved it in time.
+    expired: bool,
+}
+
+/// Looks up an approval of `record` (only for decisions awaiting one). An approval counts
+/// only if it came before the proposal lapsed, `approval_timeout_secs` after the intent was
+/// first recorded (by any controller; `new`: by this pass). A lapsed proposal stays lapsed;
+/// a changed situation yields a new decision (a new id) that can be approved afresh.
+async fn approval<W: World>(
+    world: &W,
+    ctx: &Context<'_>,
+    disposition: Disposition,
+    record: &DecisionRecord,
+    new: bool,
+    now: Timestamp,
+) -> ApprovalState {
+    let first = if new {
+        Some(record.at)
+    } else {
+        first_recorded(world, &record.service, &record.id).await
+    };
+    let deadline = first.map(|t| t.plus_secs(ctx.approval_timeout_secs));
+    let awaiting = disposition == Disposition::AwaitApproval;
+    let approved = awaiting
+        && world
+            .query("APPROVAL", &record.id)
+            .await
+            .is_ok_and(|items| {
+                items
+                    .iter()
+                    .flatten()
+                    .filter_map(|it| serde_json::from_value::<Approval>(it.body.clone()).ok())
+                    .any(|a| deadline.is_none_or(|d| a.at < d))
+            });
+    ApprovalState {
+        approved,
+        expired: awaiting && !approved && deadline.is_some_and(|d| now >= d),
+    }
+}
+
+/// When a decision's intent was first recorded (by any controller).
+async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<Timestamp> {
+    let items = world
+        .query(&format!("DECISION#{service}"), &format!("{id}#INTENT"))
+        .await
+        .ok()?;
+    items
+        .into_iter()
+        .flatten()
+        .find_map(|it| serde_json::from_value::<DecisionRecord>(it.body).ok())
+        .map(|d| d.at)
+}
+
+/// This controller's earlier outcomes of `record` (none if unreadable).
+async fn earlier_outcomes<W: World>(
+    world: &W,
+    record: &DecisionRecord,
+    region: &str,
+) -> Vec<OutcomeRecord> {
+    world
+        .query(
+            &format!("DECISION#{}", record.service),
+            &format!("{}#OUTCOME#{region}", record.id),
+        )
+        .await
+        .map(|items| {
+            items
+                .into_iter()
+                .flatten()
+                .filter_map(|it| serde_json::from_value::<OutcomeRecord>(it.body).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What applying (or not applying) a decision this pass did.
+#[derive(Debug, Clone)]
+struct Execution {
+    status: OutcomeStatus,
+    steps: Vec<RecordedStep>,
+    calls: u32,
+    log: Vec<String>,
+    planes: PlaneSummary,
+    switched: Vec<(usize, bool)>,
+    written: Vec<(String, String, String, u8)>,
+    alerts: Vec<String>,
+}
+
+impl Execution {
+    /// A decision its disposition keeps from being applied this pass.
+    fn not_applied(disposition: Disposition, expired: bool) -> Self {
+        let status = match disposition {
+            Disposition::RecordOnly => OutcomeStatus::RecordedOnly,
+            Disposition::AwaitApproval if expired => OutcomeStatus::ApprovalExpired,
+            Disposition::AwaitApproval => OutcomeStatus::AwaitingApproval,
+            Disposition::Paused => OutcomeStatus::Paused,
+            Disposition::Apply => OutcomeStatus::Applied,
+        };
+        Execution {
+            status,
+            steps: Vec::new(),
+            calls: 0,
+            log: Vec::new(),
+            planes: PlaneSummary::default(),
+            switched: Vec::new(),
+            written: Vec::new(),
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Steps the guard refused just before applying them: nothing applied; the outcome
+    /// says why, and an alert is raised.
+    fn held(service: &ServiceSteps<'_>, name: &str, violations: &[Violation]) -> Self {
+        let why: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        let why = why.join("; ");
+        let held = vec![RecordedStep::Held(why.clone()); service.applicable.len()];
+        Execution {
+            status: OutcomeStatus::Held,
+            steps: recorded_steps(&service.steps, &service.applicable, held),
+            calls: 0,
+            log: Vec::new(),
+            planes: PlaneSummary::default(),
+            switched: Vec::new(),
+            written: Vec::new(),
+            alerts: vec![format!(
+                "{name} [{}]: steps held by the safety guard before apply: {why}",
+                AlertKind::GuardViolation.as_str()
+            )],
+        }
+    }
+}
+
+/// Checks the service's applicable steps again over the live state as this pass has it
+/// (DESIGN.md: the safety rules hold in the plan and again before apply), then applies
+/// them, or holds them if the guard refuses. The health view is the one evaluated; the
+/// leader's planning copy differs from it only in when regions became healthy, which no
+/// rule reads.
+async fn guard_and_execute<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    service: &ServiceSteps<'_>,
+) -> Execution {
+    let sp = service.sp;
+    let inputs = Inputs {
+        bundle: input.ctx.bundle,
+        health: input.health,
+        live: input.live,
+        controls: input.controls,
+        now: input.now,
+    };
+    match guard::check_steps(
+        &inputs,
+        sp.service,
+        service.applicable.clone(),
+        &sp.exemptions,
+    ) {
+        Ok(checked) => {
+            let batches = BatchGuard {
+                inputs: &inputs,
+                exemptions: &sp.exemptions,
+            };
+            execute(world, &batches, service, &checked).await
+        }
+        Err(violations) => Execution::held(service, &sp.name, &violations),
+    }
+}
+
+/// Applies the service's checked steps and sums up how they ended.
+async fn execute<W: World>(
+    world: &W,
+    batches: &BatchGuard<'_>,
+    service: &ServiceSteps<'_>,
+    checked: &Checked<Vec<&Step>>,
+) -> Execution {
+    let applied = apply_steps(world, batches, checked).await;
+    let mut planes = PlaneSummary::default();
+    for (step, status) in service.applicable.iter().zip(&applied.statuses) {
+        planes.add(step.plane.as_str(), status);
+    }
+    let status = if applied
+        .statuses
+        .iter()
+        .any(|s| matches!(s, StepStatus::Failed(_)))
+    {
+        OutcomeStatus::Failed
+    } else if applied
+        .statuses
+        .iter()
+        .any(|s| matches!(s, StepStatus::Waiting | StepStatus::Skipped))
+    {
+        OutcomeStatus::Waiting
+    } else if service.sp.partial {
+        OutcomeStatus::Partial
+    } else {
+        OutcomeStatus::Applied
+    };
+    let applied_steps = applied
+        .statuses
+        .iter()
+        .cloned()
+        .map(RecordedStep::Applied)
+        .collect();
+    Execution {
+        status,
+        steps: recorded_steps(&service.steps, &service.applicable, applied_steps),
+        calls: applied.calls,
+        log: applied.log,
+        planes,
+        switched: applied.switched,
+        written: applied.written,
+        alerts: Vec::new(),
+    }
+}
+
+/// One status per recorded step: `outcomes` for the `applicable` ones (in order), and the
+/// ones left to the discretionary leader say so.
+fn recorded_steps(
+    steps: &[&Step],
+    applicable: &[&Step],
+    outcomes: Vec<RecordedStep>,
+) -> Vec<RecordedStep> {
+    let mut done = applicable.iter().zip(outcomes).peekable();
+    steps
+        .iter()
+        .map(|st| match done.next_if(|(a, _)| a.id == st.id) {
+            Some((_, outcome)) => outcome,
+            None => RecordedStep::LeftToLeader,
+        })
+        .collect()
+}
+
+/// Which records an outcome gets.
+#[derive(Debug, Clone, Copy)]
+struct Publish {
+    /// This pass recorded the intent.
+    new: bool,
+    /// This pass applied it.
+    may_apply: bool,
+    /// It lapsed unapproved.
+    expired: bool,
+}
+
+/// Records the cooldown's start (after a discretionary move), the outcome (when something
+/// happened, or once for record-only decisions) and publishes the decision event; returns
+/// what could not be recorded or published.
+async fn record_outcome<W: World>(
+    world: &W,
+    record: &DecisionRecord,
+    outcome: &OutcomeRecord,
+    publish: Publish,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if outcome.discretionary
+        && let Err(e) = world
+            .put(&journal::last_move_item(
+                &outcome.service,
+                &outcome.region,
+                outcome.at,
+            ))
+            .await
+    {
+        warnings.push(format!("cooldown start not recorded: {}", e.message()));
+    }
+    if (publish.may_apply || publish.new || publish.expired)
+        && let Err(e) = world.put(&journal::outcome_item(outcome)).await
+    {
+        warnings.push(format!("outcome not recorded: {}", e.message()));
+    }
+    if publish.new || publish.may_apply {
+        let detail = serde_json::json!({ "decision": record, "outcome": outcome });
+        if let Err(e) = world.publish("regionctl Decision", &detail).await {
+            warnings.push(format!("decision event not published: {}", e.message()));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+//! The pass's live-state stage: Route 53 weights, ECS counts, ALB splits and data-plane
+//! switches read into [`LiveState`], indexed like the bundle.
+//!
+//! A zone read less than [`crate::memory::ZONE_MAX_AGE_TICKS`] ticks ago comes from this
+//! controller's copy ([`crate::memory`]); such zones are re-read before any step of a
+//! service they route is applied ([`refresh_zones`]), and the plan made again.
+
+use crate::memory::{RecordWeights, ZoneCache};
+use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
+use crate::switches;
+use regionctl_core::live::{AlbState, EcsState, LiveService, LiveState};
+use regionctl_core::plan::render;
+use regionctl_core::policy::{Bundle, Service};
+use regionctl_core::time::Timestamp;
+use std::collections::HashMap;
+
+/// What the live-state stage read.
+#[derive(Debug, Clone)]
+pub struct LiveRead {
+    /// Weights, capacity, balancer splits and switches per service.
+    pub live: LiveState,
+    /// Zones taken from this controller's young copy rather than read.
+    pub cached_zones: Vec<String>,
+    /// What could not be read.
+    pub failures: Vec<String>,
+}
+
+/// Reads weights, capacity and balancer splits for every service. Zones come from Route 53,
+/// or from `cache` while its copy is young (those zones are listed in `cached_zones`); a
+/// zone that cannot be read falls back to its last copy.
+pub async fn read_live<W: Dns + Compute + Balancer + Switches + crate::ports::Clock>(
+    world: &W,
+    bundle: &Bundle,
+    cache: &mut ZoneCache,
+    tick_secs: u64,
+) -> LiveRead {
+    let mut zones = Zones {
+        cache,
+        now: world.now(),
+        tick_secs,
+        read: HashMap::new(),
+        cached: Vec::new(),
+    };
+    // Every service's switches in one read (the adapter batches per alarm region).
+    let switch_states = switches::read_all(world, bundle).await;
+    let mut failures = switch_states.failures;
+    let mut per_service_switches = switch_states.per_service.into_iter();
+    let mut services = Vec::with_capacity(bundle.services.len());
+    for service in &bundle.services {
+        let weights = zones.weights_of(world, service, &mut failures).await;
+        let ecs = read_ecs(world, service, &mut failures).await;
+        let alb = read_alb(world, service, &mut failures).await;
+        services.push(LiveService {
+            weights,
+            ecs,
+            alb,
+            last_discretionary_change: None,
+            last_known_desired: vec![None; service.regions.len()],
+            switches: per_service_switches.next().unwrap_or_default(),
+        });
+    }
+    LiveRead {
+        live: LiveState { services },
+        cached_zones: zones.cached,
+        failures,
+    }
+}
+
+/// A zone's weighted records by (record name, set identifier), or why it could not be read.
+type ZoneWeights = Result<RecordWeights, PortError>;
+
+/// The zones of one pass: each read (or taken from the copy) once, whatever number of
+/// services it routes.
+struct Zones<'c> {
+    cache: &'c mut ZoneCache,
+    now: Timestamp,
+    tick_secs: u64,
+    read: HashMap<String, ZoneWeights>,
+    cached: Vec<String>,
+}
+
+impl Zones<'_> {
+    /// `service`'s live weights (cell-major, then region).
+    async fn weights_of<W: Dns>(
+        &mut self,
+        world: &W,
+        service: &Service,
+        failures: &mut Vec<String>,
+    ) -> Vec<Option<u8>> {
+        let zone = &service.routing.hosted_zone_id;
+        if !self.read.contains_key(zone) {
+            let records = self.read_zone(world, service, failures).await;
+            self.read.insert(zone.clone(), records);
+        }
+        match self.read.get(zone) {
+            Some(Ok(map)) => service_weights(service, map),
+            Some(Err(e)) => {
+                failures.push(format!(
+                    "{}: Route 53 zone {zone} unreadable: {}",
+                    service.name,
+                    e.message()
+                ));
+                // Unknown live weights: assume the policy's steady state so nothing is
+                // "changed" blindly; the guard still checks the plan.
+                regionctl_core::live::steady_service(service).weights
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The zone routing `service`: the young copy, else a read, else the last copy.
+    async fn read_zone<W: Dns>(
+        &mut self,
+        world: &W,
+        service: &Service,
+        failures: &mut Vec<String>,
+    ) -> ZoneWeights {
+        let zone = &service.routing.hosted_zone_id;
+        if let Some(copy) = self.cache.fresh(zone, self.now, self.tick_secs) {
+            self.cached.push(zone.clone());
+            return Ok(copy.weights.clone());
+        }
+        match world.read_weighted(zone).await {
+            Ok(rs) => {
+                let weights = zone_weights(rs);
+                self.cache.store(zone, weights.clone(), self.now);
+                Ok(weights)
+            }
+            Err(e) => match self.cache.last(zone) {
+                Some(copy) => {
+                    failures.push(format!(
+                        "{}: Route 53 zone {zone} unreadable, using this controller's copy from {}: {}",
+                        service.name,
+                        render::clock(copy.read_at),
+                        e.message()
+                    ));
+                    Ok(copy.weights.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+}
+
+/// `service`'s ECS counts per local region (`None` where unreadable or absent).
+async fn read_ecs<W: Compute>(
+    world: &W,
+    service: &Service,
+    failures: &mut Vec<String>,
+) -> Vec<Option<EcsState>> {
+    let mut ecs = vec![None; service.regions.len()];
+    let Some(e) = &service.ecs else {
+        return ecs;
+    };
+    for (r, sr) in service.regions.iter().enumerate() {
+        match world
+            .describe_service(&sr.name, &e.clusters[r], &e.services[r])
+            .await
+        {
+            Ok(state) => ecs[r] = state,
+            Err(err) => failures.push(format!(
+                "{}: ECS in {} unreadable: {}",
+                service.name,
+                sr.name,
+                err.message()
+            )),
+        }
+    }
+    ecs
+}
+
+/// `service`'s ALB splits per local region (`None` where unreadable or absent).
+async fn read_alb<W: Balancer>(
+    world: &W,
+    service: &Service,
+    failures: &mut Vec<String>,
+) -> Vec<Option<AlbState>> {
+    let mut alb = vec![None; service.regions.len()];
+    let Some(a) = &service.alb else {
+        return alb;
+    };
+    for (r, sr) in service.regions.iter().enumerate() {
+        match world
+            .read_split(
+                &sr.name,
+                &a.listeners[r],
+                &a.fargate_target_groups[r],
+                &a.lambda_target_groups[r],
+            )
+            .await
+        {
+            Ok(state) => alb[r] = state,
+            Err(err) => failures.push(format!(
+                "{}: ALB in {} unreadable: {}",
+                service.name,
+                sr.name,
+                err.message()
+            )),
+        }
+    }
+    alb
+}
+
+/// Re-reads `zones` (taken from this controller's copy) before steps are applied to them,
+/// and puts what was read into `live`; returns what could not be re-read.
+///
+/// A step planned from a copy that misses a peer's recent change would undo it or act on a
+/// stale split (found by `regionctl simulate`, seed 963: partial evacuations flip-flopping;
+/// and by `chaos/staged-failback.yaml`: a pre-scale for a failback stage already
+/// superseded).
+pub async fn refresh_zones<W: Dns>(
+    world: &W,
+    bundle: &Bundle,
+    zones: &[String],
+    cache: &mut ZoneCache,
+    live: &mut LiveState,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for zone in zones {
+        match world.read_weighted(zone).await {
+            Ok(rs) => cache.store(zone, zone_weights(rs), now),
+            Err(e) => {
+                failures.push(format!(
+                    "Route 53 zone {zone} not re-read before writing: {}",
+                    e.message()
+                ));
+            }
+        }
+    }
+    for (s, service) in bundle.services.iter().enumerate() {
+        let zone = &service.routing.hosted_zone_id;
+        if let (true, Some(copy)) = (zones.contains(zone), cache.last(zone)) {
+            live.services[s].weights = service_weights(service, &copy.weights);
+        }
+    }
+    failures
+}
+
+/// A zone's records as read, by (normalized name, set identifier).
+fn zone_weights(records: Vec<WeightedRecord>) -> RecordWeights {
+    records
+        .into_iter()
+        .map(|r| ((normalize(&r.name), r.set_identifier), r.weight))
+        .collect()
+}
+
+/// One service's live weights (cell-major, then region) from its zone's records.
+fn service_weights(service: &Service, zone: &RecordWeights) -> Vec<Option<u8>> {
+    let nr = service.regions.len();
+    let mut weights = Vec::with_capacity(service.cells.len() * nr);
+    for cell in &service.cells {
+        let name = normalize(&cell.record_name);
+        for r in 0..nr {
+            weights.push(
+                zone.get(&(name.clone(), cell.set_identifiers[r].clone()))
+                    .copied(),
+            );
+        }
+    }
+    weights
+}
+
+/// A record name as zones key it: lower case, without the trailing dot.
+pub fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}

@@ -1,0 +1,228 @@
+//! Whole passes against the scripted world, on the example bundle: the fleet is
+//! `eu-central-1, eu-west-1, us-east-1`; the pass runs in eu-west-1; every alarm has been OK
+//! for a day unless a test says otherwise.
+
+use super::*;
+use crate::journal::{self, Heartbeat};
+use crate::ports::Clock as _;
+use crate::status::{ControllerState, OutcomeStatus};
+use crate::testkit::example;
+use crate::testkit::world::{FakeWorld, block_on};
+use regionctl_core::health::{AlarmObservation, AlarmState};
+use regionctl_core::time::Timestamp;
+
+const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+const ME: &str = "eu-west-1";
+
+fn ago(secs: i64) -> Timestamp {
+    Timestamp(NOW.millis() - secs * 1000)
+}
+
+/// The steady world with every alarm OK for a day.
+fn world(bundle: &Bundle) -> FakeWorld {
+    let world = FakeWorld::steady(bundle, NOW);
+    for names in observe::alarm_names_by_region(bundle).values() {
+        for name in names {
+            world.alarms.borrow_mut().insert(
+                name.clone(),
+                AlarmObservation {
+                    state: AlarmState::Ok,
+                    since: ago(86_400),
+                },
+            );
+        }
+    }
+    world
+}
+
+/// A fresh, acting heartbeat of `region` in `world`'s journal.
+fn peer(world: &FakeWorld, bundle: &Bundle, region: &str) {
+    let heartbeat = Heartbeat {
+        region: region.into(),
+        bundle_hash: bundle.hash.clone(),
+        at: world.now(),
+        state: ControllerState::Acting,
+        not_healthy: Vec::new(),
+        sees_acting: vec![region.into()],
+        first_since: None,
+        drained: Default::default(),
+        peers_not_healthy: Default::default(),
+        last_moves: Default::default(),
+    };
+    block_on(world.put(&journal::heartbeat_item(&heartbeat))).expect("peer heartbeat");
+}
+
+fn pass(bundle: &Bundle, world: &FakeWorld, memory: &mut Memory) -> PassReport {
+    let reads = AlarmReads::new(bundle);
+    let ctx = Context {
+        bundle,
+        region: ME.into(),
+        controllers: bundle.regions.clone(),
+        heartbeat_ttl_secs: 30,
+        approval_timeout_secs: 900,
+        alarm_reads: &reads,
+    };
+    block_on(reconcile_once(&ctx, world, memory))
+}
+
+fn own_heartbeat(world: &FakeWorld) -> Heartbeat {
+    let items = world.items("HEARTBEAT", ME);
+    serde_json::from_value(items[0].body.clone()).expect("heartbeat parses")
+}
+
+#[test]
+fn alone_a_controller_stands_down_and_changes_nothing() {
+    let b = example();
+    let world = world(&b);
+    world.alarms.borrow_mut().insert(
+        "auth-eu-central-1-5xx".into(),
+        AlarmObservation {
+            state: AlarmState::Alarm,
+            since: ago(90),
+        },
+    );
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    assert_eq!(
+        report.stand_down,
+        Some(StandDown::QuorumNotMet {
+            same_hash: 1,
+            needed: 2
+        })
+    );
+    assert!(report.decisions.is_empty());
+    assert_eq!(report.switches_published, 0);
+    assert!(
+        report.plan.as_ref().is_some_and(|p| p.has_changes()),
+        "it still plans, for people"
+    );
+    assert!(world.items("DECISION#auth", "").is_empty());
+    assert!(!world.calls.borrow().contains(&"UpdateService"));
+    // Its heartbeat says why, and does not list itself as acting.
+    let heartbeat = own_heartbeat(&world);
+    assert_eq!(
+        heartbeat.state.to_string(),
+        "standing down: quorum not met: 1 fresh controller(s) on this policy, 2 needed"
+    );
+    assert!(heartbeat.sees_acting.is_empty());
+    assert!(report.summary().contains("standing down (quorum not met"));
+}
+
+#[test]
+fn with_a_majority_it_evacuates_a_failing_region_and_records_the_decision() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    world.alarms.borrow_mut().insert(
+        "auth-eu-central-1-5xx".into(),
+        AlarmObservation {
+            state: AlarmState::Alarm,
+            since: ago(90),
+        },
+    );
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    assert_eq!(report.stand_down, None, "{}", report.summary());
+    let auth: Vec<&DecisionSummary> = report
+        .decisions
+        .iter()
+        .filter(|d| d.service == "auth")
+        .collect();
+    assert_eq!(auth.len(), 1, "{}", report.summary());
+    // Warm standby: eu-west-1 scaled, its tasks awaited before the weights move.
+    assert_eq!(auth[0].status, OutcomeStatus::Waiting);
+    assert_eq!(auth[0].log, ["scale eu-west-1 10"]);
+    assert!(auth[0].new);
+    assert_eq!(
+        world
+            .items("DECISION#auth", &format!("{}#INTENT", auth[0].id))
+            .len(),
+        1
+    );
+    // The heartbeat says acting, with this pass's view (rewritten after health).
+    let heartbeat = own_heartbeat(&world);
+    assert_eq!(heartbeat.state, ControllerState::Acting);
+    assert!(
+        heartbeat
+            .not_healthy
+            .contains(&"auth/eu-central-1".to_string())
+    );
+    assert_eq!(heartbeat.sees_acting, [ME, "eu-central-1"]);
+    // Its digest is written for its peers.
+    assert_eq!(world.items("OBS", ME).len(), 1);
+    assert!(report.alarm_read_failures.is_empty() && report.read_failures.is_empty());
+    // The next pass starts from this pass's view.
+    let auth_ix = b.service_index("auth").expect("auth");
+    assert_eq!(
+        memory.health.services[auth_ix].entries[0].verdict,
+        regionctl_core::health::Verdict::Degraded
+    );
+}
+
+#[test]
+fn a_journal_that_rejects_the_heartbeat_stops_the_pass() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    world.fail("PutItem");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    assert_eq!(
+        report.stand_down,
+        Some(StandDown::JournalUnwritable("scripted failure".into()))
+    );
+    assert!(report.plan.is_none() && report.live.is_none());
+    // Nothing observed or read beyond the journal.
+    assert!(
+        world
+            .calls
+            .borrow()
+            .iter()
+            .all(|op| matches!(*op, "Query" | "PutItem")),
+        "{:?}",
+        world.calls.borrow()
+    );
+    assert_eq!(memory.health, Memory::unknown(&b).health);
+}
+
+#[test]
+fn a_zone_from_the_copy_is_read_again_before_it_is_written() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    let reads = |world: &FakeWorld| {
+        world
+            .calls
+            .borrow()
+            .iter()
+            .filter(|op| **op == "ListResourceRecordSets")
+            .count()
+    };
+    let zones = world.zones.borrow().len();
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    assert!(report.decisions.is_empty(), "{}", report.summary());
+    assert_eq!(reads(&world), zones, "every zone read once");
+    // A tick later, nothing to do: every zone comes from the copy.
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    pass(&b, &world, &mut memory);
+    assert_eq!(reads(&world), zones);
+    // Another tick, and content fails: only its zone is read again, before the write.
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    world.alarms.borrow_mut().insert(
+        "content-eu-central-1-origin-5xx".into(),
+        AlarmObservation {
+            state: AlarmState::Alarm,
+            since: ago(100),
+        },
+    );
+    let report = pass(&b, &world, &mut memory);
+    assert!(
+        report.decisions.iter().any(|d| d.service == "content"),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(reads(&world), zones + 1);
+}
