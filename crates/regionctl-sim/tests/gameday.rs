@@ -317,9 +317,12 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         .position(|x| x.name == "eu-central-1")
         .expect("eu-central-1");
     let baseline = baseline_shares(svc);
-    // eu-central-1's share of every cell, as a fraction of its baseline, at second t.
-    let fraction = |t: u64| match t {
+    // eu-central-1's share of every cell, as a fraction of its baseline, at half-second
+    // `half`. The drain lands between the two samples of second 18, as the moto game-day
+    // once saw it: the earlier sample of that second must not count against the hold.
+    let fraction = |half: u64| match half / 2 {
         0..18 => 1.0,
+        18 if half % 2 == 0 => 1.0,
         18..52 => 0.0,
         52..55 => 0.1,
         55..57 => 0.5,
@@ -335,7 +338,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         let t = half / 2;
         let mut sample = baseline.clone();
         for c in 0..svc.cells.len() {
-            sample[c * nr + r] *= fraction(t);
+            sample[c * nr + r] *= fraction(half);
         }
         series[s].push(t, sample);
     }

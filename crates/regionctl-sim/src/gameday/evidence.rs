@@ -92,6 +92,17 @@ impl ServiceSeries {
 
     /// The samples taken from `from` to `to` (both included), with their times, in order.
     pub fn window(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &[f32])> + '_ {
+        self.indexed_window(from, to).map(|(_, t, s)| (t, s))
+    }
+
+    /// [`ServiceSeries::window`] with each sample's index: a real-time series may hold
+    /// several samples within one second, so "the samples after this one" is an index, not
+    /// a time.
+    pub fn indexed_window(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = (usize, u64, &[f32])> + '_ {
         let (lo, hi) = match &self.times {
             None => {
                 let len = self.samples.len();
@@ -107,7 +118,7 @@ impl ServiceSeries {
                 (lo, hi)
             }
         };
-        (lo..hi).map(move |i| (self.time(i), self.samples[i].as_slice()))
+        (lo..hi).map(move |i| (i, self.time(i), self.samples[i].as_slice()))
     }
 
     /// The sample in force at `t`: the last one taken at or before it.

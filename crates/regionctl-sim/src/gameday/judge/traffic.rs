@@ -46,10 +46,26 @@ impl Band<'_> {
         (from, to): (u64, u64),
         within: bool,
     ) -> Option<(u64, f32, usize)> {
-        series.window(from, to).find_map(|(t, sample)| {
-            let (ok, v, c) = self.worst(Some(sample));
-            (ok == within).then_some((t, v, c))
-        })
+        self.first_indexed(series, (from, to), within, 0)
+            .map(|(_, t, v, c)| (t, v, c))
+    }
+
+    /// [`Band::first`] among the samples from index `from_index` on, with the sample's
+    /// index: (index, t, value, cell).
+    fn first_indexed(
+        &self,
+        series: &ServiceSeries,
+        (from, to): (u64, u64),
+        within: bool,
+        from_index: usize,
+    ) -> Option<(usize, u64, f32, usize)> {
+        series
+            .indexed_window(from, to)
+            .filter(|(i, _, _)| *i >= from_index)
+            .find_map(|(i, t, sample)| {
+                let (ok, v, c) = self.worst(Some(sample));
+                (ok == within).then_some((i, t, v, c))
+            })
     }
 }
 
@@ -137,7 +153,8 @@ fn reached_and_held(
         "{} of answers to {region} in {}, within {within} after {after_label}, held until {until_label}",
         w.bound, w.scope
     );
-    let Some((t0, _, _)) = band.first(series, (after, deadline.min(end)), true) else {
+    let Some((i0, t0, _, _)) = band.first_indexed(series, (after, deadline.min(end)), true, 0)
+    else {
         let t = deadline.min(end);
         out.at = Some(t);
         let (_, v, c) = band.worst(series.at(t));
@@ -162,7 +179,13 @@ fn reached_and_held(
         };
         return out;
     };
-    match band.first(series, (t0, until.min(end)), false) {
+    // Held from the sample that reached the band on: a real-time series may hold an
+    // earlier sample of the same second, taken before the change (found by the moto
+    // game-day: "reached at 00:18 but broken at 00:18").
+    match band
+        .first_indexed(series, (t0, until.min(end)), false, i0)
+        .map(|(_, t, v, c)| (t, v, c))
+    {
         Some((t1, v, c)) => {
             out.at = Some(t1);
             out.observed = format!(
