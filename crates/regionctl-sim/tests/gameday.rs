@@ -322,7 +322,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
     // once saw it: the earlier sample of that second must not count against the hold.
     let fraction = |half: u64| match half / 2 {
         0..18 => 1.0,
-        18 if half % 2 == 0 => 1.0,
+        18 if half.is_multiple_of(2) => 1.0,
         18..52 => 0.0,
         52..55 => 0.1,
         55..57 => 0.5,
