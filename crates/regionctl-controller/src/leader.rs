@@ -157,7 +157,7 @@ pub fn hold_failback_for_peers(
 mod tests {
     use super::*;
     use crate::status::ControllerState;
-    use crate::testkit::example;
+    use crate::fake::example;
 
     const NOW: i64 = 1_000_000;
     const FLEET: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];

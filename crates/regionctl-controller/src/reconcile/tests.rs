@@ -6,8 +6,8 @@ use super::*;
 use crate::journal::{self, Heartbeat};
 use crate::ports::Clock as _;
 use crate::status::{ControllerState, OutcomeStatus};
-use crate::testkit::example;
-use crate::testkit::world::{FakeWorld, block_on};
+use crate::fake::example;
+use crate::fake::world::{FakeWorld, block_on};
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::time::Timestamp;
 
