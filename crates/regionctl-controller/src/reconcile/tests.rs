@@ -3,11 +3,11 @@
 //! for a day unless a test says otherwise.
 
 use super::*;
+use crate::fake::example;
+use crate::fake::world::{FakeWorld, block_on};
 use crate::journal::{self, Heartbeat};
 use crate::ports::Clock as _;
 use crate::status::{ControllerState, OutcomeStatus};
-use crate::fake::example;
-use crate::fake::world::{FakeWorld, block_on};
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::time::Timestamp;
 
