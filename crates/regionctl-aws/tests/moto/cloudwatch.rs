@@ -4,8 +4,8 @@
 use crate::harness::{sdk, unique};
 use regionctl_aws::ErrorClass;
 use regionctl_aws::cloudwatch::{
-    AlarmSpec, CloudWatchClient, MathAlarmSpec, MathQuery, MetricPoint, MetricQuery,
-    check_math_alarm,
+    AlarmEvaluation, AlarmSpec, CloudWatchClient, MathAlarmSpec, MathQuery, MetricPoint,
+    MetricQuery, check_math_alarm,
 };
 use regionctl_aws::types::{AlarmState, MetricId};
 
@@ -17,11 +17,13 @@ fn spec(name: &str, namespace: &str) -> AlarmSpec {
         dimensions: vec![("Service".into(), "api".into())],
         statistic: "Sum".into(),
         period_s: 60,
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold: 10.0,
-        comparison: "GreaterThanThreshold".into(),
-        treat_missing_data: "missing".into(),
+        evaluation: AlarmEvaluation {
+            periods: 3,
+            datapoints_to_alarm: 2,
+            threshold: 10.0,
+            comparison: "GreaterThanThreshold".into(),
+            treat_missing_data: "missing".into(),
+        },
     }
 }
 
@@ -131,11 +133,13 @@ fn math_spec(name: &str, ns: &str) -> MathAlarmSpec {
             },
         ],
         returns: "watched".into(),
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold: 10.0,
-        comparison: "GreaterThanThreshold".into(),
-        treat_missing_data: "missing".into(),
+        evaluation: AlarmEvaluation {
+            periods: 3,
+            datapoints_to_alarm: 2,
+            threshold: 10.0,
+            comparison: "GreaterThanThreshold".into(),
+            treat_missing_data: "missing".into(),
+        },
     }
 }
 
