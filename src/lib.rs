@@ -5,6 +5,8 @@
 //! - [`aws_world`]: the controller's AWS world (`regionctl_aws::world`) hosted by this
 //!   process: its probes and failpoints.
 //! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
+//! - [`controller_config`]: the bundle's `ControllerConfig`, checked for the commands that
+//!   run or reach the fleet.
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`gameday`]: the real-time game-day targets (moto, a real account) of the game-day
 //!   engine in `regionctl-sim`.
@@ -15,6 +17,7 @@
 
 pub mod aws_world;
 pub mod chaos;
+pub mod controller_config;
 pub mod daemon;
 pub mod failpoints;
 pub mod gameday;
