@@ -34,8 +34,8 @@ use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::{Route53Client, SharedBucket};
 use regionctl_aws::types::AlarmState;
 use regionctl_core::policy::Bundle;
-use regionctl_sim::gameday::{Fault, Log, SeenDecision, SteadyResult, Target, driver};
-use regionctl_sim::scenario::{Loaded, ScenarioAlarmState, SteadyCheck, What};
+use regionctl_sim::gameday::{Fault, Log, SeenDecision, Target, driver};
+use regionctl_sim::scenario::{Loaded, ScenarioAlarmState, What};
 use setup::{Endpoint, Rewrite, TempDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -363,10 +363,6 @@ impl Target for Moto<'_> {
 
     async fn next_instant(&mut self, end: u64) -> Result<Option<u64>> {
         Ok(self.observer.next_instant(end).await)
-    }
-
-    fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
-        None
     }
 
     async fn inject(&mut self, fault: &Fault<'_>, _log: &mut Log<'_>) -> Result<String> {
