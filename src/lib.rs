@@ -12,7 +12,6 @@
 //!   engine in `regionctl-sim`.
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
-//! - [`moto_network`]: moto's default VPC, for provisioning on moto.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
 pub mod aws_world;
@@ -21,6 +20,5 @@ pub mod controller_config;
 pub mod daemon;
 pub mod failpoints;
 pub mod gameday;
-pub mod moto_network;
 pub mod probe;
 pub mod provision;

@@ -25,7 +25,10 @@ async fn probes_need_a_quorum_of_observers() {
     let endpoint = harness::endpoint().to_string();
     let fx = Fixture::new("probe").await;
     let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
-    let endpoints: Vec<StubEndpoint> = REGIONS.iter().map(|_| StubEndpoint::start()).collect();
+    let endpoints: Vec<StubEndpoint> = REGIONS
+        .iter()
+        .map(|_| StubEndpoint::start().expect("a stub endpoint"))
+        .collect();
     fx.edit("controller.yaml", "tick_secs: 10", "tick_secs: 1");
     let per_region: Vec<String> = REGIONS
         .iter()
