@@ -5,7 +5,6 @@ use super::{CONVERGE_WITHIN, euc1_weights};
 use crate::harness;
 use crate::moto::{Fixture, SERVICES, ok, regionctl};
 use regionctl_aws::dynamodb::Journal;
-use regionctl_aws::types::AlarmState;
 use regionctl_testkit::fixtures::REGIONS;
 use regionctl_testkit::fleet::{ControllerSpec, Fleet, require_failpoints};
 use regionctl_testkit::http::StubEndpoint;
@@ -118,13 +117,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     for region in REGIONS {
         assert!(once(&fx, region, "").status.success());
     }
-    fx.set_alarms(
-        "eu-central-1",
-        &SERVICES,
-        AlarmState::Alarm,
-        "test: region loss",
-    )
-    .await;
+    fx.lose_region("eu-central-1").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     let crashed = once(&fx, "us-east-1", "crash-after-scale");

@@ -9,6 +9,17 @@ use regionctl_aws::cloudwatch::{
 };
 use regionctl_aws::types::{AlarmState, MetricId};
 
+/// ALARM when over 10 in 2 of 3 periods; missing data stays missing.
+fn two_of_three_over_ten() -> AlarmEvaluation {
+    AlarmEvaluation {
+        periods: 3,
+        datapoints_to_alarm: 2,
+        threshold: 10.0,
+        comparison: "GreaterThanThreshold".into(),
+        treat_missing_data: "missing".into(),
+    }
+}
+
 fn spec(name: &str, namespace: &str) -> AlarmSpec {
     AlarmSpec {
         name: name.to_string(),
@@ -17,13 +28,7 @@ fn spec(name: &str, namespace: &str) -> AlarmSpec {
         dimensions: vec![("Service".into(), "api".into())],
         statistic: "Sum".into(),
         period_s: 60,
-        evaluation: AlarmEvaluation {
-            periods: 3,
-            datapoints_to_alarm: 2,
-            threshold: 10.0,
-            comparison: "GreaterThanThreshold".into(),
-            treat_missing_data: "missing".into(),
-        },
+        evaluation: two_of_three_over_ten(),
     }
 }
 
@@ -133,13 +138,7 @@ fn math_spec(name: &str, ns: &str) -> MathAlarmSpec {
             },
         ],
         returns: "watched".into(),
-        evaluation: AlarmEvaluation {
-            periods: 3,
-            datapoints_to_alarm: 2,
-            threshold: 10.0,
-            comparison: "GreaterThanThreshold".into(),
-            treat_missing_data: "missing".into(),
-        },
+        evaluation: two_of_three_over_ten(),
     }
 }
 
