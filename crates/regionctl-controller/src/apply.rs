@@ -170,14 +170,9 @@ async fn set_alb<W: Balancer>(
         return Ok(StepStatus::Done);
     };
     let region = &service.regions[r].name;
+    let (listener, fargate, lambda) = alb.names(r);
     world
-        .set_split(
-            region,
-            &alb.listeners[r],
-            &alb.fargate_target_groups[r],
-            &alb.lambda_target_groups[r],
-            to,
-        )
+        .set_split(region, listener, fargate, lambda, to)
         .await?;
     applied.calls += 1;
     applied

@@ -169,14 +169,8 @@ async fn read_alb<W: Balancer>(
         return vec![None; service.regions.len()];
     };
     per_region(service, "ALB", failures, async |r, region| {
-        world
-            .read_split(
-                region,
-                &a.listeners[r],
-                &a.fargate_target_groups[r],
-                &a.lambda_target_groups[r],
-            )
-            .await
+        let (listener, fargate, lambda) = a.names(r);
+        world.read_split(region, listener, fargate, lambda).await
     })
     .await
 }
