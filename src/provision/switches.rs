@@ -12,7 +12,7 @@
 use super::ProvisionReport;
 use crate::aws_world::AwsWorld;
 use anyhow::{Context, Result};
-use regionctl_aws::cloudwatch::AlarmSpec;
+use regionctl_aws::cloudwatch::{AlarmEvaluation, AlarmSpec};
 use regionctl_aws::route53::HealthCheckTarget;
 use regionctl_aws::types::{RecordChange, Routing};
 use regionctl_controller::ports::Switches;
@@ -177,11 +177,13 @@ pub fn alarm_spec(x: &SwitchRef, period_secs: u32) -> AlarmSpec {
         dimensions: x.dimensions.clone(),
         statistic: "Minimum".into(),
         period_s: i32::try_from(period_secs).unwrap_or(60),
-        evaluation_periods: 1,
-        datapoints_to_alarm: 1,
-        threshold: 1.0,
-        comparison: "LessThanThreshold".into(),
-        treat_missing_data: "ignore".into(),
+        evaluation: AlarmEvaluation {
+            periods: 1,
+            datapoints_to_alarm: 1,
+            threshold: 1.0,
+            comparison: "LessThanThreshold".into(),
+            treat_missing_data: "ignore".into(),
+        },
     }
 }
 

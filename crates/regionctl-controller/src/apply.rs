@@ -170,14 +170,9 @@ async fn set_alb<W: Balancer>(
         return Ok(StepStatus::Done);
     };
     let region = &service.regions[r].name;
+    let (listener, fargate, lambda) = alb.names(r);
     world
-        .set_split(
-            region,
-            &alb.listeners[r],
-            &alb.fargate_target_groups[r],
-            &alb.lambda_target_groups[r],
-            to,
-        )
+        .set_split(region, listener, fargate, lambda, to)
         .await?;
     applied.calls += 1;
     applied
@@ -263,15 +258,7 @@ fn records_of(service: &Service, changes: &[WeightChange]) -> Vec<WeightedRecord
         .iter()
         .map(|c| {
             let cell = &service.cells[c.cell as usize];
-            let r = usize::from(c.r);
-            WeightedRecord {
-                name: cell.record_name.clone(),
-                record_type: service.routing.record_type,
-                set_identifier: cell.set_identifiers[r].clone(),
-                value: cell.values_per_region[r].clone(),
-                ttl: service.routing.ttl_secs,
-                weight: c.to,
-            }
+            WeightedRecord::of_cell(service, cell, usize::from(c.r), c.to)
         })
         .collect()
 }

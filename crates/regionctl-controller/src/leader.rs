@@ -156,8 +156,8 @@ pub fn hold_failback_for_peers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::example;
     use crate::status::ControllerState;
-    use crate::testkit::example;
 
     const NOW: i64 = 1_000_000;
     const FLEET: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];

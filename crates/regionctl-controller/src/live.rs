@@ -148,25 +148,15 @@ async fn read_ecs<W: Compute>(
     service: &Service,
     failures: &mut Vec<String>,
 ) -> Vec<Option<EcsState>> {
-    let mut ecs = vec![None; service.regions.len()];
     let Some(e) = &service.ecs else {
-        return ecs;
+        return vec![None; service.regions.len()];
     };
-    for (r, sr) in service.regions.iter().enumerate() {
-        match world
-            .describe_service(&sr.name, &e.clusters[r], &e.services[r])
+    per_region(service, "ECS", failures, async |r, region| {
+        world
+            .describe_service(region, &e.clusters[r], &e.services[r])
             .await
-        {
-            Ok(state) => ecs[r] = state,
-            Err(err) => failures.push(format!(
-                "{}: ECS in {} unreadable: {}",
-                service.name,
-                sr.name,
-                err.message()
-            )),
-        }
-    }
-    ecs
+    })
+    .await
 }
 
 /// `service`'s ALB splits per local region (`None` where unreadable or absent).
@@ -175,30 +165,40 @@ async fn read_alb<W: Balancer>(
     service: &Service,
     failures: &mut Vec<String>,
 ) -> Vec<Option<AlbState>> {
-    let mut alb = vec![None; service.regions.len()];
     let Some(a) = &service.alb else {
-        return alb;
+        return vec![None; service.regions.len()];
     };
+    per_region(service, "ALB", failures, async |r, region| {
+        let (listener, fargate, lambda) = a.names(r);
+        world.read_split(region, listener, fargate, lambda).await
+    })
+    .await
+}
+
+/// One `read` per local region of `service`, in region order: what it read, `None` where
+/// it failed; each failure is recorded as `what` (ECS, ALB) unreadable in that region.
+async fn per_region<T>(
+    service: &Service,
+    what: &str,
+    failures: &mut Vec<String>,
+    read: impl AsyncFn(usize, &str) -> Result<Option<T>, PortError>,
+) -> Vec<Option<T>> {
+    let mut out = Vec::with_capacity(service.regions.len());
     for (r, sr) in service.regions.iter().enumerate() {
-        match world
-            .read_split(
-                &sr.name,
-                &a.listeners[r],
-                &a.fargate_target_groups[r],
-                &a.lambda_target_groups[r],
-            )
-            .await
-        {
-            Ok(state) => alb[r] = state,
-            Err(err) => failures.push(format!(
-                "{}: ALB in {} unreadable: {}",
-                service.name,
-                sr.name,
-                err.message()
-            )),
+        match read(r, &sr.name).await {
+            Ok(state) => out.push(state),
+            Err(err) => {
+                failures.push(format!(
+                    "{}: {what} in {} unreadable: {}",
+                    service.name,
+                    sr.name,
+                    err.message()
+                ));
+                out.push(None);
+            }
         }
     }
-    alb
+    out
 }
 
 /// Re-reads `zones` (taken from this controller's copy) before steps are applied to them,

@@ -2,19 +2,16 @@
 //! reasons, resulting traffic, alerts), and its content-hash id. Pure.
 
 use crate::journal::{DecisionRecord, StepRecord};
-use regionctl_core::health::HealthView;
-use regionctl_core::live::LiveState;
-use regionctl_core::plan::{self, Plan, ServicePlan, render};
+use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
-use regionctl_core::time::Timestamp;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// What a decision record is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordInput<'a> {
-    /// The bundle.
-    pub bundle: &'a Bundle,
+    /// What the plan was made from (bundle, health view, live state, controls, now).
+    pub inputs: &'a Inputs<'a>,
     /// The region recording it.
     pub region: &'a str,
     /// The plan.
@@ -23,31 +20,26 @@ pub struct RecordInput<'a> {
     pub sp: &'a ServicePlan,
     /// The service's steps, in plan order (all of them, whoever applies them).
     pub steps: &'a [&'a plan::Step],
-    /// The health view it was made from.
-    pub health: &'a HealthView,
-    /// The live state it was made from.
-    pub live: &'a LiveState,
-    /// Now.
-    pub now: Timestamp,
 }
 
 /// The intent of one service's decision.
 pub fn decision_record(input: &RecordInput<'_>) -> DecisionRecord {
     let RecordInput {
-        bundle, plan, sp, ..
+        inputs, plan, sp, ..
     } = *input;
+    let bundle = inputs.bundle;
     let service = &bundle.services[sp.service];
     DecisionRecord {
         id: decision_id(&service.name, &bundle.hash, sp),
         service: service.name.clone(),
         bundle_hash: bundle.hash.clone(),
-        at: input.now,
+        at: inputs.now,
         recorded_by: input.region.to_string(),
         mode: sp.mode.as_str().to_string(),
         disposition: format!("{:?}", sp.disposition).to_lowercase(),
-        health: health_lines(service, &input.health.services[sp.service]),
+        health: health_lines(service, &inputs.health.services[sp.service]),
         steps: step_records(bundle, service, input.steps),
-        traffic: traffic_change(service, sp, &input.live.services[sp.service].weights),
+        traffic: traffic_change(service, sp, &inputs.live.services[sp.service].weights),
         alerts: plan
             .alerts
             .iter()

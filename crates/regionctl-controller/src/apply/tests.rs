@@ -3,8 +3,8 @@
 //! evacuation of eu-central-1 has.
 
 use super::*;
-use crate::testkit::world::{FakeWorld, block_on};
-use crate::testkit::{degraded, example};
+use crate::fake::world::{FakeWorld, block_on};
+use crate::fake::{degraded, example};
 use regionctl_core::controls::Controls;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Plane, ShiftPurpose};

@@ -484,28 +484,8 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
             });
         }
         steps_by_service.insert(s, ids);
-        let disposition = if inputs.controls.paused.is_some() {
-            Disposition::Paused
-        } else {
-            match service.mode {
-                Mode::Observe => Disposition::RecordOnly,
-                Mode::Propose => Disposition::AwaitApproval,
-                Mode::Enforce => Disposition::Apply,
-            }
-        };
         alerts.extend(outcome.alerts);
-        services.push(ServicePlan {
-            service: s,
-            name: service.name.clone(),
-            mode: service.mode,
-            disposition,
-            target_weights: outcome.target_weights,
-            target_desired: outcome.target_desired,
-            target_switches: outcome.target_switches,
-            partial: outcome.partial,
-            notes: outcome.notes,
-            exemptions: outcome.exemptions,
-        });
+        services.push(outcome.plan);
     }
     services.sort_by_key(|p| p.service);
     debug_assert!(is_acyclic(&steps), "plan steps must form a DAG");
@@ -516,6 +496,19 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
         steps,
         services,
         alerts,
+    }
+}
+
+/// What happens to `service`'s steps: its mode decides, unless the fleet is paused.
+fn disposition(inputs: &Inputs<'_>, service: &crate::policy::Service) -> Disposition {
+    if inputs.controls.paused.is_some() {
+        Disposition::Paused
+    } else {
+        match service.mode {
+            Mode::Observe => Disposition::RecordOnly,
+            Mode::Propose => Disposition::AwaitApproval,
+            Mode::Enforce => Disposition::Apply,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Text rendering of plans, for people (`regionctl plan`, `explain`, game-day reports).
+//! Text rendering of plans, for people (`regionctl plan`, `explain`, game-day reports), and
+//! the small text helpers other renderers share ([`clock`], [`escape_markup`]).
 //!
 //! Writing to a `String` cannot fail, so `let _ = writeln!(..)` discards an always-`Ok`.
 #![allow(clippy::let_underscore_must_use)]
@@ -411,6 +412,15 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
             format!("after the steps of its dependency `{service}`")
         }
     }
+}
+
+/// `s` as text in HTML or SVG (the controller's status page, the game-day chart): `&`, `<`,
+/// `>` and `"` escaped.
+pub fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `HH:MM:SSZ` of a timestamp (UTC), without a date library.

@@ -321,6 +321,17 @@ pub struct Alb {
     pub burst_lambda_percent: u32,
 }
 
+impl Alb {
+    /// Local region `r`'s listener, Fargate target group and Lambda target group.
+    pub fn names(&self, r: usize) -> (&str, &str, &str) {
+        (
+            &self.listeners[r],
+            &self.fargate_target_groups[r],
+            &self.lambda_target_groups[r],
+        )
+    }
+}
+
 /// Safety limits.
 #[derive(Debug, Clone)]
 pub struct Safety {

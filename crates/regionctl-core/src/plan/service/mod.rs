@@ -34,7 +34,7 @@ mod weights;
 pub(crate) use failback::staged;
 pub(crate) use shares::cell_shares;
 
-use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason};
+use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason, ServicePlan, disposition};
 use crate::guard;
 use crate::health::{Entry, ServiceHealth, Verdict};
 use crate::live::{LiveService, steady_desired};
@@ -59,17 +59,12 @@ pub(super) struct LocalStep {
     pub takes_effect_secs: Option<u64>,
 }
 
-/// One service's plan: its steps and the state they leave.
-#[derive(Default)]
+/// One service's plan: its steps, its alerts, and its part of the plan (the state the
+/// steps leave).
 pub(super) struct Outcome {
     pub steps: Vec<LocalStep>,
     pub alerts: Vec<Alert>,
-    pub target_weights: Vec<u8>,
-    pub target_desired: Vec<Option<u32>>,
-    pub target_switches: Vec<bool>,
-    pub partial: bool,
-    pub notes: Vec<String>,
-    pub exemptions: Vec<Exemption>,
+    pub plan: ServicePlan,
 }
 
 /// The service being planned and what the planner reads about it.
@@ -180,34 +175,40 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     // 1. Weights: evacuation (exempt) and failback (gated), cell by cell.
     let weights = weights::plan_weights(&cx);
     if let Some(alert) = weights::fail_static_alert(&cx, &weights) {
-        out.exemptions.push(Exemption::FailStatic);
+        out.plan.exemptions.push(Exemption::FailStatic);
         out.alerts.push(alert);
     }
     if let Some(alert) = weights::min_healthy_hold(&cx, &weights) {
         out.alerts.push(alert);
-        out.notes
+        out.plan
+            .notes
             .push("evacuation held: min_healthy_regions not met".into());
         return out;
     }
 
     // 2. Capacity: pre-scale and waits.
     let shares = Shares::new(cx.service, &cx.current, &weights.target);
-    let mut capacity = capacity::plan_capacity(&cx, &weights, &shares, out.target_desired.clone());
-    out.exemptions.extend(capacity.exemptions.iter().copied());
+    let mut capacity =
+        capacity::plan_capacity(&cx, &weights, &shares, out.plan.target_desired.clone());
+    out.plan
+        .exemptions
+        .extend(capacity.exemptions.iter().copied());
     out.alerts.extend(capacity.alerts.iter().cloned());
 
     // 3. Final weights: the target, or partial if capacity could not carry everything in
     // time.
     let settled = partial::settle(&cx, &weights, &capacity);
-    out.partial = settled.partial;
-    out.exemptions.extend(settled.exemptions.iter().copied());
+    out.plan.partial = settled.partial;
+    out.plan
+        .exemptions
+        .extend(settled.exemptions.iter().copied());
     out.alerts.extend(settled.alert.iter().cloned());
-    out.exemptions.extend(partial::drain_exemptions(&cx));
+    out.plan.exemptions.extend(partial::drain_exemptions(&cx));
 
     // 4. Guard the resulting state before it becomes steps.
-    if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.exemptions) {
+    if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.plan.exemptions) {
         out.alerts.push(alert);
-        out.target_weights = cx.current;
+        out.plan.target_weights = cx.current;
         return out;
     }
 
@@ -217,10 +218,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 6. Data-plane switches.
     let switch_after = capacity::switch_prerequisites(&capacity);
-    let switches = switches::plan_switches(&cx, &settled.weights, &switch_after, &out.exemptions);
+    let switches =
+        switches::plan_switches(&cx, &settled.weights, &switch_after, &out.plan.exemptions);
     out.alerts.extend(switches.alert);
     steps.extend(switches.steps);
-    out.target_switches = switches.target;
+    out.plan.target_switches = switches.target;
 
     // 7. Weight steps: the evacuation, then the failback stage.
     let first_shift = steps.len();
@@ -235,8 +237,8 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     );
     let shift_ids: Vec<usize> = (first_shift..first_shift + shift_steps.len()).collect();
     steps.extend(shift_steps);
-    out.notes.extend(failback::failback_notes(&weights));
-    out.notes.dedup();
+    out.plan.notes.extend(failback::failback_notes(&weights));
+    out.plan.notes.dedup();
 
     // 8. After the incident: capacity back to steady state (discretionary).
     let (scale_down, target_desired) = capacity::steady_state(
@@ -249,20 +251,30 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     steps.extend(scale_down);
 
     out.steps = steps;
-    out.target_weights = settled.weights;
-    out.target_desired = target_desired;
+    out.plan.target_weights = settled.weights;
+    out.plan.target_desired = target_desired;
     out
 }
 
 /// The outcome that changes nothing: today's weights, desired counts and switches.
 fn unchanged(cx: &Context<'_>) -> Outcome {
     Outcome {
-        target_weights: cx.current.clone(),
-        target_switches: (0..switch::slots(cx.service) * cx.nr)
-            .map(|i| cx.live.switches.get(i).copied().flatten().unwrap_or(true))
-            .collect(),
-        target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
-        ..Outcome::default()
+        steps: Vec::new(),
+        alerts: Vec::new(),
+        plan: ServicePlan {
+            service: cx.s,
+            name: cx.service.name.clone(),
+            mode: cx.service.mode,
+            disposition: disposition(cx.inputs, cx.service),
+            target_weights: cx.current.clone(),
+            target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
+            target_switches: (0..switch::slots(cx.service) * cx.nr)
+                .map(|i| cx.live.switches.get(i).copied().flatten().unwrap_or(true))
+                .collect(),
+            partial: false,
+            notes: Vec::new(),
+            exemptions: Vec::new(),
+        },
     }
 }
 

@@ -49,12 +49,13 @@ pub(super) fn failback(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcom
     let (stages, stages_text) = stages(game, (s, svc), &cells, r, (after, done));
     match done {
         Some(t) if stages >= min_stages as usize => {
-            out.met = true;
-            out.at = Some(t);
-            out.observed = format!(
-                "back at baseline at {} ({} after {after_label}); {stages_text}",
-                clock(t),
-                Dur(t - after)
+            out.met_at(
+                t,
+                format!(
+                    "back at baseline at {} ({} after {after_label}); {stages_text}",
+                    clock(t),
+                    Dur(t - after)
+                ),
             );
         }
         Some(t) => {

@@ -196,12 +196,13 @@ fn reached_and_held(
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(t0);
-            out.observed = format!(
-                "reached at {} ({} after {after_label}), held until {until_label}",
-                clock(t0),
-                Dur(t0 - after)
+            out.met_at(
+                t0,
+                format!(
+                    "reached at {} ({} after {after_label}), held until {until_label}",
+                    clock(t0),
+                    Dur(t0 - after)
+                ),
             );
         }
     }
@@ -243,13 +244,14 @@ fn held(
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(to);
             let (_, v, c) = band.worst(series.at(to));
-            out.observed = format!(
-                "held throughout ({region} at {v:.1}% in cell {} at {})",
-                svc.cells[c].id,
-                clock(to)
+            out.met_at(
+                to,
+                format!(
+                    "held throughout ({region} at {v:.1}% in cell {} at {})",
+                    svc.cells[c].id,
+                    clock(to)
+                ),
             );
         }
     }
@@ -311,14 +313,15 @@ pub(super) fn traffic_steady(game: &Game<'_>, x: &Expectation, mut out: Outcome)
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(until);
-            out.observed = format!(
-                "largest deviation {:.2} points (cell {}, {}, at {})",
-                worst.0,
-                svc.cells[worst.2].id,
-                svc.regions[worst.3].name,
-                clock(worst.1)
+            out.met_at(
+                until,
+                format!(
+                    "largest deviation {:.2} points (cell {}, {}, at {})",
+                    worst.0,
+                    svc.cells[worst.2].id,
+                    svc.regions[worst.3].name,
+                    clock(worst.1)
+                ),
             );
         }
     }
