@@ -18,12 +18,12 @@ fn failure_needs_fail_after_secs_of_evidence() {
             vec![Verdict::Healthy; 2],
             "at +{dt}s"
         );
-        let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+        let e = view.entry(f.web, 0, f.r("eu-west-1"));
         assert_eq!(e.pending.map(|p| p.0), Some(Verdict::Degraded), "at +{dt}s");
     }
     view = f.eval(&o, &view, T0.plus_secs(fail_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
-    let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+    let e = view.entry(f.web, 0, f.r("eu-west-1"));
     assert_eq!(e.since, T0.plus_secs(fail_after));
     assert_eq!(e.pending, None);
     // Other regions are untouched.
@@ -55,7 +55,7 @@ fn a_blip_shorter_than_fail_after_never_flips() {
         T0.plus_secs(fail_after - 1),
     );
     view = f.eval(&o, &view, T0.plus_secs(fail_after - 1));
-    assert_eq!(view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).pending, None);
+    assert_eq!(view.entry(f.web, 0, f.r("eu-west-1")).pending, None);
     // A new ALARM starts a new window.
     let t1 = T0.plus_secs(fail_after);
     f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, t1);
@@ -93,7 +93,7 @@ fn recovery_needs_recover_after_secs_of_evidence() {
     view = f.eval(&o, &view, t1.plus_secs(recover_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
     assert_eq!(
-        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        view.entry(f.web, 0, f.r("eu-west-1")).since,
         t1.plus_secs(recover_after)
     );
 }
@@ -111,7 +111,7 @@ fn backdated_alarm_flips_in_a_single_pass() {
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
     // It took effect when the window ended, not now.
     assert_eq!(
-        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        view.entry(f.web, 0, f.r("eu-west-1")).since,
         since.plus_secs(h.fail_after_secs)
     );
     // Not backdated enough: one pass is not enough.
@@ -133,12 +133,13 @@ fn a_reload_with_a_different_shape_starts_unknown() {
     let f = Fixture::new();
     let mut view = f.healthy();
     // A stale view from a bundle with fewer cells.
-    view.services[f.web].entries.truncate(1);
+    let first_cell = view.services[f.web].entries.row(0).to_vec();
+    view.services[f.web].entries = Grid::from_vec(1, f.nr(), first_cell).unwrap();
     let o = f.all_web_alarms(AlarmState::InsufficientData, T0);
     let next = f.eval(&o, &view, T0);
     assert_eq!(
-        next.services[f.web].entries.len(),
-        f.svc().cells.len() * f.nr()
+        next.services[f.web].entries.shape(),
+        (f.svc().cells.len(), f.nr())
     );
     assert!(
         next.services[f.web]

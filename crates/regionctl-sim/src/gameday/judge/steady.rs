@@ -124,10 +124,9 @@ fn healthy(view: &SteadyView<'_>, services: &[usize], scope: &str) -> (&'static 
     for ctl in &view.controllers {
         for &s in services {
             let svc = &view.bundle.services[s];
-            let nr = svc.regions.len();
             for (c, cell) in svc.cells.iter().enumerate() {
-                for r in 0..nr {
-                    let v = ctl.health.entry(s, c, r, nr).verdict;
+                for r in 0..svc.regions.len() {
+                    let v = ctl.health.entry(s, c, r).verdict;
                     if cell.baseline_weights[r] > 0 && v != Verdict::Healthy {
                         bad.push(format!(
                             "{} sees {} {} in {} as {}",
