@@ -45,6 +45,15 @@ pub struct ShapeError {
 }
 
 impl<T> Grid<T> {
+    /// The grid of no cells and no regions (a `static` can hold one).
+    pub const fn empty() -> Self {
+        Grid {
+            cells: 0,
+            regions: 0,
+            values: Vec::new(),
+        }
+    }
+
     /// A `cells × regions` grid with every value `fill`.
     pub fn new(cells: usize, regions: usize, fill: T) -> Self
     where
@@ -373,7 +382,8 @@ mod tests {
         let none: Grid<u8> = Grid::new(0, 3, 0);
         assert_eq!(none.rows().count(), 0);
         assert_eq!(none.column(0).count(), 0);
-        assert_eq!(Grid::<u8>::default().shape(), (0, 0));
+        assert_eq!(Grid::<u8>::default(), Grid::empty());
+        assert_eq!(Grid::<u8>::empty().shape(), (0, 0));
     }
 
     #[test]
