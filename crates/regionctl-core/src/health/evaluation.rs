@@ -26,8 +26,8 @@ enum Raw {
 
 /// Evaluates `observations` against the previous view at `now`.
 ///
-/// `previous` must have been built for the same bundle (a policy reload starts from
-/// [`HealthView::unknown`] for services whose shape changed).
+/// `previous` should have been built for the same bundle; a service whose previous health
+/// has another shape (cells, regions) starts from [`ServiceHealth::unknown`].
 pub fn evaluate(
     bundle: &Bundle,
     observations: &Observations,
@@ -65,7 +65,10 @@ pub fn evaluate(
         let Some(health) = next.services.get_mut(s) else {
             continue;
         };
-        if health.entries.len() != service.cells.len() * service.regions.len() {
+        // A policy reload can change a service's cells or regions while keeping their
+        // product: entries of the old shape would mean other (cell, region)s, and its
+        // per-region evidence would be too short.
+        if !health.fits(service) {
             *health = ServiceHealth::unknown(service);
         }
         evaluate_service(service, s, observations, &mut probes, health, now);

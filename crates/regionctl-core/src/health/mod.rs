@@ -285,6 +285,16 @@ impl ServiceHealth {
             evidence: vec![RegionEvidence::default(); service.regions.len()],
         }
     }
+
+    /// True when this health is shaped for `service`: one entry per (cell, local region),
+    /// and load and evidence per local region. (The view keeps no region names: a reload
+    /// that only renames regions keeps the shape.)
+    pub fn fits(&self, service: &Service) -> bool {
+        let regions = service.regions.len();
+        self.entries.shape() == (service.cells.len(), regions)
+            && self.load.len() == regions
+            && self.evidence.len() == regions
+    }
 }
 
 #[cfg(test)]
