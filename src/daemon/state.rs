@@ -247,7 +247,6 @@ pub fn status_document(
         .iter()
         .enumerate()
         .map(|(s, service)| {
-            let nr = service.regions.len();
             let live = report.live.as_ref().and_then(|l| l.services.get(s));
             let cells: Vec<serde_json::Value> = service
                 .cells
@@ -259,12 +258,12 @@ pub fn status_document(
                         .iter()
                         .enumerate()
                         .map(|(r, region)| {
-                            let verdict = health.services.get(s).and_then(|h| h.entries.get(c * nr + r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
-                            let weight = live.and_then(|l| l.weights.get(c * nr + r).copied().flatten());
+                            let verdict = health.services.get(s).and_then(|h| h.entries.get(c, r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
+                            let weight = live.and_then(|l| l.weights.get(c, r).copied().flatten());
                             // The data-plane switch guarding this record: on, off, or null
                             // (no switch, or never published).
                             let slot = regionctl_core::switch::slot_of_cell(service, c);
-                            let switch = live.and_then(|l| l.switches.get(slot * nr + r).copied().flatten());
+                            let switch = live.and_then(|l| l.switches.get(slot, r).copied().flatten());
                             serde_json::json!({ "region": region.name, "health": verdict, "weight": weight, "switch": switch })
                         })
                         .collect();

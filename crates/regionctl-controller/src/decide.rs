@@ -251,7 +251,7 @@ struct Execution {
     calls: u32,
     log: Vec<String>,
     planes: PlaneSummary,
-    switched: Vec<(usize, bool)>,
+    switched: Vec<((usize, usize), bool)>,
     written: Vec<(String, String, String, u8)>,
     alerts: Vec<String>,
 }

@@ -136,13 +136,12 @@ pub fn hold_failback_for_peers(
     }
     let mut held = health.clone();
     for (s, service) in bundle.services.iter().enumerate() {
-        let nr = service.regions.len();
         for (r, region) in service.regions.iter().enumerate() {
             if !disputed.contains(format!("{}/{}", service.name, region.name).as_str()) {
                 continue;
             }
             for c in 0..service.cells.len() {
-                if let Some(e) = held.services[s].entries.get_mut(c * nr + r)
+                if let Some(e) = held.services[s].entries.get_mut(c, r)
                     && e.verdict == Verdict::Healthy
                 {
                     e.since = e.since.max(freshness.now);

@@ -8,6 +8,7 @@
 use crate::memory::{RecordWeights, ZoneCache};
 use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use crate::switches;
+use regionctl_core::grid::Grid;
 use regionctl_core::live::{AlbState, EcsState, LiveService, LiveState};
 use regionctl_core::plan::render;
 use regionctl_core::policy::{Bundle, Service};
@@ -80,13 +81,13 @@ struct Zones<'c> {
 }
 
 impl Zones<'_> {
-    /// `service`'s live weights (cell-major, then region).
+    /// `service`'s live weights per (cell, local region).
     async fn weights_of<W: Dns>(
         &mut self,
         world: &W,
         service: &Service,
         failures: &mut Vec<String>,
-    ) -> Vec<Option<u8>> {
+    ) -> Grid<Option<u8>> {
         let zone = &service.routing.hosted_zone_id;
         if !self.read.contains_key(zone) {
             let records = self.read_zone(world, service, failures).await;
@@ -104,7 +105,7 @@ impl Zones<'_> {
                 // "changed" blindly; the guard still checks the plan.
                 regionctl_core::live::steady_service(service).weights
             }
-            None => Vec::new(),
+            None => Grid::default(),
         }
     }
 
@@ -245,20 +246,20 @@ fn zone_weights(records: Vec<WeightedRecord>) -> RecordWeights {
         .collect()
 }
 
-/// One service's live weights (cell-major, then region) from its zone's records.
-fn service_weights(service: &Service, zone: &RecordWeights) -> Vec<Option<u8>> {
-    let nr = service.regions.len();
-    let mut weights = Vec::with_capacity(service.cells.len() * nr);
-    for cell in &service.cells {
-        let name = normalize(&cell.record_name);
-        for r in 0..nr {
-            weights.push(
-                zone.get(&(name.clone(), cell.set_identifiers[r].clone()))
-                    .copied(),
-            );
-        }
-    }
-    weights
+/// One service's live weights per (cell, local region) from its zone's records.
+fn service_weights(service: &Service, zone: &RecordWeights) -> Grid<Option<u8>> {
+    let names: Vec<String> = service
+        .cells
+        .iter()
+        .map(|cell| normalize(&cell.record_name))
+        .collect();
+    Grid::from_fn(service.cells.len(), service.regions.len(), |c, r| {
+        let key = (
+            names[c].clone(),
+            service.cells[c].set_identifiers[r].clone(),
+        );
+        zone.get(&key).copied()
+    })
 }
 
 /// A record name as zones key it: lower case, without the trailing dot.

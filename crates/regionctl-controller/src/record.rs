@@ -2,6 +2,7 @@
 //! reasons, resulting traffic, alerts), and its content-hash id. Pure.
 
 use crate::journal::{DecisionRecord, StepRecord};
+use regionctl_core::grid::Grid;
 use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
 use sha2::{Digest, Sha256};
@@ -85,16 +86,14 @@ fn step_records(bundle: &Bundle, service: &Service, steps: &[&plan::Step]) -> Ve
 fn traffic_change(
     service: &Service,
     sp: &ServicePlan,
-    live_weights: &[Option<u8>],
+    live_weights: &Grid<Option<u8>>,
 ) -> serde_json::Value {
-    let nr = service.regions.len();
-    let before: Vec<u8> = live_weights.iter().map(|w| w.unwrap_or(0)).collect();
+    let before = live_weights.map(|w| w.unwrap_or(0));
     let mut traffic = serde_json::Map::new();
     for (c, cell) in service.cells.iter().enumerate() {
-        if before[c * nr..(c + 1) * nr] != sp.target_weights[c * nr..(c + 1) * nr] {
-            let w: Vec<u32> = (0..nr)
-                .map(|r| u32::from(sp.target_weights[c * nr + r]))
-                .collect();
+        let after = sp.target_weights.row(c);
+        if before.row(c) != after {
+            let w: Vec<u32> = after.iter().map(|w| u32::from(*w)).collect();
             let pct = regionctl_core::traffic::percent_split(&w);
             let split: serde_json::Map<String, serde_json::Value> = service
                 .regions
@@ -110,17 +109,14 @@ fn traffic_change(
 
 /// Per region: its verdicts, counted over cells (`eu-west-1: healthy 3, down 1`).
 fn health_lines(service: &Service, sh: &regionctl_core::health::ServiceHealth) -> Vec<String> {
-    let nr = service.regions.len();
     service
         .regions
         .iter()
         .enumerate()
         .map(|(r, region)| {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-            for c in 0..service.cells.len() {
-                *counts
-                    .entry(sh.entries[c * nr + r].verdict.as_str())
-                    .or_default() += 1;
+            for entry in sh.entries.column(r) {
+                *counts.entry(entry.verdict.as_str()).or_default() += 1;
             }
             let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
             format!("{}: {}", region.name, parts.join(", "))
@@ -136,7 +132,7 @@ pub fn decision_id(service: &str, bundle_hash: &str, sp: &ServicePlan) -> String
     h.update([0]);
     h.update(bundle_hash.as_bytes());
     h.update([0]);
-    h.update(&sp.target_weights);
+    h.update(sp.target_weights.as_slice());
     for d in &sp.target_desired {
         h.update(d.unwrap_or(u32::MAX).to_le_bytes());
     }

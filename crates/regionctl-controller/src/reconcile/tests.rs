@@ -153,7 +153,7 @@ fn with_a_majority_it_evacuates_a_failing_region_and_records_the_decision() {
     // The next pass starts from this pass's view.
     let auth_ix = b.service_index("auth").expect("auth");
     assert_eq!(
-        memory.health.services[auth_ix].entries[0].verdict,
+        memory.health.services[auth_ix].entries[(0, 0)].verdict,
         regionctl_core::health::Verdict::Degraded
     );
 }

@@ -20,6 +20,7 @@ pub mod render;
 mod service;
 
 use crate::controls::{Controls, Pause};
+use crate::grid::Grid;
 use crate::health::{HealthView, RegionEvidence, Verdict};
 use crate::live::{AlbState, LiveState};
 use crate::policy::Bundle;
@@ -84,12 +85,12 @@ pub struct ServicePlan {
     /// What happens to its steps.
     pub disposition: Disposition,
     /// Route 53 weights once the plan has completed, per (cell, local region).
-    pub target_weights: Vec<u8>,
+    pub target_weights: Grid<u8>,
     /// Desired ECS counts once the plan has completed, per local region.
     pub target_desired: Vec<Option<u32>>,
     /// Data-plane switch states once the plan has completed, per (slot, local region);
-    /// empty without switches.
-    pub target_switches: Vec<bool>,
+    /// no slots without switches.
+    pub target_switches: Grid<bool>,
     /// Whether the plan for this service is partial (capacity could not carry everything).
     pub partial: bool,
     /// Why nothing (else) happens: waits for recovery windows, cooldowns, holds.
@@ -548,16 +549,16 @@ pub fn resulting_traffic(
     out
 }
 
-/// The traffic split implied by weights (flat per (cell, region)).
+/// The traffic split implied by weights (per (cell, local region)).
 pub fn traffic_of(
     service: &crate::policy::Service,
-    weights: &[u8],
+    weights: &Grid<u8>,
 ) -> BTreeMap<String, BTreeMap<String, u32>> {
     let nr = service.regions.len();
     let mut cells = BTreeMap::new();
     for (c, cell) in service.cells.iter().enumerate() {
         let w: Vec<u32> = (0..nr)
-            .map(|r| u32::from(weights.get(c * nr + r).copied().unwrap_or(0)))
+            .map(|r| u32::from(weights.get(c, r).copied().unwrap_or(0)))
             .collect();
         let pct = crate::traffic::percent_split(&w);
         let split = service

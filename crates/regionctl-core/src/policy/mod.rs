@@ -7,8 +7,9 @@
 //!
 //! # Design
 //! The bundle is *compiled*: names are resolved to indices, templates are rendered once, and
-//! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
-//! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
+//! per-(cell, region) data sit in vectors indexed by region within each cell (the planner's
+//! per-(cell, region) state is a [`crate::grid::Grid`] of the same shape). Planning for
+//! 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
 //!
 //! # Layout
 //! - [`raw`]: the format as written (one module per part of a document); [`schema`] derives
@@ -128,11 +129,6 @@ impl Service {
     /// Number of regions.
     pub fn region_count(&self) -> usize {
         self.regions.len()
-    }
-
-    /// Flat index of (cell, local region).
-    pub fn slot(&self, cell: usize, r: usize) -> usize {
-        cell * self.regions.len() + r
     }
 
     /// Local index of a global region, if the service runs there.

@@ -35,12 +35,12 @@ pub(crate) use failback::staged;
 pub(crate) use shares::cell_shares;
 
 use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason, ServicePlan, disposition};
+use crate::grid::Grid;
 use crate::guard;
 use crate::health::{Entry, ServiceHealth, Verdict};
 use crate::live::{LiveService, steady_desired};
 use crate::policy::Service;
 use crate::policy::raw::Strategy;
-use crate::switch;
 use crate::time::Timestamp;
 use partial::Settled;
 use shares::Shares;
@@ -80,9 +80,9 @@ struct Context<'a> {
     nc: usize,
     now: Timestamp,
     /// Today's weights per (cell, region); an unread weight counts as 0.
-    current: Vec<u8>,
+    current: Grid<u8>,
     /// Per (cell, region): drained by an operator override.
-    drained: Vec<bool>,
+    drained: Grid<bool>,
 }
 
 impl<'a> Context<'a> {
@@ -98,7 +98,7 @@ impl<'a> Context<'a> {
             nr: service.regions.len(),
             nc: service.cells.len(),
             now: inputs.now,
-            current: live.weights.iter().map(|w| w.unwrap_or(0)).collect(),
+            current: live.weights.map(|w| w.unwrap_or(0)),
             drained: guard::drained_slots(inputs, s),
         }
     }
@@ -107,19 +107,14 @@ impl<'a> Context<'a> {
     fn entry(&self, c: usize, r: usize) -> Entry {
         self.health
             .entries
-            .get(c * self.nr + r)
+            .get(c, r)
             .copied()
             .unwrap_or(Entry::UNKNOWN)
     }
 
     /// True when (cell, local region) may carry traffic: healthy and not drained.
     fn eligible(&self, c: usize, r: usize) -> bool {
-        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[c * self.nr + r]
-    }
-
-    /// Today's weights of one cell.
-    fn current_row(&self, c: usize) -> &[u8] {
-        &self.current[c * self.nr..(c + 1) * self.nr]
+        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[(c, r)]
     }
 
     /// Running tasks in local region `r` (0 when unknown).
@@ -268,9 +263,7 @@ fn unchanged(cx: &Context<'_>) -> Outcome {
             disposition: disposition(cx.inputs, cx.service),
             target_weights: cx.current.clone(),
             target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
-            target_switches: (0..switch::slots(cx.service) * cx.nr)
-                .map(|i| cx.live.switches.get(i).copied().flatten().unwrap_or(true))
-                .collect(),
+            target_switches: guard::live_switches(cx.service, &cx.live.switches),
             partial: false,
             notes: Vec::new(),
             exemptions: Vec::new(),
@@ -286,11 +279,12 @@ fn guard_weights(
     settled: &Settled,
     exemptions: &[Exemption],
 ) -> Option<Alert> {
-    let discretionary_from: Option<&[u8]> = settled.failing_back.then_some(if weights.evacuating {
-        weights.evacuated.as_slice()
-    } else {
-        cx.current.as_slice()
-    });
+    let discretionary_from: Option<&Grid<u8>> =
+        settled.failing_back.then_some(if weights.evacuating {
+            &weights.evacuated
+        } else {
+            &cx.current
+        });
     let violations = guard::check_service(
         cx.inputs,
         cx.s,
