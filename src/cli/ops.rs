@@ -388,8 +388,10 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             .flatten()
             .filter_map(|i| serde_json::from_value(i.body).ok())
             .collect();
-        let controls =
-            journal::controls_from(&world.query("CONTROL", "").await.map_err(|e| anyhow!(e))?);
+        let (controls, _) = regionctl_controller::admit::controls(
+            &world.query("CONTROL", "").await.map_err(|e| anyhow!(e))?,
+            Timestamp(now_millis()),
+        );
         let mut latest = Vec::new();
         for service in &bundle.services {
             let items = world

@@ -3,10 +3,11 @@
 //! ([`crate::fleet::assess`]) and writes this controller's heartbeat, which proves the local
 //! replica writable and counts toward the quorum like the peers'.
 
+use crate::admit::{self, Bounds, Rejected};
 use crate::fleet::{self, FleetInput, FleetVerdict, StandDown};
 use crate::journal::{self, Heartbeat};
 use crate::ports::{Journal, PortError};
-use crate::reconcile::{Context, read_records};
+use crate::reconcile::Context;
 use regionctl_core::health::HealthView;
 use regionctl_core::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,8 @@ pub struct Coordinated {
     pub cooldown_unknown: BTreeSet<String>,
     /// What could not be read.
     pub failures: Vec<String>,
+    /// Heartbeats and last moves not believed (forged, malformed, from the future).
+    pub rejected: Vec<Rejected>,
     /// Set when the heartbeat could not be written: the pass stops here.
     pub unwritable: Option<StandDown>,
 }
@@ -38,15 +41,26 @@ pub async fn coordinate<W: Journal>(
 ) -> Coordinated {
     let bundle = ctx.bundle;
     let mut failures = Vec::new();
+    let bounds = Bounds {
+        controllers: &ctx.controllers,
+        now,
+        skew_secs: ctx.heartbeat_ttl_secs,
+    };
     // Peers' heartbeats first: this one's says whom it sees acting.
-    let heartbeats: Vec<Heartbeat> = read_records(world, "HEARTBEAT").await.unwrap_or_else(|e| {
-        failures.push(e);
-        Vec::new()
-    });
+    let (heartbeats, mut rejected) = match world.query("HEARTBEAT", "").await {
+        Ok(items) => {
+            let admitted = admit::heartbeats(items, &bounds);
+            (admitted.records, admitted.rejected)
+        }
+        Err(e) => {
+            failures.push(format!("journal HEARTBEAT unreadable: {}", e.message()));
+            (Vec::new(), Vec::new())
+        }
+    };
     let mut own_last_moves = BTreeMap::new();
     let mut cooldown_unknown = BTreeSet::new();
     for service in &bundle.services {
-        match last_discretionary(world, &service.name).await {
+        match last_discretionary(world, &service.name, &bounds, &mut rejected).await {
             Ok(Some(t)) => {
                 own_last_moves.insert(service.name.clone(), t);
             }
@@ -82,6 +96,7 @@ pub async fn coordinate<W: Journal>(
         heartbeats,
         cooldown_unknown,
         failures,
+        rejected,
         unwritable,
     }
 }
@@ -97,21 +112,17 @@ pub async fn rewrite_heartbeat<W: Journal>(world: &W, heartbeat: &Heartbeat) -> 
 }
 
 /// The newest discretionary move of `service` in this controller's journal replica (none
-/// yet: `Ok(None)`), or why the replica could not say.
+/// yet: `Ok(None)`), or why the replica could not say. Items not believed go to `rejected`.
 async fn last_discretionary<W: Journal>(
     world: &W,
     service: &str,
+    bounds: &Bounds<'_>,
+    rejected: &mut Vec<Rejected>,
 ) -> Result<Option<Timestamp>, PortError> {
     let items = world
         .query(&format!("DECISION#{service}"), journal::LAST_MOVE_PREFIX)
         .await?;
-    Ok(items
-        .into_iter()
-        .flatten()
-        .filter_map(|it| {
-            it.body
-                .get("at")
-                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-        })
-        .max())
+    let admitted = admit::last_move(items, bounds);
+    rejected.extend(admitted.rejected);
+    Ok(admitted.records.into_iter().max())
 }

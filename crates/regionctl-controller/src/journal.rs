@@ -31,9 +31,9 @@
 //! `LASTMOVE#…`. A decision is two items (intent before acting, outcome after), so a crash
 //! in between leaves an intent without an outcome, which the next pass rolls forward.
 
-use crate::ports::{ItemKind, JournalItem, PortResult};
+use crate::ports::{ItemKind, JournalItem};
 use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
-use regionctl_core::controls::{Controls, Override, Pause};
+use regionctl_core::controls::{Override, Pause};
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -345,22 +345,6 @@ pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
     )
 }
 
-/// Controls from `CONTROL` items as read (a `PAUSE` item whose body is `null` means resumed;
-/// an item that could not be read, or whose body is not a control, counts for nothing).
-pub fn controls_from(items: &[PortResult<JournalItem>]) -> Controls {
-    let mut controls = Controls::default();
-    for it in items.iter().flatten() {
-        if it.sk == "PAUSE" {
-            controls.paused = serde_json::from_value(it.body.clone()).ok();
-        } else if it.sk.starts_with("OVERRIDE#")
-            && let Ok(o) = serde_json::from_value::<Override>(it.body.clone())
-        {
-            controls.overrides.push(o);
-        }
-    }
-    controls
-}
-
 /// Serializes a record (records are plain data; this cannot fail for them).
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
@@ -519,17 +503,19 @@ mod tests {
         );
 
         let unreadable = PortError::new("dynamodb", "Query", ErrorClass::Permanent, "not JSON");
-        let controls = controls_from(&[Ok(p.clone()), Err(unreadable.clone()), Ok(o)]);
+        let (controls, rejected) =
+            crate::admit::controls(&[Ok(p.clone()), Err(unreadable.clone()), Ok(o)], AT);
         assert_eq!(controls.paused, Some(pause));
         assert_eq!(controls.overrides, vec![drain]);
+        assert_eq!(rejected.len(), 1, "the unreadable item is reported");
         // Resumed: the pause item's body is `null`.
         let resumed = JournalItem {
             body: serde_json::Value::Null,
             ..p
         };
         assert_eq!(
-            controls_from(&[Ok(resumed), Err(unreadable)]),
-            Controls::default()
+            crate::admit::controls(&[Ok(resumed), Err(unreadable)], AT).0,
+            regionctl_core::controls::Controls::default()
         );
     }
 }

@@ -10,6 +10,8 @@
 //! # Layout
 //! - [`ports`]: the traits and the domain types they speak.
 //! - [`journal`]: journal item kinds, keys and records (decisions, heartbeats, observations).
+//! - [`admit`]: what a controller believes of what it reads from the journal (writer is the
+//!   key, time bounded, malformed items skipped and reported, controls read cautiously).
 //! - [`status`]: the states records carry (step, outcome, controller), as enums.
 //! - [`reconcile`]: the pass itself, a table of contents of the stages below.
 //! - [`fleet`]: the pure fleet step (quorum, stand-down, leader, this pass's heartbeat);
@@ -28,6 +30,7 @@
 //! - [`report`]: what a pass did.
 //! - [`policy_files`]: reading a policy directory from disk, bounded (every command's reader).
 
+pub mod admit;
 pub mod apply;
 pub mod coordinate;
 pub mod decide;

@@ -6,10 +6,11 @@
 //! ([`peer_digests`]). Running ECS capacity is readiness evidence. [`gather`] is the pass's
 //! observe stage: alarms, probes, this observer's digest written, peers' digests read.
 
+use crate::admit::{self, Bounds, Rejected};
 use crate::fleet::Freshness;
 use crate::journal::{self, ObservationDigest, ProbeRecord};
 use crate::ports::{Alarms, Journal, Prober};
-use crate::reconcile::{Context, read_records};
+use crate::reconcile::Context;
 use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::Bundle;
@@ -61,6 +62,8 @@ pub struct Observed {
     pub alarm_read_failures: Vec<String>,
     /// What could not be read or written.
     pub failures: Vec<String>,
+    /// Digests (or parts of them) not believed.
+    pub rejected: Vec<Rejected>,
 }
 
 /// The observe stage: reads every alarm, probes every (service, region) from here, writes
@@ -78,10 +81,21 @@ pub async fn gather<W: Alarms + Prober + Journal>(
         u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX),
     );
     let alarm_read_failures = read_alarms(world, ctx.alarm_reads, &mut observations).await;
-    let digests: Vec<ObservationDigest> = read_records(world, "OBS").await.unwrap_or_else(|e| {
-        failures.push(e);
-        Vec::new()
-    });
+    let bounds = Bounds {
+        controllers: &ctx.controllers,
+        now: freshness.now,
+        skew_secs: freshness.ttl_secs,
+    };
+    let (digests, rejected) = match world.query("OBS", "").await {
+        Ok(items) => {
+            let admitted = admit::digests(items, &bounds);
+            (admitted.records, admitted.rejected)
+        }
+        Err(e) => {
+            failures.push(format!("journal OBS unreadable: {}", e.message()));
+            (Vec::new(), Vec::new())
+        }
+    };
     // Its own last digest carries each probe verdict's `since` across passes, but only if
     // fresh: a controller that was down (crashed, cut off) did not watch in between, and
     // an old "ok since" would hide a failure it missed (found by `regionctl simulate`).
@@ -110,6 +124,7 @@ pub async fn gather<W: Alarms + Prober + Journal>(
         observations,
         alarm_read_failures,
         failures,
+        rejected,
     }
 }
 

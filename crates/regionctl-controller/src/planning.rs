@@ -2,8 +2,9 @@
 //! leader's planning copy of the health view, and the plan itself, made again after zones
 //! taken from this controller's copy are re-read ([`crate::live::refresh_zones`]).
 
+use crate::admit::{self, Rejected};
 use crate::fleet::Freshness;
-use crate::journal::{self, Heartbeat};
+use crate::journal::Heartbeat;
 use crate::leader;
 use crate::live;
 use crate::memory::ZoneCache;
@@ -18,9 +19,12 @@ use regionctl_core::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The operator controls (pause, overrides) in the journal.
-pub async fn read_controls<W: Journal>(world: &W) -> Result<Controls, PortError> {
+pub async fn read_controls<W: Journal>(
+    world: &W,
+    now: Timestamp,
+) -> Result<(Controls, Vec<Rejected>), PortError> {
     let items = world.query("CONTROL", "").await?;
-    Ok(journal::controls_from(&items))
+    Ok(admit::controls(&items, now))
 }
 
 /// What the plan stage reads besides the live state.

@@ -24,8 +24,9 @@ use crate::planning::{self, PlanInput, Planned};
 use crate::ports::{Journal, World};
 use crate::switches;
 use regionctl_core::controls::Controls;
-use regionctl_core::plan::Plan;
+use regionctl_core::plan::{AlertKind, Plan};
 use regionctl_core::policy::Bundle;
+use regionctl_core::time::Timestamp;
 
 pub use crate::fleet::StandDown;
 pub use crate::record::decision_id;
@@ -84,9 +85,11 @@ pub async fn reconcile_once<W: World>(
         heartbeats,
         mut cooldown_unknown,
         failures,
+        rejected,
         unwritable,
     } = coordinate::coordinate(ctx, world, &memory.health, now).await;
     report.read_failures.extend(failures);
+    report.rejected.extend(rejected);
     cooldown_unknown.extend(memory.pending.cooldown_unknown().map(str::to_string));
     if let Some(reason) = unwritable {
         report.stand_down = Some(reason);
@@ -98,6 +101,7 @@ pub async fn reconcile_once<W: World>(
     let observed = observe::gather(ctx, world, freshness).await;
     report.alarm_read_failures = observed.alarm_read_failures;
     report.read_failures.extend(observed.failures);
+    report.rejected.extend(observed.rejected);
 
     // 3. Live state.
     let LiveRead {
@@ -129,7 +133,7 @@ pub async fn reconcile_once<W: World>(
     }
 
     // 5. Plan.
-    let controls = controls(world, &mut report).await;
+    let controls = controls(world, now, &mut report).await;
     let Planned {
         plan,
         live,
@@ -201,9 +205,12 @@ pub async fn reconcile_once<W: World>(
 
 /// The operator controls. Without them the pass cannot honour a pause or an override: it
 /// stands down.
-async fn controls<W: Journal>(world: &W, report: &mut PassReport) -> Controls {
-    match planning::read_controls(world).await {
-        Ok(controls) => controls,
+async fn controls<W: Journal>(world: &W, now: Timestamp, report: &mut PassReport) -> Controls {
+    match planning::read_controls(world, now).await {
+        Ok((controls, rejected)) => {
+            report.rejected.extend(rejected);
+            controls
+        }
         Err(e) => {
             report
                 .read_failures
@@ -216,13 +223,23 @@ async fn controls<W: Journal>(world: &W, report: &mut PassReport) -> Controls {
     }
 }
 
-/// The plan's alerts and notes, for people.
+/// The plan's alerts and notes, for people, and one alert for the journal items not
+/// believed this pass.
 fn note_plan(plan: &Plan, report: &mut PassReport) {
     report.alerts = plan
         .alerts
         .iter()
         .map(|a| format!("{} [{}]: {}", a.service, a.kind.as_str(), a.message))
         .collect();
+    if !report.rejected.is_empty() {
+        let items: Vec<String> = report.rejected.iter().map(ToString::to_string).collect();
+        report.alerts.push(format!(
+            "journal [{}]: {} item(s) not believed: {}",
+            AlertKind::JournalItemRejected.as_str(),
+            items.len(),
+            items.join("; ")
+        ));
+    }
     report.notes = plan
         .services
         .iter()
@@ -257,22 +274,6 @@ fn remember_writes(memory: &mut Memory, report: &PassReport) {
                 [((live::normalize(name), set_identifier.clone()), *weight)],
             );
         }
-    }
-}
-
-/// Every record of partition `pk` that parses as a `T` (others are skipped), or the failure
-/// to report.
-pub(crate) async fn read_records<W: Journal, T: serde::de::DeserializeOwned>(
-    world: &W,
-    pk: &str,
-) -> Result<Vec<T>, String> {
-    match world.query(pk, "").await {
-        Ok(items) => Ok(items
-            .into_iter()
-            .flatten()
-            .filter_map(|it| serde_json::from_value(it.body).ok())
-            .collect()),
-        Err(e) => Err(format!("journal {pk} unreadable: {}", e.message())),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a pass did, for the daemon, `run --once`, game-days and the simulator:
 //! [`PassReport`], one [`DecisionSummary`] per decision, and a summary for people.
 
+use crate::admit::Rejected;
 use crate::fleet::StandDown;
 use crate::pending::PendingWrite;
 use crate::status::OutcomeStatus;
@@ -57,6 +58,8 @@ pub struct PassReport {
     pub notes: Vec<String>,
     /// Live-state read failures.
     pub read_failures: Vec<String>,
+    /// Journal items (or fields of them) not believed ([`crate::admit`]).
+    pub rejected: Vec<Rejected>,
     /// The plan (for `explain` and tests).
     pub plan: Option<Plan>,
     /// The live state the plan was made from (for status pages).
@@ -77,6 +80,7 @@ impl PassReport {
             alerts: Vec::new(),
             notes: Vec::new(),
             read_failures: Vec::new(),
+            rejected: Vec::new(),
             plan: None,
             live: None,
             switches_published: 0,

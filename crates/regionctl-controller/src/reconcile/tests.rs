@@ -337,3 +337,58 @@ fn a_last_move_not_yet_recorded_leaves_the_cooldown_unknown_until_it_is() {
     );
     assert!(memory.pending.is_empty());
 }
+
+#[test]
+fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
+    let b = example();
+    let world = world(&b);
+    alarm_red(&world, "auth-eu-central-1-5xx", 90);
+    // A writer that is not eu-central-1 writes eu-central-1's heartbeat under its own key.
+    let mut forged = journal::heartbeat_item(&Heartbeat {
+        region: "eu-central-1".into(),
+        bundle_hash: b.hash.clone(),
+        at: world.now(),
+        state: ControllerState::Acting,
+        not_healthy: Vec::new(),
+        sees_acting: vec!["eu-central-1".into()],
+        first_since: None,
+        drained: Default::default(),
+        peers_not_healthy: Default::default(),
+        last_moves: Default::default(),
+    });
+    forged.sk = "us-east-1".into();
+    forged.owner = "us-east-1".into();
+    block_on(world.put(&forged)).expect("forged");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    assert!(
+        matches!(
+            report.stand_down,
+            Some(StandDown::QuorumNotMet { same_hash: 1, .. })
+        ),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].reason, crate::admit::Reason::WrongWriter);
+    assert!(
+        report
+            .alerts
+            .iter()
+            .any(|a| a.starts_with("journal [journal-item-rejected]: 1 item(s) not believed: heartbeat HEARTBEAT / us-east-1: wrong-writer")),
+        "{:?}",
+        report.alerts
+    );
+    // A real peer, and beside it a malformed item: the pass acts on the real quorum.
+    world.journal.borrow_mut().clear();
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    let mut garbage = forged.clone();
+    garbage.body = serde_json::json!({"region": ["not", "a", "heartbeat"]});
+    block_on(world.put(&garbage)).expect("garbage");
+    let report = pass(&b, &world, &mut memory);
+    assert_eq!(report.stand_down, None, "{}", report.summary());
+    assert!(report.decisions.iter().any(|d| d.service == "auth"));
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].reason, crate::admit::Reason::Malformed);
+}

@@ -413,6 +413,9 @@ pub enum AlertKind {
     /// A decision's intent could not be recorded in the journal: nothing was applied
     /// (raised by the controller: the planner never sees the journal).
     IntentUnrecorded,
+    /// Journal items were not believed (forged, malformed, dated in the future): raised by
+    /// the controller.
+    JournalItemRejected,
 }
 
 impl AlertKind {
@@ -426,6 +429,7 @@ impl AlertKind {
             AlertKind::RestoreRequired => "restore-required",
             AlertKind::GuardViolation => "guard-violation",
             AlertKind::IntentUnrecorded => "intent-unrecorded",
+            AlertKind::JournalItemRejected => "journal-item-rejected",
         }
     }
 }
