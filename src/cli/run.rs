@@ -4,6 +4,7 @@ use super::{Output, load_bundle};
 use anyhow::{Result, bail};
 use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
+use regionctl::daemon::admin::token::{AdminToken, TOKEN_ENV};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
@@ -39,7 +40,8 @@ pub struct RunArgs {
     #[arg(long, env = "REGIONCTL_ADMIN_ADDR")]
     admin_addr: Option<std::net::SocketAddr>,
     /// File holding the bearer token for mutating admin endpoints (also
-    /// REGIONCTL_ADMIN_TOKEN). Without a token they are refused.
+    /// REGIONCTL_ADMIN_TOKEN). Without a token they are refused. Surrounding whitespace is
+    /// trimmed; a token shorter than 16 bytes (or empty) refuses to start.
     #[arg(long)]
     admin_token_file: Option<PathBuf>,
     /// Log one JSON object per line.
@@ -71,18 +73,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
     }
     if !args.once {
-        let token = match (
-            &args.admin_token_file,
-            std::env::var("REGIONCTL_ADMIN_TOKEN").ok(),
-        ) {
-            (Some(path), _) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                    .trim()
-                    .to_string(),
-            ),
-            (None, env) => env.filter(|t| !t.is_empty()),
-        };
+        // Checked before anything starts: a bad token refuses the controller, naming its source.
+        let env = std::env::var_os(TOKEN_ENV).map(std::os::unix::ffi::OsStringExt::into_vec);
+        let token = AdminToken::load(args.admin_token_file.as_deref(), env)?;
         regionctl::daemon::run(regionctl::daemon::DaemonOptions {
             region: args.region.clone(),
             policies: args.policies.clone(),
