@@ -23,6 +23,7 @@ pub mod state;
 pub mod wait;
 
 use crate::aws_world::{AwsWorld, now_millis};
+use crate::controller_config::fleet_config;
 use admin::token::AdminToken;
 use anyhow::{Result, bail};
 use regionctl_aws::cloudwatch::MetricPoint;
@@ -93,7 +94,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
-    let controller = fleet_config(&bundle, &options)?;
+    let controller = fleet_config(&bundle, &options.policies, &options.region)?;
     let daemon = Daemon::start(options, controller, &bundle).await?;
     let mut signals = Signals::new()?;
     let mut running = Running::new(bundle, &daemon.options.policies);
@@ -117,24 +118,6 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             daemon.reload(&mut running).await;
         }
     }
-}
-
-/// The bundle's `ControllerConfig`, if it names this controller's region.
-fn fleet_config(bundle: &Bundle, options: &DaemonOptions) -> Result<ControllerSpec> {
-    let Some(controller) = bundle.controller.clone() else {
-        bail!(
-            "{}: no ControllerConfig document",
-            options.policies.display()
-        );
-    };
-    if !controller.regions.contains(&options.region) {
-        bail!(
-            "--region {} is not one of the controller regions ({})",
-            options.region,
-            controller.regions.join(", ")
-        );
-    }
-    Ok(controller)
 }
 
 /// What stays fixed while the daemon runs: how it was started, the fleet configuration it
