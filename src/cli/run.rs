@@ -6,6 +6,7 @@ use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
 use regionctl::controller_config::{check_region, controller_config};
 use regionctl::daemon::admin::token::{AdminToken, TOKEN_ENV};
+use regionctl::daemon::wait::{DEFAULT_MIN_PASS_INTERVAL_SECS, MAX_MIN_PASS_INTERVAL_SECS};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
@@ -45,6 +46,16 @@ pub struct RunArgs {
     /// trimmed; a token shorter than 16 bytes (or empty) refuses to start.
     #[arg(long)]
     admin_token_file: Option<PathBuf>,
+    /// Least time, in seconds, between the end of one pass and the start of the next: an
+    /// alarm event wakes the controller early, but no sooner than this, so an alarm-event
+    /// storm cannot run passes back to back (the tick caps it; 1 to 300).
+    #[arg(
+        long,
+        env = "REGIONCTL_MIN_PASS_INTERVAL_SECS",
+        default_value_t = DEFAULT_MIN_PASS_INTERVAL_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_MIN_PASS_INTERVAL_SECS)
+    )]
+    min_pass_interval_secs: u64,
     /// Log one JSON object per line.
     #[arg(long, env = "REGIONCTL_LOG_JSON")]
     log_json: bool,
@@ -73,6 +84,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             endpoint_url: args.endpoint_url.clone(),
             admin_addr: args.admin_addr,
             admin_token: token,
+            min_pass_interval_secs: args.min_pass_interval_secs,
             log_json: args.log_json,
             max_passes: args.max_passes,
         })?;

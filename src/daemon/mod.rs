@@ -4,9 +4,9 @@
 //! One task on a current-thread runtime runs passes one after another (the pass itself is
 //! `regionctl_controller::reconcile::reconcile_once`, the same code as `--once`, game-days
 //! and the simulator). Between passes it waits ([`wait`]) for whichever comes first: the
-//! tick, an alarm event on the SQS queue (wakes the loop early, but never sooner than
-//! [`wait::MIN_PASS_INTERVAL`] after the last pass; the pass is level-triggered, so a lost
-//! event does not matter), SIGHUP (reload), or SIGTERM/ctrl-c (exit). A failed receive backs
+//! tick, an alarm event on the SQS queue (wakes the loop early, but never sooner than the
+//! minimum interval after the last pass, [`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless
+//! told; the pass is level-triggered, so a lost event does not matter), SIGHUP (reload), or SIGTERM/ctrl-c (exit). A failed receive backs
 //! off to the tick. A signal never interrupts a pass in flight: the pass finishes, then the
 //! controller exits or reloads.
 //!
@@ -61,6 +61,9 @@ pub struct DaemonOptions {
     /// Bearer token for mutating admin endpoints (already checked against the rules of
     /// [`admin::token`]).
     pub admin_token: Option<AdminToken>,
+    /// Least time between the end of one pass and the start of the next, in seconds
+    /// ([`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless told; the tick caps it).
+    pub min_pass_interval_secs: u64,
     /// JSON log lines.
     pub log_json: bool,
     /// Stop after this many passes (tests, smoke runs).
@@ -375,7 +378,10 @@ impl Daemon {
     /// minimum interval: [`wait`]), a reload or an exit signal. Alarm events' receipts are
     /// kept for deletion after the pass.
     async fn wait(&self, running: &mut Running, signals: &mut Signals) -> Wake {
-        let pacing = Pacing::new(self.controller.tick_secs);
+        let pacing = Pacing::new(
+            self.controller.tick_secs,
+            self.options.min_pass_interval_secs,
+        );
         let receive = self
             .queue_url
             .as_deref()

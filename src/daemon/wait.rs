@@ -21,9 +21,15 @@ use std::fmt::Display;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The least time between the end of one pass and the start of the next (or the tick, if
-/// the tick is shorter).
-pub const MIN_PASS_INTERVAL: Duration = Duration::from_secs(2);
+/// The default least time, in seconds, between the end of one pass and the start of the
+/// next (`regionctl run --min-pass-interval-secs`): long enough that an alarm-event storm
+/// costs at most one pass per interval, short enough that the first alarm of an incident is
+/// acted on within a couple of seconds of the last pass.
+pub const DEFAULT_MIN_PASS_INTERVAL_SECS: u64 = 2;
+
+/// The largest minimum interval `run` accepts, in seconds: beyond it the flag would
+/// silently slow every reaction to an alarm event (the tick caps it anyway).
+pub const MAX_MIN_PASS_INTERVAL_SECS: u64 = 300;
 
 /// The longest SQS long poll (the service's limit, in seconds).
 const MAX_LONG_POLL_SECS: u64 = 20;
@@ -33,18 +39,18 @@ const MAX_LONG_POLL_SECS: u64 = 20;
 pub struct Pacing {
     /// A pass at least this often (ControllerConfig `tick_secs`).
     pub tick: Duration,
-    /// Never sooner than this after the last pass ended: [`MIN_PASS_INTERVAL`], or the tick
-    /// when that is shorter.
+    /// Never sooner than this after the last pass ended: the configured minimum interval,
+    /// or the tick when that is shorter.
     pub min_interval: Duration,
 }
 
 impl Pacing {
-    /// The pacing for a tick of `tick_secs`.
-    pub fn new(tick_secs: u64) -> Pacing {
-        let tick = Duration::from_secs(tick_secs);
+    /// The pacing for a tick of `tick_secs` and a minimum interval of `min_interval_secs`
+    /// (capped by the tick: a pass is due every tick whatever else happens).
+    pub fn new(tick_secs: u64, min_interval_secs: u64) -> Pacing {
         Pacing {
-            tick,
-            min_interval: MIN_PASS_INTERVAL.min(tick),
+            tick: Duration::from_secs(tick_secs),
+            min_interval: Duration::from_secs(min_interval_secs.min(tick_secs)),
         }
     }
 }

@@ -34,18 +34,41 @@ fn alarm_message(n: usize) -> ReceivedMessage {
     }
 }
 
+/// The pacing of a 10 s tick with the default minimum interval.
+fn default_pacing() -> Pacing {
+    Pacing::new(10, DEFAULT_MIN_PASS_INTERVAL_SECS)
+}
+
 #[test]
-fn the_minimum_interval_is_two_seconds_or_the_tick() {
-    assert_eq!(Pacing::new(10).min_interval, MIN_PASS_INTERVAL);
-    assert_eq!(MIN_PASS_INTERVAL, Duration::from_secs(2));
-    assert_eq!(Pacing::new(1).min_interval, Duration::from_secs(1));
-    assert_eq!(Pacing::new(1).tick, Duration::from_secs(1));
+fn the_minimum_interval_is_as_configured_or_the_tick() {
+    assert_eq!(DEFAULT_MIN_PASS_INTERVAL_SECS, 2);
+    assert_eq!(default_pacing().min_interval, Duration::from_secs(2));
+    assert_eq!(Pacing::new(10, 5).min_interval, Duration::from_secs(5));
+    assert_eq!(Pacing::new(1, 2).min_interval, Duration::from_secs(1));
+    assert_eq!(Pacing::new(1, 2).tick, Duration::from_secs(1));
+}
+
+#[test]
+fn a_longer_minimum_interval_holds_an_alarm_event_longer() {
+    let t0 = Instant::now();
+    let last = pass(t0, 1.0);
+    let now = t0 + secs(1.0);
+    let slow = Pacing::new(10, 5);
+    assert_eq!(next_pass_in(now, last, slow, Seen::AlarmEvent), secs(5.0));
+    // Capped by the tick: an alarm event never waits longer than a silent queue would
+    // (a tick after the last start, here also the interval after its end).
+    let capped = Pacing::new(10, 60);
+    assert_eq!(
+        next_pass_in(now, last, capped, Seen::AlarmEvent),
+        secs(10.0)
+    );
+    assert_eq!(next_pass_in(now, last, capped, Seen::Nothing), secs(10.0));
 }
 
 #[test]
 fn ticks_count_from_the_last_pass_start() {
     let t0 = Instant::now();
-    let pacing = Pacing::new(10);
+    let pacing = default_pacing();
     let last = pass(t0, 1.0);
     let now = t0 + secs(1.0);
     assert_eq!(next_pass_in(now, last, pacing, Seen::Nothing), secs(9.0));
@@ -58,7 +81,7 @@ fn ticks_count_from_the_last_pass_start() {
 #[test]
 fn an_alarm_event_waits_for_the_minimum_interval_after_the_last_pass() {
     let t0 = Instant::now();
-    let pacing = Pacing::new(10);
+    let pacing = default_pacing();
     let last = pass(t0, 1.0);
     // Right after the pass: not before 1 s + 2 s.
     assert_eq!(
@@ -75,7 +98,7 @@ fn an_alarm_event_waits_for_the_minimum_interval_after_the_last_pass() {
 #[test]
 fn a_queue_error_backs_off_to_the_tick() {
     let t0 = Instant::now();
-    let pacing = Pacing::new(10);
+    let pacing = default_pacing();
     let last = pass(t0, 1.0);
     let now = t0 + secs(1.0);
     assert_eq!(next_pass_in(now, last, pacing, Seen::QueueError), secs(9.0));
@@ -85,7 +108,7 @@ fn a_queue_error_backs_off_to_the_tick() {
 #[test]
 fn a_pass_slower_than_the_tick_is_still_followed_by_a_rest() {
     let t0 = Instant::now();
-    let pacing = Pacing::new(10);
+    let pacing = default_pacing();
     let slow = pass(t0, 15.0);
     let now = t0 + secs(15.0);
     assert_eq!(next_pass_in(now, slow, pacing, Seen::Nothing), secs(2.0));
@@ -95,7 +118,7 @@ fn a_pass_slower_than_the_tick_is_still_followed_by_a_rest() {
 #[test]
 fn polls_are_paced_and_stop_once_an_event_or_error_is_seen() {
     let t0 = Instant::now();
-    let pacing = Pacing::new(10);
+    let pacing = default_pacing();
     assert_eq!(
         next_poll_in(t0, None, pacing, Seen::Nothing),
         Some(Duration::ZERO)
@@ -175,7 +198,7 @@ fn run_wait(
 #[tokio::test(start_paused = true)]
 async fn a_failing_queue_is_called_once_per_wait_and_the_pass_waits_for_the_tick() {
     let (at, calls, heard) = run_wait(
-        Pacing::new(10),
+        default_pacing(),
         1.0,
         |_| Duration::ZERO,
         |_| Err("queue does not exist".into()),
@@ -192,21 +215,21 @@ async fn a_failing_queue_is_called_once_per_wait_and_the_pass_waits_for_the_tick
 #[tokio::test(start_paused = true)]
 async fn an_alarm_storm_runs_the_pass_after_the_minimum_interval_only() {
     let (at, calls, heard) = run_wait(
-        Pacing::new(10),
+        default_pacing(),
         0.5,
         |_| Duration::ZERO,
         |n| Ok(vec![alarm_message(n)]),
     )
     .await;
     assert_eq!(calls, 1);
-    assert_eq!(at, secs(0.5) + MIN_PASS_INTERVAL);
+    assert_eq!(at, secs(0.5 + 2.0));
     assert_eq!(heard.receipts, vec!["r0".to_string()]);
     assert_eq!(heard.alarms, vec!["api-5xx".to_string()]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_queue_that_answers_empty_at_once_is_polled_at_the_minimum_interval() {
-    let (at, calls, _) = run_wait(Pacing::new(10), 1.0, |_| Duration::ZERO, |_| Ok(vec![])).await;
+    let (at, calls, _) = run_wait(default_pacing(), 1.0, |_| Duration::ZERO, |_| Ok(vec![])).await;
     assert_eq!(at, TICK);
     // Polls at 1, 3, 5, 7 and 9 s.
     assert_eq!(calls, 5);
@@ -216,7 +239,7 @@ async fn a_queue_that_answers_empty_at_once_is_polled_at_the_minimum_interval() 
 async fn a_long_poll_returns_the_event_that_arrives_and_the_pass_follows() {
     // The long poll is asked to wait until the tick (9 s); the event arrives after 3 s.
     let (at, calls, heard) = run_wait(
-        Pacing::new(10),
+        default_pacing(),
         1.0,
         |wait_secs| {
             assert_eq!(wait_secs, 9);
@@ -235,7 +258,7 @@ async fn without_a_queue_the_tick_alone_decides() {
     let t0 = Instant::now();
     let mut heard = Heard::default();
     let none: Option<fn(i32) -> std::future::Ready<Result<Vec<ReceivedMessage>, String>>> = None;
-    until_next_pass(none, Pacing::new(10), pass(t0, 0.0), &mut heard).await;
+    until_next_pass(none, default_pacing(), pass(t0, 0.0), &mut heard).await;
     assert_eq!(t0.elapsed(), TICK);
     assert!(heard.last_receive.is_none());
 }
