@@ -7,6 +7,7 @@
 //!   a wrong token is refused and the right one reaches the journal (here: unreachable, 503).
 //! - A body over the limit is refused with 413.
 //! - Beyond the connection cap (32), a client waits until a connection ends, then is served.
+//! - The CloudFormation template refuses a world-open `AdminIngressCidr`.
 //!
 //! Liveness bounds are generous (a loaded 2-core machine); nothing here times performance.
 
@@ -239,4 +240,49 @@ fn beyond_the_connection_cap_a_client_waits_for_a_free_slot() {
     let _ = late.read_to_string(&mut reply);
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply:?}");
     assert!(reply.ends_with("ok\n"), "{reply:?}");
+}
+
+/// The `AllowedPattern` of a parameter of `deploy/controller-region.yaml`, as CloudFormation
+/// reads it (the YAML double-quoted string unescaped).
+fn allowed_pattern(parameter: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/controller-region.yaml");
+    let template = std::fs::read_to_string(&path).expect("read the template");
+    let declared = format!("\n  {parameter}:\n");
+    let (_, rest) = template
+        .split_once(&declared)
+        .unwrap_or_else(|| panic!("{}: no parameter {parameter}", path.display()));
+    let line = rest
+        .lines()
+        .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
+        .find_map(|l| l.trim().strip_prefix("AllowedPattern: "))
+        .unwrap_or_else(|| panic!("{}: {parameter} has no AllowedPattern", path.display()));
+    line.trim_matches('"').replace("\\\\", "\\")
+}
+
+/// Goal: the template cannot open the admin port to the world, whatever else is set.
+/// Method: the parameter's `AllowedPattern`, evaluated as CloudFormation does (the whole
+/// value must match), on world-open ranges and on the ranges operators do use.
+#[test]
+fn the_template_refuses_a_world_open_admin_ingress() {
+    let pattern = allowed_pattern("AdminIngressCidr");
+    let whole = regex::Regex::new(&format!("^(?:{pattern})$")).expect("a valid pattern");
+    for refused in [
+        "0.0.0.0/0",
+        "::/0",
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "10.0.0.0/7",
+        "::1/128",
+    ] {
+        assert!(!whole.is_match(refused), "{pattern} allows {refused}");
+    }
+    for allowed in [
+        "",
+        "10.0.0.0/8",
+        "10.0.0.0/16",
+        "172.31.0.0/16",
+        "192.0.2.7/32",
+    ] {
+        assert!(whole.is_match(allowed), "{pattern} refuses {allowed}");
+    }
 }
