@@ -94,6 +94,22 @@ pub async fn serve(
     limits: Limits,
     accept_failed: impl Fn(&std::io::Error),
 ) {
+    let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+    serve_accepted(accept, router, limits, accept_failed).await;
+}
+
+/// The accept loop of [`serve`], over any source of connections (`accept`), so that its
+/// pacing can be tested with accept errors a real listener cannot be made to produce.
+async fn serve_accepted<S, F, Fut>(
+    accept: F,
+    router: Router,
+    limits: Limits,
+    accept_failed: impl Fn(&std::io::Error),
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = std::io::Result<S>>,
+{
     let router = with_limits(router, &limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -101,8 +117,8 @@ pub async fn serve(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let stream = match accept().await {
+            Ok(stream) => stream,
             // The client gave up before we accepted: nothing is wrong with the listener.
             Err(e) if about_one_connection(&e) => continue,
             Err(e) => {
@@ -136,4 +152,52 @@ fn about_one_connection(e: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionAborted
             | std::io::ErrorKind::ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use tokio::net::TcpStream;
+
+    /// Goal: a listener that keeps failing (out of file descriptors) is retried once per
+    /// pause, not in a spin, and every failure is reported; a reset connection is not a
+    /// listener failure. Method: a scripted accept in paused (virtual) time for 10 s.
+    #[tokio::test(start_paused = true)]
+    async fn accept_errors_pause_the_loop_instead_of_spinning() {
+        let calls = Cell::new(0u32);
+        let reported = Cell::new(0u32);
+        let accept = || {
+            calls.set(calls.get() + 1);
+            // A spinning loop never lets virtual time advance: fail instead of hanging.
+            assert!(calls.get() < 100, "the accept loop spins");
+            // Every 4th call a reset connection, otherwise "too many open files" (EMFILE).
+            let error = if calls.get() % 4 == 0 {
+                std::io::Error::from(std::io::ErrorKind::ConnectionReset)
+            } else {
+                std::io::Error::from_raw_os_error(24)
+            };
+            std::future::ready(Err::<TcpStream, _>(error))
+        };
+        let serving = serve_accepted(accept, Router::new(), Limits::DEFAULT, |_| {
+            reported.set(reported.get() + 1);
+        });
+        // Half a second short of 10 s, so that no pause ends exactly as the test does.
+        let run_for = Duration::from_millis(9_500);
+        let _still_serving = tokio::time::timeout(run_for, serving).await;
+        // One pause of 1 s per EMFILE, at 0, 1, …, 9 s: 10 of them, plus the 3 resets
+        // between them, retried at once.
+        assert_eq!(reported.get(), 10);
+        assert_eq!(calls.get(), 13);
+    }
+
+    #[test]
+    fn only_a_lost_connection_is_retried_at_once() {
+        use std::io::{Error, ErrorKind};
+        for kind in [ErrorKind::ConnectionReset, ErrorKind::ConnectionAborted] {
+            assert!(about_one_connection(&Error::from(kind)), "{kind:?}");
+        }
+        assert!(!about_one_connection(&Error::from_raw_os_error(24)));
+        assert!(!about_one_connection(&Error::from(ErrorKind::Other)));
+    }
 }
