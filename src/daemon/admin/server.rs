@@ -172,7 +172,7 @@ mod tests {
             // A spinning loop never lets virtual time advance: fail instead of hanging.
             assert!(calls.get() < 100, "the accept loop spins");
             // Every 4th call a reset connection, otherwise "too many open files" (EMFILE).
-            let error = if calls.get() % 4 == 0 {
+            let error = if calls.get().is_multiple_of(4) {
                 std::io::Error::from(std::io::ErrorKind::ConnectionReset)
             } else {
                 std::io::Error::from_raw_os_error(24)

@@ -5,6 +5,10 @@
 use super::*;
 use regionctl_aws::types::{AlarmState, AlarmStateChange};
 use std::cell::Cell;
+use std::future::Ready;
+
+/// What one scripted receive returns.
+type Received = Result<Vec<ReceivedMessage>, String>;
 
 const TICK: Duration = Duration::from_secs(10);
 
@@ -168,31 +172,29 @@ fn a_queue_error_is_logged_once_until_it_changes_or_ends() {
 }
 
 /// A scripted queue: `answer(call number, wait seconds)` after `delay(wait seconds)`.
-fn run_wait(
+async fn run_wait(
     pacing: Pacing,
     took: f64,
     delay: impl Fn(i32) -> Duration,
-    answer: impl Fn(usize) -> Result<Vec<ReceivedMessage>, String>,
-) -> impl Future<Output = (Duration, usize, Heard)> {
-    async move {
-        let calls = Cell::new(0usize);
-        let t0 = Instant::now();
-        let last = pass(t0, took);
-        tokio::time::sleep(secs(took)).await;
-        let mut heard = Heard::default();
-        let receive = |wait_secs: i32| {
-            let n = calls.get();
-            calls.set(n + 1);
-            let delay = delay(wait_secs);
-            let answer = answer(n);
-            async move {
-                tokio::time::sleep(delay).await;
-                answer
-            }
-        };
-        until_next_pass(Some(receive), pacing, last, &mut heard).await;
-        (t0.elapsed(), calls.get(), heard)
-    }
+    answer: impl Fn(usize) -> Received,
+) -> (Duration, usize, Heard) {
+    let calls = Cell::new(0usize);
+    let t0 = Instant::now();
+    let last = pass(t0, took);
+    tokio::time::sleep(secs(took)).await;
+    let mut heard = Heard::default();
+    let receive = |wait_secs: i32| {
+        let n = calls.get();
+        calls.set(n + 1);
+        let delay = delay(wait_secs);
+        let answer = answer(n);
+        async move {
+            tokio::time::sleep(delay).await;
+            answer
+        }
+    };
+    until_next_pass(Some(receive), pacing, last, &mut heard).await;
+    (t0.elapsed(), calls.get(), heard)
 }
 
 #[tokio::test(start_paused = true)]
@@ -257,7 +259,7 @@ async fn a_long_poll_returns_the_event_that_arrives_and_the_pass_follows() {
 async fn without_a_queue_the_tick_alone_decides() {
     let t0 = Instant::now();
     let mut heard = Heard::default();
-    let none: Option<fn(i32) -> std::future::Ready<Result<Vec<ReceivedMessage>, String>>> = None;
+    let none: Option<fn(i32) -> Ready<Received>> = None;
     until_next_pass(none, default_pacing(), pass(t0, 0.0), &mut heard).await;
     assert_eq!(t0.elapsed(), TICK);
     assert!(heard.last_receive.is_none());
