@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
 use regionctl::controller_config::{check_region, controller_config};
+use regionctl::daemon::admin::token::{AdminToken, TOKEN_ENV};
+use regionctl::daemon::wait::{DEFAULT_MIN_PASS_INTERVAL_SECS, MAX_MIN_PASS_INTERVAL_SECS};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
@@ -40,9 +42,20 @@ pub struct RunArgs {
     #[arg(long, env = "REGIONCTL_ADMIN_ADDR")]
     admin_addr: Option<std::net::SocketAddr>,
     /// File holding the bearer token for mutating admin endpoints (also
-    /// REGIONCTL_ADMIN_TOKEN). Without a token they are refused.
+    /// REGIONCTL_ADMIN_TOKEN). Without a token they are refused. Surrounding whitespace is
+    /// trimmed; a token shorter than 16 bytes (or empty) refuses to start.
     #[arg(long)]
     admin_token_file: Option<PathBuf>,
+    /// Least time, in seconds, between the end of one pass and the start of the next: an
+    /// alarm event wakes the controller early, but no sooner than this, so an alarm-event
+    /// storm cannot run passes back to back (the tick caps it; 1 to 300).
+    #[arg(
+        long,
+        env = "REGIONCTL_MIN_PASS_INTERVAL_SECS",
+        default_value_t = DEFAULT_MIN_PASS_INTERVAL_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_MIN_PASS_INTERVAL_SECS)
+    )]
+    min_pass_interval_secs: u64,
     /// Log one JSON object per line.
     #[arg(long, env = "REGIONCTL_LOG_JSON")]
     log_json: bool,
@@ -62,24 +75,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let controller = controller_config(&bundle, &args.policies, needs)?;
     check_region(&controller, &args.region, "ControllerConfig")?;
     if !args.once {
-        let token = match (
-            &args.admin_token_file,
-            std::env::var("REGIONCTL_ADMIN_TOKEN").ok(),
-        ) {
-            (Some(path), _) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                    .trim()
-                    .to_string(),
-            ),
-            (None, env) => env.filter(|t| !t.is_empty()),
-        };
+        // Checked before anything starts: a bad token refuses the controller, naming its source.
+        let env = std::env::var_os(TOKEN_ENV).map(std::os::unix::ffi::OsStringExt::into_vec);
+        let token = AdminToken::load(args.admin_token_file.as_deref(), env)?;
         regionctl::daemon::run(regionctl::daemon::DaemonOptions {
             region: args.region.clone(),
             policies: args.policies.clone(),
             endpoint_url: args.endpoint_url.clone(),
             admin_addr: args.admin_addr,
             admin_token: token,
+            min_pass_interval_secs: args.min_pass_interval_secs,
             log_json: args.log_json,
             max_passes: args.max_passes,
         })?;

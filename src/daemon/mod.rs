@@ -3,13 +3,15 @@
 //! # Design
 //! One task on a current-thread runtime runs passes one after another (the pass itself is
 //! `regionctl_controller::reconcile::reconcile_once`, the same code as `--once`, game-days
-//! and the simulator). Between passes it waits for whichever comes first: the tick, an alarm
-//! event on the SQS queue (wakes the loop early; the pass is level-triggered, so a lost event
-//! does not matter), SIGHUP (reload), or SIGTERM/ctrl-c (exit). A signal never interrupts a
-//! pass in flight: the pass finishes, then the controller exits or reloads.
+//! and the simulator). Between passes it waits ([`wait`]) for whichever comes first: the
+//! tick, an alarm event on the SQS queue (wakes the loop early, but never sooner than the
+//! minimum interval after the last pass, [`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless
+//! told; the pass is level-triggered, so a lost event does not matter), SIGHUP (reload), or SIGTERM/ctrl-c (exit). A failed receive backs
+//! off to the tick. A signal never interrupts a pass in flight: the pass finishes, then the
+//! controller exits or reloads.
 //!
 //! The admin HTTP server ([`admin`]) runs on the same thread and reads the shared
-//! [`state::State`].
+//! [`state::State`] (behind an `Arc<Mutex<…>>`, which axum's handlers need; ADR 0013).
 //!
 //! The loop reads as its stages: `Daemon::start` (the world, the alarm queue, the admin
 //! server), then `Daemon::pass` (the pass and what follows it: delete the alarm events it
@@ -18,9 +20,11 @@
 
 pub mod admin;
 pub mod state;
+pub mod wait;
 
 use crate::aws_world::{AwsWorld, now_millis};
 use crate::controller_config::fleet_config;
+use admin::token::AdminToken;
 use anyhow::{Result, bail};
 use regionctl_aws::cloudwatch::MetricPoint;
 use regionctl_aws::config::AwsSettings;
@@ -32,13 +36,14 @@ use regionctl_controller::reconcile::{Context, PassReport, reconcile_once};
 use regionctl_core::policy::Bundle;
 use regionctl_core::policy::raw::ControllerSpec;
 use state::State;
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::time::Instant;
+use wait::{Heard, Pacing, PassTimes};
 
 /// Namespace of the dead-man's-switch heartbeat metric.
 pub const HEARTBEAT_NAMESPACE: &str = "regionctl/controller";
@@ -53,8 +58,12 @@ pub struct DaemonOptions {
     pub endpoint_url: Option<String>,
     /// Admin HTTP address.
     pub admin_addr: Option<SocketAddr>,
-    /// Bearer token for mutating admin endpoints.
-    pub admin_token: Option<String>,
+    /// Bearer token for mutating admin endpoints (already checked against the rules of
+    /// [`admin::token`]).
+    pub admin_token: Option<AdminToken>,
+    /// Least time between the end of one pass and the start of the next, in seconds
+    /// ([`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless told; the tick caps it).
+    pub min_pass_interval_secs: u64,
     /// JSON log lines.
     pub log_json: bool,
     /// Stop after this many passes (tests, smoke runs).
@@ -121,11 +130,11 @@ struct Daemon {
     /// The fleet configuration of the bundle the daemon started with (a reload replaces the
     /// policies, not the tick, the fleet or the journal).
     controller: ControllerSpec,
-    world: Rc<AwsWorld>,
+    world: Arc<AwsWorld>,
     sqs: SqsClient,
     /// The alarm event queue, if it could be found (otherwise ticks alone drive passes).
     queue_url: Option<String>,
-    state: Rc<RefCell<State>>,
+    state: Arc<Mutex<State>>,
 }
 
 /// What changes from pass to pass.
@@ -138,6 +147,10 @@ struct Running {
     /// Alerts published and still active, so each is published once.
     active_alerts: BTreeSet<String>,
     passes: u64,
+    /// When the last pass started and ended (the next one is timed from them).
+    last_pass: PassTimes,
+    /// The alarm queue's error last logged, so that a lasting one is logged once.
+    queue_error: Option<String>,
     /// The policy files' [`dir_stamp`] when last loaded.
     policy_mtime: (u128, usize),
 }
@@ -150,6 +163,11 @@ impl Running {
             pending_receipts: Vec::new(),
             active_alerts: BTreeSet::new(),
             passes: 0,
+            last_pass: PassTimes {
+                started: Instant::now(),
+                ended: Instant::now(),
+            },
+            queue_error: None,
             policy_mtime: dir_stamp(policies),
         }
     }
@@ -193,7 +211,7 @@ impl Daemon {
             &options.region,
             options.endpoint_url.clone(),
         );
-        let world = Rc::new(AwsWorld::connect(&settings).await);
+        let world = Arc::new(AwsWorld::connect(&settings).await);
         let sqs = SqsClient::new(&load_sdk(&options.region, options.endpoint_url.clone()).await);
         let queue_url = match sqs.queue_url(&controller.alarm_queue).await {
             Ok(url) => Some(url),
@@ -210,7 +228,7 @@ impl Daemon {
                 None
             }
         };
-        let state = Rc::new(RefCell::new(State::new(&options.region, bundle)));
+        let state = Arc::new(Mutex::new(State::new(&options.region, bundle)));
         if let Some(addr) = options.admin_addr {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             log(
@@ -219,12 +237,25 @@ impl Daemon {
                 &options.region,
                 &format!("Admin HTTP listening on {}.", listener.local_addr()?),
             );
-            let server = admin::Admin {
+            let routes = admin::router(Arc::new(admin::Admin {
                 state: state.clone(),
                 token: options.admin_token.clone(),
                 world: world.clone(),
+            }));
+            let (json, region) = (options.log_json, options.region.clone());
+            let limits = admin::server::Limits::DEFAULT;
+            let accept_failed = move |e: &std::io::Error| {
+                let pause = limits.accept_error_pause.as_secs_f64();
+                let message = format!("Admin HTTP accept failed ({e}); pausing {pause} s.");
+                log(json, "warn", &region, &message);
             };
-            tokio::task::spawn_local(admin::serve(listener, Rc::new(server)));
+            // On this runtime's one thread, like the loop.
+            tokio::spawn(admin::server::serve(
+                listener,
+                routes,
+                limits,
+                accept_failed,
+            ));
         }
         Ok(Daemon {
             options,
@@ -238,6 +269,12 @@ impl Daemon {
 
     fn log(&self, level: &str, message: &str) {
         log(self.options.log_json, level, &self.options.region, message);
+    }
+
+    /// The shared state, updated under the lock (never held across an await). A poisoned
+    /// lock is used anyway: each update replaces whole values.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// One pass, never interrupted, and what follows it: the alarm events it followed are
@@ -262,7 +299,7 @@ impl Daemon {
             .publish_new_alerts(&running.bundle, &report, &running.active_alerts)
             .await;
         log_pass(self.options.log_json, &report, elapsed);
-        self.state.borrow_mut().record_pass(
+        self.state().record_pass(
             &running.bundle,
             &report,
             &running.memory.health,
@@ -270,6 +307,10 @@ impl Daemon {
             running.active_alerts.len(),
         );
         running.passes += 1;
+        running.last_pass = PassTimes {
+            started,
+            ended: Instant::now(),
+        };
     }
 
     /// Alarm events are deleted only after a pass has handled them.
@@ -333,28 +374,21 @@ impl Daemon {
         }
     }
 
-    /// Waits for the next reason to run: the tick, an alarm event (its receipt is kept for
-    /// deletion after the pass), a reload or an exit signal.
+    /// Waits for the next reason to run (the tick, or an alarm event no sooner than the
+    /// minimum interval: [`wait`]), a reload or an exit signal. Alarm events' receipts are
+    /// kept for deletion after the pass.
     async fn wait(&self, running: &mut Running, signals: &mut Signals) -> Wake {
-        let tick = Duration::from_secs(self.controller.tick_secs);
-        let wait_secs = i32::try_from(self.controller.tick_secs.min(20)).unwrap_or(20);
-        tokio::select! {
-            _ = tokio::time::sleep(tick) => Wake::Run,
-            messages = async {
-                match &self.queue_url {
-                    Some(url) => self.sqs.receive(url, 10, wait_secs).await.ok(),
-                    None => std::future::pending().await,
-                }
-            } => {
-                if let Some(messages) = messages {
-                    let alarms: Vec<String> = messages.iter().filter_map(|m| m.alarm_change.as_ref().map(|c| c.alarm_name.clone())).collect();
-                    if !alarms.is_empty() {
-                        self.log("info", &format!("Woken by alarm event(s): {}.", alarms.join(", ")));
-                    }
-                    running.pending_receipts.extend(messages.into_iter().map(|m| m.receipt_handle));
-                }
-                Wake::Run
-            }
+        let pacing = Pacing::new(
+            self.controller.tick_secs,
+            self.options.min_pass_interval_secs,
+        );
+        let receive = self
+            .queue_url
+            .as_deref()
+            .map(|url| move |wait_secs| self.sqs.receive(url, 10, wait_secs));
+        let mut heard = Heard::default();
+        let wake = tokio::select! {
+            () = wait::until_next_pass(receive, pacing, running.last_pass, &mut heard) => Wake::Run,
             _ = signals.hangup.recv() => Wake::Reload,
             _ = signals.terminate.recv() => {
                 self.log("info", "SIGTERM: the pass in flight finished; exiting.");
@@ -364,6 +398,24 @@ impl Daemon {
                 self.log("info", "Interrupted: the pass in flight finished; exiting.");
                 Wake::Exit
             }
+        };
+        self.note_heard(running, heard);
+        wake
+    }
+
+    /// Keeps the receipts the wait heard and logs its alarm events and queue trouble.
+    fn note_heard(&self, running: &mut Running, heard: Heard) {
+        if !heard.alarms.is_empty() {
+            self.log(
+                "info",
+                &format!("Woken by alarm event(s): {}.", heard.alarms.join(", ")),
+            );
+        }
+        running.pending_receipts.extend(heard.receipts);
+        if let Some((level, message)) =
+            wait::queue_log(&mut running.queue_error, heard.last_receive)
+        {
+            self.log(level, &message);
         }
     }
 
@@ -374,7 +426,7 @@ impl Daemon {
         match load_policies(&self.options.policies) {
             // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
             Ok(new) if new.hash == running.bundle.hash => {
-                self.state.borrow_mut().reload_error = None;
+                self.state().reload_error = None;
             }
             Ok(new) => {
                 self.log(
@@ -387,9 +439,7 @@ impl Daemon {
                 );
                 running.memory = Memory::unknown(&new);
                 running.bundle = new;
-                self.state
-                    .borrow_mut()
-                    .reloaded(&running.bundle, true, None);
+                self.state().reloaded(&running.bundle, true, None);
             }
             Err(e) => {
                 self.log(
@@ -401,9 +451,7 @@ impl Daemon {
                 );
                 let detail = serde_json::json!({ "region": self.options.region, "alert": "policy reload rejected", "diagnostics": e });
                 self.publish_alert(&detail).await;
-                self.state
-                    .borrow_mut()
-                    .reloaded(&running.bundle, false, Some(e));
+                self.state().reloaded(&running.bundle, false, Some(e));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! End-to-end tests of the `regionctl` binary (one test binary: each extra one costs a large
 //! link on a 2-core machine).
 //!
+//! - `admin`: the admin port of a running controller (headers, token, limits, cap).
 //! - `cli`: offline commands on the example policies (golden files in `tests/golden/`).
 //! - `moto`: `provision` and `run --once` against a moto server (AWS over the real wire
 //!   protocol), started by the test kit's harness through `scripts/moto.sh`.
@@ -12,6 +13,7 @@
 //! - `iam`: the IAM policies in `deploy/` against the AWS calls in the code.
 //! - `browser`: the status page in headless Chromium.
 
+mod admin;
 mod browser;
 mod cli;
 mod fleet;

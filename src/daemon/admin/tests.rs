@@ -1,0 +1,259 @@
+//! The admin server over real TCP on 127.0.0.1: routes as before, security headers, the
+//! token, and the limits. Its journal is an endpoint where nothing listens, so a pause that
+//! passes the token check answers `503 journal write failed`.
+
+use super::server::{Limits, serve};
+use super::token::{AdminToken, TokenSource};
+use super::{Admin, router};
+use crate::aws_world::{AwsWorld, Process, settings};
+use crate::daemon::state::State;
+use regionctl_testkit::example::example_bundle;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const TOKEN: &[u8] = b"correct-horse-battery-staple";
+
+/// Longest any exchange may take here (liveness, not performance).
+const LIVENESS: Duration = Duration::from_secs(20);
+
+/// Starts a server for a controller in eu-west-1 before its first pass; its port.
+async fn start(token: Option<&[u8]>, limits: Limits) -> u16 {
+    let bundle = example_bundle();
+    let controller = bundle.controller.clone().expect("ControllerConfig");
+    let world_settings = settings(&bundle, &controller, "eu-west-1", None);
+    let world = AwsWorld::connect_for_tests(&world_settings, "http://127.0.0.1:1", Process).await;
+    let admin = Admin {
+        state: Arc::new(Mutex::new(State::new("eu-west-1", &bundle))),
+        token: token.map(|t| AdminToken::parse(t, TokenSource::Env).expect("token")),
+        world: Arc::new(world),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(serve(listener, router(Arc::new(admin)), limits, |_| {}));
+    port
+}
+
+/// Sends `request` and reads until the server closes the connection.
+async fn exchange(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    read_reply(&mut stream).await
+}
+
+async fn read_reply(stream: &mut TcpStream) -> String {
+    let mut reply = Vec::new();
+    // A reset ends the reply as a close does (hyper may reset a connection it gives up on).
+    let _read: usize = tokio::time::timeout(LIVENESS, stream.read_to_end(&mut reply))
+        .await
+        .expect("the server answers and closes")
+        .unwrap_or_default();
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+fn post(path: &str, authorization: Option<&str>) -> String {
+    let auth = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+    format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n")
+}
+
+/// The status line, the head's lines (lower-cased) and the body.
+fn parts(reply: &str) -> (String, Vec<String>, String) {
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((reply, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or_default().to_string();
+    (
+        status,
+        lines.map(str::to_ascii_lowercase).collect(),
+        body.to_string(),
+    )
+}
+
+fn has_header(head: &[String], line: &str) -> bool {
+    head.iter().any(|h| h == line)
+}
+
+#[tokio::test]
+async fn every_route_answers_as_before() {
+    let port = start(None, Limits::DEFAULT).await;
+    let (status, head, body) = parts(&exchange(port, &get("/healthz")).await);
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
+    assert!(has_header(&head, "content-type: text/plain; charset=utf-8"));
+    let (status, _, body) = parts(&exchange(port, &get("/readyz")).await);
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    assert_eq!(body, "no recent reconcile pass\n");
+    let (status, head, body) = parts(&exchange(port, &get("/metrics")).await);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(has_header(&head, "content-type: text/plain; version=0.0.4"));
+    assert!(
+        body.contains("regionctl_passes_total{region=\"eu-west-1\"} 0\n"),
+        "{body}"
+    );
+    let (status, head, body) = parts(&exchange(port, &get("/status")).await);
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "null")
+    );
+    assert!(has_header(&head, "content-type: application/json"));
+    let (status, head, body) = parts(&exchange(port, &get("/")).await);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(has_header(&head, "content-type: text/html; charset=utf-8"));
+    assert!(
+        body.contains("<h1>regionctl — controller eu-west-1</h1>"),
+        "{body}"
+    );
+    assert!(body.contains("No reconcile pass yet."), "{body}");
+    for request in [get("/nowhere"), get("/pause"), post("/healthz", None)] {
+        let (status, _, body) = parts(&exchange(port, &request).await);
+        assert_eq!(
+            (status.as_str(), body.as_str()),
+            ("HTTP/1.1 404 Not Found", "not found\n"),
+            "{request}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let port = start(None, Limits::DEFAULT).await;
+    let csp = format!(
+        "content-security-policy: {}",
+        super::server::CONTENT_SECURITY_POLICY
+    );
+    for request in [
+        get("/"),
+        get("/status"),
+        get("/nowhere"),
+        post("/pause", None),
+    ] {
+        let (_, head, _) = parts(&exchange(port, &request).await);
+        assert!(
+            has_header(&head, "x-content-type-options: nosniff"),
+            "{request}: {head:?}"
+        );
+        assert!(has_header(&head, &csp), "{request}: {head:?}");
+    }
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'none'"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn mutating_endpoints_without_a_configured_token_are_forbidden() {
+    let port = start(None, Limits::DEFAULT).await;
+    for path in ["/pause", "/resume"] {
+        let (status, _, body) = parts(&exchange(port, &post(path, Some("Bearer anything"))).await);
+        assert_eq!(status, "HTTP/1.1 403 Forbidden");
+        assert!(
+            body.starts_with("mutating endpoints are disabled"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_is_refused_and_the_right_one_reaches_the_journal() {
+    let port = start(Some(TOKEN), Limits::DEFAULT).await;
+    let right = format!("Bearer {}", String::from_utf8_lossy(TOKEN));
+    let wrong_case = format!("bearer {}", String::from_utf8_lossy(TOKEN));
+    for authorization in [
+        None,
+        Some("Bearer correct-horse-battery-stapl"),
+        Some("Bearer correct-horse-battery-staple!"),
+        Some("Basic Y29ycmVjdA=="),
+        Some(wrong_case.as_str()),
+    ] {
+        let (status, _, body) = parts(&exchange(port, &post("/pause?why=x", authorization)).await);
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{authorization:?}");
+        assert_eq!(body, "missing or wrong bearer token\n");
+    }
+    for path in ["/pause?why=INC-1+drill&who=alice", "/resume?who=alice"] {
+        let (status, _, body) = parts(&exchange(port, &post(path, Some(&right))).await);
+        assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "{path}");
+        assert!(
+            body.starts_with("journal write failed: dynamodb PutItem"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused() {
+    let port = start(Some(TOKEN), Limits::DEFAULT).await;
+    let body = "x".repeat(Limits::DEFAULT.max_body_bytes + 1);
+    let request = format!(
+        "POST /pause HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, head, _) = parts(&exchange(port, &request).await);
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    assert!(has_header(&head, "x-content-type-options: nosniff"));
+    // A request head beyond hyper's buffer is refused too.
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: {}\r\n\r\n",
+        "y".repeat(super::server::MAX_HEAD_BYTES)
+    );
+    let (status, _, _) = parts(&exchange(port, &huge).await);
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+}
+
+/// The cap: with both slots held by clients that send nothing, a third client's complete
+/// request waits (in the listen backlog, not refused) and is answered as soon as one of
+/// them goes away.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let limits = Limits {
+        max_connections: 2,
+        request_timeout: LIVENESS,
+        connection_timeout: LIVENESS,
+        ..Limits::DEFAULT
+    };
+    let port = start(None, limits).await;
+    let idle_a = TcpStream::connect(("127.0.0.1", port)).await.expect("a");
+    let _idle_b = TcpStream::connect(("127.0.0.1", port)).await.expect("b");
+    let mut third = TcpStream::connect(("127.0.0.1", port)).await.expect("c");
+    third
+        .write_all(get("/healthz").as_bytes())
+        .await
+        .expect("write");
+    let mut first_byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut first_byte)).await;
+    assert!(
+        early.is_err(),
+        "the third connection was served beside two held slots"
+    );
+    drop(idle_a);
+    let (status, _, body) = parts(&read_reply(&mut third).await);
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
+}
+
+/// A client that never finishes its request loses the connection after the request
+/// timeout: a slot cannot be held for ever.
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_disconnected() {
+    let limits = Limits {
+        request_timeout: Duration::from_millis(200),
+        ..Limits::DEFAULT
+    };
+    let port = start(None, limits).await;
+    let mut silent = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    silent
+        .write_all(b"GET / HTTP/1.1\r\n")
+        .await
+        .expect("write");
+    let reply = read_reply(&mut silent).await;
+    assert!(!reply.contains("200 OK"), "{reply}");
+}
