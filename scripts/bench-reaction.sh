@@ -23,33 +23,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-scripts/moto.sh install
-
-MOTO_PID=""
-cleanup() {
-    if [[ -n "$MOTO_PID" ]]; then
-        scripts/moto.sh stop "$MOTO_PID" || true
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-out="$(scripts/moto.sh start)"
-MOTO_PID="$(sed -n 's/^MOTO_PID=//p' <<<"$out")"
-MOTO_ENDPOINT="$(sed -n 's/^MOTO_ENDPOINT=//p' <<<"$out")"
-[[ -n "$MOTO_PID" && -n "$MOTO_ENDPOINT" ]] || { echo "bench-reaction.sh: bad moto.sh output: $out" >&2; exit 1; }
-case "$MOTO_ENDPOINT" in
-    http://127.0.0.1:*) ;;
-    *) echo "bench-reaction.sh: refusing non-loopback endpoint $MOTO_ENDPOINT" >&2; exit 1 ;;
-esac
-export MOTO_ENDPOINT
-
-# Static credentials and no instance metadata: never reach for real AWS.
-export AWS_ACCESS_KEY_ID=testing
-export AWS_SECRET_ACCESS_KEY=testing
-export AWS_SESSION_TOKEN=testing
-export AWS_EC2_METADATA_DISABLED=true
-export AWS_REGION=us-east-1
+# moto for the rest of this script (stopped on exit), and the SDK pointed at it.
+source scripts/moto-session.sh
 
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "moto: $MOTO_ENDPOINT (pid $MOTO_PID), $(.venv/bin/pip show moto 2>/dev/null | sed -n 's/^Version: /moto /p'); build: $profile" >&2

@@ -21,7 +21,7 @@
 //! alarm to ALARM after about 2–3 minutes, and it returns to OK about 2–3 minutes after the
 //! game-day stops publishing 1 (the last minute with a 1 still has `Maximum = 1`).
 
-use regionctl_aws::cloudwatch::{MathAlarmSpec, MathQuery};
+use regionctl_aws::cloudwatch::{AlarmEvaluation, MathAlarmSpec, MathQuery};
 use regionctl_aws::types::{AlarmStatus, MetricId};
 
 /// Namespace of the chaos metric.
@@ -80,12 +80,14 @@ pub fn health_alarm(
             },
         ],
         returns: "watched".into(),
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold,
-        comparison: "GreaterThanThreshold".into(),
-        // Missing real data stays missing (INSUFFICIENT_DATA means unknown, DESIGN §4).
-        treat_missing_data: "missing".into(),
+        evaluation: AlarmEvaluation {
+            periods: 3,
+            datapoints_to_alarm: 2,
+            threshold,
+            comparison: "GreaterThanThreshold".into(),
+            // Missing real data stays missing (INSUFFICIENT_DATA means unknown, DESIGN §4).
+            treat_missing_data: "missing".into(),
+        },
     }
 }
 

@@ -5,19 +5,20 @@
 //! - [`aws_world`]: the controller's AWS world (`regionctl_aws::world`) hosted by this
 //!   process: its probes and failpoints.
 //! - [`chaos`]: the chaos metric game-days on real accounts fail alarms with (ADR 0008).
+//! - [`controller_config`]: the bundle's `ControllerConfig`, checked for the commands that
+//!   run or reach the fleet.
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`gameday`]: the real-time game-day targets (moto, a real account) of the game-day
 //!   engine in `regionctl-sim`.
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
-//! - [`moto_network`]: moto's default VPC, for provisioning on moto.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
 pub mod aws_world;
 pub mod chaos;
+pub mod controller_config;
 pub mod daemon;
 pub mod failpoints;
 pub mod gameday;
-pub mod moto_network;
 pub mod probe;
 pub mod provision;

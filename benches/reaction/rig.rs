@@ -169,14 +169,12 @@ impl<'a> Rig<'a> {
         let mut records = Vec::with_capacity(service.cells.len() * nr);
         for cell in &service.cells {
             for r in 0..nr {
-                records.push(WeightedRecord {
-                    name: cell.record_name.clone(),
-                    record_type: service.routing.record_type,
-                    set_identifier: cell.set_identifiers[r].clone(),
-                    value: cell.values_per_region[r].clone(),
-                    ttl: service.routing.ttl_secs,
-                    weight: cell.baseline_weights[r],
-                });
+                records.push(WeightedRecord::of_cell(
+                    service,
+                    cell,
+                    r,
+                    cell.baseline_weights[r],
+                ));
             }
         }
         let live = self.admin.read_weighted(zone).await.expect("read records");

@@ -100,13 +100,15 @@ pub fn run(args: GamedayArgs) -> Result<ExitCode> {
     if args.target != Target::Aws && (args.confirm_account.is_some() || args.local_controllers) {
         bail!("--confirm-account and --local-controllers apply to `--target aws` only");
     }
+    if args.target != Target::Sim && args.seed.is_some() {
+        let target = args.target.to_possible_value();
+        let name = target.as_ref().map_or("", |v| v.get_name());
+        bail!("--seed applies to `--target sim` only: {name} runs in real time");
+    }
     let terminal = Terminal { quiet: args.quiet };
     let ending = match args.target {
         Target::Sim => return run_sim(args),
         Target::Moto => {
-            if args.seed.is_some() {
-                bail!("--seed applies to `--target sim` only: moto runs in real time");
-            }
             let opts = moto::MotoOptions {
                 scenario: args.scenario,
                 endpoint_url: args.endpoint_url,
@@ -115,9 +117,6 @@ pub fn run(args: GamedayArgs) -> Result<ExitCode> {
             moto::run(&opts, &terminal)?
         }
         Target::Aws => {
-            if args.seed.is_some() {
-                bail!("--seed applies to `--target sim` only: aws runs in real time");
-            }
             let opts = aws::AwsOptions {
                 scenario: args.scenario,
                 confirm_account: args.confirm_account,

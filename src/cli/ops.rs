@@ -6,6 +6,7 @@ use super::{Output, load_bundle};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use regionctl::aws_world::{AwsWorld, now_millis};
+use regionctl::controller_config::fleet_config;
 use regionctl_controller::journal::{self, Approval, DecisionRecord, Heartbeat, OutcomeRecord};
 use regionctl_controller::ports::{Journal as _, JournalItem};
 use regionctl_core::controls::{Override, OverrideAction, Pause};
@@ -123,19 +124,7 @@ fn connect(target: &Target) -> Result<(Bundle, tokio::runtime::Runtime, AwsWorld
     let Some(bundle) = load_bundle(std::slice::from_ref(&target.policies), Output::Text)? else {
         bail!("the policy bundle is invalid");
     };
-    let controller = bundle.controller.clone().ok_or_else(|| {
-        anyhow!(
-            "{}: no ControllerConfig document",
-            target.policies.display()
-        )
-    })?;
-    if !controller.regions.contains(&target.region) {
-        bail!(
-            "--region {} is not one of the controller regions ({})",
-            target.region,
-            controller.regions.join(", ")
-        );
-    }
+    let controller = fleet_config(&bundle, &target.policies, &target.region)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -230,17 +219,22 @@ pub fn set_override(args: OverrideArgs) -> Result<ExitCode> {
     };
     rt.block_on(world.put(&journal::override_item(&o, &args.target.region)))
         .map_err(|e| anyhow!(e))?;
+    let (service, cell, until) = scope(&o);
     println!(
-        "override {:?} {} (service {}, cell {}) until {} by {}: {}",
-        o.action,
-        o.region,
+        "override {:?} {} (service {service}, cell {cell}) until {until} by {}: {}",
+        o.action, o.region, o.who, o.why
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An override's service and cell (`*`: every one) and its end, as `override` and `status`
+/// print them.
+fn scope(o: &Override) -> (&str, &str, String) {
+    (
         o.service.as_deref().unwrap_or("*"),
         o.cell.as_deref().unwrap_or("*"),
         clock(o.expires_at),
-        o.who,
-        o.why
-    );
-    Ok(ExitCode::SUCCESS)
+    )
 }
 
 pub fn approve(args: ApproveArgs) -> Result<ExitCode> {
@@ -457,15 +451,10 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
         None => println!("automation: running"),
     }
     for o in controls.overrides.iter().filter(|o| now < o.expires_at) {
+        let (service, cell, until) = scope(o);
         println!(
-            "override: {:?} {} service {} cell {} until {} by {}: {}",
-            o.action,
-            o.region,
-            o.service.as_deref().unwrap_or("*"),
-            o.cell.as_deref().unwrap_or("*"),
-            clock(o.expires_at),
-            o.who,
-            o.why
+            "override: {:?} {} service {service} cell {cell} until {until} by {}: {}",
+            o.action, o.region, o.who, o.why
         );
     }
     println!("services:");

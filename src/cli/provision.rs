@@ -1,9 +1,10 @@
 //! `regionctl provision`: create the AWS resources the policies reference.
 
 use super::{Output, load_bundle};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use regionctl::aws_world::AwsWorld;
+use regionctl::controller_config::controller_config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,12 +28,8 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode> {
     let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
         return Ok(ExitCode::from(1));
     };
-    let Some(controller) = bundle.controller.clone() else {
-        bail!(
-            "{}: no ControllerConfig document; provision needs the fleet's regions",
-            args.policies.display()
-        );
-    };
+    let needs = "; provision needs the fleet's regions";
+    let controller = controller_config(&bundle, &args.policies, needs)?;
     let first = controller
         .regions
         .first()

@@ -1,9 +1,10 @@
 //! `regionctl run`: the controller.
 
 use super::{Output, load_bundle};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use regionctl::aws_world::{AwsWorld, settings};
+use regionctl::controller_config::{check_region, controller_config};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
@@ -57,19 +58,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
         return Ok(ExitCode::from(1));
     };
-    let Some(controller) = bundle.controller.clone() else {
-        bail!(
-            "{}: no ControllerConfig document; `run` needs the fleet's regions and journal",
-            args.policies.display()
-        );
-    };
-    if !controller.regions.contains(&args.region) {
-        bail!(
-            "--region {} is not one of the ControllerConfig regions ({})",
-            args.region,
-            controller.regions.join(", ")
-        );
-    }
+    let needs = "; `run` needs the fleet's regions and journal";
+    let controller = controller_config(&bundle, &args.policies, needs)?;
+    check_region(&controller, &args.region, "ControllerConfig")?;
     if !args.once {
         let token = match (
             &args.admin_token_file,

@@ -13,6 +13,7 @@ use crate::aws_world::{AwsWorld, now_millis};
 use regionctl_controller::journal;
 use regionctl_controller::ports::Journal as _;
 use regionctl_core::controls::Pause;
+use regionctl_core::plan::render::escape_markup;
 use regionctl_core::time::Timestamp;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -135,13 +136,6 @@ fn query_param(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.replace('+', " ").replace("%20", " "))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The HTML status page: one table per service, cells × regions, health colour and weight.
 pub fn page(state: &State) -> String {
     let st = &state.status;
@@ -154,42 +148,42 @@ pub fn page(state: &State) -> String {
     );
     html.push_str(&format!(
         "<h1>regionctl — controller {}</h1><p>policy bundle <code>{}</code> · passes {} · quorum {}</p>",
-        escape(&state.region),
-        escape(state.bundle_hash.get(..12).unwrap_or(&state.bundle_hash)),
+        escape_markup(&state.region),
+        escape_markup(state.bundle_hash.get(..12).unwrap_or(&state.bundle_hash)),
         state.passes,
         if state.quorum == 1 { "yes" } else { "no (standing down)" }
     ));
     if let Some(s) = st["stand_down"].as_str() {
         html.push_str(&format!(
             "<p class=\"alert\">Standing down: {}</p>",
-            escape(s)
+            escape_markup(s)
         ));
     }
     for a in st["alerts"].as_array().into_iter().flatten() {
         html.push_str(&format!(
             "<p class=\"alert\">Alert: {}</p>",
-            escape(a.as_str().unwrap_or_default())
+            escape_markup(a.as_str().unwrap_or_default())
         ));
     }
     for svc in st["services"].as_array().into_iter().flatten() {
         html.push_str(&format!(
             "<h2>{} <small>{} · mode {}</small></h2>",
-            escape(svc["service"].as_str().unwrap_or_default()),
-            escape(svc["strategy"].as_str().unwrap_or_default()),
-            escape(svc["mode"].as_str().unwrap_or_default())
+            escape_markup(svc["service"].as_str().unwrap_or_default()),
+            escape_markup(svc["strategy"].as_str().unwrap_or_default()),
+            escape_markup(svc["mode"].as_str().unwrap_or_default())
         ));
         if let Some(d) = svc["last_decision"].as_object() {
             html.push_str(&format!(
                 "<p>last decision <code>{}</code>: {}</p>",
-                escape(d.get("id").and_then(|v| v.as_str()).unwrap_or_default()),
-                escape(d.get("status").and_then(|v| v.as_str()).unwrap_or_default())
+                escape_markup(d.get("id").and_then(|v| v.as_str()).unwrap_or_default()),
+                escape_markup(d.get("status").and_then(|v| v.as_str()).unwrap_or_default())
             ));
         }
         let regions: Vec<String> = svc["cells"][0]["regions"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|r| r["region"].as_str().map(escape))
+            .filter_map(|r| r["region"].as_str().map(escape_markup))
             .collect();
         html.push_str("<table><tr><th>cell</th>");
         for r in &regions {
@@ -199,7 +193,7 @@ pub fn page(state: &State) -> String {
         for cell in svc["cells"].as_array().into_iter().flatten() {
             html.push_str(&format!(
                 "<tr><td>{}</td>",
-                escape(cell["cell"].as_str().unwrap_or_default())
+                escape_markup(cell["cell"].as_str().unwrap_or_default())
             ));
             for r in cell["regions"].as_array().into_iter().flatten() {
                 let health = r["health"].as_str().unwrap_or("unknown");
@@ -213,8 +207,8 @@ pub fn page(state: &State) -> String {
                 };
                 html.push_str(&format!(
                     "<td class=\"{}\">{} · weight {}{switch}</td>",
-                    escape(health),
-                    escape(health),
+                    escape_markup(health),
+                    escape_markup(health),
                     weight
                 ));
             }
@@ -233,10 +227,10 @@ pub fn page(state: &State) -> String {
         for d in &state.recent {
             html.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                escape(&regionctl_core::plan::render::clock(Timestamp(d.at_ms))),
-                escape(&d.service),
-                escape(&d.id),
-                escape(&d.status)
+                escape_markup(&regionctl_core::plan::render::clock(Timestamp(d.at_ms))),
+                escape_markup(&d.service),
+                escape_markup(&d.id),
+                escape_markup(&d.status)
             ));
         }
         html.push_str("</table><p>Details: <code>regionctl explain &lt;decision&gt; --region &lt;region&gt;</code></p>");

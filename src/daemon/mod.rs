@@ -20,6 +20,7 @@ pub mod admin;
 pub mod state;
 
 use crate::aws_world::{AwsWorld, now_millis};
+use crate::controller_config::fleet_config;
 use anyhow::{Result, bail};
 use regionctl_aws::cloudwatch::MetricPoint;
 use regionctl_aws::config::AwsSettings;
@@ -87,7 +88,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
-    let controller = fleet_config(&bundle, &options)?;
+    let controller = fleet_config(&bundle, &options.policies, &options.region)?;
     let daemon = Daemon::start(options, controller, &bundle).await?;
     let mut signals = Signals::new()?;
     let mut running = Running::new(bundle, &daemon.options.policies);
@@ -111,24 +112,6 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
             daemon.reload(&mut running).await;
         }
     }
-}
-
-/// The bundle's `ControllerConfig`, if it names this controller's region.
-fn fleet_config(bundle: &Bundle, options: &DaemonOptions) -> Result<ControllerSpec> {
-    let Some(controller) = bundle.controller.clone() else {
-        bail!(
-            "{}: no ControllerConfig document",
-            options.policies.display()
-        );
-    };
-    if !controller.regions.contains(&options.region) {
-        bail!(
-            "--region {} is not one of the controller regions ({})",
-            options.region,
-            controller.regions.join(", ")
-        );
-    }
-    Ok(controller)
 }
 
 /// What stays fixed while the daemon runs: how it was started, the fleet configuration it

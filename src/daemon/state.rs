@@ -150,67 +150,88 @@ impl State {
 
     /// Prometheus text exposition.
     pub fn metrics(&self) -> String {
-        let mut out = String::new();
-        let r = &self.region;
-        out.push_str("# HELP regionctl_passes_total Reconcile passes completed.\n# TYPE regionctl_passes_total counter\n");
-        out.push_str(&format!(
-            "regionctl_passes_total{{region=\"{r}\"}} {}\n",
-            self.passes
-        ));
-        out.push_str("# HELP regionctl_decisions_total Decisions by outcome status.\n# TYPE regionctl_decisions_total counter\n");
+        let mut m = Exposition {
+            out: String::new(),
+            region: &self.region,
+        };
+        let passes = "regionctl_passes_total";
+        m.family(passes, "counter", "Reconcile passes completed.");
+        m.sample(passes, "", self.passes);
+        let decisions = "regionctl_decisions_total";
+        m.family(decisions, "counter", "Decisions by outcome status.");
         for (status, n) in &self.decisions {
-            out.push_str(&format!(
-                "regionctl_decisions_total{{region=\"{r}\",status=\"{status}\"}} {n}\n"
-            ));
+            m.sample(decisions, &format!(",status=\"{status}\""), n);
         }
-        out.push_str("# HELP regionctl_steps_total Planned steps by kind.\n# TYPE regionctl_steps_total counter\n");
+        let steps = "regionctl_steps_total";
+        m.family(steps, "counter", "Planned steps by kind.");
         for (kind, n) in &self.steps {
-            out.push_str(&format!(
-                "regionctl_steps_total{{region=\"{r}\",kind=\"{kind}\"}} {n}\n"
-            ));
+            m.sample(steps, &format!(",kind=\"{kind}\""), n);
         }
-        out.push_str("# HELP regionctl_aws_read_failures_total AWS reads that failed during passes.\n# TYPE regionctl_aws_read_failures_total counter\n");
-        out.push_str(&format!(
-            "regionctl_aws_read_failures_total{{region=\"{r}\"}} {}\n",
-            self.read_failures
-        ));
-        out.push_str("# HELP regionctl_reconcile_seconds Reconcile pass latency.\n# TYPE regionctl_reconcile_seconds histogram\n");
+        let read_failures = "regionctl_aws_read_failures_total";
+        m.family(
+            read_failures,
+            "counter",
+            "AWS reads that failed during passes.",
+        );
+        m.sample(read_failures, "", self.read_failures);
+        let latency = "regionctl_reconcile_seconds";
+        m.family(latency, "histogram", "Reconcile pass latency.");
+        let bucket = "regionctl_reconcile_seconds_bucket";
         let mut cumulative = 0;
         for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
             cumulative += self.latency.0[i];
-            out.push_str(&format!(
-                "regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"{b}\"}} {cumulative}\n"
-            ));
+            m.sample(bucket, &format!(",le=\"{b}\""), cumulative);
         }
         cumulative += self.latency.0[LATENCY_BUCKETS.len()];
-        out.push_str(&format!(
-            "regionctl_reconcile_seconds_bucket{{region=\"{r}\",le=\"+Inf\"}} {cumulative}\n"
-        ));
-        out.push_str(&format!(
-            "regionctl_reconcile_seconds_sum{{region=\"{r}\"}} {}\n",
-            self.latency.1
-        ));
-        out.push_str(&format!(
-            "regionctl_reconcile_seconds_count{{region=\"{r}\"}} {}\n",
-            self.latency.2
-        ));
-        out.push_str("# HELP regionctl_alerts_active Alerts active now (held decisions, partial shifts, quorum, rejected reloads).\n# TYPE regionctl_alerts_active gauge\n");
-        out.push_str(&format!(
-            "regionctl_alerts_active{{region=\"{r}\"}} {}\n",
-            self.alerts_active + usize::from(self.reload_error.is_some())
-        ));
-        out.push_str("# HELP regionctl_quorum 1 when this controller acts with a majority on its policy, 0 when it stands down.\n# TYPE regionctl_quorum gauge\n");
-        out.push_str(&format!(
-            "regionctl_quorum{{region=\"{r}\"}} {}\n",
-            self.quorum
-        ));
-        out.push_str("# HELP regionctl_policy_reloads_total Policy reloads by result.\n# TYPE regionctl_policy_reloads_total counter\n");
+        m.sample(bucket, ",le=\"+Inf\"", cumulative);
+        m.sample("regionctl_reconcile_seconds_sum", "", self.latency.1);
+        m.sample("regionctl_reconcile_seconds_count", "", self.latency.2);
+        let alerts = "regionctl_alerts_active";
+        m.family(
+            alerts,
+            "gauge",
+            "Alerts active now (held decisions, partial shifts, quorum, rejected reloads).",
+        );
+        m.sample(
+            alerts,
+            "",
+            self.alerts_active + usize::from(self.reload_error.is_some()),
+        );
+        let quorum = "regionctl_quorum";
+        m.family(
+            quorum,
+            "gauge",
+            "1 when this controller acts with a majority on its policy, 0 when it stands down.",
+        );
+        m.sample(quorum, "", self.quorum);
+        let reloads = "regionctl_policy_reloads_total";
+        m.family(reloads, "counter", "Policy reloads by result.");
         for (result, n) in &self.reloads {
-            out.push_str(&format!(
-                "regionctl_policy_reloads_total{{region=\"{r}\",result=\"{result}\"}} {n}\n"
-            ));
+            m.sample(reloads, &format!(",result=\"{result}\""), n);
         }
-        out
+        m.out
+    }
+}
+
+/// Prometheus text exposition under construction: metric families, each sample labelled
+/// with this controller's region first.
+struct Exposition<'a> {
+    out: String,
+    region: &'a str,
+}
+
+impl Exposition<'_> {
+    /// A family's `# HELP` and `# TYPE` lines.
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        self.out
+            .push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    }
+
+    /// One sample: `labels` follow the region label (`,status="done"`, or nothing).
+    fn sample(&mut self, name: &str, labels: &str, value: impl std::fmt::Display) {
+        let r = self.region;
+        self.out
+            .push_str(&format!("{name}{{region=\"{r}\"{labels}}} {value}\n"));
     }
 }
 
@@ -226,7 +247,6 @@ pub fn status_document(
         .iter()
         .enumerate()
         .map(|(s, service)| {
-            let nr = service.regions.len();
             let live = report.live.as_ref().and_then(|l| l.services.get(s));
             let cells: Vec<serde_json::Value> = service
                 .cells
@@ -238,12 +258,12 @@ pub fn status_document(
                         .iter()
                         .enumerate()
                         .map(|(r, region)| {
-                            let verdict = health.services.get(s).and_then(|h| h.entries.get(c * nr + r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
-                            let weight = live.and_then(|l| l.weights.get(c * nr + r).copied().flatten());
+                            let verdict = health.services.get(s).and_then(|h| h.entries.get(c, r)).map(|e| e.verdict.as_str()).unwrap_or("unknown");
+                            let weight = live.and_then(|l| l.weights.get(c, r).copied().flatten());
                             // The data-plane switch guarding this record: on, off, or null
                             // (no switch, or never published).
                             let slot = regionctl_core::switch::slot_of_cell(service, c);
-                            let switch = live.and_then(|l| l.switches.get(slot * nr + r).copied().flatten());
+                            let switch = live.and_then(|l| l.switches.get(slot, r).copied().flatten());
                             serde_json::json!({ "region": region.name, "health": verdict, "weight": weight, "switch": switch })
                         })
                         .collect();

@@ -15,6 +15,7 @@ use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::Route53Client;
 use regionctl_aws::types::Routing;
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::{Bundle, Cell, Service};
 use regionctl_sim::gameday::evidence::baseline_shares;
 use regionctl_sim::gameday::{
@@ -248,12 +249,10 @@ fn share(cell: &Cell, r: usize, w: &Weights) -> Option<f64> {
 }
 
 /// One sample: per (cell, local region), the written share, `NaN` where there is none.
-fn sample(svc: &Service, w: &Weights) -> Vec<f32> {
-    let nr = svc.regions.len();
-    svc.cells
-        .iter()
-        .flat_map(|cell| (0..nr).map(move |r| share(cell, r, w).map_or(f32::NAN, |p| p as f32)))
-        .collect()
+fn sample(svc: &Service, w: &Weights) -> Grid<f32> {
+    Grid::from_fn(svc.cells.len(), svc.regions.len(), |c, r| {
+        share(&svc.cells[c], r, w).map_or(f32::NAN, |p| p as f32)
+    })
 }
 
 /// The weights that changed since `last` (every one, on the first read), seen at `t`.

@@ -12,13 +12,13 @@
 use super::ProvisionReport;
 use crate::aws_world::AwsWorld;
 use anyhow::{Context, Result};
-use regionctl_aws::cloudwatch::AlarmSpec;
+use regionctl_aws::cloudwatch::{AlarmEvaluation, AlarmSpec};
 use regionctl_aws::route53::HealthCheckTarget;
 use regionctl_aws::types::{RecordChange, Routing};
 use regionctl_controller::ports::Switches;
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::Service;
 use regionctl_core::switch::{self, SwitchRef};
-use std::collections::BTreeMap;
 
 /// Tag naming the switch alarm a health check watches.
 pub const TAG_ALARM: &str = "regionctl:switch-alarm";
@@ -49,16 +49,15 @@ pub async fn provision(
     Ok(())
 }
 
-/// Steps 1 and 2: each switch's alarm and its tagged health check; the check ids by
-/// `slot * regions + region`.
+/// Steps 1 and 2: each switch's alarm and its tagged health check; the check ids per
+/// (slot, local region).
 async fn alarms_and_checks(
     service: &Service,
     switches: &[(usize, usize, SwitchRef)],
     period_secs: u32,
     world: &AwsWorld,
-) -> Result<BTreeMap<usize, String>> {
-    let nr = service.regions.len();
-    let mut ids: BTreeMap<usize, String> = BTreeMap::new();
+) -> Result<Grid<Option<String>>> {
+    let mut ids = Grid::new(switch::slots(service), service.regions.len(), None);
     for (slot, r, x) in switches {
         let clients = world.regions.get(&x.alarm_region).with_context(|| {
             format!(
@@ -87,7 +86,9 @@ async fn alarms_and_checks(
             .tag_health_check(&id, &tags(service, *slot, *r, x))
             .await
             .with_context(|| format!("tagging health check {id}"))?;
-        ids.insert(slot * nr + r, id);
+        if let Some(check) = ids.get_mut(*slot, *r) {
+            *check = Some(id);
+        }
     }
     Ok(ids)
 }
@@ -96,10 +97,9 @@ async fn alarms_and_checks(
 /// changed.
 async fn wire_records(
     service: &Service,
-    checks: &BTreeMap<usize, String>,
+    checks: &Grid<Option<String>>,
     world: &AwsWorld,
 ) -> Result<usize> {
-    let nr = service.regions.len();
     let zone = &service.routing.hosted_zone_id;
     let (records, _) = world
         .route53
@@ -125,8 +125,9 @@ async fn wire_records(
             continue;
         };
         let want = checks
-            .get(&(switch::slot_of_cell(service, c) * nr + r))
-            .cloned();
+            .get(switch::slot_of_cell(service, c), r)
+            .cloned()
+            .flatten();
         if want.is_some() && record.health_check_id != want {
             let mut wired = record.clone();
             wired.health_check_id = want;
@@ -177,11 +178,13 @@ pub fn alarm_spec(x: &SwitchRef, period_secs: u32) -> AlarmSpec {
         dimensions: x.dimensions.clone(),
         statistic: "Minimum".into(),
         period_s: i32::try_from(period_secs).unwrap_or(60),
-        evaluation_periods: 1,
-        datapoints_to_alarm: 1,
-        threshold: 1.0,
-        comparison: "LessThanThreshold".into(),
-        treat_missing_data: "ignore".into(),
+        evaluation: AlarmEvaluation {
+            periods: 1,
+            datapoints_to_alarm: 1,
+            threshold: 1.0,
+            comparison: "LessThanThreshold".into(),
+            treat_missing_data: "ignore".into(),
+        },
     }
 }
 

@@ -76,13 +76,7 @@ async fn three_controllers_evacuate_and_fail_back_in_stages() {
     check_admin_surface(&fleet);
 
     // Region loss.
-    fx.set_alarms(
-        "eu-central-1",
-        &SERVICES,
-        AlarmState::Alarm,
-        "test: region loss",
-    )
-    .await;
+    fx.lose_region("eu-central-1").await;
     let evacuated = wait_for_euc1(&fx, |w| w == 0, "traffic never left eu-central-1").await;
     println!("evacuated after {evacuated:?} (fail_after_secs 2, tick 1 s)");
     check_status_page_in_a_browser(&fleet);

@@ -14,7 +14,7 @@
 
 use crate::harness;
 use crate::moto::{Fixture, ok, regionctl};
-use regionctl_aws::cloudwatch::{AlarmSpec, CloudWatchClient, MetricQuery};
+use regionctl_aws::cloudwatch::{AlarmEvaluation, AlarmSpec, CloudWatchClient, MetricQuery};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -235,11 +235,13 @@ async fn account_guardrails_and_alarm_wiring_are_checked_against_the_account() {
         dimensions: vec![("Service".into(), "auth".into())],
         statistic: "Sum".into(),
         period_s: 60,
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold: 10.0,
-        comparison: "GreaterThanThreshold".into(),
-        treat_missing_data: "missing".into(),
+        evaluation: AlarmEvaluation {
+            periods: 3,
+            datapoints_to_alarm: 2,
+            threshold: 10.0,
+            comparison: "GreaterThanThreshold".into(),
+            treat_missing_data: "missing".into(),
+        },
     })
     .await
     .expect("replace the alarm");

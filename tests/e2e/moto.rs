@@ -139,6 +139,12 @@ impl Fixture {
             .expect("set alarm state");
         }
     }
+
+    /// Region loss: every service's 5xx alarm in `region` to ALARM.
+    pub async fn lose_region(&self, region: &str) {
+        self.set_alarms(region, &SERVICES, AlarmState::Alarm, "test: region loss")
+            .await;
+    }
 }
 
 /// The fixture's services.

@@ -28,6 +28,22 @@ pub struct MetricPoint {
     pub timestamp_ms: Option<i64>,
 }
 
+/// When an alarm fires and how it treats missing data: the same for single-metric and
+/// metric-math alarms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmEvaluation {
+    /// Evaluation periods.
+    pub periods: i32,
+    /// Datapoints that must breach within the evaluation periods.
+    pub datapoints_to_alarm: i32,
+    /// Threshold.
+    pub threshold: f64,
+    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
+    pub comparison: String,
+    /// `missing`, `notBreaching`, `breaching` or `ignore`.
+    pub treat_missing_data: String,
+}
+
 /// A metric alarm to create or replace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmSpec {
@@ -43,16 +59,8 @@ pub struct AlarmSpec {
     pub statistic: String,
     /// Period in seconds.
     pub period_s: i32,
-    /// Evaluation periods.
-    pub evaluation_periods: i32,
-    /// Datapoints that must breach within the evaluation periods.
-    pub datapoints_to_alarm: i32,
-    /// Threshold.
-    pub threshold: f64,
-    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
-    pub comparison: String,
-    /// `missing`, `notBreaching`, `breaching` or `ignore`.
-    pub treat_missing_data: String,
+    /// When it fires and how it treats missing data.
+    pub evaluation: AlarmEvaluation,
 }
 
 /// One query of a metric-math alarm: a metric to read, or an expression over other
@@ -98,16 +106,8 @@ pub struct MathAlarmSpec {
     /// Id of the one query whose result the alarm watches (`ReturnData=true`; every other
     /// query is sent with `ReturnData=false`, as PutMetricAlarm requires).
     pub returns: String,
-    /// Evaluation periods.
-    pub evaluation_periods: i32,
-    /// Datapoints that must breach within the evaluation periods.
-    pub datapoints_to_alarm: i32,
-    /// Threshold.
-    pub threshold: f64,
-    /// `GreaterThanThreshold`, `LessThanThreshold`, ...
-    pub comparison: String,
-    /// `missing`, `notBreaching`, `breaching` or `ignore`.
-    pub treat_missing_data: String,
+    /// When it fires and how it treats missing data.
+    pub evaluation: AlarmEvaluation,
 }
 
 /// PutMetricAlarm's limits on a metric-math alarm's queries.
@@ -152,24 +152,14 @@ pub fn check_math_alarm(spec: &MathAlarmSpec) -> Result<()> {
     Ok(())
 }
 
-/// When an alarm fires and how it treats missing data: the same for single-metric and
-/// metric-math alarms.
-struct Evaluation<'a> {
-    periods: i32,
-    datapoints_to_alarm: i32,
-    threshold: f64,
-    comparison: &'a str,
-    treat_missing_data: &'a str,
-}
-
 /// Sends a PutMetricAlarm whose metric part is set, with its evaluation.
-async fn put_alarm(request: PutMetricAlarmFluentBuilder, e: &Evaluation<'_>) -> Result<()> {
+async fn put_alarm(request: PutMetricAlarmFluentBuilder, e: &AlarmEvaluation) -> Result<()> {
     request
         .evaluation_periods(e.periods)
         .datapoints_to_alarm(e.datapoints_to_alarm)
         .threshold(e.threshold)
-        .comparison_operator(cw::ComparisonOperator::from(e.comparison))
-        .treat_missing_data(e.treat_missing_data)
+        .comparison_operator(cw::ComparisonOperator::from(e.comparison.as_str()))
+        .treat_missing_data(&e.treat_missing_data)
         .send()
         .await
         .map_err(|err| AwsError::from_sdk(SERVICE, "PutMetricAlarm", err))?;
@@ -186,19 +176,13 @@ fn math_query(q: &MathQuery, returns: &str) -> cw::MetricDataQuery {
             stat,
             period_s,
             ..
-        } => b.metric_stat(
-            cw::MetricStat::builder()
-                .metric(
-                    cw::Metric::builder()
-                        .namespace(&metric.namespace)
-                        .metric_name(&metric.metric_name)
-                        .set_dimensions(Some(dims(&metric.dimensions)))
-                        .build(),
-                )
-                .period(*period_s)
-                .stat(stat)
-                .build(),
-        ),
+        } => b.metric_stat(metric_stat(
+            &metric.namespace,
+            &metric.metric_name,
+            &metric.dimensions,
+            *period_s,
+            stat,
+        )),
         MathQuery::Expression { expression, .. } => b.expression(expression),
     }
     .build()
@@ -219,6 +203,39 @@ pub struct MetricQuery {
     pub period_s: i32,
 }
 
+impl MetricQuery {
+    fn metric_stat(&self) -> cw::MetricStat {
+        metric_stat(
+            &self.namespace,
+            &self.metric_name,
+            &self.dimensions,
+            self.period_s,
+            &self.stat,
+        )
+    }
+}
+
+/// One metric's statistic over a period, as GetMetricData and metric-math alarms read it.
+fn metric_stat(
+    namespace: &str,
+    metric_name: &str,
+    dimensions: &[(String, String)],
+    period_s: i32,
+    stat: &str,
+) -> cw::MetricStat {
+    cw::MetricStat::builder()
+        .metric(
+            cw::Metric::builder()
+                .namespace(namespace)
+                .metric_name(metric_name)
+                .set_dimensions(Some(dims(dimensions)))
+                .build(),
+        )
+        .period(period_s)
+        .stat(stat)
+        .build()
+}
+
 /// A CloudWatch client for one region.
 #[derive(Debug, Clone)]
 pub struct CloudWatchClient {
@@ -229,6 +246,13 @@ fn dims(d: &[(String, String)]) -> Vec<cw::Dimension> {
     d.iter()
         .map(|(n, v)| cw::Dimension::builder().name(n).value(v).build())
         .collect()
+}
+
+fn dimension_pair(d: &cw::Dimension) -> (String, String) {
+    (
+        d.name().unwrap_or_default().to_string(),
+        d.value().unwrap_or_default().to_string(),
+    )
 }
 
 fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
@@ -242,16 +266,7 @@ fn to_status(a: &cw::MetricAlarm) -> Option<AlarmStatus> {
         reason: a.state_reason().unwrap_or_default().to_string(),
         namespace: a.namespace().unwrap_or_default().to_string(),
         metric_name: a.metric_name().unwrap_or_default().to_string(),
-        dimensions: a
-            .dimensions()
-            .iter()
-            .map(|d| {
-                (
-                    d.name().unwrap_or_default().to_string(),
-                    d.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect(),
+        dimensions: a.dimensions().iter().map(dimension_pair).collect(),
         math_metrics: a
             .metrics()
             .iter()
@@ -375,17 +390,7 @@ impl CloudWatchClient {
             .set_dimensions(Some(dims(&spec.dimensions)))
             .statistic(cw::Statistic::from(spec.statistic.as_str()))
             .period(spec.period_s);
-        put_alarm(
-            request,
-            &Evaluation {
-                periods: spec.evaluation_periods,
-                datapoints_to_alarm: spec.datapoints_to_alarm,
-                threshold: spec.threshold,
-                comparison: &spec.comparison,
-                treat_missing_data: &spec.treat_missing_data,
-            },
-        )
-        .await
+        put_alarm(request, &spec.evaluation).await
     }
 
     /// Creates or replaces a metric-math alarm (checked first with [`check_math_alarm`]).
@@ -401,17 +406,7 @@ impl CloudWatchClient {
                     .map(|q| math_query(q, &spec.returns))
                     .collect(),
             ));
-        put_alarm(
-            request,
-            &Evaluation {
-                periods: spec.evaluation_periods,
-                datapoints_to_alarm: spec.datapoints_to_alarm,
-                threshold: spec.threshold,
-                comparison: &spec.comparison,
-                treat_missing_data: &spec.treat_missing_data,
-            },
-        )
-        .await
+        put_alarm(request, &spec.evaluation).await
     }
 
     /// Reads one metric's statistic over `[start_ms, end_ms)`: (timestamp ms, value) pairs.
@@ -421,20 +416,9 @@ impl CloudWatchClient {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<(i64, f64)>> {
-        let metric = cw::Metric::builder()
-            .namespace(&q.namespace)
-            .metric_name(&q.metric_name)
-            .set_dimensions(Some(dims(&q.dimensions)))
-            .build();
         let query = cw::MetricDataQuery::builder()
             .id("m0")
-            .metric_stat(
-                cw::MetricStat::builder()
-                    .metric(metric)
-                    .period(q.period_s)
-                    .stat(&q.stat)
-                    .build(),
-            )
+            .metric_stat(q.metric_stat())
             .build();
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -477,20 +461,9 @@ impl CloudWatchClient {
                 .iter()
                 .enumerate()
                 .map(|(i, q)| {
-                    let metric = cw::Metric::builder()
-                        .namespace(&q.namespace)
-                        .metric_name(&q.metric_name)
-                        .set_dimensions(Some(dims(&q.dimensions)))
-                        .build();
                     cw::MetricDataQuery::builder()
                         .id(format!("q{i}"))
-                        .metric_stat(
-                            cw::MetricStat::builder()
-                                .metric(metric)
-                                .period(q.period_s)
-                                .stat(&q.stat)
-                                .build(),
-                        )
+                        .metric_stat(q.metric_stat())
                         .build()
                 })
                 .collect();

@@ -82,17 +82,8 @@ impl SqsClient {
 
     /// Reads a queue's ARN.
     pub async fn queue_arn(&self, url: &str) -> Result<String> {
-        let out = self
-            .client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "GetQueueAttributes", e))?;
-        out.attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-            .cloned()
+        self.attribute(url, QueueAttributeName::QueueArn)
+            .await?
             .ok_or_else(|| AwsError::missing(SERVICE, "GetQueueAttributes", "QueueArn"))
     }
 
@@ -111,18 +102,20 @@ impl SqsClient {
 
     /// Reads the queue's policy document, if any.
     pub async fn policy(&self, url: &str) -> Result<Option<String>> {
+        self.attribute(url, QueueAttributeName::Policy).await
+    }
+
+    /// One attribute of a queue, if it has it.
+    async fn attribute(&self, url: &str, name: QueueAttributeName) -> Result<Option<String>> {
         let out = self
             .client
             .get_queue_attributes()
             .queue_url(url)
-            .attribute_names(QueueAttributeName::Policy)
+            .attribute_names(name.clone())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(SERVICE, "GetQueueAttributes", e))?;
-        Ok(out
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::Policy))
-            .cloned())
+        Ok(out.attributes().and_then(|a| a.get(&name)).cloned())
     }
 
     /// Long-polls for up to `max` (1–10) messages, waiting up to `wait_seconds` (0–20).

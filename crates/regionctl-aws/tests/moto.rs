@@ -8,9 +8,38 @@
 mod harness {
     pub use regionctl_testkit::moto::{default_network, endpoint, unique};
 
+    use regionctl_aws::ecs::{EcsClient, FargateService};
+
     /// Test SDK configuration for `region` (static credentials, no SDK retries).
     pub async fn sdk(region: &str) -> regionctl_aws::config::SdkConfig {
         regionctl_aws::config::load_for_tests(region, endpoint()).await
+    }
+
+    /// A new Fargate service (desired 2) in a new cluster on moto's default network in
+    /// `region`: an ECS client there, the cluster and the service's name.
+    pub async fn fargate_service(region: &str) -> (EcsClient, String, String) {
+        let ecs = EcsClient::new(&sdk(region).await);
+        let (_vpc, subnets, sg) = default_network(region);
+        let cluster = unique("cluster");
+        ecs.create_cluster(&cluster)
+            .await
+            .expect("create a cluster");
+        let task = ecs
+            .register_fargate_task(&unique("task"), "public.ecr.aws/nginx/nginx:latest")
+            .await
+            .expect("register a task");
+        let name = unique("svc");
+        ecs.create_service(&FargateService {
+            cluster: cluster.clone(),
+            name: name.clone(),
+            task_definition: task,
+            desired: 2,
+            subnets,
+            security_groups: vec![sg],
+        })
+        .await
+        .expect("create a service");
+        (ecs, cluster, name)
     }
 }
 

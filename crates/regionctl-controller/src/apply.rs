@@ -15,6 +15,7 @@
 //! states before sending any batch ([`BatchCheck`], from `guard::check_written`).
 
 use crate::ports::{Balancer, BatchCheck, Compute, Dns, PortError, Switches, WeightedRecord};
+use regionctl_core::grid::Grid;
 use regionctl_core::guard::{self, Checked, Violation};
 use regionctl_core::live::AlbState;
 use regionctl_core::plan::{Action, Exemption, Inputs, Step, WeightChange};
@@ -32,8 +33,8 @@ pub struct Applied {
     pub calls: u32,
     /// Order in which side effects happened, for tests and reports (`scale eu-west-1`, …).
     pub log: Vec<String>,
-    /// Switches published by completed steps: (`slot * regions + region`, on).
-    pub switched: Vec<(usize, bool)>,
+    /// Switches published by completed steps: ((slot, local region), on).
+    pub switched: Vec<((usize, usize), bool)>,
     /// Records written and verified, as (zone, record name, set identifier, weight).
     pub written: Vec<(String, String, String, u8)>,
 }
@@ -57,7 +58,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     let mut applied = Applied::default();
     let mut status_by_id: BTreeMap<usize, StepStatus> = BTreeMap::new();
     // Per service, its weights as the steps applied so far leave them.
-    let mut weights: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    let mut weights: BTreeMap<usize, Grid<u8>> = BTreeMap::new();
     for step in steps.get() {
         let blocked = step
             .after
@@ -69,9 +70,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
             let before = weights.entry(step.service).or_insert_with(|| {
                 guard.inputs.live.services[step.service]
                     .weights
-                    .iter()
                     .map(|w| w.unwrap_or(0))
-                    .collect()
             });
             match run_step(world, guard, step, before, &mut applied).await {
                 Ok(s) => s,
@@ -90,7 +89,7 @@ async fn run_step<W: Dns + Compute + Balancer + Switches>(
     world: &W,
     guard: &BatchGuard<'_>,
     step: &Step,
-    weights: &mut [u8],
+    weights: &mut Grid<u8>,
     applied: &mut Applied,
 ) -> Result<StepStatus, PortError> {
     let service = &guard.inputs.bundle.services[step.service];
@@ -170,14 +169,9 @@ async fn set_alb<W: Balancer>(
         return Ok(StepStatus::Done);
     };
     let region = &service.regions[r].name;
+    let (listener, fargate, lambda) = alb.names(r);
     world
-        .set_split(
-            region,
-            &alb.listeners[r],
-            &alb.fargate_target_groups[r],
-            &alb.lambda_target_groups[r],
-            to,
-        )
+        .set_split(region, listener, fargate, lambda, to)
         .await?;
     applied.calls += 1;
     applied
@@ -199,7 +193,7 @@ struct Shift<'a> {
 async fn set_weights<W: Dns>(
     world: &W,
     shift: &Shift<'_>,
-    weights: &mut [u8],
+    weights: &mut Grid<u8>,
     applied: &mut Applied,
 ) -> Result<StepStatus, PortError> {
     let service = &shift.guard.inputs.bundle.services[shift.s];
@@ -235,9 +229,8 @@ async fn set_weights<W: Dns>(
         "shift {} records in {} call(s)",
         report.records, report.calls
     ));
-    let nr = service.regions.len();
     for c in changes {
-        if let Some(w) = weights.get_mut(c.cell as usize * nr + usize::from(c.r)) {
+        if let Some(w) = weights.get_mut(c.cell as usize, usize::from(c.r)) {
             *w = c.to;
         }
     }
@@ -263,15 +256,7 @@ fn records_of(service: &Service, changes: &[WeightChange]) -> Vec<WeightedRecord
         .iter()
         .map(|c| {
             let cell = &service.cells[c.cell as usize];
-            let r = usize::from(c.r);
-            WeightedRecord {
-                name: cell.record_name.clone(),
-                record_type: service.routing.record_type,
-                set_identifier: cell.set_identifiers[r].clone(),
-                value: cell.values_per_region[r].clone(),
-                ttl: service.routing.ttl_secs,
-                weight: c.to,
-            }
+            WeightedRecord::of_cell(service, cell, usize::from(c.r), c.to)
         })
         .collect()
 }
@@ -283,7 +268,7 @@ fn batch_check<'a>(
     shift: &'a Shift<'a>,
     changes: &[WeightChange],
     records: &'a [WeightedRecord],
-    before: &'a [u8],
+    before: &'a Grid<u8>,
 ) -> impl Fn(&[WeightedRecord]) -> Result<(), Vec<Violation>> + 'a {
     let slots: HashMap<(&str, &str), (usize, usize)> = records
         .iter()
@@ -326,9 +311,7 @@ async fn set_switch<W: Switches>(
     };
     world.publish_switches(&[(switch.clone(), on)]).await?;
     applied.calls += 1;
-    applied
-        .switched
-        .push((slot * service.regions.len() + r, on));
+    applied.switched.push(((slot, r), on));
     applied.log.push(format!(
         "switch {} {} (published to {})",
         service.regions[r].name,

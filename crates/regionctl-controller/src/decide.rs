@@ -43,6 +43,19 @@ pub struct DecideInput<'a> {
     pub now: Timestamp,
 }
 
+impl<'a> DecideInput<'a> {
+    /// What the plan was made from, as the planner and the guard read it.
+    fn plan_inputs(&self) -> Inputs<'a> {
+        Inputs {
+            bundle: self.ctx.bundle,
+            health: self.health,
+            live: self.live,
+            controls: self.controls,
+            now: self.now,
+        }
+    }
+}
+
 /// One service's steps as this controller takes them.
 #[derive(Debug, Clone)]
 pub struct ServiceSteps<'p> {
@@ -87,14 +100,11 @@ pub async fn decide<W: World>(
     let ctx = input.ctx;
     let sp = service.sp;
     let record = decision_record(&RecordInput {
-        bundle: ctx.bundle,
+        inputs: &input.plan_inputs(),
         region: &ctx.region,
         plan: input.plan,
         sp,
         steps: &service.steps,
-        health: input.health,
-        live: input.live,
-        now: input.now,
     });
     let new = world
         .put_new(&journal::intent_item(&record))
@@ -241,7 +251,7 @@ struct Execution {
     calls: u32,
     log: Vec<String>,
     planes: PlaneSummary,
-    switched: Vec<(usize, bool)>,
+    switched: Vec<((usize, usize), bool)>,
     written: Vec<(String, String, String, u8)>,
     alerts: Vec<String>,
 }
@@ -301,13 +311,7 @@ async fn guard_and_execute<W: World>(
     service: &ServiceSteps<'_>,
 ) -> Execution {
     let sp = service.sp;
-    let inputs = Inputs {
-        bundle: input.ctx.bundle,
-        health: input.health,
-        live: input.live,
-        controls: input.controls,
-        now: input.now,
-    };
+    let inputs = input.plan_inputs();
     match guard::check_steps(
         &inputs,
         sp.service,

@@ -309,22 +309,21 @@ pub fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bo
             .iter()
             .position(|r| r.name == region)
             .is_some_and(|r| {
-                let nr = service.regions.len();
                 (0..service.cells.len())
-                    .all(|c| health.services[s].entries[c * nr + r].verdict == Health::Down)
+                    .all(|c| health.services[s].entries[(c, r)].verdict == Health::Down)
             })
     })
 }
 
 /// `service/region` pairs with weight 0 in some cell whose baseline gives them traffic.
 pub fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
-    pairs_where(bundle, |s, nr, r, c| {
+    pairs_where(bundle, |s, r, c| {
         let baseline = bundle.services[s].cells[c].baseline_weights.get(r);
         baseline.is_some_and(|b| *b > 0)
             && live
                 .services
                 .get(s)
-                .and_then(|ls| ls.weights.get(c * nr + r).copied().flatten())
+                .and_then(|ls| ls.weights.get(c, r).copied().flatten())
                 == Some(0)
     })
 }
@@ -338,24 +337,23 @@ pub fn drained(bundle: &Bundle, live: &LiveState) -> Vec<String> {
 /// region a peer evacuates one `fail_after` later (a peer cut off from it by a partition;
 /// found by `regionctl simulate`, seed 1620).
 pub fn not_healthy(bundle: &Bundle, view: &HealthView) -> Vec<String> {
-    pairs_where(bundle, |s, nr, r, c| {
+    pairs_where(bundle, |s, r, c| {
         view.services
             .get(s)
-            .and_then(|sv| sv.entries.get(c * nr + r))
+            .and_then(|sv| sv.entries.get(c, r))
             .is_some_and(|e| {
                 e.verdict != Health::Healthy || e.pending.is_some_and(|(v, _)| v != Health::Healthy)
             })
     })
 }
 
-/// `service/region` pairs for which some cell satisfies `cell(service, regions, region,
-/// cell)`, in bundle order.
-fn pairs_where(bundle: &Bundle, cell: impl Fn(usize, usize, usize, usize) -> bool) -> Vec<String> {
+/// `service/region` pairs for which some cell satisfies `cell(service, region, cell)`, in
+/// bundle order.
+fn pairs_where(bundle: &Bundle, cell: impl Fn(usize, usize, usize) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     for (s, service) in bundle.services.iter().enumerate() {
-        let nr = service.regions.len();
         for (r, region) in service.regions.iter().enumerate() {
-            if (0..service.cells.len()).any(|c| cell(s, nr, r, c)) {
+            if (0..service.cells.len()).any(|c| cell(s, r, c)) {
                 out.push(format!("{}/{}", service.name, region.name));
             }
         }

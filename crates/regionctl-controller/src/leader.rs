@@ -136,13 +136,12 @@ pub fn hold_failback_for_peers(
     }
     let mut held = health.clone();
     for (s, service) in bundle.services.iter().enumerate() {
-        let nr = service.regions.len();
         for (r, region) in service.regions.iter().enumerate() {
             if !disputed.contains(format!("{}/{}", service.name, region.name).as_str()) {
                 continue;
             }
             for c in 0..service.cells.len() {
-                if let Some(e) = held.services[s].entries.get_mut(c * nr + r)
+                if let Some(e) = held.services[s].entries.get_mut(c, r)
                     && e.verdict == Verdict::Healthy
                 {
                     e.since = e.since.max(freshness.now);
@@ -156,8 +155,8 @@ pub fn hold_failback_for_peers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::example;
     use crate::status::ControllerState;
-    use crate::testkit::example;
 
     const NOW: i64 = 1_000_000;
     const FLEET: [&str; 3] = ["eu-central-1", "eu-west-1", "us-east-1"];

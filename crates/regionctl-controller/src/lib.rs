@@ -45,4 +45,4 @@ pub mod status;
 pub mod switches;
 
 #[cfg(test)]
-mod testkit;
+mod fake;

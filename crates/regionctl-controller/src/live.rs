@@ -8,6 +8,7 @@
 use crate::memory::{RecordWeights, ZoneCache};
 use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use crate::switches;
+use regionctl_core::grid::Grid;
 use regionctl_core::live::{AlbState, EcsState, LiveService, LiveState};
 use regionctl_core::plan::render;
 use regionctl_core::policy::{Bundle, Service};
@@ -80,13 +81,13 @@ struct Zones<'c> {
 }
 
 impl Zones<'_> {
-    /// `service`'s live weights (cell-major, then region).
+    /// `service`'s live weights per (cell, local region).
     async fn weights_of<W: Dns>(
         &mut self,
         world: &W,
         service: &Service,
         failures: &mut Vec<String>,
-    ) -> Vec<Option<u8>> {
+    ) -> Grid<Option<u8>> {
         let zone = &service.routing.hosted_zone_id;
         if !self.read.contains_key(zone) {
             let records = self.read_zone(world, service, failures).await;
@@ -104,7 +105,7 @@ impl Zones<'_> {
                 // "changed" blindly; the guard still checks the plan.
                 regionctl_core::live::steady_service(service).weights
             }
-            None => Vec::new(),
+            None => Grid::default(),
         }
     }
 
@@ -148,25 +149,15 @@ async fn read_ecs<W: Compute>(
     service: &Service,
     failures: &mut Vec<String>,
 ) -> Vec<Option<EcsState>> {
-    let mut ecs = vec![None; service.regions.len()];
     let Some(e) = &service.ecs else {
-        return ecs;
+        return vec![None; service.regions.len()];
     };
-    for (r, sr) in service.regions.iter().enumerate() {
-        match world
-            .describe_service(&sr.name, &e.clusters[r], &e.services[r])
+    per_region(service, "ECS", failures, async |r, region| {
+        world
+            .describe_service(region, &e.clusters[r], &e.services[r])
             .await
-        {
-            Ok(state) => ecs[r] = state,
-            Err(err) => failures.push(format!(
-                "{}: ECS in {} unreadable: {}",
-                service.name,
-                sr.name,
-                err.message()
-            )),
-        }
-    }
-    ecs
+    })
+    .await
 }
 
 /// `service`'s ALB splits per local region (`None` where unreadable or absent).
@@ -175,30 +166,40 @@ async fn read_alb<W: Balancer>(
     service: &Service,
     failures: &mut Vec<String>,
 ) -> Vec<Option<AlbState>> {
-    let mut alb = vec![None; service.regions.len()];
     let Some(a) = &service.alb else {
-        return alb;
+        return vec![None; service.regions.len()];
     };
+    per_region(service, "ALB", failures, async |r, region| {
+        let (listener, fargate, lambda) = a.names(r);
+        world.read_split(region, listener, fargate, lambda).await
+    })
+    .await
+}
+
+/// One `read` per local region of `service`, in region order: what it read, `None` where
+/// it failed; each failure is recorded as `what` (ECS, ALB) unreadable in that region.
+async fn per_region<T>(
+    service: &Service,
+    what: &str,
+    failures: &mut Vec<String>,
+    read: impl AsyncFn(usize, &str) -> Result<Option<T>, PortError>,
+) -> Vec<Option<T>> {
+    let mut out = Vec::with_capacity(service.regions.len());
     for (r, sr) in service.regions.iter().enumerate() {
-        match world
-            .read_split(
-                &sr.name,
-                &a.listeners[r],
-                &a.fargate_target_groups[r],
-                &a.lambda_target_groups[r],
-            )
-            .await
-        {
-            Ok(state) => alb[r] = state,
-            Err(err) => failures.push(format!(
-                "{}: ALB in {} unreadable: {}",
-                service.name,
-                sr.name,
-                err.message()
-            )),
+        match read(r, &sr.name).await {
+            Ok(state) => out.push(state),
+            Err(err) => {
+                failures.push(format!(
+                    "{}: {what} in {} unreadable: {}",
+                    service.name,
+                    sr.name,
+                    err.message()
+                ));
+                out.push(None);
+            }
         }
     }
-    alb
+    out
 }
 
 /// Re-reads `zones` (taken from this controller's copy) before steps are applied to them,
@@ -245,20 +246,20 @@ fn zone_weights(records: Vec<WeightedRecord>) -> RecordWeights {
         .collect()
 }
 
-/// One service's live weights (cell-major, then region) from its zone's records.
-fn service_weights(service: &Service, zone: &RecordWeights) -> Vec<Option<u8>> {
-    let nr = service.regions.len();
-    let mut weights = Vec::with_capacity(service.cells.len() * nr);
-    for cell in &service.cells {
-        let name = normalize(&cell.record_name);
-        for r in 0..nr {
-            weights.push(
-                zone.get(&(name.clone(), cell.set_identifiers[r].clone()))
-                    .copied(),
-            );
-        }
-    }
-    weights
+/// One service's live weights per (cell, local region) from its zone's records.
+fn service_weights(service: &Service, zone: &RecordWeights) -> Grid<Option<u8>> {
+    let names: Vec<String> = service
+        .cells
+        .iter()
+        .map(|cell| normalize(&cell.record_name))
+        .collect();
+    Grid::from_fn(service.cells.len(), service.regions.len(), |c, r| {
+        let key = (
+            names[c].clone(),
+            service.cells[c].set_identifiers[r].clone(),
+        );
+        zone.get(&key).copied()
+    })
 }
 
 /// A record name as zones key it: lower case, without the trailing dot.

@@ -8,8 +8,8 @@
 use regionctl_core::guard::Violation;
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
-use regionctl_core::policy::Probe;
 pub use regionctl_core::policy::raw::RecordType;
+use regionctl_core::policy::{Cell, Probe, Service};
 pub use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::future::Future;
@@ -127,6 +127,20 @@ pub struct WeightedRecord {
     pub ttl: u32,
     /// Weight.
     pub weight: u8,
+}
+
+impl WeightedRecord {
+    /// The record `service`'s policy gives `cell` in local region `r`, at `weight`.
+    pub fn of_cell(service: &Service, cell: &Cell, r: usize, weight: u8) -> Self {
+        WeightedRecord {
+            name: cell.record_name.clone(),
+            record_type: service.routing.record_type,
+            set_identifier: cell.set_identifiers[r].clone(),
+            value: cell.values_per_region[r].clone(),
+            ttl: service.routing.ttl_secs,
+            weight,
+        }
+    }
 }
 
 /// What applying record changes took.

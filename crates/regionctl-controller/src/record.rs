@@ -2,19 +2,17 @@
 //! reasons, resulting traffic, alerts), and its content-hash id. Pure.
 
 use crate::journal::{DecisionRecord, StepRecord};
-use regionctl_core::health::HealthView;
-use regionctl_core::live::LiveState;
-use regionctl_core::plan::{self, Plan, ServicePlan, render};
+use regionctl_core::grid::Grid;
+use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
-use regionctl_core::time::Timestamp;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// What a decision record is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordInput<'a> {
-    /// The bundle.
-    pub bundle: &'a Bundle,
+    /// What the plan was made from (bundle, health view, live state, controls, now).
+    pub inputs: &'a Inputs<'a>,
     /// The region recording it.
     pub region: &'a str,
     /// The plan.
@@ -23,31 +21,26 @@ pub struct RecordInput<'a> {
     pub sp: &'a ServicePlan,
     /// The service's steps, in plan order (all of them, whoever applies them).
     pub steps: &'a [&'a plan::Step],
-    /// The health view it was made from.
-    pub health: &'a HealthView,
-    /// The live state it was made from.
-    pub live: &'a LiveState,
-    /// Now.
-    pub now: Timestamp,
 }
 
 /// The intent of one service's decision.
 pub fn decision_record(input: &RecordInput<'_>) -> DecisionRecord {
     let RecordInput {
-        bundle, plan, sp, ..
+        inputs, plan, sp, ..
     } = *input;
+    let bundle = inputs.bundle;
     let service = &bundle.services[sp.service];
     DecisionRecord {
         id: decision_id(&service.name, &bundle.hash, sp),
         service: service.name.clone(),
         bundle_hash: bundle.hash.clone(),
-        at: input.now,
+        at: inputs.now,
         recorded_by: input.region.to_string(),
         mode: sp.mode.as_str().to_string(),
         disposition: format!("{:?}", sp.disposition).to_lowercase(),
-        health: health_lines(service, &input.health.services[sp.service]),
+        health: health_lines(service, &inputs.health.services[sp.service]),
         steps: step_records(bundle, service, input.steps),
-        traffic: traffic_change(service, sp, &input.live.services[sp.service].weights),
+        traffic: traffic_change(service, sp, &inputs.live.services[sp.service].weights),
         alerts: plan
             .alerts
             .iter()
@@ -93,16 +86,14 @@ fn step_records(bundle: &Bundle, service: &Service, steps: &[&plan::Step]) -> Ve
 fn traffic_change(
     service: &Service,
     sp: &ServicePlan,
-    live_weights: &[Option<u8>],
+    live_weights: &Grid<Option<u8>>,
 ) -> serde_json::Value {
-    let nr = service.regions.len();
-    let before: Vec<u8> = live_weights.iter().map(|w| w.unwrap_or(0)).collect();
+    let before = live_weights.map(|w| w.unwrap_or(0));
     let mut traffic = serde_json::Map::new();
     for (c, cell) in service.cells.iter().enumerate() {
-        if before[c * nr..(c + 1) * nr] != sp.target_weights[c * nr..(c + 1) * nr] {
-            let w: Vec<u32> = (0..nr)
-                .map(|r| u32::from(sp.target_weights[c * nr + r]))
-                .collect();
+        let after = sp.target_weights.row(c);
+        if before.row(c) != after {
+            let w: Vec<u32> = after.iter().map(|w| u32::from(*w)).collect();
             let pct = regionctl_core::traffic::percent_split(&w);
             let split: serde_json::Map<String, serde_json::Value> = service
                 .regions
@@ -118,17 +109,14 @@ fn traffic_change(
 
 /// Per region: its verdicts, counted over cells (`eu-west-1: healthy 3, down 1`).
 fn health_lines(service: &Service, sh: &regionctl_core::health::ServiceHealth) -> Vec<String> {
-    let nr = service.regions.len();
     service
         .regions
         .iter()
         .enumerate()
         .map(|(r, region)| {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-            for c in 0..service.cells.len() {
-                *counts
-                    .entry(sh.entries[c * nr + r].verdict.as_str())
-                    .or_default() += 1;
+            for entry in sh.entries.column(r) {
+                *counts.entry(entry.verdict.as_str()).or_default() += 1;
             }
             let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
             format!("{}: {}", region.name, parts.join(", "))
@@ -144,7 +132,7 @@ pub fn decision_id(service: &str, bundle_hash: &str, sp: &ServicePlan) -> String
     h.update([0]);
     h.update(bundle_hash.as_bytes());
     h.update([0]);
-    h.update(&sp.target_weights);
+    h.update(sp.target_weights.as_slice());
     for d in &sp.target_desired {
         h.update(d.unwrap_or(u32::MAX).to_le_bytes());
     }

@@ -22,8 +22,8 @@ pub struct DecisionSummary {
     pub log: Vec<String>,
     /// AWS calls made applying it.
     pub calls: u32,
-    /// Switches its steps published: (`slot * regions + region`, on).
-    pub switched: Vec<(usize, bool)>,
+    /// Switches its steps published: ((slot, local region), on).
+    pub switched: Vec<((usize, usize), bool)>,
     /// Records written and verified: (zone, record name, set identifier, weight).
     pub written: Vec<(String, String, String, u8)>,
     /// What could not be recorded or published.

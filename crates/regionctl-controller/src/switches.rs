@@ -10,6 +10,7 @@
 
 use crate::ports::{PortResult, Switches};
 use crate::report::DecisionSummary;
+use regionctl_core::grid::Grid;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Disposition, Plan};
 use regionctl_core::policy::Bundle;
@@ -19,9 +20,9 @@ use std::collections::BTreeMap;
 /// The switches as read.
 #[derive(Debug, Clone, Default)]
 pub struct SwitchStates {
-    /// Per service, in bundle order: its states (`slot * regions + region`), `None`
+    /// Per service, in bundle order: its states per (slot, local region), `None`
     /// (unknown) where the read failed.
-    pub per_service: Vec<Vec<Option<bool>>>,
+    pub per_service: Vec<Grid<Option<bool>>>,
     /// What could not be read.
     pub failures: Vec<String>,
 }
@@ -30,17 +31,9 @@ pub struct SwitchStates {
 /// batches 500 per `GetMetricData`, so a fleet of 1,000 services costs a handful of calls,
 /// not one per service).
 pub async fn read_all<W: Switches>(world: &W, bundle: &Bundle) -> SwitchStates {
-    let per_service: Vec<Vec<SwitchRef>> = bundle
-        .services
-        .iter()
-        .map(|s| {
-            switch::switches_of(s)
-                .into_iter()
-                .map(|(_, _, x)| x)
-                .collect()
-        })
-        .collect();
-    let all: Vec<&SwitchRef> = per_service.iter().flatten().collect();
+    let per_service: Vec<Vec<(usize, usize, SwitchRef)>> =
+        bundle.services.iter().map(switch::switches_of).collect();
+    let all: Vec<&SwitchRef> = per_service.iter().flatten().map(|(_, _, x)| x).collect();
     // One read per alarm region, so a region whose CloudWatch is unreachable leaves only its
     // own switches unknown.
     let mut by_region: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -73,9 +66,19 @@ pub async fn read_all<W: Switches>(world: &W, bundle: &Bundle) -> SwitchStates {
     }
     let mut rest = states.into_iter();
     SwitchStates {
-        per_service: per_service
+        per_service: bundle
+            .services
             .iter()
-            .map(|refs| rest.by_ref().take(refs.len()).collect())
+            .zip(&per_service)
+            .map(|(service, refs)| {
+                let mut states = Grid::new(switch::slots(service), service.regions.len(), None);
+                for ((slot, r, _), state) in refs.iter().zip(rest.by_ref()) {
+                    if let Some(x) = states.get_mut(*slot, *r) {
+                        *x = state;
+                    }
+                }
+                states
+            })
             .collect(),
         failures,
     }
@@ -83,12 +86,12 @@ pub async fn read_all<W: Switches>(world: &W, bundle: &Bundle) -> SwitchStates {
 
 /// What to republish: for every service that applies automatically, the switch states in
 /// force — as read this pass, overridden by the switches this pass's steps set (`switched`:
-/// service index, `slot * regions + region`, on). Switches never published are left alone.
+/// service index, (slot, local region), on). Switches never published are left alone.
 pub fn in_force(
     bundle: &Bundle,
     plan: &Plan,
     live: &LiveState,
-    switched: &[(usize, usize, bool)],
+    switched: &[(usize, (usize, usize), bool)],
 ) -> Vec<(SwitchRef, bool)> {
     let mut out = Vec::new();
     for sp in &plan.services {
@@ -96,16 +99,14 @@ pub fn in_force(
             continue;
         }
         let service = &bundle.services[sp.service];
-        let nr = service.regions.len();
         let known = &live.services[sp.service].switches;
         for (slot, r, x) in switch::switches_of(service) {
-            let i = slot * nr + r;
             let set = switched
                 .iter()
                 .rev()
-                .find(|(s, j, _)| *s == sp.service && *j == i)
+                .find(|(s, at, _)| *s == sp.service && *at == (slot, r))
                 .map(|(_, _, on)| *on);
-            if let Some(on) = set.or_else(|| known.get(i).copied().flatten()) {
+            if let Some(on) = set.or_else(|| known.get(slot, r).copied().flatten()) {
                 out.push((x, on));
             }
         }
@@ -122,7 +123,7 @@ pub async fn republish<W: Switches>(
     live: &LiveState,
     decisions: &[DecisionSummary],
 ) -> Result<usize, String> {
-    let switched: Vec<(usize, usize, bool)> = decisions
+    let switched: Vec<(usize, (usize, usize), bool)> = decisions
         .iter()
         .filter_map(|d| bundle.service_index(&d.service).map(|s| (s, d)))
         .flat_map(|(s, d)| d.switched.iter().map(move |(i, on)| (s, *i, *on)))

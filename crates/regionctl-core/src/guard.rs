@@ -20,6 +20,7 @@
 //!    (Route 53 would answer every record: fail open).
 
 use crate::controls::OverrideAction;
+use crate::grid::Grid;
 use crate::health::Verdict;
 use crate::plan::{Action, Exemption, Inputs, Step};
 use std::collections::BTreeSet;
@@ -118,36 +119,32 @@ impl std::fmt::Display for Violation {
 }
 
 /// Per (cell, local region): drained by an operator override in force.
-pub fn drained_slots(inputs: &Inputs<'_>, s: usize) -> Vec<bool> {
+pub fn drained_slots(inputs: &Inputs<'_>, s: usize) -> Grid<bool> {
     let service = &inputs.bundle.services[s];
-    let nr = service.regions.len();
-    let mut out = vec![false; service.cells.len() * nr];
+    let (nc, nr) = (service.cells.len(), service.regions.len());
     if inputs.controls.overrides.is_empty() {
-        return out;
+        return Grid::new(nc, nr, false);
     }
-    for (c, cell) in service.cells.iter().enumerate() {
-        for (r, sr) in service.regions.iter().enumerate() {
-            out[c * nr + r] = inputs
-                .controls
-                .active(
-                    inputs.bundle,
-                    &service.name,
-                    sr.region,
-                    &cell.id,
-                    inputs.now,
-                )
-                .is_some_and(|o| o.action == OverrideAction::Drain);
-        }
-    }
-    out
+    Grid::from_fn(nc, nr, |c, r| {
+        inputs
+            .controls
+            .active(
+                inputs.bundle,
+                &service.name,
+                service.regions[r].region,
+                &service.cells[c].id,
+                inputs.now,
+            )
+            .is_some_and(|o| o.action == OverrideAction::Drain)
+    })
 }
 
 /// Checks the state `target` (weights per (cell, local region)) for service `s`.
 pub fn check_service(
     inputs: &Inputs<'_>,
     s: usize,
-    target: &[u8],
-    discretionary_from: Option<&[u8]>,
+    target: &Grid<u8>,
+    discretionary_from: Option<&Grid<u8>>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
     let discretionary = discretionary_from.is_some();
@@ -169,12 +166,12 @@ pub fn check_service(
     }
     let mut cells = CellRules::new(inputs, s, exemptions);
     for c in 0..service.cells.len() {
-        let row = &target[c * nr..(c + 1) * nr];
+        let row = target.row(c);
         if !cells.check(c, row, &mut violations) {
             continue;
         }
         if let Some(base) = discretionary_from {
-            let from = crate::plan::cell_shares_pub(&base[c * nr..(c + 1) * nr]);
+            let from = crate::plan::cell_shares_pub(base.row(c));
             let to = crate::plan::cell_shares_pub(row);
             let moved: f64 = (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
             if moved > f64::from(service.safety.max_shift_percent_per_step) + STEP_SLACK_PERCENT {
@@ -195,7 +192,7 @@ struct CellRules<'a> {
     inputs: &'a Inputs<'a>,
     s: usize,
     exemptions: &'a [Exemption],
-    drained: Vec<bool>,
+    drained: Grid<bool>,
     cur: Vec<u8>,
     eligible: Vec<bool>,
 }
@@ -232,9 +229,9 @@ impl<'a> CellRules<'a> {
         let nr = service.regions.len();
         let cell = &service.cells[c];
         for r in 0..nr {
-            self.cur[r] = live.weights[c * nr + r].unwrap_or(0);
+            self.cur[r] = live.weights[(c, r)].unwrap_or(0);
             self.eligible[r] =
-                health.entries[c * nr + r].verdict == Verdict::Healthy && !self.drained[c * nr + r];
+                health.entries[(c, r)].verdict == Verdict::Healthy && !self.drained[(c, r)];
         }
         #[cfg(feature = "planted-bugs")]
         if crate::planted::active(crate::planted::Bug::ZeroServing) {
@@ -259,7 +256,7 @@ impl<'a> CellRules<'a> {
                 violations.push(Violation::TrafficToUnhealthy {
                     cell: cell.id.clone(),
                     region: service.regions[r].name.clone(),
-                    verdict: health.entries[c * nr + r].verdict,
+                    verdict: health.entries[(c, r)].verdict,
                 });
             }
         }
@@ -298,13 +295,10 @@ pub fn check_steps<'s>(
 ) -> Result<Checked<Vec<&'s Step>>, Vec<Violation>> {
     let service = &inputs.bundle.services[s];
     let live = &inputs.live.services[s];
-    let nr = service.regions.len();
-    let mut weights: Vec<u8> = live.weights.iter().map(|w| w.unwrap_or(0)).collect();
-    let mut switches: Vec<bool> = (0..crate::switch::slots(service) * nr)
-        .map(|i| live.switches.get(i).copied().flatten().unwrap_or(true))
-        .collect();
+    let mut weights: Grid<u8> = live.weights.map(|w| w.unwrap_or(0));
+    let mut switches: Grid<bool> = live_switches(service, &live.switches);
     let (mut sets_weights, mut sets_switches) = (false, false);
-    let mut discretionary_from: Option<Vec<u8>> = None;
+    let mut discretionary_from: Option<Grid<u8>> = None;
     for step in &steps {
         match &step.action {
             Action::SetWeights { changes, .. } => {
@@ -313,8 +307,7 @@ pub fn check_steps<'s>(
                     discretionary_from = Some(weights.clone());
                 }
                 for change in changes {
-                    let i = change.cell as usize * nr + usize::from(change.r);
-                    if let Some(w) = weights.get_mut(i) {
+                    if let Some(w) = weights.get_mut(change.cell as usize, usize::from(change.r)) {
                         *w = change.to;
                     }
                 }
@@ -322,7 +315,7 @@ pub fn check_steps<'s>(
             Action::SetSwitch { r, cell, on, .. } => {
                 sets_switches = true;
                 let slot = cell.map_or(0, |c| c as usize);
-                if let Some(x) = switches.get_mut(slot * nr + r) {
+                if let Some(x) = switches.get_mut(slot, *r) {
                     *x = *on;
                 }
             }
@@ -335,7 +328,7 @@ pub fn check_steps<'s>(
             inputs,
             s,
             &weights,
-            discretionary_from.as_deref(),
+            discretionary_from.as_ref(),
             exemptions,
         ));
     }
@@ -349,6 +342,16 @@ pub fn check_steps<'s>(
     }
 }
 
+/// The switch states in force per (slot, local region) of `service`, from the `live` ones:
+/// a switch never published or unreadable counts as on (Route 53 treats it as healthy).
+pub fn live_switches(service: &crate::policy::Service, live: &Grid<Option<bool>>) -> Grid<bool> {
+    Grid::from_fn(
+        crate::switch::slots(service),
+        service.regions.len(),
+        |slot, r| live.get(slot, r).copied().flatten().unwrap_or(true),
+    )
+}
+
 /// The per-batch check of a weight step (rules 1–3): the weights of service `s` are
 /// `before` (per (cell, local region)) with `written` — (cell, local region, weight) — set
 /// over them, and every cell `written` touches must be a state the rules accept. Route 53
@@ -358,15 +361,14 @@ pub fn check_steps<'s>(
 pub fn check_written(
     inputs: &Inputs<'_>,
     s: usize,
-    before: &[u8],
+    before: &Grid<u8>,
     written: &[(usize, usize, u8)],
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
-    let nr = inputs.bundle.services[s].regions.len();
-    let mut state = before.to_vec();
+    let mut state = before.clone();
     let mut touched = BTreeSet::new();
     for &(c, r, w) in written {
-        if let Some(slot) = state.get_mut(c * nr + r) {
+        if let Some(slot) = state.get_mut(c, r) {
             *slot = w;
             touched.insert(c);
         }
@@ -374,18 +376,18 @@ pub fn check_written(
     let mut cells = CellRules::new(inputs, s, exemptions);
     let mut violations = Vec::new();
     for c in touched {
-        cells.check(c, &state[c * nr..(c + 1) * nr], &mut violations);
+        cells.check(c, state.row(c), &mut violations);
     }
     violations
 }
 
-/// Rule 5: checks weights `target` and switch states `switches` (`slot * regions + region`)
-/// of service `s` over the traffic Route 53 would answer.
+/// Rule 5: checks weights `target` (per (cell, local region)) and switch states `switches`
+/// (per (slot, local region)) of service `s` over the traffic Route 53 would answer.
 pub fn check_answered(
     inputs: &Inputs<'_>,
     s: usize,
-    target: &[u8],
-    switches: &[bool],
+    target: &Grid<u8>,
+    switches: &Grid<bool>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
     let service = &inputs.bundle.services[s];
@@ -410,8 +412,8 @@ pub fn check_answered(
     for (c, cell) in service.cells.iter().enumerate() {
         let slot = crate::switch::slot_of_cell(service, c);
         for r in 0..nr {
-            weights[r] = u32::from(target.get(c * nr + r).copied().unwrap_or(0));
-            on[r] = switches.get(slot * nr + r).copied().unwrap_or(true);
+            weights[r] = u32::from(target.get(c, r).copied().unwrap_or(0));
+            on[r] = switches.get(slot, r).copied().unwrap_or(true);
         }
         if !on.iter().any(|x| *x) {
             violations.push(Violation::AllSwitchesOff {
@@ -419,9 +421,8 @@ pub fn check_answered(
             });
             continue;
         }
-        let eligible = |r: usize| {
-            health.entries[c * nr + r].verdict == Verdict::Healthy && !drained[c * nr + r]
-        };
+        let eligible =
+            |r: usize| health.entries[(c, r)].verdict == Verdict::Healthy && !drained[(c, r)];
         if !(0..nr).any(eligible) {
             continue;
         }

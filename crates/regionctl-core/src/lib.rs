@@ -8,6 +8,8 @@
 //!
 //! # Layout
 //! - [`time`]: timestamps as plain values.
+//! - [`grid`]: [`grid::Grid`], the table of a service's cells (or switch slots) by its
+//!   regions that every per-(cell, region) value is kept in.
 //! - [`policy`]: the YAML format ([`policy::raw`], one module per part of a document),
 //!   bounded loading with positions ([`policy::yaml`]), compiler-style diagnostics,
 //!   validation into an indexed [`policy::Bundle`] (bundle-wide checks in `validate`, each
@@ -23,6 +25,7 @@
 //! - [`testing`]: policy unit tests (`regionctl test`).
 
 pub mod controls;
+pub mod grid;
 pub mod guard;
 pub mod health;
 pub mod live;

@@ -3,6 +3,7 @@
 //! Adapters (AWS or the simulated world) fill this in; the planner compares it with the
 //! desired state. Indexed like the bundle, so comparing 150,000 weights is a loop over arrays.
 
+use crate::grid::Grid;
 use crate::policy::raw::Role;
 use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
@@ -44,10 +45,10 @@ impl AlbState {
 }
 
 /// Live state of one service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveService {
     /// Route 53 weight per (cell, local region); `None` if the record is missing.
-    pub weights: Vec<Option<u8>>,
+    pub weights: Grid<Option<u8>>,
     /// ECS per local region, if configured and readable.
     pub ecs: Vec<Option<EcsState>>,
     /// ALB per local region, if configured and readable.
@@ -60,13 +61,12 @@ pub struct LiveService {
     pub last_known_desired: Vec<Option<u32>>,
     /// Data-plane switch states per (slot, local region) as last published (`true` = may
     /// serve; `None` = never published or unreadable, which Route 53 treats as healthy).
-    /// Empty for services without switches. Layout in [`crate::switch`].
-    #[serde(default)]
-    pub switches: Vec<Option<bool>>,
+    /// No slots for services without switches. Slots in [`crate::switch`].
+    pub switches: Grid<Option<bool>>,
 }
 
 /// Live state of every service, aligned with `bundle.services`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveState {
     /// Per service.
     pub services: Vec<LiveService>,
@@ -86,10 +86,9 @@ impl LiveState {
 /// The steady state of one service.
 pub fn steady_service(service: &Service) -> LiveService {
     let nr = service.regions.len();
-    let mut weights = Vec::with_capacity(service.cells.len() * nr);
-    for cell in &service.cells {
-        weights.extend(cell.baseline_weights.iter().map(|w| Some(*w)));
-    }
+    let weights = Grid::from_fn(service.cells.len(), nr, |c, r| {
+        Some(service.cells[c].baseline_weights[r])
+    });
     let ecs = (0..nr)
         .map(|r| {
             service.ecs.as_ref().map(|e| {
@@ -112,7 +111,7 @@ pub fn steady_service(service: &Service) -> LiveService {
         alb,
         last_discretionary_change: None,
         last_known_desired: vec![None; nr],
-        switches: vec![Some(true); crate::switch::slots(service) * nr],
+        switches: Grid::new(crate::switch::slots(service), nr, Some(true)),
     }
 }
 

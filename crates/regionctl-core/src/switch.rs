@@ -23,6 +23,7 @@
 //! it if every weighted region fails), a degraded region held during a capacity wait stays
 //! on, and a cell failure does not take a region-scope switch down with it.
 
+use crate::grid::Grid;
 use crate::policy::raw::SwitchScope;
 use crate::policy::{Bundle, Service, Switch};
 
@@ -54,7 +55,7 @@ pub struct SwitchRef {
 }
 
 /// Switch positions per region: 0 without switches, 1 for region scope, one per cell for
-/// cell scope. Live and target switch states are laid out `slot * regions + region`.
+/// cell scope. Live and target switch states are [`Grid`]s of slots by local regions.
 pub fn slots(service: &Service) -> usize {
     match &service.routing.switch {
         None => 0,
@@ -157,8 +158,8 @@ pub fn weights_visible_secs(service: &Service) -> u64 {
     ROUTE53_PROPAGATION_SECS + u64::from(service.routing.ttl_secs)
 }
 
-/// Target switch states (`slot * regions + region`, `true` = may serve) for weights
-/// `weights` (`cell * regions + region`), the last published states `live` and eligibility
+/// Target switch states per (slot, local region) (`true` = may serve) for weights
+/// `weights` per (cell, local region), the last published states `live` and eligibility
 /// `eligible(cell, region)`.
 ///
 /// A switch goes off only when its whole scope has moved off the region and the region is
@@ -167,33 +168,30 @@ pub fn weights_visible_secs(service: &Service) -> u64 {
 /// answer all records: fail open); then the slot's switches stay on and the weights decide.
 pub fn target_switches(
     service: &Service,
-    weights: &[u8],
-    live: &[Option<bool>],
+    weights: &Grid<u8>,
+    live: &Grid<Option<bool>>,
     eligible: impl Fn(usize, usize) -> bool,
-) -> Vec<bool> {
+) -> Grid<bool> {
     let nr = service.regions.len();
-    let n = slots(service);
-    let mut on = vec![true; n * nr];
-    for slot in 0..n {
+    let mut on = Grid::new(slots(service), nr, true);
+    for slot in 0..on.cells() {
         let cells = cells_of_slot(service, slot);
         // Fail static: a scope with a cell that has nowhere healthy to go is not touched.
         let hold = cells.clone().any(|c| !(0..nr).any(|r| eligible(c, r)));
-        for r in 0..nr {
-            let i = slot * nr + r;
+        let row = on.row_mut(slot);
+        for (r, on) in row.iter_mut().enumerate() {
             if hold {
-                on[i] = live.get(i).copied().flatten().unwrap_or(true);
+                *on = live.get(slot, r).copied().flatten().unwrap_or(true);
                 continue;
             }
             let off = cells
                 .clone()
-                .all(|c| weights.get(c * nr + r).copied().unwrap_or(0) == 0)
+                .all(|c| weights.get(c, r).copied().unwrap_or(0) == 0)
                 && !cells.clone().any(|c| eligible(c, r));
-            on[i] = !off;
+            *on = !off;
         }
-        if (0..nr).all(|r| !on[slot * nr + r]) {
-            for r in 0..nr {
-                on[slot * nr + r] = true;
-            }
+        if row.iter().all(|on| !on) {
+            row.fill(true);
         }
     }
     on

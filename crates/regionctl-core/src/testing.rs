@@ -110,7 +110,6 @@ impl Scenario {
                 Verdict::Healthy
             });
         for (s, service) in bundle.services.iter().enumerate() {
-            let nr = service.regions.len();
             for (c, cell) in service.cells.iter().enumerate() {
                 for (r, sr) in service.regions.iter().enumerate() {
                     let hit = |list: &[Target]| {
@@ -129,7 +128,7 @@ impl Scenario {
                     } else {
                         continue;
                     };
-                    let e = &mut view.services[s].entries[c * nr + r];
+                    let e = &mut view.services[s].entries[(c, r)];
                     e.verdict = verdict;
                     e.since = now;
                 }

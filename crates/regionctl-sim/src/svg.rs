@@ -3,6 +3,7 @@
 
 use crate::duration::clock;
 use crate::report::Report;
+use regionctl_core::plan::render::escape_markup;
 
 const W: f64 = 960.0;
 const H: f64 = 440.0;
@@ -13,13 +14,6 @@ const BOTTOM: f64 = 50.0;
 const COLORS: [&str; 6] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
 ];
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// The chart.
 pub fn chart(report: &Report) -> String {
@@ -38,8 +32,8 @@ pub fn chart(report: &Report) -> String {
     wl!(
         s,
         r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{} — answered traffic share of {} ({} cells, mean)</text>"#,
-        esc(&report.scenario),
-        esc(&t.service),
+        escape_markup(&report.scenario),
+        escape_markup(&t.service),
         t.cells
     );
     wl!(
@@ -102,8 +96,8 @@ pub fn chart(report: &Report) -> String {
             r#"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"><title>{} {}: {}</title></line>"#,
             TOP + ph,
             clock(e.t),
-            esc(e.kind.as_str()),
-            esc(&e.text)
+            escape_markup(e.kind.as_str()),
+            escape_markup(&e.text)
         );
     }
     for d in report.decisions.iter().filter(|d| d.service == t.service) {
@@ -114,8 +108,8 @@ pub fn chart(report: &Report) -> String {
             xx,
             TOP + ph - 2.0,
             clock(d.t),
-            esc(&d.id),
-            esc(&d.reasons.first().cloned().unwrap_or_default())
+            escape_markup(&d.id),
+            escape_markup(&d.reasons.first().cloned().unwrap_or_default())
         );
     }
     // Lines.
@@ -145,7 +139,7 @@ pub fn chart(report: &Report) -> String {
             lx + 20.0,
             lx + 26.0,
             ly + 4.0,
-            esc(region)
+            escape_markup(region)
         );
     }
     s.push_str("</svg>\n");

@@ -310,7 +310,6 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
     let s = bundle.service_index("playback").expect("playback");
     let svc = &bundle.services[s];
-    let nr = svc.regions.len();
     let r = svc
         .regions
         .iter()
@@ -322,7 +321,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
     // once saw it: the earlier sample of that second must not count against the hold.
     let fraction = |half: u64| match half / 2 {
         0..18 => 1.0,
-        18 if half % 2 == 0 => 1.0,
+        18 if half.is_multiple_of(2) => 1.0,
         18..52 => 0.0,
         52..55 => 0.1,
         55..57 => 0.5,
@@ -338,7 +337,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         let t = half / 2;
         let mut sample = baseline.clone();
         for c in 0..svc.cells.len() {
-            sample[c * nr + r] *= fraction(half);
+            sample[(c, r)] *= fraction(half);
         }
         series[s].push(t, sample);
     }

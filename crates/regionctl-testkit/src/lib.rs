@@ -14,8 +14,10 @@
 //! - [`http`]: a minimal HTTP client for the admin endpoints.
 //!
 //! # Design
-//! The kit depends on the core and the controller only. `regionctl-aws`'s own moto tests
-//! use it, so it must not depend on `regionctl-aws` (nor on the root package, which does):
+//! The kit depends on the core, the controller and `regionctl-local` (the moto server, its
+//! network and the stub endpoints, shared with the moto game-day target) only.
+//! `regionctl-aws`'s own moto tests use it, so it must not depend on `regionctl-aws` (nor
+//! on the root package, which does):
 //! the harness hands out moto's URL and each test binary builds its SDK clients. For the
 //! same reason the builders and the generator produce text (`(path, text)` pairs), so a
 //! crate below the controller could use them without two copies of the core's types

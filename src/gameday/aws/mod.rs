@@ -44,9 +44,9 @@ use regionctl_aws::sts::StsClient;
 use regionctl_aws::types::AlarmState;
 use regionctl_core::policy::Bundle;
 use regionctl_sim::gameday::{
-    AlarmTarget, Event, Fault, Log, SeenDecision, SteadyResult, Target, alarm_targets, driver,
+    AlarmTarget, Event, Fault, Log, SeenDecision, Target, alarm_targets, driver,
 };
-use regionctl_sim::scenario::{Loaded, SteadyCheck, What};
+use regionctl_sim::scenario::{Loaded, What};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
@@ -394,10 +394,6 @@ impl Target for Aws<'_> {
 
     async fn next_instant(&mut self, end: u64) -> Result<Option<u64>> {
         Ok(self.observer.next_instant(end).await)
-    }
-
-    fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
-        None
     }
 
     async fn inject(&mut self, fault: &Fault<'_>, _log: &mut Log<'_>) -> Result<String> {

@@ -34,9 +34,10 @@ use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::{Route53Client, SharedBucket};
 use regionctl_aws::types::AlarmState;
 use regionctl_core::policy::Bundle;
-use regionctl_sim::gameday::{Fault, Log, SeenDecision, SteadyResult, Target, driver};
-use regionctl_sim::scenario::{Loaded, ScenarioAlarmState, SteadyCheck, What};
-use setup::{Endpoint, Rewrite, TempDir};
+use regionctl_local::endpoint::StubEndpoint;
+use regionctl_sim::gameday::{Fault, Log, SeenDecision, Target, driver};
+use regionctl_sim::scenario::{Loaded, ScenarioAlarmState, What};
+use setup::{Rewrite, TempDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,7 +95,7 @@ struct MotoSetup {
     route53: Route53Client,
     /// Hosted zone ids the policies name → the zones created on moto.
     zones: BTreeMap<String, String>,
-    endpoints: BTreeMap<String, Endpoint>,
+    endpoints: BTreeMap<String, StubEndpoint>,
     cw: BTreeMap<String, CloudWatchClient>,
     /// The bundle as rewritten (alarm names with the run id).
     live_bundle: Bundle,
@@ -201,9 +202,9 @@ async fn set_up(
     let global = regionctl_aws::config::load_for_tests("us-east-1", endpoint).await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let zones = create_zones(&route53, bundle, &run_id).await?;
-    let mut endpoints: BTreeMap<String, Endpoint> = BTreeMap::new();
+    let mut endpoints: BTreeMap<String, StubEndpoint> = BTreeMap::new();
     for r in &regions {
-        endpoints.insert(r.clone(), Endpoint::start()?);
+        endpoints.insert(r.clone(), StubEndpoint::start()?);
     }
     let per_region = format!(
         "{{{}}}",
@@ -213,7 +214,7 @@ async fn set_up(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let network = crate::moto_network::provision_network_yaml(endpoint, &regions)?;
+    let network = regionctl_local::network::provision_network_yaml(endpoint, &regions)?;
     let rewrite = Rewrite {
         run_id: &run_id,
         zones: &zones,
@@ -363,10 +364,6 @@ impl Target for Moto<'_> {
 
     async fn next_instant(&mut self, end: u64) -> Result<Option<u64>> {
         Ok(self.observer.next_instant(end).await)
-    }
-
-    fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
-        None
     }
 
     async fn inject(&mut self, fault: &Fault<'_>, _log: &mut Log<'_>) -> Result<String> {

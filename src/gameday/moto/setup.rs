@@ -1,30 +1,13 @@
 //! What a moto game-day sets up before its timeline: the moto server (unless one is
-//! given), the endpoint servers standing in for each region, the hosted zones, and the
-//! policies rewritten for this run.
+//! given; [`regionctl_local::moto`]), the hosted zones, and the policies rewritten for this
+//! run. The endpoints standing in for each region are [`regionctl_local::endpoint`]'s.
 
 use anyhow::{Context, Result, bail};
+use regionctl_local::moto::MotoServer;
 use regionctl_sim::scenario::{ExpectKind, Loaded, What};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A moto server this run started (stopped on drop).
-pub(super) struct MotoServer {
-    script: PathBuf,
-    pid: String,
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _stopped = Command::new("bash")
-            .arg(&self.script)
-            .args(["stop", &self.pid])
-            .status();
-    }
-}
 
 /// The run's rewritten policy directory (removed on drop).
 pub(super) struct TempDir(pub(super) PathBuf);
@@ -32,42 +15,6 @@ pub(super) struct TempDir(pub(super) PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _removed = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A local HTTP endpoint standing in for one region: 200 while `up`, 503 otherwise.
-pub(super) struct Endpoint {
-    pub(super) port: u16,
-    up: Arc<AtomicBool>,
-}
-
-impl Endpoint {
-    pub(super) fn start() -> Result<Endpoint> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding an endpoint")?;
-        let port = listener.local_addr()?.port();
-        let up = Arc::new(AtomicBool::new(true));
-        let flag = up.clone();
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                let mut buf = [0u8; 1024];
-                let _read = stream.read(&mut buf);
-                let status = if flag.load(Ordering::SeqCst) {
-                    "200 OK"
-                } else {
-                    "503 Service Unavailable"
-                };
-                let _written = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Ok(Endpoint { port, up })
-    }
-
-    /// Answers 200 (`true`) or 503 from now on.
-    pub(super) fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
     }
 }
 
@@ -89,35 +36,8 @@ pub(super) fn start_moto(scenario: &Path) -> Result<(String, MotoServer)> {
             "scripts/moto.sh not found (run from the repository, or pass --endpoint-url of a running moto)"
         );
     };
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .output()
-        .context("running scripts/moto.sh start")?;
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        bail!(
-            "scripts/moto.sh start failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let field = |k: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(str::to_string)
-    };
-    let (Some(url), Some(pid)) = (field("MOTO_ENDPOINT="), field("MOTO_PID=")) else {
-        bail!("scripts/moto.sh start printed no MOTO_ENDPOINT/MOTO_PID: {stdout}");
-    };
-    // Watchdog: moto runs detached (setsid), so stop it when this process is gone, however
-    // it ends (Ctrl-C, kill); a normal end stops it earlier through `MotoServer`'s drop.
-    let watchdog = "setsid bash -c 'while kill -0 \"$1\" 2>/dev/null; do sleep 0.5; done; kill \"$2\" 2>/dev/null' \
-                    watchdog \"$0\" \"$1\" </dev/null >/dev/null 2>&1 &";
-    let _watchdog = Command::new("bash")
-        .args(["-c", watchdog, &std::process::id().to_string(), &pid])
-        .status();
-    Ok((url, MotoServer { script, pid }))
+    let server = MotoServer::start(&script)?;
+    Ok((server.endpoint().to_string(), server))
 }
 
 /// This binary, with moto's test credentials and endpoint.

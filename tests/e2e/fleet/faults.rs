@@ -5,7 +5,6 @@ use super::{CONVERGE_WITHIN, euc1_weights};
 use crate::harness;
 use crate::moto::{Fixture, SERVICES, ok, regionctl};
 use regionctl_aws::dynamodb::Journal;
-use regionctl_aws::types::AlarmState;
 use regionctl_testkit::fixtures::REGIONS;
 use regionctl_testkit::fleet::{ControllerSpec, Fleet, require_failpoints};
 use regionctl_testkit::http::StubEndpoint;
@@ -25,7 +24,10 @@ async fn probes_need_a_quorum_of_observers() {
     let endpoint = harness::endpoint().to_string();
     let fx = Fixture::new("probe").await;
     let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
-    let endpoints: Vec<StubEndpoint> = REGIONS.iter().map(|_| StubEndpoint::start()).collect();
+    let endpoints: Vec<StubEndpoint> = REGIONS
+        .iter()
+        .map(|_| StubEndpoint::start().expect("a stub endpoint"))
+        .collect();
     fx.edit("controller.yaml", "tick_secs: 10", "tick_secs: 1");
     let per_region: Vec<String> = REGIONS
         .iter()
@@ -115,13 +117,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     for region in REGIONS {
         assert!(once(&fx, region, "").status.success());
     }
-    fx.set_alarms(
-        "eu-central-1",
-        &SERVICES,
-        AlarmState::Alarm,
-        "test: region loss",
-    )
-    .await;
+    fx.lose_region("eu-central-1").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     let crashed = once(&fx, "us-east-1", "crash-after-scale");

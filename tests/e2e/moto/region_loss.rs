@@ -42,13 +42,7 @@ async fn region_loss_end_to_end() {
     }
 
     // Region loss: every eu-central-1 alarm to ALARM, then wait out fail_after_secs (2 s).
-    fx.set_alarms(
-        "eu-central-1",
-        &SERVICES,
-        AlarmState::Alarm,
-        "test: region loss",
-    )
-    .await;
+    fx.lose_region("eu-central-1").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     // Let heartbeats go stale? No: the healthy round above left fresh heartbeats from all

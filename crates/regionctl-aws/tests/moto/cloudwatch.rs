@@ -4,10 +4,21 @@
 use crate::harness::{sdk, unique};
 use regionctl_aws::ErrorClass;
 use regionctl_aws::cloudwatch::{
-    AlarmSpec, CloudWatchClient, MathAlarmSpec, MathQuery, MetricPoint, MetricQuery,
-    check_math_alarm,
+    AlarmEvaluation, AlarmSpec, CloudWatchClient, MathAlarmSpec, MathQuery, MetricPoint,
+    MetricQuery, check_math_alarm,
 };
 use regionctl_aws::types::{AlarmState, MetricId};
+
+/// ALARM when over 10 in 2 of 3 periods; missing data stays missing.
+fn two_of_three_over_ten() -> AlarmEvaluation {
+    AlarmEvaluation {
+        periods: 3,
+        datapoints_to_alarm: 2,
+        threshold: 10.0,
+        comparison: "GreaterThanThreshold".into(),
+        treat_missing_data: "missing".into(),
+    }
+}
 
 fn spec(name: &str, namespace: &str) -> AlarmSpec {
     AlarmSpec {
@@ -17,11 +28,7 @@ fn spec(name: &str, namespace: &str) -> AlarmSpec {
         dimensions: vec![("Service".into(), "api".into())],
         statistic: "Sum".into(),
         period_s: 60,
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold: 10.0,
-        comparison: "GreaterThanThreshold".into(),
-        treat_missing_data: "missing".into(),
+        evaluation: two_of_three_over_ten(),
     }
 }
 
@@ -131,11 +138,7 @@ fn math_spec(name: &str, ns: &str) -> MathAlarmSpec {
             },
         ],
         returns: "watched".into(),
-        evaluation_periods: 3,
-        datapoints_to_alarm: 2,
-        threshold: 10.0,
-        comparison: "GreaterThanThreshold".into(),
-        treat_missing_data: "missing".into(),
+        evaluation: two_of_three_over_ten(),
     }
 }
 

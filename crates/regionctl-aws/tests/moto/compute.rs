@@ -1,33 +1,13 @@
 //! ECS and ELBv2 against moto: capacity reads/writes and weighted forward actions.
 
-use crate::harness::{default_network, sdk, unique};
+use crate::harness::{default_network, fargate_service, sdk, unique};
 use regionctl_aws::AwsError;
-use regionctl_aws::ecs::{EcsClient, FargateService};
 use regionctl_aws::elbv2::Elbv2Client;
 use regionctl_aws::types::TargetGroupWeight;
 
 #[tokio::test]
 async fn ecs_service_capacity() {
-    let region = "eu-central-1";
-    let ecs = EcsClient::new(&sdk(region).await);
-    let (_vpc, subnets, sg) = default_network(region);
-    let cluster = unique("cluster");
-    ecs.create_cluster(&cluster).await.unwrap();
-    let task = ecs
-        .register_fargate_task(&unique("task"), "public.ecr.aws/nginx/nginx:latest")
-        .await
-        .unwrap();
-    let name = unique("svc");
-    let spec = FargateService {
-        cluster: cluster.clone(),
-        name: name.clone(),
-        task_definition: task,
-        desired: 2,
-        subnets,
-        security_groups: vec![sg],
-    };
-    ecs.create_service(&spec).await.unwrap();
-
+    let (ecs, cluster, name) = fargate_service("eu-central-1").await;
     assert_eq!(
         ecs.describe_service(&cluster, &name)
             .await

@@ -5,11 +5,10 @@
 //! ALB shift changes only the forward's weights (authenticate actions, order and stickiness
 //! stay).
 
-use crate::harness::{default_network, endpoint, sdk, unique};
+use crate::harness::{default_network, endpoint, fargate_service, sdk, unique};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use regionctl_aws::dynamodb::Journal as JournalTable;
-use regionctl_aws::ecs::{EcsClient, FargateService};
 use regionctl_aws::elbv2::Elbv2Client;
 use regionctl_aws::route53::{BucketConfig, HealthCheckTarget, Route53Client, SharedBucket};
 use regionctl_aws::types::{RecordChange, RecordSet, RecordSetType, RecordType, Routing};
@@ -255,25 +254,7 @@ async fn dns_port_keeps_each_records_health_check_when_it_writes_weights() {
 #[tokio::test]
 async fn compute_port_tells_the_host_after_each_scale() {
     let region = "eu-central-1";
-    let ecs = EcsClient::new(&sdk(region).await);
-    let (_vpc, subnets, sg) = default_network(region);
-    let cluster = unique("cluster");
-    ecs.create_cluster(&cluster).await.unwrap();
-    let task = ecs
-        .register_fargate_task(&unique("task"), "public.ecr.aws/nginx/nginx:latest")
-        .await
-        .unwrap();
-    let service = unique("svc");
-    ecs.create_service(&FargateService {
-        cluster: cluster.clone(),
-        name: service.clone(),
-        task_definition: task,
-        desired: 2,
-        subnets,
-        security_groups: vec![sg],
-    })
-    .await
-    .unwrap();
+    let (_ecs, cluster, service) = fargate_service(region).await;
 
     let world = world(&unique("unused")).await;
     world

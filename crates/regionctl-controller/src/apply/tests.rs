@@ -3,8 +3,8 @@
 //! evacuation of eu-central-1 has.
 
 use super::*;
-use crate::testkit::world::{FakeWorld, block_on};
-use crate::testkit::{degraded, example};
+use crate::fake::world::{FakeWorld, block_on};
+use crate::fake::{degraded, example};
 use regionctl_core::controls::Controls;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Plane, ShiftPurpose};
@@ -140,7 +140,7 @@ fn a_wait_step_blocks_the_steps_after_it_but_not_the_others() {
     );
     assert_eq!(applied.log[0], "scale eu-west-1 10");
     assert!(applied.log[1].starts_with("switch eu-central-1 off (published to "));
-    assert_eq!(applied.switched, [(0, false)]);
+    assert_eq!(applied.switched, [((0, 0), false)]);
     assert!(applied.written.is_empty());
     assert_eq!(world.weight(ZONE, "auth-eu-central-1"), Some(100));
 }

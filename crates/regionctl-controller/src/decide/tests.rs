@@ -3,12 +3,12 @@
 //! (past `fail_after`, inside the capacity-wait bound).
 
 use super::*;
+use crate::fake::world::{FakeWorld, block_on};
+use crate::fake::{degraded, example};
 use crate::journal::{self, Approval};
 use crate::observe::AlarmReads;
 use crate::ports::Journal as _;
 use crate::status::{OutcomeStatus, RecordedStep, StepStatus};
-use crate::testkit::world::{FakeWorld, block_on};
-use crate::testkit::{degraded, example};
 use regionctl_core::controls::Controls;
 use regionctl_core::policy::Bundle;
 

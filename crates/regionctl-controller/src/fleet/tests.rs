@@ -3,7 +3,7 @@
 //! after 30 s of being first.
 
 use super::*;
-use crate::testkit::example;
+use crate::fake::example;
 
 const NOW: i64 = 1_000_000;
 const TICK: u64 = 10;

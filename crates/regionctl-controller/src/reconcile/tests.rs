@@ -3,11 +3,11 @@
 //! for a day unless a test says otherwise.
 
 use super::*;
+use crate::fake::example;
+use crate::fake::world::{FakeWorld, block_on};
 use crate::journal::{self, Heartbeat};
 use crate::ports::Clock as _;
 use crate::status::{ControllerState, OutcomeStatus};
-use crate::testkit::example;
-use crate::testkit::world::{FakeWorld, block_on};
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::time::Timestamp;
 
@@ -36,6 +36,17 @@ fn world(bundle: &Bundle) -> FakeWorld {
 }
 
 /// A fresh, acting heartbeat of `region` in `world`'s journal.
+/// Alarm `name` in ALARM for the last `secs` seconds.
+fn alarm_red(world: &FakeWorld, name: &str, secs: i64) {
+    world.alarms.borrow_mut().insert(
+        name.into(),
+        AlarmObservation {
+            state: AlarmState::Alarm,
+            since: ago(secs),
+        },
+    );
+}
+
 fn peer(world: &FakeWorld, bundle: &Bundle, region: &str) {
     let heartbeat = Heartbeat {
         region: region.into(),
@@ -74,13 +85,7 @@ fn own_heartbeat(world: &FakeWorld) -> Heartbeat {
 fn alone_a_controller_stands_down_and_changes_nothing() {
     let b = example();
     let world = world(&b);
-    world.alarms.borrow_mut().insert(
-        "auth-eu-central-1-5xx".into(),
-        AlarmObservation {
-            state: AlarmState::Alarm,
-            since: ago(90),
-        },
-    );
+    alarm_red(&world, "auth-eu-central-1-5xx", 90);
     let mut memory = Memory::unknown(&b);
     let report = pass(&b, &world, &mut memory);
     assert_eq!(
@@ -113,13 +118,7 @@ fn with_a_majority_it_evacuates_a_failing_region_and_records_the_decision() {
     let b = example();
     let world = world(&b);
     peer(&world, &b, "eu-central-1");
-    world.alarms.borrow_mut().insert(
-        "auth-eu-central-1-5xx".into(),
-        AlarmObservation {
-            state: AlarmState::Alarm,
-            since: ago(90),
-        },
-    );
+    alarm_red(&world, "auth-eu-central-1-5xx", 90);
     let mut memory = Memory::unknown(&b);
     let report = pass(&b, &world, &mut memory);
     assert_eq!(report.stand_down, None, "{}", report.summary());
@@ -154,7 +153,7 @@ fn with_a_majority_it_evacuates_a_failing_region_and_records_the_decision() {
     // The next pass starts from this pass's view.
     let auth_ix = b.service_index("auth").expect("auth");
     assert_eq!(
-        memory.health.services[auth_ix].entries[0].verdict,
+        memory.health.services[auth_ix].entries[(0, 0)].verdict,
         regionctl_core::health::Verdict::Degraded
     );
 }
@@ -211,13 +210,7 @@ fn a_zone_from_the_copy_is_read_again_before_it_is_written() {
     // Another tick, and content fails: only its zone is read again, before the write.
     world.advance(10);
     peer(&world, &b, "eu-central-1");
-    world.alarms.borrow_mut().insert(
-        "content-eu-central-1-origin-5xx".into(),
-        AlarmObservation {
-            state: AlarmState::Alarm,
-            since: ago(100),
-        },
-    );
+    alarm_red(&world, "content-eu-central-1-origin-5xx", 100);
     let report = pass(&b, &world, &mut memory);
     assert!(
         report.decisions.iter().any(|d| d.service == "content"),

@@ -144,7 +144,7 @@ fn a_failback_is_measured_from_where_the_steps_before_it_leave_the_cell() {
         Verdict::Healthy
     });
     // From 0/100 back to 100/0 in one discretionary step: twice the 50% limit.
-    w.live.services[0].weights = vec![Some(0), Some(100)];
+    w.live.services[0].weights = Grid::from_vec(1, 2, vec![Some(0), Some(100)]).unwrap();
     let back = w.check(&[step(0, weights(ShiftPurpose::Failback, [100, 0]), true)]);
     assert!(
         matches!(&back, Err(v) if matches!(v[..], [Violation::StepTooLarge { .. }])),
@@ -217,7 +217,7 @@ fn switches_are_checked_over_the_traffic_route53_would_answer() {
 #[test]
 fn a_batch_that_would_split_a_cell_is_refused() {
     let w = World::new();
-    let before = [100, 0];
+    let before = Grid::from_vec(1, 2, vec![100, 0]).unwrap();
     // Drain-first: eu-central-1 to 0 before eu-west-1 gets its weight.
     assert_eq!(
         check_written(&w.inputs(), 0, &before, &[(0, 0, 0)], &[]),

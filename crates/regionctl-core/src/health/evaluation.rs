@@ -6,6 +6,7 @@ use super::{
     AlarmObservation, AlarmState, Entry, HealthView, Observations, RegionEvidence, ServiceHealth,
     Verdict,
 };
+use crate::grid::Grid;
 use crate::policy::raw::AlarmRole;
 use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
@@ -25,8 +26,8 @@ enum Raw {
 
 /// Evaluates `observations` against the previous view at `now`.
 ///
-/// `previous` must have been built for the same bundle (a policy reload starts from
-/// [`HealthView::unknown`] for services whose shape changed).
+/// `previous` should have been built for the same bundle; a service whose previous health
+/// has another shape (cells, regions) starts from [`ServiceHealth::unknown`].
 pub fn evaluate(
     bundle: &Bundle,
     observations: &Observations,
@@ -64,22 +65,15 @@ pub fn evaluate(
         let Some(health) = next.services.get_mut(s) else {
             continue;
         };
-        if health.entries.len() != service.cells.len() * service.regions.len() {
-            *health = HealthView::unknown_service(service);
+        // A policy reload can change a service's cells or regions while keeping their
+        // product: entries of the old shape would mean other (cell, region)s, and its
+        // per-region evidence would be too short.
+        if !health.fits(service) {
+            *health = ServiceHealth::unknown(service);
         }
         evaluate_service(service, s, observations, &mut probes, health, now);
     }
     next
-}
-
-impl HealthView {
-    fn unknown_service(s: &Service) -> ServiceHealth {
-        ServiceHealth {
-            entries: vec![Entry::UNKNOWN; s.cells.len() * s.regions.len()],
-            load: vec![false; s.regions.len()],
-            evidence: vec![RegionEvidence::default(); s.regions.len()],
-        }
-    }
 }
 
 /// One service's evaluation: read its alarms, then per region its probes and capacity,
@@ -114,10 +108,9 @@ fn evaluate_service(
         ev.quorum = u16::try_from(quorum).unwrap_or(u16::MAX);
         ev.capacity_ready = region.capacity_ready;
         for c in 0..service.cells.len() {
-            let slot = c * nr + r;
-            let entry = health.entries[slot];
-            let raw = raw_evidence(&alarms, &region, entry, r, slot);
-            health.entries[slot] = debounce(entry, raw, now, &service.health);
+            let entry = health.entries[(c, r)];
+            let raw = raw_evidence(&alarms, &region, entry, c, r);
+            health.entries[(c, r)] = debounce(entry, raw, now, &service.health);
         }
     }
 }
@@ -132,12 +125,12 @@ struct AlarmEvidence {
     alarm_good: Vec<bool>,
     /// Per (cell, region): the earliest `since` of its cell alarms in ALARM (empty when no
     /// cell alarm is in ALARM).
-    cell_bad: Vec<Option<Timestamp>>,
+    cell_bad: Grid<Option<Timestamp>>,
     /// Alarms that could not be read at all (their region's CloudWatch unreachable), by
     /// region and by (cell, region; empty when none): silence, which must not clear a
     /// failure they may still report.
     region_unread: Vec<bool>,
-    cell_unread: Vec<bool>,
+    cell_unread: Grid<bool>,
 }
 
 /// Reads every alarm binding's observation: `load` alarms set the region's load flag,
@@ -154,9 +147,9 @@ fn read_alarms(
     let mut region_any_good_alarm = vec![false; nr];
     let mut region_all_ok = vec![true; nr];
     let mut region_has_alarm = vec![false; nr];
-    let mut cell_bad: Vec<Option<Timestamp>> = Vec::new();
+    let mut cell_bad: Grid<Option<Timestamp>> = Grid::default();
     let mut region_unread = vec![false; nr];
-    let mut cell_unread: Vec<bool> = Vec::new();
+    let mut cell_unread: Grid<bool> = Grid::default();
     for (b, binding) in service.health.alarms.iter().enumerate() {
         let obs = alarms.and_then(|a| a.get(b)).copied().flatten();
         let r = binding.r;
@@ -171,9 +164,9 @@ fn read_alarms(
                 None => region_unread[r] = true,
                 Some(c) => {
                     if cell_unread.is_empty() {
-                        cell_unread = vec![false; nc * nr];
+                        cell_unread = Grid::new(nc, nr, false);
                     }
-                    if let Some(u) = cell_unread.get_mut(c * nr + r) {
+                    if let Some(u) = cell_unread.get_mut(c, r) {
                         *u = true;
                     }
                 }
@@ -190,11 +183,11 @@ fn read_alarms(
                     }
                     Some(c) => {
                         if cell_bad.is_empty() {
-                            cell_bad = vec![None; nc * nr];
+                            cell_bad = Grid::new(nc, nr, None);
                         }
-                        let slot = c * nr + r;
-                        cell_bad[slot] =
-                            Some(cell_bad[slot].map_or(o.since, |t: Timestamp| t.min(o.since)));
+                        if let Some(bad) = cell_bad.get_mut(c, r) {
+                            *bad = Some(bad.map_or(o.since, |t: Timestamp| t.min(o.since)));
+                        }
                     }
                 }
             }
@@ -280,10 +273,10 @@ fn raw_evidence(
     alarms: &AlarmEvidence,
     region: &RegionSignals,
     entry: Entry,
+    c: usize,
     r: usize,
-    slot: usize,
 ) -> Raw {
-    let cell_alarm = alarms.cell_bad.get(slot).copied().flatten();
+    let cell_alarm = alarms.cell_bad.get(c, r).copied().flatten();
     let raw = if let Some(t) = region.down_since {
         Raw::Down(t)
     } else if let Some(t) = match (alarms.region_bad[r], cell_alarm) {
@@ -292,7 +285,7 @@ fn raw_evidence(
     } {
         Raw::Degraded(t)
     } else if entry.verdict.is_unhealthy()
-        && (alarms.region_unread[r] || alarms.cell_unread.get(slot).copied().unwrap_or(false))
+        && (alarms.region_unread[r] || alarms.cell_unread.get(c, r).copied().unwrap_or(false))
     {
         // An alarm that reported this failure cannot be read now: probes that were
         // fine all along are no evidence that it is over (simulate seed 198).

@@ -22,7 +22,8 @@ mod evaluation;
 
 pub use evaluation::evaluate;
 
-use crate::policy::{Bundle, RegionIx};
+use crate::grid::Grid;
+use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -220,10 +221,10 @@ pub struct RegionEvidence {
 }
 
 /// Health of one service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceHealth {
-    /// Per (cell, local region): `cell * regions + r`.
-    pub entries: Vec<Entry>,
+    /// Per (cell, local region).
+    pub entries: Grid<Entry>,
     /// Per local region: a `load` alarm is in ALARM.
     pub load: Vec<bool>,
     /// Per local region: the evidence behind the verdicts.
@@ -231,7 +232,7 @@ pub struct ServiceHealth {
 }
 
 /// The health view: the verdicts plus the memory that debounces them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthView {
     /// Per service, aligned with `bundle.services`.
     pub services: Vec<ServiceHealth>,
@@ -241,15 +242,7 @@ impl HealthView {
     /// Everything unknown: the state of a controller that has seen nothing yet.
     pub fn unknown(bundle: &Bundle) -> Self {
         HealthView {
-            services: bundle
-                .services
-                .iter()
-                .map(|s| ServiceHealth {
-                    entries: vec![Entry::UNKNOWN; s.cells.len() * s.regions.len()],
-                    load: vec![false; s.regions.len()],
-                    evidence: vec![RegionEvidence::default(); s.regions.len()],
-                })
-                .collect(),
+            services: bundle.services.iter().map(ServiceHealth::unknown).collect(),
         }
     }
 
@@ -262,28 +255,45 @@ impl HealthView {
     ) -> Self {
         let mut view = HealthView::unknown(bundle);
         for (s, service) in bundle.services.iter().enumerate() {
-            let nr = service.regions.len();
-            for c in 0..service.cells.len() {
-                for r in 0..nr {
-                    view.services[s].entries[c * nr + r] = Entry {
-                        verdict: verdict(s, r, c),
-                        since,
-                        pending: None,
-                        last_bad: Timestamp::EPOCH,
-                    };
-                }
-            }
+            view.services[s].entries =
+                Grid::from_fn(service.cells.len(), service.regions.len(), |c, r| Entry {
+                    verdict: verdict(s, r, c),
+                    since,
+                    pending: None,
+                    last_bad: Timestamp::EPOCH,
+                });
         }
         view
     }
 
     /// The entry for (service, cell, local region).
-    pub fn entry(&self, s: usize, cell: usize, r: usize, regions: usize) -> Entry {
+    pub fn entry(&self, s: usize, cell: usize, r: usize) -> Entry {
         self.services
             .get(s)
-            .and_then(|h| h.entries.get(cell * regions + r))
+            .and_then(|h| h.entries.get(cell, r))
             .copied()
             .unwrap_or(Entry::UNKNOWN)
+    }
+}
+
+impl ServiceHealth {
+    /// Everything unknown, shaped for `service`: one entry per (cell, local region).
+    pub fn unknown(service: &Service) -> Self {
+        ServiceHealth {
+            entries: Grid::new(service.cells.len(), service.regions.len(), Entry::UNKNOWN),
+            load: vec![false; service.regions.len()],
+            evidence: vec![RegionEvidence::default(); service.regions.len()],
+        }
+    }
+
+    /// True when this health is shaped for `service`: one entry per (cell, local region),
+    /// and load and evidence per local region. (The view keeps no region names: a reload
+    /// that only renames regions keeps the shape.)
+    pub fn fits(&self, service: &Service) -> bool {
+        let regions = service.regions.len();
+        self.entries.shape() == (service.cells.len(), regions)
+            && self.load.len() == regions
+            && self.evidence.len() == regions
     }
 }
 

@@ -20,6 +20,7 @@ pub mod render;
 mod service;
 
 use crate::controls::{Controls, Pause};
+use crate::grid::Grid;
 use crate::health::{HealthView, RegionEvidence, Verdict};
 use crate::live::{AlbState, LiveState};
 use crate::policy::Bundle;
@@ -84,12 +85,12 @@ pub struct ServicePlan {
     /// What happens to its steps.
     pub disposition: Disposition,
     /// Route 53 weights once the plan has completed, per (cell, local region).
-    pub target_weights: Vec<u8>,
+    pub target_weights: Grid<u8>,
     /// Desired ECS counts once the plan has completed, per local region.
     pub target_desired: Vec<Option<u32>>,
     /// Data-plane switch states once the plan has completed, per (slot, local region);
-    /// empty without switches.
-    pub target_switches: Vec<bool>,
+    /// no slots without switches.
+    pub target_switches: Grid<bool>,
     /// Whether the plan for this service is partial (capacity could not carry everything).
     pub partial: bool,
     /// Why nothing (else) happens: waits for recovery windows, cooldowns, holds.
@@ -484,28 +485,8 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
             });
         }
         steps_by_service.insert(s, ids);
-        let disposition = if inputs.controls.paused.is_some() {
-            Disposition::Paused
-        } else {
-            match service.mode {
-                Mode::Observe => Disposition::RecordOnly,
-                Mode::Propose => Disposition::AwaitApproval,
-                Mode::Enforce => Disposition::Apply,
-            }
-        };
         alerts.extend(outcome.alerts);
-        services.push(ServicePlan {
-            service: s,
-            name: service.name.clone(),
-            mode: service.mode,
-            disposition,
-            target_weights: outcome.target_weights,
-            target_desired: outcome.target_desired,
-            target_switches: outcome.target_switches,
-            partial: outcome.partial,
-            notes: outcome.notes,
-            exemptions: outcome.exemptions,
-        });
+        services.push(outcome.plan);
     }
     services.sort_by_key(|p| p.service);
     debug_assert!(is_acyclic(&steps), "plan steps must form a DAG");
@@ -516,6 +497,19 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
         steps,
         services,
         alerts,
+    }
+}
+
+/// What happens to `service`'s steps: its mode decides, unless the fleet is paused.
+fn disposition(inputs: &Inputs<'_>, service: &crate::policy::Service) -> Disposition {
+    if inputs.controls.paused.is_some() {
+        Disposition::Paused
+    } else {
+        match service.mode {
+            Mode::Observe => Disposition::RecordOnly,
+            Mode::Propose => Disposition::AwaitApproval,
+            Mode::Enforce => Disposition::Apply,
+        }
     }
 }
 
@@ -555,16 +549,16 @@ pub fn resulting_traffic(
     out
 }
 
-/// The traffic split implied by weights (flat per (cell, region)).
+/// The traffic split implied by weights (per (cell, local region)).
 pub fn traffic_of(
     service: &crate::policy::Service,
-    weights: &[u8],
+    weights: &Grid<u8>,
 ) -> BTreeMap<String, BTreeMap<String, u32>> {
     let nr = service.regions.len();
     let mut cells = BTreeMap::new();
     for (c, cell) in service.cells.iter().enumerate() {
         let w: Vec<u32> = (0..nr)
-            .map(|r| u32::from(weights.get(c * nr + r).copied().unwrap_or(0)))
+            .map(|r| u32::from(weights.get(c, r).copied().unwrap_or(0)))
             .collect();
         let pct = crate::traffic::percent_split(&w);
         let split = service

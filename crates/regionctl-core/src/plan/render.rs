@@ -1,9 +1,11 @@
-//! Text rendering of plans, for people (`regionctl plan`, `explain`, game-day reports).
+//! Text rendering of plans, for people (`regionctl plan`, `explain`, game-day reports), and
+//! the small text helpers other renderers share ([`clock`], [`escape_markup`]).
 //!
 //! Writing to a `String` cannot fail, so `let _ = writeln!(..)` discards an always-`Ok`.
 #![allow(clippy::let_underscore_must_use)]
 
 use super::{Action, Disposition, Plan, Plane, Reason, ShiftPurpose, Step};
+use crate::grid::Grid;
 use crate::live::LiveState;
 use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
@@ -81,11 +83,7 @@ pub fn text(bundle: &Bundle, live: &LiveState, plan: &Plan, scenario: &str) -> S
     );
     for sp in &plan.services {
         let service = &bundle.services[sp.service];
-        let before: Vec<u8> = live.services[sp.service]
-            .weights
-            .iter()
-            .map(|w| w.unwrap_or(0))
-            .collect();
+        let before = live.services[sp.service].weights.map(|w| w.unwrap_or(0));
         render_traffic(&mut out, service, &before, &sp.target_weights);
     }
     out
@@ -413,6 +411,15 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
     }
 }
 
+/// `s` as text in HTML or SVG (the controller's status page, the game-day chart): `&`, `<`,
+/// `>` and `"` escaped.
+pub fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// `HH:MM:SSZ` of a timestamp (UTC), without a date library.
 pub fn clock(t: Timestamp) -> String {
     let secs = t.millis().div_euclid(1000);
@@ -420,15 +427,15 @@ pub fn clock(t: Timestamp) -> String {
     format!("{:02}:{:02}:{:02}Z", day / 3600, (day / 60) % 60, day % 60)
 }
 
-fn render_traffic(out: &mut String, service: &Service, before: &[u8], after: &[u8]) {
+fn render_traffic(out: &mut String, service: &Service, before: &Grid<u8>, after: &Grid<u8>) {
     let nr = service.regions.len();
     let mut groups: BTreeMap<(Vec<u32>, Vec<u32>), Vec<&str>> = BTreeMap::new();
     for (c, cell) in service.cells.iter().enumerate() {
         let b: Vec<u32> = (0..nr)
-            .map(|r| u32::from(before.get(c * nr + r).copied().unwrap_or(0)))
+            .map(|r| u32::from(before.get(c, r).copied().unwrap_or(0)))
             .collect();
         let a: Vec<u32> = (0..nr)
-            .map(|r| u32::from(after.get(c * nr + r).copied().unwrap_or(0)))
+            .map(|r| u32::from(after.get(c, r).copied().unwrap_or(0)))
             .collect();
         groups
             .entry((

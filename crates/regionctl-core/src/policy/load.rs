@@ -104,21 +104,11 @@ fn read_file<'a>(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut reporter = Reporter::new(&file.path, &file.text, None);
-    let trees = match yaml::parse_tree(&file.text) {
-        Ok(trees) => trees,
-        Err(e) => {
-            reporter.at(
-                Severity::Error,
-                e.pos,
-                "",
-                format!("invalid YAML: {}", e.message),
-            );
-            diagnostics.append(&mut reporter.diagnostics);
-            return;
-        }
-    };
-    let values = match yaml::parse_values(&file.text) {
-        Ok(values) => values,
+    // The position tree first: its errors carry positions (the values are not parsed then).
+    let parsed =
+        yaml::parse_tree(&file.text).and_then(|trees| Ok((trees, yaml::parse_values(&file.text)?)));
+    let (trees, values) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             reporter.at(
                 Severity::Error,

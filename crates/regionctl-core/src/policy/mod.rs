@@ -7,8 +7,9 @@
 //!
 //! # Design
 //! The bundle is *compiled*: names are resolved to indices, templates are rendered once, and
-//! per-(cell, region) data sit in flat vectors indexed `cell * regions + region`. Planning
-//! for 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
+//! per-(cell, region) data sit in vectors indexed by region within each cell (the planner's
+//! per-(cell, region) state is a [`crate::grid::Grid`] of the same shape). Planning for
+//! 1,000 services × 30 cells × 5 regions then touches arrays, not maps or strings.
 //!
 //! # Layout
 //! - [`raw`]: the format as written (one module per part of a document); [`schema`] derives
@@ -128,11 +129,6 @@ impl Service {
     /// Number of regions.
     pub fn region_count(&self) -> usize {
         self.regions.len()
-    }
-
-    /// Flat index of (cell, local region).
-    pub fn slot(&self, cell: usize, r: usize) -> usize {
-        cell * self.regions.len() + r
     }
 
     /// Local index of a global region, if the service runs there.
@@ -319,6 +315,17 @@ pub struct Alb {
     pub lambda_target_groups: Vec<String>,
     /// Lambda weight under load.
     pub burst_lambda_percent: u32,
+}
+
+impl Alb {
+    /// Local region `r`'s listener, Fargate target group and Lambda target group.
+    pub fn names(&self, r: usize) -> (&str, &str, &str) {
+        (
+            &self.listeners[r],
+            &self.fargate_target_groups[r],
+            &self.lambda_target_groups[r],
+        )
+    }
 }
 
 /// Safety limits.

@@ -203,8 +203,8 @@ fn pos_of(marker: &granit::Marker) -> Pos {
     }
 }
 
-/// Builds one position tree per document, within the limits above.
-pub fn parse_tree(text: &str) -> Result<Vec<Node>, YamlError> {
+/// Refuses a file over [`MAX_FILE_BYTES`] before any parsing.
+fn check_size(text: &str) -> Result<(), YamlError> {
     if text.len() > MAX_FILE_BYTES {
         return Err(YamlError {
             message: format!(
@@ -214,6 +214,12 @@ pub fn parse_tree(text: &str) -> Result<Vec<Node>, YamlError> {
             pos: None,
         });
     }
+    Ok(())
+}
+
+/// Builds one position tree per document, within the limits above.
+pub fn parse_tree(text: &str) -> Result<Vec<Node>, YamlError> {
+    check_size(text)?;
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     // Open collections: (start position, partially built contents, pending key).
@@ -318,15 +324,7 @@ enum Partial {
 
 /// Deserializes every document of `text` into JSON values, under a strict budget.
 pub fn parse_values(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
-    if text.len() > MAX_FILE_BYTES {
-        return Err(YamlError {
-            message: format!(
-                "file is {} bytes; the limit is {MAX_FILE_BYTES} bytes",
-                text.len()
-            ),
-            pos: None,
-        });
-    }
+    check_size(text)?;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_events = MAX_EVENTS;
     budget.max_aliases = MAX_ALIASES;

@@ -14,17 +14,16 @@ pub(crate) fn check_safe(w: &World) -> Result<(), TestCaseError> {
     let svc = &case.bundle.services[0];
     let sp = &p.services[0];
     let nr = svc.regions.len();
-    let current: Vec<u8> = case.live.services[0]
-        .weights
-        .iter()
-        .map(|x| x.unwrap_or(0))
-        .collect();
+    let current = case.live.services[0].weights.map(|x| x.unwrap_or(0));
     let holds = sp.target_weights == current && !p.alerts.is_empty();
     let traffic = plan::traffic_of(svc, &sp.target_weights);
     for (c, cell) in svc.cells.iter().enumerate() {
-        let row = &sp.target_weights[c * nr..(c + 1) * nr];
-        let verdicts: Vec<Verdict> = (0..nr)
-            .map(|r| case.health.services[0].entries[c * nr + r].verdict)
+        let row = sp.target_weights.row(c);
+        let verdicts: Vec<Verdict> = case.health.services[0]
+            .entries
+            .row(c)
+            .iter()
+            .map(|e| e.verdict)
             .collect();
         // (c)
         prop_assert!(
@@ -74,7 +73,7 @@ pub(crate) fn check_safe(w: &World) -> Result<(), TestCaseError> {
         // (g) Answered traffic, with the target switches as Route 53 health.
         if switch::slots(svc) > 0 {
             let slot = switch::slot_of_cell(svc, c);
-            let on: Vec<bool> = (0..nr).map(|r| sp.target_switches[slot * nr + r]).collect();
+            let on: Vec<bool> = sp.target_switches.row(slot).to_vec();
             prop_assert!(on.iter().any(|x| *x), "cell {}: every switch off", cell.id);
             let w32: Vec<u32> = row.iter().map(|x| u32::from(*x)).collect();
             let answered = traffic::answered_weights(&w32, &on);
@@ -142,32 +141,28 @@ pub(crate) fn check_failback_step(w: &World) -> Result<(), TestCaseError> {
     let svc = &case.bundle.services[0];
     let nr = svc.regions.len();
     let limit = f64::from(svc.safety.max_shift_percent_per_step) + 1.0;
-    let mut state: Vec<u8> = case.live.services[0]
-        .weights
-        .iter()
-        .map(|x| x.unwrap_or(0))
-        .collect();
+    let mut state = case.live.services[0].weights.map(|x| x.unwrap_or(0));
     for st in p.steps_of(0) {
         let Action::SetWeights { purpose, changes } = &st.action else {
             continue;
         };
         let before = state.clone();
         for ch in changes {
-            state[ch.cell as usize * nr + usize::from(ch.r)] = ch.to;
+            state[(ch.cell as usize, usize::from(ch.r))] = ch.to;
         }
         if *purpose != ShiftPurpose::Failback {
             continue;
         }
         prop_assert!(st.discretionary);
         for c in 0..svc.cells.len() {
-            let from = shares(&before[c * nr..(c + 1) * nr]);
-            let to = shares(&state[c * nr..(c + 1) * nr]);
+            let from = shares(before.row(c));
+            let to = shares(state.row(c));
             let moved: f64 = (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
             prop_assert!(
                 moved <= limit + 1e-9,
                 "cell {c}: failback moved {moved:.2} points, limit {limit}: {:?} -> {:?}\nverdicts {:?}\nsteps {:#?}\n{}",
-                &before[c * nr..(c + 1) * nr],
-                &state[c * nr..(c + 1) * nr],
+                before.row(c),
+                state.row(c),
                 w.verdicts,
                 p.steps,
                 w.policy.yaml()

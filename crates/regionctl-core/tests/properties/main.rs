@@ -19,6 +19,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
+use regionctl_core::grid::Grid;
 
 mod checks;
 mod world;
@@ -124,9 +125,9 @@ fn a_partial_evacuation_completes_in_one_more_pass() {
             stages: vec![38, 73, 100],
             switch: 1,
         },
-        verdicts: vec![1, 0, 0, 3],
+        verdicts: Grid::from_vec(1, 4, vec![1, 0, 0, 3]).unwrap(),
         since_secs: 86_400,
-        live: vec![(false, 0), (true, 35), (false, 0), (true, 207)],
+        live: Grid::from_vec(1, 4, vec![(false, 0), (true, 35), (false, 0), (true, 207)]).unwrap(),
         last_change_ago: None,
     };
     if let Err(e) = check_fixpoint(&w) {

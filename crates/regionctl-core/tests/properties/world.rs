@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use regionctl_core::controls::Controls;
+use regionctl_core::grid::Grid;
 use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::live::{EcsState, LiveState};
 use regionctl_core::plan::{self, Action, Inputs, Plan};
@@ -241,18 +242,19 @@ pub(crate) fn policy_strategy(aa_only: bool) -> impl Strategy<Value = Policy> {
 #[derive(Debug, Clone)]
 pub(crate) struct World {
     pub(crate) policy: Policy,
-    /// Verdict codes per (cell, region) slot: 0 healthy, 1 degraded, 2 down, 3 unknown.
-    pub(crate) verdicts: Vec<u8>,
+    /// Verdict codes per (cell, region): 0 healthy, 1 degraded, 2 down, 3 unknown.
+    pub(crate) verdicts: Grid<u8>,
     /// How long ago the verdicts took effect.
     pub(crate) since_secs: u64,
-    /// Live weights per slot, and whether to use them (else the baseline).
-    pub(crate) live: Vec<(bool, u8)>,
+    /// Live weights per (cell, region), and whether to use them (else the baseline).
+    pub(crate) live: Grid<(bool, u8)>,
     pub(crate) last_change_ago: Option<u64>,
 }
 
 pub(crate) fn world_strategy(aa_only: bool) -> impl Strategy<Value = World> {
     policy_strategy(aa_only).prop_flat_map(|policy| {
-        let slots = policy.cells * policy.weights.len();
+        let (cells, regions) = (policy.cells, policy.weights.len());
+        let slots = cells * regions;
         (
             Just(policy),
             proptest::collection::vec(
@@ -269,11 +271,11 @@ pub(crate) fn world_strategy(aa_only: bool) -> impl Strategy<Value = World> {
             ]),
         )
             .prop_map(
-                |(policy, verdicts, since_secs, live, last_change_ago)| World {
+                move |(policy, verdicts, since_secs, live, last_change_ago)| World {
                     policy,
-                    verdicts,
+                    verdicts: Grid::from_vec(cells, regions, verdicts).unwrap(),
                     since_secs,
-                    live,
+                    live: Grid::from_vec(cells, regions, live).unwrap(),
                     last_change_ago,
                 },
             )
@@ -303,9 +305,8 @@ pub(crate) struct Case {
 pub(crate) fn build(w: &World) -> Case {
     let bundle = load(&w.policy.yaml());
     let svc = &bundle.services[0];
-    let nr = svc.regions.len();
     let health = HealthView::assume(&bundle, ago(w.since_secs), |_, r, c| {
-        match w.verdicts[c * nr + r] {
+        match w.verdicts[(c, r)] {
             0 => Verdict::Healthy,
             1 => Verdict::Degraded,
             2 => Verdict::Down,
@@ -314,16 +315,15 @@ pub(crate) fn build(w: &World) -> Case {
     });
     let mut live = LiveState::steady(&bundle);
     let l = &mut live.services[0];
-    for c in 0..svc.cells.len() {
-        for r in 0..nr {
-            let (random, weight) = w.live[c * nr + r];
+    for (c, row) in l.weights.rows_mut().enumerate().take(svc.cells.len()) {
+        for (weight, &(random, random_weight)) in row.iter_mut().zip(w.live.row(c)) {
             if random {
-                l.weights[c * nr + r] = Some(weight);
+                *weight = Some(random_weight);
             }
         }
         // A live state a guard ever let through is never all-zero.
-        if (0..nr).all(|r| l.weights[c * nr + r] == Some(0)) {
-            l.weights[c * nr] = Some(1);
+        if row.iter().all(|w| *w == Some(0)) {
+            row[0] = Some(1);
         }
     }
     l.last_discretionary_change = w.last_change_ago.map(ago);
@@ -348,8 +348,8 @@ pub(crate) fn run(case: &Case, live: &LiveState) -> Plan {
 pub(crate) fn apply(p: &Plan, live: &mut LiveState) {
     for sp in &p.services {
         let l = &mut live.services[sp.service];
-        l.weights = sp.target_weights.iter().map(|w| Some(*w)).collect();
-        l.switches = sp.target_switches.iter().map(|on| Some(*on)).collect();
+        l.weights = sp.target_weights.map(|w| Some(*w));
+        l.switches = sp.target_switches.map(|on| Some(*on));
         for (r, d) in sp.target_desired.iter().enumerate() {
             if let Some(d) = d {
                 l.ecs[r] = Some(EcsState {
@@ -385,7 +385,7 @@ pub(crate) fn shares(row: &[u8]) -> Vec<f64> {
 
 /// The same world with the policy's baseline weights as live weights.
 pub(crate) fn steady(mut w: World) -> World {
-    for slot in &mut w.live {
+    for slot in w.live.iter_mut() {
         slot.0 = false;
     }
     w

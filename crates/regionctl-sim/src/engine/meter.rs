@@ -9,6 +9,7 @@
 use crate::gameday::ServiceSeries;
 use crate::gameday::evidence::shares;
 use crate::world::{CellWeights, World};
+use regionctl_core::grid::Grid;
 use regionctl_core::health::AlarmState;
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::switch::SwitchRef;
@@ -42,12 +43,12 @@ impl Meter {
     ) {
         for (si, svc) in bundle.services.iter().enumerate() {
             let nr = svc.regions.len();
-            let mut sample = Vec::with_capacity(svc.cells.len() * nr);
-            for c in 0..svc.cells.len() {
-                sample.extend(self.measure_cell(world, svc, (si, c), now));
+            let mut sample = Grid::new(svc.cells.len(), nr, 0.0);
+            for (c, row) in sample.rows_mut().enumerate() {
+                row.copy_from_slice(&self.measure_cell(world, svc, (si, c), now));
             }
             for r in 0..nr {
-                let total: f32 = (0..svc.cells.len()).map(|c| sample[c * nr + r]).sum();
+                let total: f32 = sample.column(r).sum();
                 let slot = &mut self.idle_since[si][r];
                 if total <= 0.0 {
                     slot.get_or_insert(now);

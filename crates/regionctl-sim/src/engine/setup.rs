@@ -58,14 +58,7 @@ fn seed_records(world: &mut World, svc: &Service, meter: &mut Meter) {
         for r in 0..nr {
             world.seed_record(
                 &svc.routing.hosted_zone_id,
-                WeightedRecord {
-                    name: cell.record_name.clone(),
-                    record_type: svc.routing.record_type,
-                    set_identifier: cell.set_identifiers[r].clone(),
-                    value: cell.values_per_region[r].clone(),
-                    ttl: svc.routing.ttl_secs,
-                    weight: cell.baseline_weights[r],
-                },
+                WeightedRecord::of_cell(svc, cell, r, cell.baseline_weights[r]),
             );
             ck.push((
                 normalize(&cell.record_name),

@@ -16,6 +16,7 @@ use crate::world::{Knobs, World};
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
+use regionctl_core::grid::Grid;
 use regionctl_core::health::AlarmState;
 use regionctl_core::policy::Bundle;
 use std::cell::RefCell;
@@ -204,13 +205,14 @@ impl Sim {
         let w = self.world.borrow();
         self.meter
             .measure(&w, &self.bundle, (t, at(t)), &mut self.series);
+        let none = Grid::empty();
         self.checker.after_second(&Second {
             t,
             world: &w,
             answered: self
                 .series
                 .iter()
-                .map(|x| x.samples.last().map_or(&[][..], Vec::as_slice))
+                .map(|x| x.samples.last().unwrap_or(&none))
                 .collect(),
             records: &self.meter.records,
             alive: self.fleet.iter().map(|c| c.alive).collect(),
@@ -221,15 +223,11 @@ impl Sim {
     /// The finished run.
     pub(super) fn into_run(self, loaded: Loaded, ended: Ended) -> Run {
         // The invariants' verdict over the seconds run (rollback changes nothing they read).
-        let last: Vec<(&[f32], &[f32])> = self
+        let none = Grid::empty();
+        let last: Vec<(&Grid<f32>, &Grid<f32>)> = self
             .series
             .iter()
-            .map(|x| {
-                (
-                    x.samples.last().map_or(&[][..], Vec::as_slice),
-                    x.baseline.as_slice(),
-                )
-            })
+            .map(|x| (x.samples.last().unwrap_or(&none), &x.baseline))
             .collect();
         let invariants = self.checker.finish(ended.ran_secs, &last, &self.knobs);
         let mut world = self.world.into_inner();

@@ -111,15 +111,9 @@ async fn play_entry<'s, T: Target>(
     log: &mut Log<'_>,
 ) -> Result<(), T::Error> {
     let (kind, text) = if e.what == What::Recover {
-        let lifted = take(active, &e.faults);
-        let detail = target.lift(&lifted, t, log).await?;
-        let ids: Vec<&str> = lifted.iter().map(|f| f.id.as_str()).collect();
-        let text = if ids.is_empty() {
-            "recover (nothing in force)".to_string()
-        } else {
-            format!("recover {}", ids.join(", "))
-        };
-        (EventKind::Recover, with_detail(text, detail))
+        let wording = ("recover (nothing in force)", "recover");
+        let text = recover(active, &e.faults, wording, t, target, log).await?;
+        (EventKind::Recover, text)
     } else {
         let id =
             e.id.clone()
@@ -149,15 +143,8 @@ pub async fn roll_back<T: Target>(
     for (i, step) in scenario.rollback.iter().enumerate() {
         let text = match step.what {
             RollbackWhat::Recover => {
-                let lifted = take(&mut played.active, &step.faults);
-                let detail = target.lift(&lifted, t, log).await?;
-                let ids: Vec<&str> = lifted.iter().map(|f| f.id.as_str()).collect();
-                let text = if ids.is_empty() {
-                    "recover: nothing in force".to_string()
-                } else {
-                    format!("recovered {}", ids.join(", "))
-                };
-                with_detail(text, detail)
+                let wording = ("recover: nothing in force", "recovered");
+                recover(&mut played.active, &step.faults, wording, t, target, log).await?
             }
             RollbackWhat::RestartControllers => {
                 let restarted = target.restart_crashed();
@@ -192,6 +179,28 @@ pub async fn roll_back<T: Target>(
 
 /// Removes from `active` the faults `ids` names (`all`: every one, in injection order;
 /// otherwise in the order named, skipping those not in force) and returns them.
+/// Lifts the faults `ids` names (`all`: every one in force) through the target, and says
+/// so: `nothing` when none was in force, else `lifted` and their ids, with the target's
+/// detail.
+async fn recover<'s, T: Target>(
+    active: &mut Vec<Fault<'s>>,
+    ids: &[String],
+    (nothing, lifted): (&str, &str),
+    t: u64,
+    target: &mut T,
+    log: &mut Log<'_>,
+) -> Result<String, T::Error> {
+    let faults = take(active, ids);
+    let detail = target.lift(&faults, t, log).await?;
+    let ids: Vec<&str> = faults.iter().map(|f| f.id.as_str()).collect();
+    let text = if ids.is_empty() {
+        nothing.to_string()
+    } else {
+        format!("{lifted} {}", ids.join(", "))
+    };
+    Ok(with_detail(text, detail))
+}
+
 fn take<'s>(active: &mut Vec<Fault<'s>>, ids: &[String]) -> Vec<Fault<'s>> {
     let ids: Vec<String> = if ids.iter().any(|f| f == "all") {
         active.iter().map(|f| f.id.clone()).collect()

@@ -14,6 +14,7 @@ use crate::world::Effect;
 use crate::world::route53::normalize;
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
 use regionctl_controller::status::OutcomeStatus;
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::Service;
 use regionctl_core::time::Timestamp;
 use regionctl_core::traffic::answered_weights;
@@ -49,16 +50,16 @@ pub struct ServiceSeries {
     pub service: usize,
     /// Per sample, per (cell, local region): percent. `NaN` where a real-time sample saw
     /// no weight for the cell (no record, or every weight 0): no evidence either way.
-    pub samples: Vec<Vec<f32>>,
+    pub samples: Vec<Grid<f32>>,
     /// Baseline percent per (cell, local region).
-    pub baseline: Vec<f32>,
+    pub baseline: Grid<f32>,
     /// Seconds from the start of each sample; `None`: one sample per second from 0.
     times: Option<Vec<u64>>,
 }
 
 impl ServiceSeries {
     /// A series with one sample per second, from second 0 (the simulated world).
-    pub fn every_second(service: usize, baseline: Vec<f32>, capacity: usize) -> Self {
+    pub fn every_second(service: usize, baseline: Grid<f32>, capacity: usize) -> Self {
         ServiceSeries {
             service,
             samples: Vec::with_capacity(capacity),
@@ -68,7 +69,7 @@ impl ServiceSeries {
     }
 
     /// A series of samples at the seconds they were taken (real-time targets).
-    pub fn sampled(service: usize, baseline: Vec<f32>) -> Self {
+    pub fn sampled(service: usize, baseline: Grid<f32>) -> Self {
         ServiceSeries {
             service,
             samples: Vec::new(),
@@ -78,7 +79,7 @@ impl ServiceSeries {
     }
 
     /// Adds a sample taken at `t` (for an every-second series, `t` is its index).
-    pub fn push(&mut self, t: u64, sample: Vec<f32>) {
+    pub fn push(&mut self, t: u64, sample: Grid<f32>) {
         if let Some(times) = &mut self.times {
             times.push(t);
         }
@@ -91,7 +92,7 @@ impl ServiceSeries {
     }
 
     /// The samples taken from `from` to `to` (both included), with their times, in order.
-    pub fn window(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &[f32])> + '_ {
+    pub fn window(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &Grid<f32>)> + '_ {
         self.indexed_window(from, to).map(|(_, t, s)| (t, s))
     }
 
@@ -102,7 +103,7 @@ impl ServiceSeries {
         &self,
         from: u64,
         to: u64,
-    ) -> impl Iterator<Item = (usize, u64, &[f32])> + '_ {
+    ) -> impl Iterator<Item = (usize, u64, &Grid<f32>)> + '_ {
         let (lo, hi) = match &self.times {
             None => {
                 let len = self.samples.len();
@@ -118,16 +119,16 @@ impl ServiceSeries {
                 (lo, hi)
             }
         };
-        (lo..hi).map(move |i| (i, self.time(i), self.samples[i].as_slice()))
+        (lo..hi).map(move |i| (i, self.time(i), &self.samples[i]))
     }
 
     /// The sample in force at `t`: the last one taken at or before it.
-    pub fn at(&self, t: u64) -> Option<&[f32]> {
+    pub fn at(&self, t: u64) -> Option<&Grid<f32>> {
         let i = match &self.times {
             None => usize::try_from(t).ok()?,
             Some(times) => times.partition_point(|x| *x <= t).checked_sub(1)?,
         };
-        self.samples.get(i).map(Vec::as_slice)
+        self.samples.get(i)
     }
 
     fn time(&self, i: usize) -> u64 {
@@ -138,28 +139,26 @@ impl ServiceSeries {
     }
 }
 
-/// One value of a sample: (cell `c`, local region `r`) of `nr` regions; `None` when the
-/// sample has none.
-pub fn value(sample: Option<&[f32]>, nr: usize, c: usize, r: usize) -> Option<f32> {
-    sample?.get(c * nr + r).copied().filter(|v| !v.is_nan())
+/// One value of a sample: (cell `c`, local region `r`); `None` when the sample has none.
+pub fn value(sample: Option<&Grid<f32>>, c: usize, r: usize) -> Option<f32> {
+    sample?.get(c, r).copied().filter(|v| !v.is_nan())
 }
 
 /// A service's baseline: per (cell, local region), the percent of answers its baseline
 /// weights give when every record is healthy.
-pub fn baseline_shares(svc: &Service) -> Vec<f32> {
+pub fn baseline_shares(svc: &Service) -> Grid<f32> {
     let nr = svc.regions.len();
-    let mut baseline = Vec::with_capacity(svc.cells.len() * nr);
-    for cell in &svc.cells {
+    let mut baseline = Grid::new(svc.cells.len(), nr, 0.0);
+    for (cell, row) in svc.cells.iter().zip(baseline.rows_mut()) {
         let w: Vec<u32> = cell
             .baseline_weights
             .iter()
             .map(|w| u32::from(*w))
             .collect();
-        baseline.extend(
-            shares(&answered_weights(&w, &vec![true; nr]))
-                .into_iter()
-                .map(|x| (x * 100.0) as f32),
-        );
+        let percent = shares(&answered_weights(&w, &vec![true; nr]));
+        for (x, share) in row.iter_mut().zip(percent) {
+            *x = (share * 100.0) as f32;
+        }
     }
     baseline
 }
@@ -315,31 +314,33 @@ mod tests {
 
     #[test]
     fn an_every_second_series_is_indexed_by_its_seconds() {
-        let mut s = ServiceSeries::every_second(0, vec![50.0], 4);
+        let one = |v: f32| Grid::new(1, 1, v);
+        let mut s = ServiceSeries::every_second(0, one(50.0), 4);
         for t in 0..4 {
-            s.push(t, vec![t as f32]);
+            s.push(t, one(t as f32));
         }
         let w: Vec<u64> = s.window(1, 2).map(|(t, _)| t).collect();
         assert_eq!(w, [1, 2]);
         assert_eq!(s.window(3, 10).count(), 1, "clipped at the last sample");
         assert_eq!(s.window(3, 1).count(), 0);
-        assert_eq!(s.at(2), Some(&[2.0f32][..]));
+        assert_eq!(s.at(2), Some(&one(2.0)));
         assert_eq!(s.at(9), None);
         assert!(!s.is_sampled());
     }
 
     #[test]
     fn a_sampled_series_holds_several_samples_a_second_and_none_between() {
-        let mut s = ServiceSeries::sampled(0, vec![50.0]);
+        let one = |v: f32| Grid::new(1, 1, v);
+        let mut s = ServiceSeries::sampled(0, one(50.0));
         for (t, v) in [(0, 1.0), (0, 2.0), (3, 3.0), (7, f32::NAN)] {
-            s.push(t, vec![v]);
+            s.push(t, one(v));
         }
-        let w: Vec<(u64, f32)> = s.window(0, 3).map(|(t, v)| (t, v[0])).collect();
+        let w: Vec<(u64, f32)> = s.window(0, 3).map(|(t, v)| (t, v[(0, 0)])).collect();
         assert_eq!(w, [(0, 1.0), (0, 2.0), (3, 3.0)]);
         assert_eq!(s.window(4, 6).count(), 0);
-        assert_eq!(s.at(5), Some(&[3.0f32][..]), "the last sample before");
-        assert_eq!(value(s.at(7), 1, 0, 0), None, "NaN: no evidence either way");
-        assert_eq!(value(s.at(0), 1, 0, 0), Some(2.0));
+        assert_eq!(s.at(5), Some(&one(3.0)), "the last sample before");
+        assert_eq!(value(s.at(7), 0, 0), None, "NaN: no evidence either way");
+        assert_eq!(value(s.at(0), 0, 0), Some(2.0));
         assert!(s.is_sampled());
     }
 }

@@ -43,8 +43,10 @@ pub trait Target {
     async fn next_instant(&mut self, end: u64) -> Result<Option<u64>, Self::Error>;
 
     /// The steady-state checks at this instant, or `None` where the target cannot
-    /// evaluate them.
-    fn steady_state(&self, checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>>;
+    /// evaluate them (the default: real-time targets see no ground truth to check).
+    fn steady_state(&self, _checks: &[SteadyCheck]) -> Option<Vec<SteadyResult>> {
+        None
+    }
 
     /// Injects a fault; returns what it did, for the timeline.
     async fn inject(&mut self, fault: &Fault<'_>, log: &mut Log<'_>)

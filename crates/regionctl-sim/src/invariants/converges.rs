@@ -6,6 +6,7 @@
 
 use super::{CONVERGES, Checker, MARGIN_SECS};
 use crate::world::Knobs;
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::Bundle;
 use regionctl_core::policy::raw::FailbackMode;
 use std::sync::Arc;
@@ -38,7 +39,12 @@ impl Checker {
 
     /// At the end of a run of `ran` seconds: `last` is per service (the last answered
     /// sample, the baseline).
-    pub(super) fn check_converges(&mut self, ran: u64, last: &[(&[f32], &[f32])], knobs: &Knobs) {
+    pub(super) fn check_converges(
+        &mut self,
+        ran: u64,
+        last: &[(&Grid<f32>, &Grid<f32>)],
+        knobs: &Knobs,
+    ) {
         let bound = Self::convergence_bound(&self.bundle, knobs, self.tick);
         let healed_at = self.last_fault.map_or(0, |t| t + 1);
         if ran < healed_at + bound {
@@ -56,21 +62,19 @@ impl Checker {
             }
             self.check(CONVERGES);
             let worst = now
-                .iter()
+                .indexed()
                 .zip(base.iter())
-                .enumerate()
-                .map(|(i, (a, b))| (i, (a - b).abs()))
-                .fold((0usize, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc });
+                .map(|((at, a), b)| (at, (a - b).abs()))
+                .fold(((0, 0), 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc });
             if worst.1 > 1.0 {
-                let nr = svc.regions.len().max(1);
-                let (c, r) = (worst.0 / nr, worst.0 % nr);
+                let (c, r) = worst.0;
                 let detail = format!(
                     "{} cell {}: {} answers {:.1}% at the end, baseline {:.1}%, {}s after the last fault healed (bound {bound}s)",
                     svc.name,
                     svc.cells.get(c).map_or("?", |x| x.id.as_str()),
                     svc.regions.get(r).map_or("?", |x| x.name.as_str()),
-                    now[worst.0],
-                    base[worst.0],
+                    now[(c, r)],
+                    base[(c, r)],
                     ran - healed_at
                 );
                 let subject = svc.name.clone();

@@ -9,8 +9,7 @@ impl Checker {
     /// Every region of cell `c` of service `s` failing: starts the fail-static clock at
     /// `t`; otherwise stops it.
     pub(super) fn track_all_bad(&mut self, s: usize, c: usize, truth: &Truth, t: u64) {
-        let nr = self.bundle.services[s].regions.len();
-        let all_bad = (0..nr).all(|r| truth.failing[c * nr + r]);
+        let all_bad = truth.failing.row(c).iter().all(|f| *f);
         if all_bad {
             self.all_bad_since.entry((s, c)).or_insert(t);
         } else {

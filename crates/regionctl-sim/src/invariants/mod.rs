@@ -55,6 +55,7 @@ mod truth;
 use crate::world::{EffectKind, World};
 use no_conflicts::{LastWrite, RecordKey};
 use regionctl_controller::reconcile::PassReport;
+use regionctl_core::grid::Grid;
 use regionctl_core::plan::Exemption;
 use regionctl_core::policy::Bundle;
 use serde::Serialize;
@@ -122,6 +123,9 @@ pub const CONVERGES: &str = "converges";
 
 /// Answered shares below this (percent) count as none: the meter is a float mean.
 const SHARE_EPSILON: f32 = 0.5;
+
+/// The answered traffic of a service with no sample: none anywhere.
+static NO_SAMPLE: Grid<f32> = Grid::empty();
 /// Slack added to every grace: passes are not aligned with faults.
 const MARGIN_SECS: u64 = 60;
 
@@ -167,7 +171,7 @@ pub struct Second<'a> {
     /// The world.
     pub world: &'a World,
     /// Per service, per (cell, local region): answered percent now (TTL-lagged).
-    pub answered: Vec<&'a [f32]>,
+    pub answered: Vec<&'a Grid<f32>>,
     /// Per service and cell: the records, written and answering, per local region.
     pub records: &'a [Vec<crate::world::CellWeights>],
     /// Per controller (in fleet order): alive.
@@ -374,7 +378,7 @@ impl Checker {
             let truth = self.truth(world, s, alarms_forced);
             self.track_healthy(s, &truth, t);
             let grace = self.grace(s, world);
-            let answered = sec.answered.get(s).copied().unwrap_or(&[]);
+            let answered = sec.answered.get(s).copied().unwrap_or(&NO_SAMPLE);
             for c in 0..svc.cells.len() {
                 self.check_no_all_zero(t, s, c, &sec.records[s][c]);
                 self.track_all_bad(s, c, &truth, t);
@@ -473,7 +477,7 @@ impl Checker {
     pub fn finish(
         mut self,
         ran: u64,
-        last: &[(&[f32], &[f32])],
+        last: &[(&Grid<f32>, &Grid<f32>)],
         knobs: &crate::world::Knobs,
     ) -> Summary {
         self.check_converges(ran, last, knobs);

@@ -9,6 +9,7 @@ use super::truth::Truth;
 use super::{Checker, MARGIN_SECS, NO_TRAFFIC_TO_FAILED, SHARE_EPSILON};
 use crate::world::World;
 use regionctl_controller::reconcile::PassReport;
+use regionctl_core::grid::Grid;
 use regionctl_core::plan::Exemption;
 use regionctl_core::policy::raw::{Mode, Strategy};
 use regionctl_core::time::Timestamp;
@@ -22,7 +23,7 @@ pub(super) struct CellNow<'a> {
     /// The service's ground truth.
     pub(super) truth: &'a Truth,
     /// The service's answered percent per (cell, local region).
-    pub(super) answered: &'a [f32],
+    pub(super) answered: &'a Grid<f32>,
     /// No controller majority can move traffic now.
     pub(super) blocked: bool,
     /// The service's grace, seconds.
@@ -59,9 +60,8 @@ impl Checker {
     /// since when.
     pub(super) fn track_healthy(&mut self, s: usize, truth: &Truth, t: u64) {
         let svc = &self.bundle.services[s];
-        let (nr, ncells) = (svc.regions.len(), svc.cells.len());
-        for r in 0..nr {
-            let ok = !truth.forced[r] && (0..ncells).all(|c| !truth.failing[c * nr + r]);
+        for r in 0..svc.regions.len() {
+            let ok = !truth.forced[r] && truth.failing.column(r).all(|f| !f);
             if ok {
                 self.healthy_since.entry((s, r)).or_insert(t);
             } else {
@@ -95,9 +95,8 @@ impl Checker {
         });
         for r in 0..nr {
             let key = (s, c, r);
-            let share = cell.answered.get(c * nr + r).copied().unwrap_or(0.0);
-            let condition =
-                healthy_exists && share > SHARE_EPSILON && cell.truth.failing[c * nr + r];
+            let share = cell.answered.get(c, r).copied().unwrap_or(0.0);
+            let condition = healthy_exists && share > SHARE_EPSILON && cell.truth.failing[(c, r)];
             if !condition {
                 self.bad_since.remove(&key);
                 continue;
@@ -133,14 +132,13 @@ impl Checker {
     /// The named exemption that excuses traffic on local region `r` of `cell`, if any.
     fn excuse(&self, world: &World, cell: &CellNow<'_>, r: usize) -> Option<&'static str> {
         let svc = &self.bundle.services[cell.s];
-        let nr = svc.regions.len();
         if svc.strategy == Strategy::BackupRestore {
             Some("backup-restore")
         } else if svc.mode != Mode::Enforce {
             Some("not-enforced")
         } else if cell.blocked {
             Some("fleet-cannot-act")
-        } else if !cell.truth.evident[cell.c * nr + r] {
+        } else if !cell.truth.evident[(cell.c, r)] {
             Some("no-evidence")
         } else {
             self.planner_exemption(cell.s, r, world.now())

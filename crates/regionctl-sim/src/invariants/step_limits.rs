@@ -7,6 +7,7 @@
 use super::{Checker, STEP_LIMITS};
 use crate::world::{Effect, EffectKind, World};
 use regionctl_controller::reconcile::PassReport;
+use regionctl_core::grid::Grid;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::Plan;
 use regionctl_core::policy::Service;
@@ -108,17 +109,12 @@ fn largest_move(
     live: &LiveState,
     effects: &[Effect],
 ) -> Option<f64> {
-    let nr = svc.regions.len();
     // The move is what the plan's discretionary weight steps change, measured
     // from where its exempt steps (an evacuation in the same plan) leave each
     // cell — not the whole distance from live to target, which may include an
     // evacuation or nothing discretionary at all (a scale-down after an
     // incident).
-    let mut base: Vec<u8> = live.services[s]
-        .weights
-        .iter()
-        .map(|w| w.unwrap_or(0))
-        .collect();
+    let mut base: Grid<u8> = live.services[s].weights.map(|w| w.unwrap_or(0));
     // Only discretionary changes this pass wrote count: a controller that is not
     // the discretionary leader records them but applies only the exempt steps.
     let written = |c: usize, r: usize, to: u8| {
@@ -131,7 +127,7 @@ fn largest_move(
                     && cell.set_identifiers.get(r) == Some(set_identifier))
         })
     };
-    let apply = |w: &mut Vec<u8>, discretionary: bool| {
+    let apply = |w: &mut Grid<u8>, discretionary: bool| {
         for st in plan
             .steps_of(s)
             .filter(|st| st.discretionary == discretionary)
@@ -142,7 +138,7 @@ fn largest_move(
                     if discretionary && !written(c, r, ch.to) {
                         continue;
                     }
-                    if let Some(x) = w.get_mut(c * nr + r) {
+                    if let Some(x) = w.get_mut(c, r) {
                         *x = ch.to;
                     }
                 }
@@ -157,9 +153,14 @@ fn largest_move(
     }
     let mut worst = 0.0f64;
     for c in 0..svc.cells.len() {
-        let from = regionctl_core::plan::cell_shares_pub(&base[c * nr..(c + 1) * nr]);
-        let to = regionctl_core::plan::cell_shares_pub(&moved_to[c * nr..(c + 1) * nr]);
-        let moved: f64 = (0..nr).map(|r| (to[r] - from[r]).max(0.0)).sum::<f64>() * 100.0;
+        let from = regionctl_core::plan::cell_shares_pub(base.row(c));
+        let to = regionctl_core::plan::cell_shares_pub(moved_to.row(c));
+        let moved: f64 = to
+            .iter()
+            .zip(&from)
+            .map(|(t, f)| (t - f).max(0.0))
+            .sum::<f64>()
+            * 100.0;
         worst = worst.max(moved);
     }
     Some(worst)

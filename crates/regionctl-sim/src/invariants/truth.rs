@@ -4,14 +4,17 @@
 
 use super::{Checker, Second};
 use crate::world::World;
+use regionctl_core::grid::Grid;
 use regionctl_core::health::AlarmState;
 use regionctl_core::policy::raw::AlarmRole;
 
-/// One service's ground truth at one second (see [`Checker::truth`]); per (cell, local
-/// region) vectors are indexed `c * regions + r`.
+/// One service's ground truth at one second (see [`Checker::truth`]).
 pub(super) struct Truth {
-    pub(super) failing: Vec<bool>,
-    pub(super) evident: Vec<bool>,
+    /// Per (cell, local region).
+    pub(super) failing: Grid<bool>,
+    /// Per (cell, local region).
+    pub(super) evident: Grid<bool>,
+    /// Per local region.
     pub(super) forced: Vec<bool>,
 }
 
@@ -46,17 +49,12 @@ impl Checker {
         let svc = &self.bundle.services[s];
         let (nr, nc) = (svc.regions.len(), svc.cells.len());
         let now = world.now();
-        let mut failing = vec![false; nc * nr];
-        for r in 0..nr {
-            if world
-                .faults
-                .endpoint_failing(&svc.regions[r].name, &svc.name, now)
-            {
-                for c in 0..nc {
-                    failing[c * nr + r] = true;
-                }
-            }
-        }
+        let endpoints_failing: Vec<bool> = svc
+            .regions
+            .iter()
+            .map(|sr| world.faults.endpoint_failing(&sr.name, &svc.name, now))
+            .collect();
+        let mut failing = Grid::from_fn(nc, nr, |_, r| endpoints_failing[r]);
         let mut evident = failing.clone();
         let mut forced = vec![false; nr];
         if alarms_forced {
@@ -72,8 +70,8 @@ impl Checker {
                     let readable = !world.faults.unreachable.contains(&key.0);
                     let cells = b.cell.map_or(0..nc, |c| c..c + 1);
                     for c in cells {
-                        failing[c * nr + b.r] = true;
-                        evident[c * nr + b.r] |= readable;
+                        failing[(c, b.r)] = true;
+                        evident[(c, b.r)] |= readable;
                     }
                 }
             }

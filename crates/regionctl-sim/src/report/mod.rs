@@ -173,10 +173,7 @@ fn chart(run: &Run) -> TrafficChart {
         .map(|(t, v)| {
             let mut row = vec![t as f64];
             for r in 0..nr {
-                let mean = (0..svc.cells.len())
-                    .map(|c| f64::from(v[c * nr + r]))
-                    .sum::<f64>()
-                    / nc as f64;
+                let mean = v.column(r).map(|x| f64::from(*x)).sum::<f64>() / nc as f64;
                 row.push((mean * 100.0).round() / 100.0);
             }
             row

@@ -40,6 +40,17 @@ use regionctl_core::live::AlbState;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
+/// The value in force at `at` in a history of (from when, value) sorted by time: the last
+/// change at or before `at` (`None` before the first). Route 53 answering weights and
+/// switch alarm states are such histories.
+fn value_at<T: Copy>(history: &[(Timestamp, T)], at: Timestamp) -> Option<T> {
+    history
+        .iter()
+        .rev()
+        .find(|(t, _)| *t <= at)
+        .map(|(_, v)| *v)
+}
+
 /// The simulated AWS world.
 #[derive(Debug, Clone)]
 pub struct World {

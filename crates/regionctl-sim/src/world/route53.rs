@@ -3,7 +3,7 @@
 //! when the change is INSYNC, a token bucket shared by the account, and answering; and the
 //! world's side of them (seeding records, reading both views, accepting changes).
 
-use super::{EffectKind, World};
+use super::{EffectKind, World, value_at};
 use regionctl_controller::ports::WeightedRecord;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -27,11 +27,7 @@ impl Record {
     /// The weight the authoritative servers answer with at `at` (`None` before the record
     /// existed there).
     pub fn weight_at(&self, at: Timestamp) -> Option<u8> {
-        self.answering
-            .iter()
-            .rev()
-            .find(|(t, _)| *t <= at)
-            .map(|(_, w)| *w)
+        value_at(&self.answering, at)
     }
 
     /// True while a change to this record is PENDING at `at`.

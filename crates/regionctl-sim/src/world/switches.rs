@@ -13,7 +13,7 @@
 //! [`World::publish_switch`] is the world's side: a publication is a side effect only when
 //! it changes the value the alarm sees.
 
-use super::{EffectKind, World};
+use super::{EffectKind, World, value_at};
 use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -43,11 +43,7 @@ impl SwitchState {
 
     /// The alarm's state at `at`.
     pub fn in_alarm_at(&self, at: Timestamp) -> bool {
-        self.alarm_history
-            .iter()
-            .rev()
-            .find(|(t, _)| *t <= at)
-            .is_some_and(|(_, a)| *a)
+        value_at(&self.alarm_history, at) == Some(true)
     }
 
     /// Whether Route 53's health check reads healthy at `at`.

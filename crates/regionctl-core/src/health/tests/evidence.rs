@@ -194,10 +194,10 @@ fn running_capacity_makes_an_idle_region_healthy() {
     // Below the readiness threshold: unknown.
     o.running[f.idle][standby] = Some(needed - 1);
     let view = evaluate(&f.bundle, &o, &HealthView::unknown(&f.bundle), T0);
-    assert_eq!(view.entry(f.idle, 0, standby, 2).verdict, Verdict::Unknown);
+    assert_eq!(view.entry(f.idle, 0, standby).verdict, Verdict::Unknown);
     // At the threshold: healthy (readiness, not silence).
     o.running[f.idle][standby] = Some(needed);
     let view = evaluate(&f.bundle, &o, &HealthView::unknown(&f.bundle), T0);
-    assert_eq!(view.entry(f.idle, 0, standby, 2).verdict, Verdict::Healthy);
+    assert_eq!(view.entry(f.idle, 0, standby).verdict, Verdict::Healthy);
     assert!(view.services[f.idle].evidence[standby].capacity_ready);
 }

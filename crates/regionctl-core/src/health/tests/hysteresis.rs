@@ -18,12 +18,12 @@ fn failure_needs_fail_after_secs_of_evidence() {
             vec![Verdict::Healthy; 2],
             "at +{dt}s"
         );
-        let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+        let e = view.entry(f.web, 0, f.r("eu-west-1"));
         assert_eq!(e.pending.map(|p| p.0), Some(Verdict::Degraded), "at +{dt}s");
     }
     view = f.eval(&o, &view, T0.plus_secs(fail_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
-    let e = view.entry(f.web, 0, f.r("eu-west-1"), f.nr());
+    let e = view.entry(f.web, 0, f.r("eu-west-1"));
     assert_eq!(e.since, T0.plus_secs(fail_after));
     assert_eq!(e.pending, None);
     // Other regions are untouched.
@@ -55,7 +55,7 @@ fn a_blip_shorter_than_fail_after_never_flips() {
         T0.plus_secs(fail_after - 1),
     );
     view = f.eval(&o, &view, T0.plus_secs(fail_after - 1));
-    assert_eq!(view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).pending, None);
+    assert_eq!(view.entry(f.web, 0, f.r("eu-west-1")).pending, None);
     // A new ALARM starts a new window.
     let t1 = T0.plus_secs(fail_after);
     f.set(&mut o, &name("eu-west-1", "5xx"), AlarmState::Alarm, t1);
@@ -93,7 +93,7 @@ fn recovery_needs_recover_after_secs_of_evidence() {
     view = f.eval(&o, &view, t1.plus_secs(recover_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
     assert_eq!(
-        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        view.entry(f.web, 0, f.r("eu-west-1")).since,
         t1.plus_secs(recover_after)
     );
 }
@@ -111,7 +111,7 @@ fn backdated_alarm_flips_in_a_single_pass() {
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
     // It took effect when the window ended, not now.
     assert_eq!(
-        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        view.entry(f.web, 0, f.r("eu-west-1")).since,
         since.plus_secs(h.fail_after_secs)
     );
     // Not backdated enough: one pass is not enough.
@@ -133,17 +133,94 @@ fn a_reload_with_a_different_shape_starts_unknown() {
     let f = Fixture::new();
     let mut view = f.healthy();
     // A stale view from a bundle with fewer cells.
-    view.services[f.web].entries.truncate(1);
+    let first_cell = view.services[f.web].entries.row(0).to_vec();
+    view.services[f.web].entries = Grid::from_vec(1, f.nr(), first_cell).unwrap();
     let o = f.all_web_alarms(AlarmState::InsufficientData, T0);
     let next = f.eval(&o, &view, T0);
     assert_eq!(
-        next.services[f.web].entries.len(),
-        f.svc().cells.len() * f.nr()
+        next.services[f.web].entries.shape(),
+        (f.svc().cells.len(), f.nr())
     );
     assert!(
         next.services[f.web]
             .entries
             .iter()
             .all(|e| e.verdict == Verdict::Unknown)
+    );
+}
+
+/// A bundle of one service, `shape`, with `cells` cells in `regions` and one 5xx alarm per
+/// region.
+fn shaped(cells: &[&str], regions: &[&str]) -> Bundle {
+    let regions_yaml: String = regions
+        .iter()
+        .map(|r| format!("    - name: {r}\n      weight: 10\n"))
+        .collect();
+    let text = format!(
+        r#"apiVersion: regionctl/v1
+kind: ServicePolicy
+metadata:
+  name: shape
+spec:
+  tier: 3
+  strategy: active-active
+  regions:
+{regions_yaml}  cells:
+    dimensions:
+      - name: d
+        values: [{}]
+  health:
+    alarms:
+      - name: "shape-{{region}}-5xx"
+  routing:
+    hosted_zone_id: Z0SHAPEEXAMPLE0001
+    record_name: "{{cell}}.shape.example.com"
+    value: "shape.{{region}}.example.com"
+"#,
+        cells.join(", ")
+    );
+    let files = [SourceFile {
+        path: "shape.yaml".into(),
+        text,
+    }];
+    match load(&files) {
+        Ok(b) => b,
+        Err(d) => panic!("shape bundle must load: {d:#?}"),
+    }
+}
+
+#[test]
+fn a_reload_that_keeps_the_entry_count_but_not_the_shape_starts_afresh() {
+    // Goal: a view built for another shape of a service is not reused. Method: evaluate
+    // 3 cells × 2 regions, then 2 cells × 3 regions with the first view: six entries both
+    // times, but the old view has evidence for two regions only (reading the third's
+    // panicked) and its entries mean other (cell, region)s now.
+    let before = shaped(&["a", "b", "c"], &["eu-central-1", "eu-west-1"]);
+    let after = shaped(&["a", "b"], &["eu-central-1", "eu-west-1", "us-east-1"]);
+    let mut o = Observations::empty(&before, 3);
+    let index = AlarmIndex::new(&before);
+    let red = AlarmObservation {
+        state: AlarmState::Alarm,
+        since: Timestamp(T0.millis() - 86_400_000),
+    };
+    assert!(index.record(&mut o, "shape-eu-west-1-5xx", red));
+    let view = evaluate(&before, &o, &HealthView::unknown(&before), T0);
+    assert_eq!(view.services[0].entries.shape(), (3, 2));
+    assert_eq!(view.entry(0, 0, 1).verdict, Verdict::Degraded);
+
+    let next = evaluate(
+        &after,
+        &Observations::empty(&after, 3),
+        &view,
+        T0.plus_secs(1),
+    );
+    let sh = &next.services[0];
+    assert_eq!(sh.entries.shape(), (2, 3));
+    assert_eq!((sh.load.len(), sh.evidence.len()), (3, 3));
+    // Nothing carried over: no evidence yet anywhere, so nothing is known.
+    assert!(
+        sh.entries.iter().all(|e| *e == Entry::UNKNOWN),
+        "{:?}",
+        sh.entries
     );
 }

@@ -202,8 +202,7 @@ impl Fixture {
     }
 
     fn verdict(&self, view: &HealthView, cell: &str, region: &str) -> Verdict {
-        view.entry(self.web, self.c(cell), self.r(region), self.nr())
-            .verdict
+        view.entry(self.web, self.c(cell), self.r(region)).verdict
     }
 
     /// Every (cell, region) of `web` has `verdict`.

@@ -97,7 +97,7 @@ fn default_quorum_is_a_strict_majority_of_observers() {
     }
     let view = evaluate(&bundle, &o, &HealthView::unknown(&bundle), T0);
     assert_ne!(
-        view.entry(0, 0, 1, 3).verdict,
+        view.entry(0, 0, 1).verdict,
         Verdict::Down,
         "2 of 5 is not a majority"
     );
@@ -109,6 +109,6 @@ fn default_quorum_is_a_strict_majority_of_observers() {
         since: long_ago,
     });
     let view = evaluate(&bundle, &o, &HealthView::unknown(&bundle), T0);
-    assert_eq!(view.entry(0, 0, 1, 3).verdict, Verdict::Down, "3 of 5 is");
+    assert_eq!(view.entry(0, 0, 1).verdict, Verdict::Down, "3 of 5 is");
     assert_eq!(view.services[0].evidence[1].quorum, 3);
 }

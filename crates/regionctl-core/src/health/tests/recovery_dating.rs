@@ -57,7 +57,7 @@ fn recovery_from_probes_is_not_dated_before_the_failure() {
     let fail_after = f.svc().health.fail_after_secs;
     view = f.eval(&o, &view, T0.plus_secs(fail_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
-    let failed_at = view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since;
+    let failed_at = view.entry(f.web, 0, f.r("eu-west-1")).since;
     // Drained, its alarms go quiet; the probes (passing since long ago) speak for it, but
     // only from when it failed: the recovery window runs from there.
     for b in &f.svc().health.alarms {
@@ -71,7 +71,7 @@ fn recovery_from_probes_is_not_dated_before_the_failure() {
     view = f.eval(&o, &view, failed_at.plus_secs(recover_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
     assert_eq!(
-        view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since,
+        view.entry(f.web, 0, f.r("eu-west-1")).since,
         failed_at.plus_secs(recover_after),
         "healthy from the end of the window, not from the probes' old since"
     );
@@ -92,7 +92,7 @@ fn recovery_from_alarms_is_not_dated_before_the_failure() {
     }
     view = f.eval(&o, &view, T0.plus_secs(fail_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Down; 2]);
-    let failed_at = view.entry(f.web, 0, f.r("eu-west-1"), f.nr()).since;
+    let failed_at = view.entry(f.web, 0, f.r("eu-west-1")).since;
     // The probes split (no quorum either way, e.g. one observer just restarted): the
     // alarms, OK all along, speak for the region, but only from when it failed.
     let mut o = f.all_web_alarms(AlarmState::Ok, long_ago);

@@ -7,7 +7,7 @@ use crate::plan::{Action, Alert, AlertKind, Exemption, Plane, Reason};
 /// Records a restore for every region unhealthy in a cell it serves.
 pub(super) fn plan_backup_restore(cx: &Context<'_>, out: &mut Outcome) {
     let service = cx.service;
-    out.exemptions.push(Exemption::BackupRestore);
+    out.plan.exemptions.push(Exemption::BackupRestore);
     for (r, region) in service.regions.iter().enumerate() {
         let unhealthy = (0..service.cells.len()).find(|c| {
             cx.entry(*c, r).verdict.is_unhealthy() && service.cells[*c].baseline_weights[r] > 0

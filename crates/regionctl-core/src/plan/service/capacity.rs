@@ -7,6 +7,7 @@
 use super::shares::{Shares, pct};
 use super::weights::Weights;
 use super::{Context, LocalStep, SHARE_EPSILON};
+use crate::grid::Grid;
 use crate::health::Verdict;
 use crate::live::steady_desired;
 use crate::plan::{Action, Alert, AlertKind, Exemption, Plane, Reason};
@@ -261,7 +262,7 @@ pub(super) fn switch_prerequisites(capacity: &Capacity) -> Vec<usize> {
 /// down, after the weight shifts. Returns the steps and the desired counts.
 pub(super) fn steady_state(
     cx: &Context<'_>,
-    final_weights: &[u8],
+    final_weights: &Grid<u8>,
     shares: &Shares,
     mut target_desired: Vec<Option<u32>>,
     after: &[usize],
@@ -271,7 +272,7 @@ pub(super) fn steady_state(
     if service.ecs.is_none() {
         return (steps, target_desired);
     }
-    let over = final_weights == shares.baseline_weights
+    let over = *final_weights == shares.baseline_weights
         && (0..cx.nc).all(|c| {
             (0..cx.nr).all(|r| {
                 cx.entry(c, r).verdict == Verdict::Healthy

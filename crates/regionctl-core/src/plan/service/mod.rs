@@ -34,13 +34,13 @@ mod weights;
 pub(crate) use failback::staged;
 pub(crate) use shares::cell_shares;
 
-use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason};
+use super::{Action, Alert, AlertKind, Exemption, Inputs, Plane, Reason, ServicePlan, disposition};
+use crate::grid::Grid;
 use crate::guard;
 use crate::health::{Entry, ServiceHealth, Verdict};
 use crate::live::{LiveService, steady_desired};
 use crate::policy::Service;
 use crate::policy::raw::Strategy;
-use crate::switch;
 use crate::time::Timestamp;
 use partial::Settled;
 use shares::Shares;
@@ -59,17 +59,12 @@ pub(super) struct LocalStep {
     pub takes_effect_secs: Option<u64>,
 }
 
-/// One service's plan: its steps and the state they leave.
-#[derive(Default)]
+/// One service's plan: its steps, its alerts, and its part of the plan (the state the
+/// steps leave).
 pub(super) struct Outcome {
     pub steps: Vec<LocalStep>,
     pub alerts: Vec<Alert>,
-    pub target_weights: Vec<u8>,
-    pub target_desired: Vec<Option<u32>>,
-    pub target_switches: Vec<bool>,
-    pub partial: bool,
-    pub notes: Vec<String>,
-    pub exemptions: Vec<Exemption>,
+    pub plan: ServicePlan,
 }
 
 /// The service being planned and what the planner reads about it.
@@ -85,9 +80,9 @@ struct Context<'a> {
     nc: usize,
     now: Timestamp,
     /// Today's weights per (cell, region); an unread weight counts as 0.
-    current: Vec<u8>,
+    current: Grid<u8>,
     /// Per (cell, region): drained by an operator override.
-    drained: Vec<bool>,
+    drained: Grid<bool>,
 }
 
 impl<'a> Context<'a> {
@@ -103,7 +98,7 @@ impl<'a> Context<'a> {
             nr: service.regions.len(),
             nc: service.cells.len(),
             now: inputs.now,
-            current: live.weights.iter().map(|w| w.unwrap_or(0)).collect(),
+            current: live.weights.map(|w| w.unwrap_or(0)),
             drained: guard::drained_slots(inputs, s),
         }
     }
@@ -112,19 +107,14 @@ impl<'a> Context<'a> {
     fn entry(&self, c: usize, r: usize) -> Entry {
         self.health
             .entries
-            .get(c * self.nr + r)
+            .get(c, r)
             .copied()
             .unwrap_or(Entry::UNKNOWN)
     }
 
     /// True when (cell, local region) may carry traffic: healthy and not drained.
     fn eligible(&self, c: usize, r: usize) -> bool {
-        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[c * self.nr + r]
-    }
-
-    /// Today's weights of one cell.
-    fn current_row(&self, c: usize) -> &[u8] {
-        &self.current[c * self.nr..(c + 1) * self.nr]
+        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[(c, r)]
     }
 
     /// Running tasks in local region `r` (0 when unknown).
@@ -180,34 +170,40 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     // 1. Weights: evacuation (exempt) and failback (gated), cell by cell.
     let weights = weights::plan_weights(&cx);
     if let Some(alert) = weights::fail_static_alert(&cx, &weights) {
-        out.exemptions.push(Exemption::FailStatic);
+        out.plan.exemptions.push(Exemption::FailStatic);
         out.alerts.push(alert);
     }
     if let Some(alert) = weights::min_healthy_hold(&cx, &weights) {
         out.alerts.push(alert);
-        out.notes
+        out.plan
+            .notes
             .push("evacuation held: min_healthy_regions not met".into());
         return out;
     }
 
     // 2. Capacity: pre-scale and waits.
     let shares = Shares::new(cx.service, &cx.current, &weights.target);
-    let mut capacity = capacity::plan_capacity(&cx, &weights, &shares, out.target_desired.clone());
-    out.exemptions.extend(capacity.exemptions.iter().copied());
+    let mut capacity =
+        capacity::plan_capacity(&cx, &weights, &shares, out.plan.target_desired.clone());
+    out.plan
+        .exemptions
+        .extend(capacity.exemptions.iter().copied());
     out.alerts.extend(capacity.alerts.iter().cloned());
 
     // 3. Final weights: the target, or partial if capacity could not carry everything in
     // time.
     let settled = partial::settle(&cx, &weights, &capacity);
-    out.partial = settled.partial;
-    out.exemptions.extend(settled.exemptions.iter().copied());
+    out.plan.partial = settled.partial;
+    out.plan
+        .exemptions
+        .extend(settled.exemptions.iter().copied());
     out.alerts.extend(settled.alert.iter().cloned());
-    out.exemptions.extend(partial::drain_exemptions(&cx));
+    out.plan.exemptions.extend(partial::drain_exemptions(&cx));
 
     // 4. Guard the resulting state before it becomes steps.
-    if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.exemptions) {
+    if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.plan.exemptions) {
         out.alerts.push(alert);
-        out.target_weights = cx.current;
+        out.plan.target_weights = cx.current;
         return out;
     }
 
@@ -217,10 +213,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
 
     // 6. Data-plane switches.
     let switch_after = capacity::switch_prerequisites(&capacity);
-    let switches = switches::plan_switches(&cx, &settled.weights, &switch_after, &out.exemptions);
+    let switches =
+        switches::plan_switches(&cx, &settled.weights, &switch_after, &out.plan.exemptions);
     out.alerts.extend(switches.alert);
     steps.extend(switches.steps);
-    out.target_switches = switches.target;
+    out.plan.target_switches = switches.target;
 
     // 7. Weight steps: the evacuation, then the failback stage.
     let first_shift = steps.len();
@@ -235,8 +232,8 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     );
     let shift_ids: Vec<usize> = (first_shift..first_shift + shift_steps.len()).collect();
     steps.extend(shift_steps);
-    out.notes.extend(failback::failback_notes(&weights));
-    out.notes.dedup();
+    out.plan.notes.extend(failback::failback_notes(&weights));
+    out.plan.notes.dedup();
 
     // 8. After the incident: capacity back to steady state (discretionary).
     let (scale_down, target_desired) = capacity::steady_state(
@@ -249,20 +246,28 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     steps.extend(scale_down);
 
     out.steps = steps;
-    out.target_weights = settled.weights;
-    out.target_desired = target_desired;
+    out.plan.target_weights = settled.weights;
+    out.plan.target_desired = target_desired;
     out
 }
 
 /// The outcome that changes nothing: today's weights, desired counts and switches.
 fn unchanged(cx: &Context<'_>) -> Outcome {
     Outcome {
-        target_weights: cx.current.clone(),
-        target_switches: (0..switch::slots(cx.service) * cx.nr)
-            .map(|i| cx.live.switches.get(i).copied().flatten().unwrap_or(true))
-            .collect(),
-        target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
-        ..Outcome::default()
+        steps: Vec::new(),
+        alerts: Vec::new(),
+        plan: ServicePlan {
+            service: cx.s,
+            name: cx.service.name.clone(),
+            mode: cx.service.mode,
+            disposition: disposition(cx.inputs, cx.service),
+            target_weights: cx.current.clone(),
+            target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
+            target_switches: guard::live_switches(cx.service, &cx.live.switches),
+            partial: false,
+            notes: Vec::new(),
+            exemptions: Vec::new(),
+        },
     }
 }
 
@@ -274,11 +279,12 @@ fn guard_weights(
     settled: &Settled,
     exemptions: &[Exemption],
 ) -> Option<Alert> {
-    let discretionary_from: Option<&[u8]> = settled.failing_back.then_some(if weights.evacuating {
-        weights.evacuated.as_slice()
-    } else {
-        cx.current.as_slice()
-    });
+    let discretionary_from: Option<&Grid<u8>> =
+        settled.failing_back.then_some(if weights.evacuating {
+            &weights.evacuated
+        } else {
+            &cx.current
+        });
     let violations = guard::check_service(
         cx.inputs,
         cx.s,

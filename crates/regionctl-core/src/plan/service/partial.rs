@@ -5,13 +5,13 @@ use super::Context;
 use super::capacity::Capacity;
 use super::shares::cell_shares;
 use super::weights::Weights;
+use crate::grid::Grid;
 use crate::plan::{Alert, AlertKind, Exemption, ShiftPurpose};
-use crate::policy::Service;
 
 /// The weights the plan ends at.
 pub(super) struct Settled {
     /// Final weights per (cell, region).
-    pub weights: Vec<u8>,
+    pub weights: Grid<u8>,
     /// Why the evacuation moves traffic: a full evacuation or a partial one.
     pub purpose: ShiftPurpose,
     /// A failback stage moves: only with a full evacuation (a partial one waits).
@@ -40,20 +40,14 @@ pub(super) fn settle(cx: &Context<'_>, weights: &Weights, capacity: &Capacity) -
             alert: None,
         };
     };
-    let nr = cx.nr;
-    let final_weights = partial_weights(
-        cx.service,
-        &cx.current,
-        &weights.evacuated,
-        k.clamp(0.0, 1.0),
-    );
+    let final_weights = partial_weights(&cx.current, &weights.evacuated, k.clamp(0.0, 1.0));
     // Every region that keeps traffic it should lose is covered, cell by cell.
-    let exemptions = (0..nr)
+    let exemptions = (0..cx.nr)
         .filter(|r| {
             (0..cx.nc).any(|c| {
-                cx.current[c * nr + r] > 0
-                    && weights.evacuated[c * nr + r] == 0
-                    && final_weights[c * nr + r] > 0
+                cx.current[(c, *r)] > 0
+                    && weights.evacuated[(c, *r)] == 0
+                    && final_weights[(c, *r)] > 0
             })
         })
         .map(|r| Exemption::Partial { r })
@@ -80,19 +74,18 @@ pub(super) fn settle(cx: &Context<'_>, weights: &Weights, capacity: &Capacity) -
 /// Regions an operator override drains in some cell.
 pub(super) fn drain_exemptions(cx: &Context<'_>) -> Vec<Exemption> {
     (0..cx.nr)
-        .filter(|r| cx.drained.iter().skip(*r).step_by(cx.nr).any(|d| *d))
+        .filter(|r| cx.drained.column(*r).any(|d| *d))
         .map(|r| Exemption::OverrideDrain { r })
         .collect()
 }
 
 /// Weights moving a fraction `k` of the way from `current` to `target`, per cell.
-fn partial_weights(service: &Service, current: &[u8], target: &[u8], k: f64) -> Vec<u8> {
-    let nr = service.regions.len().max(1);
-    current
-        .chunks(nr)
-        .zip(target.chunks(nr))
-        .flat_map(|(cur, tgt)| partial_row(cur, tgt, k))
-        .collect()
+fn partial_weights(current: &Grid<u8>, target: &Grid<u8>, k: f64) -> Grid<u8> {
+    let mut out = current.clone();
+    for (c, row) in out.rows_mut().enumerate() {
+        row.copy_from_slice(&partial_row(current.row(c), target.row(c), k));
+    }
+    out
 }
 
 /// One cell of [`partial_weights`].

@@ -1,5 +1,6 @@
 //! Traffic shares: what fraction of a cell (or of the whole service) each region carries.
 
+use crate::grid::Grid;
 use crate::policy::Service;
 
 /// Service-level shares of each local region (mean over cells) at three points: today,
@@ -12,17 +13,15 @@ pub(super) struct Shares {
     /// At the baseline weights.
     pub baseline: Vec<f64>,
     /// The baseline weights per (cell, region).
-    pub baseline_weights: Vec<u8>,
+    pub baseline_weights: Grid<u8>,
 }
 
 impl Shares {
     /// The shares of `current` and `target` weights, and of the service's baseline.
-    pub fn new(service: &Service, current: &[u8], target: &[u8]) -> Self {
-        let baseline_weights: Vec<u8> = service
-            .cells
-            .iter()
-            .flat_map(|c| c.baseline_weights.iter().copied())
-            .collect();
+    pub fn new(service: &Service, current: &Grid<u8>, target: &Grid<u8>) -> Self {
+        let baseline_weights = Grid::from_fn(service.cells.len(), service.regions.len(), |c, r| {
+            service.cells[c].baseline_weights[r]
+        });
         Shares {
             current: shares(service, current),
             target: shares(service, target),
@@ -46,11 +45,11 @@ pub(crate) fn cell_shares(weights: &[u8]) -> Vec<f64> {
 }
 
 /// Service-level share of each region (mean over cells).
-fn shares(service: &Service, weights: &[u8]) -> Vec<f64> {
+fn shares(service: &Service, weights: &Grid<u8>) -> Vec<f64> {
     let nr = service.regions.len();
     let nc = service.cells.len().max(1);
     let mut out = vec![0.0; nr];
-    for row in weights.chunks_exact(nr.max(1)).take(service.cells.len()) {
+    for row in weights.rows().take(service.cells.len()) {
         let total: u32 = row.iter().map(|w| u32::from(*w)).sum();
         for (o, w) in out.iter_mut().zip(row) {
             *o += if total == 0 {

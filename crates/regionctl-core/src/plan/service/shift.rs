@@ -7,6 +7,7 @@ use super::partial::Settled;
 use super::shares::{Shares, cell_shares, stage_of};
 use super::weights::Weights;
 use super::{Context, LocalStep, SHARE_EPSILON};
+use crate::grid::Grid;
 use crate::health::Entry;
 use crate::plan::{Action, Plane, Reason, ShiftPurpose, WeightChange};
 use crate::switch;
@@ -50,7 +51,7 @@ fn evacuation_step(
     } else {
         &settled.weights
     };
-    let changes = diff(&cx.current, to, cx.nr);
+    let changes = diff(&cx.current, to);
     if changes.is_empty() {
         return None;
     }
@@ -87,13 +88,12 @@ fn failback_step(
     if !settled.failing_back {
         return None;
     }
-    let nr = cx.nr;
     let from = if weights.evacuating {
         &weights.evacuated
     } else {
         &cx.current
     };
-    let changes = diff(from, &settled.weights, nr);
+    let changes = diff(from, &settled.weights);
     if changes.is_empty() {
         return None;
     }
@@ -104,12 +104,12 @@ fn failback_step(
     // Every region that gains share in some cell, whatever the service-wide average.
     let gains = |r: usize| {
         (0..cx.nc).any(|c| {
-            let before = cell_shares(&from[c * nr..(c + 1) * nr]);
-            let after = cell_shares(&settled.weights[c * nr..(c + 1) * nr]);
+            let before = cell_shares(from.row(c));
+            let after = cell_shares(settled.weights.row(c));
             after[r] > before[r] + SHARE_EPSILON
         })
     };
-    let reasons = (0..nr)
+    let reasons = (0..cx.nr)
         .filter(|r| gains(*r))
         .map(|r| Reason::Failback {
             r,
@@ -131,14 +131,13 @@ fn failback_step(
 }
 
 /// The weight changes from `from` to `to`, per (cell, region) that differs.
-fn diff(from: &[u8], to: &[u8], nr: usize) -> Vec<WeightChange> {
-    from.iter()
+fn diff(from: &Grid<u8>, to: &Grid<u8>) -> Vec<WeightChange> {
+    from.indexed()
         .zip(to)
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| WeightChange {
-            cell: u32::try_from(i / nr).unwrap_or(u32::MAX),
-            r: u16::try_from(i % nr).unwrap_or(u16::MAX),
+        .filter(|((_, a), b)| a != b)
+        .map(|(((c, r), a), b)| WeightChange {
+            cell: u32::try_from(c).unwrap_or(u32::MAX),
+            r: u16::try_from(r).unwrap_or(u16::MAX),
             from: Some(*a),
             to: *b,
         })
@@ -146,12 +145,11 @@ fn diff(from: &[u8], to: &[u8], nr: usize) -> Vec<WeightChange> {
 }
 
 /// Reasons for an evacuation: every region losing traffic and why.
-fn unhealthy_reasons(cx: &Context<'_>, evacuated: &[u8]) -> Vec<Reason> {
-    let nr = cx.nr;
+fn unhealthy_reasons(cx: &Context<'_>, evacuated: &Grid<u8>) -> Vec<Reason> {
     let mut reasons = Vec::new();
-    for r in 0..nr {
+    for r in 0..cx.nr {
         let cells: Vec<usize> = (0..cx.nc)
-            .filter(|c| cx.current[c * nr + r] > evacuated[c * nr + r])
+            .filter(|c| cx.current[(*c, r)] > evacuated[(*c, r)])
             .collect();
         if !cells.is_empty() {
             reasons.push(region_reason(cx, r, &cells));
@@ -164,19 +162,14 @@ fn unhealthy_reasons(cx: &Context<'_>, evacuated: &[u8]) -> Vec<Reason> {
 /// health, or unknown health.
 pub(super) fn region_reason(cx: &Context<'_>, r: usize, cells: &[usize]) -> Reason {
     let service = cx.service;
-    let nr = cx.nr;
     let first_cell = cells.first().copied().unwrap_or(0);
     let first = cx
         .health
         .entries
-        .get(first_cell * nr + r)
+        .get(first_cell, r)
         .copied()
         .unwrap_or(Entry::UNKNOWN);
-    if cx
-        .drained
-        .get(first_cell * nr + r)
-        .copied()
-        .unwrap_or(false)
+    if cx.drained.get(first_cell, r).copied().unwrap_or(false)
         && let Some(o) = cx.inputs.controls.active(
             cx.inputs.bundle,
             &service.name,

@@ -7,6 +7,7 @@
 
 use super::shift::region_reason;
 use super::{Context, LocalStep, guard_alert};
+use crate::grid::Grid;
 use crate::guard;
 use crate::plan::{Action, Alert, Exemption, Plane, Reason};
 use crate::policy::raw::SwitchScope;
@@ -17,7 +18,7 @@ pub(super) struct SwitchPlan {
     /// The switch steps.
     pub steps: Vec<LocalStep>,
     /// Switch states once the plan has completed, per (slot, local region).
-    pub target: Vec<bool>,
+    pub target: Grid<bool>,
     /// The guard held the switches.
     pub alert: Option<Alert>,
 }
@@ -26,7 +27,7 @@ pub(super) struct SwitchPlan {
 /// switch going off waits for `capacity_first` (the capacity waits).
 pub(super) fn plan_switches(
     cx: &Context<'_>,
-    final_weights: &[u8],
+    final_weights: &Grid<u8>,
     capacity_first: &[usize],
     exemptions: &[Exemption],
 ) -> SwitchPlan {
@@ -44,22 +45,18 @@ pub(super) fn plan_switches(
 /// traffic — no steps, the switches as they are, and the violations.
 fn switch_steps(
     cx: &Context<'_>,
-    final_weights: &[u8],
+    final_weights: &Grid<u8>,
     capacity_first: &[usize],
     exemptions: &[Exemption],
-) -> (Vec<LocalStep>, Vec<bool>, Vec<guard::Violation>) {
+) -> (Vec<LocalStep>, Grid<bool>, Vec<guard::Violation>) {
     let service = cx.service;
-    let nr = cx.nr;
     let live = &cx.live.switches;
     let target = switch::target_switches(service, final_weights, live, |c, r| cx.eligible(c, r));
     let mut steps = Vec::new();
     let violations = guard::check_answered(cx.inputs, cx.s, final_weights, &target, exemptions);
     if !violations.is_empty() {
         // Hold the switches as they are; the weights were guarded on their own.
-        let held = (0..target.len())
-            .map(|i| live.get(i).copied().flatten().unwrap_or(true))
-            .collect();
-        return (steps, held, violations);
+        return (steps, guard::live_switches(service, live), violations);
     }
     let scope_is_cell = switch::slots(service) > 1
         || service
@@ -67,38 +64,34 @@ fn switch_steps(
             .switch
             .as_ref()
             .is_some_and(|sw| sw.scope == SwitchScope::Cell);
-    for slot in 0..switch::slots(service) {
-        for r in 0..nr {
-            let i = slot * nr + r;
-            let from = live.get(i).copied().flatten();
-            let on = target[i];
-            if from.unwrap_or(true) == on {
-                continue;
-            }
-            let cells: Vec<usize> = switch::cells_of_slot(service, slot).collect();
-            let reasons = if on {
-                vec![Reason::SwitchOn { r }]
-            } else {
-                vec![region_reason(cx, r, &cells)]
-            };
-            steps.push(LocalStep {
-                action: Action::SetSwitch {
-                    r,
-                    cell: scope_is_cell.then(|| u32::try_from(slot).unwrap_or(u32::MAX)),
-                    from,
-                    on,
-                },
-                after: if on {
-                    Vec::new()
-                } else {
-                    capacity_first.to_vec()
-                },
-                reasons,
-                plane: Plane::CloudWatchDataPlane,
-                discretionary: false,
-                takes_effect_secs: switch::switch_visible_secs(service),
-            });
+    for ((slot, r), &on) in target.indexed() {
+        let from = live.get(slot, r).copied().flatten();
+        if from.unwrap_or(true) == on {
+            continue;
         }
+        let cells: Vec<usize> = switch::cells_of_slot(service, slot).collect();
+        let reasons = if on {
+            vec![Reason::SwitchOn { r }]
+        } else {
+            vec![region_reason(cx, r, &cells)]
+        };
+        steps.push(LocalStep {
+            action: Action::SetSwitch {
+                r,
+                cell: scope_is_cell.then(|| u32::try_from(slot).unwrap_or(u32::MAX)),
+                from,
+                on,
+            },
+            after: if on {
+                Vec::new()
+            } else {
+                capacity_first.to_vec()
+            },
+            reasons,
+            plane: Plane::CloudWatchDataPlane,
+            discretionary: false,
+            takes_effect_secs: switch::switch_visible_secs(service),
+        });
     }
     (steps, target, Vec::new())
 }

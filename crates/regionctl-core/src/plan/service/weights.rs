@@ -5,6 +5,7 @@
 use super::failback::{FailbackGate, failback_gate, staged};
 use super::shares::cell_shares;
 use super::{Context, SHARE_EPSILON};
+use crate::grid::Grid;
 use crate::health::Verdict;
 use crate::plan::{Alert, AlertKind};
 use crate::policy::Service;
@@ -12,9 +13,9 @@ use crate::policy::Service;
 /// Desired weights per (cell, region), before capacity has its say.
 pub(super) struct Weights {
     /// Where the exempt evacuation leaves each (cell, region).
-    pub evacuated: Vec<u8>,
+    pub evacuated: Grid<u8>,
     /// The evacuation plus any permitted failback stage.
-    pub target: Vec<u8>,
+    pub target: Grid<u8>,
     /// Per cell: no eligible region, held as it is.
     pub held: Vec<bool>,
     /// Regions that should get traffic back but may not yet (one entry per cell).
@@ -49,23 +50,23 @@ struct CellRows<'a> {
 pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
     let nr = cx.nr;
     let gate = failback_gate(cx);
-    // Flat per-(cell, region) buffers, written cell by cell; scratch buffers are reused, so
-    // the common paths allocate nothing per cell.
+    // Per-(cell, region) grids, written row by row; scratch buffers are reused, so the
+    // common paths allocate nothing per cell.
     let mut evacuated = cx.current.clone();
     let mut target = cx.current.clone();
     let mut held = vec![false; cx.nc];
     let mut blocked: Vec<usize> = Vec::new();
     let mut eligible = vec![false; nr];
     let mut full = vec![0u8; nr];
-    for c in 0..cx.nc {
-        let cur = cx.current_row(c);
+    for (c, cell_held) in held.iter_mut().enumerate() {
+        let cur = cx.current.row(c);
         for (r, e) in eligible.iter_mut().enumerate() {
             *e = cx.eligible(c, r);
         }
         let rows = CellRows {
             full: &mut full,
-            evacuated: &mut evacuated[c * nr..(c + 1) * nr],
-            target: &mut target[c * nr..(c + 1) * nr],
+            evacuated: evacuated.row_mut(c),
+            target: target.row_mut(c),
         };
         let plan = plan_cell(cx.service, c, cur, &eligible, &gate, rows);
         #[cfg(feature = "planted-bugs")]
@@ -73,11 +74,11 @@ pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
             && eligible.iter().filter(|e| **e).count() <= 1
             && (0..nr).any(|r| cur[r] > 0 && cx.entry(c, r).verdict.is_unhealthy())
         {
-            evacuated[c * nr..(c + 1) * nr].fill(0);
-            target[c * nr..(c + 1) * nr].fill(0);
+            evacuated.row_mut(c).fill(0);
+            target.row_mut(c).fill(0);
             continue;
         }
-        held[c] = plan.held;
+        *cell_held = plan.held;
         blocked.extend(plan.blocked);
     }
     let evacuating = evacuated != cx.current;
@@ -189,11 +190,10 @@ pub(super) fn fail_static_alert(cx: &Context<'_>, weights: &Weights) -> Option<A
     if held_cells == 0 {
         return None;
     }
-    let nr = cx.nr;
     let bad = (0..cx.nc).any(|c| {
         weights.held[c]
-            && (0..nr)
-                .any(|r| cx.current[c * nr + r] > 0 && cx.entry(c, r).verdict != Verdict::Healthy)
+            && (0..cx.nr)
+                .any(|r| cx.current[(c, r)] > 0 && cx.entry(c, r).verdict != Verdict::Healthy)
     });
     bad.then(|| Alert {
         kind: AlertKind::HoldFailStatic,

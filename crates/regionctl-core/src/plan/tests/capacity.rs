@@ -23,7 +23,7 @@ fn receivers_are_pre_scaled_before_the_shift() {
         }
         // ceil(full × new share / baseline share), share averaged over cells.
         let nc = x.svc().cells.len();
-        let new_share: f64 = (0..nc).map(|c| share(x.row(tgt, c), r)).sum::<f64>() / nc as f64;
+        let new_share: f64 = (0..nc).map(|c| share(tgt.row(c), r)).sum::<f64>() / nc as f64;
         let expected =
             (f64::from(ecs.full_count) * new_share / x.svc().baseline_share(r)).ceil() as u32;
         let step = x
@@ -182,8 +182,8 @@ fn warm_standby_degraded_source_waits_for_capacity_first() {
             .any(|s| matches!(s.action, Action::WaitForCapacity { .. }))
     );
     let sp2 = x.sp(&p2);
-    assert_eq!(sp2.target_weights[ec], 0);
-    assert!(sp2.target_weights[ew] > 0);
+    assert_eq!(sp2.target_weights[(0, ec)], 0);
+    assert!(sp2.target_weights[(0, ew)] > 0);
     assert!(!sp2.partial);
     assert_eq!(x.shifts(&p2).len(), 1);
 }
@@ -205,7 +205,7 @@ fn warm_standby_plan_shifts_after_the_wait() {
     let shifts = x.shifts(&p);
     assert_eq!(shifts.len(), 1, "scale → wait → shift");
     assert!(shifts[0].0.after.contains(&wait.id));
-    assert_eq!(x.sp(&p).target_weights[x.r("eu-central-1")], 0);
+    assert_eq!(x.sp(&p).target_weights[(0, x.r("eu-central-1"))], 0);
 }
 
 #[test]
@@ -258,13 +258,13 @@ fn warm_standby_hold_expires_into_a_partial_shift_with_alert() {
             .iter()
             .any(|r| matches!(r, Reason::CapacityTimeout { .. }))
     );
-    let moved = share(&sp.target_weights, ew);
+    let moved = share(sp.target_weights.row(0), ew);
     let k = f64::from(running) / f64::from(ecs.ready_threshold(ecs.full_count));
     assert!(
         (moved - k).abs() <= 0.01 + 1e-9,
         "moved {moved}, capacity carries {k}"
     );
-    assert!(sp.target_weights[ec] > 0 && moved > 0.0);
+    assert!(sp.target_weights[(0, ec)] > 0 && moved > 0.0);
 }
 
 #[test]
@@ -294,7 +294,10 @@ fn warm_standby_hard_down_shifts_at_once_with_alert() {
     assert!(x.alerts(&p).contains(&AlertKind::ShiftBeforeCapacity));
     let sp = x.sp(&p);
     assert_eq!(
-        (sp.target_weights[ec] == 0, sp.target_weights[ew] > 0),
+        (
+            sp.target_weights[(0, ec)] == 0,
+            sp.target_weights[(0, ew)] > 0
+        ),
         (true, true)
     );
     let scale = x
@@ -365,7 +368,7 @@ fn warm_standby_wait_does_not_hold_a_down_region() {
     );
     let v1 = 1;
     assert_eq!(
-        x.row(&x.sp(&p).target_weights, v1)[ew],
+        x.sp(&p).target_weights.row(v1)[ew],
         0,
         "{:?}",
         x.sp(&p).target_weights

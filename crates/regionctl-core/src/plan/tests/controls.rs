@@ -24,7 +24,7 @@ fn drain_override_evacuates_a_healthy_region() {
     };
     let p = run(&b, &h, &live, &controls, NOW);
     for c in 0..x.svc().cells.len() {
-        assert_eq!(x.row(&x.sp(&p).target_weights, c)[ew], 0);
+        assert_eq!(x.sp(&p).target_weights.row(c)[ew], 0);
     }
     assert!(
         x.sp(&p)
@@ -47,7 +47,7 @@ fn drain_override_evacuates_a_healthy_region() {
     cell_controls.overrides[0].cell = Some(x.svc().cells[3].id.clone());
     let p = run(&b, &h, &live, &cell_controls, NOW);
     for c in 0..x.svc().cells.len() {
-        let w = x.row(&x.sp(&p).target_weights, c)[ew];
+        let w = x.sp(&p).target_weights.row(c)[ew];
         assert_eq!(w == 0, c == 3, "cell {c}");
     }
 }

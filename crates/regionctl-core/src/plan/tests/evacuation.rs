@@ -18,10 +18,7 @@ fn steady_state_needs_no_steps() {
     assert!(p.alerts.is_empty(), "{:#?}", p.alerts);
     for sp in &p.services {
         let l = &live.services[sp.service];
-        assert_eq!(
-            sp.target_weights,
-            l.weights.iter().map(|w| w.unwrap()).collect::<Vec<_>>()
-        );
+        assert_eq!(sp.target_weights, l.weights.map(|w| w.unwrap()));
     }
 }
 
@@ -40,8 +37,8 @@ fn active_active_evacuation_zeroes_only_the_failing_region() {
         let tgt = &x.sp(&p).target_weights;
         for c in 0..x.svc().cells.len() {
             for r in 0..x.nr() {
-                let before = cur[c * x.nr() + r].unwrap();
-                let after = tgt[c * x.nr() + r];
+                let before = cur[(c, r)].unwrap();
+                let after = tgt[(c, r)];
                 if r == ew {
                     assert_eq!(after, 0, "{name} cell {c}: the failing region must go to 0");
                 } else if before > 0 {
@@ -52,7 +49,7 @@ fn active_active_evacuation_zeroes_only_the_failing_region() {
                 }
             }
             assert!(
-                x.row(tgt, c).iter().any(|w| *w > 0),
+                tgt.row(c).iter().any(|w| *w > 0),
                 "{name} cell {c}: not all-zero"
             );
         }
@@ -76,7 +73,7 @@ fn active_active_evacuation_zeroes_only_the_failing_region() {
     let x = Svc::new(&b, "content");
     let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
     assert_eq!(
-        x.row(&x.sp(&p).target_weights, na),
+        x.sp(&p).target_weights.row(na),
         x.svc().cells[na].baseline_weights.as_slice()
     );
 }
@@ -102,11 +99,7 @@ fn backup_restore_records_a_restore_and_moves_nothing() {
     assert!(x.alerts(&p).contains(&AlertKind::RestoreRequired));
     let sp = x.sp(&p);
     assert!(sp.exemptions.contains(&Exemption::BackupRestore));
-    let cur: Vec<u8> = live.services[x.s]
-        .weights
-        .iter()
-        .map(|w| w.unwrap())
-        .collect();
+    let cur = live.services[x.s].weights.map(|w| w.unwrap());
     assert_eq!(sp.target_weights, cur);
     // The standby failing needs no restore (it serves nothing).
     let h = view(&b, NOW, |s, r, _| {
@@ -126,11 +119,7 @@ fn all_regions_down_holds_and_alerts() {
         let x = Svc::new(&b, name);
         assert!(x.steps(&p).is_empty(), "{name}: {:#?}", x.steps(&p));
         assert!(x.alerts(&p).contains(&AlertKind::HoldFailStatic), "{name}");
-        let cur: Vec<u8> = live.services[x.s]
-            .weights
-            .iter()
-            .map(|w| w.unwrap())
-            .collect();
+        let cur = live.services[x.s].weights.map(|w| w.unwrap());
         assert_eq!(x.sp(&p).target_weights, cur, "{name}: fail static");
         assert!(x.sp(&p).exemptions.contains(&Exemption::FailStatic));
     }
@@ -158,7 +147,7 @@ fn unknown_regions_receive_no_traffic() {
     let x = Svc::new(&b, "playback");
     let ue = x.r("us-east-1");
     for c in 0..x.svc().cells.len() {
-        assert_eq!(x.row(&x.sp(&p).target_weights, c)[ue], 0);
+        assert_eq!(x.sp(&p).target_weights.row(c)[ue], 0);
     }
     assert!(
         x.shifts(&p)[0]
@@ -182,7 +171,7 @@ fn unknown_regions_receive_no_traffic() {
         assert_eq!(split["eu-central-1"], 100, "{cell}: {split:?}");
     }
     let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
-    assert_eq!(x.row(&x.sp(&p).target_weights, na)[x.r("eu-west-1")], 0);
+    assert_eq!(x.sp(&p).target_weights.row(na)[x.r("eu-west-1")], 0);
     // auth: failing over into an unknown standby is not allowed: hold and alert.
     let h = view(&b, NOW, |s, r, _| match (s, r) {
         ("auth", "eu-central-1") => Some(Verdict::Down),
@@ -253,7 +242,7 @@ fn min_healthy_regions_holds_evacuation() {
         (r == "us-east-1").then_some(Verdict::Down)
     });
     let p = run(&b, &h, &live, &Controls::default(), NOW);
-    assert_eq!(x.sp(&p).target_weights[x.r("us-east-1")], 0);
+    assert_eq!(x.sp(&p).target_weights[(0, x.r("us-east-1"))], 0);
     assert_eq!(x.shifts(&p).len(), 1);
     // Two down: one healthy would remain: hold, alert, no steps.
     let h = view(&b, NOW, |_, r, _| {
@@ -262,10 +251,6 @@ fn min_healthy_regions_holds_evacuation() {
     let p = run(&b, &h, &live, &Controls::default(), NOW);
     assert!(x.steps(&p).is_empty());
     assert!(x.alerts(&p).contains(&AlertKind::HoldMinHealthyRegions));
-    let cur: Vec<u8> = live.services[x.s]
-        .weights
-        .iter()
-        .map(|w| w.unwrap())
-        .collect();
+    let cur = live.services[x.s].weights.map(|w| w.unwrap());
     assert_eq!(x.sp(&p).target_weights, cur);
 }

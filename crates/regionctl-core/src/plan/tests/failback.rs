@@ -13,10 +13,7 @@ fn playback_after_evacuation(b: &Bundle) -> LiveState {
     apply(&p, &mut live, ago(7200));
     let x = Svc::new(b, "playback");
     for c in 0..x.svc().cells.len() {
-        assert_eq!(
-            live.services[x.s].weights[c * x.nr() + x.r("eu-west-1")],
-            Some(0)
-        );
+        assert_eq!(live.services[x.s].weights[(c, x.r("eu-west-1"))], Some(0));
     }
     live
 }
@@ -58,15 +55,11 @@ fn failback_is_staged_and_bounded_per_step() {
                 .iter()
                 .any(|r| matches!(r, Reason::Failback { r, .. } if *r == ew))
         );
-        let before: Vec<u8> = live.services[x.s]
-            .weights
-            .iter()
-            .map(|w| w.unwrap())
-            .collect();
+        let before = live.services[x.s].weights.map(|w| w.unwrap());
         let after = &x.sp(&p).target_weights;
         for c in 0..x.svc().cells.len() {
-            let from = x.row(&before, c);
-            let to = x.row(after, c);
+            let from = before.row(c);
+            let to = after.row(c);
             let moved: f64 = (0..x.nr())
                 .map(|r| (share(to, r) - share(from, r)).max(0.0))
                 .sum::<f64>()
@@ -76,7 +69,7 @@ fn failback_is_staged_and_bounded_per_step() {
                 "cell {c}: moved {moved}"
             );
         }
-        let cell0 = x.row(after, 0);
+        let cell0 = after.row(0);
         stages_seen.push((share(cell0, ew) / baseline * 100.0).round() as u32);
         apply(&p, &mut live, now);
         // The next stage waits for the cooldown.
@@ -111,12 +104,9 @@ fn failback_is_staged_and_bounded_per_step() {
         stages_seen, expected,
         "stages of eu-west-1's baseline share"
     );
-    let baseline_w: Vec<Option<u8>> = x
-        .svc()
-        .cells
-        .iter()
-        .flat_map(|c| c.baseline_weights.iter().map(|w| Some(*w)))
-        .collect();
+    let baseline_w = Grid::from_fn(x.svc().cells.len(), x.nr(), |c, r| {
+        Some(x.svc().cells[c].baseline_weights[r])
+    });
     assert_eq!(live.services[x.s].weights, baseline_w);
 }
 
@@ -168,7 +158,7 @@ fn manual_failback_needs_a_restore_override() {
     let ecs = x.svc().ecs.as_ref().unwrap();
     // After a failover: traffic on the standby, both regions at full capacity.
     let mut live = LiveState::steady(&b);
-    live.services[x.s].weights = vec![Some(0), Some(1)];
+    live.services[x.s].weights = one_cell(vec![Some(0), Some(1)]);
     for r in [ec, ew] {
         live.services[x.s].ecs[r] = Some(EcsState {
             desired: ecs.full_count,
@@ -202,7 +192,7 @@ fn manual_failback_needs_a_restore_override() {
     assert_eq!(shifts[0].1, ShiftPurpose::Failback);
     // First stage only, within the step limit.
     let first = x.svc().safety.failback_stages_percent[0];
-    let got = share(&x.sp(&p).target_weights, ec) * 100.0;
+    let got = share(x.sp(&p).target_weights.row(0), ec) * 100.0;
     assert!(
         (got - f64::from(first)).abs() <= 1.0,
         "first stage {first}%, got {got}"
@@ -223,7 +213,7 @@ fn small_step_limit_splits_a_large_stage() {
     let x = Svc::new(&b, "trio");
     let ec = x.r("eu-central-1");
     let mut live = LiveState::steady(&b);
-    live.services[x.s].weights = vec![Some(0), Some(30), Some(30)];
+    live.services[x.s].weights = one_cell(vec![Some(0), Some(30), Some(30)]);
     let h = view(&b, NOW, |_, _, _| None);
     let mut now = NOW;
     let mut shares = vec![0.0];
@@ -232,18 +222,14 @@ fn small_step_limit_splits_a_large_stage() {
         if x.shifts(&p).is_empty() {
             break;
         }
-        let from: Vec<u8> = live.services[x.s]
-            .weights
-            .iter()
-            .map(|w| w.unwrap())
-            .collect();
+        let from = live.services[x.s].weights.map(|w| w.unwrap());
         let to = x.sp(&p).target_weights.clone();
         let moved: f64 = (0..3)
-            .map(|r| (share(&to, r) - share(&from, r)).max(0.0))
+            .map(|r| (share(to.row(0), r) - share(from.row(0), r)).max(0.0))
             .sum::<f64>()
             * 100.0;
         assert!(moved <= 11.0, "moved {moved}");
-        shares.push(share(&to, ec));
+        shares.push(share(to.row(0), ec));
         apply(&p, &mut live, now);
         now = now.plus_secs(60);
     }
@@ -253,7 +239,7 @@ fn small_step_limit_splits_a_large_stage() {
     );
     assert_eq!(
         live.services[x.s].weights,
-        vec![Some(40), Some(30), Some(30)]
+        one_cell(vec![Some(40), Some(30), Some(30)])
     );
 }
 
@@ -298,7 +284,7 @@ fn failback_stage_keeps_the_rest_where_it_is() {
     let mut live = LiveState::steady(&b);
     let mut w = vec![Some(0); 3];
     w[ew] = Some(100);
-    live.services[x.s].weights = w;
+    live.services[x.s].weights = one_cell(w);
     let h = view(&b, NOW, |_, r, _| {
         (r == "us-west-2").then_some(Verdict::Degraded)
     });
@@ -309,10 +295,10 @@ fn failback_stage_keeps_the_rest_where_it_is() {
         "{:?}",
         p.alerts
     );
-    assert_eq!(sp.target_weights[uw], 0, "{:?}", sp.target_weights);
+    assert_eq!(sp.target_weights[(0, uw)], 0, "{:?}", sp.target_weights);
     let first = f64::from(x.svc().safety.failback_stages_percent[0]);
-    assert!((share(&sp.target_weights, ec) * 100.0 - first).abs() <= 1.0);
-    assert!((share(&sp.target_weights, ew) * 100.0 - (100.0 - first)).abs() <= 1.0);
+    assert!((share(sp.target_weights.row(0), ec) * 100.0 - first).abs() <= 1.0);
+    assert!((share(sp.target_weights.row(0), ew) * 100.0 - (100.0 - first)).abs() <= 1.0);
 }
 
 #[test]
@@ -325,9 +311,9 @@ fn failback_gate_uses_shares() {
         .as_str()]);
     let x = Svc::new(&b, "trio");
     let mut live = LiveState::steady(&b);
-    live.services[x.s].weights = vec![Some(40), Some(200), Some(200)];
+    live.services[x.s].weights = one_cell(vec![Some(40), Some(200), Some(200)]);
     let mut h = view(&b, NOW, |_, _, _| None);
-    h.services[x.s].entries[x.r("eu-central-1")].since = ago(10);
+    h.services[x.s].entries[(0, x.r("eu-central-1"))].since = ago(10);
     let p = run(&b, &h, &live, &Controls::default(), NOW);
     assert!(x.shifts(&p).is_empty(), "{:#?}", x.shifts(&p));
 }

@@ -72,11 +72,10 @@ fn view(
         Verdict::Healthy
     });
     for (s, svc) in bundle.services.iter().enumerate() {
-        let nr = svc.regions.len();
         for (c, cell) in svc.cells.iter().enumerate() {
             for (r, sr) in svc.regions.iter().enumerate() {
                 if let Some(verdict) = f(&svc.name, &sr.name, &cell.id) {
-                    v.services[s].entries[c * nr + r] = Entry {
+                    v.services[s].entries[(c, r)] = Entry {
                         verdict,
                         since,
                         ..Entry::UNKNOWN
@@ -114,8 +113,8 @@ fn run(
 fn apply(plan: &Plan, live: &mut LiveState, now: Timestamp) {
     for sp in &plan.services {
         let l = &mut live.services[sp.service];
-        l.weights = sp.target_weights.iter().map(|w| Some(*w)).collect();
-        l.switches = sp.target_switches.iter().map(|on| Some(*on)).collect();
+        l.weights = sp.target_weights.map(|w| Some(*w));
+        l.switches = sp.target_switches.map(|on| Some(*on));
         for (r, d) in sp.target_desired.iter().enumerate() {
             if let Some(d) = d {
                 l.ecs[r] = Some(EcsState {
@@ -167,9 +166,6 @@ impl<'a> Svc<'a> {
     fn steps<'p>(&self, p: &'p Plan) -> Vec<&'p Step> {
         p.steps_of(self.s).collect()
     }
-    fn row<'w>(&self, w: &'w [u8], c: usize) -> &'w [u8] {
-        &w[c * self.nr()..(c + 1) * self.nr()]
-    }
     fn alerts(&self, p: &Plan) -> Vec<AlertKind> {
         p.alerts
             .iter()
@@ -186,6 +182,12 @@ impl<'a> Svc<'a> {
             })
             .collect()
     }
+}
+
+/// The weights (or states) of a service with one cell.
+fn one_cell<T>(values: Vec<T>) -> Grid<T> {
+    let regions = values.len();
+    Grid::from_vec(1, regions, values).unwrap()
 }
 
 fn share(row: &[u8], r: usize) -> f64 {

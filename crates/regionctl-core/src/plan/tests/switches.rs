@@ -41,7 +41,7 @@ fn region_loss_flips_the_switch_and_writes_weights_independently() {
     // Neither waits for the other: a control-plane outage must not block the switch.
     assert!(!sw.after.contains(&shift.id) && !shift.after.contains(&sw.id));
     let sp = x.sp(&p);
-    assert_eq!(sp.target_switches, vec![false, true, true]);
+    assert_eq!(sp.target_switches, one_cell(vec![false, true, true]));
 
     // Applied, the same situation flips and shifts nothing more (the Lambda cover that
     // bridged the capacity gap is unwound by ALB steps, which are not this test's subject).
@@ -72,7 +72,7 @@ fn control_plane_outage_leaves_weights_behind_but_the_switch_still_flips() {
     let x = Svc::new(&b, "playback");
     let ec = x.r("eu-central-1");
     let mut live = LiveState::steady(&b);
-    live.services[x.s].switches[ec] = Some(false);
+    live.services[x.s].switches[(0, ec)] = Some(false);
     let h = view(&b, ago(300), |s, r, _| {
         (s == "playback" && r == "eu-central-1").then_some(Verdict::Down)
     });
@@ -166,13 +166,15 @@ fn the_guard_rejects_switch_states_route53_would_answer_badly() {
         controls: &controls,
         now: NOW,
     };
-    let weights: Vec<u8> = live.services[x.s]
-        .weights
-        .iter()
-        .map(|w| w.unwrap())
-        .collect();
+    let weights = live.services[x.s].weights.map(|w| w.unwrap());
     // Every switch off: Route 53 fails open.
-    let v = crate::guard::check_answered(&inputs, x.s, &weights, &[false, false, false], &[]);
+    let v = crate::guard::check_answered(
+        &inputs,
+        x.s,
+        &weights,
+        &one_cell(vec![false, false, false]),
+        &[],
+    );
     assert!(
         matches!(v[0], crate::guard::Violation::AllSwitchesOff { .. }),
         "{v:?}"
@@ -188,7 +190,7 @@ fn the_guard_rejects_switch_states_route53_would_answer_badly() {
     // answered check sees Route 53 fall back to the weight-0 record of a down region.
     let mut off = weights.clone();
     for c in 0..x.svc().cells.len() {
-        off[c * 3] = 0;
+        off[(c, 0)] = 0;
     }
     let down_and_off = view(&b, ago(300), |s, r, _| {
         (s == "playback" && r != "us-east-1").then_some(Verdict::Down)
@@ -198,12 +200,24 @@ fn the_guard_rejects_switch_states_route53_would_answer_badly() {
         ..inputs
     };
     // us-east-1 (healthy) switched off, eu-west-1 (down, weight 30) on: answered to a down region.
-    let v = crate::guard::check_answered(&inputs2, x.s, &off, &[false, true, false], &[]);
+    let v = crate::guard::check_answered(
+        &inputs2,
+        x.s,
+        &off,
+        &one_cell(vec![false, true, false]),
+        &[],
+    );
     assert!(
         v.iter().any(|v| matches!(v, crate::guard::Violation::AnsweredToUnhealthy { region, .. } if region == "eu-west-1")),
         "{v:?}"
     );
     // Its switch off: answered traffic avoids it even though the weights were not written.
-    let v = crate::guard::check_answered(&inputs, x.s, &weights, &[false, true, true], &[]);
+    let v = crate::guard::check_answered(
+        &inputs,
+        x.s,
+        &weights,
+        &one_cell(vec![false, true, true]),
+        &[],
+    );
     assert!(v.is_empty(), "{v:?}");
 }

@@ -74,14 +74,15 @@ fn from_effects(
             );
         }
         (Some(sc), Some(w)) if sc.seq < w.seq => {
-            out.met = true;
-            out.at = Some(t_of(w.at));
-            out.observed = format!(
-                "capacity first ({}), then its share rose with {} at {} by {}",
-                describe_scale(sc),
-                how(w),
-                clock(t_of(w.at)),
-                w.by
+            out.met_at(
+                t_of(w.at),
+                format!(
+                    "capacity first ({}), then its share rose with {} at {} by {}",
+                    describe_scale(sc),
+                    how(w),
+                    clock(t_of(w.at)),
+                    w.by
+                ),
             );
         }
         (sc, Some(w)) => {

@@ -81,20 +81,21 @@ pub(super) fn decision(game: &Game<'_>, x: &Expectation, mut out: Outcome) -> Ou
         .find(|d| d.first_t >= from && deadline.is_none_or(|dl| d.first_t <= dl));
     match (timely, candidates.first()) {
         (Some(d), _) => {
-            out.met = true;
-            out.at = Some(d.first_t);
             let statuses: Vec<String> = d
                 .statuses
                 .iter()
                 .map(|(t, by, st)| format!("{st} ({by} {})", clock(*t)))
                 .collect();
-            out.observed = format!(
-                "decision {} recorded at {} by {}, statuses {}: {}",
-                d.id,
-                clock(d.first_t),
-                d.recorded_by,
-                statuses.join(" → "),
-                d.headline()
+            out.met_at(
+                d.first_t,
+                format!(
+                    "decision {} recorded at {} by {}, statuses {}: {}",
+                    d.id,
+                    clock(d.first_t),
+                    d.recorded_by,
+                    statuses.join(" → "),
+                    d.headline()
+                ),
             );
         }
         (None, Some(d)) => {

@@ -6,6 +6,7 @@ use crate::duration::{Dur, clock};
 use crate::gameday::evidence::{ServiceSeries, value};
 use crate::gameday::{at, t_of};
 use crate::scenario::Expectation;
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::Service;
 
 pub(super) fn failback(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcome {
@@ -15,7 +16,6 @@ pub(super) fn failback(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcom
     };
     let mut out = out;
     let end = game.end;
-    let nr = svc.regions.len();
     let series = &game.evidence.series[s];
     let region = &svc.regions[r].name;
     let cells = cells_of(svc, x);
@@ -36,10 +36,9 @@ pub(super) fn failback(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcom
         svc.name,
         cells.len()
     );
-    let at_baseline = |sample: &[f32]| {
+    let at_baseline = |sample: &Grid<f32>| {
         cells.iter().all(|&c| {
-            value(Some(sample), nr, c, r)
-                .is_some_and(|v| (v - series.baseline[c * nr + r]).abs() <= tol)
+            value(Some(sample), c, r).is_some_and(|v| (v - series.baseline[(c, r)]).abs() <= tol)
         })
     };
     let done = series
@@ -49,12 +48,13 @@ pub(super) fn failback(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcom
     let (stages, stages_text) = stages(game, (s, svc), &cells, r, (after, done));
     match done {
         Some(t) if stages >= min_stages as usize => {
-            out.met = true;
-            out.at = Some(t);
-            out.observed = format!(
-                "back at baseline at {} ({} after {after_label}); {stages_text}",
-                clock(t),
-                Dur(t - after)
+            out.met_at(
+                t,
+                format!(
+                    "back at baseline at {} ({} after {after_label}); {stages_text}",
+                    clock(t),
+                    Dur(t - after)
+                ),
             );
         }
         Some(t) => {
@@ -118,22 +118,21 @@ fn stages(
 
 /// The selected cell furthest from its baseline at `t`, for people.
 fn worst_now(series: &ServiceSeries, svc: &Service, cells: &[usize], r: usize, t: u64) -> String {
-    let nr = svc.regions.len();
     let sample = series.at(t);
     let worst = cells
         .iter()
-        .filter_map(|&c| value(sample, nr, c, r).map(|v| (v, c)))
+        .filter_map(|&c| value(sample, c, r).map(|v| (v, c)))
         .max_by(|a, b| {
-            (a.0 - series.baseline[a.1 * nr + r])
+            (a.0 - series.baseline[(a.1, r)])
                 .abs()
-                .total_cmp(&(b.0 - series.baseline[b.1 * nr + r]).abs())
+                .total_cmp(&(b.0 - series.baseline[(b.1, r)]).abs())
         });
     worst.map_or(String::new(), |(v, c)| {
         format!(
             "{} answered {v:.1}% in cell {} (baseline {:.1}%)",
             svc.regions[r].name,
             svc.cells[c].id,
-            series.baseline[c * nr + r]
+            series.baseline[(c, r)]
         )
     })
 }

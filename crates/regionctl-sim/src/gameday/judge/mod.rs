@@ -55,6 +55,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The expectation is met, at `t` (seconds from the start), as `observed` says.
+    fn met_at(&mut self, t: u64, observed: String) {
+        self.met = true;
+        self.at = Some(t);
+        self.observed = observed;
+    }
+
     fn new(x: &Expectation, i: usize) -> Self {
         Outcome {
             id: x

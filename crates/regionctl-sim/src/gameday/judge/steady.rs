@@ -88,17 +88,14 @@ fn traffic_at_baseline(
             continue;
         };
         let svc = &view.bundle.services[s];
-        let nr = svc.regions.len();
-        for (i, (v, b)) in last.iter().zip(&series.baseline).enumerate() {
+        for (((c, r), v), b) in last.indexed().zip(&series.baseline) {
             let dev = (v - b).abs();
             if worst.as_ref().is_none_or(|(d, _)| dev > *d) {
                 worst = Some((
                     dev,
                     format!(
                         "{} cell {} in {}: {v:.1}% (baseline {b:.1}%)",
-                        svc.name,
-                        svc.cells[i / nr].id,
-                        svc.regions[i % nr].name
+                        svc.name, svc.cells[c].id, svc.regions[r].name
                     ),
                 ));
             }
@@ -124,10 +121,9 @@ fn healthy(view: &SteadyView<'_>, services: &[usize], scope: &str) -> (&'static 
     for ctl in &view.controllers {
         for &s in services {
             let svc = &view.bundle.services[s];
-            let nr = svc.regions.len();
             for (c, cell) in svc.cells.iter().enumerate() {
-                for r in 0..nr {
-                    let v = ctl.health.entry(s, c, r, nr).verdict;
+                for r in 0..svc.regions.len() {
+                    let v = ctl.health.entry(s, c, r).verdict;
                     if cell.baseline_weights[r] > 0 && v != Verdict::Healthy {
                         bad.push(format!(
                             "{} sees {} {} in {} as {}",

@@ -4,14 +4,14 @@ use super::{Game, Outcome, cells_of, label_of, service, service_and_region};
 use crate::duration::{Dur, clock};
 use crate::gameday::evidence::{ServiceSeries, value};
 use crate::scenario::{Expectation, resolve_ref};
+use regionctl_core::grid::Grid;
 use regionctl_core::policy::Service;
 
 /// The bound a `traffic` expectation sets on one region's share of each selected cell.
 struct Band<'a> {
     cells: &'a [usize],
-    /// Local region index, of `nr`.
+    /// Local region index.
     r: usize,
-    nr: usize,
     at_most: Option<f64>,
     at_least: Option<f64>,
     tolerance: f32,
@@ -20,11 +20,11 @@ struct Band<'a> {
 impl Band<'_> {
     /// The worst selected cell of a sample: (within the band, value, cell). A sample with
     /// no value for any cell is within it.
-    fn worst(&self, sample: Option<&[f32]>) -> (bool, f32, usize) {
+    fn worst(&self, sample: Option<&Grid<f32>>) -> (bool, f32, usize) {
         let mut worst = (true, 0.0f32, self.cells.first().copied().unwrap_or(0));
         let mut worst_dev = f32::MIN;
         for &c in self.cells {
-            let Some(v) = value(sample, self.nr, c, self.r) else {
+            let Some(v) = value(sample, c, self.r) else {
                 continue;
             };
             let over = self.at_most.map_or(f32::MIN, |m| v - m as f32);
@@ -92,7 +92,6 @@ pub(super) fn traffic(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcome
     let band = Band {
         cells: &cells,
         r,
-        nr: svc.regions.len(),
         at_most: x.at_most,
         at_least: x.at_least,
         tolerance: x.tolerance_percent.unwrap_or(0.0) as f32,
@@ -196,12 +195,13 @@ fn reached_and_held(
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(t0);
-            out.observed = format!(
-                "reached at {} ({} after {after_label}), held until {until_label}",
-                clock(t0),
-                Dur(t0 - after)
+            out.met_at(
+                t0,
+                format!(
+                    "reached at {} ({} after {after_label}), held until {until_label}",
+                    clock(t0),
+                    Dur(t0 - after)
+                ),
             );
         }
     }
@@ -243,13 +243,14 @@ fn held(
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(to);
             let (_, v, c) = band.worst(series.at(to));
-            out.observed = format!(
-                "held throughout ({region} at {v:.1}% in cell {} at {})",
-                svc.cells[c].id,
-                clock(to)
+            out.met_at(
+                to,
+                format!(
+                    "held throughout ({region} at {v:.1}% in cell {} at {})",
+                    svc.cells[c].id,
+                    clock(to)
+                ),
             );
         }
     }
@@ -285,10 +286,10 @@ pub(super) fn traffic_steady(game: &Game<'_>, x: &Expectation, mut out: Outcome)
     'scan: for (t, sample) in series.window(after, until) {
         for &c in &cells {
             for r in 0..nr {
-                let Some(v) = value(Some(sample), nr, c, r) else {
+                let Some(v) = value(Some(sample), c, r) else {
                     continue;
                 };
-                let dev = (v - series.baseline[c * nr + r]).abs();
+                let dev = (v - series.baseline[(c, r)]).abs();
                 if dev > worst.0 {
                     worst = (dev, t, c, r);
                 }
@@ -307,18 +308,19 @@ pub(super) fn traffic_steady(game: &Game<'_>, x: &Expectation, mut out: Outcome)
                 clock(t),
                 svc.cells[c].id,
                 svc.regions[r].name,
-                series.baseline[c * nr + r]
+                series.baseline[(c, r)]
             );
         }
         None => {
-            out.met = true;
-            out.at = Some(until);
-            out.observed = format!(
-                "largest deviation {:.2} points (cell {}, {}, at {})",
-                worst.0,
-                svc.cells[worst.2].id,
-                svc.regions[worst.3].name,
-                clock(worst.1)
+            out.met_at(
+                until,
+                format!(
+                    "largest deviation {:.2} points (cell {}, {}, at {})",
+                    worst.0,
+                    svc.cells[worst.2].id,
+                    svc.regions[worst.3].name,
+                    clock(worst.1)
+                ),
             );
         }
     }

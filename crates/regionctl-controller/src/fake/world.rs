@@ -59,20 +59,13 @@ impl FakeWorld {
         for service in &bundle.services {
             let zone = &service.routing.hosted_zone_id;
             for cell in &service.cells {
-                for (r, set_identifier) in cell.set_identifiers.iter().enumerate() {
+                for (r, &weight) in cell.baseline_weights.iter().enumerate() {
                     world
                         .zones
                         .borrow_mut()
                         .entry(zone.clone())
                         .or_default()
-                        .push(WeightedRecord {
-                            name: cell.record_name.clone(),
-                            record_type: service.routing.record_type,
-                            set_identifier: set_identifier.clone(),
-                            value: cell.values_per_region[r].clone(),
-                            ttl: service.routing.ttl_secs,
-                            weight: cell.baseline_weights[r],
-                        });
+                        .push(WeightedRecord::of_cell(service, cell, r, weight));
                 }
             }
             for (r, region) in service.regions.iter().enumerate() {
