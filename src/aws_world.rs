@@ -33,4 +33,8 @@ impl Host for Process {
             std::process::abort();
         }
     }
+
+    fn refuse_journal_write(&self, sk: &str) -> bool {
+        crate::failpoints::hit("journal-write-fail", sk)
+    }
 }

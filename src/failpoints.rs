@@ -7,7 +7,9 @@
 //!   `UpdateService` of a pass — killed in the middle of applying (the AWS world calls its
 //!   host's `after_scale`, [`crate::aws_world::Process`]);
 //! - `probe-fail@TEXT`: this controller's probes of any target containing TEXT fail (one
-//!   observer's view of a region).
+//!   observer's view of a region);
+//! - `journal-write-fail@TEXT`: this controller's journal writes of items whose sort key
+//!   contains TEXT fail as a denied table would (`#INTENT`, `#OUTCOME#`, `LASTMOVE#`).
 
 /// True when failpoints are compiled in.
 pub const ENABLED: bool = cfg!(feature = "failpoints");

@@ -5,7 +5,8 @@
 //! Liveness timeouts are generous (a loaded 2-core CI machine); the measured times are
 //! printed, not asserted.
 //!
-//! - `faults`: controllers with failpoints: one blinded observer, a crash mid-apply.
+//! - `faults`: controllers with failpoints: one blinded observer, a crash mid-apply, a
+//!   journal that refuses intents.
 
 mod faults;
 

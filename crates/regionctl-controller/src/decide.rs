@@ -11,7 +11,8 @@
 
 use crate::apply::{BatchGuard, apply_steps};
 use crate::journal::{self, Approval, DecisionRecord, OutcomeRecord};
-use crate::ports::World;
+use crate::pending::PendingWrite;
+use crate::ports::{PortError, World};
 use crate::reconcile::Context;
 use crate::record::{RecordInput, decision_record};
 use crate::report::DecisionSummary;
@@ -86,7 +87,14 @@ pub async fn decide_all<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<Dec
             steps,
             applicable,
         };
-        decisions.push(decide(world, input, &service).await);
+        let decision = decide(world, input, &service).await;
+        // An intent the journal would not take: change nothing more this pass (the pass
+        // stands down on it; the next one tries again, level-triggered).
+        let stop = decision.unrecorded.is_some();
+        decisions.push(decision);
+        if stop {
+            break;
+        }
     }
     decisions
 }
@@ -106,10 +114,11 @@ pub async fn decide<W: World>(
         sp,
         steps: &service.steps,
     });
-    let new = world
-        .put_new(&journal::intent_item(&record))
-        .await
-        .unwrap_or(false);
+    let new = match record_intent(world, &record).await {
+        Intent::Written => true,
+        Intent::Found => false,
+        Intent::Unrecorded(why) => return unrecorded(record, &sp.name, why),
+    };
     let approval = approval(world, ctx, sp.disposition, &record, new, input.now).await;
     let may_apply = sp.disposition == Disposition::Apply || approval.approved;
     let started = world.now();
@@ -138,7 +147,10 @@ pub async fn decide<W: World>(
         discretionary: record.discretionary && execution.status == OutcomeStatus::Applied,
         planes: execution.planes,
     };
-    let warnings = record_outcome(
+    let Recorded {
+        warnings,
+        unwritten,
+    } = record_outcome(
         world,
         &record,
         &outcome,
@@ -151,6 +163,8 @@ pub async fn decide<W: World>(
     .await;
     DecisionSummary {
         warnings,
+        unwritten,
+        unrecorded: None,
         alerts: execution.alerts,
         service: record.service,
         id: record.id,
@@ -160,6 +174,66 @@ pub async fn decide<W: World>(
         calls: execution.calls,
         switched: execution.switched,
         written: execution.written,
+    }
+}
+
+/// Whether a decision's intent is in the journal, the condition for applying anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Intent {
+    /// This pass wrote it.
+    Written,
+    /// It was there already (a peer, or an earlier pass, recorded it).
+    Found,
+    /// Neither written nor found on reading back: why.
+    Unrecorded(String),
+}
+
+/// Records `record`'s intent. A write that fails may have landed anyway (a timeout after
+/// DynamoDB accepted it) or found a peer's already there, so it is read back: only an
+/// intent seen in the journal lets the steps run. Reading a failed write as "already
+/// recorded" applied steps nobody had recorded (issue 17).
+async fn record_intent<W: World>(world: &W, record: &DecisionRecord) -> Intent {
+    let error = match world.put_new(&journal::intent_item(record)).await {
+        Ok(true) => return Intent::Written,
+        Ok(false) => return Intent::Found,
+        Err(e) => e,
+    };
+    match read_intent(world, &record.service, &record.id).await {
+        Ok(Some(_)) => Intent::Found,
+        Ok(None) => Intent::Unrecorded(format!(
+            "intent not written ({}) and not in the journal when read back",
+            error.message()
+        )),
+        Err(read) => Intent::Unrecorded(format!(
+            "intent not written ({}) and not readable back ({})",
+            error.message(),
+            read.message()
+        )),
+    }
+}
+
+/// A decision whose intent could not be recorded: nothing applied, nothing else recorded
+/// (the journal refused), an alert; the pass stands down ([`crate::reconcile`]) and the
+/// next one tries again.
+fn unrecorded(record: DecisionRecord, name: &str, why: String) -> DecisionSummary {
+    let alert = format!(
+        "{name} [{}]: decision {} not applied: {why}",
+        AlertKind::IntentUnrecorded.as_str(),
+        record.id
+    );
+    DecisionSummary {
+        service: record.service,
+        id: record.id,
+        new: false,
+        status: OutcomeStatus::Unrecorded,
+        log: Vec::new(),
+        calls: 0,
+        switched: Vec::new(),
+        written: Vec::new(),
+        warnings: Vec::new(),
+        unwritten: Vec::new(),
+        unrecorded: Some(why),
+        alerts: vec![alert],
     }
 }
 
@@ -210,15 +284,26 @@ async fn approval<W: World>(
 
 /// When a decision's intent was first recorded (by any controller).
 async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<Timestamp> {
+    read_intent(world, service, id)
+        .await
+        .ok()
+        .flatten()
+        .map(|d| d.at)
+}
+
+/// A decision's intent as the journal holds it (none: not there).
+async fn read_intent<W: World>(
+    world: &W,
+    service: &str,
+    id: &str,
+) -> Result<Option<DecisionRecord>, PortError> {
     let items = world
         .query(&format!("DECISION#{service}"), &format!("{id}#INTENT"))
-        .await
-        .ok()?;
-    items
+        .await?;
+    Ok(items
         .into_iter()
         .flatten()
-        .find_map(|it| serde_json::from_value::<DecisionRecord>(it.body).ok())
-        .map(|d| d.at)
+        .find_map(|it| serde_json::from_value::<DecisionRecord>(it.body).ok()))
 }
 
 /// This controller's earlier outcomes of `record` (none if unreadable).
@@ -404,39 +489,57 @@ struct Publish {
     expired: bool,
 }
 
+/// What the outcome stage could not do.
+#[derive(Debug, Clone, Default)]
+struct Recorded {
+    /// What could not be recorded or published, one line each.
+    warnings: Vec<String>,
+    /// The records the journal refused, to be written again next pass.
+    unwritten: Vec<PendingWrite>,
+}
+
 /// Records the cooldown's start (after a discretionary move), the outcome (when something
-/// happened, or once for record-only decisions) and publishes the decision event; returns
-/// what could not be recorded or published.
+/// happened, or once for record-only decisions) and publishes the decision event. What
+/// the journal refuses is handed back to be retried: the effects are made, so their record
+/// must follow ([`crate::pending`]).
 async fn record_outcome<W: World>(
     world: &W,
     record: &DecisionRecord,
     outcome: &OutcomeRecord,
     publish: Publish,
-) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if outcome.discretionary
-        && let Err(e) = world
-            .put(&journal::last_move_item(
-                &outcome.service,
-                &outcome.region,
-                outcome.at,
-            ))
-            .await
-    {
-        warnings.push(format!("cooldown start not recorded: {}", e.message()));
+) -> Recorded {
+    let mut recorded = Recorded::default();
+    if outcome.discretionary {
+        let item = journal::last_move_item(&outcome.service, &outcome.region, outcome.at);
+        if let Err(e) = world.put(&item).await {
+            recorded.warnings.push(format!(
+                "cooldown start not recorded (retried next pass; no failback until it is): {}",
+                e.message()
+            ));
+            recorded
+                .unwritten
+                .push(PendingWrite::last_move(&outcome.service, item));
+        }
     }
-    if (publish.may_apply || publish.new || publish.expired)
-        && let Err(e) = world.put(&journal::outcome_item(outcome)).await
-    {
-        warnings.push(format!("outcome not recorded: {}", e.message()));
+    if publish.may_apply || publish.new || publish.expired {
+        let item = journal::outcome_item(outcome);
+        if let Err(e) = world.put(&item).await {
+            recorded.warnings.push(format!(
+                "outcome not recorded (retried next pass): {}",
+                e.message()
+            ));
+            recorded.unwritten.push(PendingWrite::outcome(item));
+        }
     }
     if publish.new || publish.may_apply {
         let detail = serde_json::json!({ "decision": record, "outcome": outcome });
         if let Err(e) = world.publish("regionctl Decision", &detail).await {
-            warnings.push(format!("decision event not published: {}", e.message()));
+            recorded
+                .warnings
+                .push(format!("decision event not published: {}", e.message()));
         }
     }
-    warnings
+    recorded
 }
 
 #[cfg(test)]

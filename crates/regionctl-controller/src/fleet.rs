@@ -31,6 +31,13 @@ pub enum StandDown {
     JournalUnwritable(String),
     /// This controller's own region is down.
     OwnRegionDown,
+    /// A decision's intent could not be recorded: nothing applied this pass.
+    IntentUnrecorded {
+        /// Its service.
+        service: String,
+        /// Why (the journal's errors).
+        why: String,
+    },
 }
 
 impl std::fmt::Display for StandDown {
@@ -42,6 +49,10 @@ impl std::fmt::Display for StandDown {
             ),
             StandDown::JournalUnwritable(e) => write!(f, "journal not writable: {e}"),
             StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),
+            StandDown::IntentUnrecorded { service, why } => write!(
+                f,
+                "{service}: decision not recorded, nothing applied this pass: {why}"
+            ),
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - [`leader`]: who makes discretionary moves (failback, rebalancing), and where to.
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
 //! - [`live`]: the live state (Route 53, ECS, ALB, switches), with zone copies re-read.
-//! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies).
+//! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies,
+//!   [`pending`] journal writes).
+//! - [`pending`]: outcomes and last moves the journal refused, retried every pass.
 //! - [`planning`]: controls, cooldowns and the plan, made again after re-reads.
 //! - [`decide`]: per service, intent → approval → apply → outcome; [`record`] builds the
 //!   decision record and its id.
@@ -35,6 +37,7 @@ pub mod leader;
 pub mod live;
 pub mod memory;
 pub mod observe;
+pub mod pending;
 pub mod planning;
 pub mod policy_files;
 pub mod ports;

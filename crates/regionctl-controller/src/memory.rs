@@ -13,6 +13,7 @@
 //! that age, which only delays a pass that would have written nothing else; every write is
 //! planned from a fresh read.
 
+use crate::pending::PendingWrites;
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
@@ -29,6 +30,8 @@ pub struct Memory {
     pub health: HealthView,
     /// The last reads of the Route 53 zones.
     pub zones: ZoneCache,
+    /// Outcomes and last moves the journal refused, written again next pass.
+    pub pending: PendingWrites,
 }
 
 impl Memory {
@@ -37,6 +40,7 @@ impl Memory {
         Memory {
             health: HealthView::unknown(bundle),
             zones: ZoneCache::default(),
+            pending: PendingWrites::default(),
         }
     }
 }

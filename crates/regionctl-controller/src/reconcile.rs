@@ -74,15 +74,20 @@ pub async fn reconcile_once<W: World>(
     };
     let mut report = PassReport::new(&ctx.region, now);
 
-    // 1. Coordinate.
+    // 1. Coordinate, after writing what earlier passes did but could not record (so the
+    // last moves read below include them).
+    report
+        .read_failures
+        .extend(memory.pending.retry(world).await);
     let Coordinated {
         fleet: mut verdict,
         heartbeats,
-        cooldown_unknown,
+        mut cooldown_unknown,
         failures,
         unwritable,
     } = coordinate::coordinate(ctx, world, &memory.health, now).await;
     report.read_failures.extend(failures);
+    cooldown_unknown.extend(memory.pending.cooldown_unknown().map(str::to_string));
     if let Some(reason) = unwritable {
         report.stand_down = Some(reason);
         return report;
@@ -162,6 +167,7 @@ pub async fn reconcile_once<W: World>(
             now,
         };
         report.decisions = decide::decide_all(world, &input).await;
+        keep_unrecorded(memory, &mut report);
         report.alerts.extend(
             report
                 .decisions
@@ -222,6 +228,24 @@ fn note_plan(plan: &Plan, report: &mut PassReport) {
         .iter()
         .flat_map(|sp| sp.notes.iter().map(move |n| format!("{}: {n}", sp.name)))
         .collect();
+}
+
+/// Keeps what the journal refused after the effects were made for the next pass, and
+/// stands the pass down on an intent it refused (nothing was applied for it, or after it).
+fn keep_unrecorded(memory: &mut Memory, report: &mut PassReport) {
+    for d in &mut report.decisions {
+        for write in std::mem::take(&mut d.unwritten) {
+            if let Some(dropped) = memory.pending.push(write) {
+                d.warnings.push(dropped);
+            }
+        }
+        if let Some(why) = &d.unrecorded {
+            report.stand_down = Some(StandDown::IntentUnrecorded {
+                service: d.service.clone(),
+                why: why.clone(),
+            });
+        }
+    }
 }
 
 /// What this controller wrote is what its copies of the zones now show.

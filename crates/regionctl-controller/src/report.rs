@@ -2,6 +2,7 @@
 //! [`PassReport`], one [`DecisionSummary`] per decision, and a summary for people.
 
 use crate::fleet::StandDown;
+use crate::pending::PendingWrite;
 use crate::status::OutcomeStatus;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Plan, render};
@@ -28,6 +29,11 @@ pub struct DecisionSummary {
     pub written: Vec<(String, String, String, u8)>,
     /// What could not be recorded or published.
     pub warnings: Vec<String>,
+    /// Records the journal refused after the effects were made (outcome, last move):
+    /// the pass keeps them in memory and writes them again next pass.
+    pub unwritten: Vec<PendingWrite>,
+    /// Set when the intent could not be recorded: nothing was applied, and why.
+    pub unrecorded: Option<String>,
     /// Alerts raised deciding it (the guard holding its steps just before applying them).
     pub alerts: Vec<String>,
 }

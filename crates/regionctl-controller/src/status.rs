@@ -181,6 +181,9 @@ pub enum OutcomeStatus {
     Paused,
     /// Held: the guard refused the steps just before applying them; nothing was applied.
     Held,
+    /// Its intent could not be recorded: nothing was applied (and, the journal refusing,
+    /// no outcome is written; the pass report and an alert say so).
+    Unrecorded,
 }
 
 impl OutcomeStatus {
@@ -196,6 +199,7 @@ impl OutcomeStatus {
             OutcomeStatus::ApprovalExpired => "approval-expired",
             OutcomeStatus::Paused => "paused",
             OutcomeStatus::Held => "held",
+            OutcomeStatus::Unrecorded => "unrecorded",
         }
     }
 }

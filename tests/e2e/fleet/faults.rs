@@ -194,3 +194,61 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
     let _ = std::fs::remove_dir_all(&fx.dir);
 }
+
+/// Goal: nothing is applied that is not recorded (issue 17). Method: after a region loss,
+/// us-east-1 runs a pass whose journal refuses every intent write (failpoint, as a denied
+/// or throttled table would): nothing moves or scales, no decision is recorded, the pass
+/// stands down naming the service and alerts. The next pass, with the journal taking
+/// writes, records the intent and acts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_the_journal_refuses_changes_nothing_and_alerts() {
+    require_failpoints(BINARY.as_ref());
+    let fx = Fixture::new("intent").await;
+    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
+    fx.provision();
+    for region in REGIONS {
+        assert!(once(&fx, region, "").status.success());
+    }
+    fx.lose_region("eu-central-1").await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    let refused = once(&fx, "us-east-1", "journal-write-fail@#INTENT");
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        text.contains("[intent-unrecorded]") && text.contains("decision not recorded"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let journal = Journal::new(&fx.global, &fx.table);
+    for svc in SERVICES {
+        let (items, _) = journal
+            .query_prefix(&format!("DECISION#{svc}"), "")
+            .await
+            .expect("query");
+        assert!(items.is_empty(), "{svc}: nothing recorded: {items:?}");
+    }
+    assert!(
+        euc1_weights(&fx.route53, &playback_zone)
+            .await
+            .iter()
+            .all(|w| *w == 50),
+        "nothing shifted without an intent"
+    );
+
+    let healed = once(&fx, "us-east-1", "");
+    assert!(
+        healed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healed.stderr)
+    );
+    let (items, _) = journal
+        .query_prefix("DECISION#playback", "")
+        .await
+        .expect("query");
+    assert_eq!(
+        items.iter().filter(|i| i.sk.ends_with("#INTENT")).count(),
+        1,
+        "recorded on the next pass"
+    );
+    let _ = std::fs::remove_dir_all(&fx.dir);
+}

@@ -2,13 +2,34 @@
 //! `regionctl-controller/src/journal.rs`) and `Events` (EventBridge, with a claim check for
 //! details over the size limit).
 
-use super::{AwsWorld, now_millis};
+use super::{AwsWorld, Host, now_millis};
 use crate::dynamodb::PutOutcome;
 use crate::eventbridge::PublishOutcome;
-use regionctl_controller::ports::{Events, Journal, JournalItem, PortResult};
+use regionctl_controller::ports::{
+    ErrorClass, Events, Journal, JournalItem, PortError, PortResult,
+};
 
-impl<H> Journal for AwsWorld<H> {
+impl<H: Host> AwsWorld<H> {
+    /// The host's refusal of a write (a test failpoint), as DynamoDB's would read.
+    fn refused(&self, item: &JournalItem) -> PortResult<()> {
+        if self.host.refuse_journal_write(&item.sk) {
+            return Err(PortError::new(
+                "dynamodb",
+                "PutItem",
+                ErrorClass::Permanent,
+                format!(
+                    "AccessDeniedException: write of {} refused (failpoint)",
+                    item.sk
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<H: Host> Journal for AwsWorld<H> {
     async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
+        self.refused(item)?;
         match self
             .journal
             .put_new(item)
@@ -21,6 +42,7 @@ impl<H> Journal for AwsWorld<H> {
     }
 
     async fn put(&self, item: &JournalItem) -> PortResult<()> {
+        self.refused(item)?;
         self.journal
             .put(item)
             .await

@@ -47,6 +47,13 @@ pub trait Host: Prober {
     /// crate's `crash-after-scale` failpoint aborts the process here (killed in the middle
     /// of applying, before the traffic moves). Does nothing unless a host says so.
     fn after_scale(&self) {}
+
+    /// True when the journal write of an item with sort key `sk` is to fail as if DynamoDB
+    /// refused it: the root crate's `journal-write-fail@TEXT` failpoint (a test's denied or
+    /// throttled table). No host refuses unless it says so.
+    fn refuse_journal_write(&self, _sk: &str) -> bool {
+        false
+    }
 }
 
 /// Clients for one region.

@@ -363,3 +363,83 @@ fn steps_the_guard_refuses_just_before_apply_are_held_with_an_alert() {
         serde_json::json!(format!("held: {why}"))
     );
 }
+
+/// The calls that change traffic or capacity.
+fn effects(world: &FakeWorld) -> Vec<&'static str> {
+    world
+        .calls
+        .borrow()
+        .iter()
+        .copied()
+        .filter(|op| {
+            matches!(
+                *op,
+                "UpdateService" | "ChangeResourceRecordSets" | "ModifyListener" | "PutMetricData"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_intent_the_journal_refuses_applies_nothing_and_alerts() {
+    let b = example();
+    let pass = Pass::new(&b, "content", "eu-central-1");
+    let world = FakeWorld::steady(&b, NOW);
+    world.fail_writes_of("#INTENT");
+    let before = world.weight("Z0CONTENTEXAMPLE001", "eu-eu-central-1");
+    assert_ne!(before, Some(0));
+    let d = pass.decide(&world, "eu-west-1", "content");
+    assert_eq!(d.status, OutcomeStatus::Unrecorded);
+    let why = d.unrecorded.as_deref().expect("why");
+    assert!(why.contains("not in the journal when read back"), "{why}");
+    assert!(
+        d.alerts[0].starts_with("content [intent-unrecorded]: decision "),
+        "{:?}",
+        d.alerts
+    );
+    // Nothing applied, nothing recorded, nothing published.
+    assert_eq!(effects(&world), Vec::<&str>::new());
+    assert_eq!(
+        world.weight("Z0CONTENTEXAMPLE001", "eu-eu-central-1"),
+        before
+    );
+    assert!(world.items("DECISION#content", "").is_empty());
+    assert!(world.events.borrow().is_empty());
+}
+
+#[test]
+fn an_intent_whose_write_fails_is_applied_when_it_reads_back() {
+    let b = example();
+    let pass = Pass::new(&b, "content", "eu-central-1");
+    let world = FakeWorld::steady(&b, NOW);
+    // A peer recorded it; this controller's conditional write then fails outright (as a
+    // timed-out write that landed would): the read-back finds the intent.
+    let first = pass.decide(&world, "us-east-1", "content");
+    world.fail_writes_of("#INTENT");
+    world.advance(3);
+    let d = pass.decide(&world, "eu-west-1", "content");
+    assert_eq!((d.id.as_str(), d.new), (first.id.as_str(), false));
+    assert_eq!(d.status, OutcomeStatus::Applied, "{:?}", d.unrecorded);
+    assert_eq!(outcomes(&world, "content", &d.id).len(), 2);
+}
+
+#[test]
+fn an_outcome_the_journal_refuses_is_handed_back_to_be_written_later() {
+    let b = example();
+    let pass = Pass::new(&b, "content", "eu-central-1");
+    let world = FakeWorld::steady(&b, NOW);
+    world.fail_writes_of("#OUTCOME#");
+    let d = pass.decide(&world, "eu-west-1", "content");
+    assert_eq!(d.status, OutcomeStatus::Applied);
+    assert!(outcomes(&world, "content", &d.id).is_empty());
+    assert_eq!(d.unwritten.len(), 1);
+    assert_eq!(d.unwritten[0].kind, crate::pending::PendingKind::Outcome);
+    assert!(d.unwritten[0].item.sk.ends_with("#OUTCOME#eu-west-1"));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.starts_with("outcome not recorded (retried next pass)")),
+        "{:?}",
+        d.warnings
+    );
+}

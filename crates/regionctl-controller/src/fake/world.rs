@@ -43,6 +43,9 @@ pub struct FakeWorld {
     pub unreachable: RefCell<BTreeSet<String>>,
     /// Operations (`UpdateService`, `PutItem`, …) that fail.
     pub failing: RefCell<BTreeSet<&'static str>>,
+    /// Journal writes that fail: those whose sort key contains one of these fragments
+    /// (`#INTENT`, `#OUTCOME#`, `LASTMOVE#`), as a throttled or denied item would.
+    pub failing_writes: RefCell<Vec<&'static str>>,
     /// Every operation called, in order.
     pub calls: RefCell<Vec<&'static str>>,
     /// Records per Route 53 batch, in the order given (unset: one batch). Route 53's
@@ -97,6 +100,35 @@ impl FakeWorld {
     /// Makes `operation` fail from now on.
     pub fn fail(&self, operation: &'static str) {
         self.failing.borrow_mut().insert(operation);
+    }
+
+    /// Makes journal writes whose sort key contains `fragment` fail from now on.
+    pub fn fail_writes_of(&self, fragment: &'static str) {
+        self.failing_writes.borrow_mut().push(fragment);
+    }
+
+    /// Lets every journal write through again.
+    pub fn heal_writes(&self) {
+        self.failing_writes.borrow_mut().clear();
+    }
+
+    /// Fails a journal write of `item` if scripted to.
+    fn write(&self, item: &JournalItem) -> PortResult<()> {
+        self.call("dynamodb", "PutItem")?;
+        if self
+            .failing_writes
+            .borrow()
+            .iter()
+            .any(|f| item.sk.contains(f))
+        {
+            return Err(PortError::new(
+                "dynamodb",
+                "PutItem",
+                ErrorClass::Retryable,
+                "scripted failure",
+            ));
+        }
+        Ok(())
     }
 
     /// Moves the clock on.
@@ -275,7 +307,7 @@ impl Balancer for FakeWorld {
 
 impl Journal for FakeWorld {
     async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
-        self.call("dynamodb", "PutItem")?;
+        self.write(item)?;
         let key = (item.pk.clone(), item.sk.clone());
         let mut journal = self.journal.borrow_mut();
         if journal.contains_key(&key) {
@@ -286,7 +318,7 @@ impl Journal for FakeWorld {
     }
 
     async fn put(&self, item: &JournalItem) -> PortResult<()> {
-        self.call("dynamodb", "PutItem")?;
+        self.write(item)?;
         let key = (item.pk.clone(), item.sk.clone());
         self.journal.borrow_mut().insert(key, item.clone());
         Ok(())

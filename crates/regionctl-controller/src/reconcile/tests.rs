@@ -219,3 +219,121 @@ fn a_zone_from_the_copy_is_read_again_before_it_is_written() {
     );
     assert_eq!(reads(&world), zones + 1);
 }
+
+#[test]
+fn a_pass_whose_intent_the_journal_refuses_stands_down_and_changes_nothing() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    alarm_red(&world, "auth-eu-central-1-5xx", 90);
+    world.fail_writes_of("#INTENT");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    let Some(StandDown::IntentUnrecorded { service, why }) = &report.stand_down else {
+        panic!("{}", report.summary());
+    };
+    assert_eq!(service, "auth");
+    assert!(why.contains("scripted failure"), "{why}");
+    // Nothing scaled or moved; the alert names the service and the kind.
+    assert!(
+        !world.calls.borrow().iter().any(|op| matches!(
+            *op,
+            "UpdateService" | "ChangeResourceRecordSets" | "ModifyListener"
+        )),
+        "{:?}",
+        world.calls.borrow()
+    );
+    assert!(
+        report
+            .alerts
+            .iter()
+            .any(|a| a.starts_with("auth [intent-unrecorded]")),
+        "{:?}",
+        report.alerts
+    );
+    // The heartbeat says why, for `regionctl status`.
+    assert!(matches!(
+        own_heartbeat(&world).state,
+        ControllerState::StandingDown(ref why) if why.starts_with("auth: decision not recorded")
+    ));
+    // The next pass, with the journal healed, records it and acts.
+    world.heal_writes();
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    let report = pass(&b, &world, &mut memory);
+    assert_eq!(report.stand_down, None, "{}", report.summary());
+    let auth = report.decisions.iter().find(|d| d.service == "auth");
+    assert_eq!(
+        auth.map(|d| (d.new, d.status)),
+        Some((true, OutcomeStatus::Waiting))
+    );
+}
+
+#[test]
+fn an_outcome_the_journal_refused_is_written_by_a_later_pass() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    alarm_red(&world, "auth-eu-central-1-5xx", 90);
+    world.fail_writes_of("#OUTCOME#");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    let auth = report
+        .decisions
+        .iter()
+        .find(|d| d.service == "auth")
+        .expect("auth decided");
+    let key = format!("{}#OUTCOME#{ME}", auth.id);
+    assert!(world.items("DECISION#auth", &key).is_empty());
+    assert_eq!(memory.pending.len(), 1);
+    // A minute later the peer is gone (no quorum: this pass decides nothing), the journal
+    // takes writes again: the outcome of the first pass is written, as it was.
+    world.heal_writes();
+    world.advance(60);
+    let report = pass(&b, &world, &mut memory);
+    assert!(report.decisions.is_empty(), "{}", report.summary());
+    let written = world.items("DECISION#auth", &key);
+    assert_eq!(written.len(), 1);
+    let outcome: journal::OutcomeRecord =
+        serde_json::from_value(written[0].body.clone()).expect("outcome parses");
+    assert_eq!(outcome.at, NOW);
+    assert!(memory.pending.is_empty());
+}
+
+#[test]
+fn a_last_move_not_yet_recorded_leaves_the_cooldown_unknown_until_it_is() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    let content = b.service_index("content").expect("content");
+    let mut memory = Memory::unknown(&b);
+    let moved = ago(3_600);
+    memory.pending.push(crate::pending::PendingWrite::last_move(
+        "content",
+        journal::last_move_item("content", ME, moved),
+    ));
+    world.fail_writes_of("LASTMOVE#");
+    let report = pass(&b, &world, &mut memory);
+    // Planned as if it had just moved: no failback on a cooldown nobody can see.
+    let live = report.live.as_ref().expect("live read");
+    assert_eq!(live.services[content].last_discretionary_change, Some(NOW));
+    assert!(
+        report
+            .read_failures
+            .iter()
+            .any(|f| f.contains("LASTMOVE#eu-west-1 still not recorded")),
+        "{:?}",
+        report.read_failures
+    );
+    // Once written, the cooldown is the move's own time again.
+    world.heal_writes();
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    let report = pass(&b, &world, &mut memory);
+    let live = report.live.as_ref().expect("live read");
+    assert_eq!(
+        live.services[content].last_discretionary_change,
+        Some(moved)
+    );
+    assert!(memory.pending.is_empty());
+}

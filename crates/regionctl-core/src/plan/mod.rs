@@ -410,6 +410,9 @@ pub enum AlertKind {
     RestoreRequired,
     /// The guard rejected a plan.
     GuardViolation,
+    /// A decision's intent could not be recorded in the journal: nothing was applied
+    /// (raised by the controller: the planner never sees the journal).
+    IntentUnrecorded,
 }
 
 impl AlertKind {
@@ -422,6 +425,7 @@ impl AlertKind {
             AlertKind::ShiftBeforeCapacity => "shift-before-capacity",
             AlertKind::RestoreRequired => "restore-required",
             AlertKind::GuardViolation => "guard-violation",
+            AlertKind::IntentUnrecorded => "intent-unrecorded",
         }
     }
 }
