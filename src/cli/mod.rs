@@ -3,6 +3,7 @@
 
 mod check;
 mod gameday;
+mod iam;
 mod ops;
 mod plan;
 mod provision;
@@ -54,6 +55,7 @@ enum Command {
     Approve(ops::ApproveArgs),
     Status(ops::StatusArgs),
     Explain(ops::ExplainArgs),
+    Iam(iam::IamArgs),
 }
 
 /// Output format.
@@ -83,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Approve(args) => ops::approve(args),
         Command::Status(args) => ops::status(args),
         Command::Explain(args) => ops::explain(args),
+        Command::Iam(args) => iam::run(args),
     }
 }
 

@@ -1,11 +1,14 @@
-//! Least-privilege IAM: the policy documents in `deploy/` grant exactly the AWS actions the
-//! code calls, no more and no fewer.
+//! Least-privilege IAM: the policy documents `regionctl iam` generates from the example
+//! policies grant exactly the AWS actions the code calls, no more and no fewer, and
+//! `deploy/` holds exactly those documents.
 //!
-//! - `deploy/iam-policy.json`: the running controller (`regionctl run`, the operator commands
-//!   that write the journal).
-//! - `deploy/iam-policy-provision.json`: everything else the code can call: `provision`
+//! - controller (`deploy/iam-policy.json`): the running controller (`regionctl run`).
+//! - operator (`deploy/iam-policy-operator.json`): the operator commands ([`OPERATOR`]).
+//! - provision (`deploy/iam-policy-provision.json`) and gameday
+//!   (`deploy/iam-policy-gameday.json`): everything else the code can call: `provision`
 //!   (sandbox accounts), game-day drills, and library helpers with no production caller.
-//!   [`PROVISION_ONLY`] lists those operations and who calls them.
+//!   [`PROVISION_ONLY`] lists those operations and who calls them; [`GAMEDAY`] what
+//!   `gameday --target aws` calls.
 //!
 //! # How operations are found
 //! Every AWS call is in `crates/regionctl-aws/src/`, made as a builder call on a field that
@@ -48,10 +51,10 @@ const SERVICE_PREFIXES: &[(&str, &str)] = &[
     ("sts.rs", "sts"),
 ];
 
-/// Operations the running controller never calls, with the functions that do. They belong in
-/// `deploy/iam-policy-provision.json`; every other operation belongs in
-/// `deploy/iam-policy.json`. (Controller paths: `crates/regionctl-aws/src/world/` and
-/// `src/daemon/`.)
+/// Operations the running controller never calls, with the functions that do: the provision
+/// document grants exactly these and [`PROVISION_SHARED`]. Every operation in neither this
+/// list nor [`GAMEDAY_ONLY`] belongs in the controller's document. (Controller paths:
+/// `crates/regionctl-aws/src/world/` and `src/daemon/`.)
 const PROVISION_ONLY: &[(&str, &str)] = &[
     // Route 53.
     (
@@ -140,15 +143,77 @@ const PROVISION_ONLY: &[(&str, &str)] = &[
         "SqsClient::allow_eventbridge: provision",
     ),
     ("sqs:SendMessage", "SqsClient::send: tests"),
-    // STS.
+];
+
+/// Operations the controller also calls that provisioning calls too, with who: the provision
+/// document is self-contained.
+const PROVISION_SHARED: &[(&str, &str)] = &[
     (
-        "sts:GetCallerIdentity",
-        "StsClient::caller_identity: gameday --target aws (account guardrail)",
+        "route53:ListResourceRecordSets",
+        "provision: existing records, the records a switch guards",
+    ),
+    (
+        "route53:ChangeResourceRecordSets",
+        "provision: CREATE the records, UPSERT them with their switch",
+    ),
+    (
+        "route53:GetChange",
+        "Route53Client::apply_changes: provision",
+    ),
+    (
+        "cloudwatch:PutMetricData",
+        "provision: start the switches on (switch namespaces)",
+    ),
+    (
+        "cloudwatch:GetMetricData",
+        "provision: which switches were published already",
+    ),
+    (
+        "ecs:DescribeServices",
+        "provision: which ECS services exist already",
     ),
 ];
 
-const CONTROLLER_POLICY: &str = "deploy/iam-policy.json";
-const PROVISION_POLICY: &str = "deploy/iam-policy-provision.json";
+/// Operations only `gameday --target aws` calls, with who: never the controller's.
+const GAMEDAY_ONLY: &[(&str, &str)] = &[(
+    "sts:GetCallerIdentity",
+    "StsClient::caller_identity: gameday --target aws (account guardrail)",
+)];
+
+/// What the operator commands (`src/cli/ops.rs`) call, with who: exactly the operator
+/// document's actions.
+const OPERATOR: &[(&str, &str)] = &[
+    (
+        "dynamodb:PutItem",
+        "pause, resume, override, approve (Journal::put)",
+    ),
+    ("dynamodb:Query", "status, explain (Journal::query)"),
+];
+
+/// What `gameday --target aws` (`src/gameday/aws/`, `src/gameday/observe.rs`) calls, with
+/// who: exactly the gameday document's actions.
+const GAMEDAY: &[(&str, &str)] = &[
+    (
+        "sts:GetCallerIdentity",
+        "StsClient::caller_identity: the account guardrail",
+    ),
+    (
+        "cloudwatch:DescribeAlarms",
+        "guardrails and the chaos publisher: the targeted alarms exist and read the chaos metric",
+    ),
+    (
+        "cloudwatch:PutMetricData",
+        "the chaos publisher (regionctl/chaos)",
+    ),
+    (
+        "route53:ListResourceRecordSets",
+        "Observer: the weights, as traffic",
+    ),
+    ("dynamodb:Query", "Observer: the decisions"),
+];
+
+/// The account the example bundle's ARNs name: `deploy/` is generated for it.
+const EXAMPLE_ACCOUNT: &str = "123456789012";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -358,71 +423,152 @@ fn policy_actions(doc: &str) -> Result<BTreeSet<String>, String> {
             if a.contains('*') || a.contains('?') || !a.contains(':') {
                 return Err(format!("action {a:?} must be an exact service:Action"));
             }
-            if !out.insert(a.clone()) {
-                return Err(format!("action {a} is granted twice"));
-            }
+            // An action may be granted by several statements (one per hosted zone, say).
+            out.insert(a);
         }
     }
     Ok(out)
 }
 
-/// Every way the code and the two policies disagree, one line each (empty: they agree).
+/// The actions each generated document grants.
+#[derive(Debug, Clone, Default)]
+struct Granted {
+    controller: BTreeSet<String>,
+    operator: BTreeSet<String>,
+    provision: BTreeSet<String>,
+    gameday: BTreeSet<String>,
+}
+
+/// What the lists above say each role calls.
+#[derive(Debug, Clone, Default)]
+struct Lists {
+    provision_only: BTreeSet<String>,
+    provision_shared: BTreeSet<String>,
+    gameday_only: BTreeSet<String>,
+    gameday: BTreeSet<String>,
+    operator: BTreeSet<String>,
+}
+
+fn set(list: &[(&str, &str)]) -> BTreeSet<String> {
+    list.iter().map(|(a, _)| (*a).to_string()).collect()
+}
+
+impl Lists {
+    fn of_this_file() -> Lists {
+        Lists {
+            provision_only: set(PROVISION_ONLY),
+            provision_shared: set(PROVISION_SHARED),
+            gameday_only: set(GAMEDAY_ONLY),
+            gameday: set(GAMEDAY),
+            operator: set(OPERATOR),
+        }
+    }
+}
+
+/// One line per action `granted` (the `role` document, `deploy/{file}`) and `expected` do
+/// not share; `how` says what the expectation is made of.
+fn differences(
+    role: &str,
+    file: &str,
+    granted: &BTreeSet<String>,
+    expected: &BTreeSet<String>,
+    how: &str,
+    at: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for action in expected.difference(granted) {
+        out.push(format!(
+            "{action}: called by the code ({}) but missing from the {role} document (deploy/{file}; expected: {how})",
+            at(action)
+        ));
+    }
+    for action in granted.difference(expected) {
+        out.push(format!(
+            "{action}: granted in the {role} document (deploy/{file}) but not expected there ({how})"
+        ));
+    }
+    out
+}
+
+/// Every way the code, the lists and the generated documents disagree, one line each
+/// (empty: they agree).
 fn disagreements(
     code: &BTreeMap<String, Vec<String>>,
-    provision_only: &BTreeSet<String>,
-    controller: &BTreeSet<String>,
-    provision: &BTreeSet<String>,
+    lists: &Lists,
+    granted: &Granted,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let at = |a: &str| code.get(a).map(|w| w.join(", ")).unwrap_or_default();
-    for action in code.keys() {
-        let in_c = controller.contains(action);
-        let in_p = provision.contains(action);
-        if !in_c && !in_p {
+    let called: BTreeSet<String> = code.keys().cloned().collect();
+    // Nothing granted or listed that the code never calls.
+    for (name, actions) in [
+        ("the controller document", &granted.controller),
+        ("the operator document", &granted.operator),
+        ("the provision document", &granted.provision),
+        ("the gameday document", &granted.gameday),
+        ("PROVISION_ONLY", &lists.provision_only),
+        ("PROVISION_SHARED", &lists.provision_shared),
+        ("GAMEDAY_ONLY", &lists.gameday_only),
+        ("GAMEDAY", &lists.gameday),
+        ("OPERATOR", &lists.operator),
+    ] {
+        for action in actions.difference(&called) {
             out.push(format!(
-                "{action}: called by the code ({}) but granted in neither {CONTROLLER_POLICY} nor {PROVISION_POLICY}",
-                at(action)
-            ));
-        } else if provision_only.contains(action) && !in_p {
-            out.push(format!(
-                "{action}: provision-only (PROVISION_ONLY) but missing from {PROVISION_POLICY}"
-            ));
-        } else if !provision_only.contains(action) && !in_c {
-            out.push(format!(
-                "{action}: called by the controller ({}) but missing from {CONTROLLER_POLICY} (or add it to PROVISION_ONLY if only provisioning calls it)",
-                at(action)
-            ));
-        }
-    }
-    for action in controller {
-        if !code.contains_key(action) {
-            out.push(format!(
-                "{action}: granted in {CONTROLLER_POLICY} but the code never calls it"
-            ));
-        } else if provision_only.contains(action) {
-            out.push(format!(
-                "{action}: granted in {CONTROLLER_POLICY} but only provisioning calls it (PROVISION_ONLY): move it to {PROVISION_POLICY}"
+                "{action}: granted in or listed in {name} but the code never calls it"
             ));
         }
     }
-    for action in provision {
-        if !code.contains_key(action) {
-            out.push(format!(
-                "{action}: granted in {PROVISION_POLICY} but the code never calls it"
-            ));
-        } else if !provision_only.contains(action) {
-            out.push(format!(
-                "{action}: granted in {PROVISION_POLICY} but not in PROVISION_ONLY (the controller calls it: grant it in {CONTROLLER_POLICY})"
-            ));
-        }
+    let not_controller: BTreeSet<String> = lists
+        .provision_only
+        .union(&lists.gameday_only)
+        .cloned()
+        .collect();
+    let controller: BTreeSet<String> = called.difference(&not_controller).cloned().collect();
+    out.extend(differences(
+        "controller",
+        "iam-policy.json",
+        &granted.controller,
+        &controller,
+        "every call but PROVISION_ONLY and GAMEDAY_ONLY; add an operation only provisioning or tests call to PROVISION_ONLY",
+        at,
+    ));
+    for action in lists.provision_shared.intersection(&not_controller) {
+        out.push(format!(
+            "{action}: in PROVISION_SHARED, so the controller calls it, but also in PROVISION_ONLY or GAMEDAY_ONLY"
+        ));
     }
-    for action in provision_only {
-        if !code.contains_key(action) {
-            out.push(format!(
-                "{action}: listed in PROVISION_ONLY but the code never calls it"
-            ));
-        }
+    let provision: BTreeSet<String> = lists
+        .provision_only
+        .union(&lists.provision_shared)
+        .cloned()
+        .collect();
+    out.extend(differences(
+        "provision",
+        "iam-policy-provision.json",
+        &granted.provision,
+        &provision,
+        "PROVISION_ONLY and PROVISION_SHARED",
+        at,
+    ));
+    for action in lists.gameday_only.difference(&lists.gameday) {
+        out.push(format!("{action}: in GAMEDAY_ONLY but not in GAMEDAY"));
     }
+    out.extend(differences(
+        "gameday",
+        "iam-policy-gameday.json",
+        &granted.gameday,
+        &lists.gameday,
+        "GAMEDAY",
+        at,
+    ));
+    out.extend(differences(
+        "operator",
+        "iam-policy-operator.json",
+        &granted.operator,
+        &lists.operator,
+        "OPERATOR",
+        at,
+    ));
     out
 }
 
@@ -456,26 +602,61 @@ fn aws_sources() -> Vec<(String, String)> {
     out
 }
 
-fn provision_only() -> BTreeSet<String> {
-    PROVISION_ONLY
-        .iter()
-        .map(|(a, _)| (*a).to_string())
-        .collect()
+/// Runs `regionctl iam` on the example policies with `args`.
+fn regionctl_iam(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .args([
+            "iam",
+            "--policies",
+            "policies",
+            "--account",
+            EXAMPLE_ACCOUNT,
+        ])
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the regionctl binary runs");
+    assert!(
+        out.status.success(),
+        "regionctl iam {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-/// Checks `sources` against the two policy files in `deploy/`.
+/// Every role's generated documents (the parts of its policy) for the example policies, by
+/// role name.
+fn generated() -> &'static BTreeMap<String, Value> {
+    static DOCS: std::sync::OnceLock<BTreeMap<String, Value>> = std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        serde_json::from_str(&regionctl_iam(&[])).expect("regionctl iam prints a JSON object")
+    })
+}
+
+/// The actions of every role's generated documents.
+fn granted(docs: &BTreeMap<String, Value>) -> Granted {
+    let actions = |role: &str| {
+        let parts = docs[role]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {role} documents"));
+        let mut all = BTreeSet::new();
+        for doc in parts {
+            all.extend(policy_actions(&doc.to_string()).unwrap_or_else(|e| panic!("{role}: {e}")));
+        }
+        all
+    };
+    Granted {
+        controller: actions("controller"),
+        operator: actions("operator"),
+        provision: actions("provision"),
+        gameday: actions("gameday"),
+    }
+}
+
+/// Checks `sources` against the documents `regionctl iam` generates.
 fn check(sources: &[(String, String)]) -> Vec<String> {
     let code = code_actions(sources).unwrap_or_else(|e| panic!("{e}"));
-    let read = |p: &str| {
-        let text = std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-        policy_actions(&text).unwrap_or_else(|e| panic!("{p}: {e}"))
-    };
-    disagreements(
-        &code,
-        &provision_only(),
-        &read(CONTROLLER_POLICY),
-        &read(PROVISION_POLICY),
-    )
+    disagreements(&code, &Lists::of_this_file(), &granted(generated()))
 }
 
 #[test]
@@ -519,9 +700,188 @@ fn iam_an_sdk_call_added_without_its_permission_fails_the_check() {
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(
         problems[0].starts_with("dynamodb:DeleteTable: called by the code (dynamodb.rs:")
-            && problems[0].contains("granted in neither"),
+            && problems[0].contains("missing from the controller document"),
         "{problems:#?}"
     );
+}
+
+#[test]
+fn iam_a_permission_the_code_never_uses_fails_the_check() {
+    // The generated documents with one more action in the controller's and the operator's.
+    let code = code_actions(&aws_sources()).unwrap_or_else(|e| panic!("{e}"));
+    let mut docs = generated().clone();
+    for role in ["controller", "operator"] {
+        let statements = docs
+            .get_mut(role)
+            .and_then(|d| d[0]["Statement"].as_array_mut())
+            .unwrap();
+        statements[0]["Action"]
+            .as_array_mut()
+            .unwrap()
+            .push("dynamodb:DeleteItem".into());
+    }
+    let problems = disagreements(&code, &Lists::of_this_file(), &granted(&docs));
+    assert_eq!(
+        problems,
+        [
+            "dynamodb:DeleteItem: granted in or listed in the controller document but the code never calls it",
+            "dynamodb:DeleteItem: granted in or listed in the operator document but the code never calls it",
+            "dynamodb:DeleteItem: granted in the controller document (deploy/iam-policy.json) but not expected there (every call but PROVISION_ONLY and GAMEDAY_ONLY; add an operation only provisioning or tests call to PROVISION_ONLY)",
+            "dynamodb:DeleteItem: granted in the operator document (deploy/iam-policy-operator.json) but not expected there (OPERATOR)",
+        ]
+    );
+    // An operation the controller calls, granted only to provisioning, fails too.
+    let mut docs = generated().clone();
+    for part in docs
+        .get_mut("controller")
+        .and_then(Value::as_array_mut)
+        .unwrap()
+    {
+        let statements = part["Statement"].as_array_mut().unwrap();
+        statements.retain(|s| s["Sid"] != "ConsumeAlarmQueue");
+    }
+    let problems = disagreements(&code, &Lists::of_this_file(), &granted(&docs));
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.starts_with("sqs:") && p.contains("missing from the controller document")),
+        "{problems:#?}"
+    );
+}
+
+/// The policy documents in `dir`: `iam-policy*.json`, by file name.
+fn policy_files(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            (name.starts_with("iam-policy") && name.ends_with(".json")).then(|| {
+                let text =
+                    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                (name, text)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn iam_deploy_holds_the_generated_documents() {
+    let dir = std::env::temp_dir().join(format!("regionctl-iam-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    regionctl_iam(&["--out-dir", dir.to_str().expect("UTF-8")]);
+    let fresh = policy_files(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let shipped = policy_files(&root().join("deploy"));
+    let regenerate = format!(
+        "regenerate with\n  cargo run -- iam --policies policies --account {EXAMPLE_ACCOUNT} --out-dir deploy\n(delete deploy/iam-policy*.json first) and review the diff"
+    );
+    assert_eq!(
+        shipped.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>(),
+        "deploy/ holds other policy files than `regionctl iam` generates from policies/: {regenerate}"
+    );
+    for (name, text) in &fresh {
+        assert!(
+            shipped[name] == *text,
+            "deploy/{name} is not what `regionctl iam` generates from policies/: {regenerate}"
+        );
+    }
+    assert!(fresh.len() >= 4, "{:?}", fresh.keys());
+}
+
+/// `regionctl iam` with `args` in the repository root: exit code, stdout, stderr.
+fn regionctl_iam_raw(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .arg("iam")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the regionctl binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn iam_one_role_prints_its_parts_as_a_json_array() {
+    for role in ["controller", "operator", "provision", "gameday"] {
+        let printed: Value = serde_json::from_str(&regionctl_iam(&["--role", role]))
+            .unwrap_or_else(|e| panic!("--role {role}: not JSON: {e}"));
+        assert_eq!(printed, generated()[role], "--role {role}");
+    }
+    assert_eq!(generated()["operator"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn iam_refuses_an_unknown_role_a_bad_policy_dir_and_a_bundle_without_controller() {
+    let (code, out, err) = regionctl_iam_raw(&["--policies", "policies", "--role", "admin"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("invalid value 'admin' for '--role <ROLE>'")
+            && err.contains("controller, operator, provision, gameday"),
+        "{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("regionctl-iam-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let file = dir.join("playback.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: regionctl/v1\nkind: ServicePolicy\nmetadata:\n  name: x\nspec:\n  bogus: 1\n",
+    )
+    .expect("a scratch policy");
+    let (code, out, err) = regionctl_iam_raw(&["--policies", dir.to_str().expect("UTF-8")]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!("{}:", file.display())) && err.contains("policy bundle rejected"),
+        "{err}"
+    );
+
+    // A bundle that loads but has no ControllerConfig: nothing to name the journal after.
+    std::fs::remove_file(&file).expect("remove the scratch policy");
+    std::fs::copy(root().join("policies/search.yaml"), dir.join("search.yaml"))
+        .expect("copy one example policy");
+    let (code, out, err) = regionctl_iam_raw(&["--policies", dir.to_str().expect("UTF-8")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no ControllerConfig"), "{err}");
+}
+
+#[test]
+fn iam_generated_documents_name_no_wildcard_aws_could_narrow() {
+    use regionctl_aws::iam::document::NO_RESOURCE_TYPE;
+    let parts = generated()
+        .iter()
+        .flat_map(|(role, docs)| docs.as_array().unwrap().iter().map(move |d| (role, d)));
+    for (role, doc) in parts {
+        for st in doc["Statement"].as_array().unwrap() {
+            for resource in st["Resource"].as_array().unwrap() {
+                let resource = resource.as_str().unwrap();
+                if resource == "*" {
+                    for action in st["Action"].as_array().unwrap() {
+                        assert!(
+                            NO_RESOURCE_TYPE.contains(&action.as_str().unwrap()),
+                            "{role} {}: {action} on *, but it has a resource type",
+                            st["Sid"]
+                        );
+                    }
+                } else {
+                    assert!(
+                        !resource.contains(":*:"),
+                        "{role} {}: {resource} names any account",
+                        st["Sid"]
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -571,25 +931,40 @@ mod tests {
             "Resource": "*"}]}"#,
     )
     .unwrap();
-    let problems = disagreements(&code, &BTreeSet::new(), &controller, &BTreeSet::new());
-    assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert!(
-        problems[0].starts_with("cloudwatch:DeleteAlarms: called by the code (cloudwatch.rs:8)")
+    let only_controller = |controller: &BTreeSet<String>| Granted {
+        controller: controller.clone(),
+        ..Granted::default()
+    };
+    let problems = disagreements(&code, &Lists::default(), &only_controller(&controller));
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_eq!(
+        problems[0],
+        "cloudwatch:PutDashboard: granted in or listed in the controller document but the code never calls it"
     );
     assert!(problems[1].starts_with(
-        "cloudwatch:PutDashboard: granted in deploy/iam-policy.json but the code never calls it"
+        "cloudwatch:DeleteAlarms: called by the code (cloudwatch.rs:8) but missing from the controller document"
+    ));
+    assert!(problems[2].starts_with(
+        "cloudwatch:PutDashboard: granted in the controller document (deploy/iam-policy.json) but not expected there"
     ));
 
     // Provision-only operations must be in the provision document, and only there.
-    let only: BTreeSet<String> = ["cloudwatch:DeleteAlarms".to_string()].into();
-    let provision: BTreeSet<String> = ["cloudwatch:DeleteAlarms".to_string()].into();
-    let mut controller = controller;
-    controller.remove("cloudwatch:PutDashboard");
-    assert!(disagreements(&code, &only, &controller, &provision).is_empty());
-    controller.insert("cloudwatch:DeleteAlarms".into());
-    let problems = disagreements(&code, &only, &controller, &provision);
+    let lists = Lists {
+        provision_only: ["cloudwatch:DeleteAlarms".to_string()].into(),
+        ..Lists::default()
+    };
+    let mut granted = only_controller(&controller);
+    granted.controller.remove("cloudwatch:PutDashboard");
+    granted.provision = ["cloudwatch:DeleteAlarms".to_string()].into();
+    assert!(disagreements(&code, &lists, &granted).is_empty());
+    granted.controller.insert("cloudwatch:DeleteAlarms".into());
+    let problems = disagreements(&code, &lists, &granted);
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert!(problems[0].contains("only provisioning calls it"));
+    assert!(
+        problems[0].starts_with("cloudwatch:DeleteAlarms: granted in the controller document")
+            && problems[0].contains("every call but PROVISION_ONLY"),
+        "{problems:#?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //! - `fleet`: three `regionctl run` processes (the test kit's process fleet) on one moto.
 //! - `gameday_aws`, `gameday_moto`: `gameday --target aws|moto` guardrails and chaos metric.
 //! - `probes`: HTTP(S) probes against local servers (TLS with a test CA made by `openssl`).
-//! - `iam`: the IAM policies in `deploy/` against the AWS calls in the code.
+//! - `iam`: the IAM policies `regionctl iam` generates (and `deploy/` holds) against the AWS
+//!   calls in the code.
 //! - `browser`: the status page in headless Chromium.
 
 mod admin;

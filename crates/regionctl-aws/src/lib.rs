@@ -25,6 +25,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod errors;
 pub mod eventbridge;
+pub mod iam;
 pub mod route53;
 pub mod sqs;
 pub mod sts;

@@ -345,6 +345,36 @@ pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
     )
 }
 
+/// Who writes a partition of the key table: its `owner` column, by role. The IAM policy
+/// generator (`regionctl_aws::iam`) turns this into `dynamodb:LeadingKeys`, so a
+/// controller's credentials cannot write an approval and an operator's cannot write a
+/// decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// A controller (`regionctl run`): heartbeats, digests, decisions and last moves.
+    Controller,
+    /// An operator (`pause`, `resume`, `override`, `approve`): controls and approvals. The
+    /// daemon's admin `POST /pause` writes a `CONTROL` item too, as an operator would.
+    Operator,
+}
+
+/// Every partition key of the key table for `services` (their `DECISION#{service}`), with
+/// who writes it, in the table's order.
+pub fn partitions<'a>(services: impl IntoIterator<Item = &'a str>) -> Vec<(String, Writer)> {
+    let mut out = vec![
+        ("HEARTBEAT".to_string(), Writer::Controller),
+        ("OBS".to_string(), Writer::Controller),
+    ];
+    out.extend(
+        services
+            .into_iter()
+            .map(|s| (format!("DECISION#{s}"), Writer::Controller)),
+    );
+    out.push(("CONTROL".to_string(), Writer::Operator));
+    out.push(("APPROVAL".to_string(), Writer::Operator));
+    out
+}
+
 /// Serializes a record (records are plain data; this cannot fail for them).
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
@@ -370,6 +400,53 @@ mod tests {
 
     fn keys(it: &JournalItem) -> (&str, &str, ItemKind, &str, Option<i64>) {
         (&it.pk, &it.sk, it.kind, &it.owner, it.expires_at)
+    }
+
+    #[test]
+    fn every_item_is_in_a_partition_of_its_writer() {
+        let table = partitions(["playback"]);
+        let writer = |it: &JournalItem| table.iter().find(|(pk, _)| *pk == it.pk).map(|(_, w)| *w);
+        let h: Heartbeat = record(json!({
+            "region": "eu-west-1", "bundle_hash": "h", "at": AT, "state": "acting"
+        }));
+        let d: ObservationDigest = record(json!({
+            "observer": "eu-west-1", "bundle_hash": "h", "at": AT, "probes": [],
+            "alarm_read_failures": []
+        }));
+        let pause = Pause {
+            who: "ops".into(),
+            why: "drill".into(),
+            at: AT,
+        };
+        let o = Override {
+            region: "eu-west-1".into(),
+            service: None,
+            cell: None,
+            action: OverrideAction::Drain,
+            who: "ops".into(),
+            why: "drill".into(),
+            expires_at: AT,
+        };
+        let a = Approval {
+            id: "abc".into(),
+            who: "ops".into(),
+            at: AT,
+        };
+        for (it, w) in [
+            (heartbeat_item(&h), Writer::Controller),
+            (digest_item(&d), Writer::Controller),
+            (
+                last_move_item("playback", "eu-west-1", AT),
+                Writer::Controller,
+            ),
+            (pause_item(&pause, "eu-west-1"), Writer::Operator),
+            (override_item(&o, "eu-west-1"), Writer::Operator),
+            (approval_item(&a, "eu-west-1"), Writer::Operator),
+        ] {
+            assert_eq!(writer(&it), Some(w), "{}", it.pk);
+        }
+        // Intents and outcomes share the decision partition with the last moves.
+        assert!(table.contains(&("DECISION#playback".into(), Writer::Controller)));
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! The controller's ports on moto (`regionctl_aws::world`): what the adapter converts at the
 //! seam. Journal items read back as written, expired ones dropped, an unreadable body an
 //! error in its place (never `null`), an unknown kind a failed read (never `CONTROL`);
-//! weight writes keep each record's health check; the host's hook runs after a scale.
+//! weight writes keep each record's health check; the host's hook runs after a scale; an
+//! ALB shift changes only the forward's weights (authenticate actions, order and stickiness
+//! stay).
 
-use crate::harness::{endpoint, fargate_service, sdk, unique};
+use crate::harness::{default_network, endpoint, fargate_service, sdk, unique};
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_elasticloadbalancingv2::types as elb;
 use regionctl_aws::dynamodb::Journal as JournalTable;
+use regionctl_aws::elbv2::Elbv2Client;
 use regionctl_aws::route53::{BucketConfig, HealthCheckTarget, Route53Client, SharedBucket};
 use regionctl_aws::types::{RecordChange, RecordSet, RecordSetType, RecordType, Routing};
 use regionctl_aws::world::{AwsWorld, Host, WorldSettings, now_millis};
 use regionctl_controller::ports::{
-    Compute, Dns, ErrorClass, ItemKind, Journal, JournalItem, Prober, WeightedRecord,
+    Balancer, Compute, Dns, ErrorClass, ItemKind, Journal, JournalItem, Prober, WeightedRecord,
 };
+use regionctl_core::live::AlbState;
 use regionctl_core::policy::Probe;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -278,4 +283,188 @@ async fn compute_port_tells_the_host_after_each_scale() {
         .await
         .unwrap_err();
     assert_eq!(err.message(), "no clients for region ap-south-1");
+}
+
+/// The default actions of a listener in front of Fargate and Lambda, as a real account may
+/// have them: Cognito and OIDC authentication first, then a sticky weighted forward.
+fn authenticated_actions(fargate: &str, lambda: &str) -> Vec<elb::Action> {
+    let cognito = elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::AuthenticateCognito)
+        .order(1)
+        .authenticate_cognito_config(
+            elb::AuthenticateCognitoActionConfig::builder()
+                .user_pool_arn(
+                    "arn:aws:cognito-idp:eu-central-1:123456789012:userpool/eu-central-1_p",
+                )
+                .user_pool_client_id("client")
+                .user_pool_domain("login")
+                .build(),
+        )
+        .build();
+    let oidc = elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::AuthenticateOidc)
+        .order(2)
+        .authenticate_oidc_config(
+            elb::AuthenticateOidcActionConfig::builder()
+                .issuer("https://idp.example.com")
+                .authorization_endpoint("https://idp.example.com/auth")
+                .token_endpoint("https://idp.example.com/token")
+                .user_info_endpoint("https://idp.example.com/userinfo")
+                .client_id("playback")
+                .client_secret("s3cret")
+                .scope("openid")
+                .build(),
+        )
+        .build();
+    let tuple = |arn: &str, weight: i32| {
+        elb::TargetGroupTuple::builder()
+            .target_group_arn(arn)
+            .weight(weight)
+            .build()
+    };
+    let forward = elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::Forward)
+        .order(3)
+        .forward_config(
+            elb::ForwardActionConfig::builder()
+                .target_groups(tuple(fargate, 100))
+                .target_groups(tuple(lambda, 0))
+                .target_group_stickiness_config(
+                    elb::TargetGroupStickinessConfig::builder()
+                        .enabled(true)
+                        .duration_seconds(300)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    vec![cognito, oidc, forward]
+}
+
+#[tokio::test]
+async fn balancer_port_shifts_only_the_forward_weights() {
+    let region = "eu-central-1";
+    let config = sdk(region).await;
+    let elb = Elbv2Client::new(&config);
+    let raw = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let (vpc, subnets, _sg) = default_network(region);
+    let lb = elb.create_alb(&unique("alb"), &subnets[..2]).await.unwrap();
+    let fargate = elb
+        .create_ip_target_group(&unique("tgf"), &vpc)
+        .await
+        .unwrap();
+    let lambda = elb
+        .create_lambda_target_group(&unique("tgl"))
+        .await
+        .unwrap();
+    let created = authenticated_actions(&fargate, &lambda);
+    let listener = raw
+        .create_listener()
+        .load_balancer_arn(&lb.arn)
+        .protocol(elb::ProtocolEnum::Http)
+        .port(80)
+        .set_default_actions(Some(created.clone()))
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
+    let read = |arn: String| {
+        let raw = raw.clone();
+        async move {
+            raw.describe_listeners()
+                .listener_arns(arn)
+                .send()
+                .await
+                .unwrap()
+                .listeners()[0]
+                .default_actions()
+                .to_vec()
+        }
+    };
+
+    let world = world(&unique("unused")).await;
+    let half = AlbState {
+        fargate: 50,
+        lambda: 50,
+    };
+    world
+        .set_split(region, &listener, &fargate, &lambda, half)
+        .await
+        .unwrap();
+    assert_eq!(
+        world
+            .read_split(region, &listener, &fargate, &lambda)
+            .await
+            .unwrap(),
+        Some(half)
+    );
+    let after = read(listener.clone()).await;
+    assert_eq!(
+        after.iter().map(elb::Action::order).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)],
+        "{after:#?}"
+    );
+    // Cognito as created; OIDC as created but for its secret, which goes back as "keep the
+    // existing one" (AWS never returns it).
+    assert_eq!(after[0], created[0]);
+    let mut oidc = created[1].clone();
+    if let Some(c) = oidc.authenticate_oidc_config.as_mut() {
+        c.client_secret = None;
+        c.use_existing_client_secret = Some(true);
+    }
+    assert_eq!(after[1], oidc);
+    let forward = after[2].forward_config().unwrap();
+    assert_eq!(
+        forward
+            .target_groups()
+            .iter()
+            .map(|t| (t.target_group_arn().unwrap(), t.weight()))
+            .collect::<Vec<_>>(),
+        [(fargate.as_str(), Some(50)), (lambda.as_str(), Some(50))]
+    );
+    assert_eq!(
+        forward.target_group_stickiness_config(),
+        created[2]
+            .forward_config()
+            .and_then(|c| c.target_group_stickiness_config())
+    );
+
+    // A listener whose forward goes elsewhere is refused by name and left as it was.
+    let other = elb
+        .create_ip_target_group(&unique("tgo"), &vpc)
+        .await
+        .unwrap();
+    let foreign = raw
+        .create_listener()
+        .load_balancer_arn(&lb.arn)
+        .protocol(elb::ProtocolEnum::Http)
+        .port(81)
+        .default_actions(
+            elb::Action::builder()
+                .r#type(elb::ActionTypeEnum::Forward)
+                .target_group_arn(&other)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
+    let before = read(foreign.clone()).await;
+    let err = world
+        .set_split(region, &foreign, &fargate, &lambda, half)
+        .await
+        .unwrap_err();
+    assert_eq!((err.service, err.class), ("elbv2", ErrorClass::Permanent));
+    assert!(
+        err.display_chain().contains(&foreign),
+        "{}",
+        err.display_chain()
+    );
+    assert_eq!(read(foreign).await, before);
 }
