@@ -28,6 +28,8 @@ pub struct State {
     pub steps: BTreeMap<String, u64>,
     /// AWS read failures.
     pub read_failures: u64,
+    /// Journal items not believed, by (kind, reason) (`regionctl_controller::admit`).
+    pub rejected: BTreeMap<(&'static str, &'static str), u64>,
     /// Latency histogram: counts per bucket (+Inf last), sum, count.
     pub latency: ([u64; LATENCY_BUCKETS.len() + 1], f64, u64),
     /// Alerts active now.
@@ -72,6 +74,7 @@ impl State {
             decisions: BTreeMap::new(),
             steps: BTreeMap::new(),
             read_failures: 0,
+            rejected: BTreeMap::new(),
             latency: ([0; LATENCY_BUCKETS.len() + 1], 0.0, 0),
             alerts_active: 0,
             quorum: 0,
@@ -120,6 +123,12 @@ impl State {
         }
         self.read_failures +=
             (report.read_failures.len() + report.alarm_read_failures.len()) as u64;
+        for r in &report.rejected {
+            *self
+                .rejected
+                .entry((r.kind, r.reason.as_str()))
+                .or_default() += 1;
+        }
         let secs = elapsed.as_secs_f64();
         let bucket = LATENCY_BUCKETS
             .iter()
@@ -174,6 +183,19 @@ impl State {
             "AWS reads that failed during passes.",
         );
         m.sample(read_failures, "", self.read_failures);
+        let rejected = "regionctl_journal_items_rejected_total";
+        m.family(
+            rejected,
+            "counter",
+            "Journal items (or fields) not believed, by kind and reason.",
+        );
+        for ((kind, reason), n) in &self.rejected {
+            m.sample(
+                rejected,
+                &format!(",kind=\"{kind}\",reason=\"{reason}\""),
+                n,
+            );
+        }
         let latency = "regionctl_reconcile_seconds";
         m.family(latency, "histogram", "Reconcile pass latency.");
         let bucket = "regionctl_reconcile_seconds_bucket";
@@ -291,4 +313,39 @@ pub fn status_document(
         "regions": bundle.regions,
         "services": services,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regionctl_controller::admit::{Reason, Rejected};
+    use regionctl_core::health::HealthView;
+    use regionctl_core::time::Timestamp;
+
+    #[test]
+    fn rejected_journal_items_are_counted_by_kind_and_reason() {
+        let bundle = regionctl_testkit::example::example_bundle();
+        let mut state = State::new("eu-west-1", &bundle);
+        let mut report = PassReport::new("eu-west-1", Timestamp::from_secs(1_800_000_000));
+        let forged = Rejected {
+            kind: "heartbeat",
+            key: "HEARTBEAT / us-east-1".into(),
+            reason: Reason::WrongWriter,
+        };
+        report.rejected = vec![forged.clone(), forged];
+        let health = HealthView::unknown(&bundle);
+        state.record_pass(&bundle, &report, &health, Duration::from_millis(5), 1);
+        state.record_pass(&bundle, &report, &health, Duration::from_millis(5), 1);
+        let text = state.metrics();
+        assert!(
+            text.contains("# TYPE regionctl_journal_items_rejected_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "regionctl_journal_items_rejected_total{region=\"eu-west-1\",kind=\"heartbeat\",reason=\"wrong-writer\"} 4\n"
+            ),
+            "{text}"
+        );
+    }
 }
