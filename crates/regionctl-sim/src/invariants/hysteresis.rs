@@ -26,8 +26,10 @@
 //!   the next when the gap between them is shorter than `recover_after_secs` (less the
 //!   slack): a correct controller returns traffic only after that much health, so within
 //!   one episode it moves away at most once and back at most once. An evacuation after a
-//!   return in the same episode is a third move: a violation. Evacuations made with no
-//!   strong evidence within the convergence bound are not counted (no episode to count in).
+//!   return in the same episode is a third move: a violation. An evacuation counts toward
+//!   an episode only while that episode's strong evidence is joined to it (less than
+//!   `recover_after_secs` since): one made on other evidence (a partition) long after is
+//!   another situation, not an oscillation (simulate seed 24).
 
 use super::moves::{Direction, Move};
 use super::{Checker, HYSTERESIS};
@@ -125,6 +127,13 @@ impl Checker {
                 .copied()
                 .unwrap_or_default();
             let recent = |last: Option<u64>| last.is_some_and(|l| t <= l + bound);
+            // The move belongs to the episode only while that episode's strong evidence is
+            // joined to now: a later cause (a partition) is another situation (simulate
+            // seed 24).
+            let recover_after = self.bundle.services[m.s].health.recover_after_secs;
+            let in_episode = track
+                .strong_last
+                .is_some_and(|l| t - l + SLACK_SECS < recover_after);
             match m.direction {
                 Direction::Back => {
                     if track.away_in.is_some() {
@@ -140,7 +149,7 @@ impl Checker {
                             self.violate_hysteresis(t, region, m, &track, "early");
                         }
                     }
-                    if recent(track.strong_last) {
+                    if in_episode {
                         if track.back_in == Some(track.episode) {
                             self.violate_hysteresis(t, region, m, &track, "oscillation");
                         }
