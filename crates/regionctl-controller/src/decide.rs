@@ -51,7 +51,7 @@ pub struct DecideInput<'a> {
 
 impl<'a> DecideInput<'a> {
     /// What the plan was made from, as the planner and the guard read it.
-    fn plan_inputs(&self) -> Inputs<'a> {
+    pub fn plan_inputs(&self) -> Inputs<'a> {
         Inputs {
             bundle: self.ctx.bundle,
             health: self.health,
@@ -98,9 +98,10 @@ pub async fn decide_all<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<Dec
         let stop = decision.unrecorded.is_some();
         decisions.push(decision);
         if stop {
-            break;
+            return decisions;
         }
     }
+    decisions.extend(crate::hold::record_holds(world, input).await);
     decisions
 }
 
