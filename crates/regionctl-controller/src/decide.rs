@@ -139,7 +139,7 @@ pub async fn decide<W: World>(
     // did on planes this pass did not need (the switch flipped in the first pass, the
     // weights retried until the control plane answers).
     if may_apply {
-        for earlier in earlier_outcomes(world, &record, &ctx.region).await {
+        for earlier in own_outcomes(world, &record, &ctx.region).await {
             execution.planes.keep(earlier.planes);
         }
     }
@@ -300,7 +300,7 @@ async fn read_intent<W: World>(
 }
 
 /// This controller's earlier outcomes of `record` (none if unreadable).
-async fn earlier_outcomes<W: World>(
+pub(crate) async fn own_outcomes<W: crate::ports::Journal>(
     world: &W,
     record: &DecisionRecord,
     region: &str,

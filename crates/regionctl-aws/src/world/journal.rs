@@ -14,14 +14,7 @@ impl<H: Host> AwsWorld<H> {
     /// An item over its kind's size budget, or the host's refusal of a write (a test
     /// failpoint), as DynamoDB's would read.
     fn refused(&self, item: &JournalItem) -> PortResult<()> {
-        if let Err(over) = budget::check(item) {
-            return Err(PortError::new(
-                "dynamodb",
-                "PutItem",
-                ErrorClass::Permanent,
-                over.to_string(),
-            ));
-        }
+        budget::admit_write(item)?;
         if self.host.refuse_journal_write(&item.sk) {
             return Err(PortError::new(
                 "dynamodb",

@@ -115,14 +115,7 @@ impl FakeWorld {
     /// Fails a journal write of `item` if scripted to.
     fn write(&self, item: &JournalItem) -> PortResult<()> {
         self.call("dynamodb", "PutItem")?;
-        if let Err(over) = crate::journal::budget::check(item) {
-            return Err(PortError::new(
-                "dynamodb",
-                "PutItem",
-                ErrorClass::Permanent,
-                over.to_string(),
-            ));
-        }
+        crate::journal::budget::admit_write(item)?;
         if self
             .failing_writes
             .borrow()

@@ -7,7 +7,7 @@
 //! before writing, so an oversized item is refused with its kind, size and budget (issue
 //! 17, ADR 0012 §3).
 
-use crate::ports::JournalItem;
+use crate::ports::{ErrorClass, JournalItem, PortError, PortResult};
 use std::fmt;
 
 /// DynamoDB's item size limit, for reference: every budget is well under it.
@@ -65,6 +65,19 @@ impl fmt::Display for OverBudget {
 /// The item's size as stored: keys, owner and the body's JSON text.
 pub fn size(item: &JournalItem) -> usize {
     item.pk.len() + item.sk.len() + item.owner.len() + item.body.to_string().len()
+}
+
+/// [`check`], as the journal port's error: what an adapter returns for an item over its
+/// budget (a permanent refusal of `PutItem`).
+pub fn admit_write(item: &JournalItem) -> PortResult<()> {
+    check(item).map_err(|over| {
+        PortError::new(
+            "dynamodb",
+            "PutItem",
+            ErrorClass::Permanent,
+            over.to_string(),
+        )
+    })
 }
 
 /// Checks `item` against its kind's budget.
