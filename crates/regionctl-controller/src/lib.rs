@@ -23,8 +23,13 @@
 //!   [`pending`] journal writes).
 //! - [`pending`]: outcomes and last moves the journal refused, retried every pass.
 //! - [`planning`]: controls, cooldowns and the plan, made again after re-reads.
+//! - [`episode`]: a service's incidents and the start the fleet agrees on for each (part of
+//!   decision ids, so an approval belongs to one incident).
+//! - [`approval`]: approvals of `propose` decisions, in rounds.
 //! - [`decide`]: per service, intent → approval → apply → outcome; [`record`] builds the
 //!   decision record and its id.
+//! - [`hold`]: a hold (fail static, too few healthy regions) recorded as a `held` decision,
+//!   once per incident.
 //! - [`apply`]: executing plan steps through the ports.
 //! - [`switches`]: reading and keeping up the data-plane switches.
 //! - [`report`]: what a pass did.
@@ -32,9 +37,12 @@
 
 pub mod admit;
 pub mod apply;
+pub mod approval;
 pub mod coordinate;
 pub mod decide;
+pub mod episode;
 pub mod fleet;
+pub mod hold;
 pub mod journal;
 pub mod leader;
 pub mod live;

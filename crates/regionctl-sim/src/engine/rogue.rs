@@ -97,6 +97,8 @@ impl Rogue<'_> {
             first_since: Some(at),
             drained: BTreeMap::new(),
             peers_not_healthy: BTreeMap::new(),
+            // Episodes are issue 17 item 2's (approvals): not forged here yet.
+            episodes: BTreeMap::new(),
             last_moves: self
                 .bundle
                 .services
