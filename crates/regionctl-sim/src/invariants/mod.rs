@@ -256,6 +256,8 @@ pub struct Checker {
     /// A rogue writer was in force and every cell was at its baseline at the end of the
     /// last second (`forged_items`).
     steady_before_passes: bool,
+    /// The last second any controller's clock was skewed (`hysteresis`).
+    last_skew: Option<u64>,
 }
 
 impl Checker {
@@ -314,6 +316,7 @@ impl Checker {
             revision: vec![0; controllers.len()],
             evidence: BTreeMap::new(),
             steady_before_passes: false,
+            last_skew: None,
             alarm_keys: bundle
                 .services
                 .iter()
@@ -401,6 +404,9 @@ impl Checker {
         self.alive.clone_from(&sec.alive);
         self.track_minority(world, &sec.alive, t);
         self.steady_before_passes = !world.faults.rogues.is_empty() && self.all_at_baseline(world);
+        if !world.skew_ms.is_empty() {
+            self.last_skew = Some(t);
+        }
         for (s, svc) in bundle.services.iter().enumerate() {
             let truth = self.truth(world, s, alarms_forced);
             self.track_healthy(s, &truth, t);
