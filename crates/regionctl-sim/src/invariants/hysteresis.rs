@@ -30,7 +30,10 @@
 //!   return in the same episode is a third move: a violation. An evacuation counts toward
 //!   an episode only while that episode's strong evidence is joined to it (less than
 //!   `recover_after_secs` since): one made on other evidence (a partition) long after is
-//!   another situation, not an oscillation (simulate seed 24).
+//!   another situation, not an oscillation (simulate seed 24); and a return made before an
+//!   episode's failure could be detected (`fail_after_secs` + 2 ticks + 60 s from its
+//!   start: a failback stage taken just as the region fails again) counts in the episode
+//!   before (seed 6598).
 
 use super::moves::{Direction, Move};
 use super::{Checker, HYSTERESIS};
@@ -51,6 +54,8 @@ pub(super) struct Track {
     strong_last: Option<u64>,
     /// Episodes begun (the current one's number).
     episode: u64,
+    /// When the current episode began.
+    episode_start: u64,
     /// The episode of the last move away, and of the last move back after it.
     away_in: Option<u64>,
     back_in: Option<u64>,
@@ -100,6 +105,7 @@ impl Checker {
                         .is_some_and(|l| t - l + SLACK_SECS < recover_after);
                     if !joined {
                         track.episode += 1;
+                        track.episode_start = t;
                     }
                     track.strong_last = Some(t);
                 }
@@ -137,8 +143,19 @@ impl Checker {
                 .is_some_and(|l| t - l + SLACK_SECS < recover_after);
             match m.direction {
                 Direction::Back => {
+                    // A return made before the episode's failure could be detected (a
+                    // failback stage taken just as the region failed again) belongs to the
+                    // episode before (simulate seed 6598).
+                    let detect = self.bundle.services[m.s].health.fail_after_secs
+                        + 2 * self.tick
+                        + super::MARGIN_SECS;
+                    let episode = if t < track.episode_start + detect {
+                        track.episode.saturating_sub(1)
+                    } else {
+                        track.episode
+                    };
                     if track.away_in.is_some() {
-                        self.set_track(m, |x| x.back_in = Some(x.episode));
+                        self.set_track(m, |x| x.back_in = Some(episode));
                     }
                 }
                 Direction::Away => {
