@@ -7,6 +7,9 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use regionctl::aws_world::{AwsWorld, now_millis};
 use regionctl::controller_config::fleet_config;
+use regionctl_aws::config::{AwsSettings, load};
+use regionctl_aws::sts::StsClient;
+use regionctl_controller::approval;
 use regionctl_controller::journal::{self, Approval, DecisionRecord, Heartbeat, OutcomeRecord};
 use regionctl_controller::ports::{Journal as _, JournalItem};
 use regionctl_core::controls::{Override, OverrideAction, Pause};
@@ -89,6 +92,12 @@ pub struct OverrideArgs {
 }
 
 /// Approve a decision waiting in `propose` mode.
+///
+/// Prints the decision's steps (what you approve), then records the approval with your
+/// identity as AWS sees it (STS GetCallerIdentity's ARN, not --who) and the proposal round
+/// it is given in. It authorises this decision only (its id names the incident) and only
+/// in this round: a proposal nobody approves within `approval_timeout_secs` lapses and is
+/// proposed afresh in a new round, which needs a new approval.
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
     #[command(flatten)]
@@ -239,21 +248,83 @@ fn scope(o: &Override) -> (&str, &str, String) {
 
 pub fn approve(args: ApproveArgs) -> Result<ExitCode> {
     let (bundle, rt, world) = connect(&args.target)?;
+    let controller = fleet_config(&bundle, &args.target.policies, &args.target.region)?;
     let Some((record, _)) = rt.block_on(find_decision(&world, &bundle, &args.decision_id))? else {
         bail!("no decision {} in the journal", args.decision_id);
     };
+    // Who approves is who the credentials are, not `$USER` (issue 17).
+    let settings = AwsSettings {
+        region: args.target.region.clone(),
+        endpoint_url: args.target.endpoint_url.clone(),
+    };
+    let identity = rt
+        .block_on(async {
+            StsClient::new(&load(&settings).await)
+                .caller_identity()
+                .await
+        })
+        .map_err(|e| anyhow!(e))
+        .context("who is approving (STS GetCallerIdentity)")?;
+    let now = Timestamp(now_millis());
+    let timeout = controller.approval_timeout_secs;
+    let round = approval::round_at(record.at, timeout, now);
+    let round_ends = record
+        .at
+        .plus_secs(timeout.saturating_mul(u64::from(round) + 1));
+    println!(
+        "approving decision {} — {} (mode {}), {}",
+        record.id,
+        record.service,
+        record.mode,
+        match record.episode {
+            Some(start) => format!("incident since {}", clock(start)),
+            None => "outside an incident".to_string(),
+        }
+    );
+    print_steps(&record);
     let a = Approval {
         id: record.id.clone(),
-        who: args.target.who.clone(),
-        at: Timestamp(now_millis()),
+        who: identity.arn,
+        at: now,
+        round,
     };
     rt.block_on(world.put(&journal::approval_item(&a, &args.target.region)))
         .map_err(|e| anyhow!(e))?;
     println!(
-        "approved decision {} ({}) by {}; controllers apply it on their next pass",
-        record.id, record.service, a.who
+        "approved decision {} ({}) round {round} as {}; controllers apply it on their next pass (this round ends {})",
+        record.id,
+        record.service,
+        a.who,
+        clock(round_ends)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A decision's steps as `plan` shows them: numbered, with plane, reasons and order.
+fn print_steps(d: &DecisionRecord) {
+    println!("  steps:");
+    for (i, s) in d.steps.iter().enumerate() {
+        println!(
+            "    {}. {:<7} {}  [{}]",
+            i + 1,
+            s.kind,
+            s.description,
+            s.plane
+        );
+        for r in &s.reasons {
+            println!("         why: {r}");
+        }
+        if !s.after.is_empty() {
+            println!(
+                "         after: step {}",
+                s.after
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
 }
 
 async fn find_decision(
@@ -318,33 +389,14 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode> {
         d.recorded_by,
         &d.bundle_hash[..d.bundle_hash.len().min(12)]
     );
+    if let Some(start) = d.episode {
+        println!("  incident (episode) since {}", clock(start));
+    }
     println!("  inputs (health per region, counted in cells):");
     for h in &d.health {
         println!("    {h}");
     }
-    println!("  steps:");
-    for (i, s) in d.steps.iter().enumerate() {
-        println!(
-            "    {}. {:<7} {}  [{}]",
-            i + 1,
-            s.kind,
-            s.description,
-            s.plane
-        );
-        for r in &s.reasons {
-            println!("         why: {r}");
-        }
-        if !s.after.is_empty() {
-            println!(
-                "         after: step {}",
-                s.after
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
+    print_steps(&d);
     for a in &d.alerts {
         println!("  alert: {a}");
     }

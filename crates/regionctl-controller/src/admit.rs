@@ -228,6 +228,13 @@ fn drop_future_fields(
         }
         keep
     });
+    h.episodes.retain(|service, t| {
+        let keep = !bounds.future(*t);
+        if !keep {
+            drop(format!("episodes.{service}"));
+        }
+        keep
+    });
     h.drained.retain(|pair, t| {
         let keep = !bounds.future(*t);
         if !keep {

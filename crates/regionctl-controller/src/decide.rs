@@ -10,7 +10,8 @@
 //! recorded is the whole plan either way: its id is the target state, the same for both.
 
 use crate::apply::{BatchGuard, apply_steps};
-use crate::journal::{self, Approval, DecisionRecord, OutcomeRecord};
+use crate::approval::{self, Proposal};
+use crate::journal::{self, DecisionRecord, OutcomeRecord};
 use crate::pending::PendingWrite;
 use crate::ports::{PortError, World};
 use crate::reconcile::Context;
@@ -23,6 +24,7 @@ use regionctl_core::health::HealthView;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Disposition, Inputs, Plan, ServicePlan, Step};
 use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
 
 /// What the decide stage reads.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +42,9 @@ pub struct DecideInput<'a> {
     pub controls: &'a Controls,
     /// This controller makes discretionary moves.
     pub leader: bool,
+    /// The start of each service's open episode ([`crate::episode`]), by name: part of
+    /// its decisions' ids.
+    pub episodes: &'a BTreeMap<String, Timestamp>,
     /// Now.
     pub now: Timestamp,
 }
@@ -109,6 +114,7 @@ pub async fn decide<W: World>(
     let sp = service.sp;
     let record = decision_record(&RecordInput {
         inputs: &input.plan_inputs(),
+        episode: input.episodes.get(&sp.name).copied(),
         region: &ctx.region,
         plan: input.plan,
         sp,
@@ -119,13 +125,14 @@ pub async fn decide<W: World>(
         Intent::Found => false,
         Intent::Unrecorded(why) => return unrecorded(record, &sp.name, why),
     };
-    let approval = approval(world, ctx, sp.disposition, &record, new, input.now).await;
-    let may_apply = sp.disposition == Disposition::Apply || approval.approved;
+    let proposal = propose(world, input, sp.disposition, &record, new).await;
+    let may_apply = sp.disposition == Disposition::Apply
+        || proposal.is_some_and(|(p, _)| p == Proposal::Approved);
     let started = world.now();
     let mut execution = if may_apply {
         guard_and_execute(world, input, service).await
     } else {
-        Execution::not_applied(sp.disposition, approval.expired)
+        Execution::not_applied(sp.disposition, proposal.map(|(p, _)| p))
     };
     // A decision applied over several passes keeps what earlier passes of this controller
     // did on planes this pass did not need (the switch flipped in the first pass, the
@@ -146,6 +153,7 @@ pub async fn decide<W: World>(
         calls: execution.calls,
         discretionary: record.discretionary && execution.status == OutcomeStatus::Applied,
         planes: execution.planes,
+        round: proposal.map_or(0, |(p, _)| p.round()),
     };
     let Recorded {
         warnings,
@@ -157,7 +165,8 @@ pub async fn decide<W: World>(
         Publish {
             new,
             may_apply,
-            expired: approval.expired,
+            announce: proposal.is_some_and(|(p, _)| p.announces()),
+            recorder: proposal.is_some_and(|(_, recorder)| recorder),
         },
     )
     .await;
@@ -237,58 +246,41 @@ fn unrecorded(record: DecisionRecord, name: &str, why: String) -> DecisionSummar
     }
 }
 
-/// Where a `propose` decision stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ApprovalState {
-    /// Approved before it lapsed.
-    approved: bool,
-    /// Nobody approved it in time.
-    expired: bool,
-}
-
-/// Looks up an approval of `record` (only for decisions awaiting one). An approval counts
-/// only if it came before the proposal lapsed, `approval_timeout_secs` after the intent was
-/// first recorded (by any controller; `new`: by this pass). A lapsed proposal stays lapsed;
-/// a changed situation yields a new decision (a new id) that can be approved afresh.
-async fn approval<W: World>(
+/// Where a `propose` decision stands this pass, and whether this controller recorded its
+/// intent (it publishes the new rounds); `None` for other dispositions. An intent that
+/// cannot be read back leaves it awaiting: never approved on a time it cannot know.
+async fn propose<W: World>(
     world: &W,
-    ctx: &Context<'_>,
+    input: &DecideInput<'_>,
     disposition: Disposition,
     record: &DecisionRecord,
     new: bool,
-    now: Timestamp,
-) -> ApprovalState {
-    let first = if new {
-        Some(record.at)
-    } else {
-        first_recorded(world, &record.service, &record.id).await
-    };
-    let deadline = first.map(|t| t.plus_secs(ctx.approval_timeout_secs));
-    let awaiting = disposition == Disposition::AwaitApproval;
-    let approved = awaiting
-        && world
-            .query("APPROVAL", &record.id)
-            .await
-            .is_ok_and(|items| {
-                items
-                    .iter()
-                    .flatten()
-                    .filter_map(|it| serde_json::from_value::<Approval>(it.body.clone()).ok())
-                    .any(|a| deadline.is_none_or(|d| a.at < d))
-            });
-    ApprovalState {
-        approved,
-        expired: awaiting && !approved && deadline.is_some_and(|d| now >= d),
+) -> Option<(Proposal, bool)> {
+    let ctx = input.ctx;
+    if disposition != Disposition::AwaitApproval {
+        return None;
     }
-}
-
-/// When a decision's intent was first recorded (by any controller).
-async fn first_recorded<W: World>(world: &W, service: &str, id: &str) -> Option<Timestamp> {
-    read_intent(world, service, id)
-        .await
-        .ok()
-        .flatten()
-        .map(|d| d.at)
+    let intent = if new {
+        Some((record.at, true))
+    } else {
+        read_intent(world, &record.service, &record.id)
+            .await
+            .ok()
+            .flatten()
+            .map(|d| (d.at, d.recorded_by == ctx.region))
+    };
+    let Some((first, recorder)) = intent else {
+        return Some((
+            Proposal::Awaiting {
+                round: 0,
+                fresh: false,
+            },
+            false,
+        ));
+    };
+    let timeout = (first, ctx.approval_timeout_secs);
+    let p = approval::proposal(world, record, timeout, (&ctx.region, new), input.now).await;
+    Some((p, recorder))
 }
 
 /// A decision's intent as the journal holds it (none: not there).
@@ -342,12 +334,14 @@ struct Execution {
 }
 
 impl Execution {
-    /// A decision its disposition keeps from being applied this pass.
-    fn not_applied(disposition: Disposition, expired: bool) -> Self {
+    /// A decision its disposition (or, awaiting approval, its `proposal`) keeps from
+    /// being applied this pass.
+    fn not_applied(disposition: Disposition, proposal: Option<Proposal>) -> Self {
         let status = match disposition {
             Disposition::RecordOnly => OutcomeStatus::RecordedOnly,
-            Disposition::AwaitApproval if expired => OutcomeStatus::ApprovalExpired,
-            Disposition::AwaitApproval => OutcomeStatus::AwaitingApproval,
+            Disposition::AwaitApproval => proposal
+                .and_then(Proposal::status)
+                .unwrap_or(OutcomeStatus::AwaitingApproval),
             Disposition::Paused => OutcomeStatus::Paused,
             Disposition::Apply => OutcomeStatus::Applied,
         };
@@ -485,8 +479,10 @@ struct Publish {
     new: bool,
     /// This pass applied it.
     may_apply: bool,
-    /// It lapsed unapproved.
-    expired: bool,
+    /// A `propose` decision's round changed this pass (lapsed, or proposed afresh).
+    announce: bool,
+    /// This controller recorded the intent (it announces new rounds).
+    recorder: bool,
 }
 
 /// What the outcome stage could not do.
@@ -521,7 +517,7 @@ async fn record_outcome<W: World>(
                 .push(PendingWrite::last_move(&outcome.service, item));
         }
     }
-    if publish.may_apply || publish.new || publish.expired {
+    if publish.may_apply || publish.new || publish.announce {
         let item = journal::outcome_item(outcome);
         if let Err(e) = world.put(&item).await {
             recorded.warnings.push(format!(
@@ -531,7 +527,7 @@ async fn record_outcome<W: World>(
             recorded.unwritten.push(PendingWrite::outcome(item));
         }
     }
-    if publish.new || publish.may_apply {
+    if publish.new || publish.may_apply || (publish.announce && publish.recorder) {
         let detail = serde_json::json!({ "decision": record, "outcome": outcome });
         if let Err(e) = world.publish("regionctl Decision", &detail).await {
             recorded

@@ -203,6 +203,7 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
             .map(|h| (h.region.clone(), h.not_healthy.clone()))
             .collect(),
         last_moves,
+        episodes: own_previous.map(|h| h.episodes.clone()).unwrap_or_default(),
     };
     let quorum = quorum(input, &heartbeat, fresh);
     FleetVerdict {

@@ -25,7 +25,7 @@
 //! | observation digest | `OBSERVATION` | `OBS` | `{region}` | that observer | 1 hour |
 //! | control (pause) | `CONTROL` | `CONTROL` | `PAUSE` (body `null`: resumed) | the operator's region | never |
 //! | control (override) | `CONTROL` | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` (`*`: all) | the operator's region | the override's end |
-//! | approval | `CONTROL` | `APPROVAL` | `{decision id}` | the approving operator's region | 90 days |
+//! | approval | `CONTROL` | `APPROVAL` | `{decision id}#{round}` | the approving operator's region | 90 days |
 //!
 //! Decision ids are hex content hashes, so an `{id}#…` key never collides with
 //! `LASTMOVE#…`. A decision is two items (intent before acting, outcome after), so a crash
@@ -92,6 +92,11 @@ pub struct Heartbeat {
     /// next failback stage within the cooldown (`regionctl simulate` seeds 3866, 7103).
     #[serde(default)]
     pub last_moves: BTreeMap<String, Timestamp>,
+    /// The start of every episode (incident) this controller sees open, by service name
+    /// ([`crate::episode`]): peers in the same episode adopt the earliest start, which
+    /// goes into decision ids, so an approval belongs to one incident.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub episodes: BTreeMap<String, Timestamp>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).
@@ -133,8 +138,12 @@ pub struct ObservationDigest {
 /// A decision: a plan for one service with its inputs and reasons (the intent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
-    /// Content hash of (service, bundle hash, target state).
+    /// Content hash of (service, bundle hash, episode start, target state).
     pub id: String,
+    /// The start of the service's episode it belongs to (none: made outside one, or
+    /// recorded before episodes existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode: Option<Timestamp>,
     /// Service.
     pub service: String,
     /// Bundle hash.
@@ -203,6 +212,11 @@ pub struct OutcomeRecord {
     /// `data plane (switch)`, …), `done`, `waiting`, `skipped` or the first failure.
     #[serde(default)]
     pub planes: PlaneSummary,
+    /// For a `propose` decision: the approval round the status is for
+    /// ([`crate::approval`]). Round 0 is not written, so outcomes of other decisions read
+    /// and write back as before rounds existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub round: u32,
 }
 
 /// An operator approval of a `propose` decision.
@@ -210,10 +224,14 @@ pub struct OutcomeRecord {
 pub struct Approval {
     /// Decision id.
     pub id: String,
-    /// Who.
+    /// Who: the caller's identity (its STS ARN).
     pub who: String,
     /// When.
     pub at: Timestamp,
+    /// The proposal round it approves ([`crate::approval`]); it counts only if given
+    /// within that round. Approvals written before rounds existed read as round 0.
+    #[serde(default)]
+    pub round: u32,
 }
 
 fn item(
@@ -337,7 +355,7 @@ pub fn override_item(o: &Override, owner: &str) -> JournalItem {
 pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
     item(
         "APPROVAL".into(),
-        a.id.clone(),
+        format!("{}#{}", a.id, a.round),
         ItemKind::Control,
         owner,
         to_json(a),
@@ -373,6 +391,11 @@ pub fn partitions<'a>(services: impl IntoIterator<Item = &'a str>) -> Vec<(Strin
     out.push(("CONTROL".to_string(), Writer::Operator));
     out.push(("APPROVAL".to_string(), Writer::Operator));
     out
+}
+
+/// Round 0 is left out of outcome records.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Serializes a record (records are plain data; this cannot fail for them).
@@ -431,6 +454,7 @@ mod tests {
             id: "abc".into(),
             who: "ops".into(),
             at: AT,
+            round: 0,
         };
         for (it, w) in [
             (heartbeat_item(&h), Writer::Controller),
@@ -567,12 +591,13 @@ mod tests {
             id: "ab12".into(),
             who: "ops".into(),
             at: AT,
+            round: 2,
         };
         assert_eq!(
             keys(&approval_item(&approval, "us-east-1")),
             (
                 "APPROVAL",
-                "ab12",
+                "ab12#2",
                 ItemKind::Control,
                 "us-east-1",
                 Some(AT_SECS + 90 * 86_400)

@@ -177,6 +177,7 @@ mod tests {
             drained: BTreeMap::new(),
             peers_not_healthy: BTreeMap::new(),
             last_moves: BTreeMap::new(),
+            episodes: Default::default(),
         }
     }
 

@@ -23,6 +23,9 @@
 //!   [`pending`] journal writes).
 //! - [`pending`]: outcomes and last moves the journal refused, retried every pass.
 //! - [`planning`]: controls, cooldowns and the plan, made again after re-reads.
+//! - [`episode`]: a service's incidents and the start the fleet agrees on for each (part of
+//!   decision ids, so an approval belongs to one incident).
+//! - [`approval`]: approvals of `propose` decisions, in rounds.
 //! - [`decide`]: per service, intent → approval → apply → outcome; [`record`] builds the
 //!   decision record and its id.
 //! - [`apply`]: executing plan steps through the ports.
@@ -32,8 +35,10 @@
 
 pub mod admit;
 pub mod apply;
+pub mod approval;
 pub mod coordinate;
 pub mod decide;
+pub mod episode;
 pub mod fleet;
 pub mod journal;
 pub mod leader;

@@ -13,6 +13,7 @@
 //! that age, which only delays a pass that would have written nothing else; every write is
 //! planned from a fresh read.
 
+use crate::episode::Episodes;
 use crate::pending::PendingWrites;
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
@@ -32,6 +33,8 @@ pub struct Memory {
     pub zones: ZoneCache,
     /// Outcomes and last moves the journal refused, written again next pass.
     pub pending: PendingWrites,
+    /// The episodes (incidents) this controller sees open and last saw close.
+    pub episodes: Episodes,
 }
 
 impl Memory {
@@ -41,6 +44,7 @@ impl Memory {
             health: HealthView::unknown(bundle),
             zones: ZoneCache::default(),
             pending: PendingWrites::default(),
+            episodes: Episodes::default(),
         }
     }
 }

@@ -16,14 +16,19 @@
 
 use crate::coordinate::{self, Coordinated};
 use crate::decide::{self, DecideInput};
-use crate::fleet::{self, Freshness};
+use crate::episode;
+use crate::fleet::{self, FleetVerdict, Freshness, Revision};
+use crate::journal::Heartbeat;
 use crate::live::{self, LiveRead};
 use crate::memory::Memory;
 use crate::observe::{self, AlarmReads};
 use crate::planning::{self, PlanInput, Planned};
 use crate::ports::{Journal, World};
+use crate::status::ControllerState;
 use crate::switches;
 use regionctl_core::controls::Controls;
+use regionctl_core::health::HealthView;
+use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Plan};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
@@ -118,12 +123,13 @@ pub async fn reconcile_once<W: World>(
     if fleet::own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
     }
-    let revision = fleet::revise(
-        &verdict.heartbeat,
-        fleet::not_healthy(bundle, &health),
-        fleet::drained(bundle, &live),
-        now,
-        verdict.lead_after_secs,
+    let revision = restate(
+        ctx,
+        &verdict,
+        memory,
+        (&health, &live),
+        &heartbeats,
+        freshness,
     );
     if report.stand_down.is_none() && revision.changed {
         verdict.heartbeat = revision.heartbeat;
@@ -160,6 +166,7 @@ pub async fn reconcile_once<W: World>(
     note_plan(&plan, &mut report);
 
     // 6. Decide and apply.
+    let episodes = memory.episodes.open.clone();
     if report.stand_down.is_none() {
         let input = DecideInput {
             ctx,
@@ -168,6 +175,7 @@ pub async fn reconcile_once<W: World>(
             live: &live,
             controls: &controls,
             leader: verdict.leader,
+            episodes: &episodes,
             now,
         };
         report.decisions = decide::decide_all(world, &input).await;
@@ -245,6 +253,57 @@ fn note_plan(plan: &Plan, report: &mut PassReport) {
         .iter()
         .flat_map(|sp| sp.notes.iter().map(move |n| format!("{}: {n}", sp.name)))
         .collect();
+}
+
+/// This pass's view in the heartbeat: what it finds not healthy and drained, and the
+/// episodes it sees open (moved on in `memory`).
+fn restate(
+    ctx: &Context<'_>,
+    verdict: &FleetVerdict,
+    memory: &mut Memory,
+    (health, live): (&HealthView, &LiveState),
+    heartbeats: &[Heartbeat],
+    freshness: Freshness,
+) -> Revision {
+    let bundle = ctx.bundle;
+    let mut revision = fleet::revise(
+        &verdict.heartbeat,
+        fleet::not_healthy(bundle, health),
+        fleet::drained(bundle, live),
+        freshness.now,
+        verdict.lead_after_secs,
+    );
+    memory.episodes = episode::step(
+        &memory.episodes,
+        bundle,
+        (health, live),
+        &episode_peers(ctx, heartbeats, freshness),
+        freshness.now,
+    );
+    if revision.heartbeat.episodes != memory.episodes.open {
+        revision.heartbeat.episodes = memory.episodes.open.clone();
+        revision.changed = true;
+    }
+    revision
+}
+
+/// The heartbeats whose episode starts this controller may adopt: fresh, acting peers on
+/// this bundle, and its own last heartbeat (a restarted controller, or `run --once`,
+/// carries on the incident it was in instead of opening a new one, whose decisions would
+/// need new approvals).
+fn episode_peers<'h>(
+    ctx: &Context<'_>,
+    heartbeats: &'h [Heartbeat],
+    freshness: Freshness,
+) -> Vec<&'h Heartbeat> {
+    heartbeats
+        .iter()
+        .filter(|h| {
+            (h.region == ctx.region || h.state == ControllerState::Acting)
+                && h.bundle_hash == ctx.bundle.hash
+                && freshness.is_fresh(h.at)
+        })
+        .collect()
 }
 
 /// Keeps what the journal refused after the effects were made for the next pass, and

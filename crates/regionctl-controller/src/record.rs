@@ -5,6 +5,7 @@ use crate::journal::{DecisionRecord, StepRecord};
 use regionctl_core::grid::Grid;
 use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
+use regionctl_core::time::Timestamp;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -13,6 +14,8 @@ use std::collections::BTreeMap;
 pub struct RecordInput<'a> {
     /// What the plan was made from (bundle, health view, live state, controls, now).
     pub inputs: &'a Inputs<'a>,
+    /// The start of the service's episode (none: steady, e.g. a scale-down afterwards).
+    pub episode: Option<Timestamp>,
     /// The region recording it.
     pub region: &'a str,
     /// The plan.
@@ -31,7 +34,8 @@ pub fn decision_record(input: &RecordInput<'_>) -> DecisionRecord {
     let bundle = inputs.bundle;
     let service = &bundle.services[sp.service];
     DecisionRecord {
-        id: decision_id(&service.name, &bundle.hash, sp),
+        id: decision_id(&service.name, &bundle.hash, input.episode, sp),
+        episode: input.episode,
         service: service.name.clone(),
         bundle_hash: bundle.hash.clone(),
         at: inputs.now,
@@ -124,14 +128,24 @@ fn health_lines(service: &Service, sh: &regionctl_core::health::ServiceHealth) -
         .collect()
 }
 
-/// Content hash of (service, bundle hash, target state): the same decision reached twice,
-/// by one controller or two, has the same id.
-pub fn decision_id(service: &str, bundle_hash: &str, sp: &ServicePlan) -> String {
+/// Content hash of (service, bundle hash, episode start, target state): the same decision
+/// reached twice in one incident, by one controller or two, has the same id; the same
+/// target state in another incident has another (and needs its own approval).
+pub fn decision_id(
+    service: &str,
+    bundle_hash: &str,
+    episode: Option<Timestamp>,
+    sp: &ServicePlan,
+) -> String {
     let mut h = Sha256::new();
     h.update(service.as_bytes());
     h.update([0]);
     h.update(bundle_hash.as_bytes());
     h.update([0]);
+    if let Some(start) = episode {
+        h.update(start.millis().to_le_bytes());
+        h.update([0]);
+    }
     h.update(sp.target_weights.as_slice());
     for d in &sp.target_desired {
         h.update(d.unwrap_or(u32::MAX).to_le_bytes());

@@ -87,7 +87,16 @@ async fn pause_propose_approve_and_explain() {
     );
 
     let id = catalog_decision["id"].as_str().expect("id").to_string();
-    assert!(operator(&fx, "approve", &[&id]).contains("approved decision"));
+    let approved_text = operator(&fx, "approve", &[&id]);
+    assert!(
+        approved_text.contains("approved decision")
+            && approved_text.contains(" round 0 as arn:aws:"),
+        "{approved_text}"
+    );
+    assert!(
+        approved_text.contains("  steps:\n    1. "),
+        "{approved_text}"
+    );
     let approved = run_once(&d, "eu-west-1", &endpoint);
     let catalog_after = decision_of(&approved, "catalog").expect("catalog");
     assert_eq!(catalog_after["status"], "applied", "{approved}");
@@ -114,8 +123,9 @@ async fn pause_propose_approve_and_explain() {
 }
 
 /// Goal: a `propose` decision nobody approves lapses after `approval_timeout_secs` and is
-/// never applied. Method: catalog in propose mode with a 2 s timeout; region loss; two
-/// passes 3 s apart.
+/// not applied; the next pass proposes it afresh (round 1), and an approval given then
+/// applies it. Method: catalog in propose mode with a 2 s timeout; region loss; two passes
+/// 3 s apart; a third pass; `approve`; a fourth pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unapproved_proposal_expires() {
     let endpoint = harness::endpoint().to_string();
@@ -157,6 +167,30 @@ async fn an_unapproved_proposal_expires() {
         weight_of_euc1(&records),
         Some(60),
         "an expired proposal is never applied"
+    );
+    // The next pass proposes it afresh (round 1); an approval given now counts.
+    let again = run_once(&d, "eu-west-1", &endpoint);
+    assert_eq!(status_of(&again), "awaiting-approval");
+    let id = decision_of(&again, "catalog").expect("catalog")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let approved = operator(&fx, "approve", &[&id]);
+    // Rounds are 2 s here: the approval names whichever round it is given in (1 or later).
+    assert!(
+        approved.contains(" round ") && !approved.contains(" round 0 "),
+        "{approved}"
+    );
+    assert_eq!(status_of(&run_once(&d, "eu-west-1", &endpoint)), "applied");
+    let (records, _) = fx
+        .route53
+        .list_record_sets(&fx.zone("{{ZONE_CATALOG}}"))
+        .await
+        .expect("list");
+    assert_eq!(
+        weight_of_euc1(&records),
+        Some(0),
+        "approved in round 1: evacuated"
     );
     let _ = std::fs::remove_dir_all(&fx.dir);
 }

@@ -35,6 +35,7 @@ fn heartbeat(region: &str, at: Timestamp) -> Heartbeat {
         drained: Default::default(),
         peers_not_healthy: Default::default(),
         last_moves: Default::default(),
+        episodes: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::ports::Journal as _;
 use crate::status::{OutcomeStatus, RecordedStep, StepStatus};
 use regionctl_core::controls::Controls;
 use regionctl_core::policy::Bundle;
+use std::collections::BTreeMap;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 const APPROVAL_TIMEOUT_SECS: u64 = 900;
@@ -26,6 +27,8 @@ struct Pass<'a> {
     health: HealthView,
     live: LiveState,
     plan: Plan,
+    /// Episode starts by service (none unless a test sets one).
+    episodes: BTreeMap<String, Timestamp>,
 }
 
 impl<'a> Pass<'a> {
@@ -47,7 +50,14 @@ impl<'a> Pass<'a> {
             health,
             live,
             plan,
+            episodes: BTreeMap::new(),
         }
+    }
+
+    /// The same pass in the episode of `service` that started at `start`.
+    fn in_episode(mut self, service: &str, start: Timestamp) -> Self {
+        self.episodes.insert(service.into(), start);
+        self
     }
 
     /// `service`'s decision by the controller in `region`.
@@ -67,6 +77,7 @@ impl<'a> Pass<'a> {
             live: &self.live,
             controls: &Controls::default(),
             leader: true,
+            episodes: &self.episodes,
             now: world.now.get(),
         };
         let s = self.bundle.service_index(service).expect("service");
@@ -90,10 +101,15 @@ fn outcomes(world: &FakeWorld, service: &str, id: &str) -> Vec<OutcomeRecord> {
 }
 
 fn approve(world: &FakeWorld, id: &str, at: Timestamp) {
+    approve_round(world, id, at, 0);
+}
+
+fn approve_round(world: &FakeWorld, id: &str, at: Timestamp, round: u32) {
     let approval = Approval {
         id: id.into(),
-        who: "an operator".into(),
+        who: "arn:aws:iam::123456789012:user/an-operator".into(),
         at,
+        round,
     };
     block_on(world.put(&journal::approval_item(&approval, "eu-west-1"))).expect("approved");
 }
@@ -441,5 +457,89 @@ fn an_outcome_the_journal_refuses_is_handed_back_to_be_written_later() {
             .any(|w| w.starts_with("outcome not recorded (retried next pass)")),
         "{:?}",
         d.warnings
+    );
+}
+
+#[test]
+fn a_lapsed_proposal_is_proposed_afresh_and_can_be_approved_in_its_new_round() {
+    let b = example();
+    let pass = Pass::new(&b, "search", "eu-west-1");
+    let world = FakeWorld::steady(&b, NOW);
+    let proposed = pass.decide(&world, "eu-west-1", "search");
+    assert_eq!(proposed.status, OutcomeStatus::AwaitingApproval);
+    assert_eq!(world.events.borrow().len(), 1);
+    // Round 0 lapses: recorded and published once.
+    world.advance(APPROVAL_TIMEOUT_SECS + 1);
+    let lapsed = pass.decide(&world, "eu-west-1", "search");
+    assert_eq!(lapsed.status, OutcomeStatus::ApprovalExpired);
+    assert_eq!(outcomes(&world, "search", &proposed.id)[0].round, 0);
+    assert_eq!(world.events.borrow().len(), 2);
+    // The next pass proposes it afresh, in round 1, and asks again.
+    world.advance(10);
+    let again = pass.decide(&world, "eu-west-1", "search");
+    assert_eq!(again.status, OutcomeStatus::AwaitingApproval);
+    let outcome = &outcomes(&world, "search", &proposed.id)[0];
+    assert_eq!(
+        (outcome.status, outcome.round),
+        (OutcomeStatus::AwaitingApproval, 1)
+    );
+    assert_eq!(world.events.borrow().len(), 3);
+    // Quiet until something changes.
+    world.advance(10);
+    pass.decide(&world, "eu-west-1", "search");
+    assert_eq!(world.events.borrow().len(), 3);
+    // A late approval of round 0 still does not count; one of round 1, given in it, does.
+    approve_round(&world, &proposed.id, world.now.get(), 0);
+    world.advance(1);
+    assert_eq!(
+        pass.decide(&world, "eu-west-1", "search").status,
+        OutcomeStatus::AwaitingApproval
+    );
+    approve_round(&world, &proposed.id, world.now.get(), 1);
+    world.advance(10);
+    let applied = pass.decide(&world, "eu-west-1", "search");
+    assert_eq!(
+        applied.status,
+        OutcomeStatus::Waiting,
+        "approved in round 1"
+    );
+    assert_eq!(applied.log, ["scale us-east-1 6"]);
+}
+
+#[test]
+fn an_approval_in_one_incident_does_not_apply_the_same_decision_in_the_next() {
+    let b = example();
+    let world = FakeWorld::steady(&b, NOW);
+    let first = Pass::new(&b, "search", "eu-west-1").in_episode("search", ago(120));
+    let proposed = first.decide(&world, "eu-west-1", "search");
+    approve(&world, &proposed.id, NOW.plus_secs(30));
+    world.advance(60);
+    assert_eq!(
+        first.decide(&world, "eu-west-1", "search").status,
+        OutcomeStatus::Waiting
+    );
+    // A month later the same evacuation, from the same (steady) state: another incident.
+    let scaled = world
+        .calls
+        .borrow()
+        .iter()
+        .filter(|op| **op == "UpdateService")
+        .count();
+    let month = 30 * 86_400;
+    world.advance(month);
+    let later = Pass::new(&b, "search", "eu-west-1").in_episode("search", NOW.plus_secs(month));
+    let next = later.decide(&world, "eu-west-1", "search");
+    assert_ne!(next.id, proposed.id, "the episode start is part of the id");
+    assert!(next.new);
+    assert_eq!(next.status, OutcomeStatus::AwaitingApproval);
+    assert_eq!(
+        world
+            .calls
+            .borrow()
+            .iter()
+            .filter(|op| **op == "UpdateService")
+            .count(),
+        scaled,
+        "nothing applied on the old approval"
     );
 }

@@ -31,6 +31,7 @@ fn hb(bundle: &Bundle, region: &str, state: ControllerState, age: i64) -> Heartb
         drained: BTreeMap::new(),
         peers_not_healthy: BTreeMap::new(),
         last_moves: BTreeMap::new(),
+        episodes: Default::default(),
     }
 }
 

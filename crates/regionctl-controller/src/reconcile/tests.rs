@@ -59,6 +59,7 @@ fn peer(world: &FakeWorld, bundle: &Bundle, region: &str) {
         drained: Default::default(),
         peers_not_healthy: Default::default(),
         last_moves: Default::default(),
+        episodes: Default::default(),
     };
     block_on(world.put(&journal::heartbeat_item(&heartbeat))).expect("peer heartbeat");
 }
@@ -355,6 +356,7 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
         drained: Default::default(),
         peers_not_healthy: Default::default(),
         last_moves: Default::default(),
+        episodes: Default::default(),
     });
     forged.sk = "us-east-1".into();
     forged.owner = "us-east-1".into();

@@ -1,0 +1,89 @@
+//! Episodes: the incidents of a service, each with an identity the fleet agrees on, so that
+//! a decision (and an approval of it) belongs to one incident. Pure.
+//!
+//! # Design
+//!
+//! A decision id used to hash (service, bundle hash, target state) only, and intents and
+//! approvals live 90 days: the same evacuation a month later found the old intent and the
+//! old approval and applied with nobody asked (issue 17). The id now also hashes the start
+//! of the service's current **episode** (ADR 0012 §2).
+//!
+//! A service is in an episode while, in this controller's view, some (cell, region) of it
+//! is not healthy (unknown included: unknown regions lose their traffic too) or its live
+//! Route 53 weights are not the policy's baseline (a failback under way is still the
+//! incident's episode). The episode's identity is its start. Each controller writes the
+//! starts of the episodes it sees open in its heartbeat (`Heartbeat::episodes`), and a
+//! controller in an episode takes the earliest start among its own and its fresh, acting
+//! peers' on the same bundle, so views converge within a heartbeat round trip. A peer's
+//! start is not adopted when this controller sees the service steady, nor when it is not
+//! later than the episode this controller last closed (a slow peer must not reopen the
+//! previous incident); starts from the future were already dropped on reading
+//! ([`crate::admit`]).
+
+use crate::journal::Heartbeat;
+use regionctl_core::health::{HealthView, Verdict};
+use regionctl_core::live::LiveState;
+use regionctl_core::policy::{Bundle, Service};
+use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
+
+/// The episodes this controller sees, carried from pass to pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Episodes {
+    /// Open episodes' starts, by service name.
+    pub open: BTreeMap<String, Timestamp>,
+    /// The start of the last episode this controller saw close, by service name.
+    pub closed: BTreeMap<String, Timestamp>,
+}
+
+/// True when `service` (index `s`) is in an episode in this view: some verdict not healthy,
+/// or some live weight not the baseline's.
+pub fn in_episode(service: &Service, s: usize, health: &HealthView, live: &LiveState) -> bool {
+    let not_healthy = health.services[s]
+        .entries
+        .iter()
+        .any(|e| e.verdict != Verdict::Healthy);
+    let off_baseline = service.cells.iter().enumerate().any(|(c, cell)| {
+        cell.baseline_weights
+            .iter()
+            .enumerate()
+            .any(|(r, base)| live.services[s].weights.get(c, r).copied().flatten() != Some(*base))
+    });
+    not_healthy || off_baseline
+}
+
+/// This pass's episodes: `previous` moved on by this pass's view and the starts that
+/// `peers` (fresh heartbeats on this bundle: acting peers and this controller's own) report.
+pub fn step(
+    previous: &Episodes,
+    bundle: &Bundle,
+    (health, live): (&HealthView, &LiveState),
+    peers: &[&Heartbeat],
+    now: Timestamp,
+) -> Episodes {
+    let mut next = Episodes {
+        open: BTreeMap::new(),
+        closed: previous.closed.clone(),
+    };
+    for (s, service) in bundle.services.iter().enumerate() {
+        let name = &service.name;
+        if !in_episode(service, s, health, live) {
+            if let Some(start) = previous.open.get(name) {
+                next.closed.insert(name.clone(), *start);
+            }
+            continue;
+        }
+        let last_closed = previous.closed.get(name).copied();
+        let own = previous.open.get(name).copied().unwrap_or(now);
+        let start = peers
+            .iter()
+            .filter_map(|h| h.episodes.get(name).copied())
+            .filter(|t| last_closed.is_none_or(|c| *t > c))
+            .fold(own, Timestamp::min);
+        next.open.insert(name.clone(), start);
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests;

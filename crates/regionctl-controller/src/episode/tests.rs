@@ -1,0 +1,88 @@
+//! Episodes on the example bundle: opened by this controller's view, agreed on the earliest
+//! start among fresh acting peers, closed when the service is steady again.
+
+use super::*;
+use crate::fake::{degraded, example};
+use crate::status::ControllerState;
+
+const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+fn heartbeat(region: &str, episodes: &[(&str, Timestamp)]) -> Heartbeat {
+    Heartbeat {
+        region: region.into(),
+        bundle_hash: "b".into(),
+        at: NOW,
+        state: ControllerState::Acting,
+        not_healthy: Vec::new(),
+        sees_acting: Vec::new(),
+        first_since: None,
+        drained: Default::default(),
+        peers_not_healthy: Default::default(),
+        last_moves: Default::default(),
+        episodes: episodes.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
+    }
+}
+
+fn healthy(bundle: &Bundle) -> HealthView {
+    degraded(bundle, "content", &[], NOW)
+}
+
+#[test]
+fn an_episode_opens_on_a_failing_view_takes_the_earliest_peer_start_and_closes_when_steady() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let steady = step(&Episodes::default(), &b, (&healthy(&b), &live), &[], NOW);
+    assert!(steady.open.is_empty(), "{steady:?}");
+
+    let failing = degraded(&b, "content", &["eu-central-1"], NOW);
+    let opened = step(&steady, &b, (&failing, &live), &[], NOW);
+    assert_eq!(opened.open.get("content"), Some(&NOW));
+    assert_eq!(opened.open.len(), 1);
+
+    // A peer saw it first: its start is adopted; a later one is not.
+    let earlier = NOW.plus_secs(0);
+    let peer = heartbeat(
+        "us-east-1",
+        &[("content", Timestamp(earlier.millis() - 20_000))],
+    );
+    let later = heartbeat("eu-west-1", &[("content", NOW.plus_secs(5))]);
+    let agreed = step(
+        &opened,
+        &b,
+        (&failing, &live),
+        &[&peer, &later],
+        NOW.plus_secs(10),
+    );
+    assert_eq!(
+        agreed.open.get("content"),
+        Some(&Timestamp(NOW.millis() - 20_000))
+    );
+
+    // Healthy again but still off baseline (failback under way): the same episode.
+    let mut moved = live.clone();
+    let content = b.service_index("content").expect("content");
+    if let Some(w) = moved.services[content].weights.get_mut(0, 0) {
+        *w = Some(0);
+    }
+    let failing_back = step(&agreed, &b, (&healthy(&b), &moved), &[], NOW.plus_secs(60));
+    assert_eq!(failing_back.open, agreed.open);
+
+    // Steady: closed. A slow peer still reporting the old start cannot reopen it, and the
+    // next incident is a new episode.
+    let closed = step(
+        &failing_back,
+        &b,
+        (&healthy(&b), &live),
+        &[&peer],
+        NOW.plus_secs(120),
+    );
+    assert!(closed.open.is_empty());
+    let next = step(
+        &closed,
+        &b,
+        (&failing, &live),
+        &[&peer],
+        NOW.plus_secs(3_600),
+    );
+    assert_eq!(next.open.get("content"), Some(&NOW.plus_secs(3_600)));
+}
