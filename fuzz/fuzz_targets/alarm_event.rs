@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(body.len() <= MAX_EVENT_BYTES);
     let v: serde_json::Value = serde_json::from_str(&body).expect("an event read is JSON");
     assert_eq!(v["detail-type"], "CloudWatch Alarm State Change");
-    assert_eq!(v["detail"]["alarmName"].as_str(), Some(event.alarm_name.as_str()));
+    assert_eq!(
+        v["detail"]["alarmName"].as_str(),
+        Some(event.alarm_name.as_str())
+    );
     assert_eq!(v["region"].as_str(), Some(event.region.as_str()));
 });

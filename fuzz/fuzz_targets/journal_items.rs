@@ -82,24 +82,39 @@ fn admit_all(items: &[PortResult<JournalItem>]) {
     let latest = NOW.plus_secs(SKEW_SECS);
     let known = |r: &str| CONTROLLERS.contains(&r);
     // Some item was written under `writer`'s key by `writer`.
-    let own_key = |writer: &str| items.iter().flatten().any(|i| i.sk == writer && i.owner == writer);
+    let own_key = |writer: &str| {
+        items
+            .iter()
+            .flatten()
+            .any(|i| i.sk == writer && i.owner == writer)
+    };
 
     let beats = admit::heartbeats(items.to_vec(), &bounds);
     assert!(beats.records.len() <= items.len());
     for h in &beats.records {
-        assert!(known(&h.region) && own_key(&h.region) && h.at <= latest, "{h:?}");
+        assert!(
+            known(&h.region) && own_key(&h.region) && h.at <= latest,
+            "{h:?}"
+        );
         assert!(h.first_since.is_none_or(|t| t <= latest), "{h:?}");
         assert!(h.last_moves.values().all(|t| *t <= latest), "{h:?}");
         assert!(h.drained.values().all(|t| *t <= latest), "{h:?}");
+        assert!(h.episodes.values().all(|t| *t <= latest), "{h:?}");
     }
 
     let digests = admit::digests(items.to_vec(), &bounds);
     assert!(digests.records.len() <= items.len());
     for d in &digests.records {
-        assert!(known(&d.observer) && own_key(&d.observer) && d.at <= latest, "{d:?}");
+        assert!(
+            known(&d.observer) && own_key(&d.observer) && d.at <= latest,
+            "{d:?}"
+        );
         assert!(d.probes.iter().all(|p| p.since <= latest), "{d:?}");
         for r in &d.relayed {
-            assert!(r.observer != d.observer && known(&r.observer) && r.at <= latest, "{d:?}");
+            assert!(
+                r.observer != d.observer && known(&r.observer) && r.at <= latest,
+                "{d:?}"
+            );
             assert!(r.probes.iter().all(|p| p.since <= latest), "{d:?}");
         }
     }
@@ -113,7 +128,11 @@ fn admit_all(items: &[PortResult<JournalItem>]) {
     // its body (an unreadable pause is the cautious side).
     let last_pause = items.iter().flatten().filter(|i| i.sk == "PAUSE").last();
     if let Some(pause) = last_pause {
-        assert_eq!(controls.paused.is_some(), !pause.body.is_null(), "{pause:?}");
+        assert_eq!(
+            controls.paused.is_some(),
+            !pause.body.is_null(),
+            "{pause:?}"
+        );
     }
 }
 

@@ -20,11 +20,20 @@ const FILE: &str = "chaos/fuzz.yaml";
 static BUNDLE: LazyLock<(Bundle, Vec<String>)> = LazyLock::new(|| {
     let files = [
         ("auth.yaml", include_str!("../../policies/auth.yaml")),
-        ("bookmarks.yaml", include_str!("../../policies/bookmarks.yaml")),
+        (
+            "bookmarks.yaml",
+            include_str!("../../policies/bookmarks.yaml"),
+        ),
         ("catalog.yaml", include_str!("../../policies/catalog.yaml")),
         ("content.yaml", include_str!("../../policies/content.yaml")),
-        ("controller.yaml", include_str!("../../policies/controller.yaml")),
-        ("playback.yaml", include_str!("../../policies/playback.yaml")),
+        (
+            "controller.yaml",
+            include_str!("../../policies/controller.yaml"),
+        ),
+        (
+            "playback.yaml",
+            include_str!("../../policies/playback.yaml"),
+        ),
         ("search.yaml", include_str!("../../policies/search.yaml")),
     ]
     .map(|(path, text)| SourceFile {

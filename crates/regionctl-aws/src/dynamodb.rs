@@ -352,7 +352,9 @@ mod tests {
             .expect_err("over the limit")
             .to_string();
         assert!(
-            err.contains("HEARTBEAT / eu-west-1: body of 409601 bytes is over the 409600-byte limit"),
+            err.contains(
+                "HEARTBEAT / eu-west-1: body of 409601 bytes is over the 409600-byte limit"
+            ),
             "{err}"
         );
     }
