@@ -232,6 +232,7 @@ impl<'a> Rig<'a> {
                 drained: Default::default(),
                 peers_not_healthy: Default::default(),
                 last_moves: Default::default(),
+                episodes: Default::default(),
             };
             self.admin
                 .put(&heartbeat_item(&hb))

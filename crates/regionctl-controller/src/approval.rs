@@ -130,27 +130,12 @@ pub async fn proposal<J: Journal>(
     let stored = if now_round == 0 {
         None
     } else {
-        own_outcome(world, record, region).await
+        crate::decide::own_outcomes(world, record, region)
+            .await
+            .into_iter()
+            .next()
     };
     unapproved(stored.as_ref(), now_round, new)
-}
-
-/// This controller's outcome of `record`, if readable.
-async fn own_outcome<J: Journal>(
-    world: &J,
-    record: &DecisionRecord,
-    region: &str,
-) -> Option<OutcomeRecord> {
-    world
-        .query(
-            &format!("DECISION#{}", record.service),
-            &format!("{}#OUTCOME#{region}", record.id),
-        )
-        .await
-        .ok()?
-        .into_iter()
-        .flatten()
-        .find_map(|it| serde_json::from_value(it.body).ok())
 }
 
 #[cfg(test)]

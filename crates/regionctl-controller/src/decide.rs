@@ -51,7 +51,7 @@ pub struct DecideInput<'a> {
 
 impl<'a> DecideInput<'a> {
     /// What the plan was made from, as the planner and the guard read it.
-    fn plan_inputs(&self) -> Inputs<'a> {
+    pub fn plan_inputs(&self) -> Inputs<'a> {
         Inputs {
             bundle: self.ctx.bundle,
             health: self.health,
@@ -98,9 +98,10 @@ pub async fn decide_all<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<Dec
         let stop = decision.unrecorded.is_some();
         decisions.push(decision);
         if stop {
-            break;
+            return decisions;
         }
     }
+    decisions.extend(crate::hold::record_holds(world, input).await);
     decisions
 }
 
@@ -138,7 +139,7 @@ pub async fn decide<W: World>(
     // did on planes this pass did not need (the switch flipped in the first pass, the
     // weights retried until the control plane answers).
     if may_apply {
-        for earlier in earlier_outcomes(world, &record, &ctx.region).await {
+        for earlier in own_outcomes(world, &record, &ctx.region).await {
             execution.planes.keep(earlier.planes);
         }
     }
@@ -299,7 +300,7 @@ async fn read_intent<W: World>(
 }
 
 /// This controller's earlier outcomes of `record` (none if unreadable).
-async fn earlier_outcomes<W: World>(
+pub(crate) async fn own_outcomes<W: crate::ports::Journal>(
     world: &W,
     record: &DecisionRecord,
     region: &str,

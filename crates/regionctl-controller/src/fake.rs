@@ -3,6 +3,8 @@
 
 pub mod world;
 
+use crate::journal::Heartbeat;
+use crate::status::ControllerState;
 use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::policy::{Bundle, SourceFile, load};
 use regionctl_core::time::Timestamp;
@@ -21,6 +23,24 @@ pub fn example() -> Bundle {
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     load(&files).expect("example policies load")
+}
+
+/// An acting controller's heartbeat in `region` at `at`, seeing itself acting and nothing
+/// else.
+pub fn heartbeat(region: &str, bundle_hash: &str, at: Timestamp) -> Heartbeat {
+    Heartbeat {
+        region: region.into(),
+        bundle_hash: bundle_hash.into(),
+        at,
+        state: ControllerState::Acting,
+        not_healthy: Vec::new(),
+        sees_acting: vec![region.into()],
+        first_since: None,
+        drained: Default::default(),
+        peers_not_healthy: Default::default(),
+        last_moves: Default::default(),
+        episodes: Default::default(),
+    }
 }
 
 /// Every (service, region, cell) healthy since `since`, except `service` in each of

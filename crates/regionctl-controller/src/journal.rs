@@ -31,6 +31,8 @@
 //! `LASTMOVE#…`. A decision is two items (intent before acting, outcome after), so a crash
 //! in between leaves an intent without an outcome, which the next pass rolls forward.
 
+pub mod budget;
+
 use crate::ports::{ItemKind, JournalItem};
 use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
 use regionctl_core::controls::{Override, Pause};

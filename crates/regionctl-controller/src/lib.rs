@@ -28,6 +28,8 @@
 //! - [`approval`]: approvals of `propose` decisions, in rounds.
 //! - [`decide`]: per service, intent → approval → apply → outcome; [`record`] builds the
 //!   decision record and its id.
+//! - [`hold`]: a hold (fail static, too few healthy regions) recorded as a `held` decision,
+//!   once per incident.
 //! - [`apply`]: executing plan steps through the ports.
 //! - [`switches`]: reading and keeping up the data-plane switches.
 //! - [`report`]: what a pass did.
@@ -40,6 +42,7 @@ pub mod coordinate;
 pub mod decide;
 pub mod episode;
 pub mod fleet;
+pub mod hold;
 pub mod journal;
 pub mod leader;
 pub mod live;

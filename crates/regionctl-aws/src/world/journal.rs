@@ -5,13 +5,16 @@
 use super::{AwsWorld, Host, now_millis};
 use crate::dynamodb::PutOutcome;
 use crate::eventbridge::PublishOutcome;
+use regionctl_controller::journal::budget;
 use regionctl_controller::ports::{
     ErrorClass, Events, Journal, JournalItem, PortError, PortResult,
 };
 
 impl<H: Host> AwsWorld<H> {
-    /// The host's refusal of a write (a test failpoint), as DynamoDB's would read.
+    /// An item over its kind's size budget, or the host's refusal of a write (a test
+    /// failpoint), as DynamoDB's would read.
     fn refused(&self, item: &JournalItem) -> PortResult<()> {
+        budget::admit_write(item)?;
         if self.host.refuse_journal_write(&item.sk) {
             return Err(PortError::new(
                 "dynamodb",

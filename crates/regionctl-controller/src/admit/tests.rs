@@ -3,7 +3,6 @@
 use super::*;
 use crate::journal::{self, ProbeRecord};
 use crate::ports::{ErrorClass, PortError};
-use crate::status::ControllerState;
 use serde_json::json;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -24,19 +23,7 @@ fn bounds(controllers: &[String]) -> Bounds<'_> {
 }
 
 fn heartbeat(region: &str, at: Timestamp) -> Heartbeat {
-    Heartbeat {
-        region: region.into(),
-        bundle_hash: "b".into(),
-        at,
-        state: ControllerState::Acting,
-        not_healthy: Vec::new(),
-        sees_acting: vec![region.into()],
-        first_since: None,
-        drained: Default::default(),
-        peers_not_healthy: Default::default(),
-        last_moves: Default::default(),
-        episodes: Default::default(),
-    }
+    crate::fake::heartbeat(region, "b", at)
 }
 
 fn digest(observer: &str, at: Timestamp) -> ObservationDigest {

@@ -3,23 +3,13 @@
 
 use super::*;
 use crate::fake::{degraded, example};
-use crate::status::ControllerState;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 
 fn heartbeat(region: &str, episodes: &[(&str, Timestamp)]) -> Heartbeat {
     Heartbeat {
-        region: region.into(),
-        bundle_hash: "b".into(),
-        at: NOW,
-        state: ControllerState::Acting,
-        not_healthy: Vec::new(),
-        sees_acting: Vec::new(),
-        first_since: None,
-        drained: Default::default(),
-        peers_not_healthy: Default::default(),
-        last_moves: Default::default(),
         episodes: episodes.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
+        ..crate::fake::heartbeat(region, "b", NOW)
     }
 }
 

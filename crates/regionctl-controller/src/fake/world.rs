@@ -115,6 +115,7 @@ impl FakeWorld {
     /// Fails a journal write of `item` if scripted to.
     fn write(&self, item: &JournalItem) -> PortResult<()> {
         self.call("dynamodb", "PutItem")?;
+        crate::journal::budget::admit_write(item)?;
         if self
             .failing_writes
             .borrow()

@@ -48,19 +48,7 @@ fn alarm_red(world: &FakeWorld, name: &str, secs: i64) {
 }
 
 fn peer(world: &FakeWorld, bundle: &Bundle, region: &str) {
-    let heartbeat = Heartbeat {
-        region: region.into(),
-        bundle_hash: bundle.hash.clone(),
-        at: world.now(),
-        state: ControllerState::Acting,
-        not_healthy: Vec::new(),
-        sees_acting: vec![region.into()],
-        first_since: None,
-        drained: Default::default(),
-        peers_not_healthy: Default::default(),
-        last_moves: Default::default(),
-        episodes: Default::default(),
-    };
+    let heartbeat = crate::fake::heartbeat(region, &bundle.hash, world.now());
     block_on(world.put(&journal::heartbeat_item(&heartbeat))).expect("peer heartbeat");
 }
 
@@ -345,19 +333,11 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
     let world = world(&b);
     alarm_red(&world, "auth-eu-central-1-5xx", 90);
     // A writer that is not eu-central-1 writes eu-central-1's heartbeat under its own key.
-    let mut forged = journal::heartbeat_item(&Heartbeat {
-        region: "eu-central-1".into(),
-        bundle_hash: b.hash.clone(),
-        at: world.now(),
-        state: ControllerState::Acting,
-        not_healthy: Vec::new(),
-        sees_acting: vec!["eu-central-1".into()],
-        first_since: None,
-        drained: Default::default(),
-        peers_not_healthy: Default::default(),
-        last_moves: Default::default(),
-        episodes: Default::default(),
-    });
+    let mut forged = journal::heartbeat_item(&crate::fake::heartbeat(
+        "eu-central-1",
+        &b.hash,
+        world.now(),
+    ));
     forged.sk = "us-east-1".into();
     forged.owner = "us-east-1".into();
     block_on(world.put(&forged)).expect("forged");

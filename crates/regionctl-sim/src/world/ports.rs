@@ -113,6 +113,20 @@ impl<'w> ControllerView<'w> {
     }
 }
 
+/// Refuses an item over its kind's size budget, as every journal adapter does
+/// (`regionctl_controller::journal::budget`).
+fn within_budget(w: &mut World, item: &JournalItem) -> PortResult<()> {
+    match regionctl_controller::journal::budget::check(item) {
+        Ok(()) => Ok(()),
+        Err(over) => Err(w.fail(
+            "dynamodb",
+            "PutItem",
+            ErrorClass::Permanent,
+            over.to_string(),
+        )),
+    }
+}
+
 /// How long the Route 53 adapter's retries wait out throttling, in the mean: its default
 /// `RetryPolicy` (6 attempts, full-jitter backoff capped at 200 ms · 2^k) sleeps up to
 /// 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s, half of that on average. A call that the refill can serve
@@ -295,6 +309,7 @@ impl Journal for ControllerView<'_> {
     async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
         let mut w = self.world.borrow_mut();
         self.journal(&mut w, "PutItem")?;
+        within_budget(&mut w, item)?;
         // Conditional writes are checked against the local replica only (MREC).
         if w.journal.contains(self.region, &item.pk, &item.sk) {
             return Ok(false);
@@ -311,6 +326,7 @@ impl Journal for ControllerView<'_> {
     async fn put(&self, item: &JournalItem) -> PortResult<()> {
         let mut w = self.world.borrow_mut();
         self.journal(&mut w, "PutItem")?;
+        within_budget(&mut w, item)?;
         let (now, lag) = (
             w.now,
             i64::try_from(w.knobs.journal_replication_lag_ms).unwrap_or(0),

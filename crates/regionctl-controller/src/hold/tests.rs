@@ -1,0 +1,95 @@
+//! Holds recorded against the scripted world: content degraded in every region, so each of
+//! its cells fails static.
+
+use super::*;
+use crate::fake::world::{FakeWorld, block_on};
+use crate::fake::{degraded, example};
+use crate::observe::AlarmReads;
+use crate::reconcile::Context;
+use regionctl_core::controls::Controls;
+use regionctl_core::live::LiveState;
+use regionctl_core::time::Timestamp;
+use std::collections::BTreeMap;
+
+const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+#[test]
+fn a_hold_is_recorded_once_per_incident_with_its_reasons() {
+    let b = example();
+    let regions: Vec<&str> = b.regions.iter().map(String::as_str).collect();
+    let health = degraded(&b, "content", &regions, Timestamp(NOW.millis() - 90_000));
+    let live = LiveState::steady(&b);
+    let controls = Controls::default();
+    let plan = regionctl_core::plan::plan(regionctl_core::plan::Inputs {
+        bundle: &b,
+        health: &health,
+        live: &live,
+        controls: &controls,
+        now: NOW,
+    });
+    assert!(
+        plan.alerts
+            .iter()
+            .any(|a| a.service == "content" && a.kind == AlertKind::HoldFailStatic),
+        "{:?}",
+        plan.alerts
+    );
+    let reads = AlarmReads::new(&b);
+    let ctx = Context {
+        bundle: &b,
+        region: "eu-west-1".into(),
+        controllers: b.regions.clone(),
+        heartbeat_ttl_secs: 30,
+        approval_timeout_secs: 900,
+        alarm_reads: &reads,
+    };
+    let world = FakeWorld::steady(&b, NOW);
+    let run = |episode: Timestamp| {
+        let episodes = BTreeMap::from([("content".to_string(), episode)]);
+        let input = DecideInput {
+            ctx: &ctx,
+            plan: &plan,
+            health: &health,
+            live: &live,
+            controls: &controls,
+            leader: true,
+            episodes: &episodes,
+            now: world.now.get(),
+        };
+        block_on(record_holds(&world, &input))
+    };
+    let first = run(NOW);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        (first[0].service.as_str(), first[0].status),
+        ("content", OutcomeStatus::Held)
+    );
+    let intents = world.items("DECISION#content", &format!("{}#INTENT", first[0].id));
+    let record: DecisionRecord =
+        serde_json::from_value(intents[0].body.clone()).expect("a decision record");
+    assert_eq!(record.disposition, "held");
+    assert!(record.steps.is_empty());
+    assert!(
+        record
+            .alerts
+            .iter()
+            .any(|a| a.starts_with("hold-fail-static: ")),
+        "{:?}",
+        record.alerts
+    );
+    assert!(
+        record.health.iter().any(|h| h.contains("degraded")),
+        "{:?}",
+        record.health
+    );
+    assert_eq!(world.events.borrow().len(), 1);
+    // The next passes of the same incident record nothing more.
+    world.advance(10);
+    assert!(run(NOW).is_empty());
+    assert_eq!(world.events.borrow().len(), 1);
+    // The same hold in a later incident is a new record.
+    world.advance(86_400);
+    let later = run(NOW.plus_secs(86_400));
+    assert_eq!(later.len(), 1);
+    assert_ne!(later[0].id, first[0].id);
+}
