@@ -8,7 +8,9 @@
 //! - `region_loss`: the first complete slice over the real wire protocol, and a lone
 //!   controller standing down.
 //! - `operator`: pause, propose, approve, explain, an expiring proposal, and an override.
+//! - `journal`: forged and malformed heartbeats change nothing and are reported.
 
+mod journal;
 mod operator;
 mod region_loss;
 

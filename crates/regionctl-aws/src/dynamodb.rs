@@ -16,10 +16,13 @@
 //! table's TTL attribute, in epoch seconds. DynamoDB deletes expired items lazily (and moto
 //! never does), so readers must ignore expired items themselves.
 //!
-//! Reading converts once, here: an item without those attributes or of a kind no
-//! controller writes is a malformed response (the whole read fails, as it would for any
-//! response this adapter cannot use); an item whose body is not JSON is an
-//! [`AwsError::UnreadableItem`] in its place among the items read.
+//! Reading converts once, here ([`from_item`]), and item by item: an item without those
+//! attributes, of a kind no controller writes, with a body over [`MAX_BODY_BYTES`] or a
+//! body that is not JSON is an error in its place among the items read, never a failed
+//! read. The journal is written by every controller and every operator, so one such item
+//! must not make every reader stand down (issue 17, ADR 0012 §3: until the `journal_items`
+//! fuzz target was written, an item of an unknown kind or without an attribute failed the
+//! whole `Query`).
 
 use crate::errors::{AwsError, Result};
 use aws_config::SdkConfig;
@@ -67,28 +70,45 @@ fn to_item(item: &JournalItem) -> HashMap<String, ddb::AttributeValue> {
     m
 }
 
-/// An item as read: `Err` for a response that is not a journal item at all (the read
-/// fails), `Ok(Err)` for a journal item whose body cannot be read.
-fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<Result<JournalItem>> {
+/// The largest `body` attribute read: DynamoDB's item size limit (400 KB, attribute names
+/// included), so no item DynamoDB stores is refused, and a response that is not DynamoDB's
+/// cannot make the reader parse more. Writers stay far below it (the journal's budgets).
+pub const MAX_BODY_BYTES: usize = 400 * 1024;
+
+/// A journal item from its attributes as DynamoDB returns them, or why it is not one: a
+/// missing or non-string attribute, an unknown kind, an oversized or unparseable body.
+/// Each is an error for this item only (see the module docs).
+pub fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<JournalItem> {
     let get = |k: &str| -> Result<String> {
         match m.get(k) {
             Some(ddb::AttributeValue::S(v)) => Ok(v.clone()),
             _ => Err(AwsError::missing(SERVICE, "GetItem/Query", k)),
         }
     };
-    let kind_name = get("kind")?;
     let (pk, sk) = (get("pk")?, get("sk")?);
+    let kind_name = get("kind")?;
     let kind = ItemKind::parse(&kind_name).ok_or_else(|| AwsError::UnexpectedResponse {
         service: SERVICE,
         operation: "GetItem/Query",
-        message: format!("unknown kind {kind_name}"),
+        message: format!("journal item {pk} / {sk}: unknown kind {kind_name}"),
     })?;
     let owner = get("owner")?;
-    let body = match serde_json::from_str(&get("body")?) {
+    let text = get("body")?;
+    if text.len() > MAX_BODY_BYTES {
+        return Err(AwsError::UnexpectedResponse {
+            service: SERVICE,
+            operation: "GetItem/Query",
+            message: format!(
+                "journal item {pk} / {sk}: body of {} bytes is over the {MAX_BODY_BYTES}-byte limit",
+                text.len()
+            ),
+        });
+    }
+    let body = match serde_json::from_str(&text) {
         Ok(body) => body,
-        Err(source) => return Ok(Err(AwsError::UnreadableItem { pk, sk, source })),
+        Err(source) => return Err(AwsError::UnreadableItem { pk, sk, source }),
     };
-    Ok(Ok(JournalItem {
+    Ok(JournalItem {
         pk,
         sk,
         kind,
@@ -98,7 +118,7 @@ fn from_item(m: &HashMap<String, ddb::AttributeValue>) -> Result<Result<JournalI
             Some(ddb::AttributeValue::N(n)) => n.parse().ok(),
             _ => None,
         },
-    }))
+    })
 }
 
 impl Journal {
@@ -229,7 +249,7 @@ impl Journal {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", e))?;
-        out.item().map(|m| from_item(m)?).transpose()
+        out.item().map(from_item).transpose()
     }
 
     /// All items of `pk` whose `sk` begins with `sk_prefix`, in sort-key order (all pages),
@@ -241,8 +261,8 @@ impl Journal {
         Ok((items.into_iter().collect::<Result<_>>()?, calls))
     }
 
-    /// [`Journal::query_prefix`], with an item whose body cannot be read as an error in its
-    /// place.
+    /// [`Journal::query_prefix`], with an item that cannot be read (see [`from_item`]) as an
+    /// error in its place.
     pub async fn query_items(
         &self,
         pk: &str,
@@ -273,7 +293,7 @@ impl Journal {
                 .await
                 .map_err(|e| AwsError::from_sdk(SERVICE, "Query", e))?;
             for item in page.items() {
-                out.push(from_item(item)?);
+                out.push(from_item(item));
             }
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -297,14 +317,46 @@ mod tests {
             body: serde_json::json!({"id": "abc", "steps": [1, 2]}),
             expires_at: Some(42),
         };
-        assert_eq!(from_item(&to_item(&item)).unwrap().unwrap(), item);
+        assert_eq!(from_item(&to_item(&item)).unwrap(), item);
         // A kind no controller writes (a `LEASE` never was) is not a journal item: no
-        // longer coerced to `CONTROL`.
+        // longer coerced to `CONTROL`, and an error of this item only.
         for kind in ["NOPE", "LEASE"] {
             let mut broken = to_item(&item);
             broken.insert("kind".into(), s(kind));
-            assert!(from_item(&broken).is_err(), "{kind}");
+            let err = from_item(&broken).expect_err(kind).to_string();
+            assert!(err.contains(&format!("unknown kind {kind}")), "{err}");
+            assert!(err.contains("DECISION#svc / abc#INTENT"), "{err}");
         }
+        for missing in ["pk", "sk", "kind", "owner", "body"] {
+            let mut broken = to_item(&item);
+            broken.remove(missing);
+            let err = from_item(&broken).expect_err(missing).to_string();
+            assert!(err.contains(missing), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_before_parsing() {
+        let item = |len: usize| JournalItem {
+            pk: "HEARTBEAT".into(),
+            sk: "eu-west-1".into(),
+            kind: ItemKind::Heartbeat,
+            owner: "eu-west-1".into(),
+            // A JSON string of `len` bytes with its quotes.
+            body: serde_json::Value::String("x".repeat(len - 2)),
+            expires_at: None,
+        };
+        let at_limit = item(MAX_BODY_BYTES);
+        assert_eq!(from_item(&to_item(&at_limit)).unwrap(), at_limit);
+        let err = from_item(&to_item(&item(MAX_BODY_BYTES + 1)))
+            .expect_err("over the limit")
+            .to_string();
+        assert!(
+            err.contains(
+                "HEARTBEAT / eu-west-1: body of 409601 bytes is over the 409600-byte limit"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -319,14 +371,13 @@ mod tests {
         };
         let mut attributes = to_item(&item);
         attributes.insert("body".into(), s("{not json"));
-        let read = from_item(&attributes).expect("a journal item");
-        match read {
+        match from_item(&attributes) {
             Err(AwsError::UnreadableItem { pk, sk, .. }) => {
                 assert_eq!((pk.as_str(), sk.as_str()), ("HEARTBEAT", "eu-west-1"));
             }
             other => panic!("expected an unreadable item, got {other:?}"),
         }
         // `null` itself is a body like any other (a resumed pause).
-        assert_eq!(from_item(&to_item(&item)).unwrap().unwrap(), item);
+        assert_eq!(from_item(&to_item(&item)).unwrap(), item);
     }
 }

@@ -139,6 +139,13 @@ impl SqsClient {
             .iter()
             .filter_map(|m| {
                 let body = m.body().unwrap_or_default().to_string();
+                if body.len() > MAX_EVENT_BYTES {
+                    tracing::warn!(
+                        message_id = m.message_id().unwrap_or_default(),
+                        bytes = body.len(),
+                        "SQS message over {MAX_EVENT_BYTES} bytes (larger than any EventBridge event): not read as an alarm event"
+                    );
+                }
                 Some(ReceivedMessage {
                     message_id: m.message_id()?.to_string(),
                     receipt_handle: m.receipt_handle()?.to_string(),
@@ -190,10 +197,17 @@ pub fn eventbridge_policy(queue_arn: &str, rule_arns: &[String]) -> String {
     .to_string()
 }
 
+/// The largest message body read as an event: EventBridge's event size limit (256 KB), so
+/// any real event fits; the queue itself takes bodies up to 1 MiB from any sender it allows.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
 /// Parses an EventBridge "CloudWatch Alarm State Change" envelope. Anything else (other
-/// detail types, malformed JSON, unknown states) yields `None`: the loop re-reads alarm
-/// state every tick anyway.
+/// detail types, malformed JSON, unknown states, a body over [`MAX_EVENT_BYTES`]) yields
+/// `None`: the loop re-reads alarm state every tick anyway.
 pub fn parse_alarm_state_change(body: &str) -> Option<AlarmStateChange> {
+    if body.len() > MAX_EVENT_BYTES {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     if v.get("detail-type")?.as_str()? != "CloudWatch Alarm State Change" {
         return None;
@@ -280,6 +294,24 @@ mod tests {
             .is_none()
         );
         assert!(parse_alarm_state_change("not json").is_none());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_not_parsed() {
+        let padded = |len: usize| {
+            let event = envelope(
+                "CloudWatch Alarm State Change",
+                "ALARM",
+                "2019-10-02T17:04:40.985+0000",
+            );
+            // Whitespace before the closing brace: still the same JSON document.
+            let pad = len - event.len();
+            format!("{}{}}}", &event[..event.len() - 1], " ".repeat(pad))
+        };
+        let at_limit = padded(MAX_EVENT_BYTES);
+        assert_eq!(at_limit.len(), MAX_EVENT_BYTES);
+        assert!(parse_alarm_state_change(&at_limit).is_some());
+        assert!(parse_alarm_state_change(&padded(MAX_EVENT_BYTES + 1)).is_none());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! decision and the round, and counts only if it was given within that round: an operator
 //! approves what they were shown while it is current (ADR 0012 §2). When a round lapses
 //! unapproved, each controller records `approval-expired` for it once, and in the next pass
-//! records the decision `awaiting-approval` again for the new round; the controller that
+//! records the decision `awaiting-approval` again for the round it is then in; the controller that
 //! recorded the intent publishes both, so operators are asked again. Before rounds, a lapsed
 //! proposal could never be approved until its intent expired 90 days later.
 //!
@@ -82,6 +82,10 @@ pub fn counts(approval: &Approval, first: Timestamp, timeout_secs: u64) -> bool 
 
 /// What the pass after `stored` (this controller's last outcome of the decision, if any)
 /// records in round `now_round` without an approval. Pure.
+///
+/// A proposal still waiting from an earlier round has lapsed: that is recorded once; the
+/// pass after a lapse proposes it afresh in the round it finds, however many rounds went
+/// by (a pass interval longer than the timeout must not keep a proposal lapsing for ever).
 pub fn unapproved(stored: Option<&OutcomeRecord>, now_round: u32, new: bool) -> Proposal {
     if now_round == 0 {
         return Proposal::Awaiting {
@@ -90,11 +94,12 @@ pub fn unapproved(stored: Option<&OutcomeRecord>, now_round: u32, new: bool) -> 
         };
     }
     match stored.map(|o| (o.status, o.round)) {
-        Some((OutcomeStatus::AwaitingApproval, r)) if r == now_round => Proposal::Awaiting {
+        Some((OutcomeStatus::AwaitingApproval, r)) if r >= now_round => Proposal::Awaiting {
             round: now_round,
             fresh: false,
         },
-        Some((OutcomeStatus::ApprovalExpired, r)) if r + 1 == now_round => Proposal::Awaiting {
+        Some((OutcomeStatus::AwaitingApproval, r)) => Proposal::Lapsed { round: r },
+        Some((OutcomeStatus::ApprovalExpired, _)) => Proposal::Awaiting {
             round: now_round,
             fresh: true,
         },

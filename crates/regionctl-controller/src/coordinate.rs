@@ -60,7 +60,15 @@ pub async fn coordinate<W: Journal>(
     let mut own_last_moves = BTreeMap::new();
     let mut cooldown_unknown = BTreeSet::new();
     for service in &bundle.services {
-        match last_discretionary(world, &service.name, &bounds, &mut rejected).await {
+        let before = rejected.len();
+        let last = last_discretionary(world, &service.name, &bounds, &mut rejected).await;
+        // A last-move item not believed may have overwritten the real one (same key, last
+        // writer wins): the cooldown is unknown, not absent (found by `regionctl simulate`,
+        // seed 4892: a forged future last move erased the leader's cooldown).
+        if rejected.len() > before {
+            cooldown_unknown.insert(service.name.clone());
+        }
+        match last {
             Ok(Some(t)) => {
                 own_last_moves.insert(service.name.clone(), t);
             }

@@ -119,19 +119,27 @@ async fn journal_port_reads_what_was_written_and_says_what_it_cannot_read() {
         "{text}"
     );
 
-    // A kind no controller writes (`LEASE` was documented, never written) fails the read.
+    // A kind no controller writes (`LEASE` was documented, never written) beside a good
+    // item: an error of its own in its place, never a failed read (ADR 0012 §3).
     raw.put_item()
         .table_name(&table)
-        .item("pk", s("LEASE#svc"))
-        .item("sk", s("eu-central-1"))
+        .item("pk", s("HEARTBEAT"))
+        .item("sk", s("us-east-1"))
         .item("kind", s("LEASE"))
-        .item("owner", s("eu-central-1"))
+        .item("owner", s("us-east-1"))
         .item("body", s("{}"))
         .send()
         .await
         .unwrap();
-    let err = world.query("LEASE#svc", "").await.unwrap_err();
-    assert!(err.message().contains("unknown kind LEASE"), "{err:?}");
+    let read = world.query("HEARTBEAT", "").await.unwrap();
+    assert_eq!(read.len(), 2, "{read:?}");
+    assert_eq!(read[0].as_ref().unwrap(), &fresh);
+    let err = read[1].as_ref().unwrap_err();
+    assert!(
+        err.message()
+            .contains("journal item HEARTBEAT / us-east-1: unknown kind LEASE"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

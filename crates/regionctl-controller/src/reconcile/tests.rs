@@ -374,3 +374,30 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].reason, crate::admit::Reason::Malformed);
 }
+
+#[test]
+fn a_last_move_not_believed_leaves_the_cooldown_unknown() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    let content = b.service_index("content").expect("content");
+    // A writer overwrote this controller's last move with one dated a day ahead.
+    let forged = journal::last_move_item("content", ME, NOW.plus_secs(86_400));
+    block_on(world.put(&forged)).expect("forged last move");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    let live = report.live.as_ref().expect("live read");
+    assert_eq!(
+        live.services[content].last_discretionary_change,
+        Some(NOW),
+        "planned as if it had just moved: no failback on a cooldown it cannot know"
+    );
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|r| r.kind == "last-move" && r.reason == crate::admit::Reason::FromTheFuture),
+        "{:?}",
+        report.rejected
+    );
+}

@@ -165,3 +165,22 @@ pub fn resolve_ref(scenario: &Scenario, reference: &str) -> Option<u64> {
         .map(|e| e.at.secs())
         .or_else(|| Dur::parse(reference).ok().map(Dur::secs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `parse` (what `load`, the simulator and the `scenario` fuzz target call) refuses text
+    /// over the YAML readers' limit before parsing, with the file and the limit named.
+    #[test]
+    fn text_over_the_limit_is_refused_with_the_file_named() {
+        let big = format!("# {}\n", "x".repeat(yaml::MAX_FILE_BYTES));
+        let err = parse(Path::new("chaos/big.yaml"), &big).expect_err("over the limit");
+        assert_eq!(err.file, "chaos/big.yaml");
+        assert!(
+            err.message
+                .contains(&format!("the limit is {} bytes", yaml::MAX_FILE_BYTES)),
+            "{err}"
+        );
+    }
+}
