@@ -168,6 +168,17 @@ fn owned<T: Owned>(item: &JournalItem, bounds: &Bounds<'_>, out: &mut Admitted<T
         out.reject(kind, key(item), Reason::Malformed);
         return None;
     };
+    #[cfg(feature = "planted-bugs")]
+    let key_writer = if kind == "digest"
+        && regionctl_core::planted::active(regionctl_core::planted::Bug::DigestByBody)
+    {
+        if bounds.known(record.writer()) {
+            return Some(record);
+        }
+        key_writer
+    } else {
+        key_writer
+    };
     let reason = if record.writer() != key_writer || item.owner != key_writer {
         Some(Reason::WrongWriter)
     } else if !bounds.known(key_writer) {

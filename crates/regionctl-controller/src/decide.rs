@@ -208,6 +208,10 @@ async fn record_intent<W: World>(world: &W, record: &DecisionRecord) -> Intent {
         Ok(false) => return Intent::Found,
         Err(e) => e,
     };
+    #[cfg(feature = "planted-bugs")]
+    if regionctl_core::planted::active(regionctl_core::planted::Bug::ApplyUnrecorded) {
+        return Intent::Found;
+    }
     match read_intent(world, &record.service, &record.id).await {
         Ok(Some(_)) => Intent::Found,
         Ok(None) => Intent::Unrecorded(format!(

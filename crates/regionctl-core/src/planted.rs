@@ -28,6 +28,15 @@ pub enum Bug {
     /// Every acting controller takes discretionary moves (failback stages, rebalancing),
     /// not only the one leader, so two take the next stage within the cooldown.
     EveryoneLeads,
+    /// A decision's intent write that fails is read as "already recorded" and its steps are
+    /// applied anyway (issue 17, item 1: the old `put_new(..).unwrap_or(false)`).
+    ApplyUnrecorded,
+    /// An observation digest counts by the observer its body names, not by its key and
+    /// owner: a writer can speak for other observers (issue 17, item 3).
+    DigestByBody,
+    /// Health evaluation ignores `fail_after_secs`: the first failing sample turns a
+    /// region unhealthy (issue 17, item 8: such a build passed 60 seeds of `simulate`).
+    IgnoreFailAfter,
 }
 
 thread_local! {

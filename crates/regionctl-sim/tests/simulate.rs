@@ -140,6 +140,18 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
         "long-pending",
         "route53-throttling",
         "replication-lag",
+        "journal-write-fail-intent",
+        "journal-write-fail-outcome",
+        "journal-write-fail-last-move",
+        "journal-write-fail-heartbeat",
+        "rogue-heartbeat-wrong-owner",
+        "rogue-heartbeat-foreign-key",
+        "rogue-future-heartbeat",
+        "rogue-future-last-move",
+        "rogue-future-digest",
+        "rogue-digest-foreign-key",
+        "rogue-malformed",
+        "rogue-oversized-digest",
     ] {
         assert!(
             totals.faults.get(kind).copied().unwrap_or(0) > 0,
@@ -163,7 +175,11 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
             v
         })
         .collect();
-    let known = known_findings();
+    // Open findings of seeds outside the range are checked by the fixed-findings test.
+    let known: BTreeSet<(u64, String)> = known_findings()
+        .into_iter()
+        .filter(|(seed, _)| *seed < CI_SEEDS)
+        .collect();
     let new: Vec<String> = found
         .difference(&known)
         .map(|(s, i)| format!("{s} {i}"))
@@ -210,10 +226,18 @@ fn findings_fixed_outside_the_ci_range_stay_fixed() {
     let (cfg, bundle) = config(1);
     let fixed = fixed_findings();
     assert!(fixed.len() >= 20, "fixed-findings.txt lost its seeds");
+    // A fixed seed whose schedule gained a fault that shows an open finding (listed in
+    // known-findings.txt) may show that finding, and only it.
+    let open = known_findings();
     let mut regressions = Vec::new();
     for (seed, was) in &fixed {
         let result = simulate::run_seed(&cfg, &bundle, *seed).expect("seed runs");
-        for v in &result.invariants.violations {
+        for v in result
+            .invariants
+            .violations
+            .iter()
+            .filter(|v| !open.contains(&(*seed, v.invariant.clone())))
+        {
             regressions.push(format!(
                 "seed {seed} (once {was}) violates {} at {}s: {}",
                 v.invariant, v.t, v.detail
@@ -237,9 +261,15 @@ mod planted {
 
     /// Searches seeds 0.. for `bug` until `invariant` is violated; replays the first hit.
     fn finds(bug: Bug, invariant: &str, max_seeds: u64) {
+        finds_in(bug, invariant, 0..max_seeds);
+    }
+
+    /// Searches `seeds` for `bug` until `invariant` is violated; replays the first hit.
+    fn finds_in(bug: Bug, invariant: &str, seeds: std::ops::Range<u64>) {
+        let max_seeds = seeds.end;
         let (cfg, bundle) = config(1);
         planted::select(bug);
-        let hit = (0..max_seeds).find_map(|seed| {
+        let hit = seeds.clone().find_map(|seed| {
             let r = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
             r.invariants
                 .violations
@@ -249,7 +279,10 @@ mod planted {
         });
         let Some(result) = hit else {
             planted::select(Bug::Off);
-            panic!("planted bug {bug:?} not found as {invariant} in seeds 0..{max_seeds}");
+            panic!(
+                "planted bug {bug:?} not found as {invariant} in seeds {}..{max_seeds}",
+                seeds.start
+            );
         };
         let replayed = replay(&cfg, &result, &scratch(&format!("{bug:?}")));
         planted::select(Bug::Off);
@@ -301,6 +334,66 @@ mod planted {
         finds(
             Bug::EveryoneLeads,
             regionctl_sim::invariants::STEP_LIMITS,
+            60,
+        );
+    }
+
+    /// Only a seed whose intent writes fail on the controller that reaches a decision
+    /// first shows this bug (seeds 79 and 179 of 0..200): the search starts a little before
+    /// the first, so the test stays a few seconds long. If the schedule generator changes,
+    /// find the first seed again (`finds_in(.., 0..200)`).
+    #[test]
+    fn a_controller_that_applies_when_its_intent_write_fails_is_found() {
+        finds_in(
+            Bug::ApplyUnrecorded,
+            regionctl_sim::invariants::JOURNALED,
+            75..85,
+        );
+    }
+
+    /// A rogue's `digest-foreign-key` forgeries over a healthy fleet are rarer in the
+    /// generated schedules than a test can wait for (none in seeds 0..100), so this runs
+    /// the game-day that plays them (`chaos/journal-edges.yaml`, 1m–4m): with the bug the
+    /// forged digests evacuate eu-west-1; without it the game-day passes.
+    #[test]
+    fn a_digest_counted_by_the_observer_its_body_names_is_found() {
+        let path = policies().join("../chaos/journal-edges.yaml");
+        let run_it = || {
+            let (loaded, bundle, controllers) = engine::prepare(&path).expect("game-day loads");
+            let run = engine::run(
+                loaded,
+                bundle,
+                controllers,
+                &Options { seed: None },
+                &mut |_| {},
+            );
+            run.invariants
+                .violations
+                .iter()
+                .map(|v| v.invariant.clone())
+                .collect::<BTreeSet<String>>()
+        };
+        planted::select(Bug::DigestByBody);
+        let with_bug = run_it();
+        planted::select(Bug::Off);
+        assert!(
+            with_bug.contains(regionctl_sim::invariants::FORGED_ITEMS_INERT),
+            "planted DigestByBody not found as forged-items-inert by {}: {with_bug:?}",
+            path.display()
+        );
+        let without = run_it();
+        assert!(
+            without.is_empty(),
+            "{} violates {without:?} without the planted bug",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn a_health_evaluation_that_ignores_fail_after_is_found() {
+        finds(
+            Bug::IgnoreFailAfter,
+            regionctl_sim::invariants::HYSTERESIS,
             60,
         );
     }

@@ -49,9 +49,11 @@ fn not_injectable(what: What, state: Option<ScenarioAlarmState>) -> Option<&'sta
         What::ControllerCrash => {
             "the deployed controllers are not this process's to crash (stop an ECS task yourself, or run it on --target sim)"
         }
-        What::ClockSkew | What::CapacityShortfall | What::PolicyRollout => {
-            "cannot be injected on a real account (run it on --target sim)"
-        }
+        What::ClockSkew
+        | What::CapacityShortfall
+        | What::PolicyRollout
+        | What::JournalWriteFail
+        | What::RogueWriter => "cannot be injected on a real account (run it on --target sim)",
     })
 }
 

@@ -352,7 +352,7 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
     let threshold = match (entry.verdict, target) {
         (Verdict::Unknown, Verdict::Healthy) => 0,
         (_, Verdict::Healthy) => h.recover_after_secs,
-        _ => h.fail_after_secs,
+        _ => fail_after_secs(h),
     };
     let pending_since = match (entry.pending, evidence_since) {
         (_, Some(t)) => t.min(now),
@@ -373,4 +373,13 @@ fn debounce(entry: Entry, raw: Raw, now: Timestamp, h: &crate::policy::Health) -
             ..entry
         }
     }
+}
+
+/// The policy's failure hysteresis (none with the planted `IgnoreFailAfter`).
+fn fail_after_secs(h: &crate::policy::Health) -> u64 {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::active(crate::planted::Bug::IgnoreFailAfter) {
+        return 0;
+    }
+    h.fail_after_secs
 }

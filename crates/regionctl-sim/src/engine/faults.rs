@@ -6,7 +6,7 @@
 use super::fleet::Controller;
 use crate::duration::Dur;
 use crate::gameday::{Fault, alarm_targets, at};
-use crate::scenario::{self, ScenarioAlarmState, TimelineEntry, What};
+use crate::scenario::{self, Forgery, ScenarioAlarmState, TimelineEntry, What, WrittenItem};
 use crate::world::{EndpointFailure, World};
 use regionctl_controller::memory::Memory;
 use regionctl_core::policy::Bundle;
@@ -32,6 +32,16 @@ pub(super) enum Active {
     Route53Down,
     Skew(String),
     Capacity(String),
+    /// A controller's journal writes of some kinds fail.
+    WriteFail(String),
+    /// A rogue writer: forges `forgery` into `region`'s replica every tick from `from`.
+    Rogue {
+        id: String,
+        region: String,
+        victim: String,
+        forgery: crate::scenario::Forgery,
+        from: u64,
+    },
     /// A rollout: controllers (fleet indexes, in order) take `revision` `period` apart.
     Rollout {
         order: Vec<usize>,
@@ -87,8 +97,52 @@ pub(super) fn inject(
             (Active::Capacity(region), label)
         }
         What::PolicyRollout => rollout(fleet, e, (region, fault.t, revision), label),
+        What::JournalWriteFail => {
+            let kinds: BTreeSet<WrittenItem> = if e.items.is_empty() {
+                WrittenItem::ALL.into_iter().collect()
+            } else {
+                e.items.iter().copied().collect()
+            };
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            let text = format!("{label}: writes of {} fail", names.join(", "));
+            w.faults.journal_write_fail.insert(region.clone(), kinds);
+            (Active::WriteFail(region), text)
+        }
+        What::RogueWriter => rogue(&mut w, fault, region, fleet, label),
         What::Recover => return None,
     })
+}
+
+/// A rogue writer, from this second on (its first writes go out with this second's).
+fn rogue(
+    w: &mut World,
+    fault: &Fault<'_>,
+    region: String,
+    fleet: &[Controller],
+    label: String,
+) -> (Active, String) {
+    let e = fault.entry;
+    let forgery = e.forgery.unwrap_or(Forgery::Malformed);
+    let victim = e.victim.clone().unwrap_or_else(|| {
+        fleet
+            .iter()
+            .map(|c| c.region.clone())
+            .find(|c| *c != region)
+            .unwrap_or_else(|| region.clone())
+    });
+    w.faults.rogues.insert(fault.id.clone(), forgery);
+    let text = format!(
+        "{label}: a rogue writer forges {} ({victim}'s) into the {region} replica every tick",
+        forgery.as_str()
+    );
+    let active = Active::Rogue {
+        id: fault.id.clone(),
+        region,
+        victim,
+        forgery,
+        from: fault.t,
+    };
+    (active, text)
 }
 
 fn endpoints_fail(w: &mut World, fault: &Fault<'_>, region: String) -> Active {
@@ -231,6 +285,12 @@ pub(super) fn undo(
             w.faults.journal_down.remove(r);
         }
         Active::Route53Down => w.faults.route53_down = false,
+        Active::WriteFail(r) => {
+            w.faults.journal_write_fail.remove(r);
+        }
+        Active::Rogue { id, .. } => {
+            w.faults.rogues.remove(id);
+        }
         Active::Skew(r) => {
             w.skew_ms.remove(r);
         }

@@ -21,6 +21,7 @@
 //! - `setup`: the world seeded from the policies' steady state;
 //! - `faults`: injecting and lifting each fault kind;
 //! - `fleet`: the controllers and what their passes did;
+//! - `rogue`: the items a rogue writer forges;
 //! - `meter`: answered traffic, and the alarms of regions that serve nothing;
 //! - `effects`: a pass's side effects summarised for the timeline.
 
@@ -28,6 +29,7 @@ mod effects;
 mod faults;
 mod fleet;
 mod meter;
+mod rogue;
 mod setup;
 mod sim;
 

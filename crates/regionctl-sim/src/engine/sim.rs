@@ -184,6 +184,35 @@ impl Sim {
         }
     }
 
+    /// Rogue writers forge their items, every tick from their fault's time.
+    fn rogue_writes(&mut self, t: u64) {
+        for (_, a) in &self.active {
+            let Active::Rogue {
+                region,
+                victim,
+                forgery,
+                from,
+                ..
+            } = a
+            else {
+                continue;
+            };
+            if !(t - from).is_multiple_of(self.tick) {
+                continue;
+            }
+            let rogue = super::rogue::Rogue {
+                forgery: *forgery,
+                victim,
+                controllers: &self.controllers,
+                bundle: &self.bundle,
+            };
+            let mut w = self.world.borrow_mut();
+            for item in rogue.items(at(t)) {
+                w.rogue_write(region, &item);
+            }
+        }
+    }
+
     /// The world settles (replication, capacity arrivals, alarm evaluation); idle regions'
     /// alarms go quiet.
     fn settle(&mut self, t: u64) {
@@ -329,6 +358,7 @@ impl Target for Sim {
     async fn advance(&mut self, t: u64, log: &mut Log<'_>) -> Result<(), Infallible> {
         self.roll_out(t, log);
         self.flap_alarms(t);
+        self.rogue_writes(t);
         self.settle(t);
         self.before_passes();
         self.run_controllers(t, log);

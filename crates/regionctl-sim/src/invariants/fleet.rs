@@ -3,7 +3,17 @@
 //! cut off from a majority (for `quorum-only`).
 
 use super::Checker;
+use crate::scenario::WrittenItem;
 use crate::world::World;
+
+/// True if the journal refuses `kind` from the controller in `region` (`journal-write-fail`).
+fn writes_fail(world: &World, region: &str, kind: WrittenItem) -> bool {
+    world
+        .faults
+        .journal_write_fail
+        .get(region)
+        .is_some_and(|kinds| kinds.contains(&kind))
+}
 
 impl Checker {
     /// Controllers that could act now: quorum members (below) whose clock is within half
@@ -17,8 +27,8 @@ impl Checker {
         eff
     }
 
-    /// Controllers that count toward a quorum: alive, journal up, APIs reachable (they
-    /// write heartbeats). A skewed clock does not remove a controller from the fleet: it
+    /// Controllers that count toward a quorum: alive, journal up, APIs reachable, heartbeat
+    /// writes accepted (they write heartbeats). A skewed clock does not remove a controller from the fleet: it
     /// still runs and still holds its policy revision (simulate seed 2843).
     pub(super) fn members(&self, world: &World, alive: &[bool]) -> Vec<bool> {
         self.controllers
@@ -28,6 +38,7 @@ impl Checker {
                 alive.get(i).copied().unwrap_or(false)
                     && !world.faults.journal_down.contains(c)
                     && !world.faults.unreachable.contains(c)
+                    && !writes_fail(world, c, WrittenItem::Heartbeat)
             })
             .collect()
     }
@@ -68,8 +79,10 @@ impl Checker {
                 &e.region == region && e.from <= world.now() && e.to.is_none_or(|t| world.now() < t)
             })
         };
+        // A controller whose intents cannot be written applies nothing (ADR 0012 §1).
+        let records = |i: usize| !writes_fail(world, &self.controllers[i], WrittenItem::Intent);
         !(0..self.controllers.len())
-            .any(|i| eff[i] && own_ok(i) && self.group(world, &eff, i) >= majority)
+            .any(|i| eff[i] && own_ok(i) && records(i) && self.group(world, &eff, i) >= majority)
     }
 
     /// Minority tracking (for quorum-only): starts the clock of every controller cut off

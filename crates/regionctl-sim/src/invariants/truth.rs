@@ -19,7 +19,8 @@ pub(super) struct Truth {
 }
 
 /// Whether any fault is in force this second: a world fault, a dead controller, a fleet on
-/// mixed policy revisions, a failing endpoint or a forced alarm.
+/// mixed policy revisions, a failing endpoint or a forced alarm. A rogue writer is not one
+/// (see the module docs of `forged_items`).
 pub(super) fn fault_in_force(sec: &Second<'_>, alarms_forced: bool) -> bool {
     let world = sec.world;
     let now = world.now();
@@ -29,6 +30,7 @@ pub(super) fn fault_in_force(sec: &Second<'_>, alarms_forced: bool) -> bool {
         || world.faults.route53_down
         || !world.skew_ms.is_empty()
         || !world.faults.capacity_fraction.is_empty()
+        || !world.faults.journal_write_fail.is_empty()
         || sec.alive.iter().any(|a| !a)
         || sec.revision.windows(2).any(|w| w[0] != w[1])
         || world

@@ -197,8 +197,115 @@ pub enum What {
     /// different revisions must not count each other toward quorum. Recovering it
     /// completes the rollout at once.
     PolicyRollout,
+    /// The journal refuses the writes of some item kinds (`items`; default all four) from
+    /// the controller in `where.region`, while the rest of the journal works: reads,
+    /// other kinds' writes, other controllers (issue 17: nothing applied unrecorded).
+    JournalWriteFail,
+    /// A rogue writer with the journal's credentials writes `forgery` items into the
+    /// replica of `where.region` every tick (a controller's region; `victim`: the
+    /// controller whose items it overwrites, default the first other controller). It
+    /// never writes decisions, controls or approvals. Recovering it stops the writes; what
+    /// it wrote stays (as in DynamoDB) until its owner overwrites it or it expires.
+    RogueWriter,
     /// Recover the faults named in `faults` (`all`: every fault in force).
     Recover,
+}
+
+/// A kind of journal item a controller writes, as `journal-write-fail` names it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WrittenItem {
+    /// A decision's intent (`DECISION#{service} / {id}#INTENT`).
+    Intent,
+    /// A decision's outcome (`{id}#OUTCOME#{region}`).
+    Outcome,
+    /// A service's last discretionary move (`LASTMOVE#{region}`).
+    LastMove,
+    /// The controller's heartbeat (`HEARTBEAT / {region}`).
+    Heartbeat,
+}
+
+impl WrittenItem {
+    /// Every kind, in order.
+    pub const ALL: [WrittenItem; 4] = [
+        WrittenItem::Intent,
+        WrittenItem::Outcome,
+        WrittenItem::LastMove,
+        WrittenItem::Heartbeat,
+    ];
+
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrittenItem::Intent => "intent",
+            WrittenItem::Outcome => "outcome",
+            WrittenItem::LastMove => "last-move",
+            WrittenItem::Heartbeat => "heartbeat",
+        }
+    }
+}
+
+/// What a `rogue-writer` forges. Every forgery is one the controllers must not believe
+/// (or, for `oversized-digest`, must survive): ADR 0012 §3.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forgery {
+    /// The victim's heartbeat key (`HEARTBEAT / {victim}`) with another `owner`, its body
+    /// disputing every (service, region) and claiming a move of every service just now.
+    HeartbeatWrongOwner,
+    /// Heartbeats under keys of no controller (`HEARTBEAT / rogue-{controller}`), one per
+    /// controller, each body naming that controller and standing down.
+    HeartbeatForeignKey,
+    /// The victim's heartbeat, key, owner and body agreeing, dated a day ahead.
+    FutureHeartbeat,
+    /// Every service's `LASTMOVE#{victim}`, owner agreeing, dated 30 days ahead (would
+    /// block failback fleet-wide if believed).
+    FutureLastMove,
+    /// The victim's digest, dated a day ahead, every probe failing.
+    FutureDigest,
+    /// Digests under keys of no controller (`OBS / rogue-{controller}`), one per
+    /// controller, each body naming that controller and seeing one region (the victim's)
+    /// fail for every service for an hour (would evacuate it if believed).
+    DigestForeignKey,
+    /// Bodies that are not the record their key says, under the victim's heartbeat, digest
+    /// and last-move keys.
+    Malformed,
+    /// The victim's digest (key, owner and body agreeing, dated now) padded to about
+    /// 350 KB (under DynamoDB's 400 KB item limit) with verdicts on unknown services and
+    /// relayed copies of observers outside the fleet.
+    OversizedDigest,
+}
+
+impl Forgery {
+    /// Every forgery, in order.
+    pub const ALL: [Forgery; 8] = [
+        Forgery::HeartbeatWrongOwner,
+        Forgery::HeartbeatForeignKey,
+        Forgery::FutureHeartbeat,
+        Forgery::FutureLastMove,
+        Forgery::FutureDigest,
+        Forgery::DigestForeignKey,
+        Forgery::Malformed,
+        Forgery::OversizedDigest,
+    ];
+
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forgery::HeartbeatWrongOwner => "heartbeat-wrong-owner",
+            Forgery::HeartbeatForeignKey => "heartbeat-foreign-key",
+            Forgery::FutureHeartbeat => "future-heartbeat",
+            Forgery::FutureLastMove => "future-last-move",
+            Forgery::FutureDigest => "future-digest",
+            Forgery::DigestForeignKey => "digest-foreign-key",
+            Forgery::Malformed => "malformed",
+            Forgery::OversizedDigest => "oversized-digest",
+        }
+    }
 }
 
 impl What {
@@ -217,6 +324,8 @@ impl What {
             What::ClockSkew => "clock-skew",
             What::CapacityShortfall => "capacity-shortfall",
             What::PolicyRollout => "policy-rollout",
+            What::JournalWriteFail => "journal-write-fail",
+            What::RogueWriter => "rogue-writer",
             What::Recover => "recover",
         }
     }
@@ -291,6 +400,16 @@ pub struct TimelineEntry {
     /// `capacity-shortfall`: fraction of new tasks that start (0–1).
     #[serde(default)]
     pub fraction: Option<f64>,
+    /// `journal-write-fail`: the item kinds whose writes fail (default: all four).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<WrittenItem>,
+    /// `rogue-writer`: what it forges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forgery: Option<Forgery>,
+    /// `rogue-writer`: the controller whose items it forges (default: the first controller
+    /// other than `where.region`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim: Option<String>,
     /// `recover`: fault ids, or `all`.
     #[serde(default)]
     pub faults: Vec<String>,

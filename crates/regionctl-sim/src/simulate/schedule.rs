@@ -5,8 +5,8 @@
 use crate::duration::Dur;
 use crate::invariants::Checker;
 use crate::scenario::{
-    Guardrails, ReportSpec, RollbackStep, RollbackWhat, Scenario, ScenarioAlarmState, SimSpec,
-    SteadyCheck, SteadyKind, TimelineEntry, Verdict, What, Where, WorldSpec,
+    Forgery, Guardrails, ReportSpec, RollbackStep, RollbackWhat, Scenario, ScenarioAlarmState,
+    SimSpec, SteadyCheck, SteadyKind, TimelineEntry, Verdict, What, Where, WorldSpec, WrittenItem,
 };
 use crate::world::Knobs;
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +25,19 @@ const MAX_FAULTS: u64 = 4;
 
 /// The schedule stream is separate from the world's (which the engine seeds with `seed`).
 const SCHEDULE_STREAM: u64 = 0x5ced_u64;
+/// The edge faults' stream (issue 17: journal write failures, rogue writers), separate
+/// from the schedule's so that adding them left every seed's other faults as they were.
+const EDGE_STREAM: u64 = 0xed9e_u64;
+/// Odds (percent) that a seed suffers a journal write failure.
+const JOURNAL_WRITE_FAIL_PERCENT: u64 = 40;
+/// Odds (percent) that a seed suffers a rogue writer.
+const ROGUE_WRITER_PERCENT: u64 = 40;
+/// Odds (percent) that a journal write failure starts with another fault (within a
+/// minute of it), when there is something to record; otherwise at any time of the window.
+const WRITE_FAIL_WITH_FAULT_PERCENT: u64 = 70;
+/// The same for a rogue writer: mostly on its own, as `forged-items-inert` judges a fleet
+/// that suffers nothing else, sometimes beside another fault.
+const ROGUE_WITH_FAULT_PERCENT: u64 = 30;
 
 /// What a seed's schedule injects, by kind (timeline faults and world conditions).
 pub type FaultCounts = BTreeMap<String, u64>;
@@ -90,7 +103,14 @@ pub fn generate(
         duration_secs,
     };
     let pools = Pools::of(bundle, controllers);
-    let timeline = faults(&mut g, &window, &pools, &mut counts);
+    let mut timeline = faults(&mut g, &window, &pools, &mut counts);
+    let mut edge = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ EDGE_STREAM.rotate_left(32)),
+    };
+    let edges = edge_faults(&mut edge, &window, &pools, &timeline, &mut counts);
+    timeline.extend(edges);
+    // Stable: the schedule's own entries keep their order among themselves.
+    timeline.sort_by_key(|e| e.at.secs());
     let scenario = build_scenario(seed, policies, &pools, duration_secs, sim, timeline);
     (scenario, counts)
 }
@@ -191,6 +211,9 @@ fn entry(at: u64, id: Option<String>, what: What) -> TimelineEntry {
         period: None,
         skew: None,
         fraction: None,
+        items: Vec::new(),
+        forgery: None,
+        victim: None,
         faults: Vec::new(),
         note: None,
     }
@@ -329,6 +352,112 @@ fn place(g: &mut Gen, e: &mut TimelineEntry, pools: &Pools<'_>) -> Option<&'stat
         _ => return None,
     };
     Some(kind)
+}
+
+/// The edge faults (issue 17), each with fixed odds: a controller's journal writes of one
+/// item kind (a quarter of the time, all four) fail; a rogue writer forges one kind of
+/// item. Counted as `journal-write-fail` and `journal-write-fail-{kind}`, `rogue-writer`
+/// and `rogue-{forgery}`.
+fn edge_faults(
+    g: &mut Gen,
+    window: &Window,
+    pools: &Pools<'_>,
+    timeline: &[TimelineEntry],
+    counts: &mut FaultCounts,
+) -> Vec<TimelineEntry> {
+    let starts: Vec<u64> = timeline
+        .iter()
+        .filter(|e| e.what != What::Recover)
+        .map(|e| e.at.secs())
+        .collect();
+    let mut out = Vec::new();
+    if g.chance(JOURNAL_WRITE_FAIL_PERCENT) {
+        let (mut e, recovery) = edge_entry(
+            g,
+            window,
+            &starts,
+            (
+                "e1-journal-write-fail",
+                What::JournalWriteFail,
+                WRITE_FAIL_WITH_FAULT_PERCENT,
+            ),
+        );
+        e.place.region = g.pick(pools.controllers).cloned();
+        if !g.chance(25)
+            && let Some(kind) = g.pick(&WrittenItem::ALL)
+        {
+            e.items = vec![*kind];
+        }
+        count(counts, "journal-write-fail");
+        let kinds: &[WrittenItem] = if e.items.is_empty() {
+            &WrittenItem::ALL
+        } else {
+            &e.items
+        };
+        for k in kinds {
+            count(counts, &format!("journal-write-fail-{}", k.as_str()));
+        }
+        out.extend([e, recovery]);
+    }
+    if g.chance(ROGUE_WRITER_PERCENT) {
+        let (mut e, recovery) = edge_entry(
+            g,
+            window,
+            &starts,
+            (
+                "e2-rogue-writer",
+                What::RogueWriter,
+                ROGUE_WITH_FAULT_PERCENT,
+            ),
+        );
+        let region = g.pick(pools.controllers).cloned().unwrap_or_default();
+        let others: Vec<String> = pools
+            .controllers
+            .iter()
+            .filter(|c| **c != region)
+            .cloned()
+            .collect();
+        e.victim = g.pick(&others).cloned();
+        e.place.region = Some(region);
+        e.forgery = g.pick(&Forgery::ALL).copied();
+        count(counts, "rogue-writer");
+        if let Some(f) = e.forgery {
+            count(counts, &format!("rogue-{}", f.as_str()));
+        }
+        out.extend([e, recovery]);
+    }
+    out
+}
+
+/// An edge fault `id` of kind `what` and its recovery: with another fault's start (when
+/// there is one, at `with_fault` percent odds) or anywhere in the window; lasting as long
+/// as the schedule's faults may, healed by `heal_by`.
+fn edge_entry(
+    g: &mut Gen,
+    window: &Window,
+    starts: &[u64],
+    (id, what, with_fault): (&str, What, u64),
+) -> (TimelineEntry, TimelineEntry) {
+    let latest_start = window
+        .heal_by
+        .saturating_sub(MIN_FAULT_SECS)
+        .max(FIRST_FAULT_SECS);
+    let with_fault = g.chance(with_fault);
+    let anywhere = g.range(FIRST_FAULT_SECS, latest_start);
+    let offset = g.range(0, 60);
+    let at = match g.pick(starts) {
+        Some(s) if with_fault => (s + offset).min(latest_start),
+        _ => anywhere,
+    };
+    let len = g.range(MIN_FAULT_SECS, MAX_FAULT_SECS);
+    let end = (at + len)
+        .min(window.heal_by)
+        .max(at + 1)
+        .min(window.duration_secs);
+    let e = entry(at, Some(id.to_string()), what);
+    let mut recovery = entry(end, None, What::Recover);
+    recovery.faults = vec![id.to_string()];
+    (e, recovery)
 }
 
 /// The scenario around a generated timeline: the fixed steady-state checks, rollback and

@@ -2,6 +2,9 @@
 //! Route 53 health checks.
 
 use super::World;
+use crate::scenario::{Forgery, WrittenItem};
+use regionctl_controller::journal::LAST_MOVE_PREFIX;
+use regionctl_controller::ports::{ItemKind, JournalItem};
 use regionctl_core::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,9 +39,35 @@ pub struct Faults {
     pub route53_down: bool,
     /// Per region: fraction of new ECS tasks that will start (capacity shortfall).
     pub capacity_fraction: BTreeMap<String, f64>,
+    /// Per controller region: the item kinds whose journal writes fail (`journal-write-fail`).
+    pub journal_write_fail: BTreeMap<String, BTreeSet<WrittenItem>>,
+    /// Rogue writers in force, by fault id: what each forges. Not a fault of the fleet's
+    /// own making: the invariants treat a fleet that suffers only these as healthy.
+    pub rogues: BTreeMap<String, Forgery>,
+}
+
+/// The kind of `item` as `journal-write-fail` names it; `None` for the kinds it does not
+/// touch (digests, controls, approvals).
+pub fn written_item(item: &JournalItem) -> Option<WrittenItem> {
+    match item.kind {
+        ItemKind::Heartbeat => Some(WrittenItem::Heartbeat),
+        ItemKind::Decision if item.sk.starts_with(LAST_MOVE_PREFIX) => Some(WrittenItem::LastMove),
+        ItemKind::Decision if item.sk.ends_with("#INTENT") => Some(WrittenItem::Intent),
+        ItemKind::Decision if item.sk.contains("#OUTCOME#") => Some(WrittenItem::Outcome),
+        _ => None,
+    }
 }
 
 impl Faults {
+    /// True if the journal refuses `item` from the controller in `region`.
+    pub fn write_fails(&self, region: &str, item: &JournalItem) -> bool {
+        written_item(item).is_some_and(|k| {
+            self.journal_write_fail
+                .get(region)
+                .is_some_and(|kinds| kinds.contains(&k))
+        })
+    }
+
     /// True if a partition separates `a` and `b`.
     pub fn partitioned(&self, a: &str, b: &str) -> bool {
         let key = if a <= b {

@@ -35,7 +35,7 @@ pub use crate::world::route53::CellWeights;
 use crate::world::route53::{TokenBucket, Zone};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use regionctl_controller::ports::{ErrorClass, PortError};
+use regionctl_controller::ports::{ErrorClass, JournalItem, PortError};
 use regionctl_core::live::AlbState;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -81,6 +81,10 @@ pub struct World {
     pub skew_ms: BTreeMap<String, i64>,
     /// Side effects in order.
     pub effects: Vec<Effect>,
+    /// Decision intents, by journal key: the world sequence number when the first copy
+    /// was written to any replica. An effect recorded after it has a larger `seq` (the
+    /// `journaled` invariant: intent before effect).
+    pub intents_recorded: BTreeMap<(String, String), u64>,
     /// Published events.
     pub published: Vec<Published>,
     /// Counters.
@@ -107,6 +111,7 @@ impl World {
             faults: Faults::default(),
             skew_ms: BTreeMap::new(),
             effects: Vec::new(),
+            intents_recorded: BTreeMap::new(),
             published: Vec::new(),
             stats: Stats::default(),
         }
@@ -142,6 +147,27 @@ impl World {
                 || faults.journal_down.contains(to)
         });
         self.start_arrived_tasks();
+    }
+
+    /// Writes `item` into `region`'s replica as a controller does (counted; an intent's
+    /// first write noted for the `journaled` invariant).
+    pub(super) fn journal_write(&mut self, region: &str, item: &JournalItem) {
+        let lag = i64::try_from(self.knobs.journal_replication_lag_ms).unwrap_or(0);
+        self.journal.write(region, item, self.now, lag);
+        self.stats.journal_writes += 1;
+        if item.sk.ends_with("#INTENT") {
+            let seq = self.seq;
+            self.intents_recorded
+                .entry((item.pk.clone(), item.sk.clone()))
+                .or_insert(seq);
+        }
+    }
+
+    /// Writes `item` into `region`'s replica as a rogue writer does: not counted as the
+    /// fleet's write.
+    pub fn rogue_write(&mut self, region: &str, item: &JournalItem) {
+        let lag = i64::try_from(self.knobs.journal_replication_lag_ms).unwrap_or(0);
+        self.journal.write(region, item, self.now, lag);
     }
 
     fn fail(

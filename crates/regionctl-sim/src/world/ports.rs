@@ -108,6 +108,24 @@ impl<'w> ControllerView<'w> {
         Ok(())
     }
 
+    /// A write to this controller's replica: reachable, and not of a kind the journal
+    /// refuses from it (`journal-write-fail`).
+    fn journal_write(&self, w: &mut World, item: &JournalItem) -> PortResult<()> {
+        self.journal(w, "PutItem")?;
+        if w.faults.write_fails(self.region, item) {
+            return Err(w.fail(
+                "dynamodb",
+                "PutItem",
+                ErrorClass::Retryable,
+                format!(
+                    "InternalServerError: the write of {} / {} failed",
+                    item.pk, item.sk
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn local_now(&self, w: &World) -> Timestamp {
         Timestamp(w.now.millis() + w.skew_ms.get(self.region).copied().unwrap_or(0))
     }
@@ -308,31 +326,21 @@ impl Balancer for ControllerView<'_> {
 impl Journal for ControllerView<'_> {
     async fn put_new(&self, item: &JournalItem) -> PortResult<bool> {
         let mut w = self.world.borrow_mut();
-        self.journal(&mut w, "PutItem")?;
+        self.journal_write(&mut w, item)?;
         within_budget(&mut w, item)?;
         // Conditional writes are checked against the local replica only (MREC).
         if w.journal.contains(self.region, &item.pk, &item.sk) {
             return Ok(false);
         }
-        let (now, lag) = (
-            w.now,
-            i64::try_from(w.knobs.journal_replication_lag_ms).unwrap_or(0),
-        );
-        w.journal.write(self.region, item, now, lag);
-        w.stats.journal_writes += 1;
+        w.journal_write(self.region, item);
         Ok(true)
     }
 
     async fn put(&self, item: &JournalItem) -> PortResult<()> {
         let mut w = self.world.borrow_mut();
-        self.journal(&mut w, "PutItem")?;
+        self.journal_write(&mut w, item)?;
         within_budget(&mut w, item)?;
-        let (now, lag) = (
-            w.now,
-            i64::try_from(w.knobs.journal_replication_lag_ms).unwrap_or(0),
-        );
-        w.journal.write(self.region, item, now, lag);
-        w.stats.journal_writes += 1;
+        w.journal_write(self.region, item);
         Ok(())
     }
 

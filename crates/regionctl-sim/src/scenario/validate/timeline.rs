@@ -93,6 +93,8 @@ fn check_entry_region(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<Scenari
             | What::ClockSkew
             | What::CapacityShortfall
             | What::PolicyRollout
+            | What::JournalWriteFail
+            | What::RogueWriter
     );
     match &e.place.region {
         Some(r) if !n.known_region(r) => errors.push(n.error(
@@ -111,7 +113,12 @@ fn check_entry_region(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<Scenari
     }
     if matches!(
         e.what,
-        What::ControllerCrash | What::ClockSkew | What::JournalUnavailable | What::PolicyRollout
+        What::ControllerCrash
+            | What::ClockSkew
+            | What::JournalUnavailable
+            | What::PolicyRollout
+            | What::JournalWriteFail
+            | What::RogueWriter
     ) && let Some(r) = &e.place.region
         && !n.controllers.contains(r)
     {
@@ -222,8 +229,32 @@ fn check_entry_fields(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<Scenari
                 "`capacity-shortfall` needs `fraction` between 0 and 1",
             ));
         }
+        What::RogueWriter if e.forgery.is_none() => errors.push(n.error(
+            &f("forgery"),
+            format!(
+                "`rogue-writer` needs `forgery`: one of {}",
+                crate::scenario::Forgery::ALL.map(|x| x.as_str()).join(", ")
+            ),
+        )),
         What::Recover => errors.extend(check_recovered_faults(n, i, e)),
         _ => {}
+    }
+    if let Some(v) = &e.victim
+        && (e.what != What::RogueWriter || !n.controllers.contains(v))
+    {
+        errors.push(n.error(
+            &f("victim"),
+            format!(
+                "`victim` names a controller of a `rogue-writer` entry; controllers: {}",
+                n.controller_list()
+            ),
+        ));
+    }
+    if !e.items.is_empty() && e.what != What::JournalWriteFail {
+        errors.push(n.error(&f("items"), "`items` is for `journal-write-fail` only"));
+    }
+    if e.forgery.is_some() && e.what != What::RogueWriter {
+        errors.push(n.error(&f("forgery"), "`forgery` is for `rogue-writer` only"));
     }
     errors
 }
