@@ -105,13 +105,11 @@ fn once(fx: &Fixture, region: &str, failpoints: &str) -> Output {
         .expect("run")
 }
 
-/// Goal: a controller killed in the middle of applying is rolled forward by a peer, with no
-/// duplicate or conflicting decision. Method: us-east-1's controller aborts right after its
-/// first ECS call (failpoint); eu-west-1 then runs a pass.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
+/// A provisioned fixture whose every controller ran a steady pass, then lost eu-central-1
+/// (its alarms red past the fail-after window); and its playback zone.
+async fn region_lost(name: &str) -> (Fixture, String) {
     require_failpoints(BINARY.as_ref());
-    let fx = Fixture::new("crash").await;
+    let fx = Fixture::new(name).await;
     let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
     fx.provision();
     for region in REGIONS {
@@ -119,6 +117,15 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
     }
     fx.lose_region("eu-central-1").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
+    (fx, playback_zone)
+}
+
+/// Goal: a controller killed in the middle of applying is rolled forward by a peer, with no
+/// duplicate or conflicting decision. Method: us-east-1's controller aborts right after its
+/// first ECS call (failpoint); eu-west-1 then runs a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
+    let (fx, playback_zone) = region_lost("crash").await;
 
     let crashed = once(&fx, "us-east-1", "crash-after-scale");
     assert!(
@@ -202,15 +209,7 @@ async fn a_crash_mid_apply_is_rolled_forward_by_a_peer() {
 /// writes, records the intent and acts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_intent_the_journal_refuses_changes_nothing_and_alerts() {
-    require_failpoints(BINARY.as_ref());
-    let fx = Fixture::new("intent").await;
-    let playback_zone = fx.zone("{{ZONE_PLAYBACK}}");
-    fx.provision();
-    for region in REGIONS {
-        assert!(once(&fx, region, "").status.success());
-    }
-    fx.lose_region("eu-central-1").await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (fx, playback_zone) = region_lost("intent").await;
 
     let refused = once(&fx, "us-east-1", "journal-write-fail@#INTENT");
     let text = String::from_utf8_lossy(&refused.stdout);
