@@ -36,6 +36,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 "bundle_hash": bundle.hash,
                 "services": bundle.services.iter().map(|s| &s.name).collect::<Vec<_>>(),
                 "test_files": bundle.tests.len(),
+                "hosted_zones": zones_json(&bundle),
                 "diagnostics": bundle.warnings,
             }))?
         );
@@ -72,6 +73,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 regionctl_core::switch::DEFAULT_HEALTH_CHECK_QUOTA
             );
         }
+        print_zones(&bundle);
         if !valid {
             eprintln!("--deny-warnings: {warnings} warning(s) make the bundle invalid");
         }
@@ -81,4 +83,41 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// How each service's hosted zone is found: by id as written, or by domain through Route 53
+/// (at start-up, on reload, by `provision`, `iam` and game-days).
+fn print_zones(bundle: &regionctl_core::policy::Bundle) {
+    let named = bundle.named_zones();
+    let by_id = bundle
+        .services
+        .iter()
+        .filter(|s| s.routing.zone_name.is_none())
+        .count();
+    if named.is_empty() {
+        return;
+    }
+    println!(
+        "hosted zones: {} named by domain, looked up in Route 53 (ListHostedZonesByName) when a controller starts and on every reload; {by_id} service(s) name theirs by id",
+        named.len()
+    );
+    for (zone, services) in &named {
+        println!("  {zone}: {}", services.join(", "));
+    }
+}
+
+/// `check --output json`'s `hosted_zones`: per service, the id or the zone name.
+fn zones_json(bundle: &regionctl_core::policy::Bundle) -> serde_json::Value {
+    bundle
+        .services
+        .iter()
+        .map(|s| {
+            let zone = match &s.routing.zone_name {
+                Some(z) => serde_json::json!({"name": z.name, "private_vpc": z.vpc}),
+                None => serde_json::json!({"id": s.routing.hosted_zone_id}),
+            };
+            (s.name.clone(), zone)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

@@ -51,6 +51,11 @@ pub struct IamArgs {
     /// printing.
     #[arg(long)]
     out_dir: Option<PathBuf>,
+    /// Route 53 endpoint override (e.g. a moto server), used only when the policies name
+    /// hosted zones by domain (`routing.hosted_zone`): their ids, which the documents
+    /// name, are looked up with `ListHostedZonesByName` (AWS credentials needed then).
+    #[arg(long, env = "REGIONCTL_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
 }
 
 /// Who a document is for.
@@ -152,9 +157,10 @@ fn write_parts(dir: &std::path::Path, docs: &[(Role, Vec<Document>)]) -> Result<
 
 pub fn run(args: IamArgs) -> Result<ExitCode> {
     check_args(&args)?;
-    let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
+    let Some(mut bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
         return Ok(ExitCode::from(1));
     };
+    super::resolve_zones(&mut bundle, args.endpoint_url.clone())?;
     let Some(controller) = bundle.controller.clone() else {
         bail!(
             "{}: no ControllerConfig: the journal table, the alarm queue, the event bus and the controller regions come from it",

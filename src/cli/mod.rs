@@ -136,3 +136,13 @@ pub fn load_bundle(
         }
     }
 }
+
+/// Resolves the hosted zones `bundle` names by domain (no call when it names none), for a
+/// synchronous command about to meet Route 53 or name zone ARNs.
+pub fn resolve_zones(
+    bundle: &mut regionctl_core::policy::Bundle,
+    endpoint_url: Option<String>,
+) -> Result<()> {
+    regionctl::zones::resolve_blocking(bundle, endpoint_url)
+        .map_err(|e| anyhow::anyhow!("{e}hosted zones named by domain could not be resolved"))
+}

@@ -68,7 +68,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let Some(bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
+    let Some(mut bundle) = load_bundle(std::slice::from_ref(&args.policies), Output::Text)? else {
         return Ok(ExitCode::from(1));
     };
     let needs = "; `run` needs the fleet's regions and journal";
@@ -90,6 +90,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The daemon resolves zones named by domain itself (again on every reload).
+    super::resolve_zones(&mut bundle, args.endpoint_url.clone())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

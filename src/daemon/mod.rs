@@ -93,10 +93,13 @@ fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
 
 /// The loop, read as its stages: start, then pass → wait → reload until told to stop.
 async fn run_async(options: DaemonOptions) -> Result<()> {
-    let bundle = match load_policies(&options.policies) {
+    let mut bundle = match load_policies(&options.policies) {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
+    if let Err(e) = crate::zones::resolve(&mut bundle, options.endpoint_url.clone()).await {
+        bail!("{e}hosted zones not resolved; not starting");
+    }
     let controller = fleet_config(&bundle, &options.policies, &options.region)?;
     let daemon = Daemon::start(options, controller, &bundle).await?;
     let mut signals = Signals::new()?;
@@ -423,7 +426,15 @@ impl Daemon {
     /// memory); a rejected one is logged, alerted and shown, and the last good one keeps
     /// running.
     async fn reload(&self, running: &mut Running) {
-        match load_policies(&self.options.policies) {
+        let loaded = match load_policies(&self.options.policies) {
+            // Zones named by domain are looked up for every bundle read: one that cannot be
+            // resolved is a rejected reload, and the last good bundle keeps running.
+            Ok(mut new) => crate::zones::resolve(&mut new, self.options.endpoint_url.clone())
+                .await
+                .map(|()| new),
+            Err(e) => Err(e),
+        };
+        match loaded {
             // Back to the bundle already running (e.g. a bad edit reverted): clear the alert.
             Ok(new) if new.hash == running.bundle.hash => {
                 self.state().reload_error = None;

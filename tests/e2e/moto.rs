@@ -13,6 +13,7 @@
 mod journal;
 mod operator;
 mod region_loss;
+mod zones_by_name;
 
 use crate::harness;
 use regionctl_aws::cloudwatch::CloudWatchClient;

@@ -136,6 +136,20 @@ pub enum AwsError {
         /// Why the body does not parse.
         source: serde_json::Error,
     },
+    /// A hosted zone named by domain (`routing.hosted_zone`) does not exist.
+    #[error("hosted zone {zone}: not found in this account (create it, or name the zone by id)")]
+    ZoneNotFound {
+        /// The zone as the policy names it (`public zone play.example.com`).
+        zone: String,
+    },
+    /// Several hosted zones match a zone named by domain; none is picked.
+    #[error("hosted zone {zone}: {} zones match ({}): name the zone by id (`hosted_zone_id`)", ids.len(), ids.join(", "))]
+    ZoneAmbiguous {
+        /// The zone as the policy names it.
+        zone: String,
+        /// The ids of every match.
+        ids: Vec<String>,
+    },
     /// The guard rejected an intermediate state of a batched apply; nothing was sent.
     #[error("guard rejected the state after batch {batch_index}: {why}; no change was sent")]
     GuardRejected {

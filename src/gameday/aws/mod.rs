@@ -99,7 +99,10 @@ pub fn run(opts: &AwsOptions, console: &dyn Console) -> Result<Ending> {
              (http://127.0.0.1:PORT) only, not {url}"
         ));
     }
-    let prepared = super::prepare(&opts.scenario, console)?;
+    let mut prepared = super::prepare(&opts.scenario, console)?;
+    if let Err(why) = crate::zones::resolve_blocking(&mut prepared.1, opts.endpoint_url.clone()) {
+        return refuse(why);
+    }
     let (loaded, bundle, controllers) = &prepared;
     if let Err(Refused(why)) = guardrails::injectable(loaded, opts.local_controllers)
         .and_then(|()| guardrails::guardrails(loaded, bundle, controllers, &account))

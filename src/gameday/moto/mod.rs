@@ -235,8 +235,11 @@ async fn set_up(
         );
     }
     let files = regionctl_controller::policy_files::read(std::slice::from_ref(&dir.0))?;
-    let live_bundle = regionctl_core::policy::load(&files)
+    let mut live_bundle = regionctl_core::policy::load(&files)
         .map_err(|d| anyhow::anyhow!("rewritten policies rejected: {d:?}"))?;
+    crate::zones::resolve_with(&mut live_bundle, &route53)
+        .await
+        .map_err(anyhow::Error::msg)?;
     Ok(MotoSetup {
         endpoint: endpoint.to_string(),
         run_id,
@@ -253,14 +256,28 @@ async fn set_up(
     })
 }
 
-/// One hosted zone on moto per zone the policies name; old id → new id.
+/// One hosted zone on moto per zone the policies name: old id → new id for zones named by
+/// id; zones named by domain are created under their name (if missing) and found by it,
+/// as the controllers will.
 async fn create_zones(
     route53: &Route53Client,
     bundle: &Bundle,
     run_id: &str,
 ) -> Result<BTreeMap<String, String>> {
+    for zone in bundle.named_zones().keys() {
+        if let Err(regionctl_aws::AwsError::ZoneNotFound { .. }) = route53.find_zone(zone).await {
+            route53
+                .create_zone(zone, "us-east-1", &format!("{run_id}-{}", zone.name))
+                .await
+                .with_context(|| format!("creating {zone} on moto"))?;
+        }
+    }
     let mut zones: BTreeMap<String, String> = BTreeMap::new();
-    for svc in &bundle.services {
+    for svc in bundle
+        .services
+        .iter()
+        .filter(|s| s.routing.zone_name.is_none())
+    {
         let old = &svc.routing.hosted_zone_id;
         if zones.contains_key(old) {
             continue;

@@ -49,12 +49,32 @@ fn route53(named: &Named, arns: &Arns) -> Vec<Statement> {
             ),
         );
     }
+    out.extend(zones_by_name(named, arns));
     out.push(Statement::allow(
         "Route53GetChangeIdsKnownOnlyOnceMade",
         &["route53:GetChange"],
         [arns.any_change()],
     ));
     out
+}
+
+/// Finding the zones the policies name by domain (none when every zone is given by id):
+/// listing by name has no resource type; reading a private zone's VPCs does.
+pub(super) fn zones_by_name(named: &Named, arns: &Arns) -> Vec<Statement> {
+    if !named.zones_by_name {
+        return Vec::new();
+    }
+    vec![
+        Statement::anywhere(
+            "Route53FindZonesNamedByDomainNoResourceType",
+            &["route53:ListHostedZonesByName"],
+        ),
+        Statement::allow(
+            "Route53ReadZonesNamedByDomain",
+            &["route53:GetHostedZone"],
+            zone_arns(named, arns),
+        ),
+    ]
 }
 
 /// CloudWatch: read the policies' alarms (metric alarms only, so no `*` is needed), publish

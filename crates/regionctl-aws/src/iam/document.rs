@@ -20,6 +20,7 @@ pub const NO_RESOURCE_TYPE: &[&str] = &[
     "route53:CreateHealthCheck",
     "route53:CreateHostedZone",
     "route53:ListHealthChecks",
+    "route53:ListHostedZonesByName",
     "sts:GetCallerIdentity",
 ];
 

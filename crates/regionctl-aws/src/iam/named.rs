@@ -30,6 +30,9 @@ pub struct Named {
     pub services: Vec<String>,
     /// Hosted zones by id.
     pub zones: BTreeMap<String, Zone>,
+    /// Zones the policies name by domain (`routing.hosted_zone`), found by name at start-up
+    /// and on reload (`ListHostedZonesByName`; `GetHostedZone` for private ones).
+    pub zones_by_name: bool,
     /// Health alarms: (region, name).
     pub alarms: BTreeSet<RegionalName>,
     /// Data-plane switch alarms: (alarm region, name).
@@ -68,6 +71,7 @@ impl Named {
             journal_table: controller.journal_table.clone(),
             alarm_queue: controller.alarm_queue.clone(),
             event_bus: controller.event_bus.clone(),
+            zones_by_name: !bundle.named_zones().is_empty(),
             ..Named::default()
         };
         for service in &bundle.services {

@@ -28,6 +28,7 @@ fn route53(named: &Named, arns: &Arns) -> Vec<Statement> {
         &["route53:ListResourceRecordSets"],
         zone_arns(named, arns),
     )];
+    out.extend(super::controller::zones_by_name(named, arns));
     for (id, zone) in &named.zones {
         let mut types: Vec<String> = zone.weighted_types.iter().map(|t| t.to_string()).collect();
         if !zone.geolocation.is_empty() {

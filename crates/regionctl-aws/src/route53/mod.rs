@@ -14,6 +14,7 @@ mod bucket;
 mod convert;
 mod health;
 mod retry;
+mod zones;
 
 pub use batch::{BatchLimits, PlanError, change_cost, plan_batches, plan_batches_with};
 pub use bucket::{BucketConfig, BucketState, Priority, SharedBucket};

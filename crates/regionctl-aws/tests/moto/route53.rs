@@ -313,3 +313,66 @@ async fn health_checks_are_idempotent_by_caller_reference() {
         .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Permanent, "{err}");
 }
+
+#[tokio::test]
+async fn zones_named_by_domain_resolve_to_their_one_id() {
+    use regionctl_core::policy::ZoneName;
+    let c = client().await;
+    let name = format!("{}.example.com", unique("byname"));
+    let public = ZoneName {
+        name: name.clone(),
+        vpc: None,
+    };
+    let private = ZoneName {
+        name: name.clone(),
+        vpc: Some("vpc-0123abcd".into()),
+    };
+    let other_vpc = ZoneName {
+        name: name.clone(),
+        vpc: Some("vpc-4567cdef".into()),
+    };
+    // Nothing yet: a clear "not found".
+    let err = c.find_zone(&public).await.expect_err("no zone yet");
+    assert!(
+        matches!(&err, AwsError::ZoneNotFound { .. }) && err.to_string().contains("not found"),
+        "{err}"
+    );
+    // A public and a private zone of the same name: each found by what the policy says.
+    let public_id = c
+        .create_zone(&public, "us-east-1", &unique("ref"))
+        .await
+        .expect("public zone");
+    let private_id = c
+        .create_zone(&private, "us-east-1", &unique("ref"))
+        .await
+        .expect("private zone");
+    assert_ne!(public_id, private_id);
+    // A zone whose name only starts like it is not it.
+    let longer = ZoneName {
+        name: format!("x{name}"),
+        vpc: None,
+    };
+    c.create_zone(&longer, "us-east-1", &unique("ref"))
+        .await
+        .expect("longer zone");
+    let ids = c
+        .find_zones([&public, &private])
+        .await
+        .expect("both resolve");
+    assert_eq!(ids[&public], public_id);
+    assert_eq!(ids[&private], private_id);
+    let err = c.find_zone(&other_vpc).await.expect_err("not in that VPC");
+    assert!(err.to_string().contains("private zone"), "{err}");
+    // A second public zone of the same name: ambiguous, never a guess.
+    let twin = c
+        .create_zone(&public, "us-east-1", &unique("ref"))
+        .await
+        .expect("twin");
+    let err = c.find_zone(&public).await.expect_err("ambiguous");
+    let text = err.to_string();
+    assert!(
+        text.contains("2 zones match") && text.contains(&twin),
+        "{text}"
+    );
+    assert_eq!(err.class(), ErrorClass::Permanent);
+}

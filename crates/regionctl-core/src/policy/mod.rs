@@ -18,7 +18,7 @@
 //!   column, field and hint; [`template`]: name templates.
 //! - `load`: files → documents → bundle; `validate`: bundle-wide checks (names, the
 //!   controller configuration, dependency order, policy tests); `compile`: one service,
-//!   one stage per section of its spec.
+//!   one stage per section of its spec; `zones`: hosted zones named by domain.
 
 mod compile;
 pub mod diagnostics;
@@ -28,9 +28,11 @@ pub mod schema;
 pub mod template;
 mod validate;
 pub mod yaml;
+mod zones;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
+pub use zones::ZoneName;
 
 use raw::{AlarmRole, FailbackMode, Mode, RecordType, Role, Strategy};
 
@@ -248,8 +250,11 @@ pub struct Probe {
 /// Routing settings, resolved.
 #[derive(Debug, Clone)]
 pub struct Routing {
-    /// Hosted zone id.
+    /// Hosted zone id. For a zone named by domain (`zone_name`), the name until the
+    /// bundle's zones are resolved ([`Bundle::resolve_zones`]).
     pub hosted_zone_id: String,
+    /// The zone as the policy names it by domain, if it does (`routing.hosted_zone`).
+    pub zone_name: Option<ZoneName>,
     /// Record type.
     pub record_type: RecordType,
     /// TTL.

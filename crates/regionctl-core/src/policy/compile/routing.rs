@@ -8,6 +8,7 @@ use crate::policy::diagnostics::Reporter;
 use crate::policy::raw::RoutingSpec;
 use crate::policy::template::Template;
 use crate::policy::yaml::FieldPath;
+use crate::policy::zones::{self, ZoneName};
 use crate::policy::{Routing, ServiceRegion};
 
 /// Route 53 allows at most 100 weighted records per name and type.
@@ -51,16 +52,7 @@ pub(super) fn check_routing(
     r: &mut Reporter<'_>,
 ) -> RoutingTemplates {
     let rpath = base.key("routing");
-    if !is_zone_id(&routing.hosted_zone_id) {
-        r.error(
-            &rpath.key("hosted_zone_id"),
-            format!(
-                "`{}` is not a Route 53 hosted zone id",
-                routing.hosted_zone_id
-            ),
-            Some("hosted zone ids look like `Z0123456789ABCDEFGHIJ`".into()),
-        );
-    }
+    check_zone(routing, &rpath, r);
     let templates = parse_routing_templates(routing, dims, &rpath, r);
     if let Some(t) = &templates.set_identifier
         && !t.uses("region")
@@ -131,8 +123,21 @@ fn parse_routing_templates(
 
 /// The compiled routing settings.
 pub(super) fn compile_routing(routing: &RoutingSpec, regions: &[ServiceRegion]) -> Routing {
+    // Validated by `check_zone`: a name that does not normalise was reported there.
+    let zone_name = routing
+        .hosted_zone
+        .as_deref()
+        .and_then(|name| zones::normalise(name).ok())
+        .map(|name| ZoneName {
+            name,
+            vpc: routing.hosted_zone_vpc.clone(),
+        });
     Routing {
-        hosted_zone_id: routing.hosted_zone_id.clone(),
+        hosted_zone_id: zone_name.as_ref().map_or_else(
+            || routing.hosted_zone_id.clone().unwrap_or_default(),
+            |z| z.name.clone(),
+        ),
+        zone_name,
         record_type: routing.record_type,
         ttl_secs: routing.ttl_secs,
         geolocation: routing.geolocation.clone(),
@@ -140,6 +145,72 @@ pub(super) fn compile_routing(routing: &RoutingSpec, regions: &[ServiceRegion]) 
             .switch
             .as_ref()
             .map(|sw| compile_switch(sw, regions)),
+    }
+}
+
+/// The hosted zone: by id or by name (exactly one), a private zone's VPC, and record names
+/// inside a zone named by domain.
+fn check_zone(routing: &RoutingSpec, rpath: &FieldPath, r: &mut Reporter<'_>) {
+    let id_hint = "hosted zone ids look like `Z0123456789ABCDEFGHIJ`; or name the zone: \
+                   `hosted_zone: play.example.com`";
+    match (&routing.hosted_zone_id, &routing.hosted_zone) {
+        (Some(_), Some(_)) => r.error(
+            &rpath.key("hosted_zone"),
+            "give `hosted_zone_id` or `hosted_zone`, not both",
+            Some("`hosted_zone` (a domain) is resolved to its id through Route 53".into()),
+        ),
+        (None, None) => r.error(
+            rpath,
+            "no hosted zone: give `hosted_zone` (its domain) or `hosted_zone_id`",
+            Some(id_hint.into()),
+        ),
+        (Some(id), None) if !is_zone_id(id) => r.error(
+            &rpath.key("hosted_zone_id"),
+            format!("`{id}` is not a Route 53 hosted zone id"),
+            Some(id_hint.into()),
+        ),
+        (Some(_), None) => {}
+        (None, Some(name)) => match zones::normalise(name) {
+            Err(why) => r.error(
+                &rpath.key("hosted_zone"),
+                format!("`{name}` is not a domain name: {why}"),
+                None,
+            ),
+            Ok(zone) if !zones::in_zone(&routing.record_name, &zone) => r.error(
+                &rpath.key("record_name"),
+                format!(
+                    "`{}` is not inside hosted zone `{zone}`",
+                    routing.record_name
+                ),
+                Some(format!("record names end with `.{zone}`")),
+            ),
+            Ok(zone) => {
+                if let Some(geo) = routing
+                    .geolocation
+                    .as_ref()
+                    .filter(|g| !zones::in_zone(&g.record_name, &zone))
+                {
+                    r.error(
+                        &rpath.key("geolocation").key("record_name"),
+                        format!("`{}` is not inside hosted zone `{zone}`", geo.record_name),
+                        Some(format!("record names end with `.{zone}`")),
+                    );
+                }
+            }
+        },
+    }
+    match &routing.hosted_zone_vpc {
+        Some(_) if routing.hosted_zone.is_none() => r.error(
+            &rpath.key("hosted_zone_vpc"),
+            "`hosted_zone_vpc` goes with `hosted_zone` (a private zone named by domain)",
+            Some("a zone given by id needs no VPC".into()),
+        ),
+        Some(vpc) if !zones::is_vpc_id(vpc) => r.error(
+            &rpath.key("hosted_zone_vpc"),
+            format!("`{vpc}` is not a VPC id"),
+            Some("VPC ids look like `vpc-0123456789abcdef0`".into()),
+        ),
+        _ => {}
     }
 }
 

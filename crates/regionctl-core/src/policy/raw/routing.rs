@@ -8,8 +8,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RoutingSpec {
-    /// Route 53 hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`.
-    pub hosted_zone_id: String,
+    /// Route 53 hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`. Give this or `hosted_zone`.
+    #[serde(default)]
+    pub hosted_zone_id: Option<String>,
+    /// The hosted zone by domain name, e.g. `play.example.com`, as external-dns, octoDNS and
+    /// Terraform name zones: ids differ per account and sandbox, names do not. Resolved to
+    /// the zone's id through Route 53 when a controller starts and on every reload (and by
+    /// `provision`, `iam` and game-days). A public zone unless `hosted_zone_vpc` is set.
+    #[serde(default)]
+    pub hosted_zone: Option<String>,
+    /// With `hosted_zone`: the zone is the *private* zone of that name associated with this
+    /// VPC (`vpc-…`), not the public one.
+    #[serde(default)]
+    pub hosted_zone_vpc: Option<String>,
     /// Record name template. With cells it must contain `{cell}` (or every dimension), so
     /// each cell has its own name.
     pub record_name: String,
