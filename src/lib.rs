@@ -9,9 +9,10 @@
 //!   run or reach the fleet.
 //! - [`daemon`]: `regionctl run` as a service (ticks, SQS wake-ups, reload, admin HTTP).
 //! - [`gameday`]: the real-time game-day targets (moto, a real account) of the game-day
-//!   engine in `regionctl-sim`.
+//!   engine in `regionctl-sim`, and `regionctl sandbox` (the moto world, left running).
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
+//! - [`zones`]: hosted zones named by domain, resolved to ids through Route 53.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
 pub mod aws_world;

@@ -75,9 +75,9 @@ enum Target {
     Aws,
 }
 
-/// A real-time game-day's lines on the terminal.
-struct Terminal {
-    quiet: bool,
+/// A real-time game-day's (or the sandbox's) lines on the terminal.
+pub(super) struct Terminal {
+    pub(super) quiet: bool,
 }
 
 impl Console for Terminal {

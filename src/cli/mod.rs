@@ -8,6 +8,7 @@ mod ops;
 mod plan;
 mod provision;
 pub(crate) mod run;
+mod sandbox;
 mod schema;
 mod simulate;
 mod test;
@@ -56,6 +57,7 @@ enum Command {
     Status(ops::StatusArgs),
     Explain(ops::ExplainArgs),
     Iam(iam::IamArgs),
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Output format.
@@ -86,6 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => ops::status(args),
         Command::Explain(args) => ops::explain(args),
         Command::Iam(args) => iam::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
     }
 }
 

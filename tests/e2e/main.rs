@@ -13,6 +13,7 @@
 //! - `iam`: the IAM policies `regionctl iam` generates (and `deploy/` holds) against the AWS
 //!   calls in the code.
 //! - `browser`: the status page in headless Chromium.
+//! - `sandbox`: `regionctl sandbox` as the README runs it: pages, `status`, a region loss.
 
 mod admin;
 mod browser;
@@ -23,6 +24,7 @@ mod gameday_moto;
 mod iam;
 mod moto;
 mod probes;
+mod sandbox;
 
 /// The test kit's moto harness, and SDK configurations for its server (built here: the
 /// kit does not depend on `regionctl-aws`).

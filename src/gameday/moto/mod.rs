@@ -22,6 +22,7 @@
 //! Rollback always runs: alarms back to OK, endpoints up, controllers stopped, moto stopped
 //! if this run started it.
 
+pub mod sandbox;
 mod setup;
 
 use super::fleet::{self, Fleet};
@@ -108,7 +109,13 @@ async fn play(
     console: &dyn Console,
 ) -> Result<bool> {
     let s = &loaded.scenario;
-    let setup = set_up(opts, loaded, bundle, endpoint).await?;
+    let from = SetUpFrom {
+        policies: &loaded.policies,
+        bundle,
+        tick_secs: s.world.tick.map(|t| t.secs().max(1)),
+        report_dir: super::report_dir(opts.report.as_ref(), s)?,
+    };
+    let setup = set_up(from, endpoint).await?;
     console.say(&format!(
         "game-day {} on moto ({endpoint}): {} controllers ({}), {} of real time, run {}",
         s.name,
@@ -179,17 +186,24 @@ async fn timeline(loaded: &Loaded, target: &mut Moto<'_>) -> Result<()> {
     Ok(())
 }
 
+/// What [`set_up`] builds a moto world from.
+struct SetUpFrom<'a> {
+    /// The policy directory as written.
+    policies: &'a std::path::Path,
+    /// Its bundle.
+    bundle: &'a Bundle,
+    /// A tick to impose on the controllers, if any.
+    tick_secs: Option<u64>,
+    /// Where controller logs (and reports) go.
+    report_dir: PathBuf,
+}
+
 /// Zones, endpoint servers, rewritten policies, CloudWatch clients, the live bundle.
-async fn set_up(
-    opts: &MotoOptions,
-    loaded: &Loaded,
-    bundle: &Bundle,
-    endpoint: &str,
-) -> Result<MotoSetup> {
-    let s = &loaded.scenario;
+async fn set_up(from: SetUpFrom<'_>, endpoint: &str) -> Result<MotoSetup> {
+    let bundle = from.bundle;
     let run_id = run_id();
     let dir = TempDir(std::env::temp_dir().join(format!("regionctl-gameday-{run_id}")));
-    let report_dir = super::report_dir(opts.report.as_ref(), s)?;
+    let report_dir = from.report_dir;
     let Some(controller) = bundle.controller.clone() else {
         bail!("the scenario's policies have no ControllerConfig");
     };
@@ -202,28 +216,38 @@ async fn set_up(
     let global = regionctl_aws::config::load_for_tests("us-east-1", endpoint).await;
     let route53 = Route53Client::new(&global, Arc::new(SharedBucket::new(Default::default())));
     let zones = create_zones(&route53, bundle, &run_id).await?;
+    // A stand-in endpoint server for every region a service runs in (controller regions
+    // or not), each service's probes pointed at its own regions' servers.
     let mut endpoints: BTreeMap<String, StubEndpoint> = BTreeMap::new();
-    for r in &regions {
-        endpoints.insert(r.clone(), StubEndpoint::start()?);
+    for r in bundle.regions.iter().chain(&regions) {
+        if !endpoints.contains_key(r) {
+            endpoints.insert(r.clone(), StubEndpoint::start()?);
+        }
     }
-    let per_region = format!(
-        "{{{}}}",
-        endpoints
-            .iter()
-            .map(|(r, e)| format!("{r}: \"http://127.0.0.1:{}/healthz\"", e.port))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let urls: BTreeMap<String, String> = endpoints
+        .iter()
+        .map(|(r, e)| (r.clone(), format!("http://127.0.0.1:{}/healthz", e.port)))
+        .collect();
+    let service_regions: BTreeMap<String, Vec<String>> = bundle
+        .services
+        .iter()
+        .filter_map(|s| {
+            let file = std::path::Path::new(&s.file).file_name()?;
+            let regions = s.regions.iter().map(|r| r.name.clone()).collect();
+            Some((file.to_string_lossy().into_owned(), regions))
+        })
+        .collect();
     let network = regionctl_local::network::provision_network_yaml(endpoint, &regions)?;
     let rewrite = Rewrite {
         run_id: &run_id,
         zones: &zones,
-        per_region: &per_region,
+        endpoints: &urls,
+        service_regions: &service_regions,
         journal_region: &journal_region,
-        tick_secs: s.world.tick.map(|t| t.secs().max(1)),
+        tick_secs: from.tick_secs,
         network: &network,
     };
-    setup::rewrite_policies(&loaded.policies, &dir.0, &rewrite)?;
+    setup::rewrite_policies(from.policies, &dir.0, &rewrite)?;
     let journal_table = controller
         .journal_table
         .replace("gameday-", &format!("{run_id}-"));

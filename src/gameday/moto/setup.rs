@@ -98,8 +98,11 @@ pub(super) struct Rewrite<'a> {
     pub(super) run_id: &'a str,
     /// Hosted zone ids the policies name → the zones created on moto.
     pub(super) zones: &'a BTreeMap<String, String>,
-    /// `per_region` of every probe target: the local endpoint servers.
-    pub(super) per_region: &'a str,
+    /// Every region's local endpoint server (URL); a probe's `per_region` lists those of
+    /// its service's regions.
+    pub(super) endpoints: &'a BTreeMap<String, String>,
+    /// Policy file name → the regions of the service it declares.
+    pub(super) service_regions: &'a BTreeMap<String, Vec<String>>,
     /// The one journal region (moto does not replicate DynamoDB).
     pub(super) journal_region: &'a str,
     /// The scenario's tick, if it sets one.
@@ -121,7 +124,10 @@ pub(super) fn rewrite_policies(src: &Path, dst: &Path, w: &Rewrite<'_>) -> Resul
         for (old, new) in w.zones {
             text = text.replace(old.as_str(), new);
         }
-        let (text, is_controller) = rewrite_lines(&text, w);
+        let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
+        let regions = file.and_then(|f| w.service_regions.get(&f));
+        let targets = [per_region(w, regions, false), per_region(w, regions, true)];
+        let (text, is_controller) = rewrite_lines(&text, &targets, w);
         let mut text = text;
         if is_controller {
             if !text.contains("journal_region:") {
@@ -141,10 +147,40 @@ pub(super) fn rewrite_policies(src: &Path, dst: &Path, w: &Rewrite<'_>) -> Resul
     Ok(())
 }
 
+/// The flow-style `per_region` map of a service's probes: its regions' endpoint servers
+/// (every region's for a file that declares no service), as URLs for HTTP probes or as
+/// `host:port` for TCP probes (`tcp`).
+fn per_region(w: &Rewrite<'_>, regions: Option<&Vec<String>>, tcp: bool) -> String {
+    let entries: Vec<String> = w
+        .endpoints
+        .iter()
+        .filter(|(r, _)| regions.is_none_or(|rs| rs.contains(r)))
+        .map(|(r, url)| {
+            let target = if tcp {
+                url.trim_start_matches("http://")
+                    .trim_end_matches("/healthz")
+            } else {
+                url.as_str()
+            };
+            format!("{r}: \"{target}\"")
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// Which of `targets` (HTTP, TCP) a probe's `target:` line takes: a target without a
+/// scheme is a TCP `host:port`.
+fn probe_targets<'t>(line: &str, targets: &'t [String; 2]) -> &'t str {
+    if line.contains("://") {
+        &targets[0]
+    } else {
+        &targets[1]
+    }
+}
+
 /// One policy file, line by line: probes' `per_region`, the journal region, the tick.
 /// Whether it is the ControllerConfig.
-fn rewrite_lines(text: &str, w: &Rewrite<'_>) -> (String, bool) {
-    let per_region = w.per_region;
+fn rewrite_lines(text: &str, targets: &[String; 2], w: &Rewrite<'_>) -> (String, bool) {
     let mut out = Vec::new();
     let mut is_controller = false;
     for line in text.lines() {
@@ -153,6 +189,7 @@ fn rewrite_lines(text: &str, w: &Rewrite<'_>) -> (String, bool) {
         if trimmed.starts_with("kind: ControllerConfig") {
             is_controller = true;
         }
+        let per_region = probe_targets(line, targets);
         if trimmed.starts_with("target:") {
             out.push(line.to_string());
             out.push(format!("{indent}per_region: {per_region}"));
