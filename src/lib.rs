@@ -22,3 +22,4 @@ pub mod failpoints;
 pub mod gameday;
 pub mod probe;
 pub mod provision;
+pub mod telemetry;
