@@ -85,7 +85,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         args.log_format
     };
-    telemetry::init(log_format)?;
     if !args.once {
         // Checked before anything starts: a bad token refuses the controller, naming its source.
         let env = std::env::var_os(TOKEN_ENV).map(std::os::unix::ffi::OsStringExt::into_vec);
@@ -102,6 +101,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The daemon installs its own subscriber (with its metrics); `--once` only logs.
+    telemetry::init(log_format, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

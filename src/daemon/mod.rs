@@ -19,6 +19,7 @@
 //! `Daemon::reload`, until a signal or `max_passes` ends it.
 
 pub mod admin;
+pub mod metrics;
 pub mod state;
 pub mod wait;
 
@@ -65,7 +66,7 @@ pub struct DaemonOptions {
     /// Least time between the end of one pass and the start of the next, in seconds
     /// ([`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless told; the tick caps it).
     pub min_pass_interval_secs: u64,
-    /// How log lines are written (the subscriber is installed before [`run`]).
+    /// How log lines are written ([`run`] installs the subscriber).
     pub log_format: crate::telemetry::LogFormat,
     /// Stop after this many passes (tests, smoke runs).
     pub max_passes: Option<u64>,
@@ -73,13 +74,15 @@ pub struct DaemonOptions {
 
 /// Runs the controller until SIGTERM/ctrl-c (or `max_passes`).
 pub fn run(options: DaemonOptions) -> Result<()> {
+    let metrics = metrics::Metrics::new(&options.region);
+    crate::telemetry::init(options.log_format, Some(metrics.span_metrics()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let local = tokio::task::LocalSet::new();
     // Every line this controller logs, the admin server's included, carries its region.
     let span = tracing::info_span!("controller", region = %options.region);
-    local.block_on(&runtime, run_async(options).instrument(span))
+    local.block_on(&runtime, run_async(options, metrics).instrument(span))
 }
 
 fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
@@ -95,13 +98,13 @@ fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
 }
 
 /// The loop, read as its stages: start, then pass → wait → reload until told to stop.
-async fn run_async(options: DaemonOptions) -> Result<()> {
+async fn run_async(options: DaemonOptions, metrics: metrics::Metrics) -> Result<()> {
     let bundle = match load_policies(&options.policies) {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
     };
     let controller = fleet_config(&bundle, &options.policies, &options.region)?;
-    let daemon = Daemon::start(options, controller, &bundle).await?;
+    let daemon = Daemon::start(options, controller, &bundle, metrics).await?;
     let mut signals = Signals::new()?;
     let mut running = Running::new(bundle, &daemon.options.policies);
     loop {
@@ -207,6 +210,7 @@ impl Daemon {
         options: DaemonOptions,
         controller: ControllerSpec,
         bundle: &Bundle,
+        metrics: metrics::Metrics,
     ) -> Result<Daemon> {
         let settings = crate::aws_world::settings(
             bundle,
@@ -224,7 +228,7 @@ impl Daemon {
                 None
             }
         };
-        let state = Arc::new(Mutex::new(State::new(&options.region, bundle)));
+        let state = Arc::new(Mutex::new(State::new(&options.region, bundle, metrics)));
         if let Some(addr) = options.admin_addr {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             info!("Admin HTTP listening on {}.", listener.local_addr()?);

@@ -12,8 +12,11 @@
 //! Which lines are written is `RUST_LOG` (the `EnvFilter` syntax, e.g.
 //! `info,regionctl_aws=debug`); without it, [`DEFAULT_FILTER`].
 
+pub mod span_metrics;
+
 use anyhow::{Result, anyhow};
 pub use regionctl_controller::trace::PHASE_TARGET;
+use span_metrics::SpanMetrics;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -45,11 +48,12 @@ pub fn filter() -> Result<EnvFilter> {
     }
 }
 
-/// Installs the process's subscriber: `format` lines on stderr, filtered by [`filter`].
+/// Installs the process's subscriber: `format` lines on stderr, filtered by [`filter`], and
+/// the daemon's [`SpanMetrics`] if given (phases and AWS calls, whatever the filter).
 /// Called once, by `regionctl run`; a second call is an error.
-pub fn init(format: LogFormat) -> Result<()> {
+pub fn init(format: LogFormat, metrics: Option<SpanMetrics>) -> Result<()> {
     let filter = filter()?;
-    let registry = tracing_subscriber::registry();
+    let registry = tracing_subscriber::registry().with(metrics.map(SpanMetrics::filter));
     let installed = match format {
         LogFormat::Text => registry
             .with(

@@ -28,7 +28,7 @@ use crate::status::ControllerState;
 use crate::switches;
 use crate::trace::Phase;
 use regionctl_core::controls::Controls;
-use regionctl_core::health::HealthView;
+use regionctl_core::health::{HealthView, evaluate};
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Plan};
 use regionctl_core::policy::Bundle;
@@ -132,8 +132,7 @@ pub async fn reconcile_once<W: World>(
 
     // 4. Health, and the heartbeat restated with it.
     let evaluating = Phase::Evaluate.span();
-    let health = evaluating
-        .in_scope(|| regionctl_core::health::evaluate(bundle, &observations, &memory.health, now));
+    let health = evaluating.in_scope(|| evaluate(bundle, &observations, &memory.health, now));
     if fleet::own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
     }
@@ -187,7 +186,6 @@ pub async fn reconcile_once<W: World>(
 
     // 6. Decide and apply.
     let episodes = memory.episodes.open.clone();
-    let deciding = Phase::Decide.span();
     if report.stand_down.is_none() {
         let input = DecideInput {
             ctx,
@@ -199,26 +197,9 @@ pub async fn reconcile_once<W: World>(
             episodes: &episodes,
             now,
         };
-        report.decisions = decide::decide_all(world, &input)
-            .instrument(deciding.clone())
+        decide_and_keep_switches(world, &input, memory, &mut report)
+            .instrument(Phase::Decide.span())
             .await;
-        keep_unrecorded(memory, &mut report);
-        report.alerts.extend(
-            report
-                .decisions
-                .iter()
-                .flat_map(|d| d.alerts.iter().cloned()),
-        );
-        // Keep the data-plane switches in force (paused: publish nothing, they hold).
-        if plan.paused.is_none() {
-            let republished = switches::republish(world, bundle, &plan, &live, &report.decisions)
-                .instrument(deciding)
-                .await;
-            match republished {
-                Ok(n) => report.switches_published = n,
-                Err(e) => report.read_failures.push(e),
-            }
-        }
     }
 
     // 7. Record.
@@ -237,6 +218,31 @@ pub async fn reconcile_once<W: World>(
     report.plan = Some(plan);
     report.live = Some(live);
     report
+}
+
+/// 6. Decides (and applies) per service, keeps what the journal refused for the next
+/// pass, and keeps the data-plane switches in force (paused: publish nothing, they hold).
+async fn decide_and_keep_switches<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    memory: &mut Memory,
+    report: &mut PassReport,
+) {
+    report.decisions = decide::decide_all(world, input).await;
+    keep_unrecorded(memory, report);
+    report.alerts.extend(
+        report
+            .decisions
+            .iter()
+            .flat_map(|d| d.alerts.iter().cloned()),
+    );
+    if input.plan.paused.is_none() {
+        let (bundle, plan, live) = (input.ctx.bundle, input.plan, input.live);
+        match switches::republish(world, bundle, plan, live, &report.decisions).await {
+            Ok(n) => report.switches_published = n,
+            Err(e) => report.read_failures.push(e),
+        }
+    }
 }
 
 /// The operator controls. Without them the pass cannot honour a pause or an override: it
