@@ -183,23 +183,32 @@ mod tests {
         out
     }
 
-    /// Goal: a phase entered (across two polls) is observed once; one never entered is not.
+    /// Goal: each phase span entered (twice, as across two polls) is observed once under its
+    /// name; one never entered is not.
     #[test]
     fn times_entered_phases_only() {
         let (m, registry) = metrics();
         let subscriber = tracing_subscriber::registry().with(m.filter());
         tracing::subscriber::with_default(subscriber, || {
-            let observe = Phase::Observe.span();
-            observe.in_scope(|| {});
-            observe.in_scope(|| {});
-            drop(observe);
+            for phase in Phase::ALL.into_iter().filter(|p| *p != Phase::Record) {
+                let span = phase.span();
+                span.in_scope(|| {});
+                span.in_scope(|| {});
+            }
             drop(Phase::Record.span());
         });
         let out = text(&registry);
-        assert!(
-            out.contains("phase_seconds_count{phase=\"observe\"} 1\n"),
-            "{out}"
-        );
+        for phase in [
+            "coordinate",
+            "observe",
+            "live",
+            "evaluate",
+            "plan",
+            "decide",
+        ] {
+            let sample = format!("phase_seconds_count{{phase=\"{phase}\"}} 1\n");
+            assert!(out.contains(&sample), "{sample} in {out}");
+        }
         assert!(!out.contains("record"), "{out}");
     }
 

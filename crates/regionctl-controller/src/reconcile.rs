@@ -220,7 +220,7 @@ pub async fn reconcile_once<W: World>(
     report
 }
 
-/// 6. Decides (and applies) per service, keeps what the journal refused for the next
+/// Stage 6: decides (and applies) per service, keeps what the journal refused for the next
 /// pass, and keeps the data-plane switches in force (paused: publish nothing, they hold).
 async fn decide_and_keep_switches<W: World>(
     world: &W,

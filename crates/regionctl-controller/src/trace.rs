@@ -91,11 +91,7 @@ mod tests {
                 "record"
             ]
         );
-        // Without a subscriber the spans are disabled, but their metadata is static.
-        for p in Phase::ALL {
-            let span = p.span();
-            let meta = span.metadata().expect("a disabled span keeps its metadata");
-            assert_eq!((meta.name(), meta.target()), (p.as_str(), PHASE_TARGET));
-        }
+        // That each span is named so (and has PHASE_TARGET) needs a subscriber to see:
+        // the daemon's span metrics test (`src/telemetry/span_metrics.rs`) checks it.
     }
 }
