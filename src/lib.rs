@@ -12,6 +12,7 @@
 //!   engine in `regionctl-sim`, and `regionctl sandbox` (the moto world, left running).
 //! - [`provision`]: create what the policies reference (moto and sandbox accounts).
 //! - [`probe`]: an observer's own HTTP/TCP probes.
+//! - [`telemetry`]: logs (tracing, text or JSON) and the span timings behind `/metrics`.
 //! - [`zones`]: hosted zones named by domain, resolved to ids through Route 53.
 //! - [`failpoints`]: faults tests switch on in real processes (feature `failpoints`).
 
@@ -23,4 +24,5 @@ pub mod failpoints;
 pub mod gameday;
 pub mod probe;
 pub mod provision;
+pub mod telemetry;
 pub mod zones;

@@ -98,7 +98,7 @@ fn connector() -> Option<TlsConnector> {
 }
 
 /// A TLS client trusting the system roots (if `system`) and the PEM certificates in
-/// `extra_ca`; `None` (with a message on stderr) when it would trust nothing.
+/// `extra_ca`; `None` (with an error logged) when it would trust nothing.
 pub fn tls_connector(system: bool, extra_ca: Option<&std::path::Path>) -> Option<TlsConnector> {
     let mut roots = rustls::RootCertStore::empty();
     let mut trusted = 0;
@@ -112,12 +112,12 @@ pub fn tls_connector(system: bool, extra_ca: Option<&std::path::Path>) -> Option
                 let certs: Vec<CertificateDer<'static>> = certs.flatten().collect();
                 trusted += roots.add_parsable_certificates(certs).0;
             }
-            Err(e) => eprintln!("regionctl: CA file {}: {e}", path.display()),
+            Err(e) => tracing::error!("CA file {}: {e}", path.display()),
         }
     }
     if trusted == 0 {
-        eprintln!(
-            "regionctl: no trusted CA certificates (system store or {CA_FILE_ENV}): HTTPS probes will fail"
+        tracing::error!(
+            "No trusted CA certificates (system store or {CA_FILE_ENV}): HTTPS probes will fail."
         );
         return None;
     }

@@ -7,11 +7,13 @@ use regionctl::aws_world::{AwsWorld, settings};
 use regionctl::controller_config::{check_region, controller_config};
 use regionctl::daemon::admin::token::{AdminToken, TOKEN_ENV};
 use regionctl::daemon::wait::{DEFAULT_MIN_PASS_INTERVAL_SECS, MAX_MIN_PASS_INTERVAL_SECS};
+use regionctl::telemetry::{self, LogFormat};
 use regionctl_controller::memory::Memory;
 use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::reconcile::{Context, reconcile_once};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tracing::Instrument;
 
 /// Run the controller for one region: read alarms, probes and peers' evidence, evaluate
 /// health, plan, guard, apply (capacity before traffic), verify, and record every decision
@@ -56,8 +58,12 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u64).range(1..=MAX_MIN_PASS_INTERVAL_SECS)
     )]
     min_pass_interval_secs: u64,
-    /// Log one JSON object per line.
-    #[arg(long, env = "REGIONCTL_LOG_JSON")]
+    /// How log lines (stderr) are written: `text` for people, `json` one object per line.
+    /// `RUST_LOG` chooses which lines (e.g. `info,regionctl_aws=debug`).
+    #[arg(long, value_enum, env = "REGIONCTL_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// The same as `--log-format json`.
+    #[arg(long, env = "REGIONCTL_LOG_JSON", conflicts_with = "log_format")]
     log_json: bool,
     /// Stop after this many passes (smoke tests).
     #[arg(long, hide = true)]
@@ -74,6 +80,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let needs = "; `run` needs the fleet's regions and journal";
     let controller = controller_config(&bundle, &args.policies, needs)?;
     check_region(&controller, &args.region, "ControllerConfig")?;
+    let log_format = if args.log_json {
+        LogFormat::Json
+    } else {
+        args.log_format
+    };
     if !args.once {
         // Checked before anything starts: a bad token refuses the controller, naming its source.
         let env = std::env::var_os(TOKEN_ENV).map(std::os::unix::ffi::OsStringExt::into_vec);
@@ -85,11 +96,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             admin_addr: args.admin_addr,
             admin_token: token,
             min_pass_interval_secs: args.min_pass_interval_secs,
-            log_json: args.log_json,
+            log_format,
             max_passes: args.max_passes,
         })?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The daemon installs its own subscriber (with its metrics); `--once` only logs.
+    telemetry::init(log_format, None)?;
     // The daemon resolves zones named by domain itself (again on every reload).
     super::resolve_zones(&mut bundle, args.endpoint_url.clone())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -106,7 +119,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             heartbeat_ttl_secs: controller.heartbeat_ttl_secs,
             approval_timeout_secs: controller.approval_timeout_secs,
         };
-        let report = reconcile_once(&ctx, &world, &mut Memory::unknown(&bundle)).await;
+        let pass = tracing::info_span!("pass", region = %args.region, n = 1);
+        let report = reconcile_once(&ctx, &world, &mut Memory::unknown(&bundle))
+            .instrument(pass)
+            .await;
         match args.output {
             Output::Text => print!("{}", report.summary()),
             Output::Json => {

@@ -19,10 +19,11 @@
 //! `Daemon::reload`, until a signal or `max_passes` ends it.
 
 pub mod admin;
+pub mod metrics;
 pub mod state;
 pub mod wait;
 
-use crate::aws_world::{AwsWorld, now_millis};
+use crate::aws_world::AwsWorld;
 use crate::controller_config::fleet_config;
 use admin::token::AdminToken;
 use anyhow::{Result, bail};
@@ -43,6 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::time::Instant;
+use tracing::{Instrument, error, info, warn};
 use wait::{Heard, Pacing, PassTimes};
 
 /// Namespace of the dead-man's-switch heartbeat metric.
@@ -64,19 +66,23 @@ pub struct DaemonOptions {
     /// Least time between the end of one pass and the start of the next, in seconds
     /// ([`wait::DEFAULT_MIN_PASS_INTERVAL_SECS`] unless told; the tick caps it).
     pub min_pass_interval_secs: u64,
-    /// JSON log lines.
-    pub log_json: bool,
+    /// How log lines are written ([`run`] installs the subscriber).
+    pub log_format: crate::telemetry::LogFormat,
     /// Stop after this many passes (tests, smoke runs).
     pub max_passes: Option<u64>,
 }
 
 /// Runs the controller until SIGTERM/ctrl-c (or `max_passes`).
 pub fn run(options: DaemonOptions) -> Result<()> {
+    let metrics = metrics::Metrics::new(&options.region);
+    crate::telemetry::init(options.log_format, Some(metrics.span_metrics()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, run_async(options))
+    // Every line this controller logs, the admin server's included, carries its region.
+    let span = tracing::info_span!("controller", region = %options.region);
+    local.block_on(&runtime, run_async(options, metrics).instrument(span))
 }
 
 fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
@@ -92,7 +98,7 @@ fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
 }
 
 /// The loop, read as its stages: start, then pass → wait → reload until told to stop.
-async fn run_async(options: DaemonOptions) -> Result<()> {
+async fn run_async(options: DaemonOptions, metrics: metrics::Metrics) -> Result<()> {
     let mut bundle = match load_policies(&options.policies) {
         Ok(b) => b,
         Err(e) => bail!("{e}policy bundle rejected; not starting"),
@@ -101,7 +107,7 @@ async fn run_async(options: DaemonOptions) -> Result<()> {
         bail!("{e}hosted zones not resolved; not starting");
     }
     let controller = fleet_config(&bundle, &options.policies, &options.region)?;
-    let daemon = Daemon::start(options, controller, &bundle).await?;
+    let daemon = Daemon::start(options, controller, &bundle, metrics).await?;
     let mut signals = Signals::new()?;
     let mut running = Running::new(bundle, &daemon.options.policies);
     loop {
@@ -207,6 +213,7 @@ impl Daemon {
         options: DaemonOptions,
         controller: ControllerSpec,
         bundle: &Bundle,
+        metrics: metrics::Metrics,
     ) -> Result<Daemon> {
         let settings = crate::aws_world::settings(
             bundle,
@@ -219,46 +226,29 @@ impl Daemon {
         let queue_url = match sqs.queue_url(&controller.alarm_queue).await {
             Ok(url) => Some(url),
             Err(e) => {
-                log(
-                    options.log_json,
-                    "warn",
-                    &options.region,
-                    &format!(
-                        "Alarm event queue {} unavailable ({e}); relying on ticks.",
-                        controller.alarm_queue
-                    ),
-                );
+                let queue = &controller.alarm_queue;
+                warn!("Alarm event queue {queue} unavailable ({e}); relying on ticks.");
                 None
             }
         };
-        let state = Arc::new(Mutex::new(State::new(&options.region, bundle)));
+        let state = Arc::new(Mutex::new(State::new(&options.region, bundle, metrics)));
         if let Some(addr) = options.admin_addr {
             let listener = tokio::net::TcpListener::bind(addr).await?;
-            log(
-                options.log_json,
-                "info",
-                &options.region,
-                &format!("Admin HTTP listening on {}.", listener.local_addr()?),
-            );
+            info!("Admin HTTP listening on {}.", listener.local_addr()?);
             let routes = admin::router(Arc::new(admin::Admin {
                 state: state.clone(),
                 token: options.admin_token.clone(),
                 world: world.clone(),
             }));
-            let (json, region) = (options.log_json, options.region.clone());
             let limits = admin::server::Limits::DEFAULT;
             let accept_failed = move |e: &std::io::Error| {
                 let pause = limits.accept_error_pause.as_secs_f64();
-                let message = format!("Admin HTTP accept failed ({e}); pausing {pause} s.");
-                log(json, "warn", &region, &message);
+                warn!("Admin HTTP accept failed ({e}); pausing {pause} s.");
             };
-            // On this runtime's one thread, like the loop.
-            tokio::spawn(admin::server::serve(
-                listener,
-                routes,
-                limits,
-                accept_failed,
-            ));
+            // On this runtime's one thread, like the loop (and in the controller's span).
+            tokio::spawn(
+                admin::server::serve(listener, routes, limits, accept_failed).in_current_span(),
+            );
         }
         Ok(Daemon {
             options,
@@ -268,10 +258,6 @@ impl Daemon {
             queue_url,
             state,
         })
-    }
-
-    fn log(&self, level: &str, message: &str) {
-        log(self.options.log_json, level, &self.options.region, message);
     }
 
     /// The shared state, updated under the lock (never held across an await). A poisoned
@@ -293,15 +279,20 @@ impl Daemon {
             heartbeat_ttl_secs: self.controller.heartbeat_ttl_secs,
             approval_timeout_secs: self.controller.approval_timeout_secs,
         };
+        let span = tracing::info_span!("pass", n = running.passes + 1);
         let started = Instant::now();
-        let report = reconcile_once(&ctx, self.world.as_ref(), &mut running.memory).await;
-        let elapsed = started.elapsed();
-        self.delete_followed(&mut running.pending_receipts).await;
-        self.publish_heartbeat().await;
-        running.active_alerts = self
-            .publish_new_alerts(&running.bundle, &report, &running.active_alerts)
+        let report = reconcile_once(&ctx, self.world.as_ref(), &mut running.memory)
+            .instrument(span.clone())
             .await;
-        log_pass(self.options.log_json, &report, elapsed);
+        let elapsed = started.elapsed();
+        let after = async {
+            self.delete_followed(&mut running.pending_receipts).await;
+            self.publish_heartbeat().await;
+            self.publish_new_alerts(&running.bundle, &report, &running.active_alerts)
+                .await
+        };
+        running.active_alerts = after.instrument(span.clone()).await;
+        span.in_scope(|| log_pass(&report, elapsed));
         self.state().record_pass(
             &running.bundle,
             &report,
@@ -324,7 +315,7 @@ impl Daemon {
         for receipt in receipts.drain(..) {
             if let Err(e) = self.sqs.delete(url, &receipt).await {
                 // Redelivered later: harmless, the pass is level-triggered.
-                self.log("warn", &format!("Alarm event not deleted: {e}."));
+                warn!("Alarm event not deleted: {e}.");
             }
         }
     }
@@ -345,7 +336,7 @@ impl Daemon {
             .put_metric_data(HEARTBEAT_NAMESPACE, &[point])
             .await
         {
-            self.log("warn", &format!("Heartbeat metric not published: {e}."));
+            warn!("Heartbeat metric not published: {e}.");
         }
     }
 
@@ -370,10 +361,7 @@ impl Daemon {
 
     async fn publish_alert(&self, detail: &serde_json::Value) {
         if let Err(e) = self.world.publish("regionctl Alert", detail).await {
-            self.log(
-                "warn",
-                &format!("Alert event not published: {}.", e.display_chain()),
-            );
+            warn!("Alert event not published: {}.", e.display_chain());
         }
     }
 
@@ -394,11 +382,11 @@ impl Daemon {
             () = wait::until_next_pass(receive, pacing, running.last_pass, &mut heard) => Wake::Run,
             _ = signals.hangup.recv() => Wake::Reload,
             _ = signals.terminate.recv() => {
-                self.log("info", "SIGTERM: the pass in flight finished; exiting.");
+                info!("SIGTERM: the pass in flight finished; exiting.");
                 Wake::Exit
             }
             _ = tokio::signal::ctrl_c() => {
-                self.log("info", "Interrupted: the pass in flight finished; exiting.");
+                info!("Interrupted: the pass in flight finished; exiting.");
                 Wake::Exit
             }
         };
@@ -409,16 +397,16 @@ impl Daemon {
     /// Keeps the receipts the wait heard and logs its alarm events and queue trouble.
     fn note_heard(&self, running: &mut Running, heard: Heard) {
         if !heard.alarms.is_empty() {
-            self.log(
-                "info",
-                &format!("Woken by alarm event(s): {}.", heard.alarms.join(", ")),
-            );
+            info!("Woken by alarm event(s): {}.", heard.alarms.join(", "));
         }
         running.pending_receipts.extend(heard.receipts);
         if let Some((level, message)) =
             wait::queue_log(&mut running.queue_error, heard.last_receive)
         {
-            self.log(level, &message);
+            match level {
+                tracing::Level::INFO => info!("{message}"),
+                _ => warn!("{message}"),
+            }
         }
     }
 
@@ -440,26 +428,15 @@ impl Daemon {
                 self.state().reload_error = None;
             }
             Ok(new) => {
-                self.log(
-                    "info",
-                    &format!(
-                        "Policy reloaded: bundle {} → {}.",
-                        running.bundle.short_hash(),
-                        new.short_hash()
-                    ),
-                );
+                let (old, new_hash) = (running.bundle.short_hash(), new.short_hash());
+                info!("Policy reloaded: bundle {old} → {new_hash}.");
                 running.memory = Memory::unknown(&new);
                 running.bundle = new;
                 self.state().reloaded(&running.bundle, true, None);
             }
             Err(e) => {
-                self.log(
-                    "error",
-                    &format!(
-                        "Policy reload rejected; keeping bundle {}:\n{e}",
-                        running.bundle.short_hash()
-                    ),
-                );
+                let kept = running.bundle.short_hash();
+                error!("Policy reload rejected; keeping bundle {kept}:\n{e}");
                 let detail = serde_json::json!({ "region": self.options.region, "alert": "policy reload rejected", "diagnostics": e });
                 self.publish_alert(&detail).await;
                 self.state().reloaded(&running.bundle, false, Some(e));
@@ -490,38 +467,28 @@ fn dir_stamp(dir: &PathBuf) -> (u128, usize) {
     (newest, files.len())
 }
 
-fn log(json: bool, level: &str, region: &str, message: &str) {
-    if json {
-        eprintln!(
-            "{}",
-            serde_json::json!({ "ts_ms": now_millis(), "level": level, "region": region, "message": message })
-        );
-    } else {
-        eprintln!("{level:>5} [{region}] {message}");
+/// The pass's line: how long, whether it stood down, how many decisions and alerts (each
+/// decision and step logged its own, in its span), then what went wrong reading and the
+/// plan's alerts and notes, one line each.
+fn log_pass(report: &PassReport, elapsed: Duration) {
+    let stand_down = report.stand_down.as_ref().map(ToString::to_string);
+    info!(
+        elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        stand_down = stand_down.as_deref(),
+        decisions = report.decisions.len(),
+        alerts = report.alerts.len(),
+        "Pass complete."
+    );
+    for region in &report.alarm_read_failures {
+        warn!(cloudwatch_region = %region, "CloudWatch could not be read (no alarm evidence).");
     }
-}
-
-fn log_pass(json: bool, report: &PassReport, elapsed: Duration) {
-    if json {
-        let decisions: Vec<serde_json::Value> = report
-            .decisions
-            .iter()
-            .map(|d| serde_json::json!({ "service": d.service, "decision_id": d.id, "status": d.status, "calls": d.calls }))
-            .collect();
-        eprintln!(
-            "{}",
-            serde_json::json!({
-                "ts_ms": now_millis(),
-                "level": "info",
-                "span": "reconcile",
-                "region": report.region,
-                "elapsed_ms": elapsed.as_millis() as u64,
-                "stand_down": report.stand_down.as_ref().map(ToString::to_string),
-                "decisions": decisions,
-                "alerts": report.alerts,
-            })
-        );
-    } else {
-        eprint!("{}", report.summary());
+    for failure in &report.read_failures {
+        warn!(failure = %failure, "Read failed.");
+    }
+    for alert in &report.alerts {
+        warn!(alert = %alert, "Alert.");
+    }
+    for note in &report.notes {
+        info!(note = %note, "Plan note.");
     }
 }

@@ -1,14 +1,11 @@
 //! What the admin server shows: the last pass, metrics, readiness. Computed from values the
 //! loop already has; updated once per pass.
 
+use crate::daemon::metrics::Metrics;
 use regionctl_controller::reconcile::PassReport;
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-/// Reconcile latency histogram bucket bounds, seconds.
-pub const LATENCY_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Shared daemon state.
 pub struct State {
@@ -22,22 +19,12 @@ pub struct State {
     pub last_pass: Option<Instant>,
     /// Tick length, for readiness.
     pub tick: Duration,
-    /// Decisions by status.
-    pub decisions: BTreeMap<String, u64>,
-    /// Steps by kind (applied or not).
-    pub steps: BTreeMap<String, u64>,
-    /// AWS read failures.
-    pub read_failures: u64,
-    /// Journal items not believed, by (kind, reason) (`regionctl_controller::admit`).
-    pub rejected: BTreeMap<(&'static str, &'static str), u64>,
-    /// Latency histogram: counts per bucket (+Inf last), sum, count.
-    pub latency: ([u64; LATENCY_BUCKETS.len() + 1], f64, u64),
-    /// Alerts active now.
+    /// The `/metrics` series.
+    pub metrics: Metrics,
+    /// Alerts active after the last pass.
     pub alerts_active: usize,
     /// 1 when acting with quorum, 0 when standing down.
     pub quorum: u8,
-    /// Reloads by result.
-    pub reloads: BTreeMap<&'static str, u64>,
     /// Last reload error.
     pub reload_error: Option<String>,
     /// The last pass's status document (`/status`).
@@ -63,22 +50,17 @@ pub struct RecentDecision {
 }
 
 impl State {
-    /// Before the first pass.
-    pub fn new(region: &str, bundle: &Bundle) -> Self {
+    /// Before the first pass; `metrics` are this controller's series ([`Metrics::new`]).
+    pub fn new(region: &str, bundle: &Bundle, metrics: Metrics) -> Self {
         State {
             region: region.to_string(),
             bundle_hash: bundle.hash.clone(),
             passes: 0,
             last_pass: None,
             tick: Duration::from_secs(bundle.controller.as_ref().map_or(10, |c| c.tick_secs)),
-            decisions: BTreeMap::new(),
-            steps: BTreeMap::new(),
-            read_failures: 0,
-            rejected: BTreeMap::new(),
-            latency: ([0; LATENCY_BUCKETS.len() + 1], 0.0, 0),
+            metrics,
             alerts_active: 0,
             quorum: 0,
-            reloads: BTreeMap::new(),
             reload_error: None,
             status: serde_json::Value::Null,
             recent: std::collections::VecDeque::new(),
@@ -93,10 +75,7 @@ impl State {
 
     /// Records a reload attempt.
     pub fn reloaded(&mut self, bundle: &Bundle, ok: bool, error: Option<String>) {
-        *self
-            .reloads
-            .entry(if ok { "accepted" } else { "rejected" })
-            .or_default() += 1;
+        self.metrics.reloaded(ok);
         self.bundle_hash = bundle.hash.clone();
         self.reload_error = error;
     }
@@ -113,30 +92,7 @@ impl State {
         self.passes += 1;
         self.last_pass = Some(Instant::now());
         self.bundle_hash = bundle.hash.clone();
-        for d in &report.decisions {
-            *self.decisions.entry(d.status.to_string()).or_default() += 1;
-        }
-        if let Some(plan) = &report.plan {
-            for s in &plan.steps {
-                *self.steps.entry(s.action.kind().to_string()).or_default() += 1;
-            }
-        }
-        self.read_failures +=
-            (report.read_failures.len() + report.alarm_read_failures.len()) as u64;
-        for r in &report.rejected {
-            *self
-                .rejected
-                .entry((r.kind, r.reason.as_str()))
-                .or_default() += 1;
-        }
-        let secs = elapsed.as_secs_f64();
-        let bucket = LATENCY_BUCKETS
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.latency.0[bucket] += 1;
-        self.latency.1 += secs;
-        self.latency.2 += 1;
+        self.metrics.record_pass(report, elapsed, alerts);
         self.alerts_active = alerts;
         self.quorum = u8::from(report.stand_down.is_none());
         for d in &report.decisions {
@@ -157,103 +113,10 @@ impl State {
         }
     }
 
-    /// Prometheus text exposition.
+    /// The `/metrics` exposition (OpenMetrics text); a rejected reload counts as an alert.
     pub fn metrics(&self) -> String {
-        let mut m = Exposition {
-            out: String::new(),
-            region: &self.region,
-        };
-        let passes = "regionctl_passes_total";
-        m.family(passes, "counter", "Reconcile passes completed.");
-        m.sample(passes, "", self.passes);
-        let decisions = "regionctl_decisions_total";
-        m.family(decisions, "counter", "Decisions by outcome status.");
-        for (status, n) in &self.decisions {
-            m.sample(decisions, &format!(",status=\"{status}\""), n);
-        }
-        let steps = "regionctl_steps_total";
-        m.family(steps, "counter", "Planned steps by kind.");
-        for (kind, n) in &self.steps {
-            m.sample(steps, &format!(",kind=\"{kind}\""), n);
-        }
-        let read_failures = "regionctl_aws_read_failures_total";
-        m.family(
-            read_failures,
-            "counter",
-            "AWS reads that failed during passes.",
-        );
-        m.sample(read_failures, "", self.read_failures);
-        let rejected = "regionctl_journal_items_rejected_total";
-        m.family(
-            rejected,
-            "counter",
-            "Journal items (or fields) not believed, by kind and reason.",
-        );
-        for ((kind, reason), n) in &self.rejected {
-            m.sample(
-                rejected,
-                &format!(",kind=\"{kind}\",reason=\"{reason}\""),
-                n,
-            );
-        }
-        let latency = "regionctl_reconcile_seconds";
-        m.family(latency, "histogram", "Reconcile pass latency.");
-        let bucket = "regionctl_reconcile_seconds_bucket";
-        let mut cumulative = 0;
-        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
-            cumulative += self.latency.0[i];
-            m.sample(bucket, &format!(",le=\"{b}\""), cumulative);
-        }
-        cumulative += self.latency.0[LATENCY_BUCKETS.len()];
-        m.sample(bucket, ",le=\"+Inf\"", cumulative);
-        m.sample("regionctl_reconcile_seconds_sum", "", self.latency.1);
-        m.sample("regionctl_reconcile_seconds_count", "", self.latency.2);
-        let alerts = "regionctl_alerts_active";
-        m.family(
-            alerts,
-            "gauge",
-            "Alerts active now (held decisions, partial shifts, quorum, rejected reloads).",
-        );
-        m.sample(
-            alerts,
-            "",
-            self.alerts_active + usize::from(self.reload_error.is_some()),
-        );
-        let quorum = "regionctl_quorum";
-        m.family(
-            quorum,
-            "gauge",
-            "1 when this controller acts with a majority on its policy, 0 when it stands down.",
-        );
-        m.sample(quorum, "", self.quorum);
-        let reloads = "regionctl_policy_reloads_total";
-        m.family(reloads, "counter", "Policy reloads by result.");
-        for (result, n) in &self.reloads {
-            m.sample(reloads, &format!(",result=\"{result}\""), n);
-        }
-        m.out
-    }
-}
-
-/// Prometheus text exposition under construction: metric families, each sample labelled
-/// with this controller's region first.
-struct Exposition<'a> {
-    out: String,
-    region: &'a str,
-}
-
-impl Exposition<'_> {
-    /// A family's `# HELP` and `# TYPE` lines.
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        self.out
-            .push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-    }
-
-    /// One sample: `labels` follow the region label (`,status="done"`, or nothing).
-    fn sample(&mut self, name: &str, labels: &str, value: impl std::fmt::Display) {
-        let r = self.region;
-        self.out
-            .push_str(&format!("{name}{{region=\"{r}\"{labels}}} {value}\n"));
+        self.metrics
+            .encode(self.alerts_active, usize::from(self.reload_error.is_some()))
     }
 }
 
@@ -325,7 +188,7 @@ mod tests {
     #[test]
     fn rejected_journal_items_are_counted_by_kind_and_reason() {
         let bundle = regionctl_testkit::example::example_bundle();
-        let mut state = State::new("eu-west-1", &bundle);
+        let mut state = State::new("eu-west-1", &bundle, Metrics::new("eu-west-1"));
         let mut report = PassReport::new("eu-west-1", Timestamp::from_secs(1_800_000_000));
         let forged = Rejected {
             kind: "heartbeat",
@@ -338,7 +201,7 @@ mod tests {
         state.record_pass(&bundle, &report, &health, Duration::from_millis(5), 1);
         let text = state.metrics();
         assert!(
-            text.contains("# TYPE regionctl_journal_items_rejected_total counter\n"),
+            text.contains("# TYPE regionctl_journal_items_rejected counter\n"),
             "{text}"
         );
         assert!(

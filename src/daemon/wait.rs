@@ -195,7 +195,7 @@ fn take<E: Display>(received: Result<Vec<ReceivedMessage>, E>, heard: &mut Heard
 pub fn queue_log(
     logged: &mut Option<String>,
     last_receive: Option<Result<(), String>>,
-) -> Option<(&'static str, String)> {
+) -> Option<(tracing::Level, String)> {
     match last_receive? {
         Err(e) if logged.as_ref() == Some(&e) => None,
         Err(e) => {
@@ -204,11 +204,12 @@ pub fn queue_log(
                  passes follow the tick meanwhile."
             );
             *logged = Some(e);
-            Some(("warn", message))
+            Some((tracing::Level::WARN, message))
         }
-        Ok(()) => logged
-            .take()
-            .map(|_| ("info", "Alarm event queue answers again.".to_string())),
+        Ok(()) => logged.take().map(|_| {
+            let message = "Alarm event queue answers again.".to_string();
+            (tracing::Level::INFO, message)
+        }),
     }
 }
 

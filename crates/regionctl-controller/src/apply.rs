@@ -21,6 +21,7 @@ use regionctl_core::live::AlbState;
 use regionctl_core::plan::{Action, Exemption, Inputs, Step, WeightChange};
 use regionctl_core::policy::Service;
 use std::collections::{BTreeMap, HashMap};
+use tracing::Instrument;
 
 pub use crate::status::StepStatus;
 
@@ -60,6 +61,7 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
     // Per service, its weights as the steps applied so far leave them.
     let mut weights: BTreeMap<usize, Grid<u8>> = BTreeMap::new();
     for step in steps.get() {
+        let span = tracing::info_span!("step", step = step.id, kind = step.action.kind());
         let blocked = step
             .after
             .iter()
@@ -72,15 +74,27 @@ pub async fn apply_steps<W: Dns + Compute + Balancer + Switches>(
                     .weights
                     .map(|w| w.unwrap_or(0))
             });
-            match run_step(world, guard, step, before, &mut applied).await {
+            let ran = run_step(world, guard, step, before, &mut applied)
+                .instrument(span.clone())
+                .await;
+            match ran {
                 Ok(s) => s,
                 Err(e) => StepStatus::Failed(e.display_chain()),
             }
         };
+        span.in_scope(|| log_step(&status));
         status_by_id.insert(step.id, status.clone());
         applied.statuses.push(status);
     }
     applied
+}
+
+/// Logs a step's status in its span (inside its decision's).
+fn log_step(status: &StepStatus) {
+    match status {
+        StepStatus::Failed(_) => tracing::warn!(status = %status, "step"),
+        _ => tracing::info!(status = %status, "step"),
+    }
 }
 
 /// Runs one step; its effects and calls go into `applied`; `weights` are the service's

@@ -25,6 +25,7 @@ use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Disposition, Inputs, Plan, ServicePlan, Step};
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
+use tracing::Instrument;
 
 /// What the decide stage reads.
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +122,49 @@ pub async fn decide<W: World>(
         sp,
         steps: &service.steps,
     });
+    let span = decision_span(&record.service, &record.id);
+    let summary = decide_recorded(world, input, service, record)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| log_decision(&summary));
+    summary
+}
+
+/// The span of one decision: its intent, approval, steps and outcome log in it.
+pub(crate) fn decision_span(service: &str, id: &str) -> tracing::Span {
+    tracing::info_span!("decision", service = %service, decision_id = %id)
+}
+
+/// Logs a decision's outcome, in its span (its steps logged theirs: [`crate::apply`]).
+pub(crate) fn log_decision(d: &DecisionSummary) {
+    let effects = d.log.join(", ");
+    let trouble = matches!(
+        d.status,
+        OutcomeStatus::Failed
+            | OutcomeStatus::Partial
+            | OutcomeStatus::Held
+            | OutcomeStatus::ApprovalExpired
+            | OutcomeStatus::Unrecorded
+    );
+    if trouble {
+        tracing::warn!(new = d.new, status = %d.status, calls = d.calls, effects, "decision");
+    } else {
+        tracing::info!(new = d.new, status = %d.status, calls = d.calls, effects, "decision");
+    }
+    for warning in &d.warnings {
+        tracing::warn!(warning = %warning, "decision not fully recorded");
+    }
+}
+
+/// [`decide`] once its record (and id) is made.
+async fn decide_recorded<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    service: &ServiceSteps<'_>,
+    record: DecisionRecord,
+) -> DecisionSummary {
+    let ctx = input.ctx;
+    let sp = service.sp;
     let new = match record_intent(world, &record).await {
         Intent::Written => true,
         Intent::Found => false,

@@ -39,6 +39,8 @@ pub async fn record_holds<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<D
             continue;
         }
         if let Some(summary) = record_hold(world, input, sp, alert).await {
+            crate::decide::decision_span(&summary.service, &summary.id)
+                .in_scope(|| crate::decide::log_decision(&summary));
             out.push(summary);
         }
     }

@@ -33,6 +33,8 @@
 //! - [`apply`]: executing plan steps through the ports.
 //! - [`switches`]: reading and keeping up the data-plane switches.
 //! - [`report`]: what a pass did.
+//! - [`trace`]: the spans a pass opens (phases, decisions, steps) for the daemon's logs and
+//!   metrics.
 //! - [`policy_files`]: reading a policy directory from disk, bounded (every command's reader).
 
 pub mod admit;
@@ -57,6 +59,7 @@ pub mod record;
 pub mod report;
 pub mod status;
 pub mod switches;
+pub mod trace;
 
 #[cfg(test)]
 mod fake;

@@ -26,12 +26,14 @@ use crate::planning::{self, PlanInput, Planned};
 use crate::ports::{Journal, World};
 use crate::status::ControllerState;
 use crate::switches;
+use crate::trace::Phase;
 use regionctl_core::controls::Controls;
-use regionctl_core::health::HealthView;
+use regionctl_core::health::{HealthView, evaluate};
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Plan};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
+use tracing::Instrument;
 
 pub use crate::fleet::StandDown;
 pub use crate::record::decision_id;
@@ -82,9 +84,15 @@ pub async fn reconcile_once<W: World>(
 
     // 1. Coordinate, after writing what earlier passes did but could not record (so the
     // last moves read below include them).
-    report
-        .read_failures
-        .extend(memory.pending.retry(world).await);
+    let coordinating = async {
+        let retried = memory.pending.retry(world).await;
+        (
+            retried,
+            coordinate::coordinate(ctx, world, &memory.health, now).await,
+        )
+    };
+    let (retried, coordinated) = coordinating.instrument(Phase::Coordinate.span()).await;
+    report.read_failures.extend(retried);
     let Coordinated {
         fleet: mut verdict,
         heartbeats,
@@ -92,7 +100,7 @@ pub async fn reconcile_once<W: World>(
         failures,
         rejected,
         unwritable,
-    } = coordinate::coordinate(ctx, world, &memory.health, now).await;
+    } = coordinated;
     report.read_failures.extend(failures);
     report.rejected.extend(rejected);
     cooldown_unknown.extend(memory.pending.cooldown_unknown().map(str::to_string));
@@ -103,7 +111,9 @@ pub async fn reconcile_once<W: World>(
     report.stand_down = verdict.quorum.stand_down();
 
     // 2. Observe.
-    let observed = observe::gather(ctx, world, freshness).await;
+    let observed = observe::gather(ctx, world, freshness)
+        .instrument(Phase::Observe.span())
+        .await;
     report.alarm_read_failures = observed.alarm_read_failures;
     report.read_failures.extend(observed.failures);
     report.rejected.extend(observed.rejected);
@@ -113,13 +123,16 @@ pub async fn reconcile_once<W: World>(
         live,
         cached_zones,
         failures,
-    } = live::read_live(world, bundle, &mut memory.zones, ctx.tick_secs()).await;
+    } = live::read_live(world, bundle, &mut memory.zones, ctx.tick_secs())
+        .instrument(Phase::Live.span())
+        .await;
     report.read_failures.extend(failures);
     let mut observations = observed.observations;
     observe::add_running(&live, &mut observations);
 
     // 4. Health, and the heartbeat restated with it.
-    let health = regionctl_core::health::evaluate(bundle, &observations, &memory.health, now);
+    let evaluating = Phase::Evaluate.span();
+    let health = evaluating.in_scope(|| evaluate(bundle, &observations, &memory.health, now));
     if fleet::own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
     }
@@ -133,13 +146,18 @@ pub async fn reconcile_once<W: World>(
     );
     if report.stand_down.is_none() && revision.changed {
         verdict.heartbeat = revision.heartbeat;
-        report
-            .read_failures
-            .extend(coordinate::rewrite_heartbeat(world, &verdict.heartbeat).await);
+        report.read_failures.extend(
+            coordinate::rewrite_heartbeat(world, &verdict.heartbeat)
+                .instrument(evaluating)
+                .await,
+        );
     }
 
     // 5. Plan.
-    let controls = controls(world, now, &mut report).await;
+    let planning_span = Phase::Plan.span();
+    let controls = controls(world, now, &mut report)
+        .instrument(planning_span.clone())
+        .await;
     let Planned {
         plan,
         live,
@@ -161,6 +179,7 @@ pub async fn reconcile_once<W: World>(
         live,
         &mut memory.zones,
     )
+    .instrument(planning_span)
     .await;
     report.read_failures.extend(failures);
     note_plan(&plan, &mut report);
@@ -178,21 +197,9 @@ pub async fn reconcile_once<W: World>(
             episodes: &episodes,
             now,
         };
-        report.decisions = decide::decide_all(world, &input).await;
-        keep_unrecorded(memory, &mut report);
-        report.alerts.extend(
-            report
-                .decisions
-                .iter()
-                .flat_map(|d| d.alerts.iter().cloned()),
-        );
-        // Keep the data-plane switches in force (paused: publish nothing, they hold).
-        if plan.paused.is_none() {
-            match switches::republish(world, bundle, &plan, &live, &report.decisions).await {
-                Ok(n) => report.switches_published = n,
-                Err(e) => report.read_failures.push(e),
-            }
-        }
+        decide_and_keep_switches(world, &input, memory, &mut report)
+            .instrument(Phase::Decide.span())
+            .await;
     }
 
     // 7. Record.
@@ -200,15 +207,42 @@ pub async fn reconcile_once<W: World>(
     // this controller stands down, for `regionctl status`.
     if let Some(reason) = &report.stand_down {
         let standing_down = fleet::standing_down(&verdict.heartbeat, reason);
-        report
-            .read_failures
-            .extend(coordinate::rewrite_heartbeat(world, &standing_down).await);
+        report.read_failures.extend(
+            coordinate::rewrite_heartbeat(world, &standing_down)
+                .instrument(Phase::Record.span())
+                .await,
+        );
     }
     remember_writes(memory, &report);
     memory.health = health;
     report.plan = Some(plan);
     report.live = Some(live);
     report
+}
+
+/// Stage 6: decides (and applies) per service, keeps what the journal refused for the next
+/// pass, and keeps the data-plane switches in force (paused: publish nothing, they hold).
+async fn decide_and_keep_switches<W: World>(
+    world: &W,
+    input: &DecideInput<'_>,
+    memory: &mut Memory,
+    report: &mut PassReport,
+) {
+    report.decisions = decide::decide_all(world, input).await;
+    keep_unrecorded(memory, report);
+    report.alerts.extend(
+        report
+            .decisions
+            .iter()
+            .flat_map(|d| d.alerts.iter().cloned()),
+    );
+    if input.plan.paused.is_none() {
+        let (bundle, plan, live) = (input.ctx.bundle, input.plan, input.live);
+        match switches::republish(world, bundle, plan, live, &report.decisions).await {
+            Ok(n) => report.switches_published = n,
+            Err(e) => report.read_failures.push(e),
+        }
+    }
 }
 
 /// The operator controls. Without them the pass cannot honour a pause or an override: it

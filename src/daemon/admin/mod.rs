@@ -88,7 +88,7 @@ async fn metrics(Shared(admin): Shared<Arc<Admin>>) -> Response {
     let body = admin.state().metrics();
     (
         StatusCode::OK,
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(CONTENT_TYPE, super::metrics::CONTENT_TYPE)],
         body,
     )
         .into_response()

@@ -25,7 +25,11 @@ async fn start(token: Option<&[u8]>, limits: Limits) -> u16 {
     let world_settings = settings(&bundle, &controller, "eu-west-1", None);
     let world = AwsWorld::connect_for_tests(&world_settings, "http://127.0.0.1:1", Process).await;
     let admin = Admin {
-        state: Arc::new(Mutex::new(State::new("eu-west-1", &bundle))),
+        state: Arc::new(Mutex::new(State::new(
+            "eu-west-1",
+            &bundle,
+            crate::daemon::metrics::Metrics::new("eu-west-1"),
+        ))),
         token: token.map(|t| AdminToken::parse(t, TokenSource::Env).expect("token")),
         world: Arc::new(world),
     };
@@ -93,7 +97,10 @@ async fn every_route_answers_as_before() {
     assert_eq!(body, "no recent reconcile pass\n");
     let (status, head, body) = parts(&exchange(port, &get("/metrics")).await);
     assert_eq!(status, "HTTP/1.1 200 OK");
-    assert!(has_header(&head, "content-type: text/plain; version=0.0.4"));
+    assert!(has_header(
+        &head,
+        "content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"
+    ));
     assert!(
         body.contains("regionctl_passes_total{region=\"eu-west-1\"} 0\n"),
         "{body}"

@@ -158,7 +158,7 @@ fn a_queue_error_is_logged_once_until_it_changes_or_ends() {
         ))
     };
     let first = queue_log(&mut logged, gone()).expect("logged");
-    assert_eq!(first.0, "warn");
+    assert_eq!(first.0, tracing::Level::WARN);
     assert!(first.1.contains("queue does not exist"), "{}", first.1);
     assert_eq!(queue_log(&mut logged, gone()), None);
     assert_eq!(queue_log(&mut logged, None), None);
@@ -166,7 +166,10 @@ fn a_queue_error_is_logged_once_until_it_changes_or_ends() {
     assert!(other.1.contains("throttled"), "{}", other.1);
     assert_eq!(
         queue_log(&mut logged, Some(Ok(()))),
-        Some(("info", "Alarm event queue answers again.".to_string()))
+        Some((
+            tracing::Level::INFO,
+            "Alarm event queue answers again.".to_string()
+        ))
     );
     assert_eq!(queue_log(&mut logged, Some(Ok(()))), None);
 }
