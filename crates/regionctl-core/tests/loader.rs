@@ -585,3 +585,55 @@ fn switch_timing_outside_route53s_limits_is_an_error() {
         );
     }
 }
+
+/// BETA with probes (and optionally more alarms).
+fn beta_with_probes(probe_role: &str, extra_alarm: &str) -> String {
+    BETA.replace("  depends_on: [alpha]\n", "").replace(
+        "      - name: \"beta-{region}-5xx\"\n",
+        &format!(
+            "      - name: \"beta-{{region}}-5xx\"\n{extra_alarm}    probes:\n      - protocol: http\n        target: \"https://beta.{{region}}.example.com/healthz\"\n        role: {probe_role}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_probe_role_only_an_alarm_can_have_is_refused_at_the_field() {
+    for role in ["served", "load"] {
+        let text = beta_with_probes(role, "");
+        let d = errors(&[file("beta.yaml", &text)]);
+        let x = find(&d, "beta.yaml", "spec.health.probes[0].role");
+        assert_eq!(at(x).0, pos(&text, &format!("role: {role}"), 0).0, "{x}");
+        assert!(x.message.contains(role), "{x}");
+        assert!(x.hint.as_deref().is_some_and(|h| h.contains("alarm")), "{x}");
+    }
+    // An unknown role names the choices.
+    let text = beta_with_probes("sometimes", "");
+    let d = errors(&[file("beta.yaml", &text)]);
+    let x = find(&d, "beta.yaml", "spec.health.probes[0].role");
+    assert!(
+        x.message.contains("sometimes") && x.message.contains("critical"),
+        "{x}"
+    );
+}
+
+#[test]
+fn check_warns_when_failing_probes_alone_can_evacuate_without_a_served_signal() {
+    let warned = |text: &str| {
+        let bundle = load(&[file("beta.yaml", text)])
+            .unwrap_or_else(|d| panic!("must load: {}", render(&d)));
+        bundle
+            .warnings
+            .iter()
+            .any(|w| w.field == "spec.health.probes" && w.message.contains("partition"))
+    };
+    assert!(warned(&beta_with_probes("failure", "")));
+    let served = "      - name: \"beta-{region}-requests\"\n        role: served\n";
+    assert!(!warned(&beta_with_probes("failure", served)));
+    // Critical and shadow probes are deliberate: no warning.
+    assert!(!warned(&beta_with_probes("critical", "")));
+    assert!(!warned(&beta_with_probes("shadow", "")));
+    assert!(
+        !warned(&BETA.replace("  depends_on: [alpha]\n", "")),
+        "no probes, nothing to warn about"
+    );
+}

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::journal::{self, ProbeRecord};
+use regionctl_core::policy::raw::SignalRole;
 use crate::ports::{ErrorClass, PortError};
 use serde_json::json;
 
@@ -36,6 +37,7 @@ fn digest(observer: &str, at: Timestamp) -> ObservationDigest {
             region: "eu-central-1".into(),
             ok: false,
             since: at,
+            role: SignalRole::Failure,
         }],
         alarm_read_failures: Vec::new(),
         relayed: Vec::new(),

@@ -32,7 +32,7 @@ pub mod yaml;
 pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
 
-use raw::{AlarmRole, FailbackMode, Mode, RecordType, Role, Strategy};
+use raw::{SignalRole, FailbackMode, Mode, RecordType, Role, Strategy};
 
 /// Index of a region in [`Bundle::regions`].
 pub type RegionIx = u16;
@@ -230,8 +230,8 @@ pub struct AlarmBinding {
     pub r: usize,
     /// Cell index, or `None` for a region-wide alarm.
     pub cell: Option<usize>,
-    /// Failure or load.
-    pub role: AlarmRole,
+    /// What its state may decide.
+    pub role: SignalRole,
 }
 
 /// One rendered probe.
@@ -243,6 +243,8 @@ pub struct Probe {
     pub target: String,
     /// Timeout.
     pub timeout_ms: u64,
+    /// Failure, critical or shadow (the loader refuses the others for probes).
+    pub role: SignalRole,
 }
 
 /// Routing settings, resolved.
