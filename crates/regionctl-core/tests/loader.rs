@@ -586,12 +586,17 @@ fn switch_timing_outside_route53s_limits_is_an_error() {
     }
 }
 
-/// BETA with probes (and optionally more alarms).
-fn beta_with_probes(probe_role: &str, extra_alarm: &str) -> String {
+/// BETA with one probe of `probe_role` and `alarms` (YAML list items) as its only alarms.
+fn beta_with_probes(probe_role: &str, alarms: &str) -> String {
+    let alarms = if alarms.is_empty() {
+        "    alarms: []\n".to_string()
+    } else {
+        format!("    alarms:\n{alarms}")
+    };
     BETA.replace("  depends_on: [alpha]\n", "").replace(
-        "      - name: \"beta-{region}-5xx\"\n",
+        "    alarms:\n      - name: \"beta-{region}-5xx\"\n",
         &format!(
-            "      - name: \"beta-{{region}}-5xx\"\n{extra_alarm}    probes:\n      - protocol: http\n        target: \"https://beta.{{region}}.example.com/healthz\"\n        role: {probe_role}\n"
+            "{alarms}    probes:\n      - protocol: http\n        target: \"https://beta.{{region}}.example.com/healthz\"\n        role: {probe_role}\n"
         ),
     )
 }
@@ -617,7 +622,7 @@ fn a_probe_role_only_an_alarm_can_have_is_refused_at_the_field() {
 }
 
 #[test]
-fn check_warns_when_failing_probes_alone_can_evacuate_without_a_served_signal() {
+fn check_warns_when_only_probes_can_evacuate_and_no_signal_says_users_are_served() {
     let warned = |text: &str| {
         let bundle = load(&[file("beta.yaml", text)])
             .unwrap_or_else(|d| panic!("must load: {}", render(&d)));
@@ -627,6 +632,9 @@ fn check_warns_when_failing_probes_alone_can_evacuate_without_a_served_signal() 
             .any(|w| w.field == "spec.health.probes" && w.message.contains("partition"))
     };
     assert!(warned(&beta_with_probes("failure", "")));
+    // A failure alarm is other evidence that can evacuate: no warning.
+    let alarm = "      - name: \"beta-{region}-5xx\"\n";
+    assert!(!warned(&beta_with_probes("failure", alarm)));
     let served = "      - name: \"beta-{region}-requests\"\n        role: served\n";
     assert!(!warned(&beta_with_probes("failure", served)));
     // Critical and shadow probes are deliberate: no warning.

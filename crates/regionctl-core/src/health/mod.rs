@@ -16,9 +16,11 @@
 //! - **State is a value.** [`evaluate`] takes the previous [`HealthView`] and returns the next
 //!   one; the controller persists it, the simulator snapshots it. No hidden globals, no clock.
 //!
-//! The types live here; one evaluation step is in `evaluation`.
+//! The types live here; one evaluation step is in `evaluation`; `explain` says which
+//! signal said what and which decided.
 
 mod evaluation;
+pub mod explain;
 
 pub use evaluation::evaluate;
 

@@ -154,16 +154,20 @@ fn check_probe(
     Some(t)
 }
 
-/// Failing `failure` probes evacuate on their own (a quorum of observers), and without a
-/// `served` signal a partition between the observers looks exactly like an outage: warn.
+/// A service whose only evidence that can evacuate is probes (no `failure` or `critical`
+/// alarm) and that has no `served` signal cannot tell a partition between the observers
+/// from an outage: warn. (With failure alarms the same partition still evacuates on probes
+/// alone, but an outage that spares the alarms is told apart by them; the warning stays
+/// for the case where nothing else is there to tell.)
 fn check_partition_evidence(spec: &ServiceSpec, hpath: &FieldPath, r: &mut Reporter<'_>) {
     let health = &spec.health;
     let quorum_probes = health.probes.iter().any(|p| p.role == SignalRole::Failure);
+    let failure_alarms = health.alarms.iter().any(|a| a.role.is_failure());
     let served = health.alarms.iter().any(|a| a.role == SignalRole::Served);
-    if quorum_probes && !served {
+    if quorum_probes && !failure_alarms && !served {
         r.warn(
             &hpath.key("probes"),
-            "failing probes alone can evacuate this service and it has no `served` signal: \
+            "only probes can evacuate this service and it has no `served` signal: \
              probe-only evidence cannot tell a partition between the observers from an outage",
             Some(
                 "add an alarm with `role: served` (e.g. request count above a floor), so that \
