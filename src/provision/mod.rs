@@ -23,7 +23,7 @@ use regionctl_aws::sqs::SqsClient;
 use regionctl_aws::types::{
     GeoLocation, MetricId, RecordChange, RecordSet, RecordSetType, RecordType, Routing,
 };
-use regionctl_core::policy::raw::{SignalRole, ControllerSpec};
+use regionctl_core::policy::raw::{ControllerSpec, SignalRole};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeSet;
 

@@ -165,7 +165,11 @@ pub async fn probe_all<P: Prober>(
             let probes = &service.health.probes[r];
             // One verdict per role present, in a fixed order (failure first, so a policy
             // without probe roles writes exactly the digests it did before them).
-            for role in [SignalRole::Failure, SignalRole::Critical, SignalRole::Shadow] {
+            for role in [
+                SignalRole::Failure,
+                SignalRole::Critical,
+                SignalRole::Shadow,
+            ] {
                 if !probes.iter().any(|p| p.role == role) {
                     continue;
                 }

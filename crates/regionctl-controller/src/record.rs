@@ -2,8 +2,8 @@
 //! reasons, resulting traffic, alerts), and its content-hash id. Pure.
 
 use crate::journal::{DecisionRecord, StepRecord};
-use regionctl_core::health::explain;
 use regionctl_core::grid::Grid;
+use regionctl_core::health::explain;
 use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::time::Timestamp;

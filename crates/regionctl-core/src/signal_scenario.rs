@@ -4,7 +4,9 @@
 //! the answer includes the served veto, critical signals and shadow ones (ADR 0015).
 //! Signals not named are OK; everything has held for a day, so hysteresis has passed.
 
-use crate::health::{AlarmObservation, AlarmState, HealthView, Observations, ProbeVerdict, evaluate};
+use crate::health::{
+    AlarmObservation, AlarmState, HealthView, Observations, ProbeVerdict, evaluate,
+};
 use crate::policy::raw::SignalRole;
 use crate::policy::{Bundle, RegionIx};
 use crate::time::Timestamp;
@@ -147,7 +149,11 @@ fn observations(bundle: &Bundle, settings: &[SignalSetting], since: Timestamp) -
             let fail = kinds
                 .iter()
                 .any(|k| k.alarm(binding.role) && said(s, binding.r, *k) == Said::Fail);
-            let state = if fail { AlarmState::Alarm } else { AlarmState::Ok };
+            let state = if fail {
+                AlarmState::Alarm
+            } else {
+                AlarmState::Ok
+            };
             o.alarms[s][b] = Some(AlarmObservation { state, since });
         }
         for (r, probes) in service.health.probes.iter().enumerate() {

@@ -609,7 +609,10 @@ fn a_probe_role_only_an_alarm_can_have_is_refused_at_the_field() {
         let x = find(&d, "beta.yaml", "spec.health.probes[0].role");
         assert_eq!(at(x).0, pos(&text, &format!("role: {role}"), 0).0, "{x}");
         assert!(x.message.contains(role), "{x}");
-        assert!(x.hint.as_deref().is_some_and(|h| h.contains("alarm")), "{x}");
+        assert!(
+            x.hint.as_deref().is_some_and(|h| h.contains("alarm")),
+            "{x}"
+        );
     }
     // An unknown role names the choices.
     let text = beta_with_probes("sometimes", "");

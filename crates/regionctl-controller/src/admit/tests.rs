@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::journal::{self, ProbeRecord};
-use regionctl_core::policy::raw::SignalRole;
 use crate::ports::{ErrorClass, PortError};
+use regionctl_core::policy::raw::SignalRole;
 use serde_json::json;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);

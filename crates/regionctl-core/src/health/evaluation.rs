@@ -2,13 +2,13 @@
 //! are tallied once per observer, each service's alarms are read, each region's probes are
 //! held against the quorum, and each (cell, region)'s raw evidence is debounced.
 
+use super::Served;
 use super::{
     AlarmObservation, AlarmState, Entry, HealthView, Observations, RegionEvidence, ServiceHealth,
     Verdict,
 };
 use crate::grid::Grid;
 use crate::policy::raw::SignalRole;
-use super::Served;
 use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -384,7 +384,9 @@ fn raw_evidence(
         && alarm_bad.is_none()
         && served == Served::Serving
         && !ignore_served_veto();
-    let probes_down = region.critical_since.or(region.down_since.filter(|_| !vetoed));
+    let probes_down = region
+        .critical_since
+        .or(region.down_since.filter(|_| !vetoed));
     let raw = if let Some(t) = probes_down {
         Raw::Down(t)
     } else if let Some(t) = alarm_bad {

@@ -32,7 +32,7 @@ pub mod yaml;
 pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
 
-use raw::{SignalRole, FailbackMode, Mode, RecordType, Role, Strategy};
+use raw::{FailbackMode, Mode, RecordType, Role, SignalRole, Strategy};
 
 /// Index of a region in [`Bundle::regions`].
 pub type RegionIx = u16;

@@ -13,8 +13,8 @@ use regionctl_controller::journal::{
 };
 use regionctl_controller::ports::{ItemKind, JournalItem};
 use regionctl_controller::status::ControllerState;
-use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::policy::Bundle;
+use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 

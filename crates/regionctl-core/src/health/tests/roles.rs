@@ -203,3 +203,17 @@ fn without_a_served_signal_the_probe_quorum_evacuates_as_before() {
     let ev = &view.services[f.web].evidence[f.r("eu-west-1")];
     assert_eq!((ev.served, ev.vetoed), (Served::Absent, false));
 }
+
+#[cfg(feature = "planted-bugs")]
+#[test]
+fn the_planted_bug_ignores_the_veto_and_this_evaluation_notices() {
+    use crate::planted::{Bug, select};
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    probes_fail_from_two(&f, &mut o, DAY_AGO);
+    select(Bug::IgnoreServedVeto);
+    let bugged = f.eval(&o, &view, T0);
+    select(Bug::Off);
+    assert_eq!(f.all(&bugged, "eu-west-1"), vec![Verdict::Down; 2]);
+    let fixed = f.eval(&o, &view, T0);
+    assert_eq!(f.all(&fixed, "eu-west-1"), vec![Verdict::Healthy; 2]);
+}

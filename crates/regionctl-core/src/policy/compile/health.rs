@@ -6,7 +6,7 @@ use super::ServiceInput;
 use super::cells::Dimensions;
 use super::templates::{CellVars, parse_template, region_var};
 use crate::policy::diagnostics::Reporter;
-use crate::policy::raw::{SignalRole, ProbeProtocol, ProbeSpec, ServiceSpec};
+use crate::policy::raw::{ProbeProtocol, ProbeSpec, ServiceSpec, SignalRole};
 use crate::policy::template::Template;
 use crate::policy::yaml::FieldPath;
 use crate::policy::{AlarmBinding, Cell, Health, Probe, ServiceRegion};
