@@ -57,17 +57,20 @@ pub async fn coordinate<W: Journal>(
             (Vec::new(), Vec::new())
         }
     };
+    let own_previous = heartbeats
+        .iter()
+        .find(|h| h.region == ctx.region && freshness(ctx, now).is_fresh(h.at));
     let mut own_last_moves = BTreeMap::new();
     let mut cooldown_unknown = BTreeSet::new();
     for service in &bundle.services {
         let before = rejected.len();
         let last = last_discretionary(world, &service.name, &bounds, &mut rejected).await;
-        // A last-move item not believed may have overwritten the real one (same key, last
-        // writer wins): the cooldown is unknown, not absent (found by `regionctl simulate`,
-        // seed 4892: a forged future last move erased the leader's cooldown).
-        if rejected.len() > before {
-            cooldown_unknown.insert(service.name.clone());
-        }
+        let last = match last {
+            Ok(last) if rejected.len() > before => {
+                Ok(Some(not_believed(last, own_previous, &service.name, now)))
+            }
+            other => other,
+        };
         match last {
             Ok(Some(t)) => {
                 own_last_moves.insert(service.name.clone(), t);
@@ -106,6 +109,38 @@ pub async fn coordinate<W: Journal>(
         failures,
         rejected,
         unwritable,
+    }
+}
+
+/// The last move of `service` when an item under one of its `LASTMOVE#` keys was not
+/// believed: that item may have overwritten the real one (same key, last writer wins), so
+/// what the replica still holds (`believed`) is not the whole story.
+///
+/// The move this controller knew of a pass ago (its own previous heartbeat's `last_moves`,
+/// carried from pass to pass) is kept; without one, the forgery counts as a move made
+/// now, and the next heartbeat carries that time on. Either way a forged item delays
+/// failback by one cooldown at most. Found by `regionctl simulate`, seed 4892: a forged
+/// future last move first erased the leader's cooldown (it took the next failback stage
+/// 20 s after the last), then, read as "cooldown unknown", blocked failback for as long as
+/// the forged item stayed.
+fn not_believed(
+    believed: Option<Timestamp>,
+    own_previous: Option<&Heartbeat>,
+    service: &str,
+    now: Timestamp,
+) -> Timestamp {
+    let known = own_previous
+        .and_then(|h| h.last_moves.get(service).copied())
+        .unwrap_or(now)
+        .min(now);
+    believed.map_or(known, |b| b.max(known))
+}
+
+/// Heartbeat freshness as of `now`.
+fn freshness(ctx: &Context<'_>, now: Timestamp) -> fleet::Freshness {
+    fleet::Freshness {
+        now,
+        ttl_secs: ctx.heartbeat_ttl_secs,
     }
 }
 

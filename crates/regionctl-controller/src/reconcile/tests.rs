@@ -376,7 +376,7 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
 }
 
 #[test]
-fn a_last_move_not_believed_leaves_the_cooldown_unknown() {
+fn a_last_move_not_believed_counts_as_a_move_when_first_seen_and_no_longer() {
     let b = example();
     let world = world(&b);
     peer(&world, &b, "eu-central-1");
@@ -399,5 +399,44 @@ fn a_last_move_not_believed_leaves_the_cooldown_unknown() {
             .any(|r| r.kind == "last-move" && r.reason == crate::admit::Reason::FromTheFuture),
         "{:?}",
         report.rejected
+    );
+    // The forged item stays; the cooldown still runs from when it was first seen, so it
+    // ends (seed 4892: read as "unknown" every pass, it blocked failback for ever).
+    for _ in 0..3 {
+        world.advance(10);
+        peer(&world, &b, "eu-central-1");
+        let report = pass(&b, &world, &mut memory);
+        let live = report.live.as_ref().expect("live read");
+        assert_eq!(live.services[content].last_discretionary_change, Some(NOW));
+        assert!(report.rejected.iter().any(|r| r.kind == "last-move"));
+    }
+}
+
+#[test]
+fn a_last_move_overwritten_by_a_forgery_is_remembered_from_the_last_heartbeat() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    let content = b.service_index("content").expect("content");
+    let moved = ago(600);
+    block_on(world.put(&journal::last_move_item("content", ME, moved))).expect("last move");
+    let mut memory = Memory::unknown(&b);
+    let report = pass(&b, &world, &mut memory);
+    let live = report.live.as_ref().expect("live read");
+    assert_eq!(
+        live.services[content].last_discretionary_change,
+        Some(moved)
+    );
+    // Now the genuine item is overwritten (same key) by one from the future.
+    let forged = journal::last_move_item("content", ME, NOW.plus_secs(86_400));
+    block_on(world.put(&forged)).expect("forged last move");
+    world.advance(10);
+    peer(&world, &b, "eu-central-1");
+    let report = pass(&b, &world, &mut memory);
+    let live = report.live.as_ref().expect("live read");
+    assert_eq!(
+        live.services[content].last_discretionary_change,
+        Some(moved),
+        "the move this controller's heartbeat carried, not the forgery's and not now"
     );
 }
