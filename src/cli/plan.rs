@@ -30,6 +30,13 @@ pub struct PlanArgs {
     /// No evidence either way. Same syntax; repeatable.
     #[arg(long, value_name = "[SERVICE:]REGION[/CELL]")]
     unknown: Vec<String>,
+    /// Set individual signals of one (service, region) and evaluate them as the
+    /// controllers would (served veto, critical and shadow roles included), e.g.
+    /// `playback:eu-central-1:probe=fail,served=ok` ("what if only the probes fail?").
+    /// KIND is probe, alarm (failure alarms), critical, shadow or served; unnamed signals
+    /// are OK. Repeatable.
+    #[arg(long, value_name = "SERVICE:REGION:KIND=fail|ok[,…]")]
+    signal: Vec<String>,
     /// Output format. JSON has a top-level "traffic" object: service → cell → region →
     /// percent (each cell sums to 100).
     #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -41,6 +48,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let scenario = Scenario::parse(&bundle, &args.down, &args.degraded, &args.unknown)
+        .and_then(|s| s.with_signals(&bundle, &args.signal))
         .map_err(|e| anyhow!(e))?;
     let (live, plan) = plan_scenario(&bundle, &scenario);
     match args.output {

@@ -23,7 +23,7 @@ use regionctl_aws::sqs::SqsClient;
 use regionctl_aws::types::{
     GeoLocation, MetricId, RecordChange, RecordSet, RecordSetType, RecordType, Routing,
 };
-use regionctl_core::policy::raw::{AlarmRole, ControllerSpec};
+use regionctl_core::policy::raw::{ControllerSpec, SignalRole};
 use regionctl_core::policy::{Bundle, Service};
 use std::collections::BTreeSet;
 
@@ -246,7 +246,7 @@ async fn alarms(service: &Service, world: &AwsWorld) -> Result<String> {
         };
         let real = MetricId {
             namespace: chaos::HEALTH_NAMESPACE.into(),
-            metric_name: if binding.role == AlarmRole::Load {
+            metric_name: if binding.role == SignalRole::Load {
                 "Load".into()
             } else {
                 "Errors".into()

@@ -144,6 +144,7 @@ fn http(target: String) -> Probe {
         protocol: ProbeProtocol::Http,
         target,
         timeout_ms: 3000,
+        role: regionctl_core::policy::raw::SignalRole::Failure,
     }
 }
 

@@ -1,5 +1,6 @@
 //! A hold is a decision: when the plan holds a service (fail static: a cell with no healthy
-//! region; too few healthy regions to evacuate), the controller records a decision with
+//! region; too few healthy regions to evacuate; a region whose users are served though a
+//! quorum of observers cannot reach it, ADR 0015), the controller records a decision with
 //! status `held` and its reasons, once per incident and hold.
 //!
 //! # Design
@@ -51,7 +52,7 @@ pub async fn record_holds<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<D
 fn is_hold(kind: AlertKind) -> bool {
     matches!(
         kind,
-        AlertKind::HoldFailStatic | AlertKind::HoldMinHealthyRegions
+        AlertKind::HoldFailStatic | AlertKind::HoldMinHealthyRegions | AlertKind::HoldUsersServed
     )
 }
 

@@ -36,6 +36,7 @@ pub mod budget;
 use crate::ports::{ItemKind, JournalItem};
 use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
 use regionctl_core::controls::{Override, Pause};
+use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -112,6 +113,14 @@ pub struct ProbeRecord {
     pub ok: bool,
     /// Since when this observer has seen this verdict.
     pub since: Timestamp,
+    /// The role of the probes behind the verdict; `failure` is left out, so digests of
+    /// policies without probe roles read as before (ADR 0015).
+    #[serde(default, skip_serializing_if = "is_failure")]
+    pub role: SignalRole,
+}
+
+fn is_failure(role: &SignalRole) -> bool {
+    *role == SignalRole::Failure
 }
 
 /// An observer's digest: its own probe verdicts for this tick, in one item.

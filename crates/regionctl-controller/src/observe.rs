@@ -14,6 +14,7 @@ use crate::reconcile::Context;
 use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::Bundle;
+use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -162,29 +163,38 @@ pub async fn probe_all<P: Prober>(
     for service in &bundle.services {
         for (r, sr) in service.regions.iter().enumerate() {
             let probes = &service.health.probes[r];
-            if probes.is_empty() {
-                continue;
-            }
-            let mut ok = true;
-            for p in probes {
-                if !world.probe(p).await {
-                    ok = false;
+            // One verdict per role present, in a fixed order (failure first, so a policy
+            // without probe roles writes exactly the digests it did before them).
+            for role in [
+                SignalRole::Failure,
+                SignalRole::Critical,
+                SignalRole::Shadow,
+            ] {
+                if !probes.iter().any(|p| p.role == role) {
+                    continue;
                 }
+                let mut ok = true;
+                for p in probes.iter().filter(|p| p.role == role) {
+                    if !world.probe(p).await {
+                        ok = false;
+                    }
+                }
+                let since = previous
+                    .and_then(|d| {
+                        d.probes.iter().find(|x| {
+                            x.service == service.name && x.region == sr.name && x.role == role
+                        })
+                    })
+                    .filter(|x| x.ok == ok)
+                    .map_or(now, |x| x.since);
+                out.push(ProbeRecord {
+                    service: service.name.clone(),
+                    region: sr.name.clone(),
+                    ok,
+                    since,
+                    role,
+                });
             }
-            let since = previous
-                .and_then(|d| {
-                    d.probes
-                        .iter()
-                        .find(|x| x.service == service.name && x.region == sr.name)
-                })
-                .filter(|x| x.ok == ok)
-                .map_or(now, |x| x.since);
-            out.push(ProbeRecord {
-                service: service.name.clone(),
-                region: sr.name.clone(),
-                ok,
-                since,
-            });
         }
     }
     let _ = observer;
@@ -260,6 +270,7 @@ pub fn add_probe_verdicts(
                 r,
                 ok: p.ok,
                 since: p.since,
+                role: p.role,
             });
         }
     }
@@ -299,6 +310,7 @@ mod tests {
                 region: "eu-central-1".into(),
                 ok,
                 since: Timestamp::from_secs(NOW - 600),
+                role: SignalRole::Failure,
             }],
             alarm_read_failures: Vec::new(),
             relayed,

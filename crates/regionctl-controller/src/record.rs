@@ -3,6 +3,7 @@
 
 use crate::journal::{DecisionRecord, StepRecord};
 use regionctl_core::grid::Grid;
+use regionctl_core::health::explain;
 use regionctl_core::plan::{self, Inputs, Plan, ServicePlan, render};
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::time::Timestamp;
@@ -111,7 +112,8 @@ fn traffic_change(
     traffic.into()
 }
 
-/// Per region: its verdicts, counted over cells (`eu-west-1: healthy 3, down 1`).
+/// Per region: its verdicts, counted over cells (`eu-west-1: healthy 3, down 1`), and
+/// where roles are in play, which signal said what.
 fn health_lines(service: &Service, sh: &regionctl_core::health::ServiceHealth) -> Vec<String> {
     service
         .regions
@@ -123,7 +125,15 @@ fn health_lines(service: &Service, sh: &regionctl_core::health::ServiceHealth) -
                 *counts.entry(entry.verdict.as_str()).or_default() += 1;
             }
             let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
-            format!("{}: {}", region.name, parts.join(", "))
+            // Which signal said what: only where signal roles are in play, so records of
+            // policies without them read as before (ADR 0015).
+            let signals = sh
+                .evidence
+                .get(r)
+                .filter(|ev| explain::has_role_evidence(ev))
+                .map(|ev| format!(" — {}", explain::signals_line(service, r, ev)))
+                .unwrap_or_default();
+            format!("{}: {}{signals}", region.name, parts.join(", "))
         })
         .collect()
 }

@@ -33,6 +33,7 @@ pub mod plan;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
 pub mod policy;
+pub mod signal_scenario;
 pub mod switch;
 pub mod testing;
 pub mod time;

@@ -37,6 +37,9 @@ pub enum Bug {
     /// Health evaluation ignores `fail_after_secs`: the first failing sample turns a
     /// region unhealthy (issue 17, item 8: such a build passed 60 seeds of `simulate`).
     IgnoreFailAfter,
+    /// Health evaluation ignores the `served` veto: a quorum of failing probes evacuates a
+    /// region whose users are served, as before signal roles (issue 21).
+    IgnoreServedVeto,
 }
 
 thread_local! {

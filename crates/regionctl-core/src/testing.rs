@@ -8,6 +8,7 @@ use crate::live::LiveState;
 use crate::plan::{self, Inputs, Plan};
 use crate::policy::raw::TestCase;
 use crate::policy::{Bundle, Service};
+use crate::signal_scenario::{SignalSetting, apply_signals, parse_signal};
 use crate::time::Timestamp;
 
 /// Step kinds a test may name.
@@ -80,6 +81,8 @@ pub struct Scenario {
     pub degraded: Vec<Target>,
     /// Unknown.
     pub unknown: Vec<Target>,
+    /// Individual signals (`plan --signal`), evaluated like the controllers do.
+    pub signals: Vec<SignalSetting>,
 }
 
 impl Scenario {
@@ -99,7 +102,17 @@ impl Scenario {
             down: p(down)?,
             degraded: p(degraded)?,
             unknown: p(unknown)?,
+            signals: Vec::new(),
         })
+    }
+
+    /// Adds `plan --signal` settings (`SERVICE:REGION:KIND=fail|ok,…`).
+    pub fn with_signals(mut self, bundle: &Bundle, signals: &[String]) -> Result<Self, String> {
+        self.signals = signals
+            .iter()
+            .map(|t| parse_signal(bundle, t))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
     }
 
     /// The health view this scenario describes at `now`: listed targets fail since `now`,
@@ -134,7 +147,7 @@ impl Scenario {
                 }
             }
         }
-        view
+        apply_signals(bundle, &self.signals, &view, now)
     }
 
     /// One line for people.
@@ -164,6 +177,10 @@ impl Scenario {
                     list.iter().map(fmt).collect::<Vec<_>>().join(", ")
                 ));
             }
+        }
+        if !self.signals.is_empty() {
+            let texts: Vec<&str> = self.signals.iter().map(|x| x.text.as_str()).collect();
+            parts.push(format!("signals {}", texts.join(", ")));
         }
         if parts.is_empty() {
             "all regions healthy".into()

@@ -585,3 +585,66 @@ fn switch_timing_outside_route53s_limits_is_an_error() {
         );
     }
 }
+
+/// BETA with one probe of `probe_role` and `alarms` (YAML list items) as its only alarms.
+fn beta_with_probes(probe_role: &str, alarms: &str) -> String {
+    let alarms = if alarms.is_empty() {
+        "    alarms: []\n".to_string()
+    } else {
+        format!("    alarms:\n{alarms}")
+    };
+    BETA.replace("  depends_on: [alpha]\n", "").replace(
+        "    alarms:\n      - name: \"beta-{region}-5xx\"\n",
+        &format!(
+            "{alarms}    probes:\n      - protocol: http\n        target: \"https://beta.{{region}}.example.com/healthz\"\n        role: {probe_role}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_probe_role_only_an_alarm_can_have_is_refused_at_the_field() {
+    for role in ["served", "load"] {
+        let text = beta_with_probes(role, "");
+        let d = errors(&[file("beta.yaml", &text)]);
+        let x = find(&d, "beta.yaml", "spec.health.probes[0].role");
+        assert_eq!(at(x).0, pos(&text, &format!("role: {role}"), 0).0, "{x}");
+        assert!(x.message.contains(role), "{x}");
+        assert!(
+            x.hint.as_deref().is_some_and(|h| h.contains("alarm")),
+            "{x}"
+        );
+    }
+    // An unknown role names the choices.
+    let text = beta_with_probes("sometimes", "");
+    let d = errors(&[file("beta.yaml", &text)]);
+    let x = find(&d, "beta.yaml", "spec.health.probes[0].role");
+    assert!(
+        x.message.contains("sometimes") && x.message.contains("critical"),
+        "{x}"
+    );
+}
+
+#[test]
+fn check_warns_when_only_probes_can_evacuate_and_no_signal_says_users_are_served() {
+    let warned = |text: &str| {
+        let bundle = load(&[file("beta.yaml", text)])
+            .unwrap_or_else(|d| panic!("must load: {}", render(&d)));
+        bundle
+            .warnings
+            .iter()
+            .any(|w| w.field == "spec.health.probes" && w.message.contains("partition"))
+    };
+    assert!(warned(&beta_with_probes("failure", "")));
+    // A failure alarm is other evidence that can evacuate: no warning.
+    let alarm = "      - name: \"beta-{region}-5xx\"\n";
+    assert!(!warned(&beta_with_probes("failure", alarm)));
+    let served = "      - name: \"beta-{region}-requests\"\n        role: served\n";
+    assert!(!warned(&beta_with_probes("failure", served)));
+    // Critical and shadow probes are deliberate: no warning.
+    assert!(!warned(&beta_with_probes("critical", "")));
+    assert!(!warned(&beta_with_probes("shadow", "")));
+    assert!(
+        !warned(&BETA.replace("  depends_on: [alpha]\n", "")),
+        "no probes, nothing to warn about"
+    );
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::journal::{self, ProbeRecord};
 use crate::ports::{ErrorClass, PortError};
+use regionctl_core::policy::raw::SignalRole;
 use serde_json::json;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -36,6 +37,7 @@ fn digest(observer: &str, at: Timestamp) -> ObservationDigest {
             region: "eu-central-1".into(),
             ok: false,
             since: at,
+            role: SignalRole::Failure,
         }],
         alarm_read_failures: Vec::new(),
         relayed: Vec::new(),

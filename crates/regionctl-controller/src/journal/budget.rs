@@ -98,6 +98,7 @@ pub fn check(item: &JournalItem) -> Result<(), OverBudget> {
 mod tests {
     use super::*;
     use crate::journal::{self, ObservationDigest, ProbeRecord};
+    use regionctl_core::policy::raw::SignalRole;
     use regionctl_core::time::Timestamp;
 
     const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
@@ -113,6 +114,7 @@ mod tests {
                     region: "eu-central-1".into(),
                     ok: true,
                     since: NOW,
+                    role: SignalRole::Failure,
                 })
                 .collect(),
             alarm_read_failures: Vec::new(),

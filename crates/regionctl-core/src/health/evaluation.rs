@@ -2,18 +2,54 @@
 //! are tallied once per observer, each service's alarms are read, each region's probes are
 //! held against the quorum, and each (cell, region)'s raw evidence is debounced.
 
+use super::Served;
 use super::{
     AlarmObservation, AlarmState, Entry, HealthView, Observations, RegionEvidence, ServiceHealth,
     Verdict,
 };
 use crate::grid::Grid;
-use crate::policy::raw::AlarmRole;
+use crate::policy::raw::SignalRole;
 use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 
-/// Per (service, local region): the `since` of failing and of succeeding observer votes.
-type ProbeTally = HashMap<(usize, usize), (Vec<Timestamp>, Vec<Timestamp>)>;
+/// Per (service, local region): what the observers' probes said.
+type ProbeTally = HashMap<(usize, usize), Votes>;
+
+/// One (service, region)'s probe votes, one per observer and role class.
+#[derive(Debug, Clone, Default)]
+struct Votes {
+    /// The `since` of each failing acting (failure or critical) vote.
+    failing: Vec<Timestamp>,
+    /// The `since` of each succeeding acting vote.
+    ok: Vec<Timestamp>,
+    /// The `since` of each observer's failing `critical` probes.
+    critical_failing: Vec<Timestamp>,
+    /// Observers whose `shadow` probes fail.
+    shadow_failing: u16,
+}
+
+/// How an observer's probe verdicts are grouped into one vote: acting probes (failure and
+/// critical together, as before roles existed), critical ones again on their own, shadow
+/// ones apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum VoteClass {
+    Acting,
+    Critical,
+    Shadow,
+}
+
+impl VoteClass {
+    fn of(role: SignalRole) -> impl Iterator<Item = VoteClass> {
+        let classes: &[VoteClass] = match role {
+            SignalRole::Critical => &[VoteClass::Acting, VoteClass::Critical],
+            SignalRole::Shadow => &[VoteClass::Shadow],
+            // `served` and `load` probes are refused by the loader.
+            _ => &[VoteClass::Acting],
+        };
+        classes.iter().copied()
+    }
+}
 
 /// Raw evidence for one slot this tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,27 +74,32 @@ pub fn evaluate(
     // Probe verdicts grouped per (service, region): (failing sinces, ok sinces).
     // One vote per observer: an observer that reports twice (several probe targets) still
     // counts once — failing if any of its verdicts fails, since the earliest such verdict.
-    let mut votes: BTreeMap<(usize, usize, RegionIx), (bool, Timestamp)> = BTreeMap::new();
+    let mut votes: BTreeMap<(usize, usize, RegionIx, VoteClass), (bool, Timestamp)> =
+        BTreeMap::new();
     for p in &observations.probes {
-        votes
-            .entry((p.service, p.r, p.observer))
-            .and_modify(|(ok, since)| {
-                if *ok && !p.ok {
-                    *ok = false;
-                    *since = p.since;
-                } else if *ok == p.ok {
-                    *since = (*since).min(p.since);
-                }
-            })
-            .or_insert((p.ok, p.since));
+        for class in VoteClass::of(p.role) {
+            votes
+                .entry((p.service, p.r, p.observer, class))
+                .and_modify(|(ok, since)| {
+                    if *ok && !p.ok {
+                        *ok = false;
+                        *since = p.since;
+                    } else if *ok == p.ok {
+                        *since = (*since).min(p.since);
+                    }
+                })
+                .or_insert((p.ok, p.since));
+        }
     }
     let mut probes: ProbeTally = HashMap::new();
-    for ((service, r, _), (ok, since)) in votes {
+    for ((service, r, _, class), (ok, since)) in votes {
         let e = probes.entry((service, r)).or_default();
-        if ok {
-            e.1.push(since);
-        } else {
-            e.0.push(since);
+        match (class, ok) {
+            (VoteClass::Acting, true) => e.ok.push(since),
+            (VoteClass::Acting, false) => e.failing.push(since),
+            (VoteClass::Critical, false) => e.critical_failing.push(since),
+            (VoteClass::Shadow, false) => e.shadow_failing = e.shadow_failing.saturating_add(1),
+            (VoteClass::Critical | VoteClass::Shadow, true) => {}
         }
     }
     for (s, service) in bundle.services.iter().enumerate() {
@@ -107,9 +148,13 @@ fn evaluate_service(
         ev.probes_ok = region.probes_ok;
         ev.quorum = u16::try_from(quorum).unwrap_or(u16::MAX);
         ev.capacity_ready = region.capacity_ready;
+        ev.critical_probes_failing = region.critical_failing;
+        ev.shadow_probes_failing = region.shadow_failing;
+        ev.served = alarms.served[r].0;
         for c in 0..service.cells.len() {
             let entry = health.entries[(c, r)];
-            let raw = raw_evidence(&alarms, &region, entry, c, r);
+            let (raw, vetoed) = raw_evidence(&alarms, &region, entry, c, r);
+            health.evidence[r].vetoed |= vetoed;
             health.entries[(c, r)] = debounce(entry, raw, now, &service.health);
         }
     }
@@ -131,6 +176,8 @@ struct AlarmEvidence {
     /// failure they may still report.
     region_unread: Vec<bool>,
     cell_unread: Grid<bool>,
+    /// Per region: what its `served` alarms say, and the latest `since` of those OK.
+    served: Vec<(Served, Option<Timestamp>)>,
 }
 
 /// Reads every alarm binding's observation: `load` alarms set the region's load flag,
@@ -150,14 +197,30 @@ fn read_alarms(
     let mut cell_bad: Grid<Option<Timestamp>> = Grid::default();
     let mut region_unread = vec![false; nr];
     let mut cell_unread: Grid<bool> = Grid::default();
+    let mut served = vec![(Served::Absent, None); nr];
     for (b, binding) in service.health.alarms.iter().enumerate() {
         let obs = alarms.and_then(|a| a.get(b)).copied().flatten();
         let r = binding.r;
-        if binding.role == AlarmRole::Load {
-            if obs.is_some_and(|o| o.state == AlarmState::Alarm) {
-                health.load[r] = true;
+        match binding.role {
+            SignalRole::Load => {
+                if obs.is_some_and(|o| o.state == AlarmState::Alarm) {
+                    health.load[r] = true;
+                }
+                continue;
             }
-            continue;
+            SignalRole::Shadow => {
+                if obs.is_some_and(|o| o.state == AlarmState::Alarm) {
+                    health.evidence[r]
+                        .shadow_in_alarm
+                        .push(u32::try_from(b).unwrap_or(u32::MAX));
+                }
+                continue;
+            }
+            SignalRole::Served => {
+                served[r] = read_served(served[r], obs);
+                continue;
+            }
+            SignalRole::Failure | SignalRole::Critical => {}
         }
         if obs.is_none() {
             match binding.cell {
@@ -213,6 +276,23 @@ fn read_alarms(
         cell_bad,
         region_unread,
         cell_unread,
+        served,
+    }
+}
+
+/// Folds one `served` alarm into its region's reading: serving only while every one is
+/// OK (and at least one was read); ALARM, INSUFFICIENT_DATA or unreadable shows nothing.
+fn read_served(
+    (so_far, since): (Served, Option<Timestamp>),
+    obs: Option<AlarmObservation>,
+) -> (Served, Option<Timestamp>) {
+    match (so_far, obs) {
+        (Served::NotShown, _) => (Served::NotShown, None),
+        (_, Some(o)) if o.state == AlarmState::Ok => (
+            Served::Serving,
+            Some(since.map_or(o.since, |t: Timestamp| t.max(o.since))),
+        ),
+        _ => (Served::NotShown, None),
     }
 }
 
@@ -227,6 +307,11 @@ struct RegionSignals {
     /// Observers failing / reaching it (for the evidence).
     probes_failing: u16,
     probes_ok: u16,
+    /// When the first observer still failing its `critical` probes started failing them.
+    critical_since: Option<Timestamp>,
+    /// Observers failing `critical` and `shadow` probes (for the evidence).
+    critical_failing: u16,
+    shadow_failing: u16,
 }
 
 /// Region `r`'s probe votes (failing sinces, ok sinces) against the quorum, and its
@@ -236,9 +321,15 @@ fn region_signals(
     s: usize,
     r: usize,
     observations: &Observations,
-    (mut failing, mut ok): (Vec<Timestamp>, Vec<Timestamp>),
+    votes: Votes,
     quorum: usize,
 ) -> RegionSignals {
+    let Votes {
+        mut failing,
+        mut ok,
+        critical_failing,
+        shadow_failing,
+    } = votes;
     let probes_failing = u16::try_from(failing.len()).unwrap_or(u16::MAX);
     let probes_ok = u16::try_from(ok.len()).unwrap_or(u16::MAX);
     // The time the quorum was first reached: the quorum-th earliest `since`.
@@ -263,26 +354,42 @@ fn region_signals(
         capacity_ready,
         probes_failing,
         probes_ok,
+        critical_since: critical_failing.iter().min().copied(),
+        critical_failing: u16::try_from(critical_failing.len()).unwrap_or(u16::MAX),
+        shadow_failing,
     }
 }
 
-/// The raw evidence for one (cell, region) this tick, strongest first: down (probe
-/// quorum), degraded (alarms), nothing (an alarm that reported the failure is unreadable),
-/// healthy (alarms OK, probe quorum, or running capacity), else nothing.
+/// The raw evidence for one (cell, region) this tick, strongest first: down (a failing
+/// critical probe, or a probe quorum unless vetoed), degraded (alarms), nothing (an alarm
+/// that reported the failure is unreadable), healthy (alarms OK, probe quorum, users
+/// served, or running capacity), else nothing. The flag says the served veto overruled a
+/// probe quorum.
 fn raw_evidence(
     alarms: &AlarmEvidence,
     region: &RegionSignals,
     entry: Entry,
     c: usize,
     r: usize,
-) -> Raw {
+) -> (Raw, bool) {
     let cell_alarm = alarms.cell_bad.get(c, r).copied().flatten();
-    let raw = if let Some(t) = region.down_since {
-        Raw::Down(t)
-    } else if let Some(t) = match (alarms.region_bad[r], cell_alarm) {
+    let alarm_bad = match (alarms.region_bad[r], cell_alarm) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    } {
+    };
+    let (served, served_since) = alarms.served[r];
+    // The veto: a probe quorum is the only failure evidence and the users are served.
+    let vetoed = region.down_since.is_some()
+        && region.critical_since.is_none()
+        && alarm_bad.is_none()
+        && served == Served::Serving
+        && !ignore_served_veto();
+    let probes_down = region
+        .critical_since
+        .or(region.down_since.filter(|_| !vetoed));
+    let raw = if let Some(t) = probes_down {
+        Raw::Down(t)
+    } else if let Some(t) = alarm_bad {
         Raw::Degraded(t)
     } else if entry.verdict.is_unhealthy()
         && (alarms.region_unread[r] || alarms.cell_unread.get(c, r).copied().unwrap_or(false))
@@ -294,6 +401,8 @@ fn raw_evidence(
         Raw::Healthy(alarms.region_good[r])
     } else if let Some(t) = region.reachable_since {
         Raw::Healthy(Some(t))
+    } else if served == Served::Serving {
+        Raw::Healthy(served_since)
     } else if region.capacity_ready {
         Raw::Healthy(None)
     } else {
@@ -304,12 +413,22 @@ fn raw_evidence(
     // INSUFFICIENT_DATA in a drained region) dates its end no earlier than the last
     // evaluation that saw the failure: the recovery window runs from there, not
     // from the evidence's old `since` (simulate seeds 198, 2030 and 4892).
-    match raw {
+    let raw = match raw {
         Raw::Healthy(Some(t)) if entry.verdict.is_unhealthy() => {
             Raw::Healthy(Some(t.max(entry.since).max(entry.last_bad)))
         }
         raw => raw,
+    };
+    (raw, vetoed)
+}
+
+/// The served veto is in force (it is not, with the planted `IgnoreServedVeto`).
+fn ignore_served_veto() -> bool {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::active(crate::planted::Bug::IgnoreServedVeto) {
+        return true;
     }
+    false
 }
 
 /// One hysteresis step.

@@ -16,13 +16,16 @@
 //! - **State is a value.** [`evaluate`] takes the previous [`HealthView`] and returns the next
 //!   one; the controller persists it, the simulator snapshots it. No hidden globals, no clock.
 //!
-//! The types live here; one evaluation step is in `evaluation`.
+//! The types live here; one evaluation step is in `evaluation`; `explain` says which
+//! signal said what and which decided.
 
 mod evaluation;
+pub mod explain;
 
 pub use evaluation::evaluate;
 
 use crate::grid::Grid;
+use crate::policy::raw::SignalRole;
 use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -62,6 +65,9 @@ pub struct ProbeVerdict {
     pub ok: bool,
     /// Since when the verdict has held for this observer.
     pub since: Timestamp,
+    /// The role of the probes behind it (failure, critical or shadow).
+    #[serde(default)]
+    pub role: SignalRole,
 }
 
 /// Everything observed this tick, indexed like the bundle.
@@ -205,10 +211,13 @@ impl Entry {
     };
 }
 
-/// Why a region looks the way it does (kept compactly: ids, not strings).
+/// Why a region looks the way it does (kept compactly: ids, not strings). The fields a
+/// policy without signal roles never sets are left out of records when empty, so their
+/// records read as before roles existed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionEvidence {
-    /// Alarm binding indices in ALARM (failure alarms, region-wide or any cell).
+    /// Alarm binding indices in ALARM (failure and critical alarms, region-wide or any
+    /// cell).
     pub alarms_in_alarm: Vec<u32>,
     /// Observers whose probes fail.
     pub probes_failing: u16,
@@ -218,6 +227,56 @@ pub struct RegionEvidence {
     pub quorum: u16,
     /// Running capacity counted as readiness.
     pub capacity_ready: bool,
+    /// Observers whose `critical` probes fail (each enough on its own).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub critical_probes_failing: u16,
+    /// `shadow` alarm binding indices in ALARM: shown, never acted on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadow_in_alarm: Vec<u32>,
+    /// Observers whose `shadow` probes fail: shown, never acted on.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shadow_probes_failing: u16,
+    /// What the region's `served` signals say.
+    #[serde(default, skip_serializing_if = "Served::is_absent")]
+    pub served: Served,
+    /// A quorum of observers' probes failed, nothing else did, and the region's users are
+    /// served: the probes were overruled ("observers cannot reach it, its users can").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vetoed: bool,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
+}
+
+/// What a region's `served` signals say this tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Served {
+    /// The service has no `served` signal for the region.
+    #[default]
+    Absent,
+    /// Every readable `served` signal is OK, at least one was read: users are served.
+    Serving,
+    /// A `served` signal is in ALARM, or none could be read or has data: no evidence that
+    /// users are served (and none that they are not: an idle region serves nobody).
+    NotShown,
+}
+
+impl Served {
+    /// No `served` signal at all.
+    pub fn is_absent(&self) -> bool {
+        *self == Served::Absent
+    }
+
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Served::Absent => "absent",
+            Served::Serving => "serving",
+            Served::NotShown => "not-shown",
+        }
+    }
 }
 
 /// Health of one service.

@@ -402,6 +402,9 @@ pub enum AlertKind {
     HoldFailStatic,
     /// Too few healthy regions would remain: evacuation held.
     HoldMinHealthyRegions,
+    /// A quorum of observers cannot reach a region whose users are served: not evacuated
+    /// (the served veto, ADR 0015).
+    HoldUsersServed,
     /// Only part of the traffic could move (capacity).
     Partial,
     /// Traffic moved before receiver capacity was ready (source hard down).
@@ -424,6 +427,7 @@ impl AlertKind {
         match self {
             AlertKind::HoldFailStatic => "hold-fail-static",
             AlertKind::HoldMinHealthyRegions => "hold-min-healthy-regions",
+            AlertKind::HoldUsersServed => "hold-users-served",
             AlertKind::Partial => "partial",
             AlertKind::ShiftBeforeCapacity => "shift-before-capacity",
             AlertKind::RestoreRequired => "restore-required",

@@ -34,7 +34,7 @@ pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
 pub use zones::ZoneName;
 
-use raw::{AlarmRole, FailbackMode, Mode, RecordType, Role, Strategy};
+use raw::{FailbackMode, Mode, RecordType, Role, SignalRole, Strategy};
 
 /// Index of a region in [`Bundle::regions`].
 pub type RegionIx = u16;
@@ -232,8 +232,8 @@ pub struct AlarmBinding {
     pub r: usize,
     /// Cell index, or `None` for a region-wide alarm.
     pub cell: Option<usize>,
-    /// Failure or load.
-    pub role: AlarmRole,
+    /// What its state may decide.
+    pub role: SignalRole,
 }
 
 /// One rendered probe.
@@ -245,6 +245,8 @@ pub struct Probe {
     pub target: String,
     /// Timeout.
     pub timeout_ms: u64,
+    /// Failure, critical or shadow (the loader refuses the others for probes).
+    pub role: SignalRole,
 }
 
 /// Routing settings, resolved.

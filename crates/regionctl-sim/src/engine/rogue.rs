@@ -14,6 +14,7 @@ use regionctl_controller::journal::{
 use regionctl_controller::ports::{ItemKind, JournalItem};
 use regionctl_controller::status::ControllerState;
 use regionctl_core::policy::Bundle;
+use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -124,6 +125,7 @@ impl Rogue<'_> {
                         region: r.name.clone(),
                         ok: true,
                         since,
+                        role: SignalRole::Failure,
                     })
                 })
                 .collect(),
@@ -187,6 +189,7 @@ impl Rogue<'_> {
             region: self.victim.to_string(),
             ok: false,
             since: now,
+            role: SignalRole::Failure,
         }));
         d.relayed = (0..OVERSIZED_RELAYS)
             .map(|i| {

@@ -14,7 +14,6 @@ use super::judge::SteadyResult;
 use crate::gameday::SeenDecision;
 use crate::scenario::{SteadyCheck, TimelineEntry};
 use regionctl_core::policy::Bundle;
-use regionctl_core::policy::raw::AlarmRole;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A fault of the timeline: its id (`what#n` when the entry names none), its entry, and
@@ -100,7 +99,7 @@ pub fn alarm_targets(bundle: &Bundle, e: &TimelineEntry) -> Vec<AlarmTarget> {
             continue;
         }
         for b in &svc.health.alarms {
-            if b.role != AlarmRole::Failure || &svc.regions[b.r].name != region {
+            if !b.role.is_failure() || &svc.regions[b.r].name != region {
                 continue;
             }
             let cell_ok = if e.place.cells.is_empty() {

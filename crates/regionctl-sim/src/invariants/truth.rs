@@ -6,7 +6,6 @@ use super::{Checker, Second};
 use crate::world::World;
 use regionctl_core::grid::Grid;
 use regionctl_core::health::AlarmState;
-use regionctl_core::policy::raw::AlarmRole;
 
 /// One service's ground truth at one second (see [`Checker::truth`]).
 pub(super) struct Truth {
@@ -67,7 +66,7 @@ impl Checker {
                 if alarm.forced.is_some() {
                     forced[b.r] = true;
                 }
-                if b.role == AlarmRole::Failure && alarm.forced == Some(AlarmState::Alarm) {
+                if b.role.is_failure() && alarm.forced == Some(AlarmState::Alarm) {
                     // An alarm in a region whose APIs nobody can reach is no evidence.
                     let readable = !world.faults.unreachable.contains(&key.0);
                     let cells = b.cell.map_or(0..nc, |c| c..c + 1);

@@ -35,7 +35,7 @@ fn insufficient_data_is_unknown_never_healthy() {
     // One region-wide alarm OK is not enough when another speaks no evidence: still unknown.
     let mut o = f.all_web_alarms(AlarmState::InsufficientData, long_ago);
     for b in &f.svc().health.alarms {
-        if b.cell.is_some() && b.role == AlarmRole::Failure {
+        if b.cell.is_some() && b.role == SignalRole::Failure {
             f.set(&mut o, &b.name, AlarmState::Ok, long_ago);
         }
     }

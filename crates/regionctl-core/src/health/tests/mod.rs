@@ -6,13 +6,14 @@
 //! `recovery_dating`.
 
 use super::*;
-use crate::policy::raw::AlarmRole;
+use crate::policy::raw::SignalRole;
 use crate::policy::{Service, SourceFile, load};
 
 mod evidence;
 mod hysteresis;
 mod quorum;
 mod recovery_dating;
+mod roles;
 
 const WEB: &str = r#"apiVersion: regionctl/v1
 kind: ServicePolicy
@@ -95,11 +96,11 @@ spec:
 
 const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
-fn bundle() -> Bundle {
+fn bundle(web: &str) -> Bundle {
     let files = [
         SourceFile {
             path: "web.yaml".into(),
-            text: WEB.into(),
+            text: web.into(),
         },
         SourceFile {
             path: "idle.yaml".into(),
@@ -125,7 +126,12 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let bundle = bundle();
+        Fixture::with(WEB)
+    }
+
+    /// The fixture with `web` as the web service's policy text.
+    fn with(web: &str) -> Self {
+        let bundle = bundle(web);
         let index = AlarmIndex::new(&bundle);
         let web = bundle.service_index("web").unwrap();
         let idle = bundle.service_index("idle").unwrap();
@@ -166,7 +172,7 @@ impl Fixture {
     fn all_web_alarms(&self, state: AlarmState, since: Timestamp) -> Observations {
         let mut o = self.empty();
         for b in &self.svc().health.alarms {
-            if b.role == AlarmRole::Failure {
+            if b.role == SignalRole::Failure {
                 assert!(
                     self.index
                         .record(&mut o, &b.name, AlarmObservation { state, since })
@@ -192,12 +198,25 @@ impl Fixture {
         ok: bool,
         since: Timestamp,
     ) {
+        self.probe_as(o, SignalRole::Failure, (observer, region), ok, since);
+    }
+
+    /// One verdict of `observer`'s probes of `role` about `region`.
+    fn probe_as(
+        &self,
+        o: &mut Observations,
+        role: SignalRole,
+        (observer, region): (&str, &str),
+        ok: bool,
+        since: Timestamp,
+    ) {
         o.probes.push(ProbeVerdict {
             observer: self.bundle.region_index(observer).unwrap(),
             service: self.web,
             r: self.r(region),
             ok,
             since,
+            role,
         });
     }
 

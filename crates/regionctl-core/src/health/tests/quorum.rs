@@ -93,6 +93,7 @@ fn default_quorum_is_a_strict_majority_of_observers() {
             r: 1,
             ok: false,
             since: long_ago,
+            role: Default::default(),
         });
     }
     let view = evaluate(&bundle, &o, &HealthView::unknown(&bundle), T0);
@@ -107,6 +108,7 @@ fn default_quorum_is_a_strict_majority_of_observers() {
         r: 1,
         ok: false,
         since: long_ago,
+        role: Default::default(),
     });
     let view = evaluate(&bundle, &o, &HealthView::unknown(&bundle), T0);
     assert_eq!(view.entry(0, 0, 1).verdict, Verdict::Down, "3 of 5 is");

@@ -9,7 +9,7 @@ use super::*;
 fn alarms_unread_in(f: &Fixture, region: &str, since: Timestamp) -> Observations {
     let mut o = f.empty();
     for b in &f.svc().health.alarms {
-        if b.role == AlarmRole::Failure && f.svc().regions[b.r].name != region {
+        if b.role == SignalRole::Failure && f.svc().regions[b.r].name != region {
             f.set(&mut o, &b.name, AlarmState::Ok, since);
         }
     }

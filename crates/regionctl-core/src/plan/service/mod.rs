@@ -2,8 +2,9 @@
 //!
 //! [`plan_service`] reads like the table of contents:
 //! 1. **weights** (`weights`): per cell, the exempt evacuation and any permitted failback
-//!    stage (`failback`); cells with no eligible region hold (fail static), and an
-//!    evacuation that would leave too few healthy regions holds;
+//!    stage (`failback`); cells with no eligible region hold (fail static), an
+//!    evacuation that would leave too few healthy regions holds, and a region whose probe
+//!    quorum a `served` signal overruled is named (`veto`);
 //! 2. **capacity** (`capacity`): receivers pre-scaled, waits for their capacity
 //!    (warm-standby, pilot-light), or Lambda cover when a source is hard down;
 //! 3. **final weights** (`partial`): the target, or part of the evacuation when capacity did
@@ -28,6 +29,7 @@ mod partial;
 mod shares;
 mod shift;
 mod switches;
+mod veto;
 mod weights;
 
 #[cfg(test)]
@@ -167,7 +169,11 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         return out;
     }
 
-    // 1. Weights: evacuation (exempt) and failback (gated), cell by cell.
+    // 1. Weights: evacuation (exempt) and failback (gated), cell by cell. A region the
+    // served veto kept healthy is held, and says so.
+    if let Some(alert) = veto::served_veto_alert(&cx) {
+        out.alerts.push(alert);
+    }
     let weights = weights::plan_weights(&cx);
     if let Some(alert) = weights::fail_static_alert(&cx, &weights) {
         out.plan.exemptions.push(Exemption::FailStatic);

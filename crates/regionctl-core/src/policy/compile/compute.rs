@@ -3,7 +3,7 @@
 
 use super::templates::{parse_template, render_per_region};
 use crate::policy::diagnostics::Reporter;
-use crate::policy::raw::{AlarmRole, AlbSpec, EcsSpec, ServiceSpec, Strategy};
+use crate::policy::raw::{AlbSpec, EcsSpec, ServiceSpec, SignalRole, Strategy};
 use crate::policy::yaml::FieldPath;
 use crate::policy::{Alb, Ecs, ServiceRegion};
 
@@ -29,7 +29,13 @@ pub(super) fn check_compute(spec: &ServiceSpec, base: &FieldPath, r: &mut Report
     if let Some(a) = alb_spec(spec) {
         check_alb(a, &cpath.key("alb"), r);
     }
-    if spec.health.alarms.iter().any(|a| a.role == AlarmRole::Load) && alb_spec(spec).is_none() {
+    if spec
+        .health
+        .alarms
+        .iter()
+        .any(|a| a.role == SignalRole::Load)
+        && alb_spec(spec).is_none()
+    {
         r.error(
             &base.key("health").key("alarms"),
             "a `load` alarm needs `compute.alb` to shift Fargate traffic to Lambda",

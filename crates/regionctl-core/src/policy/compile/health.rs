@@ -6,7 +6,7 @@ use super::ServiceInput;
 use super::cells::Dimensions;
 use super::templates::{CellVars, parse_template, region_var};
 use crate::policy::diagnostics::Reporter;
-use crate::policy::raw::{AlarmRole, ProbeProtocol, ProbeSpec, ServiceSpec};
+use crate::policy::raw::{ProbeProtocol, ProbeSpec, ServiceSpec, SignalRole};
 use crate::policy::template::Template;
 use crate::policy::yaml::FieldPath;
 use crate::policy::{AlarmBinding, Cell, Health, Probe, ServiceRegion};
@@ -14,7 +14,7 @@ use crate::policy::{AlarmBinding, Cell, Health, Probe, ServiceRegion};
 /// The health templates that parsed.
 pub(super) struct Signals<'a> {
     /// Alarm name templates and their roles.
-    alarms: Vec<(Template, AlarmRole)>,
+    alarms: Vec<(Template, SignalRole)>,
     /// Probe target templates and their specs.
     probes: Vec<(Template, &'a ProbeSpec)>,
 }
@@ -46,6 +46,7 @@ pub(super) fn check_health<'a>(
         })
         .collect();
     check_quorum(health.quorum, input.controller_regions, &hpath, r);
+    check_partition_evidence(input.spec, &hpath, r);
     if health.fail_after_secs == 0 {
         r.warn(
             &hpath.key("fail_after_secs"),
@@ -62,7 +63,7 @@ fn check_alarms(
     dims: &Dimensions,
     hpath: &FieldPath,
     r: &mut Reporter<'_>,
-) -> Vec<(Template, AlarmRole)> {
+) -> Vec<(Template, SignalRole)> {
     let allowed = dims.placeholders(true);
     let mut alarms = Vec::new();
     for (i, alarm) in spec.health.alarms.iter().enumerate() {
@@ -105,6 +106,17 @@ fn check_probe(
         }
         _ => {}
     }
+    if matches!(probe.role, SignalRole::Served | SignalRole::Load) {
+        r.error(
+            &p.key("role"),
+            format!("a probe cannot have role `{}`", probe.role.as_str()),
+            Some(
+                "probes say whether observers can reach a region; use `failure`, `critical` \
+                 or `shadow`, and give `served` or `load` to an alarm"
+                    .into(),
+            ),
+        );
+    }
     if probe.timeout_ms == 0 || probe.timeout_ms > 60_000 {
         r.error(
             &p.key("timeout_ms"),
@@ -140,6 +152,30 @@ fn check_probe(
         }
     }
     Some(t)
+}
+
+/// A service whose only evidence that can evacuate is probes (no `failure` or `critical`
+/// alarm) and that has no `served` signal cannot tell a partition between the observers
+/// from an outage: warn. (With failure alarms the same partition still evacuates on probes
+/// alone, but an outage that spares the alarms is told apart by them; the warning stays
+/// for the case where nothing else is there to tell.)
+fn check_partition_evidence(spec: &ServiceSpec, hpath: &FieldPath, r: &mut Reporter<'_>) {
+    let health = &spec.health;
+    let quorum_probes = health.probes.iter().any(|p| p.role == SignalRole::Failure);
+    let failure_alarms = health.alarms.iter().any(|a| a.role.is_failure());
+    let served = health.alarms.iter().any(|a| a.role == SignalRole::Served);
+    if quorum_probes && !failure_alarms && !served {
+        r.warn(
+            &hpath.key("probes"),
+            "only probes can evacuate this service and it has no `served` signal: \
+             probe-only evidence cannot tell a partition between the observers from an outage",
+            Some(
+                "add an alarm with `role: served` (e.g. request count above a floor), so that \
+                 failing probes alone do not evacuate a region whose users are served"
+                    .into(),
+            ),
+        );
+    }
 }
 
 /// The quorum is at least 1, at most the number of observers, and should be a majority.
@@ -195,7 +231,7 @@ pub(super) fn bind_health(
 /// Every alarm name, rendered per region, and per cell when the template names a cell.
 fn bind_alarms(
     service: &str,
-    templates: &[(Template, AlarmRole)],
+    templates: &[(Template, SignalRole)],
     dims: &Dimensions,
     regions: &[ServiceRegion],
     cells: &[Cell],
@@ -252,6 +288,7 @@ fn render_probes(
                         .cloned()
                         .unwrap_or_else(|| t.render(|v| region_var(service, &sr.name, v))),
                     timeout_ms: p.timeout_ms,
+                    role: p.role,
                 })
                 .collect()
         })

@@ -44,21 +44,54 @@ fn default_recover_after_secs() -> u64 {
 pub struct AlarmSpec {
     /// Alarm name template, e.g. `playback-{region}-5xx` or `playback-{region}-{cell}-errors`.
     pub name: String,
-    /// `failure` (default): ALARM means the region or cell is failing. `load`: ALARM means
-    /// the region is overloaded, which moves ALB traffic from Fargate to Lambda.
+    /// What the alarm's state means (`failure` by default); see [`SignalRole`].
     #[serde(default)]
-    pub role: AlarmRole,
+    pub role: SignalRole,
 }
 
-/// What an alarm in ALARM means.
+/// What a health signal (an alarm or a probe) is allowed to decide (ADR 0015).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum AlarmRole {
-    /// The region or cell is failing.
+pub enum SignalRole {
+    /// Failure evidence under the usual rules: an alarm in ALARM turns its region or cell
+    /// degraded after `fail_after_secs`; failing probes count only from a quorum of
+    /// observers. Probe-only failure is vetoed by a `served` signal that is OK.
     #[default]
     Failure,
-    /// The region is overloaded (Fargate → Lambda burst).
+    /// Failure evidence that acts alone: a failing `critical` probe from any one observer
+    /// turns the region down (no quorum), and no `served` signal vetoes it. Hysteresis
+    /// still applies. For alarms it acts like `failure` (an alarm needs no quorum) and
+    /// names the alarm as trusted to override the veto.
+    Critical,
+    /// Evaluated, recorded and shown (`explain`, status), never acted on: how a team
+    /// trials a new alarm or probe before trusting it.
+    Shadow,
+    /// Alarms only: a traffic signal that is OK while the region serves its real users
+    /// (request count above a floor, healthy hosts). While it is OK, failing probes alone
+    /// do not evacuate the region ("observers cannot reach it, its users can"); it is also
+    /// evidence of health. ALARM or INSUFFICIENT_DATA is no evidence either way (an idle
+    /// region serves nobody).
+    Served,
+    /// Alarms only: the region is overloaded (Fargate → Lambda burst).
     Load,
+}
+
+impl SignalRole {
+    /// Failure evidence that may act: `failure` or `critical`.
+    pub fn is_failure(self) -> bool {
+        matches!(self, SignalRole::Failure | SignalRole::Critical)
+    }
+
+    /// Lowercase name, as written in policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalRole::Failure => "failure",
+            SignalRole::Critical => "critical",
+            SignalRole::Shadow => "shadow",
+            SignalRole::Served => "served",
+            SignalRole::Load => "load",
+        }
+    }
 }
 
 /// An endpoint probed by every observer.
@@ -76,6 +109,10 @@ pub struct ProbeSpec {
     /// Give up after this long.
     #[serde(default = "default_probe_timeout_ms")]
     pub timeout_ms: u64,
+    /// `failure` (default: a quorum of observers must agree), `critical` (one observer's
+    /// failing probe is enough) or `shadow` (recorded, never acted on).
+    #[serde(default)]
+    pub role: SignalRole,
 }
 
 fn default_probe_timeout_ms() -> u64 {

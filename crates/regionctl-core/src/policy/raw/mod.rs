@@ -22,7 +22,7 @@ mod service;
 
 pub use compute::{AlbSpec, ComputeSpec, EcsSpec};
 pub use controller::{ControllerSpec, NetworkSpec, ProvisionSpec, Route53Budget};
-pub use health::{AlarmRole, AlarmSpec, HealthSpec, ProbeProtocol, ProbeSpec, ReadinessSpec};
+pub use health::{AlarmSpec, HealthSpec, ProbeProtocol, ProbeSpec, ReadinessSpec, SignalRole};
 pub use policy_test::{ExpectStep, PolicyTestSpec, TestCase};
 pub use routing::{GeoRule, GeolocationSpec, RecordType, RoutingSpec, SwitchScope, SwitchSpec};
 pub use safety::{FailbackMode, FailbackSpec, SafetySpec};
