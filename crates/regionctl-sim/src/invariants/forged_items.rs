@@ -39,9 +39,15 @@ impl Checker {
         recover + self.heartbeat_ttl + 2 * self.tick + MARGIN_SECS
     }
 
-    /// True if a rogue writer is in force and nothing else has been for the grace.
+    /// True if a rogue writer is in force and nothing else has been for the grace, nor is
+    /// now. (`last_fault` is noted after the second's passes: a fault starting this second
+    /// is seen here from the world, or a pass it stops would be blamed on the forgery;
+    /// found by `regionctl simulate`, seeds 2831 and 2875: an `apis-unreachable` starting
+    /// at the second of a pass.)
     fn healthy_with_rogue(&self, t: u64, world: &World) -> bool {
+        let alarms_forced = world.all_alarms().any(|a| a.forced.is_some());
         !world.faults.rogues.is_empty()
+            && !super::truth::world_fault_in_force(world, alarms_forced)
             && self
                 .last_fault
                 .is_none_or(|f| t.saturating_sub(f) > self.rogue_grace())

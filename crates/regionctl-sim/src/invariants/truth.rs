@@ -21,7 +21,14 @@ pub(super) struct Truth {
 /// mixed policy revisions, a failing endpoint or a forced alarm. A rogue writer is not one
 /// (see the module docs of `forged_items`).
 pub(super) fn fault_in_force(sec: &Second<'_>, alarms_forced: bool) -> bool {
-    let world = sec.world;
+    world_fault_in_force(sec.world, alarms_forced)
+        || sec.alive.iter().any(|a| !a)
+        || sec.revision.windows(2).any(|w| w[0] != w[1])
+}
+
+/// The part of [`fault_in_force`] the world alone says: faults injected into it, skewed
+/// clocks, failing endpoints, forced alarms.
+pub(super) fn world_fault_in_force(world: &World, alarms_forced: bool) -> bool {
     let now = world.now();
     !world.faults.unreachable.is_empty()
         || !world.faults.partitions.is_empty()
@@ -30,8 +37,6 @@ pub(super) fn fault_in_force(sec: &Second<'_>, alarms_forced: bool) -> bool {
         || !world.skew_ms.is_empty()
         || !world.faults.capacity_fraction.is_empty()
         || !world.faults.journal_write_fail.is_empty()
-        || sec.alive.iter().any(|a| !a)
-        || sec.revision.windows(2).any(|w| w[0] != w[1])
         || world
             .faults
             .endpoints
