@@ -279,3 +279,120 @@ async fn an_override_drains_through_weights_and_switch_and_clears() {
     assert!(log.contains("switch eu-central-1 on"), "{log}");
     let _ = std::fs::remove_dir_all(&fx.dir);
 }
+
+/// Restores catalog's baseline weights in Route 53 (what a finished failback leaves).
+async fn restore_catalog_baseline(fx: &Fixture, zone: &str) {
+    let (records, _) = fx.route53.list_record_sets(zone).await.expect("list");
+    let changes: Vec<regionctl_aws::types::RecordChange> = records
+        .into_iter()
+        .filter_map(|mut r| {
+            let Routing::Weighted {
+                set_identifier,
+                weight,
+            } = &mut r.routing
+            else {
+                return None;
+            };
+            *weight = if set_identifier.ends_with("eu-central-1") {
+                60
+            } else {
+                40
+            };
+            Some(regionctl_aws::types::RecordChange::upsert(r))
+        })
+        .collect();
+    assert_eq!(changes.len(), 2, "catalog's two weighted records");
+    fx.route53
+        .apply_changes(zone, changes)
+        .await
+        .expect("restore the baseline");
+}
+
+/// Goal: an approval authorises one incident's decision only (ADR 0012 §2). Method:
+/// catalog in `propose`; eu-central-1's alarm red; the evacuation is approved and applied
+/// (episode 1); the alarm recovers and the baseline is restored, so the episode closes; the
+/// same alarm goes red again: the identical evacuation is a new decision (a new id: the
+/// episode's start is part of it) awaiting its own approval, and nothing moves until it
+/// is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_does_not_carry_over_to_the_next_incident() {
+    let endpoint = harness::endpoint().to_string();
+    let fx = Fixture::new("episodes").await;
+    let zone = fx.zone("{{ZONE_CATALOG}}");
+    fx.edit("catalog.yaml", "mode: enforce", "mode: propose");
+    fx.edit(
+        "catalog.yaml",
+        "fail_after_secs: 2",
+        "fail_after_secs: 2\n    recover_after_secs: 2",
+    );
+    let d = fx.dir_arg();
+    fx.provision();
+    all_alarms_ok(&cloudwatch_clients().await, &fx.prefix).await;
+    for region in REGIONS {
+        run_once(&d, region, &endpoint);
+    }
+    let euc1_weight = || async {
+        let (records, _) = fx.route53.list_record_sets(&zone).await.expect("list");
+        weight_of_euc1(&records)
+    };
+
+    // Episode 1: proposed, approved, applied.
+    fx.set_alarms(
+        "eu-central-1",
+        &["catalog"],
+        AlarmState::Alarm,
+        "incident 1",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let first = decision_of(&run_once(&d, "eu-west-1", &endpoint), "catalog").expect("catalog");
+    assert_eq!(first["status"], "awaiting-approval", "{first}");
+    let first_id = first["id"].as_str().expect("id").to_string();
+    operator(&fx, "approve", &[&first_id]);
+    let applied = decision_of(&run_once(&d, "eu-west-1", &endpoint), "catalog").expect("catalog");
+    assert_eq!(applied["status"], "applied", "{applied}");
+    assert_eq!(euc1_weight().await, Some(0), "episode 1: evacuated");
+
+    // The incident ends: alarm OK past recover_after_secs, weights back at the baseline.
+    fx.set_alarms("eu-central-1", &["catalog"], AlarmState::Ok, "recovered")
+        .await;
+    restore_catalog_baseline(&fx, &zone).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    for region in REGIONS {
+        let pass = run_once(&d, region, &endpoint);
+        assert!(decision_of(&pass, "catalog").is_none(), "{region}: {pass}");
+    }
+
+    // Episode 2, the identical incident: a new decision that waits for its own approval.
+    fx.set_alarms(
+        "eu-central-1",
+        &["catalog"],
+        AlarmState::Alarm,
+        "incident 2",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let second = decision_of(&run_once(&d, "eu-west-1", &endpoint), "catalog").expect("catalog");
+    assert_eq!(second["status"], "awaiting-approval", "{second}");
+    let second_id = second["id"].as_str().expect("id").to_string();
+    assert_ne!(
+        second_id, first_id,
+        "the episode is part of the decision's identity"
+    );
+    let again = decision_of(&run_once(&d, "eu-west-1", &endpoint), "catalog").expect("catalog");
+    assert_eq!(again["status"], "awaiting-approval", "{again}");
+    assert_eq!(
+        euc1_weight().await,
+        Some(60),
+        "episode 2: nothing moved unapproved"
+    );
+    operator(&fx, "approve", &[&second_id]);
+    let applied = decision_of(&run_once(&d, "eu-west-1", &endpoint), "catalog").expect("catalog");
+    assert_eq!(applied["status"], "applied", "{applied}");
+    assert_eq!(
+        euc1_weight().await,
+        Some(0),
+        "episode 2: evacuated once approved"
+    );
+    let _ = std::fs::remove_dir_all(&fx.dir);
+}
