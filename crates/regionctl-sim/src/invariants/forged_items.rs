@@ -42,11 +42,16 @@ impl Checker {
     /// True if a rogue writer is in force and nothing else has been for the grace, nor is
     /// now. (`last_fault` is noted after the second's passes: a fault starting this second
     /// is seen here from the world, or a pass it stops would be blamed on the forgery;
-    /// found by `regionctl simulate`, seeds 2831 and 2875: an `apis-unreachable` starting
+    /// found by `regionctl simulate`, seeds 2831 and 3839: an `apis-unreachable` starting
     /// at the second of a pass.)
     fn healthy_with_rogue(&self, t: u64, world: &World) -> bool {
         let alarms_forced = world.all_alarms().any(|a| a.forced.is_some());
+        // This second's fleet (`before_passes`): a controller down, or a rollout under way
+        // (seed 4602: a rollout reaching the first controller in the second of its pass).
+        let fleet_fault =
+            self.alive.iter().any(|a| !a) || self.revision.windows(2).any(|w| w[0] != w[1]);
         !world.faults.rogues.is_empty()
+            && !fleet_fault
             && !super::truth::world_fault_in_force(world, alarms_forced)
             && self
                 .last_fault
