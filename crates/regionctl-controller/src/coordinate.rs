@@ -32,11 +32,12 @@ pub struct Coordinated {
 }
 
 /// Reads the fleet's heartbeats, decides, writes this controller's heartbeat. `previous`
-/// is the last pass's health view (its doubts go into the heartbeat).
+/// is the last pass's health view (its doubts go into the heartbeat); `own_moves` the
+/// discretionary moves this controller made ([`crate::memory::Memory::own_moves`]).
 pub async fn coordinate<W: Journal>(
     ctx: &Context<'_>,
     world: &W,
-    previous: &HealthView,
+    (previous, own_moves): (&HealthView, &BTreeMap<String, Timestamp>),
     now: Timestamp,
 ) -> Coordinated {
     let bundle = ctx.bundle;
@@ -67,7 +68,13 @@ pub async fn coordinate<W: Journal>(
         let last = last_discretionary(world, &service.name, &bounds, &mut rejected).await;
         let last = match last {
             Ok(last) if rejected.len() > before => {
-                Ok(Some(not_believed(last, own_previous, &service.name, now)))
+                let own = own_moves.get(&service.name).copied();
+                Ok(Some(not_believed(
+                    last,
+                    (own_previous, own),
+                    &service.name,
+                    now,
+                )))
             }
             other => other,
         };
@@ -117,22 +124,26 @@ pub async fn coordinate<W: Journal>(
 /// what the replica still holds (`believed`) is not the whole story.
 ///
 /// The move this controller knew of a pass ago (its own previous heartbeat's `last_moves`,
-/// carried from pass to pass) is kept; without one, the forgery counts as a move made
+/// carried from pass to pass) or made itself since (`own`: that heartbeat was written
+/// before the pass's moves) is kept; without either, the forgery counts as a move made
 /// now, and the next heartbeat carries that time on. Either way a forged item delays
-/// failback by one cooldown at most. Found by `regionctl simulate`, seed 4892: a forged
+/// failback by one cooldown at most, and never shortens it (seed 614: the leader, its own
+/// last stage forgotten, took the next one 10 s later). Found by `regionctl simulate`, seed 4892: a forged
 /// future last move first erased the leader's cooldown (it took the next failback stage
 /// 20 s after the last), then, read as "cooldown unknown", blocked failback for as long as
 /// the forged item stayed.
 fn not_believed(
     believed: Option<Timestamp>,
-    own_previous: Option<&Heartbeat>,
+    (own_previous, own): (Option<&Heartbeat>, Option<Timestamp>),
     service: &str,
     now: Timestamp,
 ) -> Timestamp {
-    let known = own_previous
-        .and_then(|h| h.last_moves.get(service).copied())
-        .unwrap_or(now)
-        .min(now);
+    let carried = own_previous.and_then(|h| h.last_moves.get(service).copied());
+    let known = match (carried, own) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b).unwrap_or(now),
+    }
+    .min(now);
     believed.map_or(known, |b| b.max(known))
 }
 
@@ -168,4 +179,46 @@ async fn last_discretionary<W: Journal>(
     let admitted = admit::last_move(items, bounds);
     rejected.extend(admitted.rejected);
     Ok(admitted.records.into_iter().max())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_believed;
+    use crate::journal::Heartbeat;
+    use regionctl_core::time::Timestamp;
+
+    const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+    fn ago(secs: i64) -> Timestamp {
+        Timestamp::from_secs(1_800_000_000 - secs)
+    }
+
+    fn heartbeat_knowing(service: &str, at: Timestamp) -> Heartbeat {
+        let mut h = crate::fake::heartbeat("eu-west-1", "hash", NOW);
+        h.last_moves.insert(service.into(), at);
+        h
+    }
+
+    #[test]
+    fn a_forged_last_move_never_shortens_the_cooldown() {
+        let carried = heartbeat_knowing("content", ago(600));
+        // The heartbeat was written before this controller's own latest move (seed 614).
+        let own = Some(ago(10));
+        assert_eq!(
+            not_believed(None, (Some(&carried), own), "content", NOW),
+            ago(10)
+        );
+        assert_eq!(
+            not_believed(None, (Some(&carried), None), "content", NOW),
+            ago(600)
+        );
+        assert_eq!(not_believed(None, (None, own), "content", NOW), ago(10));
+        // Nothing known: the forgery counts as a move made now.
+        assert_eq!(not_believed(None, (None, None), "content", NOW), NOW);
+        // A believed peer's move that is newer wins.
+        assert_eq!(
+            not_believed(Some(ago(5)), (Some(&carried), own), "content", NOW),
+            ago(5)
+        );
+    }
 }

@@ -220,6 +220,7 @@ async fn decide_recorded<W: World>(
         unwritten,
         unrecorded: None,
         alerts: execution.alerts,
+        moved_at: outcome.discretionary.then_some(outcome.at),
         service: record.service,
         id: record.id,
         new,
@@ -292,6 +293,7 @@ fn unrecorded(record: DecisionRecord, name: &str, why: String) -> DecisionSummar
         unwritten: Vec::new(),
         unrecorded: Some(why),
         alerts: vec![alert],
+        moved_at: None,
     }
 }
 

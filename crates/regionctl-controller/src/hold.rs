@@ -132,6 +132,7 @@ async fn record_hold<W: World>(
         unwritten: Vec::new(),
         unrecorded: None,
         alerts: Vec::new(),
+        moved_at: None,
     })
 }
 

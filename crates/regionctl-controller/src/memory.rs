@@ -18,7 +18,7 @@ use crate::pending::PendingWrites;
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A zone's copy younger than this many ticks is used instead of a read (unless the pass
 /// writes to the zone).
@@ -35,6 +35,10 @@ pub struct Memory {
     pub pending: PendingWrites,
     /// The episodes (incidents) this controller sees open and last saw close.
     pub episodes: Episodes,
+    /// This controller's own discretionary moves, by service: the cooldown's start when its
+    /// `LASTMOVE` item is not believed (a forgery may have overwritten it) and its last
+    /// heartbeat was written before the move (`coordinate::not_believed`).
+    pub own_moves: BTreeMap<String, Timestamp>,
 }
 
 impl Memory {
@@ -45,6 +49,7 @@ impl Memory {
             zones: ZoneCache::default(),
             pending: PendingWrites::default(),
             episodes: Episodes::default(),
+            own_moves: BTreeMap::new(),
         }
     }
 }

@@ -88,7 +88,7 @@ pub async fn reconcile_once<W: World>(
         let retried = memory.pending.retry(world).await;
         (
             retried,
-            coordinate::coordinate(ctx, world, &memory.health, now).await,
+            coordinate::coordinate(ctx, world, (&memory.health, &memory.own_moves), now).await,
         )
     };
     let (retried, coordinated) = coordinating.instrument(Phase::Coordinate.span()).await;
@@ -344,6 +344,9 @@ fn episode_peers<'h>(
 /// stands the pass down on an intent it refused (nothing was applied for it, or after it).
 fn keep_unrecorded(memory: &mut Memory, report: &mut PassReport) {
     for d in &mut report.decisions {
+        if let Some(t) = d.moved_at {
+            memory.own_moves.insert(d.service.clone(), t);
+        }
         for write in std::mem::take(&mut d.unwritten) {
             if let Some(dropped) = memory.pending.push(write) {
                 d.warnings.push(dropped);

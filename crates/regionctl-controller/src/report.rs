@@ -37,6 +37,8 @@ pub struct DecisionSummary {
     pub unrecorded: Option<String>,
     /// Alerts raised deciding it (the guard holding its steps just before applying them).
     pub alerts: Vec<String>,
+    /// When this pass made a discretionary move for the service (the cooldown's start).
+    pub moved_at: Option<Timestamp>,
 }
 
 /// What a pass did.
