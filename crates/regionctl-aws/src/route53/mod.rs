@@ -174,23 +174,12 @@ impl Route53Client {
     /// Creates a hosted zone (provisioning and tests) and returns its id without the
     /// `/hostedzone/` prefix.
     pub async fn create_hosted_zone(&self, name: &str, caller_reference: &str) -> Result<String> {
-        let (mut calls, mut retries) = (0, 0);
-        let out = self
-            .call(Priority::Write, &mut calls, &mut retries, || async {
-                self.client
-                    .create_hosted_zone()
-                    .name(name)
-                    .caller_reference(caller_reference)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk(SERVICE, "CreateHostedZone", e))
-            })
-            .await?;
-        let id = out
-            .hosted_zone()
-            .map(|z| z.id())
-            .ok_or_else(|| AwsError::missing(SERVICE, "CreateHostedZone", "HostedZone"))?;
-        Ok(id.trim_start_matches("/hostedzone/").to_string())
+        let zone = regionctl_core::policy::ZoneName {
+            name: name.to_string(),
+            vpc: None,
+        };
+        // A public zone: the VPC region is not used.
+        self.create_zone(&zone, "us-east-1", caller_reference).await
     }
 
     /// Lists every record set of a zone (all pages). Returns the records and the number of
