@@ -31,15 +31,29 @@ pub struct Coordinated {
     pub unwritable: Option<StandDown>,
 }
 
-/// Reads the fleet's heartbeats, decides, writes this controller's heartbeat. `previous`
-/// is the last pass's health view (its doubts go into the heartbeat); `own_moves` the
-/// discretionary moves this controller made ([`crate::memory::Memory::own_moves`]).
+/// What a pass of [`coordinate`] reads from and keeps in the controller's memory.
+pub struct Remembered<'a> {
+    /// The last pass's health view (its doubts go into the heartbeat).
+    pub previous: &'a HealthView,
+    /// The discretionary moves this controller made ([`crate::memory::Memory::own_moves`]).
+    pub own_moves: &'a BTreeMap<String, Timestamp>,
+    /// The last heartbeat believed of each controller, this one's included
+    /// ([`crate::memory::Memory::heartbeats`]); updated here.
+    pub heartbeats: &'a mut BTreeMap<String, Heartbeat>,
+}
+
+/// Reads the fleet's heartbeats, decides, writes this controller's heartbeat.
 pub async fn coordinate<W: Journal>(
     ctx: &Context<'_>,
     world: &W,
-    (previous, own_moves): (&HealthView, &BTreeMap<String, Timestamp>),
+    memory: Remembered<'_>,
     now: Timestamp,
 ) -> Coordinated {
+    let Remembered {
+        previous,
+        own_moves,
+        heartbeats: remembered,
+    } = memory;
     let bundle = ctx.bundle;
     let mut failures = Vec::new();
     let bounds = Bounds {
@@ -58,9 +72,11 @@ pub async fn coordinate<W: Journal>(
             (Vec::new(), Vec::new())
         }
     };
+    let fresh = |at: Timestamp| freshness(ctx, now).is_fresh(at);
+    let heartbeats = with_remembered(heartbeats, remembered, fresh);
     let own_previous = heartbeats
         .iter()
-        .find(|h| h.region == ctx.region && freshness(ctx, now).is_fresh(h.at));
+        .find(|h| h.region == ctx.region && fresh(h.at));
     let mut own_last_moves = BTreeMap::new();
     let mut cooldown_unknown = BTreeSet::new();
     for service in &bundle.services {
@@ -109,6 +125,9 @@ pub async fn coordinate<W: Journal>(
         .await
         .err()
         .map(|e| StandDown::JournalUnwritable(e.message()));
+    if unwritable.is_none() {
+        remembered.insert(ctx.region.clone(), fleet.heartbeat.clone());
+    }
     Coordinated {
         fleet,
         heartbeats,
@@ -117,6 +136,35 @@ pub async fn coordinate<W: Journal>(
         rejected,
         unwritable,
     }
+}
+
+/// The heartbeats read, each replaced by the one last believed of its writer when that is
+/// newer; `remembered` keeps the fresh ones for the next pass. Every controller may write
+/// the `HEARTBEAT` partition, so another writer can overwrite a peer's heartbeat with an
+/// item that is rightly not believed (last writer wins): the reader would lose that peer
+/// from its quorum for as long as the forgery lasts and stand down, though the peer's
+/// genuine heartbeats keep arriving between forgeries (simulate seed 1402). A peer seen
+/// once stays counted until its heartbeat is stale, as it would have been unforged.
+fn with_remembered(
+    read: Vec<Heartbeat>,
+    remembered: &mut BTreeMap<String, Heartbeat>,
+    fresh: impl Fn(Timestamp) -> bool,
+) -> Vec<Heartbeat> {
+    let mut by_writer: BTreeMap<String, Heartbeat> =
+        read.into_iter().map(|h| (h.region.clone(), h)).collect();
+    for (writer, kept) in remembered.iter() {
+        if fresh(kept.at) && by_writer.get(writer).is_none_or(|h| h.at < kept.at) {
+            by_writer.insert(writer.clone(), kept.clone());
+        }
+    }
+    remembered.clear();
+    remembered.extend(
+        by_writer
+            .iter()
+            .filter(|(_, h)| fresh(h.at))
+            .map(|(w, h)| (w.clone(), h.clone())),
+    );
+    by_writer.into_values().collect()
 }
 
 /// The last move of `service` when an item under one of its `LASTMOVE#` keys was not
@@ -183,9 +231,10 @@ async fn last_discretionary<W: Journal>(
 
 #[cfg(test)]
 mod tests {
-    use super::not_believed;
+    use super::{not_believed, with_remembered};
     use crate::journal::Heartbeat;
     use regionctl_core::time::Timestamp;
+    use std::collections::BTreeMap;
 
     const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 
@@ -220,5 +269,41 @@ mod tests {
             not_believed(Some(ago(5)), (Some(&carried), own), "content", NOW),
             ago(5)
         );
+    }
+
+    #[test]
+    fn a_peer_heartbeat_overwritten_by_a_forgery_stays_counted_while_fresh() {
+        let fresh = |at: Timestamp| NOW.secs_since(at) < 30;
+        let hb = |region: &str, age| crate::fake::heartbeat(region, "hash", ago(age));
+        let mut remembered = BTreeMap::new();
+        // Pass 1: both peers read.
+        let read = with_remembered(
+            vec![hb("eu-west-1", 5), hb("us-east-1", 5)],
+            &mut remembered,
+            fresh,
+        );
+        assert_eq!(read.len(), 2);
+        // Pass 2: eu-west-1's item is a forgery (not believed, so not read): its last
+        // believed heartbeat stands in; a newer read of us-east-1 replaces the kept one.
+        let read = with_remembered(vec![hb("us-east-1", 1)], &mut remembered, fresh);
+        let ats: Vec<(String, Timestamp)> = read.iter().map(|h| (h.region.clone(), h.at)).collect();
+        assert_eq!(
+            ats,
+            [
+                ("eu-west-1".to_string(), ago(5)),
+                ("us-east-1".to_string(), ago(1))
+            ]
+        );
+        // An older copy in a lagging replica does not replace a newer one seen before.
+        let read = with_remembered(vec![hb("us-east-1", 20)], &mut remembered, fresh);
+        assert!(
+            read.iter()
+                .any(|h| h.region == "us-east-1" && h.at == ago(1))
+        );
+        // Never past its freshness: a kept heartbeat is dropped once stale.
+        let later = |at: Timestamp| NOW.plus_secs(40).secs_since(at) < 30;
+        let read = with_remembered(Vec::new(), &mut remembered, later);
+        assert!(read.is_empty(), "{read:?}");
+        assert!(remembered.is_empty());
     }
 }

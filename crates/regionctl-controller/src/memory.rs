@@ -14,6 +14,7 @@
 //! planned from a fresh read.
 
 use crate::episode::Episodes;
+use crate::journal::{Heartbeat, ObservationDigest};
 use crate::pending::PendingWrites;
 use regionctl_core::health::HealthView;
 use regionctl_core::policy::Bundle;
@@ -39,6 +40,14 @@ pub struct Memory {
     /// `LASTMOVE` item is not believed (a forgery may have overwritten it) and its last
     /// heartbeat was written before the move (`coordinate::not_believed`).
     pub own_moves: BTreeMap<String, Timestamp>,
+    /// This observer's last digest (without relays): its probe verdicts' `since` carry on
+    /// from here, not from the journal's copy, which another writer may have overwritten
+    /// (`observe::gather`).
+    pub own_digest: Option<ObservationDigest>,
+    /// The last heartbeat believed of each controller (this one's: the last it wrote),
+    /// while fresh: a forgery that overwrites a peer's item does not take the peer out of
+    /// the quorum (`coordinate::with_remembered`).
+    pub heartbeats: BTreeMap<String, Heartbeat>,
 }
 
 impl Memory {
@@ -50,6 +59,8 @@ impl Memory {
             pending: PendingWrites::default(),
             episodes: Episodes::default(),
             own_moves: BTreeMap::new(),
+            own_digest: None,
+            heartbeats: BTreeMap::new(),
         }
     }
 }

@@ -69,10 +69,14 @@ pub struct Observed {
 
 /// The observe stage: reads every alarm, probes every (service, region) from here, writes
 /// this observer's digest (relaying its peers') and adds the fresh digests' verdicts.
+///
+/// `own_last` is this observer's previous digest, kept in its memory: its probe verdicts'
+/// `since` carry on from there, and it is replaced with this pass's digest.
 pub async fn gather<W: Alarms + Prober + Journal>(
     ctx: &Context<'_>,
     world: &W,
     freshness: Freshness,
+    own_last: &mut Option<ObservationDigest>,
 ) -> Observed {
     let bundle = ctx.bundle;
     let fresh = |at: Timestamp| freshness.is_fresh(at);
@@ -100,11 +104,18 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     // Its own last digest carries each probe verdict's `since` across passes, but only if
     // fresh: a controller that was down (crashed, cut off) did not watch in between, and
     // an old "ok since" would hide a failure it missed (found by `regionctl simulate`).
-    let own_previous = digests
-        .iter()
-        .find(|d| d.observer == ctx.region && fresh(d.at));
+    // The copy in memory comes first; the journal's only after a restart. A writer that
+    // overwrites this observer's digest in the journal (it can: every controller may write
+    // the `OBS` partition) must not reset what the observer itself saw: a forged "ok since
+    // now" did, every pass, and an evacuation came 282 s late (simulate seed 3369).
+    let own_previous = own_last.as_ref().filter(|d| fresh(d.at)).or_else(|| {
+        digests
+            .iter()
+            .find(|d| d.observer == ctx.region && fresh(d.at))
+    });
     let probes = probe_all(world, bundle, &ctx.region, own_previous, freshness.now).await;
     let mut usable = peer_digests(&digests, &ctx.region, &bundle.hash, &ctx.controllers, fresh);
+    keep_known_pairs(bundle, &mut usable);
     let own = ObservationDigest {
         observer: ctx.region.clone(),
         bundle_hash: bundle.hash.clone(),
@@ -116,10 +127,12 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     if let Err(e) = world.put(&journal::digest_item(&own)).await {
         failures.push(format!("digest not written: {}", e.message()));
     }
-    usable.push(ObservationDigest {
+    let own = ObservationDigest {
         relayed: Vec::new(),
         ..own
-    });
+    };
+    *own_last = Some(own.clone());
+    usable.push(own);
     add_probe_verdicts(bundle, &usable, &mut observations);
     Observed {
         observations,
@@ -241,6 +254,24 @@ pub fn peer_digests(
             relayed: Vec::new(),
         })
         .collect()
+}
+
+/// Drops peers' probe verdicts on (service, region) pairs the bundle does not have. They
+/// would be ignored when read, but they were relayed: a digest padded with thousands of
+/// them under a peer's key (a rogue writer) made every relaying digest too large to write,
+/// so the fleet lost all its peers' evidence and an evacuation came 282 s late (simulate
+/// seeds 379, 1402, 3369, 4899). A relay now carries at most what this bundle can use.
+pub fn keep_known_pairs(bundle: &Bundle, digests: &mut [ObservationDigest]) {
+    for d in digests {
+        d.probes.retain(|p| {
+            bundle.service_index(&p.service).is_some_and(|s| {
+                bundle.services[s]
+                    .regions
+                    .iter()
+                    .any(|r| r.name == p.region)
+            })
+        });
+    }
 }
 
 /// Adds digests' probe verdicts (this observer's and fresh peers') to `observations`.
@@ -409,5 +440,33 @@ mod tests {
         // And a digest without relays is written without the field.
         let json = serde_json::to_string(&d).expect("serializes");
         assert!(!json.contains("relayed"), "{json}");
+    }
+
+    #[test]
+    fn relays_carry_only_the_pairs_the_bundle_has() {
+        let bundle = crate::fake::example();
+        let mut padded = digest("us-east-1", 1, true, Vec::new());
+        padded.probes.extend((0..1000).map(|i| ProbeRecord {
+            service: format!("rogue-service-{i}"),
+            region: "us-east-1".into(),
+            ok: false,
+            since: Timestamp::from_secs(NOW),
+            role: SignalRole::Failure,
+        }));
+        padded.probes.push(ProbeRecord {
+            service: "content".into(),
+            region: "mars-north-1".into(),
+            ok: false,
+            since: Timestamp::from_secs(NOW),
+            role: SignalRole::Failure,
+        });
+        let mut digests = vec![padded];
+        keep_known_pairs(&bundle, &mut digests);
+        let kept: Vec<(&str, &str)> = digests[0]
+            .probes
+            .iter()
+            .map(|p| (p.service.as_str(), p.region.as_str()))
+            .collect();
+        assert_eq!(kept, [("content", "eu-central-1")]);
     }
 }

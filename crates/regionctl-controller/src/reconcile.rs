@@ -88,7 +88,17 @@ pub async fn reconcile_once<W: World>(
         let retried = memory.pending.retry(world).await;
         (
             retried,
-            coordinate::coordinate(ctx, world, (&memory.health, &memory.own_moves), now).await,
+            coordinate::coordinate(
+                ctx,
+                world,
+                coordinate::Remembered {
+                    previous: &memory.health,
+                    own_moves: &memory.own_moves,
+                    heartbeats: &mut memory.heartbeats,
+                },
+                now,
+            )
+            .await,
         )
     };
     let (retried, coordinated) = coordinating.instrument(Phase::Coordinate.span()).await;
@@ -111,7 +121,7 @@ pub async fn reconcile_once<W: World>(
     report.stand_down = verdict.quorum.stand_down();
 
     // 2. Observe.
-    let observed = observe::gather(ctx, world, freshness)
+    let observed = observe::gather(ctx, world, freshness, &mut memory.own_digest)
         .instrument(Phase::Observe.span())
         .await;
     report.alarm_read_failures = observed.alarm_read_failures;

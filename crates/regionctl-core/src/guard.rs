@@ -213,11 +213,9 @@ impl<'a> CellRules<'a> {
     /// Exempt from rule 2: a degraded region held during a capacity wait, or the part a
     /// partial shift leaves behind.
     fn exempt(&self, r: usize) -> bool {
-        self.exemptions.iter().any(|e| match e {
-            Exemption::CapacityWait { r: x, until } => *x == r && self.inputs.now < *until,
-            Exemption::Partial { r: x } => *x == r,
-            _ => false,
-        })
+        self.exemptions
+            .iter()
+            .any(|e| e.keeps_weight_on(r, self.inputs.now))
     }
 
     /// Checks cell `c` at weights `row` against rules 1–3 (pushing what it breaks); false
@@ -399,13 +397,7 @@ pub fn check_answered(
     let health = &inputs.health.services[s];
     let nr = service.regions.len();
     let drained = drained_slots(inputs, s);
-    let exempt = |r: usize| {
-        exemptions.iter().any(|e| match e {
-            Exemption::CapacityWait { r: x, until } => *x == r && inputs.now < *until,
-            Exemption::Partial { r: x } => *x == r,
-            _ => false,
-        })
-    };
+    let exempt = |r: usize| exemptions.iter().any(|e| e.keeps_weight_on(r, inputs.now));
     let mut violations = Vec::new();
     let mut weights = vec![0u32; nr];
     let mut on = vec![true; nr];

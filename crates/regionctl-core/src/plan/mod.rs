@@ -124,6 +124,28 @@ pub enum Exemption {
         /// Local region index.
         r: usize,
     },
+    /// Local region `r` shows failure evidence younger than `fail_after_secs` and this
+    /// controller has no earlier verdict for it (it just started or reloaded): it keeps
+    /// the traffic it has, gains none, until the failure is confirmed or clears. A
+    /// controller that watched it healthy would keep it too (simulate seed 2676).
+    Unconfirmed {
+        /// Local region index.
+        r: usize,
+    },
+}
+
+impl Exemption {
+    /// True when this exemption lets local region `r` keep weight while not eligible at
+    /// `now` (the guard's rules 3 and 5).
+    pub fn keeps_weight_on(&self, r: usize, now: Timestamp) -> bool {
+        match self {
+            Exemption::CapacityWait { r: x, until } => *x == r && now < *until,
+            Exemption::Partial { r: x } | Exemption::Unconfirmed { r: x } => *x == r,
+            Exemption::FailStatic | Exemption::BackupRestore | Exemption::OverrideDrain { .. } => {
+                false
+            }
+        }
+    }
 }
 
 /// One step.

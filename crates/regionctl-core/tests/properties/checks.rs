@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use regionctl_core::health::Verdict;
-use regionctl_core::plan::{self, Action, AlertKind, Exemption, ShiftPurpose};
+use regionctl_core::plan::{self, Action, AlertKind, ShiftPurpose};
 use regionctl_core::{switch, traffic};
 
 use crate::world::*;
@@ -51,12 +51,8 @@ pub(crate) fn check_safe(w: &World) -> Result<(), TestCaseError> {
                     && p.alerts
                         .iter()
                         .any(|a| a.kind == AlertKind::HoldMinHealthyRegions);
-                let exempt = min_healthy_hold
-                    || sp.exemptions.iter().any(|e| match e {
-                        Exemption::CapacityWait { r: x, until } => *x == r && NOW < *until,
-                        Exemption::Partial { r: x } => *x == r,
-                        _ => false,
-                    });
+                let exempt =
+                    min_healthy_hold || sp.exemptions.iter().any(|e| e.keeps_weight_on(r, NOW));
                 prop_assert!(
                     exempt,
                     "cell {}: weight {} on {:?} region {} without an exemption; exemptions {:?}, alerts {:?}\n{}",
@@ -83,12 +79,7 @@ pub(crate) fn check_safe(w: &World) -> Result<(), TestCaseError> {
                         continue;
                     }
                     let hold = sp.target_weights == current && !p.alerts.is_empty();
-                    let exempt = hold
-                        || sp.exemptions.iter().any(|e| match e {
-                            Exemption::CapacityWait { r: x, until } => *x == r && NOW < *until,
-                            Exemption::Partial { r: x } => *x == r,
-                            _ => false,
-                        });
+                    let exempt = hold || sp.exemptions.iter().any(|e| e.keeps_weight_on(r, NOW));
                     prop_assert!(
                         exempt,
                         "cell {}: Route 53 would answer {:?} region {} (weights {:?}, switches {:?})\n{}",

@@ -119,6 +119,20 @@ impl<'a> Context<'a> {
         self.entry(c, r).verdict == Verdict::Healthy && !self.drained[(c, r)]
     }
 
+    /// True when (cell, local region) carries traffic and is `unknown` only because its
+    /// failure evidence is younger than `fail_after_secs`: a controller with no earlier
+    /// verdict (started or reloaded during a young failure) cannot tell it from a region
+    /// it had watched healthy, so it neither drains nor feeds it until the evidence
+    /// confirms or clears (at most `fail_after_secs`). Without this a restarted
+    /// controller evacuated on seconds of evidence (simulate seeds 944, 2676 and others).
+    fn unconfirmed(&self, c: usize, r: usize) -> bool {
+        let entry = self.entry(c, r);
+        entry.verdict == Verdict::Unknown
+            && entry.pending.is_some_and(|(v, _)| v.is_unhealthy())
+            && self.current[(c, r)] > 0
+            && !self.drained[(c, r)]
+    }
+
     /// Running tasks in local region `r` (0 when unknown).
     fn running(&self, r: usize) -> u32 {
         self.live
@@ -205,6 +219,16 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         .extend(settled.exemptions.iter().copied());
     out.alerts.extend(settled.alert.iter().cloned());
     out.plan.exemptions.extend(partial::drain_exemptions(&cx));
+    for exemption in weights::unconfirmed_exemptions(&cx) {
+        if let Exemption::Unconfirmed { r } = exemption {
+            out.plan.notes.push(format!(
+                "{}: failure evidence younger than fail_after_secs and no earlier verdict \
+                 (controller started or reloaded): keeps its traffic until confirmed",
+                cx.service.regions[r].name
+            ));
+        }
+        out.plan.exemptions.push(exemption);
+    }
 
     // 4. Guard the resulting state before it becomes steps.
     if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.plan.exemptions) {

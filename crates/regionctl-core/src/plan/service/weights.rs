@@ -7,7 +7,7 @@ use super::shares::cell_shares;
 use super::{Context, SHARE_EPSILON};
 use crate::grid::Grid;
 use crate::health::Verdict;
-use crate::plan::{Alert, AlertKind};
+use crate::plan::{Alert, AlertKind, Exemption};
 use crate::policy::Service;
 
 /// Desired weights per (cell, region), before capacity has its say.
@@ -36,6 +36,16 @@ struct CellPlan {
     blocked: Vec<usize>,
 }
 
+/// What one cell's regions may do, per local region.
+#[derive(Clone, Copy)]
+struct CellRegions<'a> {
+    /// May carry traffic (healthy, not drained).
+    eligible: &'a [bool],
+    /// Keeps the traffic it has and gains none: its failure is not confirmed yet
+    /// (`Context::unconfirmed`).
+    kept: &'a [bool],
+}
+
 /// One cell's weight rows, written in place so the scratch row is reused across cells.
 struct CellRows<'a> {
     /// Scratch: the full target of the active tier.
@@ -57,18 +67,24 @@ pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
     let mut held = vec![false; cx.nc];
     let mut blocked: Vec<usize> = Vec::new();
     let mut eligible = vec![false; nr];
+    let mut kept = vec![false; nr];
     let mut full = vec![0u8; nr];
     for (c, cell_held) in held.iter_mut().enumerate() {
         let cur = cx.current.row(c);
-        for (r, e) in eligible.iter_mut().enumerate() {
-            *e = cx.eligible(c, r);
+        for r in 0..nr {
+            eligible[r] = cx.eligible(c, r);
+            kept[r] = cx.unconfirmed(c, r);
         }
         let rows = CellRows {
             full: &mut full,
             evacuated: evacuated.row_mut(c),
             target: target.row_mut(c),
         };
-        let plan = plan_cell(cx.service, c, cur, &eligible, &gate, rows);
+        let regions = CellRegions {
+            eligible: &eligible,
+            kept: &kept,
+        };
+        let plan = plan_cell(cx.service, c, cur, regions, &gate, rows);
         #[cfg(feature = "planted-bugs")]
         if crate::planted::active(crate::planted::Bug::ZeroServing)
             && eligible.iter().filter(|e| **e).count() <= 1
@@ -99,10 +115,11 @@ fn plan_cell(
     service: &Service,
     c: usize,
     cur: &[u8],
-    eligible: &[bool],
+    regions: CellRegions<'_>,
     gate: &FailbackGate,
     rows: CellRows<'_>,
 ) -> CellPlan {
+    let CellRegions { eligible, kept } = regions;
     let CellRows {
         full,
         evacuated,
@@ -129,16 +146,24 @@ fn plan_cell(
             blocked: Vec::new(),
         };
     }
-    // Evacuation: ineligible regions go to 0; if nothing eligible is left serving, the
-    // first tier with an eligible region takes over.
+    // Evacuation: ineligible regions go to 0 (unconfirmed ones keep theirs); if nothing
+    // eligible is left serving, the first tier with an eligible region takes over.
     for r in 0..nr {
-        evacuated[r] = if eligible[r] { cur[r] } else { 0 };
+        evacuated[r] = if eligible[r] || kept[r] { cur[r] } else { 0 };
     }
     if evacuated.iter().all(|w| *w == 0) {
         evacuated.copy_from_slice(full);
     }
     target.copy_from_slice(evacuated);
     if evacuated == &full[..] {
+        return CellPlan {
+            held: false,
+            blocked: Vec::new(),
+        };
+    }
+    // A region whose failure is unconfirmed is not failed back from either: moving
+    // towards the full target would drain it as a discretionary step.
+    if kept.iter().any(|k| *k) {
         return CellPlan {
             held: false,
             blocked: Vec::new(),
@@ -181,6 +206,15 @@ fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], w: &mut [u
             service.regions[r].weight
         };
     }
+}
+
+/// Regions kept in some cell because their failure is not confirmed yet: the guard lets
+/// them keep their traffic.
+pub(super) fn unconfirmed_exemptions(cx: &Context<'_>) -> Vec<Exemption> {
+    (0..cx.nr)
+        .filter(|r| (0..cx.nc).any(|c| cx.unconfirmed(c, *r)))
+        .map(|r| Exemption::Unconfirmed { r })
+        .collect()
 }
 
 /// Fail static: cells with no healthy region hold their last good state; an alert when a

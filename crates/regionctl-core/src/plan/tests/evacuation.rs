@@ -135,6 +135,76 @@ fn all_regions_down_holds_and_alerts() {
     );
 }
 
+/// A controller that started during a young failure (its view has no earlier verdict, so
+/// the region is `unknown` with the failure pending) neither drains nor feeds that region:
+/// its peers, which watched it healthy, keep its traffic until `fail_after_secs` (simulate
+/// seed 2676). A confirmed failure next to it is still evacuated.
+#[test]
+fn an_unconfirmed_failure_keeps_its_traffic() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let unconfirmed = |h: &mut HealthView, s: usize, r: usize| {
+        for c in 0..h.services[s].entries.shape().0 {
+            let entry = &mut h.services[s].entries[(c, r)];
+            entry.verdict = Verdict::Unknown;
+            entry.since = Timestamp::EPOCH;
+            entry.pending = Some((Verdict::Down, ago(30)));
+        }
+    };
+    // playback: us-east-1's failure is 30 s old: nothing moves.
+    let x = Svc::new(&b, "playback");
+    let ue = x.r("us-east-1");
+    let mut h = view(&b, NOW, |_, _, _| None);
+    unconfirmed(&mut h, x.s, ue);
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert!(x.shifts(&p).is_empty(), "{:#?}", p.steps);
+    assert_eq!(
+        x.sp(&p).target_weights,
+        live.services[x.s].weights.map(|w| w.unwrap())
+    );
+    assert!(
+        x.sp(&p)
+            .exemptions
+            .contains(&Exemption::Unconfirmed { r: ue })
+    );
+    // content: eu-west-1 is down, us-east-1 unconfirmed. eu-west-1 is evacuated to
+    // eu-central-1; us-east-1 keeps exactly its weight and gains nothing.
+    let x = Svc::new(&b, "content");
+    let (ue, ew) = (x.r("us-east-1"), x.r("eu-west-1"));
+    let mut h = view(&b, NOW, |s, r, _| {
+        (s == "content" && r == "eu-west-1").then_some(Verdict::Down)
+    });
+    unconfirmed(&mut h, x.s, ue);
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    let cur = &live.services[x.s].weights;
+    for c in 0..x.svc().cells.len() {
+        let tgt = x.sp(&p).target_weights.row(c);
+        assert_eq!(tgt[ew], 0, "cell {c}: the down region is evacuated");
+        assert_eq!(
+            tgt[ue],
+            cur[(c, ue)].unwrap(),
+            "cell {c}: unconfirmed keeps its weight"
+        );
+        assert!(tgt.iter().any(|w| *w > 0));
+    }
+    // Once the failure is confirmed (or was never seen healthy and carries no traffic),
+    // it is evacuated as before.
+    let mut h = view(&b, NOW, |s, r, _| {
+        (s == "content" && r == "us-east-1").then_some(Verdict::Down)
+    });
+    unconfirmed(&mut h, x.s, ew);
+    let mut drained = live.clone();
+    for c in 0..x.svc().cells.len() {
+        drained.services[x.s].weights[(c, ew)] = Some(0);
+    }
+    let p = run(&b, &h, &drained, &Controls::default(), NOW);
+    for c in 0..x.svc().cells.len() {
+        let tgt = x.sp(&p).target_weights.row(c);
+        assert_eq!(tgt[ue], 0, "cell {c}: confirmed failure evacuated");
+        assert_eq!(tgt[ew], 0, "cell {c}: an unconfirmed region gains nothing");
+    }
+}
+
 #[test]
 fn unknown_regions_receive_no_traffic() {
     let b = example();
