@@ -72,7 +72,9 @@ pub async fn coordinate<W: Journal>(
             (Vec::new(), Vec::new())
         }
     };
-    let fresh = |at: Timestamp| freshness(ctx, now).is_fresh(at);
+    // A kept heartbeat dated after now (this clock went back) is not fresh: admission
+    // would not believe it either.
+    let fresh = |at: Timestamp| at <= now && freshness(ctx, now).is_fresh(at);
     let heartbeats = with_remembered(heartbeats, remembered, fresh);
     let own_previous = heartbeats
         .iter()
@@ -94,6 +96,11 @@ pub async fn coordinate<W: Journal>(
             }
             other => other,
         };
+        // This controller's own moves count too: one whose `LASTMOVE` write failed is
+        // then still carried in its heartbeat, so a peer that leads next keeps the
+        // cooldown (simulate seed 5545: the journal refused eu-west-1's last move, and
+        // eu-central-1, leading again after a clock skew, took the next stage 113 s later).
+        let last = last.map(|t| t.max(own_moves.get(&service.name).copied()));
         match last {
             Ok(Some(t)) => {
                 own_last_moves.insert(service.name.clone(), t);
@@ -109,6 +116,7 @@ pub async fn coordinate<W: Journal>(
             }
         }
     }
+    let doubted = doubted(&rejected, &ctx.controllers);
     let fleet = fleet::assess(&FleetInput {
         me: &ctx.region,
         controllers: &ctx.controllers,
@@ -116,6 +124,7 @@ pub async fn coordinate<W: Journal>(
         heartbeats: &heartbeats,
         own_last_moves,
         not_healthy: fleet::not_healthy(bundle, previous),
+        doubted,
         now,
         tick_secs: ctx.tick_secs(),
         ttl_secs: ctx.heartbeat_ttl_secs,
@@ -136,6 +145,17 @@ pub async fn coordinate<W: Journal>(
         rejected,
         unwritable,
     }
+}
+
+/// The fleet controllers under whose heartbeat key an item was not believed this pass.
+fn doubted(rejected: &[Rejected], controllers: &[String]) -> Vec<String> {
+    rejected
+        .iter()
+        .filter(|r| r.kind == "heartbeat")
+        .filter_map(|r| r.key.strip_prefix("HEARTBEAT / "))
+        .filter(|writer| controllers.iter().any(|c| c == writer))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The heartbeats read, each replaced by the one last believed of its writer when that is

@@ -97,12 +97,29 @@ pub struct FleetInput<'a> {
     /// `service/region` pairs the last pass's health view did not find healthy
     /// ([`not_healthy`]).
     pub not_healthy: Vec<String>,
+    /// Fleet controllers whose heartbeat item was not believed this pass (malformed, wrong
+    /// writer, from the future). A forgery may have overwritten a live peer's heartbeat
+    /// (last writer wins), so such a peer may be acting and leading: this controller does
+    /// not lead while one of them comes before it in fleet order. A forgery can delay a
+    /// failback, never make two leaders (simulate seed 7153).
+    pub doubted: Vec<String>,
     /// Now.
     pub now: Timestamp,
     /// The controller tick.
     pub tick_secs: u64,
     /// The heartbeat TTL.
     pub ttl_secs: u64,
+}
+
+/// True when a controller before `me` in fleet order is `doubted`.
+fn doubted_before(me: &str, controllers: &[String], doubted: &[String]) -> bool {
+    let mine = controllers.iter().position(|c| c == me);
+    doubted.iter().any(|d| {
+        controllers
+            .iter()
+            .position(|c| c == d)
+            .is_some_and(|p| mine.is_some_and(|m| p < m))
+    })
 }
 
 /// Whether enough of the fleet is fresh on this policy hash.
@@ -166,6 +183,7 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
         seen_acting,
         first,
     } = leader::fleet_view(me, input.controllers, hash, input.heartbeats, fresh);
+    let first = first && !doubted_before(me, input.controllers, &input.doubted);
     // Being first must have held for a while (see `Heartbeat::first_since`). The start is
     // carried in this controller's own last heartbeat, if still fresh.
     let lead_after = lead_after_secs(input.ttl_secs, input.tick_secs);

@@ -67,6 +67,26 @@ impl Context<'_> {
     }
 }
 
+/// Stage 1: retries the journal writes earlier passes could not make, then coordinates
+/// with what the controller remembers; returns the retry failures and the verdict.
+async fn coordinate_stage<W: World>(
+    ctx: &Context<'_>,
+    world: &W,
+    memory: &mut Memory,
+    now: Timestamp,
+) -> (Vec<String>, Coordinated) {
+    let retried = memory.pending.retry(world).await;
+    let remembered = coordinate::Remembered {
+        previous: &memory.health,
+        own_moves: &memory.own_moves,
+        heartbeats: &mut memory.heartbeats,
+    };
+    (
+        retried,
+        coordinate::coordinate(ctx, world, remembered, now).await,
+    )
+}
+
 /// Runs one pass. `memory` is what the last pass left (see [`Memory`]: its health view and
 /// its copies of the Route 53 zones); this pass updates it for the next.
 pub async fn reconcile_once<W: World>(
@@ -84,24 +104,9 @@ pub async fn reconcile_once<W: World>(
 
     // 1. Coordinate, after writing what earlier passes did but could not record (so the
     // last moves read below include them).
-    let coordinating = async {
-        let retried = memory.pending.retry(world).await;
-        (
-            retried,
-            coordinate::coordinate(
-                ctx,
-                world,
-                coordinate::Remembered {
-                    previous: &memory.health,
-                    own_moves: &memory.own_moves,
-                    heartbeats: &mut memory.heartbeats,
-                },
-                now,
-            )
-            .await,
-        )
-    };
-    let (retried, coordinated) = coordinating.instrument(Phase::Coordinate.span()).await;
+    let (retried, coordinated) = coordinate_stage(ctx, world, memory, now)
+        .instrument(Phase::Coordinate.span())
+        .await;
     report.read_failures.extend(retried);
     let Coordinated {
         fleet: mut verdict,

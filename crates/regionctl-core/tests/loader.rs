@@ -635,9 +635,10 @@ fn check_warns_when_only_probes_can_evacuate_and_no_signal_says_users_are_served
             .any(|w| w.field == "spec.health.probes" && w.message.contains("partition"))
     };
     assert!(warned(&beta_with_probes("failure", "")));
-    // A failure alarm is other evidence that can evacuate: no warning.
+    // A failure alarm does not tell a partition from an outage either (a partition leaves
+    // it quiet): still a warning.
     let alarm = "      - name: \"beta-{region}-5xx\"\n";
-    assert!(!warned(&beta_with_probes("failure", alarm)));
+    assert!(warned(&beta_with_probes("failure", alarm)));
     let served = "      - name: \"beta-{region}-requests\"\n        role: served\n";
     assert!(!warned(&beta_with_probes("failure", served)));
     // Critical and shadow probes are deliberate: no warning.

@@ -84,6 +84,10 @@ fn every_shipped_scenario_passes_on_sim() {
         "route53-outage",
         "staged-failback",
         "policy-rollout",
+        "isolated-region-users-served",
+        "isolated-region-black-hole",
+        "manual-override",
+        "paused-then-approved",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -147,6 +151,47 @@ fn an_impossible_deadline_fails_with_an_explanation() {
     assert!(
         text.contains("NOT MET") && text.contains("game-day FAILED"),
         "{text}"
+    );
+}
+
+/// Operator actions (issue 19): each mistake is named at its entry and field.
+#[test]
+fn bad_operator_actions_get_located_errors() {
+    let expect_error = |name: &str, edits: &[(&str, &str)], wanted: &str| {
+        let path = edited(name, edits);
+        let errors = engine::prepare(&path).expect_err(wanted);
+        assert!(
+            errors.iter().any(|e| e.to_string().contains(wanted)),
+            "wanted `{wanted}` in {errors:?}"
+        );
+    };
+    expect_error(
+        "manual-override",
+        &[("    action: drain\n", "")],
+        "timeline[0].action: `override` needs `action: drain | restore`",
+    );
+    expect_error(
+        "manual-override",
+        &[("    duration: 60m\n", "    duration: 25h\n")],
+        "timeline[0].duration: `duration` of an override is more than 0 and at most 24h",
+    );
+    expect_error(
+        "paused-then-approved",
+        &[("    where: {services: [catalog]}\n", "")],
+        "timeline[4].where.services: `approve` names exactly one service",
+    );
+    expect_error(
+        "paused-then-approved",
+        &[("    what: resume\n", "    what: resume\n    duration: 5m\n")],
+        "timeline[3].duration: `duration` is for `override` only",
+    );
+    expect_error(
+        "paused-then-approved",
+        &[(
+            "faults: [euc1-endpoints, euc1-alarms]",
+            "faults: [euc1-endpoints, pause]",
+        )],
+        "no earlier fault has id `pause` (an operator's action is not a fault",
     );
 }
 

@@ -5,7 +5,7 @@
 //! replayed.
 
 use regionctl_sim::engine::{self, Options};
-use regionctl_sim::invariants::INVARIANTS;
+use regionctl_sim::invariants::{INVARIANTS, USERS_SERVED};
 use regionctl_sim::simulate::{self, Config, SeedResult};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,12 +13,25 @@ use std::path::{Path, PathBuf};
 /// The seeds CI runs (a fixed range: a red run is a regression, never bad luck).
 const CI_SEEDS: u64 = 200;
 
+/// Seeds of the policies with `served` signals that CI runs (isolations with and without
+/// an outage; `users-served`).
+const SERVED_SEEDS: u64 = 40;
+
 fn policies() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies")
 }
 
+/// The example policies with a `served` signal on every service (issue 21).
+fn served_policies() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../chaos/policies-served")
+}
+
 fn config(seeds: u64) -> (Config, regionctl_core::policy::Bundle) {
-    let bundle = simulate::load_bundle(&policies()).expect("example policies load");
+    config_of(&policies(), seeds)
+}
+
+fn config_of(policies: &Path, seeds: u64) -> (Config, regionctl_core::policy::Bundle) {
+    let bundle = simulate::load_bundle(policies).expect("policies load");
     let controllers = bundle
         .controller
         .as_ref()
@@ -27,7 +40,7 @@ fn config(seeds: u64) -> (Config, regionctl_core::policy::Bundle) {
         .clone();
     (
         Config {
-            policies: policies(),
+            policies: policies.to_path_buf(),
             controllers,
             from: 0,
             seeds,
@@ -117,9 +130,11 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
     let (cfg, bundle) = config(CI_SEEDS);
     let totals = simulate::run_all(&cfg, &bundle, &mut |_| {}).expect("simulate");
     assert_eq!(totals.seeds, CI_SEEDS);
-    for (name, _) in INVARIANTS {
+    // `users-served` needs `served` signals, which the example policies do not have: the
+    // served-policies test checks it.
+    for (name, _) in INVARIANTS.iter().filter(|(n, _)| *n != USERS_SERVED) {
         assert!(
-            totals.invariants.checks.get(name).copied().unwrap_or(0) > 0,
+            totals.invariants.checks.get(*name).copied().unwrap_or(0) > 0,
             "invariant {name} was never checked in seeds 0..{CI_SEEDS}: {:?}",
             totals.invariants.checks
         );
@@ -207,6 +222,45 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
     );
 }
 
+#[test]
+fn the_served_policies_seed_range_keeps_partitioned_users_served() {
+    let (cfg, bundle) = config_of(&served_policies(), SERVED_SEEDS);
+    let totals = simulate::run_all(&cfg, &bundle, &mut |_| {}).expect("simulate");
+    for kind in ["isolation", "isolation-with-outage"] {
+        assert!(
+            totals.faults.get(kind).copied().unwrap_or(0) > 0,
+            "fault {kind} never injected: {:?}",
+            totals.faults
+        );
+    }
+    assert!(
+        totals
+            .invariants
+            .checks
+            .get(USERS_SERVED)
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "users-served never checked: {:?}",
+        totals.invariants.checks
+    );
+    let violations: Vec<String> = totals
+        .failures
+        .iter()
+        .flat_map(|r| {
+            r.invariants
+                .violations
+                .iter()
+                .map(move |v| format!("seed {} {} at {}s: {}", r.seed, v.invariant, v.t, v.detail))
+        })
+        .collect();
+    assert!(
+        violations.is_empty(),
+        "chaos/policies-served, seeds 0..{SERVED_SEEDS}:\n{}",
+        violations.join("\n")
+    );
+}
+
 /// Seeds of `tests/fixed-findings.txt`: found by long runs outside the CI range, since fixed.
 fn fixed_findings() -> Vec<(u64, String)> {
     include_str!("fixed-findings.txt")
@@ -266,8 +320,13 @@ mod planted {
 
     /// Searches `seeds` for `bug` until `invariant` is violated; replays the first hit.
     fn finds_in(bug: Bug, invariant: &str, seeds: std::ops::Range<u64>) {
+        finds_with(&policies(), bug, invariant, seeds);
+    }
+
+    /// [`finds_in`] over the policies in `dir`.
+    fn finds_with(dir: &Path, bug: Bug, invariant: &str, seeds: std::ops::Range<u64>) {
         let max_seeds = seeds.end;
-        let (cfg, bundle) = config(1);
+        let (cfg, bundle) = config_of(dir, 1);
         planted::select(bug);
         let hit = seeds.clone().find_map(|seed| {
             let r = simulate::run_seed(&cfg, &bundle, seed).expect("seed");
@@ -404,6 +463,16 @@ mod planted {
             Bug::MinorityApplies,
             regionctl_sim::invariants::QUORUM_ONLY,
             60,
+        );
+    }
+
+    #[test]
+    fn a_health_evaluation_that_ignores_the_served_veto_is_found() {
+        finds_with(
+            &served_policies(),
+            Bug::IgnoreServedVeto,
+            regionctl_sim::invariants::USERS_SERVED,
+            0..60,
         );
     }
 }

@@ -54,6 +54,9 @@ fn not_injectable(what: What, state: Option<ScenarioAlarmState>) -> Option<&'sta
         | What::PolicyRollout
         | What::JournalWriteFail
         | What::RogueWriter => "cannot be injected on a real account (run it on --target sim)",
+        What::Pause | What::Resume | What::Override | What::Approve => {
+            "operator actions in the timeline run on --target sim only; on a real account, run `regionctl pause`, `resume`, `override` or `approve` yourself"
+        }
     })
 }
 

@@ -48,6 +48,7 @@ fn assess_as(me: &str, bundle: &Bundle, heartbeats: &[Heartbeat]) -> FleetVerdic
         heartbeats,
         own_last_moves: BTreeMap::new(),
         not_healthy: vec!["catalog/eu-west-1".into()],
+        doubted: Vec::new(),
         now: at(0),
         tick_secs: TICK,
         ttl_secs: TTL,
@@ -210,6 +211,39 @@ fn the_first_since_carries_over_from_an_acting_heartbeat_only() {
     );
     assert_eq!(v.heartbeat.first_since, None);
     assert!(!v.leader);
+}
+
+/// Seed 7153: eu-central-1's heartbeat is overwritten by a malformed forgery in
+/// eu-west-1's replica; eu-west-1, seeing no one before it, would lead beside it.
+#[test]
+fn a_doubted_earlier_controller_keeps_this_one_from_leading() {
+    let b = example();
+    let controllers = fleet();
+    let mut own = acting(&b, "eu-west-1", 10);
+    own.first_since = Some(at(300));
+    let heartbeats = [own, acting(&b, "us-east-1", 5)];
+    let input = |doubted: Vec<String>| FleetInput {
+        me: "eu-west-1",
+        controllers: &controllers,
+        bundle: &b,
+        heartbeats: &heartbeats,
+        own_last_moves: BTreeMap::new(),
+        not_healthy: Vec::new(),
+        doubted,
+        now: at(0),
+        tick_secs: TICK,
+        ttl_secs: TTL,
+    };
+    assert!(assess(&input(Vec::new())).leader, "first for 300 s: leads");
+    let v = assess(&input(vec!["eu-central-1".into()]));
+    assert!(
+        !v.leader,
+        "an earlier controller's heartbeat was not believed"
+    );
+    assert_eq!(v.heartbeat.first_since, None);
+    assert_eq!(v.quorum.stand_down(), None, "the quorum is not touched");
+    // A doubted controller after this one changes nothing.
+    assert!(assess(&input(vec!["us-east-1".into()])).leader);
 }
 
 #[test]

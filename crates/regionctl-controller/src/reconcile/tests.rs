@@ -289,6 +289,25 @@ fn an_outcome_the_journal_refused_is_written_by_a_later_pass() {
     assert!(memory.pending.is_empty());
 }
 
+/// A move whose `LASTMOVE` write the journal refused is still gossiped in the mover's
+/// heartbeat, so a peer that leads next keeps the cooldown (simulate seed 5545).
+#[test]
+fn a_move_the_journal_did_not_record_is_carried_in_the_heartbeat() {
+    let b = example();
+    let world = world(&b);
+    peer(&world, &b, "eu-central-1");
+    let mut memory = Memory::unknown(&b);
+    let moved = ago(60);
+    memory.own_moves.insert("content".into(), moved);
+    world.fail_writes_of("LASTMOVE#");
+    pass(&b, &world, &mut memory);
+    assert_eq!(
+        own_heartbeat(&world).last_moves.get("content"),
+        Some(&moved),
+        "the heartbeat must carry the unrecorded move"
+    );
+}
+
 #[test]
 fn a_last_move_not_yet_recorded_leaves_the_cooldown_unknown_until_it_is() {
     let b = example();

@@ -109,7 +109,10 @@ pub(super) fn inject(
             (Active::WriteFail(region), text)
         }
         What::RogueWriter => rogue(&mut w, fault, region, fleet, label),
-        What::Recover => return None,
+        // Not faults: `recover` lifts them, an operator's actions are done by `operator`.
+        What::Recover | What::Pause | What::Resume | What::Override | What::Approve => {
+            return None;
+        }
     })
 }
 

@@ -107,16 +107,33 @@ impl Meter {
 }
 
 /// The natural state of every bound alarm: OK, or INSUFFICIENT_DATA once its region has
-/// served no traffic for a while (an idle region's metrics have no data).
+/// served no traffic for a while (an idle region's metrics have no data). A `served` alarm
+/// (a traffic signal: OK while the region serves its users) goes to ALARM while its
+/// service's endpoints there fail: users' requests no longer arrive, whatever the probes
+/// between regions say (ADR 0015).
 #[derive(Default)]
 pub(super) struct IdleAlarms {
     /// (region, alarm name) → the (service, local region) slots that bind it.
     pub(super) owners: BTreeMap<(String, String), Vec<(usize, usize)>>,
+    /// `served` alarms: (region, alarm name) → the service whose users they count.
+    pub(super) served: BTreeMap<(String, String), String>,
+    /// Per alarm of `owners`, in its order: the service, for a `served` alarm.
+    pub(super) served_of: Vec<Option<String>>,
     /// The natural state last given to each alarm of `owners`, in its order.
     pub(super) last: Vec<Option<AlarmState>>,
 }
 
 impl IdleAlarms {
+    /// Called once every alarm is seeded: aligns the per-alarm vectors with `owners`.
+    pub(super) fn seeded(&mut self) {
+        self.last = vec![None; self.owners.len()];
+        self.served_of = self
+            .owners
+            .keys()
+            .map(|key| self.served.get(key).cloned())
+            .collect();
+    }
+
     /// Gives every alarm whose natural state changed its new one.
     pub(super) fn update(
         &mut self,
@@ -125,11 +142,17 @@ impl IdleAlarms {
         now: Timestamp,
     ) {
         let idle_after = w.knobs.alarm_idle_after_secs;
-        for (((region, name), owners), last) in self.owners.iter().zip(&mut self.last) {
+        let alarms = self.owners.iter().zip(&self.served_of).zip(&mut self.last);
+        for ((((region, name), owners), served_of), last) in alarms {
             let idle = owners.iter().all(|(si, r)| {
                 idle_since[*si][*r].is_some_and(|since| now.elapsed_at_least(since, idle_after))
             });
-            let natural = if idle {
+            let unserved = served_of
+                .as_ref()
+                .is_some_and(|service| w.faults.endpoint_failing(region, service, now));
+            let natural = if unserved {
+                AlarmState::Alarm
+            } else if idle {
                 AlarmState::InsufficientData
             } else {
                 AlarmState::Ok

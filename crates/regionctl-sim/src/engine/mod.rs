@@ -29,6 +29,7 @@ mod effects;
 mod faults;
 mod fleet;
 mod meter;
+mod operator;
 mod rogue;
 mod setup;
 mod sim;

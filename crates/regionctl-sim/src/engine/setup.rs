@@ -11,6 +11,7 @@ use crate::world::{CellWeights, World};
 use regionctl_controller::ports::WeightedRecord;
 use regionctl_core::health::AlarmState;
 use regionctl_core::live::{AlbState, steady_desired};
+use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::switch;
 use regionctl_core::time::Timestamp;
@@ -45,7 +46,7 @@ pub(super) fn seed(world: &mut World, bundle: &Bundle, start: Timestamp, samples
             samples,
         ));
     }
-    seeded.idle_alarms.last = vec![None; seeded.idle_alarms.owners.len()];
+    seeded.idle_alarms.seeded();
     seeded
 }
 
@@ -93,6 +94,11 @@ fn seed_alarms(
             AlarmState::Ok
         };
         world.seed_alarm(region, &b.name, state, long_ago);
+        if b.role == SignalRole::Served {
+            idle_alarms
+                .served
+                .insert((region.clone(), b.name.clone()), svc.name.clone());
+        }
         idle_alarms
             .owners
             .entry((region.clone(), b.name.clone()))

@@ -324,6 +324,15 @@ impl Target for Sim {
         fault: &Fault<'_>,
         _log: &mut Log<'_>,
     ) -> Result<String, Infallible> {
+        if fault.entry.what.is_operator_action() {
+            let desk = super::operator::Desk {
+                controllers: &self.controllers,
+                approval_timeout_secs: self.approval_timeout_secs,
+            };
+            let mut w = self.world.borrow_mut();
+            let now = w.now();
+            return Ok(super::operator::act(&mut w, &desk, fault.entry, now));
+        }
         if fault.entry.what == What::PolicyRollout {
             self.revisions
                 .push(faults::revision_of(&self.bundle, &fault.id));

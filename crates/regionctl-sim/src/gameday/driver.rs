@@ -114,6 +114,14 @@ async fn play_entry<'s, T: Target>(
         let wording = ("recover (nothing in force)", "recover");
         let text = recover(active, &e.faults, wording, t, target, log).await?;
         (EventKind::Recover, text)
+    } else if e.what.is_operator_action() {
+        // Not a fault: nothing to recover, and the target's text carries the reason.
+        let id =
+            e.id.clone()
+                .unwrap_or_else(|| format!("{}#{ix}", e.what.as_str()));
+        let text = target.inject(&Fault { id, entry: e, t }, log).await?;
+        log.emit(t, EventKind::Operator, "", text);
+        return Ok(());
     } else {
         let id =
             e.id.clone()

@@ -42,6 +42,8 @@ pub enum EventKind {
     Rollback,
     /// A policy rollout reached a controller.
     Rollout,
+    /// An operator acted (`pause`, `resume`, `override`, `approve`).
+    Operator,
 }
 
 impl EventKind {
@@ -58,6 +60,7 @@ impl EventKind {
             EventKind::Alert => "alert",
             EventKind::Abort => "abort",
             EventKind::Rollback => "rollback",
+            EventKind::Operator => "operator",
             EventKind::Rollout => "rollout",
         }
     }

@@ -61,6 +61,18 @@ pub(super) struct Track {
     back_in: Option<u64>,
 }
 
+impl Track {
+    /// Start of the current run of evidence, if one is going on.
+    pub(super) fn since(&self) -> Option<u64> {
+        self.since
+    }
+
+    /// The last second of strong evidence (the endpoint failing, an alarm in ALARM).
+    pub(super) fn strong_last(&self) -> Option<u64> {
+        self.strong_last
+    }
+}
+
 impl Checker {
     /// Updates the evidence of service `s` at second `t` (after the passes).
     pub(super) fn track_evidence(&mut self, world: &World, s: usize, t: u64) {
@@ -159,6 +171,10 @@ impl Checker {
                     }
                 }
                 Direction::Away => {
+                    if self.drained_by_operator(t, m.s, m.r) {
+                        self.exempt("override");
+                        continue;
+                    }
                     if self.skewed_lately(t, recover_after) {
                         self.exempt("clock-skew");
                         continue;

@@ -58,6 +58,7 @@ mod no_traffic_to_failed;
 mod quorum_only;
 mod step_limits;
 mod truth;
+mod users_served;
 
 use crate::world::{EffectKind, World};
 use no_conflicts::{LastWrite, RecordKey};
@@ -70,7 +71,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The invariants, in report order: (name, what it says).
-pub const INVARIANTS: [(&str, &str); 11] = [
+pub const INVARIANTS: [(&str, &str); 12] = [
     (
         NO_TRAFFIC_TO_FAILED,
         "no answered traffic to a failing region of a cell while a healthy one exists (after grace)",
@@ -115,6 +116,10 @@ pub const INVARIANTS: [(&str, &str); 11] = [
         CONVERGES,
         "after faults heal, traffic is back at the policy's baseline within the bound",
     ),
+    (
+        USERS_SERVED,
+        "no evacuation on probes alone of a region whose served signal says its users are served",
+    ),
 ];
 
 /// Name of the answered-traffic invariant.
@@ -139,6 +144,8 @@ pub const HYSTERESIS: &str = "hysteresis";
 pub const QUORUM_ONLY: &str = "quorum-only";
 /// Name of the convergence invariant.
 pub const CONVERGES: &str = "converges";
+/// Name of the served-veto invariant (issue 21).
+pub const USERS_SERVED: &str = "users-served";
 
 /// Answered shares below this (percent) count as none: the meter is a float mean.
 const SHARE_EPSILON: f32 = 0.5;
@@ -258,6 +265,11 @@ pub struct Checker {
     steady_before_passes: bool,
     /// The last second any controller's clock was skewed (`hysteresis`).
     last_skew: Option<u64>,
+    /// (controller, service, region) → since when every `served` alarm of the region has
+    /// been OK and readable by that controller (`users_served`).
+    served_since: BTreeMap<(usize, usize, usize), u64>,
+    /// The last acting controller's plan said an operator had paused automation.
+    paused: bool,
 }
 
 impl Checker {
@@ -317,6 +329,8 @@ impl Checker {
             evidence: BTreeMap::new(),
             steady_before_passes: false,
             last_skew: None,
+            served_since: BTreeMap::new(),
+            paused: false,
             alarm_keys: bundle
                 .services
                 .iter()
@@ -411,6 +425,7 @@ impl Checker {
             let truth = self.truth(world, s, alarms_forced);
             self.track_healthy(s, &truth, t);
             self.track_evidence(world, s, t);
+            self.track_served(world, s, t);
             let grace = self.grace(s, world);
             let answered = sec.answered.get(s).copied().unwrap_or(&NO_SAMPLE);
             for c in 0..svc.cells.len() {
@@ -459,6 +474,7 @@ impl Checker {
         self.check_quorum_only(t, region, effects.len(), world);
         self.check_journaled(t, region, report, effects, world);
         self.check_hysteresis(t, region, effects, world);
+        self.check_users_served(t, region, effects, world);
         // Capacity first, conflicting writes, fail static: per effect, in order.
         let mut desired: BTreeMap<(String, String), u32> = BTreeMap::new();
         for e in effects {

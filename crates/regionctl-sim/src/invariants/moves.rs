@@ -6,7 +6,7 @@
 
 use super::Checker;
 use crate::world::{CellWeights, Effect, EffectKind, World};
-use regionctl_core::plan::cell_shares_pub;
+use regionctl_core::plan::{Exemption, cell_shares_pub};
 
 /// Shares (0–1) closer than this count as equal: weights are integers.
 const SHARE_SLACK: f64 = 0.005;
@@ -74,6 +74,18 @@ impl Checker {
             out.push(Move { s, c, r, direction });
         }
         out
+    }
+
+    /// True when this second's plan of service `s` named an operator's drain of local
+    /// region `r` (`Exemption::OverrideDrain`): a move away that an operator ordered, not
+    /// one made on failure evidence (`hysteresis`, `users-served`).
+    pub(super) fn drained_by_operator(&self, t: u64, s: usize, r: usize) -> bool {
+        self.exemptions.get(&s).is_some_and(|(at, list)| {
+            *at == t
+                && list
+                    .iter()
+                    .any(|e| matches!(e, Exemption::OverrideDrain { r: x } if *x == r))
+        })
     }
 
     /// The shares of cell `c` of service `s` as written now (missing records weigh 0).

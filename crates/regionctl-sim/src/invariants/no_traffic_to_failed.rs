@@ -79,6 +79,7 @@ impl Checker {
                 self.exemptions
                     .insert(sp.service, (t, sp.exemptions.clone()));
             }
+            self.paused = plan.paused.is_some();
         }
     }
 
@@ -138,6 +139,10 @@ impl Checker {
             Some("not-enforced")
         } else if cell.blocked {
             Some("fleet-cannot-act")
+        } else if self.paused {
+            // An operator paused automation: traffic stays where it is on purpose, and the
+            // grace starts again on resume.
+            Some("paused")
         } else if !cell.truth.evident[(cell.c, r)] {
             Some("no-evidence")
         } else {

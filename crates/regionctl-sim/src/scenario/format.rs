@@ -6,6 +6,9 @@ use regionctl_core::health::AlarmState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod edge;
+pub use edge::{Forgery, WrittenItem};
+
 /// The `apiVersion` this build reads.
 pub const API_VERSION: &str = "regionctl/v1";
 
@@ -209,103 +212,28 @@ pub enum What {
     RogueWriter,
     /// Recover the faults named in `faults` (`all`: every fault in force).
     Recover,
+    /// An operator pauses automation (`regionctl pause`; `note` is the reason): the
+    /// controllers plan and record, and change nothing, until `resume`.
+    Pause,
+    /// An operator resumes automation (`regionctl resume`).
+    Resume,
+    /// An operator overrides (`regionctl override`): `action` (`drain` or `restore`) of
+    /// `where.region`, for at most one service (`where.services`) and one cell
+    /// (`where.cells`), for `duration` (default 30 minutes); `note` is the reason.
+    Override,
+    /// An operator approves (`regionctl approve`) the newest decision of the one service
+    /// in `where.services` that awaits approval, in its current round.
+    Approve,
 }
 
-/// A kind of journal item a controller writes, as `journal-write-fail` names it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
+/// What an `override` timeline entry does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum WrittenItem {
-    /// A decision's intent (`DECISION#{service} / {id}#INTENT`).
-    Intent,
-    /// A decision's outcome (`{id}#OUTCOME#{region}`).
-    Outcome,
-    /// A service's last discretionary move (`LASTMOVE#{region}`).
-    LastMove,
-    /// The controller's heartbeat (`HEARTBEAT / {region}`).
-    Heartbeat,
-}
-
-impl WrittenItem {
-    /// Every kind, in order.
-    pub const ALL: [WrittenItem; 4] = [
-        WrittenItem::Intent,
-        WrittenItem::Outcome,
-        WrittenItem::LastMove,
-        WrittenItem::Heartbeat,
-    ];
-
-    /// Kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WrittenItem::Intent => "intent",
-            WrittenItem::Outcome => "outcome",
-            WrittenItem::LastMove => "last-move",
-            WrittenItem::Heartbeat => "heartbeat",
-        }
-    }
-}
-
-/// What a `rogue-writer` forges. Every forgery is one the controllers must not believe
-/// (or, for `oversized-digest`, must survive): ADR 0012 §3.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Forgery {
-    /// The victim's heartbeat key (`HEARTBEAT / {victim}`) with another `owner`, its body
-    /// disputing every (service, region) and claiming a move of every service just now.
-    HeartbeatWrongOwner,
-    /// Heartbeats under keys of no controller (`HEARTBEAT / rogue-{controller}`), one per
-    /// controller, each body naming that controller and standing down.
-    HeartbeatForeignKey,
-    /// The victim's heartbeat, key, owner and body agreeing, dated a day ahead.
-    FutureHeartbeat,
-    /// Every service's `LASTMOVE#{victim}`, owner agreeing, dated 30 days ahead (would
-    /// block failback fleet-wide if believed).
-    FutureLastMove,
-    /// The victim's digest, dated a day ahead, every probe failing.
-    FutureDigest,
-    /// Digests under keys of no controller (`OBS / rogue-{controller}`), one per
-    /// controller, each body naming that controller and seeing one region (the victim's)
-    /// fail for every service for an hour (would evacuate it if believed).
-    DigestForeignKey,
-    /// Bodies that are not the record their key says, under the victim's heartbeat, digest
-    /// and last-move keys.
-    Malformed,
-    /// The victim's digest (key, owner and body agreeing, dated now) padded to about
-    /// 350 KB (under DynamoDB's 400 KB item limit) with verdicts on unknown services and
-    /// relayed copies of observers outside the fleet.
-    OversizedDigest,
-}
-
-impl Forgery {
-    /// Every forgery, in order.
-    pub const ALL: [Forgery; 8] = [
-        Forgery::HeartbeatWrongOwner,
-        Forgery::HeartbeatForeignKey,
-        Forgery::FutureHeartbeat,
-        Forgery::FutureLastMove,
-        Forgery::FutureDigest,
-        Forgery::DigestForeignKey,
-        Forgery::Malformed,
-        Forgery::OversizedDigest,
-    ];
-
-    /// Kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Forgery::HeartbeatWrongOwner => "heartbeat-wrong-owner",
-            Forgery::HeartbeatForeignKey => "heartbeat-foreign-key",
-            Forgery::FutureHeartbeat => "future-heartbeat",
-            Forgery::FutureLastMove => "future-last-move",
-            Forgery::FutureDigest => "future-digest",
-            Forgery::DigestForeignKey => "digest-foreign-key",
-            Forgery::Malformed => "malformed",
-            Forgery::OversizedDigest => "oversized-digest",
-        }
-    }
+pub enum OverrideKind {
+    /// Keep the region drained, whatever its health says.
+    Drain,
+    /// Allow failback into the region now.
+    Restore,
 }
 
 impl What {
@@ -327,7 +255,20 @@ impl What {
             What::JournalWriteFail => "journal-write-fail",
             What::RogueWriter => "rogue-writer",
             What::Recover => "recover",
+            What::Pause => "pause",
+            What::Resume => "resume",
+            What::Override => "override",
+            What::Approve => "approve",
         }
+    }
+
+    /// An operator's action, not a fault: nothing to recover, and it has no effect on
+    /// the world but what it writes to the journal.
+    pub fn is_operator_action(self) -> bool {
+        matches!(
+            self,
+            What::Pause | What::Resume | What::Override | What::Approve
+        )
     }
 }
 
@@ -410,6 +351,12 @@ pub struct TimelineEntry {
     /// other than `where.region`'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub victim: Option<String>,
+    /// `override`: drain or restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<OverrideKind>,
+    /// `override`: how long it holds (default 30 minutes, at most 24 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Dur>,
     /// `recover`: fault ids, or `all`.
     #[serde(default)]
     pub faults: Vec<String>,

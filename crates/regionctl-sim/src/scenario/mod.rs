@@ -39,9 +39,9 @@ mod load;
 mod validate;
 
 pub use format::{
-    API_VERSION, ExpectKind, Expectation, Forgery, Guardrails, ReportSpec, RollbackStep,
-    RollbackWhat, Scenario, ScenarioAlarmState, SimSpec, SteadyCheck, SteadyKind, TimelineEntry,
-    Verdict, What, Where, WorldSpec, WrittenItem, scenario_schema,
+    API_VERSION, ExpectKind, Expectation, Forgery, Guardrails, OverrideKind, ReportSpec,
+    RollbackStep, RollbackWhat, Scenario, ScenarioAlarmState, SimSpec, SteadyCheck, SteadyKind,
+    TimelineEntry, Verdict, What, Where, WorldSpec, WrittenItem, scenario_schema,
 };
 pub use load::{Loaded, ScenarioError, load, parse, parse_skew, resolve_ref};
 pub use validate::validate;

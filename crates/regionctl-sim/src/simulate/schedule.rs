@@ -14,6 +14,8 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use regionctl_core::policy::Bundle;
 use std::collections::BTreeMap;
 
+mod isolation;
+
 /// First fault no earlier than this: the steady-state checks run just before it.
 pub const FIRST_FAULT_SECS: u64 = 300;
 /// Faults last at least this long (shorter ones are below every detection window).
@@ -109,6 +111,13 @@ pub fn generate(
     };
     let edges = edge_faults(&mut edge, &window, &pools, &timeline, &mut counts);
     timeline.extend(edges);
+    timeline.extend(isolation::faults(
+        seed,
+        bundle,
+        &window,
+        &pools,
+        &mut counts,
+    ));
     // Stable: the schedule's own entries keep their order among themselves.
     timeline.sort_by_key(|e| e.at.secs());
     let scenario = build_scenario(seed, policies, &pools, duration_secs, sim, timeline);
@@ -214,6 +223,8 @@ fn entry(at: u64, id: Option<String>, what: What) -> TimelineEntry {
         items: Vec::new(),
         forgery: None,
         victim: None,
+        action: None,
+        duration: None,
         faults: Vec::new(),
         note: None,
     }

@@ -163,6 +163,12 @@ impl World {
         }
     }
 
+    /// Writes `item` into `region`'s replica as an operator's command would (game-day
+    /// operator actions): not counted as the fleet's write; it replicates like any write.
+    pub fn operator_write(&mut self, region: &str, item: &JournalItem) {
+        self.rogue_write(region, item);
+    }
+
     /// Writes `item` into `region`'s replica as a rogue writer does: not counted as the
     /// fleet's write.
     pub fn rogue_write(&mut self, region: &str, item: &JournalItem) {

@@ -154,21 +154,21 @@ fn check_probe(
     Some(t)
 }
 
-/// A service whose only evidence that can evacuate is probes (no `failure` or `critical`
-/// alarm) and that has no `served` signal cannot tell a partition between the observers
-/// from an outage: warn. (With failure alarms the same partition still evacuates on probes
-/// alone, but an outage that spares the alarms is told apart by them; the warning stays
-/// for the case where nothing else is there to tell.)
+/// A service whose probes may evacuate under quorum and that has no `served` signal cannot
+/// tell a partition between the observers from an outage: warn. Its failure alarms do not
+/// help: they count errors in the requests that arrive, and a partition (like a black
+/// hole) leaves them quiet, so the probe quorum alone evacuates a region whose users are
+/// served (`chaos/isolated-region-users-served.yaml` does, without `served` signals).
 fn check_partition_evidence(spec: &ServiceSpec, hpath: &FieldPath, r: &mut Reporter<'_>) {
     let health = &spec.health;
     let quorum_probes = health.probes.iter().any(|p| p.role == SignalRole::Failure);
-    let failure_alarms = health.alarms.iter().any(|a| a.role.is_failure());
     let served = health.alarms.iter().any(|a| a.role == SignalRole::Served);
-    if quorum_probes && !failure_alarms && !served {
+    if quorum_probes && !served {
         r.warn(
             &hpath.key("probes"),
-            "only probes can evacuate this service and it has no `served` signal: \
-             probe-only evidence cannot tell a partition between the observers from an outage",
+            "this service has no `served` signal: probe-only evidence cannot tell a partition \
+             between the observers from an outage, so a quorum of failing probes evacuates a \
+             region even while its users are served",
             Some(
                 "add an alarm with `role: served` (e.g. request count above a floor), so that \
                  failing probes alone do not evacuate a region whose users are served"

@@ -21,6 +21,7 @@ pub(super) fn check_timeline_entry(
     errors.extend(check_entry_partition(n, i, e));
     errors.extend(check_entry_services_and_cells(n, i, e));
     errors.extend(check_entry_fields(n, i, e));
+    errors.extend(check_operator_fields(n, i, e));
     errors
 }
 
@@ -95,6 +96,7 @@ fn check_entry_region(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<Scenari
             | What::PolicyRollout
             | What::JournalWriteFail
             | What::RogueWriter
+            | What::Override
     );
     match &e.place.region {
         Some(r) if !n.known_region(r) => errors.push(n.error(
@@ -269,15 +271,64 @@ fn check_recovered_faults(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<Sce
         ));
     }
     for (j, id) in e.faults.iter().enumerate() {
-        let earlier = n.scenario.timeline[..i]
-            .iter()
-            .any(|x| x.id.as_deref() == Some(id.as_str()) && x.what != What::Recover);
+        let earlier = n.scenario.timeline[..i].iter().any(|x| {
+            x.id.as_deref() == Some(id.as_str())
+                && x.what != What::Recover
+                && !x.what.is_operator_action()
+        });
         if id != "all" && !earlier {
             errors.push(n.error(
                 &entry_field(i, &format!("faults[{j}]")),
-                format!("no earlier fault has id `{id}`"),
+                format!(
+                    "no earlier fault has id `{id}` (an operator's action is not a fault: \
+                     `resume` ends a `pause`, an `override` ends by its `duration`)"
+                ),
             ));
         }
+    }
+    errors
+}
+
+/// The longest override `regionctl override` accepts (1440 minutes).
+const MAX_OVERRIDE_SECS: u64 = 24 * 3600;
+
+/// An operator's actions: `override` needs `action`, one service and one cell at most and
+/// a `duration` of at most a day; `approve` names exactly one service; `action` and
+/// `duration` belong to `override` only.
+fn check_operator_fields(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<ScenarioError> {
+    let mut errors = Vec::new();
+    let f = |k: &str| entry_field(i, k);
+    if e.what == What::Override {
+        if e.action.is_none() {
+            errors.push(n.error(&f("action"), "`override` needs `action: drain | restore`"));
+        }
+        if e.place.services.len() > 1 || e.place.cells.len() > 1 {
+            errors.push(n.error(
+                &f("where"),
+                "`override` names at most one service and one cell (none: all of them)",
+            ));
+        }
+        if e.duration
+            .is_some_and(|d| d.secs() == 0 || d.secs() > MAX_OVERRIDE_SECS)
+        {
+            errors.push(n.error(
+                &f("duration"),
+                "`duration` of an override is more than 0 and at most 24h",
+            ));
+        }
+    } else {
+        if e.action.is_some() {
+            errors.push(n.error(&f("action"), "`action` is for `override` only"));
+        }
+        if e.duration.is_some() {
+            errors.push(n.error(&f("duration"), "`duration` is for `override` only"));
+        }
+    }
+    if e.what == What::Approve && e.place.services.len() != 1 {
+        errors.push(n.error(
+            &f("where.services"),
+            "`approve` names exactly one service: the one whose decision awaits approval",
+        ));
     }
     errors
 }

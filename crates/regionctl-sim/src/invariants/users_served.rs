@@ -1,0 +1,118 @@
+//! `users-served`: no controller evacuates a region whose users are served on probe
+//! evidence alone (issue 21, ADR 0015). When the only failure evidence is a quorum of
+//! probes and a `served` signal says the region serves its users, the region is a
+//! partition's victim, not an outage's: it keeps its traffic.
+//!
+//! # From ground truth
+//! Every second, per (controller, service, region) that has a `served` alarm, the checker
+//! notes since when, continuously, every such alarm has been OK in the world and readable
+//! by that controller (its own and the region's APIs reachable). An evacuation (`moves`)
+//! of (service, cell, region) by a controller breaks the rule when that run began no later
+//! than the region's current run of failure evidence (`hysteresis`'s: whatever made the
+//! probes fail started while the users were visibly served, so no evaluation of the
+//! controller could have seen the probes alone decide) and no strong evidence (the
+//! endpoint failing, an alarm in ALARM) was seen within the convergence bound. A critical
+//! signal could still decide alone; the checked policies have none, and a service with
+//! one is exempt (`critical-signal`).
+
+use super::moves::Direction;
+use super::{Checker, USERS_SERVED};
+use crate::world::{Effect, World};
+use regionctl_core::health::AlarmState;
+use regionctl_core::policy::raw::SignalRole;
+
+impl Checker {
+    /// Updates, for service `s` at second `t`, since when each controller has seen every
+    /// `served` alarm of each region OK.
+    pub(super) fn track_served(&mut self, world: &World, s: usize, t: u64) {
+        let svc = &self.bundle.services[s];
+        for r in 0..svc.regions.len() {
+            let keys: Vec<&(String, String)> = svc
+                .health
+                .alarms
+                .iter()
+                .zip(&self.alarm_keys[s])
+                .filter(|(b, _)| b.r == r && b.role == SignalRole::Served)
+                .map(|(_, key)| key)
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let all_ok = keys.iter().all(|(region, name)| {
+                world
+                    .alarm(region, name)
+                    .is_some_and(|a| a.observed.state == AlarmState::Ok)
+            });
+            let region = &svc.regions[r].name;
+            for (o, controller) in self.controllers.iter().enumerate() {
+                let readable = !world.faults.unreachable.contains(controller)
+                    && !world.faults.unreachable.contains(region);
+                if all_ok && readable {
+                    self.served_since.entry((o, s, r)).or_insert(t);
+                } else {
+                    self.served_since.remove(&(o, s, r));
+                }
+            }
+        }
+    }
+
+    /// The evacuations of a pass by `region` at `t`: none of a region whose users were
+    /// visibly served for as long as its failure evidence has lasted.
+    pub(super) fn check_users_served(
+        &mut self,
+        t: u64,
+        region: &str,
+        effects: &[Effect],
+        world: &World,
+    ) {
+        let Some(o) = self.controllers.iter().position(|c| c == region) else {
+            return;
+        };
+        let bound = Self::convergence_bound(&self.bundle, &world.knobs, self.tick);
+        let bundle = std::sync::Arc::clone(&self.bundle);
+        for m in self.moves(effects, world) {
+            if m.direction != Direction::Away || self.drained_by_operator(t, m.s, m.r) {
+                continue;
+            }
+            let Some(served_since) = self.served_since.get(&(o, m.s, m.r)).copied() else {
+                continue;
+            };
+            let svc = &bundle.services[m.s];
+            if svc
+                .health
+                .alarms
+                .iter()
+                .any(|b| b.role == SignalRole::Critical)
+                || svc
+                    .health
+                    .probes
+                    .iter()
+                    .flatten()
+                    .any(|p| p.role == SignalRole::Critical)
+            {
+                self.exempt("critical-signal");
+                continue;
+            }
+            self.check(USERS_SERVED);
+            let track = self
+                .evidence
+                .get(&(m.s, m.c, m.r))
+                .copied()
+                .unwrap_or_default();
+            let strong = track.strong_last().is_some_and(|l| t <= l + bound);
+            let probes_only_since = track.since().unwrap_or(t);
+            if !strong && served_since <= probes_only_since {
+                let (name, cell, r) = (&svc.name, &svc.cells[m.c].id, &svc.regions[m.r].name);
+                self.violate(
+                    USERS_SERVED,
+                    format!("{name}/{r}"),
+                    t,
+                    format!(
+                        "controller {region} moved {name} cell {cell} away from {r} on probe evidence alone (since {}s) while its served signal has said its users are served since {}s",
+                        probes_only_since, served_since
+                    ),
+                );
+            }
+        }
+    }
+}
