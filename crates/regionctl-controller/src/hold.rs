@@ -72,6 +72,19 @@ pub fn held_record(input: &DecideInput<'_>, sp: &ServicePlan, alert: &Alert) -> 
     h.update(alert.kind.as_str().as_bytes());
     h.update([0]);
     h.update(alert.message.as_bytes());
+    if alert.kind == AlertKind::HoldUsersServed {
+        // One partition, one hold: the message names nothing that changes from pass to
+        // pass, so without the time the overruled probes began failing, the next identical
+        // partition would hash to this one's id and never be recorded.
+        let evidence = input.health.services.get(sp.service).map(|h| &h.evidence);
+        for since in evidence
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.vetoed_since)
+        {
+            h.update(since.millis().to_le_bytes());
+        }
+    }
     record.id = h
         .finalize()
         .iter()

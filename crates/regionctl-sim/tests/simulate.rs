@@ -203,7 +203,19 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
         .difference(&found)
         .map(|(s, i)| format!("{s} {i}"))
         .collect();
-    let details: Vec<String> = totals
+    let details = violation_lines(&totals);
+    assert!(
+        new.is_empty() && fixed.is_empty(),
+        "seeds 0..{CI_SEEDS}: new violations (regressions):\n{}\nknown findings no longer found (fixed? remove them from tests/known-findings.txt):\n{}\nall violations:\n{}",
+        new.join("\n"),
+        fixed.join("\n"),
+        details.join("\n")
+    );
+}
+
+/// Every violation of a run, one line each: seed, invariant, time, detail.
+fn violation_lines(totals: &simulate::Totals) -> Vec<String> {
+    totals
         .failures
         .iter()
         .flat_map(|r| {
@@ -212,14 +224,7 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
                 .iter()
                 .map(move |v| format!("seed {} {} at {}s: {}", r.seed, v.invariant, v.t, v.detail))
         })
-        .collect();
-    assert!(
-        new.is_empty() && fixed.is_empty(),
-        "seeds 0..{CI_SEEDS}: new violations (regressions):\n{}\nknown findings no longer found (fixed? remove them from tests/known-findings.txt):\n{}\nall violations:\n{}",
-        new.join("\n"),
-        fixed.join("\n"),
-        details.join("\n")
-    );
+        .collect()
 }
 
 #[test]
@@ -244,16 +249,7 @@ fn the_served_policies_seed_range_keeps_partitioned_users_served() {
         "users-served never checked: {:?}",
         totals.invariants.checks
     );
-    let violations: Vec<String> = totals
-        .failures
-        .iter()
-        .flat_map(|r| {
-            r.invariants
-                .violations
-                .iter()
-                .map(move |v| format!("seed {} {} at {}s: {}", r.seed, v.invariant, v.t, v.detail))
-        })
-        .collect();
+    let violations = violation_lines(&totals);
     assert!(
         violations.is_empty(),
         "chaos/policies-served, seeds 0..{SERVED_SEEDS}:\n{}",

@@ -93,3 +93,72 @@ fn a_hold_is_recorded_once_per_incident_with_its_reasons() {
     assert_eq!(later.len(), 1);
     assert_ne!(later[0].id, first[0].id);
 }
+
+/// A served-veto hold has no incident (nothing is unhealthy): two identical partitions
+/// are told apart by when the overruled probes began failing, and one partition stays one
+/// record however many passes it lasts.
+#[test]
+fn each_partition_held_by_the_served_veto_is_its_own_record() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let controls = Controls::default();
+    let mut health = regionctl_core::health::HealthView::assume(
+        &b,
+        Timestamp(NOW.millis() - 86_400_000),
+        |_, _, _| regionctl_core::health::Verdict::Healthy,
+    );
+    let playback = b.service_index("playback").expect("playback");
+    let plan = regionctl_core::plan::plan(regionctl_core::plan::Inputs {
+        bundle: &b,
+        health: &health,
+        live: &live,
+        controls: &controls,
+        now: NOW,
+    });
+    let sp = plan
+        .services
+        .iter()
+        .find(|sp| sp.service == playback)
+        .expect("playback planned");
+    let alert = Alert {
+        kind: AlertKind::HoldUsersServed,
+        service: "playback".into(),
+        message: "not evacuated: eu-central-1: observers cannot reach it, its users can".into(),
+    };
+    let reads = AlarmReads::new(&b);
+    let ctx = Context {
+        bundle: &b,
+        region: "eu-west-1".into(),
+        controllers: b.regions.clone(),
+        heartbeat_ttl_secs: 30,
+        approval_timeout_secs: 900,
+        alarm_reads: &reads,
+    };
+    let episodes = BTreeMap::new();
+    let mut id_when = |since: Timestamp| {
+        health.services[playback].evidence[0].vetoed = true;
+        health.services[playback].evidence[0].vetoed_since = Some(since);
+        let input = DecideInput {
+            ctx: &ctx,
+            plan: &plan,
+            health: &health,
+            live: &live,
+            controls: &controls,
+            leader: true,
+            episodes: &episodes,
+            now: NOW,
+        };
+        held_record(&input, sp, &alert).id
+    };
+    let first = id_when(Timestamp(NOW.millis() - 60_000));
+    assert_eq!(
+        first,
+        id_when(Timestamp(NOW.millis() - 60_000)),
+        "one partition, one id"
+    );
+    assert_ne!(
+        first,
+        id_when(Timestamp(NOW.millis() + 86_400_000)),
+        "the next partition is a new record"
+    );
+}

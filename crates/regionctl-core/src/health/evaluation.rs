@@ -154,7 +154,10 @@ fn evaluate_service(
         for c in 0..service.cells.len() {
             let entry = health.entries[(c, r)];
             let (raw, vetoed) = raw_evidence(&alarms, &region, entry, c, r);
-            health.evidence[r].vetoed |= vetoed;
+            if vetoed {
+                health.evidence[r].vetoed = true;
+                health.evidence[r].vetoed_since = region.down_since;
+            }
             health.entries[(c, r)] = debounce(entry, raw, now, &service.health);
         }
     }

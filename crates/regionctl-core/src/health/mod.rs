@@ -243,6 +243,10 @@ pub struct RegionEvidence {
     /// served: the probes were overruled ("observers cannot reach it, its users can").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub vetoed: bool,
+    /// When the overruled probe quorum began failing: tells one partition's hold from the
+    /// next identical one's (the held decision's id hashes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vetoed_since: Option<Timestamp>,
 }
 
 fn is_zero(n: &u16) -> bool {

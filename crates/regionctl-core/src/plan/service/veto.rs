@@ -9,7 +9,9 @@ use crate::policy::raw::SignalRole;
 
 /// The veto's alert for every region whose probe quorum the served signals overruled this
 /// pass, or none. The message names no counts that change from pass to pass, so one
-/// partition is recorded once (the held decision's id hashes the message).
+/// partition is recorded once (the held decision's id hashes the message and the time the
+/// overruled probes began failing, `RegionEvidence::vetoed_since`, so the next partition
+/// is a new record).
 pub(super) fn served_veto_alert(cx: &Context<'_>) -> Option<Alert> {
     let parts: Vec<String> = (0..cx.nr)
         .filter(|r| cx.health.evidence.get(*r).is_some_and(|e| e.vetoed))
