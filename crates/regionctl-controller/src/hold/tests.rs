@@ -8,10 +8,23 @@ use crate::observe::AlarmReads;
 use crate::reconcile::Context;
 use regionctl_core::controls::Controls;
 use regionctl_core::live::LiveState;
+use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+/// The pass context of the controller in eu-west-1.
+fn context<'a>(b: &'a Bundle, reads: &'a AlarmReads) -> Context<'a> {
+    Context {
+        bundle: b,
+        region: "eu-west-1".into(),
+        controllers: b.regions.clone(),
+        heartbeat_ttl_secs: 30,
+        approval_timeout_secs: 900,
+        alarm_reads: reads,
+    }
+}
 
 #[test]
 fn a_hold_is_recorded_once_per_incident_with_its_reasons() {
@@ -35,14 +48,7 @@ fn a_hold_is_recorded_once_per_incident_with_its_reasons() {
         plan.alerts
     );
     let reads = AlarmReads::new(&b);
-    let ctx = Context {
-        bundle: &b,
-        region: "eu-west-1".into(),
-        controllers: b.regions.clone(),
-        heartbeat_ttl_secs: 30,
-        approval_timeout_secs: 900,
-        alarm_reads: &reads,
-    };
+    let ctx = context(&b, &reads);
     let world = FakeWorld::steady(&b, NOW);
     let run = |episode: Timestamp| {
         let episodes = BTreeMap::from([("content".to_string(), episode)]);
@@ -126,14 +132,7 @@ fn each_partition_held_by_the_served_veto_is_its_own_record() {
         message: "not evacuated: eu-central-1: observers cannot reach it, its users can".into(),
     };
     let reads = AlarmReads::new(&b);
-    let ctx = Context {
-        bundle: &b,
-        region: "eu-west-1".into(),
-        controllers: b.regions.clone(),
-        heartbeat_ttl_secs: 30,
-        approval_timeout_secs: 900,
-        alarm_reads: &reads,
-    };
+    let ctx = context(&b, &reads);
     let episodes = BTreeMap::new();
     let mut id_when = |since: Timestamp| {
         health.services[playback].evidence[0].vetoed = true;
