@@ -54,6 +54,7 @@ pub mod pending;
 pub mod planning;
 pub mod policy_files;
 pub mod ports;
+pub mod probes;
 pub mod reconcile;
 pub mod record;
 pub mod report;

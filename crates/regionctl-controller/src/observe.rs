@@ -10,11 +10,11 @@ use crate::admit::{self, Bounds, Rejected};
 use crate::fleet::Freshness;
 use crate::journal::{self, ObservationDigest, ProbeRecord};
 use crate::ports::{Alarms, Journal, Prober};
+use crate::probes::{self, ProbeBatch, ProbeLimits};
 use crate::reconcile::Context;
 use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::Bundle;
-use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -113,7 +113,7 @@ pub async fn gather<W: Alarms + Prober + Journal>(
             .iter()
             .find(|d| d.observer == ctx.region && fresh(d.at))
     });
-    let probes = probe_all(world, bundle, &ctx.region, own_previous, freshness.now).await;
+    let probes = probe_all(world, bundle, own_previous, freshness.now).await;
     let mut usable = peer_digests(&digests, &ctx.region, &bundle.hash, &ctx.controllers, fresh);
     keep_known_pairs(bundle, &mut usable);
     let own = ObservationDigest {
@@ -163,55 +163,18 @@ pub async fn read_alarms<A: Alarms>(
     failed
 }
 
-/// Probes every (service, region) from here. `previous` (this observer's last digest) carries
-/// each verdict's `since` across passes.
+/// Probes every (service, region) from here, each distinct endpoint once, within the
+/// controller's probe limits ([`crate::probes`]). `previous` (this observer's last digest)
+/// carries each verdict's `since` across passes and orders what was unanswered first.
 pub async fn probe_all<P: Prober>(
     world: &P,
     bundle: &Bundle,
-    observer: &str,
     previous: Option<&ObservationDigest>,
     now: Timestamp,
 ) -> Vec<ProbeRecord> {
-    let mut out = Vec::new();
-    for service in &bundle.services {
-        for (r, sr) in service.regions.iter().enumerate() {
-            let probes = &service.health.probes[r];
-            // One verdict per role present, in a fixed order (failure first, so a policy
-            // without probe roles writes exactly the digests it did before them).
-            for role in [
-                SignalRole::Failure,
-                SignalRole::Critical,
-                SignalRole::Shadow,
-            ] {
-                if !probes.iter().any(|p| p.role == role) {
-                    continue;
-                }
-                let mut ok = true;
-                for p in probes.iter().filter(|p| p.role == role) {
-                    if !world.probe(p).await {
-                        ok = false;
-                    }
-                }
-                let since = previous
-                    .and_then(|d| {
-                        d.probes.iter().find(|x| {
-                            x.service == service.name && x.region == sr.name && x.role == role
-                        })
-                    })
-                    .filter(|x| x.ok == ok)
-                    .map_or(now, |x| x.since);
-                out.push(ProbeRecord {
-                    service: service.name.clone(),
-                    region: sr.name.clone(),
-                    ok,
-                    since,
-                    role,
-                });
-            }
-        }
-    }
-    let _ = observer;
-    out
+    let batch = ProbeBatch::new(bundle, previous, ProbeLimits::of(bundle));
+    let answers = world.probe_batch(&batch).await;
+    probes::verdicts(bundle, &batch, &answers, previous, now)
 }
 
 /// The peers' digests this pass may use: for every other controller of the fleet, the newest
@@ -323,6 +286,7 @@ pub fn add_running(live: &LiveState, observations: &mut Observations) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regionctl_core::policy::raw::SignalRole;
 
     const NOW: i64 = 10_000;
 

@@ -5,6 +5,7 @@
 //! (or in the core), and each implementation converts to them at its edge.
 //! The futures need not be `Send`: a controller runs one pass at a time on one task.
 
+use crate::probes::ProbeBatch;
 use regionctl_core::guard::Violation;
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
@@ -317,6 +318,14 @@ pub trait Events {
 pub trait Prober {
     /// True if the endpoint answered in time.
     fn probe(&self, probe: &Probe) -> impl Future<Output = bool>;
+
+    /// Every probe of `batch`, concurrently within its limits: one answer per probe, `None`
+    /// for a probe not answered by the batch's deadline. This default waits for every
+    /// answer, for worlds whose probes answer at once (the simulated world, the test
+    /// fake); a world on real time stops waiting at `batch.limits.deadline_ms`.
+    fn probe_batch(&self, batch: &ProbeBatch) -> impl Future<Output = Vec<Option<bool>>> {
+        batch.collect_until(self, std::future::pending())
+    }
 }
 
 /// Data-plane switches (DESIGN.md §6): a metric in the alarm region's CloudWatch per

@@ -32,6 +32,7 @@ use crate::elbv2::Elbv2Client;
 use crate::eventbridge::EventBridgeClient;
 use crate::route53::{BucketConfig, Route53Client, SharedBucket};
 use regionctl_controller::ports::{Clock, ErrorClass, PortError, PortResult, Prober};
+use regionctl_controller::probes::ProbeBatch;
 use regionctl_core::policy::Probe;
 use regionctl_core::policy::raw::ControllerSpec;
 use regionctl_core::time::Timestamp;
@@ -189,6 +190,15 @@ impl<H> AwsWorld<H> {
 impl<H: Host> Prober for AwsWorld<H> {
     async fn probe(&self, probe: &Probe) -> bool {
         self.host.probe(probe).await
+    }
+
+    /// Stops waiting at the batch's deadline: what has not answered by then is no evidence
+    /// (each probe's own timeout still applies inside it).
+    async fn probe_batch(&self, batch: &ProbeBatch) -> Vec<Option<bool>> {
+        let deadline = Duration::from_millis(batch.limits.deadline_ms);
+        batch
+            .collect_until(self, tokio::time::sleep(deadline))
+            .await
     }
 }
 

@@ -350,6 +350,25 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
             None,
         );
     }
+    if spec.probes.concurrency == Some(0) {
+        r.error(
+            &base.key("probes").key("concurrency"),
+            "probe concurrency must be at least 1",
+            None,
+        );
+    }
+    if let Some(deadline) = spec.probes.deadline_secs
+        && (deadline == 0 || deadline >= spec.tick_secs)
+    {
+        r.error(
+            &base.key("probes").key("deadline_secs"),
+            format!(
+                "probes.deadline_secs ({deadline}) must be at least 1 and less than tick_secs ({}), or a pass of timing-out probes outlasts its tick",
+                spec.tick_secs
+            ),
+            Some("leave it out for half the tick".into()),
+        );
+    }
     if spec.event_bus != "default" {
         r.warn(
             &base.key("event_bus"),

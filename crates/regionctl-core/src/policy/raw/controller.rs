@@ -36,6 +36,10 @@ pub struct ControllerSpec {
     /// Route 53 client-side token bucket (shared by reads and writes, writes first).
     #[serde(default)]
     pub route53: Route53Budget,
+    /// How this controller's own probes share a pass (issue 18: 1,000 services' probes one
+    /// after another took minutes; now concurrent, bounded, with a deadline).
+    #[serde(default)]
+    pub probes: ProbeBudget,
     /// What `regionctl provision` needs to create resources (sandbox and moto only).
     #[serde(default)]
     pub provision: ProvisionSpec,
@@ -110,5 +114,35 @@ impl Default for Route53Budget {
             burst: default_burst(),
             refill_per_sec: default_refill_per_sec(),
         }
+    }
+}
+
+/// How an observer's probes share a pass: at most `concurrency` in flight per probed region
+/// (a black-holed region ties up only its own slots), and none waited for past the deadline
+/// from the start of the probe stage. A probe still unanswered then is no evidence: never
+/// healthy, and it goes first in the next pass.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProbeBudget {
+    /// Probes in flight at once per probed region. Default 64.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Seconds the probe stage may take. Must be less than `tick_secs`, so a pass whose
+    /// every endpoint times out still finishes in its tick. Default: half the tick.
+    #[serde(default)]
+    pub deadline_secs: Option<u64>,
+}
+
+impl ProbeBudget {
+    /// Probes in flight per probed region.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.map_or(64, |c| c.max(1) as usize)
+    }
+
+    /// The probe stage's deadline in milliseconds, for a controller ticking every
+    /// `tick_secs`.
+    pub fn deadline_ms(&self, tick_secs: u64) -> u64 {
+        self.deadline_secs
+            .map_or(tick_secs.max(1) * 500, |s| s.max(1) * 1000)
     }
 }
