@@ -32,6 +32,7 @@
 //! in between leaves an intent without an outcome, which the next pass rolls forward.
 
 pub mod budget;
+pub mod digest_wire;
 
 use crate::ports::{ItemKind, JournalItem};
 use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
@@ -123,8 +124,10 @@ fn is_failure(role: &SignalRole) -> bool {
     *role == SignalRole::Failure
 }
 
-/// An observer's digest: its own probe verdicts for this tick, in one item.
+/// An observer's digest: its own probe verdicts for this tick, in one item (written packed:
+/// [`digest_wire`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "digest_wire::DigestWire", try_from = "digest_wire::DigestWire")]
 pub struct ObservationDigest {
     /// Observer region.
     pub observer: String,
