@@ -66,6 +66,10 @@ pub struct Metrics {
     reloads: Family<ResultLabel, Counter>,
     phases: Family<PhaseLabel, Histogram>,
     api_calls: Family<ApiCallLabels, Counter>,
+    alarm_staleness: Gauge,
+    alarm_resync: Gauge,
+    alarms_unread: Gauge,
+    alarm_events: Counter,
 }
 
 impl Metrics {
@@ -85,6 +89,10 @@ impl Metrics {
             reloads: Family::default(),
             phases: Family::new_with_constructor(|| Histogram::new(PHASE_BUCKETS)),
             api_calls: Family::default(),
+            alarm_staleness: Gauge::default(),
+            alarm_resync: Gauge::default(),
+            alarms_unread: Gauge::default(),
+            alarm_events: Counter::default(),
             registry: Registry::default(),
         };
         // prometheus-client adds `_total` to counters' samples and a final `.` to help.
@@ -140,6 +148,26 @@ impl Metrics {
             "AWS SDK operations started, by service and operation (retries are one call)",
             m.api_calls.clone(),
         );
+        r.register(
+            "regionctl_alarm_staleness_seconds",
+            "Age of the stalest alarm state the last pass used (events between resync reads)",
+            m.alarm_staleness.clone(),
+        );
+        r.register(
+            "regionctl_alarm_resync_seconds",
+            "Seconds a full re-read of the alarms takes at the read budget: the staleness bound when events are lost",
+            m.alarm_resync.clone(),
+        );
+        r.register(
+            "regionctl_alarms_unread",
+            "Bundle alarms with no known state (not read yet, deleted, or their region unreadable)",
+            m.alarms_unread.clone(),
+        );
+        r.register(
+            "regionctl_alarm_events_applied",
+            "Alarm state change events applied at the start of a pass",
+            m.alarm_events.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -175,6 +203,12 @@ impl Metrics {
         self.alerts_active
             .set(i64::try_from(alerts).unwrap_or(i64::MAX));
         self.quorum.set(i64::from(report.stand_down.is_none()));
+        let alarms = &report.alarms;
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.alarm_staleness.set(gauge(alarms.oldest_secs));
+        self.alarm_resync.set(gauge(alarms.resync_secs));
+        self.alarms_unread.set(gauge(alarms.unread as u64));
+        self.alarm_events.inc_by(alarms.events as u64);
     }
 
     /// Counts a reload that changed the bundle (`accepted`) or was refused (`rejected`).

@@ -397,8 +397,10 @@ impl Daemon {
     /// Keeps the receipts the wait heard and logs its alarm events and queue trouble.
     fn note_heard(&self, running: &mut Running, heard: Heard) {
         if !heard.alarms.is_empty() {
-            info!("Woken by alarm event(s): {}.", heard.alarms.join(", "));
+            let names: Vec<&str> = heard.alarms.iter().map(|c| c.name.as_str()).collect();
+            info!("Woken by alarm event(s): {}.", names.join(", "));
         }
+        running.memory.alarms.receive(heard.alarms);
         running.pending_receipts.extend(heard.receipts);
         if let Some((level, message)) =
             wait::queue_log(&mut running.queue_error, heard.last_receive)
@@ -430,7 +432,11 @@ impl Daemon {
             Ok(new) => {
                 let (old, new_hash) = (running.bundle.short_hash(), new.short_hash());
                 info!("Policy reloaded: bundle {old} → {new_hash}.");
+                // The alarms' states do not depend on the bundle: keeping them spares a
+                // fleet-sized bundle a full resync (minutes) after every reload.
+                let alarms = std::mem::take(&mut running.memory.alarms);
                 running.memory = Memory::unknown(&new);
+                running.memory.alarms = alarms;
                 running.bundle = new;
                 self.state().reloaded(&running.bundle, true, None);
             }

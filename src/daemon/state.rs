@@ -173,6 +173,15 @@ pub fn status_document(
         "bundle_hash": bundle.hash,
         "stand_down": report.stand_down.as_ref().map(ToString::to_string),
         "alerts": report.alerts,
+        // How current the alarms are (`regionctl_controller::alarm_view`): the stalest
+        // state used, the bound when events are lost, those with no state known.
+        "alarms": {
+            "oldest_secs": report.alarms.oldest_secs,
+            "resync_secs": report.alarms.resync_secs,
+            "unread": report.alarms.unread,
+            "events_applied": report.alarms.events,
+            "read_calls": report.alarms.calls,
+        },
         "regions": bundle.regions,
         "services": services,
     })

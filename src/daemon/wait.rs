@@ -17,6 +17,9 @@
 //! Time is tokio's, so the tests run the wait in paused (virtual) time.
 
 use regionctl_aws::sqs::ReceivedMessage;
+use regionctl_controller::alarm_view::AlarmChange;
+use regionctl_core::health::AlarmObservation;
+use regionctl_core::time::Timestamp;
 use std::fmt::Display;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -115,8 +118,9 @@ pub fn long_poll_secs(pass_in: Duration) -> i32 {
 pub struct Heard {
     /// Receipt handles of the messages received (deleted after the pass follows them).
     pub receipts: Vec<String>,
-    /// Names of the alarms whose state-change events woke the wait.
-    pub alarms: Vec<String>,
+    /// The alarm state changes received: applied at the start of the next pass
+    /// ([`regionctl_controller::alarm_view`]).
+    pub alarms: Vec<AlarmChange>,
     /// The last receive's result (`None`: no receive completed).
     pub last_receive: Option<Result<(), String>>,
 }
@@ -176,7 +180,15 @@ fn take<E: Display>(received: Result<Vec<ReceivedMessage>, E>, heard: &mut Heard
             heard.alarms.extend(
                 messages
                     .iter()
-                    .filter_map(|m| m.alarm_change.as_ref().map(|c| c.alarm_name.clone())),
+                    .filter_map(|m| m.alarm_change.as_ref())
+                    .map(|c| AlarmChange {
+                        region: c.region.clone(),
+                        name: c.alarm_name.clone(),
+                        observation: AlarmObservation {
+                            state: c.state,
+                            since: Timestamp(c.timestamp_ms),
+                        },
+                    }),
             );
             heard
                 .receipts

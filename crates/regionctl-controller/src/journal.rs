@@ -33,6 +33,8 @@
 
 pub mod budget;
 pub mod digest_wire;
+pub mod heartbeat_wire;
+pub mod packing;
 
 use crate::ports::{ItemKind, JournalItem};
 use crate::status::{ControllerState, OutcomeStatus, PlaneSummary, RecordedStep};
@@ -47,8 +49,12 @@ pub const DECISION_TTL_SECS: i64 = 90 * 86_400;
 /// Heartbeats and digests expire after an hour (fresh means much younger: `heartbeat_ttl_secs`).
 pub const LIVENESS_TTL_SECS: i64 = 3_600;
 
-/// A controller's heartbeat.
+/// A controller's heartbeat (written packed: [`heartbeat_wire`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    into = "heartbeat_wire::HeartbeatWire",
+    try_from = "heartbeat_wire::HeartbeatWire"
+)]
 pub struct Heartbeat {
     /// The controller's region.
     pub region: String,

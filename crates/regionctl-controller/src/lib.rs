@@ -38,6 +38,7 @@
 //! - [`policy_files`]: reading a policy directory from disk, bounded (every command's reader).
 
 pub mod admit;
+pub mod alarm_view;
 pub mod apply;
 pub mod approval;
 pub mod coordinate;

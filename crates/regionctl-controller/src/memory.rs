@@ -13,6 +13,7 @@
 //! that age, which only delays a pass that would have written nothing else; every write is
 //! planned from a fresh read.
 
+use crate::alarm_view::AlarmView;
 use crate::episode::Episodes;
 use crate::journal::{Heartbeat, ObservationDigest};
 use crate::pending::PendingWrites;
@@ -48,6 +49,9 @@ pub struct Memory {
     /// while fresh: a forgery that overwrites a peer's item does not take the peer out of
     /// the quorum (`coordinate::with_remembered`).
     pub heartbeats: BTreeMap<String, Heartbeat>,
+    /// The alarms' last known states, the events not yet applied and where the next
+    /// resync read starts ([`crate::alarm_view`]).
+    pub alarms: AlarmView,
 }
 
 impl Memory {
@@ -61,6 +65,7 @@ impl Memory {
             own_moves: BTreeMap::new(),
             own_digest: None,
             heartbeats: BTreeMap::new(),
+            alarms: AlarmView::default(),
         }
     }
 }

@@ -7,12 +7,14 @@
 //! observe stage: alarms, probes, this observer's digest written, peers' digests read.
 
 use crate::admit::{self, Bounds, Rejected};
+use crate::alarm_view::AlarmPass;
 use crate::fleet::Freshness;
 use crate::journal::{self, ObservationDigest, ProbeRecord};
+use crate::memory::Memory;
 use crate::ports::{Alarms, Journal, Prober};
 use crate::probes::{self, ProbeBatch, ProbeLimits};
 use crate::reconcile::Context;
-use regionctl_core::health::{AlarmIndex, Observations, ProbeVerdict};
+use regionctl_core::health::{AlarmIndex, AlarmObservation, Observations, ProbeVerdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
@@ -51,6 +53,25 @@ impl AlarmReads {
             by_region: alarm_names_by_region(bundle),
         }
     }
+
+    /// Every region with bound alarms, and its alarm names (sorted, each once).
+    pub fn by_region(&self) -> impl Iterator<Item = (&String, &[String])> {
+        self.by_region
+            .iter()
+            .map(|(r, names)| (r, names.as_slice()))
+    }
+
+    /// True when the bundle binds alarm `name` in `region`.
+    pub fn has(&self, region: &str, name: &str) -> bool {
+        self.by_region
+            .get(region)
+            .is_some_and(|names| names.binary_search_by(|n| n.as_str().cmp(name)).is_ok())
+    }
+
+    /// Records alarm `name`'s state into `observations` (every binding of the name).
+    pub fn record(&self, observations: &mut Observations, name: &str, obs: AlarmObservation) {
+        self.index.record(observations, name, obs);
+    }
 }
 
 /// What the observe stage saw.
@@ -61,6 +82,8 @@ pub struct Observed {
     pub observations: Observations,
     /// Regions whose CloudWatch could not be read.
     pub alarm_read_failures: Vec<String>,
+    /// What the alarm stage did ([`crate::alarm_view::AlarmView::refresh`]).
+    pub alarms: AlarmPass,
     /// What could not be read or written.
     pub failures: Vec<String>,
     /// Digests (or parts of them) not believed.
@@ -76,7 +99,7 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     ctx: &Context<'_>,
     world: &W,
     freshness: Freshness,
-    own_last: &mut Option<ObservationDigest>,
+    memory: &mut Memory,
 ) -> Observed {
     let bundle = ctx.bundle;
     let fresh = |at: Timestamp| freshness.is_fresh(at);
@@ -85,7 +108,18 @@ pub async fn gather<W: Alarms + Prober + Journal>(
         bundle,
         u32::try_from(ctx.controllers.len()).unwrap_or(u32::MAX),
     );
-    let alarm_read_failures = read_alarms(world, ctx.alarm_reads, &mut observations).await;
+    let alarms = memory
+        .alarms
+        .refresh(
+            world,
+            ctx.alarm_reads,
+            bundle,
+            freshness.now,
+            &mut observations,
+        )
+        .await;
+    let alarm_read_failures = alarms.failed.clone();
+    let own_last = &mut memory.own_digest;
     let bounds = Bounds {
         controllers: &ctx.controllers,
         now: freshness.now,
@@ -137,30 +171,10 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     Observed {
         observations,
         alarm_read_failures,
+        alarms,
         failures,
         rejected,
     }
-}
-
-/// Reads every alarm into `observations`; returns the regions whose CloudWatch failed.
-pub async fn read_alarms<A: Alarms>(
-    world: &A,
-    reads: &AlarmReads,
-    observations: &mut Observations,
-) -> Vec<String> {
-    let mut failed = Vec::new();
-    let index = &reads.index;
-    for (region, names) in &reads.by_region {
-        match world.describe_alarms(region, names).await {
-            Ok(states) => {
-                for (name, obs) in states {
-                    index.record(observations, &name, obs);
-                }
-            }
-            Err(_) => failed.push(region.clone()),
-        }
-    }
-    failed
 }
 
 /// Probes every (service, region) from here, each distinct endpoint once, within the

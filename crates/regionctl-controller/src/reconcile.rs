@@ -126,10 +126,11 @@ pub async fn reconcile_once<W: World>(
     report.stand_down = verdict.quorum.stand_down();
 
     // 2. Observe.
-    let observed = observe::gather(ctx, world, freshness, &mut memory.own_digest)
+    let observed = observe::gather(ctx, world, freshness, memory)
         .instrument(Phase::Observe.span())
         .await;
     report.alarm_read_failures = observed.alarm_read_failures;
+    report.alarms = observed.alarms;
     report.read_failures.extend(observed.failures);
     report.rejected.extend(observed.rejected);
 

@@ -54,6 +54,8 @@ pub struct PassReport {
     pub decisions: Vec<DecisionSummary>,
     /// Regions whose CloudWatch could not be read.
     pub alarm_read_failures: Vec<String>,
+    /// The alarm stage: events applied, calls, staleness ([`crate::alarm_view`]).
+    pub alarms: crate::alarm_view::AlarmPass,
     /// Alerts raised by planning.
     pub alerts: Vec<String>,
     /// Notes from planning.
@@ -79,6 +81,7 @@ impl PassReport {
             stand_down: None,
             decisions: Vec::new(),
             alarm_read_failures: Vec::new(),
+            alarms: Default::default(),
             alerts: Vec::new(),
             notes: Vec::new(),
             read_failures: Vec::new(),

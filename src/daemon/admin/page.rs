@@ -24,6 +24,13 @@ pub fn page(state: &State) -> String {
         state.passes,
         if state.quorum == 1 { "yes" } else { "no (standing down)" }
     ));
+    let alarms = &st["alarms"];
+    html.push_str(&format!(
+        "<p>alarms: stalest state used {} s · full re-read every {} s · {} with no state known</p>",
+        alarms["oldest_secs"].as_u64().unwrap_or_default(),
+        alarms["resync_secs"].as_u64().unwrap_or_default(),
+        alarms["unread"].as_u64().unwrap_or_default()
+    ));
     if let Some(s) = st["stand_down"].as_str() {
         html.push_str(&format!(
             "<p class=\"alert\">Standing down: {}</p>",

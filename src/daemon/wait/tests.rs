@@ -229,7 +229,14 @@ async fn an_alarm_storm_runs_the_pass_after_the_minimum_interval_only() {
     assert_eq!(calls, 1);
     assert_eq!(at, secs(0.5 + 2.0));
     assert_eq!(heard.receipts, vec!["r0".to_string()]);
-    assert_eq!(heard.alarms, vec!["api-5xx".to_string()]);
+    // The change itself is kept, for the pass to apply (not just the name that woke it).
+    let change = &heard.alarms[..];
+    assert_eq!(change.len(), 1);
+    assert_eq!(
+        (change[0].region.as_str(), change[0].name.as_str()),
+        ("eu-west-1", "api-5xx")
+    );
+    assert_eq!(change[0].observation.state, AlarmState::Alarm);
 }
 
 #[tokio::test(start_paused = true)]

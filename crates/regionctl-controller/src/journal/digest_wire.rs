@@ -14,16 +14,15 @@
 //!
 //! At the benchmark's size (1,000 × 5, three controllers) an item is about 15 KB. The
 //! decoder is bounded by what it is given: every column's length must match the grid the
-//! names define, every run must land inside it. Digests written before this form (`probes`,
-//! one object per verdict) are still read; they are never written.
+//! names define, every run must land inside it. A digest whose old form (`probes`, one
+//! object per verdict) fits [`packing::LEGACY_MAX_BYTES`] is still written that way, so
+//! small fleets keep the form every release reads.
 
+use super::packing::{self, Times};
 use super::{ObservationDigest, ProbeRecord};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use regionctl_core::policy::raw::SignalRole;
 use regionctl_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Most regions a digest may name (AWS has fewer than 40).
 const MAX_REGIONS: usize = 64;
@@ -34,25 +33,27 @@ pub struct DigestWire {
     observer: String,
     bundle_hash: String,
     at: Timestamp,
+    /// The form before packing, one object per verdict: written while the whole item would
+    /// fit [`packing::LEGACY_MAX_BYTES`], empty when packed (an older reader then sees a
+    /// digest with no verdicts rather than a malformed one).
+    #[serde(default)]
+    probes: Vec<ProbeRecord>,
     #[serde(default)]
     alarm_read_failures: Vec<String>,
-    /// The form before packing: one object per verdict. Read, never written.
-    #[serde(default, skip_serializing)]
-    probes: Vec<ProbeRecord>,
     /// The names every copy's grid is over: on the outer digest only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    names: Option<Names>,
+    names: Option<DigestNames>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     verdicts: Option<Packed>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     relayed: Vec<DigestWire>,
 }
 
-/// Services, regions and roles, each once, in the order the writer first met them.
+/// Services and regions ([`packing::Names`]) and the roles present, each once.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Names {
-    services: Vec<String>,
-    regions: Vec<String>,
+struct DigestNames {
+    #[serde(flatten)]
+    names: packing::Names,
     /// Only the roles some verdict has: most bundles have failure probes only, and a grid
     /// over all three would be three times as large.
     #[serde(default)]
@@ -70,19 +71,28 @@ struct Packed {
 
 impl From<ObservationDigest> for DigestWire {
     fn from(d: ObservationDigest) -> DigestWire {
-        let mut names = NameIndex::default();
-        for p in d
-            .probes
-            .iter()
-            .chain(d.relayed.iter().flat_map(|r| &r.probes))
-        {
-            names.add(p);
+        if legacy_bytes(&d) <= packing::LEGACY_MAX_BYTES {
+            legacy(d)
+        } else {
+            packed(&d)
         }
-        let mut wire = copy(&d, &names);
-        wire.relayed = d.relayed.iter().map(|r| copy(r, &names)).collect();
-        wire.names = Some(names.names);
-        wire
     }
+}
+
+/// `d` packed, whatever its size.
+fn packed(d: &ObservationDigest) -> DigestWire {
+    let mut names = NameIndex::default();
+    for p in d
+        .probes
+        .iter()
+        .chain(d.relayed.iter().flat_map(|r| &r.probes))
+    {
+        names.add(p);
+    }
+    let mut wire = copy(d, &mut names);
+    wire.relayed = d.relayed.iter().map(|r| copy(r, &mut names)).collect();
+    wire.names = Some(names.into_names());
+    wire
 }
 
 impl TryFrom<DigestWire> for ObservationDigest {
@@ -90,10 +100,10 @@ impl TryFrom<DigestWire> for ObservationDigest {
 
     fn try_from(w: DigestWire) -> Result<ObservationDigest, String> {
         let names = w.names.clone().unwrap_or_default();
-        if names.regions.len() > MAX_REGIONS || names.roles.len() > 3 {
+        if names.names.regions.len() > MAX_REGIONS || names.roles.len() > 3 {
             return Err(format!(
                 "{} regions and {} roles named, at most {MAX_REGIONS} and 3",
-                names.regions.len(),
+                names.names.regions.len(),
                 names.roles.len()
             ));
         }
@@ -104,8 +114,39 @@ impl TryFrom<DigestWire> for ObservationDigest {
     }
 }
 
+/// About how large `d` is in the form before packing.
+fn legacy_bytes(d: &ObservationDigest) -> usize {
+    let copy = |c: &ObservationDigest| {
+        let verdicts: usize = c
+            .probes
+            .iter()
+            .map(|p| p.service.len() + p.region.len() + 80)
+            .sum();
+        150 + verdicts
+            + c.alarm_read_failures
+                .iter()
+                .map(|r| r.len() + 3)
+                .sum::<usize>()
+    };
+    copy(d) + d.relayed.iter().map(copy).sum::<usize>()
+}
+
+/// `d` in the form before packing.
+fn legacy(d: ObservationDigest) -> DigestWire {
+    DigestWire {
+        observer: d.observer,
+        bundle_hash: d.bundle_hash,
+        at: d.at,
+        probes: d.probes,
+        alarm_read_failures: d.alarm_read_failures,
+        names: None,
+        verdicts: None,
+        relayed: d.relayed.into_iter().map(legacy).collect(),
+    }
+}
+
 /// `d` without relays, its verdicts packed over `names`.
-fn copy(d: &ObservationDigest, names: &NameIndex) -> DigestWire {
+fn copy(d: &ObservationDigest, names: &mut NameIndex) -> DigestWire {
     DigestWire {
         observer: d.observer.clone(),
         bundle_hash: d.bundle_hash.clone(),
@@ -120,7 +161,7 @@ fn copy(d: &ObservationDigest, names: &NameIndex) -> DigestWire {
 
 /// A wire copy and its relays, read over `names` (a relay's own `names` are ignored: the
 /// grid is the outer digest's).
-fn expand(w: DigestWire, names: &Names) -> Result<ObservationDigest, String> {
+fn expand(w: DigestWire, names: &DigestNames) -> Result<ObservationDigest, String> {
     let mut probes = w.probes;
     if let Some(p) = &w.verdicts {
         probes.extend(unpack(p, names)?);
@@ -143,110 +184,90 @@ fn expand(w: DigestWire, names: &Names) -> Result<ObservationDigest, String> {
 /// The names being collected, with their positions.
 #[derive(Default)]
 struct NameIndex {
-    names: Names,
-    services: HashMap<String, usize>,
-    regions: HashMap<String, usize>,
+    index: packing::NameIndex,
+    roles: Vec<SignalRole>,
 }
 
 impl NameIndex {
     fn add(&mut self, p: &ProbeRecord) {
-        if !self.services.contains_key(&p.service) {
-            self.services
-                .insert(p.service.clone(), self.names.services.len());
-            self.names.services.push(p.service.clone());
-        }
-        if !self.names.roles.contains(&p.role) {
-            self.names.roles.push(p.role);
-        }
-        if !self.regions.contains_key(&p.region) {
-            self.regions
-                .insert(p.region.clone(), self.names.regions.len());
-            self.names.regions.push(p.region.clone());
+        self.index.service(&p.service);
+        self.index.region(&p.region);
+        if !self.roles.contains(&p.role) {
+            self.roles.push(p.role);
         }
     }
 
-    /// The grid cell of `p` (region-major, then role, then service).
-    fn cell(&self, p: &ProbeRecord) -> usize {
-        let s = self.services[&p.service];
-        let r = self.regions[&p.region];
-        let role = self.names.roles.iter().position(|x| *x == p.role);
-        (r * self.names.roles.len() + role.unwrap_or(0)) * self.names.services.len() + s
+    fn services(&self) -> usize {
+        self.index.names.services.len()
+    }
+
+    fn cells(&self) -> usize {
+        self.index.names.regions.len() * self.roles.len() * self.services()
+    }
+
+    /// The grid cell of `p` (region-major, then role, then service); `p`'s names added.
+    fn cell(&mut self, p: &ProbeRecord) -> usize {
+        let s = self.index.service(&p.service);
+        let r = self.index.region(&p.region);
+        let role = self.roles.iter().position(|x| *x == p.role).unwrap_or(0);
+        (r * self.roles.len() + role) * self.services() + s
+    }
+
+    fn into_names(self) -> DigestNames {
+        DigestNames {
+            names: self.index.names,
+            roles: self.roles,
+        }
     }
 }
 
-/// Packs `records` (every name in `names`); of two verdicts in one cell the first is kept.
-fn pack(records: &[ProbeRecord], names: &NameIndex) -> Packed {
-    let n = &names.names;
-    let cells = n.regions.len() * n.roles.len() * n.services.len();
-    let mut by_cell: Vec<(usize, &ProbeRecord)> =
-        records.iter().map(|p| (names.cell(p), p)).collect();
-    by_cell.sort_by_key(|(c, _)| *c);
-    by_cell.dedup_by_key(|(c, _)| *c);
-    let mut present = vec![0u8; cells.div_ceil(8)];
-    let mut ok = vec![0u8; by_cell.len().div_ceil(8)];
-    let mut since: Vec<Timestamp> = Vec::new();
-    let mut runs: Vec<[u32; 2]> = Vec::new();
-    for (i, (cell, p)) in by_cell.iter().enumerate() {
-        present[cell / 8] |= 1 << (cell % 8);
-        if p.ok {
-            ok[i / 8] |= 1 << (i % 8);
-        }
-        let index = since.iter().position(|t| *t == p.since).unwrap_or_else(|| {
-            since.push(p.since);
-            since.len() - 1
-        });
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        match runs.last_mut() {
-            Some([count, last]) if *last == index => *count += 1,
-            _ => runs.push([1, index]),
-        }
-    }
+/// Packs `records` (every name already in `names`); of two verdicts in one cell the first
+/// is kept.
+fn pack(records: &[ProbeRecord], names: &mut NameIndex) -> Packed {
+    let cells = names.cells();
+    let entries: Vec<(usize, &ProbeRecord)> = records.iter().map(|p| (names.cell(p), p)).collect();
+    let mut sorted = entries.clone();
+    sorted.sort_by_key(|(c, _)| *c);
+    sorted.dedup_by_key(|(c, _)| *c);
+    let ok = sorted
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, p))| p.ok)
+        .map(|(i, _)| i);
+    let ok = packing::bits(ok, sorted.len());
+    let times = Times::pack(entries.iter().map(|(c, p)| (*c, p.since)).collect(), cells);
     Packed {
-        present: STANDARD.encode(present),
-        ok: STANDARD.encode(ok),
-        since,
-        runs,
+        present: times.present,
+        ok,
+        since: times.since,
+        runs: times.runs,
     }
 }
 
 /// The verdicts of `p` over `names`, in (service, region, role) order; an error names the
 /// first column that does not fit the grid.
-fn unpack(p: &Packed, names: &Names) -> Result<Vec<ProbeRecord>, String> {
-    let (services, roles) = (names.services.len(), names.roles.len());
-    let cells = names.regions.len() * roles * services;
-    let present = decode("present", &p.present, cells.div_ceil(8))?;
-    if !cells.is_multiple_of(8) && present.last().is_some_and(|b| b >> (cells % 8) != 0) {
-        return Err("present: bits set past the grid".into());
-    }
-    let count: usize = present.iter().map(|b| b.count_ones() as usize).sum();
-    let ok = decode("ok", &p.ok, count.div_ceil(8))?;
-    let mut since = Vec::with_capacity(count);
-    for [n, index] in &p.runs {
-        if *n == 0 {
-            return Err("runs: a run of no verdicts".into());
-        }
-        let t = p
-            .since
-            .get(*index as usize)
-            .ok_or_else(|| format!("runs: index {index} past {} since values", p.since.len()))?;
-        if since.len() + *n as usize > count {
-            return Err(format!("runs: more than the {count} verdicts present"));
-        }
-        since.extend(std::iter::repeat_n(*t, *n as usize));
-    }
-    if since.len() != count {
-        return Err(format!("runs: {} of {count} verdicts", since.len()));
-    }
-    let mut out = Vec::with_capacity(count);
-    let set = (0..cells).filter(|c| present[c / 8] & (1 << (c % 8)) != 0);
-    for (i, cell) in set.enumerate() {
+fn unpack(p: &Packed, names: &DigestNames) -> Result<Vec<ProbeRecord>, String> {
+    let n = &names.names;
+    let (services, roles) = (n.services.len(), names.roles.len());
+    let cells = n.regions.len() * roles * services;
+    let times = Times {
+        present: p.present.clone(),
+        since: p.since.clone(),
+        runs: p.runs.clone(),
+    };
+    let entries = times.unpack(cells)?;
+    let ok = packing::read_bits("ok", &p.ok, entries.len())?;
+    let mut ok = ok.into_iter().peekable();
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, (cell, since)) in entries.into_iter().enumerate() {
         let (rr, s) = (cell / services, cell % services);
         let (r, role) = (rr / roles, names.roles[rr % roles]);
+        let is_ok = ok.next_if_eq(&i).is_some();
         let record = ProbeRecord {
-            service: names.services[s].clone(),
-            region: names.regions[r].clone(),
-            ok: ok[i / 8] & (1 << (i % 8)) != 0,
-            since: since[i],
+            service: n.services[s].clone(),
+            region: n.regions[r].clone(),
+            ok: is_ok,
+            since,
             role,
         };
         out.push(((s, r, role_rank(role)), record));
@@ -265,26 +286,6 @@ fn role_rank(role: SignalRole) -> usize {
     .iter()
     .position(|x| *x == role)
     .unwrap_or(usize::MAX)
-}
-
-/// The bytes of base64 column `what`, which must be exactly `len` long.
-fn decode(what: &str, text: &str, len: usize) -> Result<Vec<u8>, String> {
-    // Checked before decoding: a column is never decoded into more than the grid needs.
-    if text.len() != len.div_ceil(3) * 4 {
-        return Err(format!(
-            "{what}: {} base64 characters, the grid needs {}",
-            text.len(),
-            len.div_ceil(3) * 4
-        ));
-    }
-    let bytes = STANDARD.decode(text).map_err(|e| format!("{what}: {e}"))?;
-    if bytes.len() != len {
-        return Err(format!(
-            "{what}: {} bytes, the grid needs {len}",
-            bytes.len()
-        ));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -350,6 +350,15 @@ fn check_controller(spec: &ControllerSpec, r: &mut Reporter<'_>) {
             None,
         );
     }
+    if let Some(rate) = spec.alarm_reads.calls_per_sec
+        && !(rate > 0.0 && rate <= 100.0)
+    {
+        r.error(
+            &base.key("alarm_reads").key("calls_per_sec"),
+            format!("alarm_reads.calls_per_sec ({rate}) must be above 0 and at most 100"),
+            Some("CloudWatch's default DescribeAlarms quota is about 9 per second per account and region".into()),
+        );
+    }
     if spec.probes.concurrency == Some(0) {
         r.error(
             &base.key("probes").key("concurrency"),

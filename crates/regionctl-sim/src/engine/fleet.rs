@@ -20,6 +20,8 @@ pub(super) struct Controller {
     pub(super) offset: u64,
     pub(super) stand_down: Option<String>,
     pub(super) passes: u64,
+    /// How many of the world's alarm events its queue has delivered (or lost).
+    pub(super) events_seen: usize,
 }
 
 impl Sim {
@@ -46,6 +48,7 @@ impl Sim {
     /// One real reconcile pass of controller `i` through its view of the world, on the
     /// policy revision it runs. `None` if the pass suspended (a bug in a simulated port).
     fn pass(&mut self, i: usize) -> Option<PassReport> {
+        self.deliver_alarm_events(i);
         let c = &mut self.fleet[i];
         let view = ControllerView::new(&self.world, &c.region);
         let ctx = Context {
@@ -63,6 +66,20 @@ impl Sim {
                 .unwrap_or(&self.alarm_reads[0]),
         };
         crate::block_on(reconcile_once(&ctx, &view, &mut c.memory))
+    }
+
+    /// Hands controller `i` the alarm events raised since its last pass, less those lost:
+    /// the queue its daemon polls between passes.
+    fn deliver_alarm_events(&mut self, i: usize) {
+        let c = &mut self.fleet[i];
+        let w = self.world.borrow();
+        let new = w.alarm_events.iter().enumerate().skip(c.events_seen);
+        let received: Vec<_> = new
+            .filter(|(n, _)| !w.alarm_event_lost(*n, &c.region))
+            .map(|(_, e)| e.clone())
+            .collect();
+        c.events_seen = w.alarm_events.len();
+        c.memory.alarms.receive(received);
     }
 
     fn record_stand_down(&mut self, i: usize, t: u64, report: &PassReport, log: &mut Log<'_>) {

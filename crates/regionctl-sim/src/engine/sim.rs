@@ -101,6 +101,7 @@ impl Sim {
                 offset: world.jitter(tick - 1),
                 stand_down: None,
                 passes: 0,
+                events_seen: 0,
             })
             .collect();
         let checker = Checker::new(&bundle, &controllers, tick, heartbeat_ttl_secs);

@@ -112,6 +112,11 @@ pub struct SimSpec {
     /// A region serving no traffic this long has INSUFFICIENT_DATA alarms (5m).
     #[serde(default)]
     pub alarm_idle_after: Option<Dur>,
+    /// The share of alarm state change events (EventBridge → SQS) lost before each
+    /// controller receives them, 0 to 1 (0). The controllers must still see every change
+    /// within their alarm resync bound.
+    #[serde(default)]
+    pub alarm_event_loss: Option<f64>,
 }
 
 /// `pass` or `fail`.

@@ -2,6 +2,7 @@
 //! forced state (a fault), and the observed state with the time it last changed.
 
 use super::World;
+use regionctl_controller::alarm_view::AlarmChange;
 use regionctl_core::health::{AlarmObservation, AlarmState};
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
@@ -63,6 +64,11 @@ impl World {
                     state: effective,
                     since: now,
                 };
+                self.alarm_events.push(AlarmChange {
+                    region: region.to_string(),
+                    name: name.to_string(),
+                    observation: alarm.observed,
+                });
             }
         }
     }

@@ -4,6 +4,7 @@
 use super::World;
 use regionctl_core::time::Timestamp;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A side effect on the world, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,6 +101,36 @@ pub struct Stats {
     pub journal_writes: u64,
     /// Events published.
     pub events: u64,
+    /// AWS API calls as the real adapters make them (every page one call), by
+    /// `service:Operation@region` (`@global` for Route 53), attempts included: what the
+    /// fleet benchmark holds against the per-account quotas (`benches/fleet`).
+    pub calls: BTreeMap<String, u64>,
+    /// Journal bytes written (keys and body, as the item budget counts them).
+    pub journal_bytes: u64,
+    /// DynamoDB write units those writes cost: one per started KB, per write.
+    pub journal_write_units: u64,
+    /// The largest item written, in bytes, and its `pk / sk`.
+    pub largest_item: Option<(u64, String)>,
+}
+
+impl Stats {
+    /// `n` calls of `service:operation` in `region`.
+    pub fn count(&mut self, service: &str, operation: &str, region: &str, n: u32) {
+        *self
+            .calls
+            .entry(format!("{service}:{operation}@{region}"))
+            .or_default() += u64::from(n);
+    }
+
+    /// A journal write of `item`, accepted.
+    pub fn wrote(&mut self, item: &regionctl_controller::ports::JournalItem) {
+        let bytes = regionctl_controller::journal::budget::size(item) as u64;
+        self.journal_bytes += bytes;
+        self.journal_write_units += bytes.div_ceil(1024).max(1);
+        if self.largest_item.as_ref().is_none_or(|(b, _)| bytes > *b) {
+            self.largest_item = Some((bytes, format!("{} / {}", item.pk, item.sk)));
+        }
+    }
 }
 
 impl World {

@@ -30,6 +30,8 @@ pub struct Knobs {
     pub journal_replication_lag_ms: u64,
     /// An alarm whose region serves no traffic for this long reads INSUFFICIENT_DATA.
     pub alarm_idle_after_secs: u64,
+    /// The share of alarm state change events lost before a controller receives them.
+    pub alarm_event_loss: f64,
 }
 
 impl Default for Knobs {
@@ -45,6 +47,7 @@ impl Default for Knobs {
             ecs_capacity_jitter_secs: 30,
             journal_replication_lag_ms: 1500,
             alarm_idle_after_secs: 300,
+            alarm_event_loss: 0.0,
         }
     }
 }
@@ -70,6 +73,10 @@ impl Knobs {
                 .journal_replication_lag_ms
                 .unwrap_or(d.journal_replication_lag_ms),
             alarm_idle_after_secs: secs(s.alarm_idle_after, d.alarm_idle_after_secs),
+            alarm_event_loss: s
+                .alarm_event_loss
+                .unwrap_or(d.alarm_event_loss)
+                .clamp(0.0, 1.0),
         }
     }
 }

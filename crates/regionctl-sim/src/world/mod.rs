@@ -35,6 +35,7 @@ pub use crate::world::route53::CellWeights;
 use crate::world::route53::{TokenBucket, Zone};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use regionctl_controller::alarm_view::AlarmChange;
 use regionctl_controller::ports::{ErrorClass, JournalItem, PortError};
 use regionctl_core::live::AlbState;
 use regionctl_core::time::Timestamp;
@@ -89,6 +90,11 @@ pub struct World {
     pub published: Vec<Published>,
     /// Counters.
     pub stats: Stats,
+    /// Every alarm state change, in order: each controller receives them as events
+    /// (EventBridge → SQS), less those lost ([`Knobs::alarm_event_loss`]).
+    pub alarm_events: Vec<AlarmChange>,
+    /// The seed, for the event-loss draws (which must not shift `rng`'s sequence).
+    seed: u64,
 }
 
 impl World {
@@ -114,7 +120,30 @@ impl World {
             intents_recorded: BTreeMap::new(),
             published: Vec::new(),
             stats: Stats::default(),
+            alarm_events: Vec::new(),
+            seed,
         }
+    }
+
+    /// True when alarm event `index` is lost on its way to `controller`: a draw from the
+    /// seed, the event and the controller alone, so that losses neither depend on when a
+    /// controller polls nor shift the world's other random draws.
+    pub fn alarm_event_lost(&self, index: usize, controller: &str) -> bool {
+        let loss = self.knobs.alarm_event_loss;
+        if loss <= 0.0 {
+            return false;
+        }
+        let mut x = self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for b in controller.bytes() {
+            x = (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
+        }
+        // splitmix64's finaliser: a uniform draw in [0, 1).
+        x ^= x >> 30;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        ((x >> 11) as f64 / (1u64 << 53) as f64) < loss
     }
 
     /// World time.

@@ -15,6 +15,7 @@ use regionctl_core::policy::Probe;
 use regionctl_core::switch::SwitchRef;
 use regionctl_core::time::Timestamp;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 /// A controller (in `region`) looking at the shared world.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +70,7 @@ impl<'w> ControllerView<'w> {
 
     /// Route 53 admission: reachability, control plane, token bucket.
     fn route53(&self, w: &mut World, operation: &'static str, cost: u32) -> PortResult<()> {
+        w.stats.count("route53", operation, "global", cost);
         self.reach(w, "route53", operation)?;
         if w.faults.route53_down {
             return Err(w.fail(
@@ -93,6 +95,7 @@ impl<'w> ControllerView<'w> {
 
     /// The journal replica this controller uses.
     fn journal(&self, w: &mut World, operation: &'static str) -> PortResult<()> {
+        w.stats.count("dynamodb", operation, self.region, 1);
         self.reach(w, "dynamodb", operation)?;
         if w.faults.journal_down.contains(self.region) {
             return Err(w.fail(
@@ -152,6 +155,15 @@ fn within_budget(w: &mut World, item: &JournalItem) -> PortResult<()> {
 /// `Throttled`. Without it the simulated fleet's own reads starved every write at 2 calls/s
 /// (simulate seed 49), which the real adapter would not.
 const ROUTE53_RETRY_PATIENCE_SECS: f64 = 3.1;
+
+/// Alarm names per `DescribeAlarms` call (the adapter's chunk: the API's limit).
+const MAX_NAMES_PER_CALL: usize = 100;
+/// Metric values per `PutMetricData` call (the API's limit).
+const PUT_METRIC_DATA_PAGE: usize = 1_000;
+/// Metrics per `GetMetricData` call (the API's limit).
+const GET_METRIC_DATA_PAGE: usize = 500;
+/// Items per journal `Query` page (the DynamoDB adapter's page size).
+const QUERY_PAGE: usize = 100;
 
 fn pages(n: usize, per: usize) -> u32 {
     u32::try_from(n.div_ceil(per).max(1)).unwrap_or(u32::MAX)
@@ -224,6 +236,8 @@ impl Alarms for ControllerView<'_> {
         names: &[String],
     ) -> PortResult<Vec<(String, AlarmObservation)>> {
         let mut w = self.world.borrow_mut();
+        let calls = pages(names.len(), MAX_NAMES_PER_CALL);
+        w.stats.count("cloudwatch", "DescribeAlarms", region, calls);
         self.reach_region(&mut w, region, "cloudwatch", "DescribeAlarms")?;
         Ok(names
             .iter()
@@ -240,6 +254,7 @@ impl Compute for ControllerView<'_> {
         service: &str,
     ) -> PortResult<Option<EcsState>> {
         let mut w = self.world.borrow_mut();
+        w.stats.count("ecs", "DescribeServices", region, 1);
         self.reach_region(&mut w, region, "ecs", "DescribeServices")?;
         Ok(w.ecs
             .get(&(region.to_string(), cluster.to_string(), service.to_string()))
@@ -258,6 +273,7 @@ impl Compute for ControllerView<'_> {
         desired: u32,
     ) -> PortResult<()> {
         let mut w = self.world.borrow_mut();
+        w.stats.count("ecs", "UpdateService", region, 1);
         self.reach_region(&mut w, region, "ecs", "UpdateService")?;
         let key = (region.to_string(), cluster.to_string(), service.to_string());
         if w.scale(self.region, &key, desired) {
@@ -282,6 +298,7 @@ impl Balancer for ControllerView<'_> {
         lambda: &str,
     ) -> PortResult<Option<AlbState>> {
         let mut w = self.world.borrow_mut();
+        w.stats.count("elbv2", "DescribeListeners", region, 1);
         self.reach_region(&mut w, region, "elbv2", "DescribeListeners")?;
         Ok(w.albs
             .get(&(region.to_string(), listener.to_string()))
@@ -298,6 +315,9 @@ impl Balancer for ControllerView<'_> {
         weights: AlbState,
     ) -> PortResult<()> {
         let mut w = self.world.borrow_mut();
+        // The adapter reads the listener first, so that only the forward's weights change.
+        w.stats.count("elbv2", "DescribeListeners", region, 1);
+        w.stats.count("elbv2", "ModifyListener", region, 1);
         self.reach_region(&mut w, region, "elbv2", "ModifyListener")?;
         let key = (region.to_string(), listener.to_string());
         if !w.albs.contains_key(&key) {
@@ -332,6 +352,7 @@ impl Journal for ControllerView<'_> {
         if w.journal.contains(self.region, &item.pk, &item.sk) {
             return Ok(false);
         }
+        w.stats.wrote(item);
         w.journal_write(self.region, item);
         Ok(true)
     }
@@ -340,6 +361,7 @@ impl Journal for ControllerView<'_> {
         let mut w = self.world.borrow_mut();
         self.journal_write(&mut w, item)?;
         within_budget(&mut w, item)?;
+        w.stats.wrote(item);
         w.journal_write(self.region, item);
         Ok(())
     }
@@ -349,6 +371,10 @@ impl Journal for ControllerView<'_> {
         self.journal(&mut w, "Query")?;
         // TTL deletion is lazy: readers drop expired items by their own clock.
         let now_secs = self.local_now(&w).millis() / 1000;
+        let items = w.journal.query(self.region, pk, prefix).len();
+        // The first page is counted by `journal`; the adapter pages at 100 items.
+        let more = pages(items, QUERY_PAGE).saturating_sub(1);
+        w.stats.count("dynamodb", "Query", self.region, more);
         Ok(w.journal
             .query(self.region, pk, prefix)
             .into_iter()
@@ -362,6 +388,7 @@ impl Journal for ControllerView<'_> {
 impl Events for ControllerView<'_> {
     async fn publish(&self, detail_type: &str, detail: &serde_json::Value) -> PortResult<()> {
         let mut w = self.world.borrow_mut();
+        w.stats.count("events", "PutEvents", self.region, 1);
         self.reach(&mut w, "eventbridge", "PutEvents")?;
         let at = w.now;
         w.published.push(super::Published {
@@ -407,6 +434,12 @@ impl Switches for ControllerView<'_> {
         regions.sort_unstable();
         regions.dedup();
         for region in regions {
+            let n = values
+                .iter()
+                .filter(|(s, _)| s.alarm_region == region)
+                .count();
+            let calls = pages(n, PUT_METRIC_DATA_PAGE);
+            w.stats.count("cloudwatch", "PutMetricData", region, calls);
             if let Err(e) = self.reach_region(&mut w, region, "cloudwatch", "PutMetricData") {
                 failure.get_or_insert(e);
                 continue;
@@ -420,6 +453,14 @@ impl Switches for ControllerView<'_> {
 
     async fn read_switches(&self, switches: &[SwitchRef]) -> PortResult<Vec<Option<bool>>> {
         let mut w = self.world.borrow_mut();
+        let mut per_region: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in switches {
+            *per_region.entry(s.alarm_region.as_str()).or_default() += 1;
+        }
+        for (region, n) in per_region {
+            let calls = pages(n, GET_METRIC_DATA_PAGE);
+            w.stats.count("cloudwatch", "GetMetricData", region, calls);
+        }
         let mut out = Vec::with_capacity(switches.len());
         for s in switches {
             self.reach_region(&mut w, &s.alarm_region, "cloudwatch", "GetMetricData")?;

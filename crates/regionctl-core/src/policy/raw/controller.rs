@@ -40,6 +40,9 @@ pub struct ControllerSpec {
     /// after another took minutes; now concurrent, bounded, with a deadline).
     #[serde(default)]
     pub probes: ProbeBudget,
+    /// How fast this controller re-reads its alarms (events carry changes between reads).
+    #[serde(default)]
+    pub alarm_reads: AlarmReadBudget,
     /// What `regionctl provision` needs to create resources (sandbox and moto only).
     #[serde(default)]
     pub provision: ProvisionSpec,
@@ -145,4 +148,17 @@ impl ProbeBudget {
         self.deadline_secs
             .map_or(tick_secs.max(1) * 500, |s| s.max(1) * 1000)
     }
+}
+
+/// How fast a controller re-reads its alarms: `DescribeAlarms` calls (100 names each) per
+/// second per region. A region whose alarms fit in one pass's calls is read whole every
+/// pass; a larger one is re-read round by round, alarm state change events carrying the
+/// changes in between (issue 18).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AlarmReadBudget {
+    /// Calls per second per region for this controller. Default 1: three controllers use a
+    /// third of CloudWatch's default quota (about 9 per second per account and region).
+    #[serde(default)]
+    pub calls_per_sec: Option<f64>,
 }

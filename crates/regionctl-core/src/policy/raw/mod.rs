@@ -21,7 +21,9 @@ mod safety;
 mod service;
 
 pub use compute::{AlbSpec, ComputeSpec, EcsSpec};
-pub use controller::{ControllerSpec, NetworkSpec, ProbeBudget, ProvisionSpec, Route53Budget};
+pub use controller::{
+    AlarmReadBudget, ControllerSpec, NetworkSpec, ProbeBudget, ProvisionSpec, Route53Budget,
+};
 pub use health::{AlarmSpec, HealthSpec, ProbeProtocol, ProbeSpec, ReadinessSpec, SignalRole};
 pub use policy_test::{ExpectStep, PolicyTestSpec, TestCase};
 pub use routing::{GeoRule, GeolocationSpec, RecordType, RoutingSpec, SwitchScope, SwitchSpec};
