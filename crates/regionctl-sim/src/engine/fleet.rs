@@ -68,14 +68,16 @@ impl Sim {
         crate::block_on(reconcile_once(&ctx, &view, &mut c.memory))
     }
 
-    /// Hands controller `i` the alarm events raised since its last pass, less those lost:
-    /// the queue its daemon polls between passes.
+    /// Hands controller `i` the alarm events raised since its last pass in its own region,
+    /// less those lost: the queue its daemon polls between passes, which `regionctl
+    /// provision`'s EventBridge rule feeds with that region's alarms only (rules are
+    /// regional). Its peers learn of those changes by their resync reads.
     fn deliver_alarm_events(&mut self, i: usize) {
         let c = &mut self.fleet[i];
         let w = self.world.borrow();
         let new = w.alarm_events.iter().enumerate().skip(c.events_seen);
         let received: Vec<_> = new
-            .filter(|(n, _)| !w.alarm_event_lost(*n, &c.region))
+            .filter(|(n, e)| e.region == c.region && !w.alarm_event_lost(*n, &c.region))
             .map(|(_, e)| e.clone())
             .collect();
         c.events_seen = w.alarm_events.len();
