@@ -32,13 +32,13 @@ pub struct HeartbeatWire {
     #[serde(default)]
     first_since: Option<Timestamp>,
     #[serde(default)]
-    drained: TimedPairs,
+    drained: Timed,
     #[serde(default)]
     peers_not_healthy: BTreeMap<String, Pairs>,
     #[serde(default)]
-    last_moves: TimedServices,
-    #[serde(default, skip_serializing_if = "TimedServices::is_empty")]
-    episodes: TimedServices,
+    last_moves: Timed,
+    #[serde(default, skip_serializing_if = "Timed::is_empty")]
+    episodes: Timed,
     /// The names every packed column is over: absent in the form before packing, which is
     /// still written while it fits [`LEGACY_MAX_BYTES`] (fields in that form's order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,37 +59,24 @@ impl Default for Pairs {
     }
 }
 
-/// `service/region` → time, packed over (region, service) cells, or (written before) a map.
+/// Names (`service/region` pairs, or services) → time: packed over their grid, or
+/// (written before) a map.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
-enum TimedPairs {
+enum Timed {
     Packed(Times),
     Legacy(BTreeMap<String, Timestamp>),
 }
 
-impl Default for TimedPairs {
+impl Default for Timed {
     fn default() -> Self {
-        TimedPairs::Legacy(BTreeMap::new())
+        Timed::Legacy(BTreeMap::new())
     }
 }
 
-/// Service → time, packed over services, or (written before) a map.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-enum TimedServices {
-    Packed(Times),
-    Legacy(BTreeMap<String, Timestamp>),
-}
-
-impl Default for TimedServices {
-    fn default() -> Self {
-        TimedServices::Legacy(BTreeMap::new())
-    }
-}
-
-impl TimedServices {
+impl Timed {
     fn is_empty(&self) -> bool {
-        matches!(self, TimedServices::Legacy(m) if m.is_empty())
+        matches!(self, Timed::Legacy(m) if m.is_empty())
     }
 }
 
@@ -143,14 +130,14 @@ fn legacy(h: Heartbeat) -> HeartbeatWire {
         not_healthy: Pairs::Legacy(h.not_healthy),
         sees_acting: h.sees_acting,
         first_since: h.first_since,
-        drained: TimedPairs::Legacy(h.drained),
+        drained: Timed::Legacy(h.drained),
         peers_not_healthy: h
             .peers_not_healthy
             .into_iter()
             .map(|(peer, pairs)| (peer, Pairs::Legacy(pairs)))
             .collect(),
-        last_moves: TimedServices::Legacy(h.last_moves),
-        episodes: TimedServices::Legacy(h.episodes),
+        last_moves: Timed::Legacy(h.last_moves),
+        episodes: Timed::Legacy(h.episodes),
         names: None,
     }
 }
@@ -193,16 +180,16 @@ fn packed(h: Heartbeat) -> HeartbeatWire {
         sees_acting: h.sees_acting,
         first_since: h.first_since,
         not_healthy: set(&not_healthy),
-        drained: TimedPairs::Packed(Times::pack(timed, size)),
+        drained: Timed::Packed(Times::pack(timed, size)),
         peers_not_healthy: peers
             .iter()
             .map(|(peer, p)| (peer.clone(), set(p)))
             .collect(),
-        last_moves: TimedServices::Packed(Times::pack(moves, services)),
+        last_moves: Timed::Packed(Times::pack(moves, services)),
         episodes: if episodes.is_empty() {
-            TimedServices::default()
+            Timed::default()
         } else {
-            TimedServices::Packed(Times::pack(episodes, services))
+            Timed::Packed(Times::pack(episodes, services))
         },
         names: Some(grid.index.names),
     }
@@ -265,10 +252,10 @@ impl Read<'_> {
         }
     }
 
-    fn timed_pairs(&self, drained: TimedPairs) -> Result<BTreeMap<String, Timestamp>, String> {
+    fn timed_pairs(&self, drained: Timed) -> Result<BTreeMap<String, Timestamp>, String> {
         match drained {
-            TimedPairs::Legacy(map) => Ok(map),
-            TimedPairs::Packed(times) => Ok(times
+            Timed::Legacy(map) => Ok(map),
+            Timed::Packed(times) => Ok(times
                 .unpack(self.size())
                 .map_err(|e| format!("drained: {e}"))?
                 .into_iter()
@@ -280,11 +267,11 @@ impl Read<'_> {
     fn timed_services(
         &self,
         what: &str,
-        timed: TimedServices,
+        timed: Timed,
     ) -> Result<BTreeMap<String, Timestamp>, String> {
         match timed {
-            TimedServices::Legacy(map) => Ok(map),
-            TimedServices::Packed(times) => Ok(times
+            Timed::Legacy(map) => Ok(map),
+            Timed::Packed(times) => Ok(times
                 .unpack(self.names.services.len())
                 .map_err(|e| format!("{what}: {e}"))?
                 .into_iter()

@@ -160,3 +160,13 @@ pub fn decode(what: &str, text: &str, len: usize) -> Result<Vec<u8>, String> {
     }
     Ok(bytes)
 }
+
+/// Five regions, for the packed items' tests.
+#[cfg(test)]
+pub const TEST_REGIONS: [&str; 5] = [
+    "eu-central-1",
+    "eu-west-1",
+    "us-east-1",
+    "us-west-2",
+    "ap-southeast-1",
+];

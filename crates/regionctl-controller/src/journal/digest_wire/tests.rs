@@ -1,13 +1,7 @@
 use super::*;
 use serde_json::json;
 
-const REGIONS: [&str; 5] = [
-    "eu-central-1",
-    "eu-west-1",
-    "us-east-1",
-    "us-west-2",
-    "ap-southeast-1",
-];
+use crate::journal::packing::TEST_REGIONS as REGIONS;
 
 /// Verdicts of `services` services in every region, ok except in `failing`, since `t`
 /// (failing since `t + 10`), in (service, region) order.

@@ -2,13 +2,7 @@ use super::*;
 use crate::journal::{self, budget};
 use serde_json::json;
 
-const REGIONS: [&str; 5] = [
-    "eu-central-1",
-    "eu-west-1",
-    "us-east-1",
-    "us-west-2",
-    "ap-southeast-1",
-];
+use crate::journal::packing::TEST_REGIONS as REGIONS;
 
 /// Every pair of `services` services in the five regions, in bundle order.
 fn every_pair(services: usize) -> Vec<String> {
