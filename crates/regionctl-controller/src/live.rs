@@ -1,11 +1,13 @@
 //! The pass's live-state stage: Route 53 weights, ECS counts, ALB splits and data-plane
 //! switches read into [`LiveState`], indexed like the bundle.
 //!
-//! A zone read less than [`crate::memory::ZONE_MAX_AGE_TICKS`] ticks ago comes from this
-//! controller's copy ([`crate::memory`]); such zones are re-read before any step of a
+//! A zone read less than [`crate::memory::ZONE_MAX_AGE_TICKS`] ticks ago (longer for a
+//! bundle with more zones than a third of Route 53's rate re-reads in that time:
+//! [`crate::memory::zone_max_age_secs`]) comes from this controller's copy
+//! ([`crate::memory`]); such zones are re-read before any step of a
 //! service they route is applied ([`refresh_zones`]), and the plan made again.
 
-use crate::memory::{RecordWeights, ZoneCache};
+use crate::memory::{RecordWeights, ZoneCache, zone_max_age_secs, zone_round_secs};
 use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use crate::switches;
 use regionctl_core::grid::Grid;
@@ -39,6 +41,7 @@ pub async fn read_live<W: Dns + Compute + Balancer + Switches + crate::ports::Cl
         cache,
         now: world.now(),
         tick_secs,
+        round_secs: zone_round_secs(bundle),
         read: HashMap::new(),
         cached: Vec::new(),
     };
@@ -76,6 +79,8 @@ struct Zones<'c> {
     cache: &'c mut ZoneCache,
     now: Timestamp,
     tick_secs: u64,
+    /// The zone-read budget's round ([`zone_round_secs`]).
+    round_secs: u64,
     read: HashMap<String, ZoneWeights>,
     cached: Vec<String>,
 }
@@ -117,7 +122,8 @@ impl Zones<'_> {
         failures: &mut Vec<String>,
     ) -> ZoneWeights {
         let zone = &service.routing.hosted_zone_id;
-        if let Some(copy) = self.cache.fresh(zone, self.now, self.tick_secs) {
+        let max_age = zone_max_age_secs(zone, self.round_secs, self.tick_secs);
+        if let Some(copy) = self.cache.fresh(zone, self.now, max_age) {
             self.cached.push(zone.clone());
             return Ok(copy.weights.clone());
         }

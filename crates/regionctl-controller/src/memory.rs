@@ -26,6 +26,41 @@ use std::collections::{BTreeMap, HashMap};
 /// writes to the zone).
 pub const ZONE_MAX_AGE_TICKS: u64 = 3;
 
+/// Route 53's request rate per account, per second: one quota for every call of every tool.
+pub const ROUTE53_ACCOUNT_RATE: u64 = 5;
+
+/// Seconds in which this controller re-reads every zone of `bundle` on its share of a third
+/// of Route 53's account rate (the fleet's controllers a third together; writes and other
+/// tools the rest). Six zones and three controllers: 11 s, inside three ticks, so nothing
+/// changes; 1,000 zones: 30 minutes (issue 18: every third tick was 100 reads/s against 5).
+pub fn zone_round_secs(bundle: &Bundle) -> u64 {
+    let zones: std::collections::HashSet<&str> = bundle
+        .services
+        .iter()
+        .map(|s| s.routing.hosted_zone_id.as_str())
+        .collect();
+    let controllers = bundle
+        .controller
+        .as_ref()
+        .map_or(1, |c| c.regions.len().max(1));
+    ((zones.len() * 3 * controllers) as u64).div_ceil(ROUTE53_ACCOUNT_RATE)
+}
+
+/// How old `zone`'s copy may grow before a pass reads it again: [`ZONE_MAX_AGE_TICKS`]
+/// ticks, or the read budget's round (`round_secs`, [`zone_round_secs`]) where that is
+/// longer, each zone spread over a second round so that copies read together (the first
+/// pass) do not all expire in one pass. Every write is still planned from a fresh read.
+pub fn zone_max_age_secs(zone: &str, round_secs: u64, tick_secs: u64) -> u64 {
+    let ticks = tick_secs.saturating_mul(ZONE_MAX_AGE_TICKS);
+    if round_secs <= ticks {
+        return ticks;
+    }
+    let spread = zone
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    round_secs + spread % round_secs
+}
+
 /// A controller's state between passes.
 #[derive(Debug, Clone)]
 pub struct Memory {
@@ -89,9 +124,9 @@ pub struct ZoneCache {
 }
 
 impl ZoneCache {
-    /// The copy of `zone` to use instead of reading it at `now`, if young enough.
-    pub fn fresh(&self, zone: &str, now: Timestamp, tick_secs: u64) -> Option<&CachedZone> {
-        let max_age = tick_secs.saturating_mul(ZONE_MAX_AGE_TICKS);
+    /// The copy of `zone` to use instead of reading it at `now`, if younger than
+    /// `max_age` seconds ([`zone_max_age_secs`]).
+    pub fn fresh(&self, zone: &str, now: Timestamp, max_age: u64) -> Option<&CachedZone> {
         self.zones
             .get(zone)
             .filter(|z| !now.elapsed_at_least(z.read_at, max_age))
@@ -135,17 +170,57 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_of_zones_is_re_read_within_a_third_of_route53s_rate_spread_over_a_round() {
+        let mut bundle = crate::fake::example();
+        assert!(
+            zone_round_secs(&bundle) <= 30,
+            "the examples' round fits three ticks"
+        );
+        let template = bundle.services[0].clone();
+        bundle.services = (0..1_000)
+            .map(|i| {
+                let mut s = template.clone();
+                s.routing.hosted_zone_id = format!("Z{i:05}");
+                s
+            })
+            .collect();
+        let round = zone_round_secs(&bundle);
+        assert_eq!(round, 1_800, "1,000 zones × 3 controllers at 5/3 reads/s");
+        let ages: Vec<u64> = (0..1_000)
+            .map(|i| zone_max_age_secs(&format!("Z{i:05}"), round, 10))
+            .collect();
+        assert!(ages.iter().all(|a| (round..2 * round).contains(a)));
+        // Spread: no tenth of the second round holds more than a fifth of the zones.
+        let mut per_tenth = [0usize; 10];
+        for a in &ages {
+            per_tenth[((a - round) * 10 / round) as usize] += 1;
+        }
+        assert!(per_tenth.iter().all(|n| *n < 200), "{per_tenth:?}");
+    }
+
+    #[test]
     fn a_young_copy_is_used_until_it_is_three_ticks_old() {
         let mut c = ZoneCache::default();
         c.store("Z1", one(10), at(100));
-        assert!(c.fresh("Z1", at(100), 10).is_some());
-        assert!(c.fresh("Z1", at(129), 10).is_some());
-        assert!(c.fresh("Z1", at(130), 10).is_none(), "3 ticks old: re-read");
-        assert!(c.fresh("Z2", at(100), 10).is_none(), "never read: read");
+        let max_age = zone_max_age_secs("Z1", 11, 10);
+        assert_eq!(max_age, 30, "a small fleet's round fits three ticks");
+        assert!(c.fresh("Z1", at(100), max_age).is_some());
+        assert!(c.fresh("Z1", at(129), max_age).is_some());
+        assert!(
+            c.fresh("Z1", at(130), max_age).is_none(),
+            "3 ticks old: re-read"
+        );
+        assert!(
+            c.fresh("Z2", at(100), max_age).is_none(),
+            "never read: read"
+        );
         c.store("Z1", one(20), at(130));
         assert_eq!(
-            c.fresh("Z1", at(131), 10)
-                .map(|z| z.weights.values().copied().collect::<Vec<_>>()),
+            c.fresh("Z1", at(131), max_age).map(|z| z
+                .weights
+                .values()
+                .copied()
+                .collect::<Vec<_>>()),
             Some(vec![20])
         );
     }
