@@ -7,7 +7,9 @@
 //! ([`crate::memory`]); such zones are re-read before any step of a
 //! service they route is applied ([`refresh_zones`]), and the plan made again.
 
-use crate::memory::{RecordWeights, ZoneCache, zone_max_age_secs, zone_round_secs};
+use crate::memory::{
+    RecordWeights, ZoneCache, zone_max_age_secs, zone_reads_per_pass, zone_round_secs,
+};
 use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
 use crate::switches;
 use regionctl_core::grid::Grid;
@@ -42,6 +44,7 @@ pub async fn read_live<W: Dns + Compute + Balancer + Switches + crate::ports::Cl
         now: world.now(),
         tick_secs,
         round_secs: zone_round_secs(bundle),
+        reads_left: zone_reads_per_pass(bundle, tick_secs),
         read: HashMap::new(),
         cached: Vec::new(),
     };
@@ -70,8 +73,9 @@ pub async fn read_live<W: Dns + Compute + Balancer + Switches + crate::ports::Cl
     }
 }
 
-/// A zone's weighted records by (record name, set identifier), or why it could not be read.
-type ZoneWeights = Result<RecordWeights, PortError>;
+/// A zone's weighted records by (record name, set identifier); `None` when the pass's zone
+/// reads were spent before it and it has no copy yet; or why it could not be read.
+type ZoneWeights = Result<Option<RecordWeights>, PortError>;
 
 /// The zones of one pass: each read (or taken from the copy) once, whatever number of
 /// services it routes.
@@ -81,6 +85,8 @@ struct Zones<'c> {
     tick_secs: u64,
     /// The zone-read budget's round ([`zone_round_secs`]).
     round_secs: u64,
+    /// Reads this pass may still make ([`zone_reads_per_pass`]).
+    reads_left: usize,
     read: HashMap<String, ZoneWeights>,
     cached: Vec<String>,
 }
@@ -99,7 +105,10 @@ impl Zones<'_> {
             self.read.insert(zone.clone(), records);
         }
         match self.read.get(zone) {
-            Some(Ok(map)) => service_weights(service, map),
+            Some(Ok(Some(map))) => service_weights(service, map),
+            // Not read yet (the read budget): the policy's steady state, re-read before any
+            // write (the zone is listed with the copies).
+            Some(Ok(None)) => regionctl_core::live::steady_service(service).weights,
             Some(Err(e)) => {
                 failures.push(format!(
                     "{}: Route 53 zone {zone} unreadable: {}",
@@ -125,13 +134,20 @@ impl Zones<'_> {
         let max_age = zone_max_age_secs(zone, self.round_secs, self.tick_secs);
         if let Some(copy) = self.cache.fresh(zone, self.now, max_age) {
             self.cached.push(zone.clone());
-            return Ok(copy.weights.clone());
+            return Ok(Some(copy.weights.clone()));
         }
+        if self.reads_left == 0 {
+            // Due, but this pass's reads are spent: the last copy however old, or none; a
+            // later pass reads it, and a write re-reads it first.
+            self.cached.push(zone.clone());
+            return Ok(self.cache.last(zone).map(|c| c.weights.clone()));
+        }
+        self.reads_left -= 1;
         match world.read_weighted(zone).await {
             Ok(rs) => {
                 let weights = zone_weights(rs);
                 self.cache.store(zone, weights.clone(), self.now);
-                Ok(weights)
+                Ok(Some(weights))
             }
             Err(e) => match self.cache.last(zone) {
                 Some(copy) => {
@@ -141,7 +157,7 @@ impl Zones<'_> {
                         render::clock(copy.read_at),
                         e.message()
                     ));
-                    Ok(copy.weights.clone())
+                    Ok(Some(copy.weights.clone()))
                 }
                 None => Err(e),
             },

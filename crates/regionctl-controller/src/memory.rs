@@ -46,6 +46,20 @@ pub fn zone_round_secs(bundle: &Bundle) -> u64 {
     ((zones.len() * 3 * controllers) as u64).div_ceil(ROUTE53_ACCOUNT_RATE)
 }
 
+/// Zones a pass may read (copies due, or never read), besides those re-read before a write:
+/// this controller's share of a third of Route 53's account rate over one tick, and never
+/// fewer than six, so that a small bundle (the examples have six zones) is read whole on a
+/// controller's first pass. Deferred zones are read in later passes, their last copy (or,
+/// never read, the policy's steady state) used meanwhile, and re-read before any write.
+pub fn zone_reads_per_pass(bundle: &Bundle, tick_secs: u64) -> usize {
+    let controllers = bundle
+        .controller
+        .as_ref()
+        .map_or(1, |c| c.regions.len().max(1)) as u64;
+    let share = (tick_secs * ROUTE53_ACCOUNT_RATE).div_ceil(3 * controllers);
+    usize::try_from(share).unwrap_or(usize::MAX).max(6)
+}
+
 /// How old `zone`'s copy may grow before a pass reads it again: [`ZONE_MAX_AGE_TICKS`]
 /// ticks, or the read budget's round (`round_secs`, [`zone_round_secs`]) where that is
 /// longer, each zone spread over a second round so that copies read together (the first
@@ -175,6 +189,16 @@ mod tests {
         assert!(
             zone_round_secs(&bundle) <= 30,
             "the examples' round fits three ticks"
+        );
+        assert_eq!(
+            zone_reads_per_pass(&bundle, 10),
+            6,
+            "the six example zones at once"
+        );
+        assert_eq!(
+            zone_reads_per_pass(&bundle, 60),
+            34,
+            "5 × 60 / (3 × 3), rounded up"
         );
         let template = bundle.services[0].clone();
         bundle.services = (0..1_000)
