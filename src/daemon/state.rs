@@ -57,7 +57,7 @@ impl State {
             bundle_hash: bundle.hash.clone(),
             passes: 0,
             last_pass: None,
-            tick: Duration::from_secs(bundle.controller.as_ref().map_or(10, |c| c.tick_secs)),
+            tick: Duration::from_secs(bundle.tick_secs()),
             metrics,
             alerts_active: 0,
             quorum: 0,

@@ -82,10 +82,12 @@ pub struct AlarmPass {
 
 /// `DescribeAlarms` calls a pass may make per region.
 pub fn calls_per_pass(bundle: &Bundle) -> usize {
-    let (rate, tick) = bundle.controller.as_ref().map_or((None, 10), |c| {
-        (c.alarm_reads.calls_per_sec, c.tick_secs.max(1))
-    });
-    let rate = rate.unwrap_or(DEFAULT_CALLS_PER_SEC);
+    let rate = bundle
+        .controller
+        .as_ref()
+        .and_then(|c| c.alarm_reads.calls_per_sec)
+        .unwrap_or(DEFAULT_CALLS_PER_SEC);
+    let tick = bundle.tick_secs();
     // Float to count: a budget below one call per pass still makes one.
     ((rate * tick as f64).floor() as usize).max(1)
 }
@@ -107,10 +109,7 @@ impl AlarmView {
         observations: &mut Observations,
     ) -> AlarmPass {
         let budget = calls_per_pass(bundle) * NAMES_PER_CALL;
-        let tick = bundle
-            .controller
-            .as_ref()
-            .map_or(10, |c| c.tick_secs.max(1));
+        let tick = bundle.tick_secs();
         self.refresh_within(world, reads, (budget, tick), now, observations)
             .await
     }

@@ -80,9 +80,8 @@ pub struct Observed {
     /// Alarm states and probe verdicts (this observer's and fresh peers'); running
     /// capacity is added once the live state is read ([`add_running`]).
     pub observations: Observations,
-    /// Regions whose CloudWatch could not be read.
-    pub alarm_read_failures: Vec<String>,
-    /// What the alarm stage did ([`crate::alarm_view::AlarmView::refresh`]).
+    /// What the alarm stage did ([`crate::alarm_view::AlarmView::refresh`]); its `failed`
+    /// are the regions whose CloudWatch could not be read.
     pub alarms: AlarmPass,
     /// What could not be read or written.
     pub failures: Vec<String>,
@@ -118,7 +117,6 @@ pub async fn gather<W: Alarms + Prober + Journal>(
             &mut observations,
         )
         .await;
-    let alarm_read_failures = alarms.failed.clone();
     let own_last = &mut memory.own_digest;
     let bounds = Bounds {
         controllers: &ctx.controllers,
@@ -155,7 +153,7 @@ pub async fn gather<W: Alarms + Prober + Journal>(
         bundle_hash: bundle.hash.clone(),
         at: freshness.now,
         probes,
-        alarm_read_failures: alarm_read_failures.clone(),
+        alarm_read_failures: alarms.failed.clone(),
         relayed: usable.clone(),
     };
     if let Err(e) = world.put(&journal::digest_item(&own)).await {
@@ -170,7 +168,6 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     add_probe_verdicts(bundle, &usable, &mut observations);
     Observed {
         observations,
-        alarm_read_failures,
         alarms,
         failures,
         rejected,

@@ -42,13 +42,10 @@ impl ProbeLimits {
     /// The limits a bundle's controller configuration sets (defaults without one).
     pub fn of(bundle: &Bundle) -> ProbeLimits {
         let default = ProbeBudget::default();
-        let (budget, tick) = bundle
-            .controller
-            .as_ref()
-            .map_or((&default, 10), |c| (&c.probes, c.tick_secs));
+        let budget = bundle.controller.as_ref().map_or(&default, |c| &c.probes);
         ProbeLimits {
             concurrency: budget.concurrency(),
-            deadline_ms: budget.deadline_ms(tick),
+            deadline_ms: budget.deadline_ms(bundle.tick_secs()),
         }
     }
 }
@@ -130,11 +127,6 @@ impl ProbeBatch {
             verdicts,
             limits,
         }
-    }
-
-    /// How many verdicts the batch decides.
-    pub fn verdict_count(&self) -> usize {
-        self.verdicts.len()
     }
 
     /// Every probe's answer, in no particular order, as `(index into probes, answered)`:

@@ -59,11 +59,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// The controller tick (10 s unless the bundle's controller config says otherwise).
     pub fn tick_secs(&self) -> u64 {
-        self.bundle
-            .controller
-            .as_ref()
-            .map_or(10, |c| c.tick_secs)
-            .max(1)
+        self.bundle.tick_secs()
     }
 }
 
@@ -129,7 +125,7 @@ pub async fn reconcile_once<W: World>(
     let observed = observe::gather(ctx, world, freshness, memory)
         .instrument(Phase::Observe.span())
         .await;
-    report.alarm_read_failures = observed.alarm_read_failures;
+    report.alarm_read_failures = observed.alarms.failed.clone();
     report.alarms = observed.alarms;
     report.read_failures.extend(observed.failures);
     report.rejected.extend(observed.rejected);

@@ -67,6 +67,11 @@ impl Bundle {
             .ok()
     }
 
+    /// The controller tick in seconds: the controller config's, 10 without one, at least 1.
+    pub fn tick_secs(&self) -> u64 {
+        self.controller.as_ref().map_or(10, |c| c.tick_secs).max(1)
+    }
+
     /// The index of a region by name.
     pub fn region_index(&self, name: &str) -> Option<RegionIx> {
         self.regions

@@ -239,7 +239,7 @@ fn main() {
         journal_bytes: loss.run.world.stats.journal_bytes,
         journal_write_units: loss.run.world.stats.journal_write_units,
         largest_item: loss.run.world.stats.largest_item.clone(),
-        refused_writes: loss.run.world.stats.failed_calls,
+        failed_calls: loss.run.world.stats.failed_calls,
         first_corrective_secs: first_corrective(&loss.run, args.fail_at * 60),
         tick_secs: loss.run.tick,
         peak_rss_mib: peak_rss_mib(),

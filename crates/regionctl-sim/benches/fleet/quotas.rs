@@ -46,7 +46,7 @@ pub struct Figures {
     pub journal_bytes: u64,
     pub journal_write_units: u64,
     pub largest_item: Option<(u64, String)>,
-    pub refused_writes: u64,
+    pub failed_calls: u64,
     pub first_corrective_secs: Option<u64>,
     pub tick_secs: u64,
     pub peak_rss_mib: Option<f64>,
@@ -181,7 +181,7 @@ impl Figures {
             out,
             format!(
                 "\n| journal | |\n|---|---:|\n| bytes written | {} |\n| write units | {} ({wcu:.1}/s; one partition takes 1,000/s) |\n| largest item | {largest} bytes ({key}) |\n| failed AWS calls (faults and refused writes) | {} |",
-                self.journal_bytes, self.journal_write_units, self.refused_writes
+                self.journal_bytes, self.journal_write_units, self.failed_calls
             ),
         );
         let reaction = self
@@ -233,7 +233,7 @@ impl Figures {
             "steady_wall_secs": self.steady_wall_secs, "loss_wall_secs": self.loss_wall_secs,
             "quotas": rows, "journal_bytes": self.journal_bytes,
             "journal_write_units": self.journal_write_units,
-            "largest_item": self.largest_item, "failed_calls": self.refused_writes,
+            "largest_item": self.largest_item, "failed_calls": self.failed_calls,
             "first_corrective_secs": self.first_corrective_secs,
             "peak_rss_mib": self.peak_rss_mib,
         });

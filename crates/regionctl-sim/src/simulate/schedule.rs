@@ -164,11 +164,7 @@ fn world_conditions(g: &mut Gen, counts: &mut FaultCounts) -> SimSpec {
 /// conditions.
 fn heal_by(bundle: &Bundle, sim: &SimSpec, duration_secs: u64) -> u64 {
     let knobs = Knobs::from_spec(sim);
-    let tick = bundle
-        .controller
-        .as_ref()
-        .map_or(10, |c| c.tick_secs)
-        .max(1);
+    let tick = bundle.tick_secs();
     let bound = Checker::convergence_bound(bundle, &knobs, tick);
     // Every fault heals by `heal_by`, so convergence can be checked at the end when the
     // run is long enough; a shorter run still injects, and says convergence was not due.
