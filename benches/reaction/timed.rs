@@ -123,16 +123,16 @@ impl Alarms for Timed<'_> {
 }
 
 impl Compute for Timed<'_> {
-    async fn describe_service(
+    async fn describe_services(
         &self,
         region: &str,
         cluster: &str,
-        service: &str,
-    ) -> PortResult<Option<EcsState>> {
+        services: &[String],
+    ) -> PortResult<Vec<Option<EcsState>>> {
         self.time(
-            "compute.describe_service",
+            "compute.describe_services",
             false,
-            self.inner.describe_service(region, cluster, service),
+            self.inner.describe_services(region, cluster, services),
             one,
         )
         .await

@@ -11,6 +11,9 @@ use aws_sdk_ecs::types as ecs;
 
 const SERVICE: &str = "ecs";
 
+/// Services per `DescribeServices` call: the API's limit.
+pub const DESCRIBE_SERVICES_MAX: usize = 10;
+
 /// A Fargate service to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FargateService {
@@ -46,31 +49,55 @@ impl EcsClient {
         }
     }
 
-    /// Desired, running and pending counts; `None` if the service does not exist.
+    /// Desired, running and pending counts of each of `services` (names or ARNs in
+    /// `cluster`), in the order asked; `None` for one that does not exist. One
+    /// `DescribeServices` call per [`DESCRIBE_SERVICES_MAX`] names, the API's limit.
+    pub async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<Option<ServiceCounts>>> {
+        let mut counts = Vec::with_capacity(services.len());
+        for chunk in services.chunks(DESCRIBE_SERVICES_MAX) {
+            let out = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeServices", e))?;
+            // DescribeServices reports unknown services as `failures` (reason MISSING), not
+            // as an error; a deleted service is returned with status INACTIVE. Answers come
+            // in no promised order: each is matched to the name (or ARN) asked for.
+            counts.extend(chunk.iter().map(|asked| {
+                out.services()
+                    .iter()
+                    .filter(|s| s.status() != Some("INACTIVE"))
+                    .find(|s| {
+                        s.service_name() == Some(asked.as_str())
+                            || s.service_arn() == Some(asked.as_str())
+                    })
+                    .map(|s| ServiceCounts {
+                        desired: s.desired_count(),
+                        running: s.running_count(),
+                        pending: s.pending_count(),
+                    })
+            }));
+        }
+        Ok(counts)
+    }
+
+    /// Desired, running and pending counts of one service; `None` if it does not exist.
     pub async fn describe_service(
         &self,
         cluster: &str,
         service: &str,
     ) -> Result<Option<ServiceCounts>> {
-        let out = self
-            .client
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeServices", e))?;
-        // DescribeServices reports unknown services as `failures` (reason MISSING), not as
-        // an error; a service that was deleted is returned with status INACTIVE.
-        Ok(out
-            .services()
-            .iter()
-            .find(|s| s.status() != Some("INACTIVE"))
-            .map(|s| ServiceCounts {
-                desired: s.desired_count(),
-                running: s.running_count(),
-                pending: s.pending_count(),
-            }))
+        let mut counts = self
+            .describe_services(cluster, &[service.to_string()])
+            .await?;
+        Ok(counts.pop().flatten())
     }
 
     /// Sets the desired count. An unknown service is a permanent

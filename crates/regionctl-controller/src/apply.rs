@@ -14,6 +14,7 @@
 //! batches is a mix of cells at their old or new weights; the adapter checks each of those
 //! states before sending any batch ([`BatchCheck`], from `guard::check_written`).
 
+use crate::pace::Route53Pace;
 use crate::ports::{Balancer, BatchCheck, Compute, Dns, PortError, Switches, WeightedRecord};
 use regionctl_core::grid::Grid;
 use regionctl_core::guard::{self, Checked, Violation};
@@ -48,6 +49,8 @@ pub struct BatchGuard<'a> {
     pub inputs: &'a Inputs<'a>,
     /// The exemptions the plan used for the service.
     pub exemptions: &'a [Exemption],
+    /// What the pass may still do with Route 53.
+    pub pace: &'a Route53Pace,
 }
 
 /// Applies `steps` (one service's, in plan order, checked by the guard).
@@ -222,6 +225,14 @@ async fn set_weights<W: Dns>(
     } else {
         changes.to_vec()
     };
+    let zone = &service.routing.hosted_zone_id;
+    if !shift.guard.pace.may_write(&service.name, zone) {
+        applied.log.push(format!(
+            "shift of {} records waits: Route 53 throttled this pass, or {zone} not read again",
+            changes.len()
+        ));
+        return Ok(StepStatus::Skipped);
+    }
     let records = records_of(service, changes);
     let report = {
         let check = batch_check(shift, changes, &records, weights);
@@ -235,8 +246,9 @@ async fn set_weights<W: Dns>(
         #[cfg(not(feature = "planted-bugs"))]
         let check: BatchCheck<'_> = &check;
         world
-            .upsert_weighted(&service.routing.hosted_zone_id, &records, check)
-            .await?
+            .upsert_weighted(zone, &records, check)
+            .await
+            .inspect_err(|e| shift.guard.pace.note(e))?
     };
     applied.calls += report.calls;
     applied.log.push(format!(
@@ -255,7 +267,6 @@ async fn set_weights<W: Dns>(
     if !report.verified {
         return Ok(StepStatus::Failed("read-back did not match".into()));
     }
-    let zone = &service.routing.hosted_zone_id;
     applied.written.extend(
         records
             .into_iter()

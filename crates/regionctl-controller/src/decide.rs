@@ -12,6 +12,7 @@
 use crate::apply::{BatchGuard, apply_steps};
 use crate::approval::{self, Proposal};
 use crate::journal::{self, DecisionRecord, OutcomeRecord};
+use crate::pace::Route53Pace;
 use crate::pending::PendingWrite;
 use crate::ports::{PortError, World};
 use crate::reconcile::Context;
@@ -46,6 +47,8 @@ pub struct DecideInput<'a> {
     /// The start of each service's open episode ([`crate::episode`]), by name: part of
     /// its decisions' ids.
     pub episodes: &'a BTreeMap<String, Timestamp>,
+    /// What this pass may still do with Route 53 ([`crate::pace`]).
+    pub pace: &'a Route53Pace,
     /// Now.
     pub now: Timestamp,
 }
@@ -83,11 +86,14 @@ pub async fn decide_all<W: World>(world: &W, input: &DecideInput<'_>) -> Vec<Dec
         if steps.is_empty() || (!input.leader && steps.iter().all(|s| s.discretionary)) {
             continue;
         }
-        let applicable = steps
+        let applicable: Vec<&Step> = steps
             .iter()
             .copied()
             .filter(|s| input.leader || !s.discretionary)
             .collect();
+        if input.pace.defers(sp.service, &sp.name, &applicable) {
+            continue;
+        }
         let service = ServiceSteps {
             sp,
             steps,
@@ -452,6 +458,7 @@ async fn guard_and_execute<W: World>(
             let batches = BatchGuard {
                 inputs: &inputs,
                 exemptions: &sp.exemptions,
+                pace: input.pace,
             };
             execute(world, &batches, service, &checked).await
         }

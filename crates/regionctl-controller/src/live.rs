@@ -1,5 +1,5 @@
-//! The pass's live-state stage: Route 53 weights, ECS counts, ALB splits and data-plane
-//! switches read into [`LiveState`], indexed like the bundle.
+//! The pass's live-state stage: Route 53 weights, ECS counts ([`crate::capacity`]), ALB
+//! splits and data-plane switches read into [`LiveState`], indexed like the bundle.
 //!
 //! A zone read less than [`crate::memory::ZONE_MAX_AGE_TICKS`] ticks ago (longer for a
 //! bundle with more zones than a third of Route 53's rate re-reads in that time:
@@ -8,16 +8,16 @@
 //! service they route is applied ([`refresh_zones`]), and the plan made again.
 
 use crate::memory::{
-    RecordWeights, ZoneCache, zone_max_age_secs, zone_reads_per_pass, zone_round_secs,
+    Memory, RecordWeights, ZoneCache, zone_max_age_secs, zone_reads_per_pass, zone_round_secs,
 };
-use crate::ports::{Balancer, Compute, Dns, PortError, Switches, WeightedRecord};
+use crate::ports::{Balancer, Compute, Dns, ErrorClass, PortError, Switches, WeightedRecord};
 use crate::switches;
 use regionctl_core::grid::Grid;
-use regionctl_core::live::{AlbState, EcsState, LiveService, LiveState};
+use regionctl_core::live::{AlbState, LiveService, LiveState};
 use regionctl_core::plan::render;
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// What the live-state stage read.
 #[derive(Debug, Clone)]
@@ -36,26 +36,40 @@ pub struct LiveRead {
 pub async fn read_live<W: Dns + Compute + Balancer + Switches + crate::ports::Clock>(
     world: &W,
     bundle: &Bundle,
-    cache: &mut ZoneCache,
+    memory: &mut Memory,
     tick_secs: u64,
 ) -> LiveRead {
+    let Memory {
+        zones: cache,
+        capacity,
+        ..
+    } = memory;
+    // While Route 53 writes wait (an evacuation larger than a pass's share), the copies'
+    // round reads give way to them (ADR 0020).
+    let round_reads = if cache.round_reads() {
+        zone_reads_per_pass(bundle, tick_secs)
+    } else {
+        0
+    };
     let mut zones = Zones {
         cache,
         now: world.now(),
         tick_secs,
         round_secs: zone_round_secs(bundle),
-        reads_left: zone_reads_per_pass(bundle, tick_secs),
+        reads_left: round_reads,
         read: HashMap::new(),
         cached: Vec::new(),
     };
     // Every service's switches in one read (the adapter batches per alarm region).
     let switch_states = switches::read_all(world, bundle).await;
     let mut failures = switch_states.failures;
+    // ECS counts in batches, within their budget (the rest from the copies).
+    failures.extend(capacity.read(world, bundle, zones.now).await.failures);
     let mut per_service_switches = switch_states.per_service.into_iter();
     let mut services = Vec::with_capacity(bundle.services.len());
     for service in &bundle.services {
         let weights = zones.weights_of(world, service, &mut failures).await;
-        let ecs = read_ecs(world, service, &mut failures).await;
+        let ecs = capacity.counts_of(service);
         let alb = read_alb(world, service, &mut failures).await;
         services.push(LiveService {
             weights,
@@ -165,23 +179,6 @@ impl Zones<'_> {
     }
 }
 
-/// `service`'s ECS counts per local region (`None` where unreadable or absent).
-async fn read_ecs<W: Compute>(
-    world: &W,
-    service: &Service,
-    failures: &mut Vec<String>,
-) -> Vec<Option<EcsState>> {
-    let Some(e) = &service.ecs else {
-        return vec![None; service.regions.len()];
-    };
-    per_region(service, "ECS", failures, async |r, region| {
-        world
-            .describe_service(region, &e.clusters[r], &e.services[r])
-            .await
-    })
-    .await
-}
-
 /// `service`'s ALB splits per local region (`None` where unreadable or absent).
 async fn read_alb<W: Balancer>(
     world: &W,
@@ -199,7 +196,7 @@ async fn read_alb<W: Balancer>(
 }
 
 /// One `read` per local region of `service`, in region order: what it read, `None` where
-/// it failed; each failure is recorded as `what` (ECS, ALB) unreadable in that region.
+/// it failed; each failure is recorded as `what` (ALB) unreadable in that region.
 async fn per_region<T>(
     service: &Service,
     what: &str,
@@ -224,8 +221,20 @@ async fn per_region<T>(
     out
 }
 
+/// What re-reading zones before writing found.
+#[derive(Debug, Clone, Default)]
+pub struct Refreshed {
+    /// Zones not read again, and why.
+    pub failures: Vec<String>,
+    /// Zones not read again (failed, or not tried after Route 53 throttled a read).
+    pub unconfirmed: BTreeSet<String>,
+    /// Route 53 throttled a read.
+    pub throttled: bool,
+}
+
 /// Re-reads `zones` (taken from this controller's copy) before steps are applied to them,
-/// and puts what was read into `live`; returns what could not be re-read.
+/// in the order given, and puts what was read into `live`. After Route 53 throttles one
+/// read, the rest are not tried this pass ([`crate::pace`]).
 ///
 /// A step planned from a copy that misses a peer's recent change would undo it or act on a
 /// stale split (found by `regionctl simulate`, seed 963: partial evacuations flip-flopping;
@@ -238,13 +247,19 @@ pub async fn refresh_zones<W: Dns>(
     cache: &mut ZoneCache,
     live: &mut LiveState,
     now: Timestamp,
-) -> Vec<String> {
-    let mut failures = Vec::new();
+) -> Refreshed {
+    let mut refreshed = Refreshed::default();
     for zone in zones {
+        if refreshed.throttled {
+            refreshed.unconfirmed.insert(zone.clone());
+            continue;
+        }
         match world.read_weighted(zone).await {
             Ok(rs) => cache.store(zone, zone_weights(rs), now),
             Err(e) => {
-                failures.push(format!(
+                refreshed.throttled = e.service == "route53" && e.class == ErrorClass::Throttled;
+                refreshed.unconfirmed.insert(zone.clone());
+                refreshed.failures.push(format!(
                     "Route 53 zone {zone} not re-read before writing: {}",
                     e.message()
                 ));
@@ -257,7 +272,7 @@ pub async fn refresh_zones<W: Dns>(
             live.services[s].weights = service_weights(service, &copy.weights);
         }
     }
-    failures
+    refreshed
 }
 
 /// A zone's records as read, by (normalized name, set identifier).

@@ -1,5 +1,6 @@
 //! What a controller carries from one pass to the next: its health view and its last reads
-//! of the Route 53 zones.
+//! of the Route 53 zones (and of the alarms and ECS counts: [`crate::alarm_view`],
+//! [`crate::capacity`]).
 //!
 //! Route 53 throttles per account (reads and writes share one budget, 5 requests/s at best,
 //! less when other tooling shares the account). Reading every zone every tick, three
@@ -14,6 +15,7 @@
 //! planned from a fresh read.
 
 use crate::alarm_view::AlarmView;
+use crate::capacity::CapacityCache;
 use crate::episode::Episodes;
 use crate::journal::{Heartbeat, ObservationDigest};
 use crate::pending::PendingWrites;
@@ -82,6 +84,11 @@ pub struct Memory {
     pub health: HealthView,
     /// The last reads of the Route 53 zones.
     pub zones: ZoneCache,
+    /// The last reads of the ECS counts, and where the next round of reads starts.
+    pub capacity: CapacityCache,
+    /// The last service a pass spent Route 53 calls on: the next pass's share starts
+    /// after it ([`crate::pace::select`]).
+    pub pace_after: Option<usize>,
     /// Outcomes and last moves the journal refused, written again next pass.
     pub pending: PendingWrites,
     /// The episodes (incidents) this controller sees open and last saw close.
@@ -109,6 +116,8 @@ impl Memory {
         Memory {
             health: HealthView::unknown(bundle),
             zones: ZoneCache::default(),
+            capacity: CapacityCache::default(),
+            pace_after: None,
             pending: PendingWrites::default(),
             episodes: Episodes::default(),
             own_moves: BTreeMap::new(),
@@ -135,9 +144,22 @@ pub struct CachedZone {
 #[derive(Debug, Clone, Default)]
 pub struct ZoneCache {
     zones: HashMap<String, CachedZone>,
+    /// The last pass left Route 53 writes waiting ([`crate::pace`]): copies are not
+    /// re-read on their round until it catches up, reads giving way to writes.
+    writes_waiting: bool,
 }
 
 impl ZoneCache {
+    /// Whether copies are re-read on their round this pass: not while writes wait.
+    pub fn round_reads(&self) -> bool {
+        !self.writes_waiting
+    }
+
+    /// Whether the pass just planned left Route 53 writes waiting for a later pass.
+    pub fn set_writes_waiting(&mut self, waiting: bool) {
+        self.writes_waiting = waiting;
+    }
+
     /// The copy of `zone` to use instead of reading it at `now`, if younger than
     /// `max_age` seconds ([`zone_max_age_secs`]).
     pub fn fresh(&self, zone: &str, now: Timestamp, max_age: u64) -> Option<&CachedZone> {

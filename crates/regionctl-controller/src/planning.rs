@@ -1,14 +1,16 @@
 //! The pass's plan stage: the operator controls, the cooldowns the fleet knows of, the
 //! leader's planning copy of the health view, and the plan itself, made again after zones
-//! taken from this controller's copy are re-read ([`crate::live::refresh_zones`]).
+//! and ECS counts taken from this controller's copies are re-read
+//! ([`crate::live::refresh_zones`], [`crate::capacity::CapacityCache::refresh`]).
 
 use crate::admit::{self, Rejected};
 use crate::fleet::Freshness;
 use crate::journal::Heartbeat;
 use crate::leader;
 use crate::live;
-use crate::memory::ZoneCache;
-use crate::ports::{Dns, Journal, PortError};
+use crate::memory::Memory;
+use crate::pace::{self, Route53Pace};
+use crate::ports::{Compute, Dns, Journal, PortError};
 use crate::reconcile::Context;
 use regionctl_core::controls::Controls;
 use regionctl_core::health::HealthView;
@@ -54,24 +56,32 @@ pub struct PlanInput<'a> {
 }
 
 /// What the plan stage made.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Planned {
     /// The plan.
     pub plan: Plan,
     /// The live state it was made from (re-read zones included).
     pub live: LiveState,
-    /// Zones that could not be re-read.
+    /// Zones and ECS counts that could not be re-read.
     pub failures: Vec<String>,
+    /// What the decide stage may still do with Route 53 this pass.
+    pub pace: Route53Pace,
 }
 
 /// Plans from `live`; re-reads the zones taken from the copy that the plan would write to,
 /// and plans again from what they show.
-pub async fn plan_pass<W: Dns>(
+pub async fn plan_pass<W: Dns + Compute>(
     world: &W,
     input: &PlanInput<'_>,
     mut live: LiveState,
-    zones: &mut ZoneCache,
+    memory: &mut Memory,
 ) -> Planned {
+    let Memory {
+        zones,
+        capacity,
+        pace_after,
+        ..
+    } = memory;
     let bundle = input.ctx.bundle;
     let now = input.freshness.now;
     set_cooldowns(
@@ -108,20 +118,41 @@ pub async fn plan_pass<W: Dns>(
     };
     let plan = plan_from(&live);
     // A zone taken from this controller's copy (see `memory`) is read afresh before any
-    // step of a service routed by it is applied, and the plan made again.
-    let to_refresh = zones_written(bundle, &plan, input.cached_zones);
-    if to_refresh.is_empty() {
-        return Planned {
-            plan,
-            live,
-            failures: Vec::new(),
-        };
-    }
-    let failures = live::refresh_zones(world, bundle, &to_refresh, zones, &mut live, now).await;
+    // step of a service routed by it is applied, and so are the ECS counts of a service
+    // with steps (`capacity`); the plan is made again from what they show. Route 53 calls
+    // go to the services first in plan order, within the pass's share (`pace`).
+    let selection = pace::select(
+        &plan,
+        bundle,
+        input.cached_zones,
+        pace::calls_per_pass(bundle),
+        *pace_after,
+    );
+    *pace_after = selection.last.or(*pace_after);
+    zones.set_writes_waiting(!selection.deferred.is_empty());
+    let acting: BTreeSet<usize> = plan
+        .steps
+        .iter()
+        .map(|st| st.service)
+        .filter(|s| !selection.deferred.contains(s))
+        .collect();
+    let refreshed = if selection.refresh.is_empty() {
+        live::Refreshed::default()
+    } else {
+        live::refresh_zones(world, bundle, &selection.refresh, zones, &mut live, now).await
+    };
+    let ecs = capacity
+        .refresh(world, bundle, &acting, now, &mut live)
+        .await;
+    let mut failures = refreshed.failures;
+    failures.extend(ecs.failures);
+    let replan = !selection.refresh.is_empty() || ecs.calls > 0;
+    let pace = Route53Pace::new(selection, refreshed.unconfirmed, refreshed.throttled);
     Planned {
-        plan: plan_from(&live),
+        plan: if replan { plan_from(&live) } else { plan },
         live,
         failures,
+        pace,
     }
 }
 
@@ -141,17 +172,4 @@ fn set_cooldowns(
             last_moves.get(&service.name).copied()
         };
     }
-}
-
-/// The zones among `zones` that route a service with steps in `plan`.
-fn zones_written(bundle: &Bundle, plan: &Plan, zones: &[String]) -> Vec<String> {
-    zones
-        .iter()
-        .filter(|zone| {
-            plan.steps
-                .iter()
-                .any(|st| bundle.services[st.service].routing.hosted_zone_id == **zone)
-        })
-        .cloned()
-        .collect()
 }

@@ -186,15 +186,35 @@ pub trait Alarms {
     ) -> impl Future<Output = PortResult<Vec<(String, AlarmObservation)>>>;
 }
 
+/// Services per `DescribeServices` call: the API's limit.
+pub const DESCRIBE_SERVICES_MAX: usize = 10;
+
 /// ECS capacity.
 pub trait Compute {
-    /// Desired/running/pending of a service, `None` if it does not exist.
+    /// Desired/running/pending of each of `services` (names in `cluster`), in the order
+    /// asked, `None` for one that does not exist. Adapters make one `DescribeServices` call
+    /// per [`DESCRIBE_SERVICES_MAX`] names (issue 18: one call per service was 300 calls/s
+    /// per region at 1,000 services).
+    fn describe_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = PortResult<Vec<Option<EcsState>>>>;
+    /// One service's counts, `None` if it does not exist (one call).
     fn describe_service(
         &self,
         region: &str,
         cluster: &str,
         service: &str,
-    ) -> impl Future<Output = PortResult<Option<EcsState>>>;
+    ) -> impl Future<Output = PortResult<Option<EcsState>>> {
+        async move {
+            let mut one = self
+                .describe_services(region, cluster, &[service.to_string()])
+                .await?;
+            Ok(one.pop().flatten())
+        }
+    }
     /// Sets the desired count.
     fn set_desired(
         &self,

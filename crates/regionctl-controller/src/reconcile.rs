@@ -135,7 +135,7 @@ pub async fn reconcile_once<W: World>(
         live,
         cached_zones,
         failures,
-    } = live::read_live(world, bundle, &mut memory.zones, ctx.tick_secs())
+    } = live::read_live(world, bundle, memory, ctx.tick_secs())
         .instrument(Phase::Live.span())
         .await;
     report.read_failures.extend(failures);
@@ -170,11 +170,7 @@ pub async fn reconcile_once<W: World>(
     let controls = controls(world, now, &mut report)
         .instrument(planning_span.clone())
         .await;
-    let Planned {
-        plan,
-        live,
-        failures,
-    } = planning::plan_pass(
+    let planned = planning::plan_pass(
         world,
         &PlanInput {
             ctx,
@@ -189,24 +185,28 @@ pub async fn reconcile_once<W: World>(
             freshness,
         },
         live,
-        &mut memory.zones,
+        memory,
     )
     .instrument(planning_span)
     .await;
-    report.read_failures.extend(failures);
-    note_plan(&plan, &mut report);
+    let Planned { plan, live, .. } = &planned;
+    report
+        .read_failures
+        .extend(planned.failures.iter().cloned());
+    note_plan(plan, &mut report);
 
     // 6. Decide and apply.
     let episodes = memory.episodes.open.clone();
     if report.stand_down.is_none() {
         let input = DecideInput {
             ctx,
-            plan: &plan,
+            plan,
             health: &health,
-            live: &live,
+            live,
             controls: &controls,
             leader: verdict.leader,
             episodes: &episodes,
+            pace: &planned.pace,
             now,
         };
         decide_and_keep_switches(world, &input, memory, &mut report)
@@ -227,8 +227,8 @@ pub async fn reconcile_once<W: World>(
     }
     remember_writes(memory, &report);
     memory.health = health;
-    report.plan = Some(plan);
-    report.live = Some(live);
+    report.plan = Some(planned.plan);
+    report.live = Some(planned.live);
     report
 }
 
@@ -241,6 +241,15 @@ async fn decide_and_keep_switches<W: World>(
     report: &mut PassReport,
 ) {
     report.decisions = decide::decide_all(world, input).await;
+    let waiting = input.pace.skipped();
+    if !waiting.is_empty() {
+        // Not an alert: the next pass takes them up (level-triggered); said for people.
+        report.notes.push(format!(
+            "route53: {} service(s) wait for a later pass (this pass's share of Route 53's rate spent, or Route 53 throttled): {}",
+            waiting.len(),
+            waiting.join(", ")
+        ));
+    }
     keep_unrecorded(memory, report);
     report.alerts.extend(
         report

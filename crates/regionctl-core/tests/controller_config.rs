@@ -59,3 +59,33 @@ fn a_probe_deadline_not_below_the_tick_is_refused_at_its_field() {
     let c = bundle.controller.expect("a controller config");
     assert_eq!(c.probes.deadline_ms(c.tick_secs), 9_000);
 }
+
+#[test]
+fn read_budgets_outside_their_range_are_refused_at_their_fields() {
+    let files = example_with_controller(|t| {
+        format!(
+            "{t}  alarm_reads:\n    calls_per_sec: 0\n  capacity_reads:\n    calls_per_sec: 250\n"
+        )
+    });
+    let Err(d) = load(&files) else {
+        panic!("read budgets of 0 and 250 calls/s must be refused");
+    };
+    for (field, quota) in [
+        ("spec.alarm_reads.calls_per_sec", "DescribeAlarms"),
+        ("spec.capacity_reads.calls_per_sec", "ECS"),
+    ] {
+        let x = d
+            .iter()
+            .find(|x| x.is_error() && x.field == field)
+            .unwrap_or_else(|| panic!("no error at {field}: {d:#?}"));
+        assert!(x.line.is_some(), "{x}");
+        assert!(
+            x.to_string().contains(quota),
+            "the hint names the quota: {x}"
+        );
+    }
+    let ok = example_with_controller(|t| format!("{t}  capacity_reads:\n    calls_per_sec: 0.5\n"));
+    let bundle = load(&ok).expect("half a call per second loads");
+    let c = bundle.controller.expect("a controller config");
+    assert_eq!(c.capacity_reads.calls_per_sec, Some(0.5));
+}

@@ -23,9 +23,11 @@ const RESYNC_SECS: u64 = 250;
 /// a read within `fail_after_secs` of the change costs nothing; this one is read later.)
 const WATCHED: &str = "svc0075";
 
-/// The generated bundle and a scenario in a fresh directory: every alarm of the first
-/// region goes to ALARM at 2m (its endpoints keep answering: only alarms can tell), with
-/// `loss` of the alarm events lost; the decision is expected `within` of it.
+/// The generated bundle and a scenario in a fresh directory: every alarm of [`WATCHED`] in
+/// the first region goes to ALARM at 2m (its endpoints keep answering: only alarms can
+/// tell), with `loss` of the alarm events lost; the decision is expected `within` of it.
+/// One service only: the whole region failing would pace the evacuation's Route 53 calls
+/// over many passes (ADR 0020), which is not what this test is about.
 fn world(name: &str, loss: f64, within: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "regionctl-alarm-events-{}-{name}",
@@ -47,7 +49,7 @@ fn world(name: &str, loss: f64, within: &str) -> PathBuf {
         "apiVersion: regionctl/v1\nkind: GameDay\nname: {name}\ndescription: alarm events ({name})\n\
          world:\n  policies: {}\n  duration: 10m\n  seed: 7\n  sim:\n    alarm_event_loss: {loss}\n\
          steady_state:\n  - check: controllers-acting\n\
-         timeline:\n  - at: 2m\n    id: alarms\n    what: alarm\n    where: {{region: {lost}}}\n    state: ALARM\n\
+         timeline:\n  - at: 2m\n    id: alarms\n    what: alarm\n    where: {{region: {lost}, services: [{WATCHED}]}}\n    state: ALARM\n\
          expect:\n  - id: evacuated\n    kind: decision\n    service: {WATCHED}\n    reason_contains: \"{lost} is degraded\"\n    after: alarms\n    within: {within}\n\
          rollback:\n  - what: recover\n    faults: [all]\n\
          guardrails:\n  accounts: [\"123456789012\"]\n  regions: [{}]\n",

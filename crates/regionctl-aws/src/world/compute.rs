@@ -10,23 +10,28 @@ use regionctl_core::live::{AlbState, EcsState};
 const MAX_TARGET_GROUP_WEIGHT: u32 = 999;
 
 impl<H: Host> Compute for AwsWorld<H> {
-    async fn describe_service(
+    async fn describe_services(
         &self,
         region: &str,
         cluster: &str,
-        service: &str,
-    ) -> PortResult<Option<EcsState>> {
+        services: &[String],
+    ) -> PortResult<Vec<Option<EcsState>>> {
         let clients = self.region(region, "DescribeServices")?;
         let counts = clients
             .ecs
-            .describe_service(cluster, service)
+            .describe_services(cluster, services)
             .await
             .map_err(|e| e.into_port("ecs", "DescribeServices"))?;
-        Ok(counts.map(|c| EcsState {
-            desired: u32::try_from(c.desired).unwrap_or(0),
-            running: u32::try_from(c.running).unwrap_or(0),
-            pending: u32::try_from(c.pending).unwrap_or(0),
-        }))
+        Ok(counts
+            .into_iter()
+            .map(|c| {
+                c.map(|c| EcsState {
+                    desired: u32::try_from(c.desired).unwrap_or(0),
+                    running: u32::try_from(c.running).unwrap_or(0),
+                    pending: u32::try_from(c.pending).unwrap_or(0),
+                })
+            })
+            .collect())
     }
 
     async fn set_desired(

@@ -37,6 +37,21 @@ async fn ecs_service_capacity() {
     assert_eq!(err.code(), Some("ServiceNotFoundException"), "{err}");
 }
 
+/// Twelve names: two `DescribeServices` calls; answers in the order asked, `None` for the
+/// missing ones.
+#[tokio::test]
+async fn ecs_services_described_in_batches_of_ten() {
+    let (ecs, cluster, name) = fargate_service("eu-west-1").await;
+    let mut asked = vec![name.clone()];
+    asked.extend((0..10).map(|i| format!("missing-{i}")));
+    asked.push(name.clone());
+    let counts = ecs.describe_services(&cluster, &asked).await.unwrap();
+    assert_eq!(counts.len(), 12);
+    assert_eq!(counts[0].map(|c| c.desired), Some(2));
+    assert!(counts[1..11].iter().all(Option::is_none), "{counts:?}");
+    assert_eq!(counts[11].map(|c| c.desired), Some(2));
+}
+
 #[tokio::test]
 async fn alb_weighted_forward() {
     let region = "us-east-1";

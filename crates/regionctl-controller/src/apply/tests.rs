@@ -5,6 +5,7 @@
 use super::*;
 use crate::fake::world::{FakeWorld, block_on};
 use crate::fake::{degraded, example};
+use crate::pace::Route53Pace;
 use regionctl_core::controls::Controls;
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{Plane, ShiftPurpose};
@@ -116,6 +117,7 @@ fn apply(world: &FakeWorld, bundle: &Bundle, steps: &[Step]) -> Applied {
     let batches = BatchGuard {
         inputs: &inputs,
         exemptions: &[],
+        pace: &Route53Pace::default(),
     };
     block_on(apply_steps(world, &batches, &checked))
 }

@@ -7,6 +7,7 @@ use crate::fake::world::{FakeWorld, block_on};
 use crate::fake::{degraded, example};
 use crate::journal::{self, Approval};
 use crate::observe::AlarmReads;
+use crate::pace::Route53Pace;
 use crate::ports::Journal as _;
 use crate::status::{OutcomeStatus, RecordedStep, StepStatus};
 use regionctl_core::controls::Controls;
@@ -78,6 +79,7 @@ impl<'a> Pass<'a> {
             controls: &Controls::default(),
             leader: true,
             episodes: &self.episodes,
+            pace: &Route53Pace::default(),
             now: world.now.get(),
         };
         let s = self.bundle.service_index(service).expect("service");

@@ -43,6 +43,8 @@ pub struct FakeWorld {
     pub unreachable: RefCell<BTreeSet<String>>,
     /// Operations (`UpdateService`, `PutItem`, …) that fail.
     pub failing: RefCell<BTreeSet<&'static str>>,
+    /// Operations the service throttles (`Throttling: Rate exceeded`).
+    pub throttling: RefCell<BTreeSet<&'static str>>,
     /// Journal writes that fail: those whose sort key contains one of these fragments
     /// (`#INTENT`, `#OUTCOME#`, `LASTMOVE#`), as a throttled or denied item would.
     pub failing_writes: RefCell<Vec<&'static str>>,
@@ -159,6 +161,14 @@ impl FakeWorld {
     /// Records the call; fails it if scripted to.
     fn call(&self, service: &'static str, operation: &'static str) -> PortResult<()> {
         self.calls.borrow_mut().push(operation);
+        if self.throttling.borrow().contains(operation) {
+            return Err(PortError::new(
+                service,
+                operation,
+                ErrorClass::Throttled,
+                "Throttling: Rate exceeded",
+            ));
+        }
         if self.failing.borrow().contains(operation) {
             return Err(PortError::new(
                 service,
@@ -242,15 +252,23 @@ impl Alarms for FakeWorld {
 }
 
 impl Compute for FakeWorld {
-    async fn describe_service(
+    async fn describe_services(
         &self,
         region: &str,
         cluster: &str,
-        service: &str,
-    ) -> PortResult<Option<EcsState>> {
-        self.call("ecs", "DescribeServices")?;
-        let key = (region.to_string(), cluster.to_string(), service.to_string());
-        Ok(self.ecs.borrow().get(&key).copied())
+        services: &[String],
+    ) -> PortResult<Vec<Option<EcsState>>> {
+        for _ in services.chunks(crate::ports::DESCRIBE_SERVICES_MAX) {
+            self.call("ecs", "DescribeServices")?;
+        }
+        let ecs = self.ecs.borrow();
+        Ok(services
+            .iter()
+            .map(|service| {
+                let key = (region.to_string(), cluster.to_string(), service.clone());
+                ecs.get(&key).copied()
+            })
+            .collect())
     }
 
     async fn set_desired(

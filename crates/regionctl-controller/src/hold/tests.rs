@@ -5,6 +5,7 @@ use super::*;
 use crate::fake::world::{FakeWorld, block_on};
 use crate::fake::{degraded, example};
 use crate::observe::AlarmReads;
+use crate::pace::Route53Pace;
 use crate::reconcile::Context;
 use regionctl_core::controls::Controls;
 use regionctl_core::live::LiveState;
@@ -60,6 +61,7 @@ fn a_hold_is_recorded_once_per_incident_with_its_reasons() {
             controls: &controls,
             leader: true,
             episodes: &episodes,
+            pace: &Route53Pace::default(),
             now: world.now.get(),
         };
         block_on(record_holds(&world, &input))
@@ -145,6 +147,7 @@ fn each_partition_held_by_the_served_veto_is_its_own_record() {
             controls: &controls,
             leader: true,
             episodes: &episodes,
+            pace: &Route53Pace::default(),
             now: NOW,
         };
         held_record(&input, sp, &alert).id

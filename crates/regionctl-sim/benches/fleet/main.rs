@@ -178,6 +178,37 @@ fn first_corrective(run: &Run, from: u64) -> Option<u64> {
         .map(|t| t - from)
 }
 
+/// How far the evacuation of `lost` got: zones whose records in `lost` are all at 0 at the
+/// end of the run, of all zones, and seconds from `from` to the last weight written.
+fn evacuation(run: &Run, from: u64, lost: &str) -> quotas::Evacuation {
+    let suffix = format!("-{lost}");
+    let evacuated = run
+        .world
+        .zones
+        .values()
+        .filter(|z| {
+            z.records
+                .values()
+                .filter(|r| r.current.set_identifier.ends_with(&suffix))
+                .all(|r| r.current.weight == 0)
+        })
+        .count();
+    let last_weight_secs = run
+        .world
+        .effects
+        .iter()
+        .filter(|e| matches!(e.what, EffectKind::Weight { .. }))
+        .map(|e| run.t_of(e.at))
+        .filter(|t| *t >= from)
+        .max()
+        .map(|t| t - from);
+    quotas::Evacuation {
+        zones: run.world.zones.len(),
+        evacuated,
+        last_weight_secs,
+    }
+}
+
 /// The peak resident memory of this process, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -241,6 +272,7 @@ fn main() {
         largest_item: loss.run.world.stats.largest_item.clone(),
         failed_calls: loss.run.world.stats.failed_calls,
         first_corrective_secs: first_corrective(&loss.run, args.fail_at * 60),
+        evacuation: evacuation(&loss.run, args.fail_at * 60, REGIONS[0].0),
         tick_secs: loss.run.tick,
         peak_rss_mib: peak_rss_mib(),
     };

@@ -48,8 +48,19 @@ pub struct Figures {
     pub largest_item: Option<(u64, String)>,
     pub failed_calls: u64,
     pub first_corrective_secs: Option<u64>,
+    pub evacuation: Evacuation,
     pub tick_secs: u64,
     pub peak_rss_mib: Option<f64>,
+}
+
+/// How far the region loss's evacuation got by the end of the run.
+pub struct Evacuation {
+    /// Hosted zones in the world (one per service in the generated bundle).
+    pub zones: usize,
+    /// Zones whose records in the lost region are all at weight 0.
+    pub evacuated: usize,
+    /// Seconds from the failure to the last weight written.
+    pub last_weight_secs: Option<u64>,
 }
 
 /// One row of the quota table: an API in one region (or `global`).
@@ -198,6 +209,17 @@ impl Figures {
                 self.tick_secs
             ),
         );
+        let last = self
+            .evacuation
+            .last_weight_secs
+            .map_or("none".to_string(), |t| format!("{t} s"));
+        line(
+            out,
+            format!(
+                "evacuated by the end: {} of {} zones (every record of the lost region at 0); last weight written {last} after the failure",
+                self.evacuation.evacuated, self.evacuation.zones
+            ),
+        );
         if let Some(b) = busiest {
             line(
                 out,
@@ -235,6 +257,9 @@ impl Figures {
             "journal_write_units": self.journal_write_units,
             "largest_item": self.largest_item, "failed_calls": self.failed_calls,
             "first_corrective_secs": self.first_corrective_secs,
+            "evacuated_zones": self.evacuation.evacuated,
+            "zones": self.evacuation.zones,
+            "last_weight_secs": self.evacuation.last_weight_secs,
             "peak_rss_mib": self.peak_rss_mib,
         });
         serde_json::to_string_pretty(&value).unwrap_or_default()

@@ -6,8 +6,9 @@
 
 use super::{EffectKind, World, route53};
 use regionctl_controller::ports::{
-    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, Dns, ErrorClass, Events, Journal,
-    JournalItem, PortError, PortResult, Prober, Switches, WeightedRecord,
+    Alarms, Balancer, BatchCheck, ChangeReport, Clock, Compute, DESCRIBE_SERVICES_MAX, Dns,
+    ErrorClass, Events, Journal, JournalItem, PortError, PortResult, Prober, Switches,
+    WeightedRecord,
 };
 use regionctl_core::health::AlarmObservation;
 use regionctl_core::live::{AlbState, EcsState};
@@ -247,22 +248,28 @@ impl Alarms for ControllerView<'_> {
 }
 
 impl Compute for ControllerView<'_> {
-    async fn describe_service(
+    async fn describe_services(
         &self,
         region: &str,
         cluster: &str,
-        service: &str,
-    ) -> PortResult<Option<EcsState>> {
+        services: &[String],
+    ) -> PortResult<Vec<Option<EcsState>>> {
         let mut w = self.world.borrow_mut();
-        w.stats.count("ecs", "DescribeServices", region, 1);
+        let calls = pages(services.len(), DESCRIBE_SERVICES_MAX);
+        w.stats.count("ecs", "DescribeServices", region, calls);
         self.reach_region(&mut w, region, "ecs", "DescribeServices")?;
-        Ok(w.ecs
-            .get(&(region.to_string(), cluster.to_string(), service.to_string()))
-            .map(|s| EcsState {
-                desired: s.desired,
-                running: s.running,
-                pending: s.pending(),
-            }))
+        Ok(services
+            .iter()
+            .map(|service| {
+                w.ecs
+                    .get(&(region.to_string(), cluster.to_string(), service.clone()))
+                    .map(|s| EcsState {
+                        desired: s.desired,
+                        running: s.running,
+                        pending: s.pending(),
+                    })
+            })
+            .collect())
     }
 
     async fn set_desired(

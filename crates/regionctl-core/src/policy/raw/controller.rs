@@ -43,6 +43,10 @@ pub struct ControllerSpec {
     /// How fast this controller re-reads its alarms (events carry changes between reads).
     #[serde(default)]
     pub alarm_reads: AlarmReadBudget,
+    /// How fast this controller re-reads ECS counts (services with steps are re-read before
+    /// they are applied).
+    #[serde(default)]
+    pub capacity_reads: CapacityReadBudget,
     /// What `regionctl provision` needs to create resources (sandbox and moto only).
     #[serde(default)]
     pub provision: ProvisionSpec,
@@ -159,6 +163,20 @@ impl ProbeBudget {
 pub struct AlarmReadBudget {
     /// Calls per second per region for this controller. Default 1: three controllers use a
     /// third of CloudWatch's default quota (about 9 per second per account and region).
+    #[serde(default)]
+    pub calls_per_sec: Option<f64>,
+}
+
+/// How fast a controller re-reads ECS desired/running counts: `DescribeServices` calls (10
+/// services of one cluster each) per second per region. A region whose services fit in one
+/// pass's calls is read whole every pass; a larger one round by round, and the services a
+/// pass acts on are read again just before (issue 18).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CapacityReadBudget {
+    /// Calls per second per region for this controller. Default 2: three controllers use
+    /// under a third of ECS's read rate (about 20 per second per account and region,
+    /// sustained).
     #[serde(default)]
     pub calls_per_sec: Option<f64>,
 }

@@ -22,7 +22,8 @@ mod service;
 
 pub use compute::{AlbSpec, ComputeSpec, EcsSpec};
 pub use controller::{
-    AlarmReadBudget, ControllerSpec, NetworkSpec, ProbeBudget, ProvisionSpec, Route53Budget,
+    AlarmReadBudget, CapacityReadBudget, ControllerSpec, NetworkSpec, ProbeBudget, ProvisionSpec,
+    Route53Budget,
 };
 pub use health::{AlarmSpec, HealthSpec, ProbeProtocol, ProbeSpec, ReadinessSpec, SignalRole};
 pub use policy_test::{ExpectStep, PolicyTestSpec, TestCase};
