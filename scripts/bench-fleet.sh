@@ -13,4 +13,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ "${1:-}" == "--" ]]; then shift; fi
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-exec cargo bench --locked -p regionctl-sim --bench fleet -- --json target/bench-fleet.json "$@"
+exec cargo bench --locked -p regionctl-sim --bench fleet -- --json "$PWD/target/bench-fleet.json" "$@"
