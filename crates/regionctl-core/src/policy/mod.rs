@@ -23,6 +23,7 @@
 mod compile;
 pub mod diagnostics;
 mod load;
+mod planning;
 pub mod raw;
 pub mod schema;
 pub mod template;
@@ -32,6 +33,7 @@ mod zones;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
+pub use planning::CellTables;
 pub use zones::ZoneName;
 
 use raw::{FailbackMode, Mode, RecordType, Role, SignalRole, Strategy};
@@ -131,6 +133,9 @@ pub struct Service {
     pub safety: Safety,
     /// Per local region: baseline share of the service's traffic (mean over cells).
     pub baseline_shares: Vec<f64>,
+    /// The cells' tiers and baseline weights in flat tables, for the planner (computed at
+    /// load time from `cells`).
+    pub cell_tables: CellTables,
 }
 
 impl Service {

@@ -30,7 +30,7 @@ pub(super) use regions::is_region_name;
 use super::diagnostics::Reporter;
 use super::raw::ServiceSpec;
 use super::yaml::FieldPath;
-use super::{Service, default_mode_for_tier};
+use super::{CellTables, Service, default_mode_for_tier};
 
 /// What one service's compilation reads besides its own spec.
 pub(super) struct ServiceInput<'a> {
@@ -108,9 +108,11 @@ pub(super) fn compile_service(
         ecs,
         alb,
         baseline_shares: Vec::new(),
+        cell_tables: CellTables::default(),
         safety: safety::compile_safety(&spec.safety),
     };
     service.baseline_shares = service.compute_baseline_shares();
+    service.cell_tables = CellTables::new(&service.cells, service.regions.len());
     Some(service)
 }
 
