@@ -44,17 +44,23 @@ impl AlarmIndex {
         let bindings = || bundle.services.iter().flat_map(|s| &s.health.alarms);
         let count = bindings().count();
         let bytes: usize = bindings().map(|b| b.name.len()).sum();
-        let mut all: Vec<(&str, u32, u32)> = Vec::with_capacity(count);
+        // (service, binding) pairs sorted by name (then by pair, so the slots of one name
+        // stay in bundle order), compared through the bundle: 8 bytes per binding of
+        // scratch, not a copy of every name.
+        let name_of = |&(s, b): &(u32, u32)| {
+            bundle.services[s as usize].health.alarms[b as usize]
+                .name
+                .as_str()
+        };
+        let mut all: Vec<(u32, u32)> = Vec::with_capacity(count);
         for (s, service) in bundle.services.iter().enumerate() {
-            for (b, binding) in service.health.alarms.iter().enumerate() {
+            for b in 0..service.health.alarms.len() {
                 if let (Ok(s), Ok(b)) = (u32::try_from(s), u32::try_from(b)) {
-                    all.push((binding.name.as_str(), s, b));
+                    all.push((s, b));
                 }
             }
         }
-        // In place (no buffer as large as the list); (s, b) are unique, so the slots of
-        // one name end up in bundle order all the same.
-        all.sort_unstable();
+        all.sort_unstable_by(|x, y| name_of(x).cmp(name_of(y)).then(x.cmp(y)));
         // Sized for every binding up front (shrunk below when names repeat): growing by
         // doubling would hold up to twice the final size while copying.
         let mut index = AlarmIndex {
@@ -63,7 +69,8 @@ impl AlarmIndex {
             slots: Vec::with_capacity(count),
             table: Vec::new(),
         };
-        for (name, s, b) in all {
+        for (s, b) in all {
+            let name = name_of(&(s, b));
             let is_new = index.ends.last().is_none_or(|_| index.last_name() != name);
             if is_new {
                 let Ok(end) = u32::try_from(index.text.len() + name.len()) else {
