@@ -17,11 +17,13 @@
 //!   one; the controller persists it, the simulator snapshots it. No hidden globals, no clock.
 //!
 //! The types live here; one evaluation step is in `evaluation`; `explain` says which
-//! signal said what and which decided.
+//! signal said what and which decided; `alarm_index` finds an alarm's bindings by name.
 
+mod alarm_index;
 mod evaluation;
 pub mod explain;
 
+pub use alarm_index::AlarmIndex;
 pub use evaluation::evaluate;
 
 use crate::grid::Grid;
@@ -29,7 +31,6 @@ use crate::policy::raw::SignalRole;
 use crate::policy::{Bundle, RegionIx, Service};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// CloudWatch alarm states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,56 +102,6 @@ impl Observations {
                 .iter()
                 .map(|s| vec![None; s.regions.len()])
                 .collect(),
-        }
-    }
-}
-
-/// Alarm name → the (service, binding) slots it feeds. Built once per bundle, so ingesting
-/// `DescribeAlarms` results is one hash lookup per alarm.
-#[derive(Debug, Clone, Default)]
-pub struct AlarmIndex {
-    by_name: HashMap<String, Vec<(usize, usize)>>,
-}
-
-impl AlarmIndex {
-    /// Indexes every alarm binding of `bundle`.
-    pub fn new(bundle: &Bundle) -> Self {
-        let mut by_name: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-        for (s, service) in bundle.services.iter().enumerate() {
-            for (b, binding) in service.health.alarms.iter().enumerate() {
-                by_name
-                    .entry(binding.name.clone())
-                    .or_default()
-                    .push((s, b));
-            }
-        }
-        AlarmIndex { by_name }
-    }
-
-    /// Every alarm name, sorted (for `DescribeAlarms`).
-    pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
-    }
-
-    /// Records `obs` for every binding of `name`; false if no policy uses the alarm.
-    pub fn record(
-        &self,
-        observations: &mut Observations,
-        name: &str,
-        obs: AlarmObservation,
-    ) -> bool {
-        match self.by_name.get(name) {
-            Some(slots) => {
-                for &(s, b) in slots {
-                    if let Some(slot) = observations.alarms.get_mut(s).and_then(|v| v.get_mut(b)) {
-                        *slot = Some(obs);
-                    }
-                }
-                true
-            }
-            None => false,
         }
     }
 }

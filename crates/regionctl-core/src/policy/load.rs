@@ -21,6 +21,7 @@ pub(super) struct Doc<'a> {
     pub file: &'a SourceFile,
     pub tree: Option<Node>,
     pub header: Header,
+    /// The untyped spec; validation takes it when it types it (`Null` afterwards).
     pub spec: serde_json::Value,
 }
 
@@ -40,7 +41,7 @@ pub fn load(files: &[SourceFile]) -> Result<Bundle, Vec<Diagnostic>> {
         read_file(file, &schema, &mut docs, &mut diagnostics);
     }
     let hash = bundle_hash(files);
-    let result = validate::compile(hash, &docs, &schema, &mut diagnostics);
+    let result = validate::compile(hash, &mut docs, &schema, &mut diagnostics);
     sort(&mut diagnostics);
     match result {
         Some(mut bundle) if !diagnostics.iter().any(Diagnostic::is_error) => {

@@ -23,6 +23,7 @@
 mod compile;
 pub mod diagnostics;
 mod load;
+mod planning;
 pub mod raw;
 pub mod schema;
 pub mod template;
@@ -32,9 +33,11 @@ mod zones;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use load::{SourceFile, load};
+pub use planning::CellTables;
 pub use zones::ZoneName;
 
 use raw::{FailbackMode, Mode, RecordType, Role, SignalRole, Strategy};
+use std::sync::Arc;
 
 /// Index of a region in [`Bundle::regions`].
 pub type RegionIx = u16;
@@ -130,6 +133,9 @@ pub struct Service {
     pub safety: Safety,
     /// Per local region: baseline share of the service's traffic (mean over cells).
     pub baseline_shares: Vec<f64>,
+    /// The cells' tiers and baseline weights in flat tables, for the planner (computed at
+    /// load time from `cells`).
+    pub cell_tables: CellTables,
 }
 
 impl Service {
@@ -191,6 +197,12 @@ pub struct ServiceRegion {
 }
 
 /// One cell.
+///
+/// The lists are shared (`Arc<[_]>`): the loader keeps one copy of each distinct list in a
+/// bundle, since most cells repeat their service's tiers, weights and values, and the same
+/// cell of every service its dimension values and set identifiers (docs/PERFORMANCE.md,
+/// "Memory and planning"). They read like the vectors they were: indexing, `iter`, `get`,
+/// `len`.
 #[derive(Debug, Clone)]
 pub struct Cell {
     /// DNS-safe id, e.g. `de-paid-ios` (or `all`).
@@ -198,17 +210,17 @@ pub struct Cell {
     /// Human label, e.g. `DE/paid/ios`.
     pub label: String,
     /// Dimension values in dimension order.
-    pub values: Vec<String>,
+    pub values: Arc<[String]>,
     /// The cell's own record name.
     pub record_name: String,
     /// Ordered failover tiers of local region indices.
-    pub tiers: Vec<Vec<usize>>,
+    pub tiers: Arc<[Vec<usize>]>,
     /// Set identifier per local region.
-    pub set_identifiers: Vec<String>,
+    pub set_identifiers: Arc<[String]>,
     /// Record value per local region.
-    pub values_per_region: Vec<String>,
+    pub values_per_region: Arc<[String]>,
     /// Steady-state weight per local region (tier-1 regions at their weight, others 0).
-    pub baseline_weights: Vec<u8>,
+    pub baseline_weights: Arc<[u8]>,
 }
 
 /// Health settings, resolved.

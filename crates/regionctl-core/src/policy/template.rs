@@ -73,6 +73,9 @@ impl Template {
                 Part::Var(v) => out.push_str(&lookup(v).unwrap_or_default()),
             }
         }
+        // Rendered names live as long as the bundle (155,000 alarm names in a fleet):
+        // without this, growth by doubling left a third of their bytes unused.
+        out.shrink_to_fit();
         out
     }
 }

@@ -98,11 +98,10 @@ fn pre_scale(
     let (nr, nc) = (cx.nr, cx.nc);
     let mut steps: Vec<LocalStep> = Vec::new();
     let mut scale_step: Vec<Option<usize>> = vec![None; nr];
-    let in_incident = weights.target != shares.baseline_weights
+    let in_incident = weights.target != *shares.baseline_weights
         || (0..nc).any(|c| {
             (0..nr).any(|r| {
-                cx.entry(c, r).verdict != Verdict::Healthy
-                    && service.cells[c].baseline_weights[r] > 0
+                cx.entry(c, r).verdict != Verdict::Healthy && shares.baseline_weights[(c, r)] > 0
             })
         });
     #[cfg(feature = "planted-bugs")]
@@ -272,11 +271,10 @@ pub(super) fn steady_state(
     if service.ecs.is_none() {
         return (steps, target_desired);
     }
-    let over = *final_weights == shares.baseline_weights
+    let over = final_weights == shares.baseline_weights
         && (0..cx.nc).all(|c| {
             (0..cx.nr).all(|r| {
-                cx.entry(c, r).verdict == Verdict::Healthy
-                    || service.cells[c].baseline_weights[r] == 0
+                cx.entry(c, r).verdict == Verdict::Healthy || shares.baseline_weights[(c, r)] == 0
             })
         });
     if !(over && cx.cooldown_passed()) {

@@ -33,18 +33,29 @@ pub(super) fn failback_gate(cx: &Context<'_>) -> FailbackGate {
     let service = cx.service;
     let (nr, nc, now) = (cx.nr, cx.nc, cx.now);
     let cooldown_ok = cx.cooldown_passed();
-    let mut allowed = vec![false; nr];
-    let mut healthy_since = vec![Timestamp::EPOCH; nr];
+    // A region is recovered when every cell's verdict is healthy; use the latest since.
+    // One pass over the entries in memory order (the first read of them this tick):
+    // `allowed` first says "every cell healthy", `healthy_since` holds the latest since
+    // of the healthy cells (`NONE_HEALTHY` while there is none; no entry dates from then).
+    const NONE_HEALTHY: Timestamp = Timestamp(i64::MIN);
+    let mut allowed = vec![true; nr];
+    let mut healthy_since = vec![NONE_HEALTHY; nr];
     let mut waiting = vec![None; nr];
+    for c in 0..nc {
+        for r in 0..nr {
+            let e = cx.entry(c, r);
+            if e.verdict == Verdict::Healthy {
+                healthy_since[r] = healthy_since[r].max(e.since);
+            } else {
+                allowed[r] = false;
+            }
+        }
+    }
     for r in 0..nr {
-        // A region is recovered when every cell's verdict is healthy; use the latest since.
-        let since = (0..nc)
-            .map(|c| cx.entry(c, r))
-            .filter(|e| e.verdict == Verdict::Healthy)
-            .map(|e| e.since)
-            .max();
-        let all_healthy = (0..nc).all(|c| cx.entry(c, r).verdict == Verdict::Healthy);
-        healthy_since[r] = since.unwrap_or(now);
+        let all_healthy = allowed[r];
+        if healthy_since[r] == NONE_HEALTHY {
+            healthy_since[r] = now;
+        }
         let region = service.regions[r].region;
         let restore = cx
             .inputs

@@ -5,27 +5,25 @@ use crate::policy::Service;
 
 /// Service-level shares of each local region (mean over cells) at three points: today,
 /// at the weights' target, and at the baseline.
-pub(super) struct Shares {
+pub(super) struct Shares<'a> {
     /// Today's.
     pub current: Vec<f64>,
     /// At the target weights (evacuation plus failback stage).
     pub target: Vec<f64>,
     /// At the baseline weights.
     pub baseline: Vec<f64>,
-    /// The baseline weights per (cell, region).
-    pub baseline_weights: Grid<u8>,
+    /// The baseline weights per (cell, region), from the service's flat tables.
+    pub baseline_weights: &'a Grid<u8>,
 }
 
-impl Shares {
+impl<'a> Shares<'a> {
     /// The shares of `current` and `target` weights, and of the service's baseline.
-    pub fn new(service: &Service, current: &Grid<u8>, target: &Grid<u8>) -> Self {
-        let baseline_weights = Grid::from_fn(service.cells.len(), service.regions.len(), |c, r| {
-            service.cells[c].baseline_weights[r]
-        });
+    pub fn new(service: &'a Service, current: &Grid<u8>, target: &Grid<u8>) -> Self {
+        let baseline_weights = service.cell_tables.baseline_weights();
         Shares {
             current: shares(service, current),
             target: shares(service, target),
-            baseline: shares(service, &baseline_weights),
+            baseline: shares(service, baseline_weights),
             baseline_weights,
         }
     }

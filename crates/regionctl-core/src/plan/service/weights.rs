@@ -126,19 +126,13 @@ fn plan_cell(
         target,
     } = rows;
     let nr = cur.len();
-    let cell = &service.cells[c];
     // `evacuated` and `target` start as the current weights.
-    let Some(active) = cell
-        .tiers
-        .iter()
-        .position(|t| t.iter().any(|r| eligible[*r]))
-    else {
+    if !active_tier_weights(service, c, eligible, full) {
         return CellPlan {
             held: true,
             blocked: Vec::new(),
         };
-    };
-    tier_weights(service, &cell.tiers[active], eligible, full);
+    }
     // Fast path (steady state and every untouched cell): already at the full target.
     if cur == &full[..] {
         return CellPlan {
@@ -191,15 +185,38 @@ fn plan_cell(
     }
 }
 
-/// Full target weights for a tier: eligible members at their weight (equally when all are
-/// zero-weight standbys), everything else 0.
-fn tier_weights(service: &Service, tier: &[usize], eligible: &[bool], w: &mut [u8]) {
+/// Writes the full target weights of cell `c`'s active tier (its first tier with an
+/// eligible region) into `w`; false when no tier has one. The tiers are read as bitmasks
+/// from the service's flat tables (no per-cell memory to chase), or from the cell when the
+/// service has too many regions for a mask.
+fn active_tier_weights(service: &Service, c: usize, eligible: &[bool], w: &mut [u8]) -> bool {
+    if let Some(masks) = service.cell_tables.tier_masks(c) {
+        let eligible_mask = eligible
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e)
+            .fold(0u64, |m, (r, _)| m | (1u64 << r));
+        let Some(active) = masks.iter().find(|m| *m & eligible_mask != 0) else {
+            return false;
+        };
+        let members = active & eligible_mask;
+        tier_weights(service, (0..w.len()).filter(|r| members >> r & 1 == 1), w);
+        return true;
+    }
+    let tiers = &service.cells[c].tiers;
+    let Some(tier) = tiers.iter().find(|t| t.iter().any(|r| eligible[*r])) else {
+        return false;
+    };
+    tier_weights(service, tier.iter().copied().filter(|r| eligible[*r]), w);
+    true
+}
+
+/// Full target weights for a tier's eligible `members`: each at its weight (equally when
+/// all are zero-weight standbys), everything else 0.
+fn tier_weights(service: &Service, members: impl Iterator<Item = usize> + Clone, w: &mut [u8]) {
     w.fill(0);
-    let all_zero = tier
-        .iter()
-        .filter(|r| eligible[**r])
-        .all(|r| service.regions[*r].weight == 0);
-    for &r in tier.iter().filter(|r| eligible[**r]) {
+    let all_zero = members.clone().all(|r| service.regions[r].weight == 0);
+    for r in members {
         w[r] = if all_zero {
             1
         } else {

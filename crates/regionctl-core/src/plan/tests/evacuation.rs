@@ -74,7 +74,7 @@ fn active_active_evacuation_zeroes_only_the_failing_region() {
     let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
     assert_eq!(
         x.sp(&p).target_weights.row(na),
-        x.svc().cells[na].baseline_weights.as_slice()
+        &x.svc().cells[na].baseline_weights[..]
     );
 }
 

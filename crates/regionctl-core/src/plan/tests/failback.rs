@@ -345,7 +345,7 @@ fn failback_from_an_uneven_evacuation_progresses_within_the_step_limit() {
             * 100.0
     };
     for step in 0..20 {
-        if w == full {
+        if w[..] == full[..] {
             assert!(
                 step >= 2,
                 "reached baseline in {step} stage(s): too fast for the limit"

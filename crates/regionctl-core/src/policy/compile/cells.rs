@@ -1,6 +1,7 @@
 //! Cells: the dimensions and their cartesian product, the serving rules (failover tiers
 //! per cell), and the compiled [`Cell`]s with their rendered record names.
 
+use super::intern::Interner;
 use super::routing::RecordTemplates;
 use super::templates::CellVars;
 use crate::policy::diagnostics::{Reporter, did_you_mean};
@@ -272,23 +273,37 @@ fn tiers_for(values: &[String], rules: &[Rule], regions: &[ServiceRegion]) -> Ve
     tiers
 }
 
+/// What a service's cells are built from.
+#[derive(Clone, Copy)]
+pub(super) struct CellSources<'a> {
+    pub service: &'a str,
+    pub dims: &'a Dimensions,
+    pub rules: &'a [Rule],
+    pub regions: &'a [ServiceRegion],
+    pub templates: &'a RecordTemplates,
+}
+
 /// Every cell, with the checks that need rendered names: record names unique across
 /// cells, set identifiers unique and of Route 53's length within a cell, and a weighted
 /// region in each cell's first tier.
 pub(super) fn build_cells(
-    service: &str,
-    dims: &Dimensions,
-    rules: &[Rule],
-    regions: &[ServiceRegion],
-    templates: &RecordTemplates,
+    sources: &CellSources<'_>,
+    interner: &mut Interner,
     base: &FieldPath,
     r: &mut Reporter<'_>,
 ) -> Vec<Cell> {
+    let CellSources {
+        service,
+        dims,
+        rules,
+        regions,
+        templates,
+    } = *sources;
     let rpath = base.key("routing");
     let mut cells: Vec<Cell> = Vec::with_capacity(dims.cells.len());
     let mut record_names: BTreeMap<String, usize> = BTreeMap::new();
     for (ci, values) in dims.cells.iter().enumerate() {
-        let cell = build_cell(service, dims, values, rules, regions, templates);
+        let cell = build_cell(service, dims, values, rules, regions, templates, interner);
         if let Some(prev) = record_names.insert(cell.record_name.clone(), ci) {
             r.error(
                 &rpath.key("record_name"),
@@ -316,6 +331,7 @@ fn build_cell(
     rules: &[Rule],
     regions: &[ServiceRegion],
     templates: &RecordTemplates,
+    interner: &mut Interner,
 ) -> Cell {
     let (id, label) = if dims.names.is_empty() {
         ("all".to_string(), "all".to_string())
@@ -358,19 +374,19 @@ fn build_cell(
     Cell {
         id,
         label,
-        values: values.to_vec(),
+        values: interner.strings(values.to_vec()),
         record_name,
-        tiers,
-        set_identifiers,
-        values_per_region,
-        baseline_weights,
+        tiers: interner.tiers(tiers),
+        set_identifiers: interner.strings(set_identifiers),
+        values_per_region: interner.strings(values_per_region),
+        baseline_weights: interner.weights(baseline_weights),
     }
 }
 
 /// A cell's set identifiers: unique, 1-128 characters.
 fn check_set_identifiers(cell: &Cell, rpath: &FieldPath, r: &mut Reporter<'_>) {
     let mut ids = BTreeSet::new();
-    for s in &cell.set_identifiers {
+    for s in cell.set_identifiers.iter() {
         if !ids.insert(s) {
             r.error(
                 &rpath.key("set_identifier"),

@@ -17,18 +17,20 @@ mod compute;
 mod dependencies;
 mod geolocation;
 mod health;
+mod intern;
 mod regions;
 mod routing;
 mod safety;
 mod switch;
 mod templates;
 
+pub(super) use intern::Interner;
 pub(super) use regions::is_region_name;
 
 use super::diagnostics::Reporter;
 use super::raw::ServiceSpec;
 use super::yaml::FieldPath;
-use super::{Service, default_mode_for_tier};
+use super::{CellTables, Service, default_mode_for_tier};
 
 /// What one service's compilation reads besides its own spec.
 pub(super) struct ServiceInput<'a> {
@@ -45,7 +47,11 @@ pub(super) struct ServiceInput<'a> {
 }
 
 /// Checks one service's spec, reporting every problem, and compiles it if it has no error.
-pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) -> Option<Service> {
+pub(super) fn compile_service(
+    input: &ServiceInput<'_>,
+    interner: &mut Interner,
+    r: &mut Reporter<'_>,
+) -> Option<Service> {
     let spec = input.spec;
     let base = FieldPath::root().key("spec");
     let errors_before = error_count(r);
@@ -65,7 +71,14 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
     // Cell-level checks still run when other fields have errors, so one run reports every
     // problem; only templates that failed to parse stop them.
     let templates = templates.parsed()?;
-    let cells = cells::build_cells(input.name, &dims, &rules, &regions, &templates, &base, r);
+    let sources = cells::CellSources {
+        service: input.name,
+        dims: &dims,
+        rules: &rules,
+        regions: &regions,
+        templates: &templates,
+    };
+    let cells = cells::build_cells(&sources, interner, &base, r);
     if let Some(geo) = &spec.routing.geolocation {
         let path = base.key("routing").key("geolocation");
         geolocation::check_geolocation(geo, &cells, &path, r);
@@ -95,9 +108,11 @@ pub(super) fn compile_service(input: &ServiceInput<'_>, r: &mut Reporter<'_>) ->
         ecs,
         alb,
         baseline_shares: Vec::new(),
+        cell_tables: CellTables::default(),
         safety: safety::compile_safety(&spec.safety),
     };
     service.baseline_shares = service.compute_baseline_shares();
+    service.cell_tables = CellTables::new(&service.cells, service.regions.len());
     Some(service)
 }
 
