@@ -16,7 +16,7 @@ pub mod schedule;
 use crate::engine::{self, Event, Options};
 use crate::invariants::{Summary, Violation};
 use crate::scenario;
-use regionctl_core::policy::Bundle;
+use regionctl_core::policy::{Bundle, SourceFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -161,16 +161,19 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SetupError> {
             dir.display()
         )));
     }
-    regionctl_core::policy::load(&files).map_err(|diags| {
+    load_files(&files, &dir.display().to_string())
+}
+
+/// Loads a bundle from files in memory (a generated fleet) as [`load_bundle`] loads a
+/// directory's; `what` names them in the error.
+pub fn load_files(files: &[SourceFile], what: &str) -> Result<Bundle, SetupError> {
+    regionctl_core::policy::load(files).map_err(|diags| {
         let text: String = diags
             .iter()
             .filter(|d| d.is_error())
             .map(ToString::to_string)
             .collect();
-        SetupError(format!(
-            "the policy bundle {} is invalid:\n{text}",
-            dir.display()
-        ))
+        SetupError(format!("the policy bundle {what} is invalid:\n{text}"))
     })
 }
 
