@@ -407,6 +407,14 @@ fn print_totals(totals: &Totals, wall: f64) {
         totals.simulated_secs as f64 / wall.max(1e-9),
         totals.passes
     );
+    let cost = &totals.cost;
+    if let Some((bytes, key, seed)) = &cost.largest_item {
+        println!("largest journal item: {bytes} bytes ({key}, seed {seed})");
+    }
+    println!(
+        "Route 53: {} calls accepted, {} throttled; {} weight(s) written, {} data-plane switch flip(s)",
+        cost.route53_calls, cost.route53_throttled, cost.weight_writes, cost.switch_flips
+    );
     println!("faults injected:");
     for (k, v) in &totals.faults {
         println!("  {k:<28} {v}");
