@@ -21,7 +21,7 @@
 //!    forwarded calls' durations in [t0, t1]), the controller's own overhead (the
 //!    difference) and call counts, per pass and per decision.
 //! 4. Resident memory ([`memory`]), in fresh child processes of this same binary: the
-//!    example policies and the test kit's generated bundle of 1,000 services × 30 cells ×
+//!    example policies and the generated bundle (`regionctl_sim::generate`) of 1,000 services × 30 cells ×
 //!    5 regions, each loaded, evaluated and planned for the loss of eu-central-1.
 //!
 //! moto: `MOTO_ENDPOINT` when set (only `http://127.0.0.1:PORT`: the benchmark resets and

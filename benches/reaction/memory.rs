@@ -1,5 +1,5 @@
 //! Resident memory (`VmRSS`), each bundle in a fresh child process of this benchmark: the
-//! example policies and the test kit's generated bundle (1,000 services × 30 cells ×
+//! example policies and the generated bundle (`regionctl_sim::generate`) (1,000 services × 30 cells ×
 //! 5 regions), each loaded, evaluated and planned for the loss of eu-central-1 (pure core,
 //! no AWS).
 
@@ -13,8 +13,8 @@ use regionctl_core::live::LiveState;
 use regionctl_core::plan::{self, Action, Inputs};
 use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
+use regionctl_sim::generate::FleetShape;
 use regionctl_testkit::example::{example_bundle, load, source_files};
-use regionctl_testkit::generate::FleetShape;
 use std::time::Instant;
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).

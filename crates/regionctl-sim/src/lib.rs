@@ -26,6 +26,8 @@
 //!   through the engine, counted, traced and written out as reproductions.
 //! - [`report`]: the terminal timeline, `report.md`, `report.json` and `traffic.svg`.
 //! - [`duration`]: `5m`, `90s`, `1h30m`.
+//! - [`generate`]: a bundle of N services × C cells × R regions (`simulate
+//!   --generate-services`, the fleet benchmark), rendered with [`policy_yaml`]'s builders.
 //!
 //! # Determinism
 //! Every random choice comes from one ChaCha stream seeded by the scenario (or `--seed`);
@@ -46,7 +48,9 @@ macro_rules! wl {
 pub mod duration;
 pub mod engine;
 pub mod gameday;
+pub mod generate;
 pub mod invariants;
+pub mod policy_yaml;
 pub mod report;
 pub mod scenario;
 pub mod simulate;

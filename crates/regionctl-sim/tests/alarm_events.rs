@@ -4,9 +4,9 @@
 //! stays true: losing events delays a decision, never prevents it.
 
 use regionctl_sim::engine::{self, Options};
+use regionctl_sim::generate::{FleetShape, REGIONS};
+use regionctl_sim::policy_yaml::ControllerYaml;
 use regionctl_sim::report::{self, Report};
-use regionctl_testkit::generate::{FleetShape, REGIONS};
-use regionctl_testkit::yaml::ControllerYaml;
 use std::path::{Path, PathBuf};
 
 /// 80 services × 31 alarms: 2,480 names per region. At 0.1 calls/s and a 10 s tick a pass
@@ -15,6 +15,7 @@ const SHAPE: FleetShape = FleetShape {
     services: 80,
     cells: 30,
     regions: 3,
+    served: false,
 };
 const RESYNC_SECS: u64 = 250;
 /// A service whose alarms the resync reaches two minutes after the fault: every

@@ -5,6 +5,7 @@
 //! replayed.
 
 use regionctl_sim::engine::{self, Options};
+use regionctl_sim::generate::FleetShape;
 use regionctl_sim::invariants::{INVARIANTS, USERS_SERVED};
 use regionctl_sim::simulate::{self, Config, SeedResult};
 use std::collections::BTreeSet;
@@ -108,6 +109,127 @@ fn the_same_seed_gives_a_byte_identical_trace() {
         other.trace(),
         "seeds 7 and 8 ran the same schedule"
     );
+}
+
+/// The latest recovery of seed `seed`'s schedule (seconds from the start), and the world
+/// conditions it drew.
+fn last_recovery(
+    bundle: &regionctl_core::policy::Bundle,
+    controllers: &[String],
+    seed: u64,
+    duration_secs: u64,
+) -> (u64, regionctl_sim::scenario::SimSpec) {
+    let (scenario, _) =
+        simulate::schedule::generate(seed, bundle, controllers, duration_secs, "policies");
+    let last = scenario
+        .timeline
+        .iter()
+        .filter(|e| e.what == regionctl_sim::scenario::What::Recover)
+        .map(|e| e.at.secs())
+        .max()
+        .unwrap_or(0);
+    (last, scenario.world.sim)
+}
+
+/// A run long enough for `converges` heals every fault a convergence bound before its end
+/// (the CI range's schedules, unchanged); a shorter one (`--duration 20m` at fleet size)
+/// spreads its faults over two thirds of the run instead of squeezing them all into the
+/// two minutes after the first could start.
+#[test]
+fn faults_heal_in_time_for_convergence_or_spread_over_a_short_run() {
+    let (cfg, bundle) = config(1);
+    let tick = bundle.tick_secs();
+    for seed in 0..40 {
+        let (last, sim) = last_recovery(&bundle, &cfg.controllers, seed, 7200);
+        let knobs = regionctl_sim::world::Knobs::from_spec(&sim);
+        let bound = regionctl_sim::invariants::Checker::convergence_bound(&bundle, &knobs, tick);
+        assert!(
+            last + bound <= 7200,
+            "seed {seed}: a fault heals at {last}s, within the bound {bound}s of the end"
+        );
+    }
+    let short = 1200;
+    let lasts: Vec<u64> = (0..40)
+        .map(|seed| last_recovery(&bundle, &cfg.controllers, seed, short).0)
+        .collect();
+    assert!(
+        lasts.iter().all(|l| *l <= short * 2 / 3),
+        "a 20-minute run healed a fault after 800 s: {lasts:?}"
+    );
+    assert!(
+        lasts.iter().any(|l| *l > 600),
+        "a 20-minute run healed every fault by 10 minutes: {lasts:?}"
+    );
+}
+
+/// `regionctl simulate --generate-services 200` (2 cells, 3 regions, served signals): a few
+/// short seeds run clean, and a seed's reproduction file, written beside the generated
+/// fleet, replays event for event with `regionctl gameday` (the fleet bundle on disk is the
+/// bundle simulated in memory). The 1,000-seed run is by hand (docs/SIMULATION.md).
+#[test]
+fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
+    let shape = FleetShape {
+        services: 200,
+        cells: 2,
+        regions: 3,
+        served: true,
+    };
+    let files: Vec<regionctl_core::policy::SourceFile> = shape
+        .files()
+        .into_iter()
+        .map(|(path, text)| regionctl_core::policy::SourceFile { path, text })
+        .collect();
+    let bundle = simulate::load_files(&files, &shape.dir_name()).expect("the fleet loads");
+    let dir = scratch("fleet");
+    let cfg = Config {
+        policies: dir.join(shape.dir_name()),
+        controllers: bundle
+            .controller
+            .as_ref()
+            .expect("controllers")
+            .regions
+            .clone(),
+        from: 0,
+        seeds: 2,
+        duration_secs: 600,
+        threads: 2,
+    };
+    let totals = simulate::run_all(&cfg, &bundle, &mut |_| {}).expect("simulate");
+    let violations = violation_lines(&totals);
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    assert!(
+        totals.faults.values().sum::<u64>() > 0,
+        "nothing injected: {:?}",
+        totals.faults
+    );
+    let result = simulate::run_seed(&cfg, &bundle, 1).expect("seed 1");
+    shape.write(&cfg.policies).expect("write the fleet");
+    let path = simulate::write_reproduction(&cfg, &result, &dir.join("failures"))
+        .expect("write the reproduction");
+    let (loaded, from_disk, controllers) = engine::prepare(&path).unwrap_or_else(|e| {
+        panic!("{} does not load: {e:?}", path.display());
+    });
+    assert_eq!(
+        from_disk.hash, bundle.hash,
+        "the fleet on disk is another bundle"
+    );
+    let replayed = engine::run(
+        loaded,
+        from_disk,
+        controllers,
+        &Options { seed: None },
+        &mut |_| {},
+    );
+    if let Some(i) = (0..result.events.len().max(replayed.events.len()))
+        .find(|i| replayed.events.get(*i) != result.events.get(*i))
+    {
+        panic!(
+            "the replay of seed 1 differs from its run at event {i}: {:?} vs {:?}",
+            replayed.events.get(i),
+            result.events.get(i)
+        );
+    }
+    assert!(result.events.len() > 5, "seed 1 recorded almost nothing");
 }
 
 /// Findings of the fixed CI range, `seed invariant` per line (see the file's header).

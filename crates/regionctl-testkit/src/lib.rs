@@ -5,8 +5,9 @@
 //!
 //! # Layout
 //! - [`example`]: the repository's example bundle (`policies/`), read and loaded.
-//! - [`yaml`]: builders for small test policies, rendered as YAML text.
-//! - [`generate`]: a bundle of N services × C cells × R regions, as YAML text.
+//! - The policy builders and the fleet generator (N services × C cells × R regions) are
+//!   in the product, `regionctl_sim::policy_yaml` and `regionctl_sim::generate`: `regionctl
+//!   simulate --generate-services` uses them.
 //! - [`fixtures`]: the moto fixture policies (`tests/fixtures/moto/`) with one run's names.
 //! - [`moto`]: the moto server (started on first use, stopped with the process) and moto's
 //!   default network.
@@ -18,18 +19,13 @@
 //! network and the stub endpoints, shared with the moto game-day target) only.
 //! `regionctl-aws`'s own moto tests use it, so it must not depend on `regionctl-aws` (nor
 //! on the root package, which does):
-//! the harness hands out moto's URL and each test binary builds its SDK clients. For the
-//! same reason the builders and the generator produce text (`(path, text)` pairs), so a
-//! crate below the controller could use them without two copies of the core's types
-//! meeting in one test.
+//! the harness hands out moto's URL and each test binary builds its SDK clients.
 
 pub mod example;
 pub mod fixtures;
 pub mod fleet;
-pub mod generate;
 pub mod http;
 pub mod moto;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 

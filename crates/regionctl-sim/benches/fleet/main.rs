@@ -2,7 +2,7 @@
 //! 5 regions on the simulated world, held against AWS's per-account quotas and DynamoDB's
 //! item limit.
 //!
-//! Method: the test kit's generated bundle (`FleetShape`, the shape of the core's
+//! Method: the generated bundle (`FleetShape`, the shape of the core's
 //! `evaluate_plan` benchmark) with `--controllers` of its regions running a controller, is
 //! played twice as a game-day on the simulated world, the same seed both times: steady
 //! state for `--fail-at` minutes, then the same run on until `--minutes` with every
@@ -19,9 +19,9 @@
 mod quotas;
 
 use regionctl_sim::engine::{self, Options, Run};
+use regionctl_sim::generate::{FleetShape, REGIONS};
+use regionctl_sim::policy_yaml::ControllerYaml;
 use regionctl_sim::world::EffectKind;
-use regionctl_testkit::generate::{FleetShape, REGIONS};
-use regionctl_testkit::yaml::ControllerYaml;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;

@@ -1,6 +1,6 @@
 //! The fleet benchmark's figures, held against AWS's default per-account quotas.
 
-use regionctl_testkit::generate::FleetShape;
+use regionctl_sim::generate::FleetShape;
 use std::collections::BTreeMap;
 
 /// Default request-rate quotas per account (and region, except Route 53), in requests per

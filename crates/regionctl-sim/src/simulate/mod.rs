@@ -16,7 +16,8 @@ pub mod schedule;
 use crate::engine::{self, Event, Options};
 use crate::invariants::{Summary, Violation};
 use crate::scenario;
-use regionctl_core::policy::Bundle;
+use crate::world::{Effect, EffectKind};
+use regionctl_core::policy::{Bundle, SourceFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -58,6 +59,39 @@ pub struct SeedResult {
     pub events: Vec<Event>,
     /// Controller passes run.
     pub passes: u64,
+    /// What the seed cost the simulated AWS.
+    pub cost: Cost,
+}
+
+/// What a run cost the simulated AWS where size shows first: the journal's largest item
+/// (DynamoDB's 400 KB limit, the heartbeat's budget), Route 53's token bucket, and how many
+/// weights were written at all (at fleet size, evacuations may be the data-plane
+/// switches' alone).
+#[derive(Debug, Clone, Default)]
+pub struct Cost {
+    /// The largest journal item written: bytes, `pk / sk`, and the seed that wrote it.
+    pub largest_item: Option<(u64, String, u64)>,
+    /// Route 53 calls accepted.
+    pub route53_calls: u64,
+    /// Route 53 calls throttled.
+    pub route53_throttled: u64,
+    /// Route 53 weights changed (records written with a new weight).
+    pub weight_writes: u64,
+    /// Data-plane switches flipped.
+    pub switch_flips: u64,
+}
+
+impl Cost {
+    /// Adds another run's cost (the larger of the two largest items).
+    fn absorb(&mut self, other: &Cost) {
+        if other.largest_item.as_ref().map(|i| i.0) > self.largest_item.as_ref().map(|i| i.0) {
+            self.largest_item.clone_from(&other.largest_item);
+        }
+        self.route53_calls += other.route53_calls;
+        self.route53_throttled += other.route53_throttled;
+        self.weight_writes += other.weight_writes;
+        self.switch_flips += other.switch_flips;
+    }
 }
 
 impl SeedResult {
@@ -137,6 +171,8 @@ pub struct Totals {
     pub invariants: Summary,
     /// Seeds with a violation or an abort, in seed order.
     pub failures: Vec<SeedResult>,
+    /// What the seeds cost the simulated AWS.
+    pub cost: Cost,
 }
 
 /// Why a simulation could not start.
@@ -161,16 +197,19 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SetupError> {
             dir.display()
         )));
     }
-    regionctl_core::policy::load(&files).map_err(|diags| {
+    load_files(&files, &dir.display().to_string())
+}
+
+/// Loads a bundle from files in memory (a generated fleet) as [`load_bundle`] loads a
+/// directory's; `what` names them in the error.
+pub fn load_files(files: &[SourceFile], what: &str) -> Result<Bundle, SetupError> {
+    regionctl_core::policy::load(files).map_err(|diags| {
         let text: String = diags
             .iter()
             .filter(|d| d.is_error())
             .map(ToString::to_string)
             .collect();
-        SetupError(format!(
-            "the policy bundle {} is invalid:\n{text}",
-            dir.display()
-        ))
+        SetupError(format!("the policy bundle {what} is invalid:\n{text}"))
     })
 }
 
@@ -224,6 +263,21 @@ fn run_scenario_text(
         &Options { seed: None },
         &mut |_| {},
     );
+    let stats = &run.world.stats;
+    let cost = Cost {
+        largest_item: stats
+            .largest_item
+            .as_ref()
+            .map(|(bytes, key)| (*bytes, key.clone(), seed)),
+        route53_calls: stats.route53_calls,
+        route53_throttled: stats.route53_throttled,
+        weight_writes: count_effects(&run.world.effects, |k| {
+            matches!(k, EffectKind::Weight { .. })
+        }),
+        switch_flips: count_effects(&run.world.effects, |k| {
+            matches!(k, EffectKind::Switch { .. })
+        }),
+    };
     // A fault counts as injected only if the run got to it.
     let injected = if run.aborted.is_some() {
         BTreeMap::new()
@@ -239,7 +293,13 @@ fn run_scenario_text(
         scenario_yaml: text,
         events: run.events,
         passes: run.passes,
+        cost,
     })
+}
+
+/// How many of `effects` are of a kind `is` accepts.
+fn count_effects(effects: &[Effect], is: impl Fn(&EffectKind) -> bool) -> u64 {
+    effects.iter().filter(|e| is(&e.what)).count() as u64
 }
 
 /// Runs every seed of `cfg`; `progress` sees each result in seed order as soon as it and
@@ -269,6 +329,7 @@ pub fn run_all(
                 t.seeds += 1;
                 t.simulated_secs += r.ran_secs;
                 t.passes += r.passes;
+                t.cost.absorb(&r.cost);
                 for (k, v) in &r.faults {
                     *t.faults.entry(k.clone()).or_default() += v;
                 }

@@ -1,24 +1,29 @@
-//! Builders for small test policies: say what matters to the test, get valid YAML text.
+//! Builders for policy files: say what matters, get valid YAML text. The fleet generator
+//! ([`crate::generate`], behind `regionctl simulate --generate-services`) renders its
+//! services with them, and tests and benchmarks build small bundles with them.
 //!
 //! ```
-//! use regionctl_core::policy::raw::Strategy;
-//! use regionctl_testkit::yaml::{ControllerYaml, ServiceYaml};
+//! use regionctl_core::policy::{self, SourceFile, raw::Strategy};
+//! use regionctl_sim::policy_yaml::{ControllerYaml, ServiceYaml};
 //!
-//! let files = vec![
+//! let files: Vec<SourceFile> = [
 //!     ServiceYaml::new("api", Strategy::ActiveActive, &[("eu-central-1", 50), ("eu-west-1", 50)])
 //!         .cells(&[("country", &["DE", "AT"])])
 //!         .safety("cooldown_secs", 60)
 //!         .file(),
 //!     ControllerYaml::new(&["eu-central-1", "eu-west-1"]).file(),
-//! ];
-//! let bundle = regionctl_testkit::example::load(&regionctl_testkit::example::source_files(files));
+//! ]
+//! .into_iter()
+//! .map(|(path, text)| SourceFile { path, text })
+//! .collect();
+//! let bundle = policy::load(&files).expect("valid policies");
 //! assert_eq!(bundle.services[0].cells.len(), 2);
 //! ```
 //!
 //! Every string is written double-quoted (JSON quoting is valid YAML), so names with `{`,
 //! `:` or `#` need no care. What a builder does not offer, a test writes by hand.
 
-use regionctl_core::policy::raw::{Mode, RecordType, Strategy, SwitchScope};
+use regionctl_core::policy::raw::{Mode, RecordType, SignalRole, Strategy, SwitchScope};
 use std::fmt::Display;
 
 /// `s` as a double-quoted YAML scalar.
@@ -51,8 +56,11 @@ pub struct ServiceYaml {
     pub regions: Vec<(String, u32)>,
     /// `spec.cells.dimensions`: name and values (none: one cell).
     pub dimensions: Vec<(String, Vec<String>)>,
-    /// `spec.health.alarms` names (default `<name>-{region}-5xx`).
+    /// `spec.health.alarms` names (default `<name>-{region}-5xx`), each a failure signal.
     pub alarms: Vec<String>,
+    /// Further `spec.health.alarms` with another role (`served`, `load`, ...), after
+    /// `alarms`.
+    pub signals: Vec<(String, SignalRole)>,
     /// `spec.health.probes`: HTTP targets and their timeout in milliseconds.
     pub http_probes: Vec<(String, u32)>,
     /// `spec.health.fail_after_secs`.
@@ -125,6 +133,7 @@ impl ServiceYaml {
                 .collect(),
             dimensions: Vec::new(),
             alarms: vec![format!("{name}-{{region}}-5xx")],
+            signals: Vec::new(),
             http_probes: Vec::new(),
             fail_after_secs: None,
             recover_after_secs: None,
@@ -159,6 +168,12 @@ impl ServiceYaml {
     /// Replaces the alarms.
     pub fn alarms(mut self, names: &[&str]) -> ServiceYaml {
         self.alarms = names.iter().map(|n| (*n).to_string()).collect();
+        self
+    }
+
+    /// Adds an alarm with `role` (a `served` traffic signal, a `load` alarm, ...).
+    pub fn signal(mut self, name: &str, role: SignalRole) -> ServiceYaml {
+        self.signals.push((name.to_string(), role));
         self
     }
 
@@ -257,10 +272,14 @@ impl ServiceYaml {
 
     fn write_health(&self, out: &mut String) {
         line(out, "  health:");
-        if !self.alarms.is_empty() {
+        if !self.alarms.is_empty() || !self.signals.is_empty() {
             line(out, "    alarms:");
             for alarm in &self.alarms {
                 line(out, format_args!("      - name: {}", q(alarm)));
+            }
+            for (alarm, role) in &self.signals {
+                line(out, format_args!("      - name: {}", q(alarm)));
+                line(out, format_args!("        role: {}", role.as_str()));
             }
         }
         if !self.http_probes.is_empty() {
@@ -386,10 +405,22 @@ impl ControllerYaml {
     }
 }
 
+/// `(path, text)` pairs loaded as a bundle, panicking with every diagnostic.
+#[cfg(test)]
+pub(crate) fn load(files: Vec<(String, String)>) -> regionctl_core::policy::Bundle {
+    let files: Vec<regionctl_core::policy::SourceFile> = files
+        .into_iter()
+        .map(|(path, text)| regionctl_core::policy::SourceFile { path, text })
+        .collect();
+    regionctl_core::policy::load(&files).unwrap_or_else(|diagnostics| {
+        let text: String = diagnostics.iter().map(ToString::to_string).collect();
+        panic!("the bundle must load:\n{text}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{load, source_files};
 
     #[test]
     fn a_minimal_service_and_controller_load() {
@@ -404,7 +435,7 @@ mod tests {
                 .setting("tick_secs", 1)
                 .file(),
         ];
-        let bundle = load(&source_files(files));
+        let bundle = load(files);
         let api = &bundle.services[0];
         assert_eq!(api.name, "api");
         assert_eq!(api.regions.len(), 2);
@@ -422,6 +453,7 @@ mod tests {
         )
         .cells(&[("plan", &["free", "paid"]), ("platform", &["ios", "web"])])
         .alarms(&["full-{region}-5xx", "full-{region}-{cell}-errors"])
+        .signal("full-{region}-requests", SignalRole::Served)
         .http_probe("https://full.{region}.example.com/healthz", 2000)
         .windows(60, 300)
         .ecs("full-{region}", 2, 10)
@@ -430,10 +462,21 @@ mod tests {
         svc.routing.record_type = Some(RecordType::Cname);
         svc.routing.ttl_secs = Some(30);
         svc.routing.switch = Some(SwitchScope::Region);
-        let bundle = load(&source_files(vec![svc.file()]));
+        let bundle = load(vec![svc.file()]);
         let full = &bundle.services[0];
         assert_eq!(full.cells.len(), 4);
-        assert_eq!(full.health.alarms.len(), 2 + 2 * 4);
+        assert_eq!(full.health.alarms.len(), 2 + 2 * 4 + 2);
+        let served: Vec<&str> = full
+            .health
+            .alarms
+            .iter()
+            .filter(|a| a.role == SignalRole::Served)
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(
+            served,
+            ["full-eu-central-1-requests", "full-eu-west-1-requests"]
+        );
         assert!(full.ecs.is_some());
         assert!(full.routing.switch.is_some());
         assert_eq!(full.safety.max_shift_percent_per_step, 50);

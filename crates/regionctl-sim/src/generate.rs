@@ -1,13 +1,18 @@
-//! A generated bundle of N services × C cells × R regions, as YAML text, for benchmarks at
-//! fleet scale.
+//! A generated bundle of N services × C cells × R regions, as YAML text: the fleet
+//! benchmark's bundle and `regionctl simulate --generate-services N`'s.
 //!
 //! Every service is active-active in the same R regions with C cells, a region-wide and a
-//! per-cell alarm, an HTTP probe, a data-plane switch per region and ECS capacity: the
-//! shape of the core's `evaluate_plan` benchmark. [`FleetShape::BENCH`] (1,000 × 30 × 5) is
-//! the shape `docs/PERFORMANCE.md` reports on.
+//! per-cell alarm, an HTTP probe, a data-plane switch per region, ECS capacity and its own
+//! hosted zone: the shape of the core's `evaluate_plan` benchmark. [`FleetShape::BENCH`]
+//! (1,000 × 30 × 5) is the shape `docs/PERFORMANCE.md` reports on.
+//!
+//! It lives in the product (not the test kit) because `regionctl simulate` offers it: a
+//! simulation at fleet size finds what only size shows (journal item sizes, Route 53 and
+//! alarm read budgets against hundreds of zones and thousands of alarms).
 
-use crate::yaml::{ControllerYaml, EcsYaml, ServiceYaml};
-use regionctl_core::policy::raw::{RecordType, Strategy, SwitchScope};
+use crate::policy_yaml::{ControllerYaml, EcsYaml, ServiceYaml};
+use regionctl_core::policy::raw::{RecordType, SignalRole, Strategy, SwitchScope};
+use std::path::Path;
 
 /// Regions in the order they are taken, with their baseline weights (relative).
 pub const REGIONS: [(&str, u32); 10] = [
@@ -22,6 +27,13 @@ pub const REGIONS: [(&str, u32); 10] = [
     ("eu-north-1", 10),
     ("ap-south-1", 10),
 ];
+
+/// Most services a generated fleet has: the policy loader's limit.
+pub const MAX_SERVICES: usize = 10_000;
+
+/// Most cells per generated service: 200 services × 1,000 cells × 3 regions are 600,000
+/// weighted records, beyond what a simulated seed can run in minutes.
+pub const MAX_CELLS: usize = 1_000;
 
 /// The cells of 30: the example playback service's dimensions (3 × 2 × 5).
 const CELLS_30: [(&str, &[&str]); 3] = [
@@ -40,6 +52,10 @@ pub struct FleetShape {
     pub cells: usize,
     /// Regions, taken in order from [`REGIONS`]; every region runs a controller.
     pub regions: usize,
+    /// A `served` traffic signal per service (`<name>-{region}-requests`), as in
+    /// `chaos/policies-served/`: the fleet can then tell a partition from an outage, and
+    /// `simulate` injects isolations and checks `users-served`.
+    pub served: bool,
 }
 
 impl FleetShape {
@@ -48,6 +64,7 @@ impl FleetShape {
         services: 1_000,
         cells: 30,
         regions: 5,
+        served: false,
     };
 
     /// The bundle: `generated/svcNNNN.yaml` per service and `generated/controller.yaml`.
@@ -78,9 +95,45 @@ impl FleetShape {
         files
     }
 
+    /// A directory name that says the shape: `fleet-200x2x3` (services × cells × regions),
+    /// `-served` added with served signals.
+    pub fn dir_name(&self) -> String {
+        format!(
+            "fleet-{}x{}x{}{}",
+            self.services,
+            self.cells,
+            self.regions,
+            if self.served { "-served" } else { "" }
+        )
+    }
+
+    /// The file names [`FleetShape::write`] writes (`svcNNNN.yaml`, `controller.yaml`).
+    pub fn file_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (0..self.services)
+            .map(|i| format!("{}.yaml", service_name(i)))
+            .collect();
+        names.push("controller.yaml".into());
+        names
+    }
+
+    /// Writes the bundle's files into `dir` (created), flat: `dir/svcNNNN.yaml` and
+    /// `dir/controller.yaml`, a directory `--policies` (and a game-day's `world.policies`)
+    /// loads as the same bundle, under the same hash, as [`FleetShape::files`].
+    ///
+    /// # Panics
+    /// As [`FleetShape::files`].
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (path, text) in self.files() {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            std::fs::write(dir.join(name), text)?;
+        }
+        Ok(())
+    }
+
     /// Service `i`.
     fn service(&self, i: usize) -> ServiceYaml {
-        let name = format!("svc{i:04}");
+        let name = service_name(i);
         let shards: Vec<String> = (0..self.cells).map(|c| format!("s{c:05}")).collect();
         let shards: Vec<&str> = shards.iter().map(String::as_str).collect();
         let dimensions: &[(&str, &[&str])] = match self.cells {
@@ -101,6 +154,9 @@ impl FleetShape {
             .safety("min_healthy_regions", 1)
             .safety("max_shift_percent_per_step", 25)
             .safety("cooldown_secs", 300);
+        if self.served {
+            service = service.signal(&format!("{name}-{{region}}-requests"), SignalRole::Served);
+        }
         service.tier = 1;
         service.owner = Some("team-bench".into());
         service.routing.hosted_zone_id = format!("Z0BENCHEXAMPLE{i:05}");
@@ -121,26 +177,41 @@ impl FleetShape {
     }
 }
 
+/// Service `i`'s name.
+fn service_name(i: usize) -> String {
+    format!("svc{i:04}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{load, source_files};
+    use crate::policy_yaml::load;
 
     #[test]
     fn a_small_fleet_loads_with_the_shape_asked_for() {
-        for (cells, per_service) in [(30, 30), (1, 1), (4, 4)] {
+        for (cells, per_service, served) in [(30, 30, false), (1, 1, false), (4, 4, true)] {
             let shape = FleetShape {
                 services: 3,
                 cells,
                 regions: 4,
+                served,
             };
-            let bundle = load(&source_files(shape.files()));
+            let bundle = load(shape.files());
             assert_eq!(bundle.services.len(), 3);
             for service in &bundle.services {
                 assert_eq!(service.cells.len(), per_service);
                 assert_eq!(service.regions.len(), 4);
-                // A region-wide and a per-cell alarm in every region.
-                assert_eq!(service.health.alarms.len(), 4 * (1 + per_service));
+                // A region-wide and a per-cell alarm in every region, and a served signal
+                // if asked for.
+                let signals = usize::from(served);
+                assert_eq!(service.health.alarms.len(), 4 * (1 + per_service + signals));
+                let served_alarms = service
+                    .health
+                    .alarms
+                    .iter()
+                    .filter(|a| a.role == SignalRole::Served)
+                    .count();
+                assert_eq!(served_alarms, 4 * signals);
             }
             assert_eq!(bundle.controller.map(|c| c.regions.len()), Some(4));
         }
@@ -152,5 +223,37 @@ mod tests {
         assert_eq!(files.len(), 1_001);
         assert_eq!(files[0].0, "generated/svc0000.yaml");
         assert!(files[999].1.contains("Z0BENCHEXAMPLE00999"));
+    }
+
+    #[test]
+    fn a_written_fleet_loads_from_disk_as_the_same_bundle() {
+        let shape = FleetShape {
+            services: 5,
+            cells: 2,
+            regions: 3,
+            served: true,
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "regionctl-generate-{}-{}",
+            std::process::id(),
+            shape.dir_name()
+        ));
+        std::fs::remove_dir_all(&dir).ok();
+        shape.write(&dir).expect("write the fleet");
+        let mut listed: Vec<String> = std::fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        listed.sort();
+        let mut names = shape.file_names();
+        names.sort();
+        assert_eq!(listed, names);
+        let from_disk = crate::simulate::load_bundle(&dir).expect("loads from disk");
+        let in_memory = load(shape.files());
+        // The hash is what a rollout and the heartbeats compare: a replay from disk must
+        // see the bundle the simulation ran.
+        assert_eq!(from_disk.hash, in_memory.hash);
+        assert_eq!(from_disk.services.len(), 5);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
