@@ -134,7 +134,8 @@ pub struct Service {
     /// Per local region: baseline share of the service's traffic (mean over cells).
     pub baseline_shares: Vec<f64>,
     /// The cells' tiers and baseline weights in flat tables, for the planner (computed at
-    /// load time from `cells`).
+    /// load time from `cells`: a copy of them, so cells changed after loading are not
+    /// seen by the planner).
     pub cell_tables: CellTables,
 }
 
