@@ -7,6 +7,7 @@ use regionctl_core::policy::SourceFile;
 use regionctl_sim::duration::{Dur, clock};
 use regionctl_sim::generate::{self, FleetShape, REGIONS};
 use regionctl_sim::invariants::INVARIANTS;
+use regionctl_sim::simulate::schedule::{FIRST_FAULT_SECS, MIN_DURATION_SECS};
 use regionctl_sim::simulate::{self, Config, SeedResult, Totals};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -202,9 +203,16 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
 /// The run the options ask for: its configuration, the policies and the simulated time per
 /// seed; or why the input is bad (checked in option order).
 fn configure(args: &SimulateArgs) -> Result<Setup, String> {
+    // Shorter, a schedule's recoveries would come before its faults (an invalid scenario).
     let duration = match Dur::parse(&args.duration) {
-        Ok(d) if d.secs() > 0 => d,
-        Ok(_) => return Err("--duration must be longer than 0s".into()),
+        Ok(d) if d.secs() >= MIN_DURATION_SECS => d,
+        Ok(d) => {
+            return Err(format!(
+                "--duration {d}: at least {} (faults start at {})",
+                Dur(MIN_DURATION_SECS),
+                Dur(FIRST_FAULT_SECS)
+            ));
+        }
         Err(e) => return Err(format!("--duration {}: {e}", args.duration)),
     };
     let (policies, bundle, source) = match args.generate_services {

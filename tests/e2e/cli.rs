@@ -259,8 +259,8 @@ fn copy_policies(dir: &Path) {
     }
 }
 
-/// `simulate --generate-*`: every bad value is refused before anything runs, exit 2, naming
-/// the option.
+/// `simulate --generate-*` (and `--duration`): every bad value is refused before anything
+/// runs, exit 2, naming the option.
 #[test]
 fn simulate_refuses_bad_generated_fleets_with_exit_2() {
     for (args, says) in [
@@ -293,8 +293,13 @@ fn simulate_refuses_bad_generated_fleets_with_exit_2() {
             &["--generate-services", "5", "--policies", "policies"],
             "--policies",
         ),
+        // Faults start at 5m: a shorter run has no room for one.
+        (
+            &["--generate-services", "5", "--duration", "2m"],
+            "--duration 2m: at least 6m",
+        ),
     ] {
-        let mut all = vec!["simulate", "--seeds", "1", "--duration", "1m"];
+        let mut all = vec!["simulate", "--seeds", "1"];
         all.extend_from_slice(args);
         let out = regionctl(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);
