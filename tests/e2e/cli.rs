@@ -289,6 +289,7 @@ fn simulate_refuses_bad_generated_fleets_with_exit_2() {
         // The shape options mean nothing without a fleet, and a fleet replaces --policies.
         (&["--generate-cells", "3"], "--generate-services"),
         (&["--keep-policies", "x"], "--generate-services"),
+        (&["--generate-no-switches"], "--generate-services"),
         (
             &["--generate-services", "5", "--policies", "policies"],
             "--policies",
