@@ -7,6 +7,7 @@ use regionctl_core::policy::SourceFile;
 use regionctl_sim::duration::{Dur, clock};
 use regionctl_sim::generate::{self, FleetShape, REGIONS};
 use regionctl_sim::invariants::INVARIANTS;
+use regionctl_sim::simulate::schedule::{FIRST_FAULT_SECS, MIN_DURATION_SECS};
 use regionctl_sim::simulate::{self, Config, SeedResult, Totals};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -47,8 +48,9 @@ pub struct SimulateArgs {
     /// Simulate a generated fleet of N services (1 to 10,000) instead of `--policies`:
     /// every service active-active in the same regions, with cells, a region-wide and a
     /// per-cell failure alarm, a `served` traffic signal, an HTTP probe, ECS capacity, a
-    /// data-plane switch per region and its own hosted zone, and a controller in every
-    /// region (`--regions` picks fewer). The same N, C and R always give the same bundle.
+    /// data-plane switch per region (unless `--generate-no-switches`) and its own hosted
+    /// zone, and a controller in every region (`--regions` picks fewer). The same options
+    /// always give the same bundle.
     #[arg(long, value_name = "N")]
     generate_services: Option<usize>,
     /// Cells per generated service, 1 to 1,000; 2 or more let schedules fail one cell's
@@ -61,6 +63,10 @@ pub struct SimulateArgs {
     /// ca-central-1, eu-north-1, ap-south-1.
     #[arg(long, value_name = "R", requires = "generate_services", default_value_t = DEFAULT_REGIONS)]
     generate_regions: usize,
+    /// Generate the fleet without data-plane switches: evacuations are then Route 53 weight
+    /// writes alone, every service in its own hosted zone.
+    #[arg(long, requires = "generate_services")]
+    generate_no_switches: bool,
     /// Write the generated fleet into DIR (created; it may hold only files the generator
     /// writes) before the run, so that `--policies DIR` loads it again. Without it, the
     /// fleet is written only when a seed fails, into `--out`, beside the reproductions
@@ -144,10 +150,11 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
     let policies = match &source {
         Source::Dir => cfg.policies.display().to_string(),
         Source::Generated { shape, written } => format!(
-            "generated ({} services × {} cells × {} regions{})",
+            "generated ({} services × {} cells × {} regions{}{})",
             shape.services,
             shape.cells,
             shape.regions,
+            if shape.switches { "" } else { ", no switches" },
             if *written {
                 format!(", written to {}", cfg.policies.display())
             } else {
@@ -202,9 +209,16 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode> {
 /// The run the options ask for: its configuration, the policies and the simulated time per
 /// seed; or why the input is bad (checked in option order).
 fn configure(args: &SimulateArgs) -> Result<Setup, String> {
+    // Shorter, a schedule's recoveries would come before its faults (an invalid scenario).
     let duration = match Dur::parse(&args.duration) {
-        Ok(d) if d.secs() > 0 => d,
-        Ok(_) => return Err("--duration must be longer than 0s".into()),
+        Ok(d) if d.secs() >= MIN_DURATION_SECS => d,
+        Ok(d) => {
+            return Err(format!(
+                "--duration {d}: at least {} (faults start at {})",
+                Dur(MIN_DURATION_SECS),
+                Dur(FIRST_FAULT_SECS)
+            ));
+        }
         Err(e) => return Err(format!("--duration {}: {e}", args.duration)),
     };
     let (policies, bundle, source) = match args.generate_services {
@@ -277,6 +291,7 @@ fn generated(args: &SimulateArgs, services: usize) -> Result<(PathBuf, Bundle, S
         cells,
         regions,
         served: true,
+        switches: !args.generate_no_switches,
     };
     if let Some(dir) = &args.keep_policies {
         write_fleet(&shape, dir).map_err(|e| format!("--keep-policies {e}"))?;

@@ -258,3 +258,120 @@ fn copy_policies(dir: &Path) {
         }
     }
 }
+
+/// `simulate --generate-*` (and `--duration`): every bad value is refused before anything
+/// runs, exit 2, naming the option.
+#[test]
+fn simulate_refuses_bad_generated_fleets_with_exit_2() {
+    for (args, says) in [
+        (&["--generate-services", "0"][..], "--generate-services 0"),
+        (
+            &["--generate-services", "10001"],
+            "--generate-services 10001",
+        ),
+        (&["--generate-services", "x"], "--generate-services"),
+        (
+            &["--generate-services", "5", "--generate-cells", "0"],
+            "--generate-cells 0",
+        ),
+        (
+            &["--generate-services", "5", "--generate-cells", "1001"],
+            "--generate-cells 1001",
+        ),
+        (
+            &["--generate-services", "5", "--generate-regions", "2"],
+            "--generate-regions 2",
+        ),
+        (
+            &["--generate-services", "5", "--generate-regions", "11"],
+            "--generate-regions 11",
+        ),
+        // The shape options mean nothing without a fleet, and a fleet replaces --policies.
+        (&["--generate-cells", "3"], "--generate-services"),
+        (&["--keep-policies", "x"], "--generate-services"),
+        (&["--generate-no-switches"], "--generate-services"),
+        (
+            &["--generate-services", "5", "--policies", "policies"],
+            "--policies",
+        ),
+        // Faults start at 5m: a shorter run has no room for one.
+        (
+            &["--generate-services", "5", "--duration", "2m"],
+            "--duration 2m: at least 6m",
+        ),
+    ] {
+        let mut all = vec!["simulate", "--seeds", "1"];
+        all.extend_from_slice(args);
+        let out = regionctl(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(says),
+            "{args:?} does not name {says}: {stderr}"
+        );
+    }
+}
+
+/// `simulate --generate-services N --keep-policies DIR` writes a fleet that `check` (and so
+/// `--policies` and a game-day's `world.policies`) loads; the same command again reuses the
+/// directory, and one holding anything else is refused (it would be loaded with the fleet).
+#[test]
+fn simulate_keeps_a_generated_fleet_that_loads_again() {
+    let dir = tempdir("fleet").join("fleet");
+    let keep = dir.to_str().expect("utf-8 path");
+    let run = || {
+        regionctl(&[
+            "simulate",
+            "--generate-services",
+            "3",
+            "--keep-policies",
+            keep,
+            "--seed",
+            "4",
+            "--duration",
+            "8m",
+            "--threads",
+            "1",
+        ])
+    };
+    for _ in 0..2 {
+        let out = run();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("generated (3 services × 2 cells × 3 regions, written to"),
+            "{stdout}"
+        );
+    }
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the fleet was written")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "controller.yaml",
+            "svc0000.yaml",
+            "svc0001.yaml",
+            "svc0002.yaml"
+        ]
+    );
+    let check = regionctl(&["check", keep]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    std::fs::write(dir.join("other.yaml"), "kind: Other\n").expect("write");
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds other.yaml"), "{stderr}");
+}

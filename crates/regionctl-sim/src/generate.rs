@@ -56,6 +56,9 @@ pub struct FleetShape {
     /// `chaos/policies-served/`: the fleet can then tell a partition from an outage, and
     /// `simulate` injects isolations and checks `users-served`.
     pub served: bool,
+    /// A data-plane switch per region (ADR 0007). Without them an evacuation is Route 53's
+    /// weight writes alone, which at fleet size compete for its token bucket.
+    pub switches: bool,
 }
 
 impl FleetShape {
@@ -65,6 +68,7 @@ impl FleetShape {
         cells: 30,
         regions: 5,
         served: false,
+        switches: true,
     };
 
     /// The bundle: `generated/svcNNNN.yaml` per service and `generated/controller.yaml`.
@@ -96,14 +100,15 @@ impl FleetShape {
     }
 
     /// A directory name that says the shape: `fleet-200x2x3` (services × cells × regions),
-    /// `-served` added with served signals.
+    /// `-served` added with served signals and `-no-switches` without switches.
     pub fn dir_name(&self) -> String {
         format!(
-            "fleet-{}x{}x{}{}",
+            "fleet-{}x{}x{}{}{}",
             self.services,
             self.cells,
             self.regions,
-            if self.served { "-served" } else { "" }
+            if self.served { "-served" } else { "" },
+            if self.switches { "" } else { "-no-switches" }
         )
     }
 
@@ -164,7 +169,7 @@ impl FleetShape {
         service.routing.set_identifier = Some("{cell}-{region}".into());
         service.routing.value = format!("{name}-alb.{{region}}.example.com");
         service.routing.ttl_secs = Some(60);
-        service.routing.switch = Some(SwitchScope::Region);
+        service.routing.switch = self.switches.then_some(SwitchScope::Region);
         service.ecs = Some(EcsYaml {
             cluster: "bench-{region}".into(),
             service: name,
@@ -189,12 +194,17 @@ mod tests {
 
     #[test]
     fn a_small_fleet_loads_with_the_shape_asked_for() {
-        for (cells, per_service, served) in [(30, 30, false), (1, 1, false), (4, 4, true)] {
+        for (cells, per_service, served, switches) in [
+            (30, 30, false, true),
+            (1, 1, false, true),
+            (4, 4, true, false),
+        ] {
             let shape = FleetShape {
                 services: 3,
                 cells,
                 regions: 4,
                 served,
+                switches,
             };
             let bundle = load(shape.files());
             assert_eq!(bundle.services.len(), 3);
@@ -212,6 +222,7 @@ mod tests {
                     .filter(|a| a.role == SignalRole::Served)
                     .count();
                 assert_eq!(served_alarms, 4 * signals);
+                assert_eq!(service.routing.switch.is_some(), switches);
             }
             assert_eq!(bundle.controller.map(|c| c.regions.len()), Some(4));
         }
@@ -232,6 +243,7 @@ mod tests {
             cells: 2,
             regions: 3,
             served: true,
+            switches: true,
         };
         let dir = std::env::temp_dir().join(format!(
             "regionctl-generate-{}-{}",

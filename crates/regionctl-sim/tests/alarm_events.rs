@@ -16,6 +16,7 @@ const SHAPE: FleetShape = FleetShape {
     cells: 30,
     regions: 3,
     served: false,
+    switches: true,
 };
 const RESYNC_SECS: u64 = 250;
 /// A service whose alarms the resync reaches two minutes after the fault: every

@@ -173,6 +173,7 @@ fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
         cells: 2,
         regions: 3,
         served: true,
+        switches: true,
     };
     let files: Vec<regionctl_core::policy::SourceFile> = shape
         .files()

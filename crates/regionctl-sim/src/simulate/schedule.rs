@@ -22,6 +22,8 @@ pub const FIRST_FAULT_SECS: u64 = 300;
 const MIN_FAULT_SECS: u64 = 60;
 /// And at most this long.
 const MAX_FAULT_SECS: u64 = 1200;
+/// The shortest run a schedule fits in: a fault at the earliest, lasting the least.
+pub const MIN_DURATION_SECS: u64 = FIRST_FAULT_SECS + MIN_FAULT_SECS;
 /// At most this many timeline faults per seed.
 const MAX_FAULTS: u64 = 4;
 
