@@ -331,18 +331,32 @@ pub fn standing_down(heartbeat: &Heartbeat, reason: &StandDown) -> Heartbeat {
     }
 }
 
-/// True when every cell of this controller's own region is down in some service.
+/// True when this controller's own region is down: more than half of the services that can
+/// be judged down there (probed there, or down there already) are down in every cell. A
+/// controller standing in a failing region may share its failure (its network, its
+/// replica), so it leaves the acting to its peers. One service failing there says nothing
+/// of the region: until `regionctl simulate` seed 7355, one service's failure (playback's
+/// endpoints in us-east-1) stood the us-east-1 controller down for every service, and with
+/// its two peers unable to act for their own reasons nobody evacuated playback for 406 s.
+/// Services without probes in the region are not counted: alarms alone make a region
+/// degraded, never down, so counting them would keep a controller acting in a region
+/// whose every endpoint is gone (`chaos/region-loss-moto.yaml`: playback probed and down,
+/// catalog alarmed only).
 pub fn own_region_down(bundle: &Bundle, health: &HealthView, region: &str) -> bool {
-    bundle.services.iter().enumerate().any(|(s, service)| {
-        service
-            .regions
-            .iter()
-            .position(|r| r.name == region)
-            .is_some_and(|r| {
-                (0..service.cells.len())
-                    .all(|c| health.services[s].entries[(c, r)].verdict == Health::Down)
-            })
-    })
+    let (mut judged, mut down) = (0usize, 0usize);
+    for (s, service) in bundle.services.iter().enumerate() {
+        let Some(r) = service.regions.iter().position(|x| x.name == region) else {
+            continue;
+        };
+        let all_down = (0..service.cells.len())
+            .all(|c| health.services[s].entries[(c, r)].verdict == Health::Down);
+        let probed = service.health.probes.get(r).is_some_and(|p| !p.is_empty());
+        if probed || all_down {
+            judged += 1;
+            down += usize::from(all_down);
+        }
+    }
+    down * 2 > judged
 }
 
 /// `service/region` pairs with weight 0 in some cell whose baseline gives them traffic.

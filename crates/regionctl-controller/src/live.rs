@@ -232,6 +232,15 @@ pub struct Refreshed {
     pub throttled: bool,
 }
 
+impl Refreshed {
+    /// Adds what a later round of reads did.
+    pub fn absorb(&mut self, round: Refreshed) {
+        self.failures.extend(round.failures);
+        self.unconfirmed.extend(round.unconfirmed);
+        self.throttled |= round.throttled;
+    }
+}
+
 /// Re-reads `zones` (taken from this controller's copy) before steps are applied to them,
 /// in the order given, and puts what was read into `live`. After Route 53 throttles one
 /// read, the rest are not tried this pass ([`crate::pace`]).

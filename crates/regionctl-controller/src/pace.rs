@@ -29,17 +29,88 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 const CHANGES_PER_CALL: usize = 1_000;
 
 /// Route 53 calls one pass may spend on changes and the reads just before them: this
-/// controller's share of the account's rate over one tick, rounded down (three
-/// controllers at 10 s: 16, the fleet 4.8 calls/s). While writes wait, the zone copies'
-/// round reads stop ([`crate::memory::ZoneCache::round_reads`]), so an evacuation takes the
-/// account's whole rate: other tools in the account are throttled for its duration.
-pub fn calls_per_pass(bundle: &Bundle) -> usize {
-    let controllers = bundle
-        .controller
-        .as_ref()
-        .map_or(1, |c| c.regions.len().max(1)) as u64;
-    let share = bundle.tick_secs() * ROUTE53_ACCOUNT_RATE / controllers;
+/// controller's share of three quarters of the account's rate over one tick, rounded down
+/// (at 10 s: 37 calls a tick for the fleet, 18 each for two acting controllers, 12 for
+/// three). While writes wait, the zone copies' round reads stop
+/// ([`crate::memory::ZoneCache::round_reads`]), so an evacuation takes most of the
+/// account's rate: other tools in the account are slowed for its duration.
+///
+/// The rate is shared among the controllers acting, not all configured: a controller
+/// standing down (its own region lost, the common case of a region evacuation) spends
+/// nothing, and dividing by three would leave a third of the rate unused while the
+/// evacuation it is part of waits. The quarter held back is for what the shares do not
+/// count: the passes of several controllers spend their shares in bursts a second or two
+/// apart (at the whole rate, two controllers' bursts overran the bucket and every pass of
+/// the second one ended on a throttled write, in the fleet benchmark; at four fifths, most
+/// of them still did, and the evacuation of 200 zones took 274 s instead of 265 s),
+/// controllers that count the acting fleet differently (one's heartbeat stale to the
+/// other), the round reads of a controller with nothing waiting, and the other tools.
+/// What is still throttled ends the pass's changes ([`Route53Pace::note`]).
+pub fn calls_per_pass(bundle: &Bundle, turn: Turn) -> usize {
+    let fleet = bundle.tick_secs() * ROUTE53_ACCOUNT_RATE * 3 / 4;
+    let share = fleet / turn.of.max(1) as u64;
     usize::try_from(share).unwrap_or(usize::MAX).max(1)
+}
+
+/// This controller's turn at the fleet's Route 53 work: where it is among the controllers
+/// acting, in fleet order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Turn {
+    /// How many acting controllers come before it in fleet order.
+    pub index: usize,
+    /// How many act, itself included.
+    pub of: usize,
+}
+
+impl Turn {
+    /// A controller that knows of no peer acting.
+    pub const ALONE: Turn = Turn { index: 0, of: 1 };
+
+    /// The turn of `me` among `acting` (the controllers it sees acting, itself included:
+    /// `Heartbeat::sees_acting`), ordered as `controllers` (fleet order; one not listed
+    /// comes last).
+    pub fn of(me: &str, controllers: &[String], acting: &[String]) -> Turn {
+        let rank = |c: &str| {
+            controllers
+                .iter()
+                .position(|x| x == c)
+                .unwrap_or(usize::MAX)
+        };
+        let mut seen: Vec<&str> = acting.iter().map(String::as_str).collect();
+        if !seen.contains(&me) {
+            seen.push(me);
+        }
+        seen.sort_by_key(|c| (rank(c), *c));
+        seen.dedup();
+        Turn {
+            index: seen.iter().position(|c| *c == me).unwrap_or(0),
+            of: seen.len(),
+        }
+    }
+}
+
+/// Where in the fleet's service order (the bundle's dependency order) a pass starts taking
+/// services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    /// The last service the previous pass spent calls on: this pass starts after it.
+    pub after: Option<usize>,
+    /// Without one (the first pass with Route 53 work, as an incident starts), each acting
+    /// controller starts at its own part of the order: the `index`-th of `of` equal parts.
+    pub turn: Turn,
+}
+
+/// The calls a pass may spend, and what an earlier round of the same pass spent.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget<'a> {
+    /// The pass's share ([`calls_per_pass`]).
+    pub calls: usize,
+    /// Spent already: zones read in an earlier round of the pass.
+    pub spent: usize,
+    /// Services an earlier round took: taken again, whatever they cost (their zones were
+    /// read for them; with a share smaller than one service's calls, the first service
+    /// of a pass is taken over the share, and it must stay taken).
+    pub taken: &'a BTreeSet<usize>,
 }
 
 /// Which services this pass decides, and which zones it reads again first.
@@ -53,6 +124,8 @@ pub struct Selection {
     pub deferred: BTreeSet<usize>,
     /// The last service calls were spent on: the next pass starts after it.
     pub last: Option<usize>,
+    /// The services calls were spent on.
+    pub taken: BTreeSet<usize>,
 }
 
 /// What one service's steps would cost in Route 53 calls this pass.
@@ -112,40 +185,45 @@ fn costs(plan: &Plan) -> Vec<(usize, Cost)> {
 }
 
 /// The services with steps in `plan`, in plan order, taken while their estimated Route 53
-/// calls fit `budget`: a read of the zone when it comes from the copy (`cached_zones`, once
-/// per zone: every step is planned from a fresh read of the weights, see
+/// calls fit the `budget`: a read of the zone when it comes from the copy (`cached_zones`,
+/// once per zone: every step is planned from a fresh read of the weights, see
 /// [`crate::planning`]), then per weight step one call per 1,000 changes and one to read
 /// it back ([`costs`]). The services left wait whole: they are not decided this pass.
 ///
-/// The order starts after `after`, the last service the previous pass spent calls on, and
-/// wraps: with more work than one pass's share, every service gets its turn (started from
-/// the top each pass, services awaiting approval ahead of the others took every pass's
-/// share for their reads, and the rest were never even proposed).
+/// The order is the bundle's dependency order rotated to `start`: after the last service
+/// the previous pass spent calls on, wrapping, so that with more work than one pass's
+/// share every service gets its turn (started from the top each pass, services awaiting
+/// approval ahead of the others took every pass's share for their reads, and the rest
+/// were never even proposed). Where the previous pass had no Route 53 work, each acting
+/// controller starts at its own part of the order: all starting at the top, the
+/// controllers took the same services in the same passes, and in the fleet benchmark one
+/// controller wrote all 150 zones of 200 while the other spent its share reading zones its
+/// peer had just written (ADR 0020).
 pub fn select(
     plan: &Plan,
     bundle: &Bundle,
     cached_zones: &[String],
-    budget: usize,
-    after: Option<usize>,
+    budget: Budget<'_>,
+    start: Start,
 ) -> Selection {
     let cached: HashSet<&str> = cached_zones.iter().map(String::as_str).collect();
     let mut order = costs(plan);
-    if let Some(p) = after.and_then(|a| order.iter().position(|(s, _)| *s == a)) {
-        order.rotate_left(p + 1);
-    }
+    arrange(&mut order, bundle, start);
     let mut selection = Selection::default();
     let mut read: HashSet<&str> = HashSet::new();
-    let mut spent = 0;
+    let mut spent = budget.spent;
     for (s, cost) in order {
         let zone = bundle.services[s].routing.hosted_zone_id.as_str();
         let from_copy = cached.contains(zone);
         let reads = cost.acts && from_copy && !read.contains(zone);
         let calls = cost.writes + usize::from(reads);
-        if spent > 0 && calls > 0 && spent + calls > budget {
+        let over = spent > 0 && spent + calls > budget.calls;
+        if calls > 0 && over && !budget.taken.contains(&s) {
             selection.deferred.insert(s);
         } else if calls > 0 {
             spent += calls;
             selection.last = Some(s);
+            selection.taken.insert(s);
             if reads {
                 read.insert(zone);
                 selection.refresh.push(zone.to_string());
@@ -158,7 +236,109 @@ pub fn select(
     for zone in &read {
         selection.unconfirmed.remove(*zone);
     }
+    defer_dependants(plan, &mut selection);
     selection
+}
+
+/// Services whose weight steps cost calls this pass, with those calls, in plan order.
+#[cfg(test)]
+pub(crate) fn writing(plan: &Plan) -> Vec<(usize, usize)> {
+    costs(plan)
+        .into_iter()
+        .filter(|(_, c)| c.writes > 0)
+        .map(|(s, c)| (s, c.writes))
+        .collect()
+}
+
+/// Puts `order` (services in plan order) in the order this controller takes them, by each
+/// service's place in the bundle's dependency order (its rank) and this controller's
+/// [`Turn`]: the ranks are cut into `of` equal parts, one per acting controller.
+///
+/// 1. Its own part first, from the start of the part, or after the last service the
+///    previous pass spent calls on when that one is in the part, wrapping within it.
+/// 2. Then the next controller's part, backwards from its end: that controller works
+///    forwards from its start, so a controller done with its own part helps where the
+///    other has not been yet, and the two meet in the middle. (Going on forwards, it read
+///    every zone its peer had already written, one call each, before finding work: a
+///    controller done first spent five passes on nothing in the fleet benchmark.)
+/// 3. Then the other parts, forwards from the end of its own.
+fn arrange(order: &mut [(usize, Cost)], bundle: &Bundle, start: Start) {
+    let n = bundle.services.len();
+    let mut rank = vec![0; n];
+    for (i, &s) in bundle.dependency_order.iter().enumerate() {
+        rank[s] = i;
+    }
+    let of = start.turn.of.max(1);
+    let part = |i: usize| (i * n / of, (i + 1) * n / of);
+    let (lo, hi) = part(start.turn.index.min(of - 1));
+    let (next_lo, next_hi) = part((start.turn.index + 1) % of);
+    let from = start
+        .after
+        .and_then(|a| rank.get(a).copied())
+        .filter(|r| (lo..hi).contains(r))
+        .map_or(lo, |r| r + 1);
+    let key = |s: usize| {
+        let r = rank[s];
+        if (lo..hi).contains(&r) {
+            (0, (r + (hi - lo) - from) % (hi - lo).max(1))
+        } else if of > 1 && (next_lo..next_hi).contains(&r) {
+            (1, next_hi - 1 - r)
+        } else {
+            (2, (r + n - hi) % n.max(1))
+        }
+    };
+    order.sort_by_key(|(s, _)| key(*s));
+}
+
+/// Moves to `deferred` the services taken whose steps come after steps of a service that
+/// waits here for its share (a dependency that would apply: its steps come first), and
+/// theirs in turn. The order a controller takes services in is not the dependency order
+/// ([`arrange`]), so a dependant may come up before its dependency; it waits for it, as
+/// the plan says. A dependency waiting for a person (`propose`) does not hold its
+/// dependants here: the decide stage does not either.
+fn defer_dependants(plan: &Plan, selection: &mut Selection) {
+    let applies: BTreeSet<usize> = plan
+        .services
+        .iter()
+        .filter(|sp| sp.disposition == Disposition::Apply)
+        .map(|sp| sp.service)
+        .collect();
+    let service_of: BTreeMap<usize, usize> = plan
+        .steps
+        .iter()
+        .filter(|st| applies.contains(&st.service))
+        .map(|st| (st.id, st.service))
+        .collect();
+    let mut depends: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for st in &plan.steps {
+        for a in &st.after {
+            if let Some(&d) = service_of.get(a).filter(|d| **d != st.service) {
+                depends.entry(st.service).or_default().insert(d);
+            }
+        }
+    }
+    loop {
+        let waiting: Vec<usize> = selection
+            .taken
+            .iter()
+            .copied()
+            .filter(|s| {
+                depends
+                    .get(s)
+                    .is_some_and(|ds| ds.iter().any(|d| selection.deferred.contains(d)))
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        for s in waiting {
+            selection.taken.remove(&s);
+            selection.deferred.insert(s);
+            if selection.last == Some(s) {
+                selection.last = None;
+            }
+        }
+    }
 }
 
 /// What the decide stage may still do with Route 53 this pass.
@@ -174,12 +354,18 @@ pub struct Route53Pace {
     throttled: Cell<bool>,
     /// Names of the services deferred or whose weight steps were skipped, for the report.
     skipped: RefCell<BTreeSet<String>>,
+    /// Where this pass's selection started ([`Start::after`]).
+    started_after: Option<usize>,
 }
 
 impl Route53Pace {
     /// The pace for the selection made at planning, with the zones that could not be read
     /// again and whether Route 53 throttled those reads.
-    pub fn new(selection: Selection, unread: BTreeSet<String>, throttled: bool) -> Self {
+    pub fn new(
+        selection: Selection,
+        (unread, throttled): (BTreeSet<String>, bool),
+        started_after: Option<usize>,
+    ) -> Self {
         let mut unconfirmed = selection.unconfirmed;
         unconfirmed.extend(unread);
         Route53Pace {
@@ -187,7 +373,17 @@ impl Route53Pace {
             unconfirmed,
             throttled: Cell::new(throttled),
             skipped: RefCell::new(BTreeSet::new()),
+            started_after,
         }
+    }
+
+    /// Where the next pass starts when this one was throttled: where this one started, not
+    /// after the last service it selected. The services it selected and could not apply
+    /// are then next in line (the ones it applied are no longer planned); going on after
+    /// the last selected left them behind, and they waited until the end of the
+    /// evacuation (the fleet benchmark's slow tail).
+    pub fn restart_after(&self) -> Option<Option<usize>> {
+        self.throttled.get().then_some(self.started_after)
     }
 
     /// Whether service `s` (`name`, applying `steps`) waits whole for a later pass: over

@@ -9,7 +9,8 @@ use crate::journal::Heartbeat;
 use crate::leader;
 use crate::live;
 use crate::memory::Memory;
-use crate::pace::{self, Route53Pace};
+use crate::memory::ZoneCache;
+use crate::pace::{self, Route53Pace, Selection};
 use crate::ports::{Compute, Dns, Journal, PortError};
 use crate::reconcile::Context;
 use regionctl_core::controls::Controls;
@@ -51,6 +52,9 @@ pub struct PlanInput<'a> {
     pub newly_drained: &'a [String],
     /// Zones the live state took from this controller's copy.
     pub cached_zones: &'a [String],
+    /// The controllers this one sees acting, itself included (`Heartbeat::sees_acting`):
+    /// they share the Route 53 work ([`pace::Turn`]).
+    pub acting: &'a [String],
     /// Now, and which heartbeats are fresh.
     pub freshness: Freshness,
 }
@@ -116,19 +120,31 @@ pub async fn plan_pass<W: Dns + Compute>(
             now,
         })
     };
-    let plan = plan_from(&live);
     // A zone taken from this controller's copy (see `memory`) is read afresh before any
     // step of a service routed by it is applied, and so are the ECS counts of a service
     // with steps (`capacity`); the plan is made again from what they show. Route 53 calls
     // go to the services first in plan order, within the pass's share (`pace`).
-    let selection = pace::select(
-        &plan,
+    let turn = pace::Turn::of(&input.ctx.region, &input.ctx.controllers, input.acting);
+    let start = pace::Start {
+        after: *pace_after,
+        turn,
+    };
+    let round_input = RoundInput {
         bundle,
-        input.cached_zones,
-        pace::calls_per_pass(bundle),
-        *pace_after,
-    );
-    *pace_after = selection.last.or(*pace_after);
+        plan_from: &plan_from,
+        cached: input.cached_zones,
+        calls: pace::calls_per_pass(bundle, turn),
+        start,
+        now,
+    };
+    let Rounds {
+        plan,
+        selection,
+        refreshed,
+    } = zone_rounds(world, &round_input, &mut live, zones).await;
+    // No Route 53 work this pass: the next incident starts at this controller's own part
+    // of the order again, not where the last one ended.
+    *pace_after = selection.last;
     zones.set_writes_waiting(!selection.deferred.is_empty());
     let acting: BTreeSet<usize> = plan
         .steps
@@ -136,23 +152,97 @@ pub async fn plan_pass<W: Dns + Compute>(
         .map(|st| st.service)
         .filter(|s| !selection.deferred.contains(s))
         .collect();
-    let refreshed = if selection.refresh.is_empty() {
-        live::Refreshed::default()
-    } else {
-        live::refresh_zones(world, bundle, &selection.refresh, zones, &mut live, now).await
-    };
     let ecs = capacity
         .refresh(world, bundle, &acting, now, &mut live)
         .await;
     let mut failures = refreshed.failures;
     failures.extend(ecs.failures);
-    let replan = !selection.refresh.is_empty() || ecs.calls > 0;
-    let pace = Route53Pace::new(selection, refreshed.unconfirmed, refreshed.throttled);
+    let pace = Route53Pace::new(
+        selection,
+        (refreshed.unconfirmed, refreshed.throttled),
+        start.after,
+    );
     Planned {
-        plan: if replan { plan_from(&live) } else { plan },
+        plan: if ecs.calls > 0 {
+            plan_from(&live)
+        } else {
+            plan
+        },
         live,
         failures,
         pace,
+    }
+}
+
+/// What the zone re-reads of a pass go by.
+struct RoundInput<'a, P> {
+    bundle: &'a Bundle,
+    /// Plans from a live state.
+    plan_from: &'a P,
+    /// Zones the live state took from the copy.
+    cached: &'a [String],
+    /// The pass's Route 53 share.
+    calls: usize,
+    start: pace::Start,
+    now: Timestamp,
+}
+
+/// The plan after the zone re-reads, the selection it ends with, and what the reads did.
+struct Rounds {
+    plan: Plan,
+    selection: Selection,
+    refreshed: live::Refreshed,
+}
+
+/// Selects services within the pass's Route 53 share, re-reads the zones they would write
+/// that come from the copy and plans again, in rounds while the share allows: a zone read
+/// again may show its service needs nothing any more (a peer evacuated it since the copy
+/// was read), which frees the calls its writes were counted for, and the next services in
+/// the order get them. Each round reads at least one zone not read before, and reads stay
+/// within the share, so the rounds end. After Route 53 throttles a read, no more are made
+/// and the zones the last selection would read stay unconfirmed (nothing is written to
+/// them this pass).
+async fn zone_rounds<W: Dns, P: Fn(&LiveState) -> Plan>(
+    world: &W,
+    input: &RoundInput<'_, P>,
+    live: &mut LiveState,
+    zones: &mut ZoneCache,
+) -> Rounds {
+    let bundle = input.bundle;
+    let mut plan = (input.plan_from)(live);
+    let mut cached: Vec<String> = input.cached.to_vec();
+    let mut refreshed = live::Refreshed::default();
+    let mut spent = 0;
+    let mut taken = BTreeSet::new();
+    loop {
+        let budget = pace::Budget {
+            calls: input.calls,
+            spent,
+            taken: &taken,
+        };
+        let mut selection = pace::select(&plan, bundle, &cached, budget, input.start);
+        if selection.refresh.is_empty() {
+            return Rounds {
+                plan,
+                selection,
+                refreshed,
+            };
+        }
+        if refreshed.throttled {
+            refreshed.unconfirmed.extend(selection.refresh.drain(..));
+            return Rounds {
+                plan,
+                selection,
+                refreshed,
+            };
+        }
+        let round =
+            live::refresh_zones(world, bundle, &selection.refresh, zones, live, input.now).await;
+        spent += selection.refresh.len();
+        cached.retain(|z| !selection.refresh.contains(z));
+        taken.extend(selection.taken.iter().copied());
+        refreshed.absorb(round);
+        plan = (input.plan_from)(live);
     }
 }
 
@@ -173,3 +263,6 @@ fn set_cooldowns(
         };
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -182,6 +182,7 @@ pub async fn reconcile_once<W: World>(
             leader: verdict.leader,
             newly_drained: &revision.newly_drained,
             cached_zones: &cached_zones,
+            acting: &verdict.heartbeat.sees_acting,
             freshness,
         },
         live,
@@ -241,6 +242,9 @@ async fn decide_and_keep_switches<W: World>(
     report: &mut PassReport,
 ) {
     report.decisions = decide::decide_all(world, input).await;
+    if let Some(after) = input.pace.restart_after() {
+        memory.pace_after = after;
+    }
     let waiting = input.pace.skipped();
     if !waiting.is_empty() {
         // Not an alert: the next pass takes them up (level-triggered); said for people.

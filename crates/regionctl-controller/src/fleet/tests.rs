@@ -311,3 +311,49 @@ fn a_revision_dates_drained_pairs_and_says_when_it_changed() {
     );
     assert!(next.heartbeat.not_healthy.is_empty());
 }
+
+#[test]
+fn the_own_region_is_down_when_most_of_its_probed_services_are_down_there() {
+    let mut b = example();
+    let region = "us-east-1";
+    let placed: Vec<usize> = (0..b.services.len())
+        .filter(|s| {
+            let service = &b.services[*s];
+            let r = service.regions.iter().position(|r| r.name == region);
+            r.is_some_and(|r| !service.health.probes[r].is_empty())
+        })
+        .collect();
+    assert!(placed.len() >= 3, "several services probed in {region}");
+    // The first `n` services placed in the region down there in every cell.
+    let view = |n: usize| {
+        HealthView::assume(&b, at(60), |s, r, _| {
+            let down = placed[..n].contains(&s) && b.services[s].regions[r].name == region;
+            if down { Health::Down } else { Health::Healthy }
+        })
+    };
+    // Seed 7355: one service's endpoints failing stood the controller down for all.
+    assert!(!own_region_down(&b, &view(1), region), "one service");
+    let half = placed.len() / 2;
+    assert!(
+        !own_region_down(&b, &view(half), region),
+        "half is not most"
+    );
+    assert!(own_region_down(&b, &view(half + 1), region));
+    assert!(own_region_down(&b, &view(placed.len()), region));
+    assert!(!own_region_down(&b, &view(placed.len()), "eu-west-1"));
+    // Services without probes there cannot be judged down by alarms: not counted. With
+    // only one probed service left, its failure is the region's.
+    let one_down = view(1);
+    for s in &placed[1..] {
+        let r = b.services[*s]
+            .regions
+            .iter()
+            .position(|r| r.name == region)
+            .unwrap();
+        b.services[*s].health.probes[r].clear();
+    }
+    assert!(
+        own_region_down(&b, &one_down, region),
+        "the one probed service"
+    );
+}

@@ -22,7 +22,7 @@ use regionctl_sim::engine::{self, Options, Run};
 use regionctl_sim::generate::{FleetShape, REGIONS};
 use regionctl_sim::policy_yaml::ControllerYaml;
 use regionctl_sim::world::EffectKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -179,33 +179,55 @@ fn first_corrective(run: &Run, from: u64) -> Option<u64> {
 }
 
 /// How far the evacuation of `lost` got: zones whose records in `lost` are all at 0 at the
-/// end of the run, of all zones, and seconds from `from` to the last weight written.
+/// end, when each got there, and which controllers wrote each zone after the failure (at
+/// `from`, simulated seconds).
 fn evacuation(run: &Run, from: u64, lost: &str) -> quotas::Evacuation {
     let suffix = format!("-{lost}");
-    let evacuated = run
+    let evacuated: BTreeSet<&str> = run
         .world
         .zones
-        .values()
-        .filter(|z| {
+        .iter()
+        .filter(|(_, z)| {
             z.records
                 .values()
                 .filter(|r| r.current.set_identifier.ends_with(&suffix))
                 .all(|r| r.current.weight == 0)
         })
-        .count();
-    let last_weight_secs = run
-        .world
-        .effects
+        .map(|(id, _)| id.as_str())
+        .collect();
+    // Per zone: the last weight written after the failure, and who wrote it.
+    let mut last_write: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut writers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for e in &run.world.effects {
+        let EffectKind::Weight { zone, .. } = &e.what else {
+            continue;
+        };
+        let t = run.t_of(e.at);
+        if t < from {
+            continue;
+        }
+        let last = last_write.entry(zone.as_str()).or_default();
+        *last = (*last).max(t - from);
+        writers
+            .entry(zone.as_str())
+            .or_default()
+            .insert(e.by.as_str());
+    }
+    let mut done_at: Vec<u64> = evacuated
         .iter()
-        .filter(|e| matches!(e.what, EffectKind::Weight { .. }))
-        .map(|e| run.t_of(e.at))
-        .filter(|t| *t >= from)
-        .max()
-        .map(|t| t - from);
+        .filter_map(|z| last_write.get(z).copied())
+        .collect();
+    done_at.sort_unstable();
+    let mut zones_by_writer: BTreeMap<String, usize> = BTreeMap::new();
+    for by in writers.values().flatten() {
+        *zones_by_writer.entry((*by).to_string()).or_default() += 1;
+    }
     quotas::Evacuation {
         zones: run.world.zones.len(),
-        evacuated,
-        last_weight_secs,
+        evacuated: evacuated.len(),
+        done_at,
+        zones_by_writer,
+        written_twice: writers.values().filter(|w| w.len() > 1).count(),
     }
 }
 

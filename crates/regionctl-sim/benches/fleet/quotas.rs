@@ -59,8 +59,46 @@ pub struct Evacuation {
     pub zones: usize,
     /// Zones whose records in the lost region are all at weight 0.
     pub evacuated: usize,
-    /// Seconds from the failure to the last weight written.
-    pub last_weight_secs: Option<u64>,
+    /// Seconds from the failure to each evacuated zone's last weight write, ascending.
+    pub done_at: Vec<u64>,
+    /// Zones each controller wrote weights to after the failure.
+    pub zones_by_writer: BTreeMap<String, usize>,
+    /// Zones written by more than one controller after the failure.
+    pub written_twice: usize,
+}
+
+impl Evacuation {
+    /// Seconds from the failure until `share` of all zones were evacuated, if they were.
+    pub fn time_to(&self, share: f64) -> Option<u64> {
+        let needed = (self.zones as f64 * share).ceil() as usize;
+        needed
+            .checked_sub(1)
+            .and_then(|i| self.done_at.get(i))
+            .copied()
+    }
+
+    /// The evacuation's lines of the report.
+    fn describe(&self) -> String {
+        let at = |share: f64| {
+            self.time_to(share)
+                .map_or("not reached".to_string(), |t| format!("{t} s"))
+        };
+        let writers: Vec<String> = self
+            .zones_by_writer
+            .iter()
+            .map(|(by, n)| format!("{by} {n}"))
+            .collect();
+        format!(
+            "evacuated by the end: {} of {} zones (every record of the lost region at 0); half after {}, 90 % after {}, all after {}\nzones written per controller: {} ({} zone(s) written by more than one)",
+            self.evacuated,
+            self.zones,
+            at(0.5),
+            at(0.9),
+            at(1.0),
+            writers.join(", "),
+            self.written_twice
+        )
+    }
 }
 
 /// One row of the quota table: an API in one region (or `global`).
@@ -209,17 +247,7 @@ impl Figures {
                 self.tick_secs
             ),
         );
-        let last = self
-            .evacuation
-            .last_weight_secs
-            .map_or("none".to_string(), |t| format!("{t} s"));
-        line(
-            out,
-            format!(
-                "evacuated by the end: {} of {} zones (every record of the lost region at 0); last weight written {last} after the failure",
-                self.evacuation.evacuated, self.evacuation.zones
-            ),
-        );
+        line(out, self.evacuation.describe());
         if let Some(b) = busiest {
             line(
                 out,
@@ -259,7 +287,11 @@ impl Figures {
             "first_corrective_secs": self.first_corrective_secs,
             "evacuated_zones": self.evacuation.evacuated,
             "zones": self.evacuation.zones,
-            "last_weight_secs": self.evacuation.last_weight_secs,
+            "evacuated_half_secs": self.evacuation.time_to(0.5),
+            "evacuated_90_secs": self.evacuation.time_to(0.9),
+            "evacuated_all_secs": self.evacuation.time_to(1.0),
+            "zones_by_writer": self.evacuation.zones_by_writer,
+            "zones_written_twice": self.evacuation.written_twice,
             "peak_rss_mib": self.peak_rss_mib,
         });
         serde_json::to_string_pretty(&value).unwrap_or_default()
