@@ -96,14 +96,19 @@ pub fn add_peers_last_moves(
     }
 }
 
-/// The leader's planning copy of `health`: regions that a fresh, acting peer on the same
-/// bundle lists as not healthy (itself, or relaying its own peers other than `me`), and
-/// regions drained only moments ago (`newly_drained`), count as healthy only from now, so
-/// the failback gate waits a full recovery window once every peer agrees. `None` when no
-/// peer disagrees.
+/// The leader's planning copy of `health`: regions that a fresh peer on the same bundle
+/// lists as not healthy (itself, or relaying its own peers other than `me`), and regions
+/// drained only moments ago (`newly_drained`), count as healthy only from now, so the
+/// failback gate waits a full recovery window once every peer agrees. `None` when no peer
+/// disagrees.
 ///
 /// A peer with another view would evacuate again within a tick what the leader fails back
-/// (found by `regionctl simulate`).
+/// (found by `regionctl simulate`). That holds for a peer standing down too: standing down
+/// for its own region's failure, it keeps that region's recovery window, acts again once
+/// the window has passed in its view, and evacuates what the leader failed back meanwhile
+/// (`simulate --generate-services 200`, seeds 11 and 21: two of three controllers stood
+/// down for five minutes after their regions recovered, the third failed back alone, and
+/// they moved the same cells away a second time in one episode).
 pub fn hold_failback_for_peers(
     bundle: &Bundle,
     health: &HealthView,
@@ -114,12 +119,7 @@ pub fn hold_failback_for_peers(
 ) -> Option<HealthView> {
     let disputed: BTreeSet<&str> = heartbeats
         .iter()
-        .filter(|h| {
-            h.region != me
-                && h.bundle_hash == bundle.hash
-                && h.state.is_acting()
-                && freshness.is_fresh(h.at)
-        })
+        .filter(|h| h.region != me && h.bundle_hash == bundle.hash && freshness.is_fresh(h.at))
         .flat_map(|h| {
             // Its own view, and the views it relays from peers other than this one.
             h.not_healthy.iter().map(String::as_str).chain(
@@ -186,6 +186,35 @@ mod tests {
         fleet_view(me, &fleet(), "h1", heartbeats, |at| {
             at.millis() > (NOW - 30) * 1000
         })
+    }
+
+    #[test]
+    fn a_fresh_peer_standing_down_still_holds_failback_into_what_it_sees_failing() {
+        let b = example();
+        let now = Timestamp::from_secs(NOW);
+        let since = Timestamp::from_secs(NOW - 3_600);
+        let health = HealthView::assume(&b, since, |_, _, _| Verdict::Healthy);
+        let service = &b.services[0];
+        let pair = format!("{}/{}", service.name, service.regions[0].name);
+        let mut peer = hb("eu-west-1", "standing down: own region is down", 5, &[]);
+        peer.bundle_hash = b.hash.clone();
+        peer.not_healthy = vec![pair.clone()];
+        let freshness = Freshness { now, ttl_secs: 30 };
+        let held =
+            hold_failback_for_peers(&b, &health, "eu-central-1", &[peer.clone()], &[], freshness)
+                .expect("its view holds the pair");
+        let entry = &held.services[0].entries[(0, 0)];
+        assert_eq!(entry.since, now, "{pair}: healthy only from now");
+        assert_eq!(
+            held.services[1].entries[(0, 0)].since,
+            since,
+            "others untouched"
+        );
+        // Stale, it says nothing.
+        peer.at = Timestamp::from_secs(NOW - 60);
+        assert!(
+            hold_failback_for_peers(&b, &health, "eu-central-1", &[peer], &[], freshness).is_none()
+        );
     }
 
     #[test]

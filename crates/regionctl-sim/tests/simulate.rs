@@ -168,19 +168,7 @@ fn faults_heal_in_time_for_convergence_or_spread_over_a_short_run() {
 /// bundle simulated in memory). The 1,000-seed run is by hand (docs/SIMULATION.md).
 #[test]
 fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
-    let shape = FleetShape {
-        services: 200,
-        cells: 2,
-        regions: 3,
-        served: true,
-        switches: true,
-    };
-    let files: Vec<regionctl_core::policy::SourceFile> = shape
-        .files()
-        .into_iter()
-        .map(|(path, text)| regionctl_core::policy::SourceFile { path, text })
-        .collect();
-    let bundle = simulate::load_files(&files, &shape.dir_name()).expect("the fleet loads");
+    let (shape, bundle) = fleet_of_200();
     let dir = scratch("fleet");
     let cfg = Config {
         policies: dir.join(shape.dir_name()),
@@ -231,6 +219,57 @@ fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
         );
     }
     assert!(result.events.len() > 5, "seed 1 recorded almost nothing");
+}
+
+/// The fleet `regionctl simulate --generate-services 200` simulates, and its shape.
+fn fleet_of_200() -> (FleetShape, regionctl_core::policy::Bundle) {
+    let shape = FleetShape {
+        services: 200,
+        cells: 2,
+        regions: 3,
+        served: true,
+        switches: true,
+    };
+    let files: Vec<regionctl_core::policy::SourceFile> = shape
+        .files()
+        .into_iter()
+        .map(|(path, text)| regionctl_core::policy::SourceFile { path, text })
+        .collect();
+    let bundle = simulate::load_files(&files, &shape.dir_name()).expect("the fleet loads");
+    (shape, bundle)
+}
+
+/// Seeds of `regionctl simulate --generate-services 200 --duration 20m` that violated
+/// `hysteresis` (at 18c4773): two of three controllers stood down for their own regions'
+/// recovery windows, the third failed back alone, and they moved the same cells away again
+/// in one episode. The leader now holds failback for what a fresh peer standing down sees
+/// failing too (`leader::hold_failback_for_peers`).
+#[test]
+fn fleet_size_findings_fixed_stay_fixed() {
+    let (shape, bundle) = fleet_of_200();
+    let cfg = Config {
+        policies: scratch("fleet-fixed").join(shape.dir_name()),
+        controllers: bundle
+            .controller
+            .as_ref()
+            .expect("controllers")
+            .regions
+            .clone(),
+        from: 0,
+        seeds: 1,
+        duration_secs: 1_200,
+        threads: 1,
+    };
+    for seed in [11, 21] {
+        let result = simulate::run_seed(&cfg, &bundle, seed).expect("simulate");
+        let lines: Vec<String> = result
+            .invariants
+            .violations
+            .iter()
+            .map(|v| format!("seed {seed} {} at {}s: {}", v.invariant, v.t, v.detail))
+            .collect();
+        assert!(lines.is_empty(), "{}", lines.join("\n"));
+    }
 }
 
 /// Findings of the fixed CI range, `seed invariant` per line (see the file's header).

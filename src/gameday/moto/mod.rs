@@ -237,7 +237,10 @@ async fn set_up(from: SetUpFrom<'_>, endpoint: &str) -> Result<MotoSetup> {
             Some((file.to_string_lossy().into_owned(), regions))
         })
         .collect();
-    let network = regionctl_local::network::provision_network_yaml(endpoint, &regions)?;
+    let network = regionctl_local::network::provision_network_yaml(
+        endpoint,
+        &network_regions(&bundle.regions, &regions),
+    )?;
     let rewrite = Rewrite {
         run_id: &run_id,
         zones: &zones,
@@ -278,6 +281,19 @@ async fn set_up(from: SetUpFrom<'_>, endpoint: &str) -> Result<MotoSetup> {
         cw,
         live_bundle,
     })
+}
+
+/// The regions `provision` needs a network in: every region a service runs in (`services`)
+/// for its Fargate services, controller region or not, and the controllers' (a fleet in
+/// five regions with controllers in three stopped at `provision` before this).
+fn network_regions(services: &[String], controllers: &[String]) -> Vec<String> {
+    let mut out = services.to_vec();
+    for r in controllers {
+        if !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
 }
 
 /// One hosted zone on moto per zone the policies name: old id → new id for zones named by
@@ -474,5 +490,21 @@ impl Target for Moto<'_> {
             self.setup.journal_table.clone(),
         );
         self.observer.decisions(&journal).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_regions;
+
+    #[test]
+    fn every_service_region_gets_a_network_not_only_the_controllers() {
+        let v = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let services = v(&["eu-central-1", "eu-west-1", "us-west-2"]);
+        let controllers = v(&["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            network_regions(&services, &controllers),
+            v(&["eu-central-1", "eu-west-1", "us-west-2", "us-east-1"])
+        );
     }
 }
