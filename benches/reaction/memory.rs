@@ -74,10 +74,6 @@ pub fn child(which: &str) {
     let controls = Controls::default();
     let healthy_obs = loss_observations(&bundle, None, observers, long_ago);
     let healthy = health::evaluate(&bundle, &healthy_obs, &HealthView::unknown(&bundle), now);
-    // A pass holds one pass's observations, not the previous pass's too: the steady
-    // state's are gone before the loss is read (kept, they counted in the figure although
-    // no controller holds two sets; PERFORMANCE.md, "Memory and planning").
-    drop(healthy_obs);
     let loss_obs = loss_observations(&bundle, Some(LOST), observers, long_ago);
     let started = Instant::now();
     let view = health::evaluate(&bundle, &loss_obs, &healthy, now);
