@@ -172,12 +172,7 @@ fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
     let dir = scratch("fleet");
     let cfg = Config {
         policies: dir.join(shape.dir_name()),
-        controllers: bundle
-            .controller
-            .as_ref()
-            .expect("controllers")
-            .regions
-            .clone(),
+        controllers: controllers_of(&bundle),
         from: 0,
         seeds: 2,
         duration_secs: 600,
@@ -221,6 +216,12 @@ fn a_generated_fleet_of_200_services_runs_clean_and_its_reproduction_replays() {
     assert!(result.events.len() > 5, "seed 1 recorded almost nothing");
 }
 
+/// The controller regions of a generated fleet.
+fn controllers_of(bundle: &regionctl_core::policy::Bundle) -> Vec<String> {
+    let controller = bundle.controller.as_ref().expect("controllers");
+    controller.regions.clone()
+}
+
 /// The fleet `regionctl simulate --generate-services 200` simulates, and its shape.
 fn fleet_of_200() -> (FleetShape, regionctl_core::policy::Bundle) {
     let shape = FleetShape {
@@ -249,12 +250,7 @@ fn fleet_size_findings_fixed_stay_fixed() {
     let (shape, bundle) = fleet_of_200();
     let cfg = Config {
         policies: scratch("fleet-fixed").join(shape.dir_name()),
-        controllers: bundle
-            .controller
-            .as_ref()
-            .expect("controllers")
-            .regions
-            .clone(),
+        controllers: controllers_of(&bundle),
         from: 0,
         seeds: 1,
         duration_secs: 1_200,
