@@ -115,17 +115,7 @@ fn a_large_fleet_is_read_round_by_round_within_the_budget() {
     }
     assert!(passes > 1, "120 services do not fit one pass of 5 calls");
     // A change in the world shows once the round comes back to the service, not before.
-    let (r, (cluster, name)) = keys_of(copy).next().expect("ECS");
-    let key = (
-        copy.regions[r].name.clone(),
-        cluster.to_string(),
-        name.to_string(),
-    );
-    world
-        .ecs
-        .borrow_mut()
-        .entry(key)
-        .and_modify(|e| e.desired = 99);
+    let r = set_first_desired(&world, copy, 99);
     block_on(cache.read(&world, &bundle, at(T + 10 * passes)));
     assert_ne!(cache.counts_of(copy)[r].map(|e| e.desired), Some(99));
     for p in 1..=passes {
@@ -133,6 +123,23 @@ fn a_large_fleet_is_read_round_by_round_within_the_budget() {
     }
     assert_eq!(cache.counts_of(copy)[r].map(|e| e.desired), Some(99));
     assert!(ecs_services(&bundle) > 120);
+}
+
+/// Sets the desired count of `service`'s first ECS service in the world, as autoscaling or
+/// a peer would; returns its local region.
+fn set_first_desired(world: &FakeWorld, service: &Service, desired: u32) -> usize {
+    let (r, (cluster, name)) = keys_of(service).next().expect("ECS");
+    let key = (
+        service.regions[r].name.clone(),
+        cluster.to_string(),
+        name.to_string(),
+    );
+    world
+        .ecs
+        .borrow_mut()
+        .entry(key)
+        .and_modify(|e| e.desired = desired);
+    r
 }
 
 #[test]
@@ -143,17 +150,7 @@ fn services_about_to_be_acted_on_are_read_again_in_batches() {
     block_on(cache.read(&world, &bundle, at(T)));
     let s = bundle.services.len() - 1;
     let copy = &bundle.services[s];
-    let (r, (cluster, name)) = keys_of(copy).next().expect("ECS");
-    let key = (
-        copy.regions[r].name.clone(),
-        cluster.to_string(),
-        name.to_string(),
-    );
-    world
-        .ecs
-        .borrow_mut()
-        .entry(key)
-        .and_modify(|e| e.desired = 42);
+    let r = set_first_desired(&world, copy, 42);
     let mut live = LiveState::steady(&bundle);
     let acting: BTreeSet<usize> = [s].into();
     let before = describe_calls(&world);
