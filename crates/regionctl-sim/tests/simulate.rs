@@ -240,11 +240,16 @@ fn fleet_of_200() -> (FleetShape, regionctl_core::policy::Bundle) {
     (shape, bundle)
 }
 
-/// Seeds of `regionctl simulate --generate-services 200 --duration 20m` that violated
-/// `hysteresis` (at 18c4773): two of three controllers stood down for their own regions'
-/// recovery windows, the third failed back alone, and they moved the same cells away again
-/// in one episode. The leader now holds failback for what a fresh peer standing down sees
-/// failing too (`leader::hold_failback_for_peers`).
+/// Seeds of `regionctl simulate --generate-services 200 --duration 20m` that violated at
+/// 18c4773. 11 and 21, `hysteresis`: two of three controllers stood down for their own
+/// regions' recovery windows, the third failed back alone, and they moved the same cells
+/// away again in one episode. The leader now holds failback for what a fresh peer standing
+/// down sees failing too (`leader::hold_failback_for_peers`). 3, 60 and 71 were the
+/// checker's: a paced evacuation (ADR 0020) reaches its last services passes after its
+/// first, so `users-served` now reads the failure evidence a move rests on as the latest
+/// run, over or not (3, 71: a service moved 8 s after the evidence ended, on a verdict
+/// formed while the served signal could not be read), and `no-traffic-to-failed`'s grace
+/// includes the evacuation's pace (60: 1 s past it).
 #[test]
 fn fleet_size_findings_fixed_stay_fixed() {
     let (shape, bundle) = fleet_of_200();
@@ -256,7 +261,7 @@ fn fleet_size_findings_fixed_stay_fixed() {
         duration_secs: 1_200,
         threads: 1,
     };
-    for seed in [11, 21] {
+    for seed in [3, 11, 21, 60, 71] {
         let result = simulate::run_seed(&cfg, &bundle, seed).expect("simulate");
         let lines: Vec<String> = result
             .invariants

@@ -48,6 +48,8 @@ const SLACK_SECS: u64 = 2;
 pub(super) struct Track {
     /// Start of the current run of evidence.
     since: Option<u64>,
+    /// Start of the latest run of evidence, going on or over, and its last second.
+    last_run: Option<(u64, u64)>,
     /// The last second a run of evidence had lasted `fail_after_secs`.
     ripe_at: Option<u64>,
     /// The last second of strong evidence.
@@ -70,6 +72,11 @@ impl Track {
     /// The last second of strong evidence (the endpoint failing, an alarm in ALARM).
     pub(super) fn strong_last(&self) -> Option<u64> {
         self.strong_last
+    }
+
+    /// Start of the latest run of evidence, going on or over, and its last second.
+    pub(super) fn last_run(&self) -> Option<(u64, u64)> {
+        self.last_run
     }
 }
 
@@ -105,6 +112,7 @@ impl Checker {
                 let track = self.evidence.entry((s, c, r)).or_default();
                 if probed || alarm {
                     let since = *track.since.get_or_insert(t);
+                    track.last_run = Some((since, t));
                     if t - since + SLACK_SECS >= fail_after {
                         track.ripe_at = Some(t);
                     }

@@ -226,6 +226,8 @@ pub struct Checker {
     controllers: Vec<String>,
     tick: u64,
     heartbeat_ttl: u64,
+    /// Distinct hosted zones of the bundle (an evacuation's pace: `grace`).
+    zones: u64,
     summary: Summary,
     reported: BTreeSet<(String, String)>,
     /// (service, cell, region) → since when traffic to a failing region is unexcused.
@@ -310,6 +312,12 @@ impl Checker {
             controllers: controllers.to_vec(),
             tick,
             heartbeat_ttl,
+            zones: bundle
+                .services
+                .iter()
+                .map(|svc| svc.routing.hosted_zone_id.as_str())
+                .collect::<BTreeSet<_>>()
+                .len() as u64,
             summary,
             reported: BTreeSet::new(),
             bad_since: BTreeMap::new(),

@@ -8,11 +8,18 @@
 use super::truth::Truth;
 use super::{Checker, MARGIN_SECS, NO_TRAFFIC_TO_FAILED, SHARE_EPSILON};
 use crate::world::World;
+use regionctl_controller::memory::ROUTE53_ACCOUNT_RATE;
 use regionctl_controller::reconcile::PassReport;
 use regionctl_core::grid::Grid;
 use regionctl_core::plan::Exemption;
 use regionctl_core::policy::raw::{Mode, Strategy};
 use regionctl_core::time::Timestamp;
+
+/// Route 53 calls an evacuation spends per zone, as measured: the re-read before the
+/// write, the change, and the round reads and retries around them (the fleet benchmark at
+/// 1,000 zones: 3.95 calls/s while 843 zones were written in 14 minutes, about four a
+/// zone; PERFORMANCE.md, "Fleet scale"), with one to spare.
+const CALLS_PER_ZONE_EVACUATED: u64 = 5;
 
 /// One cell of one service at one second, as this check needs it.
 pub(super) struct CellNow<'a> {
@@ -53,7 +60,21 @@ impl Checker {
         {
             g += e.max_wait_secs + k.ecs_capacity_delay_secs + k.ecs_capacity_jitter_secs;
         }
-        g
+        g + self.pacing_secs(k.route53_rate_per_sec)
+    }
+
+    /// How much later than the first the last zone of a region's evacuation may be
+    /// written: the controllers spend three quarters of Route 53's account rate (or of the
+    /// world's, when it throttles harder) on it (ADR 0020, `pace::calls_per_pass`), about
+    /// [`CALLS_PER_ZONE_EVACUATED`] calls a zone, and the service checked may be the last
+    /// in line. The first tick's worth is already in the grace's ticks. Six zones fit one
+    /// tick (0 s); 200 zones take 27 ticks at 5 requests/s (simulate
+    /// `--generate-services 200` seed 60: a service reached 1 s past the grace without it).
+    fn pacing_secs(&self, world_rate: f64) -> u64 {
+        let rate = world_rate.min(ROUTE53_ACCOUNT_RATE as f64);
+        let per_tick = (self.tick as f64 * rate * 3.0 / 4.0).floor().max(1.0) as u64;
+        let ticks = (self.zones * CALLS_PER_ZONE_EVACUATED).div_ceil(per_tick);
+        ticks.saturating_sub(1) * self.tick
     }
 
     /// Truly healthy regions of service `s` (no endpoint failure, no forced alarm), and

@@ -8,13 +8,16 @@
 //! notes since when, continuously, every such alarm has been OK in the world and readable
 //! by that controller (its own and the region's APIs reachable). An evacuation (`moves`)
 //! of (service, cell, region) by a controller breaks the rule when that run began no later
-//! than the region's current run of failure evidence (`hysteresis`'s: whatever made the
-//! probes fail started while the users were visibly served, so no evaluation of the
-//! controller could have seen the probes alone decide) and no strong evidence (the
-//! endpoint failing, an alarm in ALARM) was seen within the convergence bound. A critical
+//! than the region's run of failure evidence (`hysteresis`'s: the one going on, or the
+//! latest if it ended within the convergence bound, since a verdict outlives its evidence
+//! by the recovery window: whatever made the probes fail started while the users were
+//! visibly served, so no evaluation of the controller could have seen the probes alone
+//! decide) and no strong evidence (the endpoint failing, an alarm in ALARM) was seen
+//! within the convergence bound. A critical
 //! signal could still decide alone; the checked policies have none, and a service with
 //! one is exempt (`critical-signal`).
 
+use super::hysteresis::Track;
 use super::moves::Direction;
 use super::{Checker, USERS_SERVED};
 use crate::world::{Effect, World};
@@ -100,7 +103,7 @@ impl Checker {
                 .copied()
                 .unwrap_or_default();
             let strong = track.strong_last().is_some_and(|l| t <= l + bound);
-            let probes_only_since = track.since().unwrap_or(t);
+            let probes_only_since = evidence_start(&track, t, bound);
             if !strong && served_since <= probes_only_since {
                 let (name, cell, r) = (&svc.name, &svc.cells[m.c].id, &svc.regions[m.r].name);
                 self.violate(
@@ -114,5 +117,19 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+/// The start of the failure evidence a move at `t` can rest on: the run going on, else the
+/// latest run if it ended within the convergence bound (a region stays unhealthy in a
+/// controller's view until `recover_after_secs` of health, and a paced evacuation reaches
+/// its last services passes after the first: simulate `--generate-services 200` seeds 3
+/// and 71 moved a service 8 s after the evidence ended, on a verdict formed while the
+/// served signal could not be read), else `t` (no evidence at all).
+fn evidence_start(track: &Track, t: u64, bound: u64) -> u64 {
+    match (track.since(), track.last_run()) {
+        (Some(since), _) => since,
+        (None, Some((start, end))) if t <= end + bound => start,
+        _ => t,
     }
 }
