@@ -108,6 +108,10 @@ pub struct Admitted<T> {
     pub records: Vec<T>,
     /// Not believed.
     pub rejected: Vec<Rejected>,
+    /// Of those, the ones from a fleet controller under its own key dated too far ahead
+    /// only, with their dates: what this replica holds of that writer, not yet believable
+    /// (`coordinate::aged_on_own_clock` ages it from here).
+    pub ahead: Vec<(String, Timestamp)>,
 }
 
 impl<T> Default for Admitted<T> {
@@ -115,6 +119,7 @@ impl<T> Default for Admitted<T> {
         Admitted {
             records: Vec::new(),
             rejected: Vec::new(),
+            ahead: Vec::new(),
         }
     }
 }
@@ -184,6 +189,7 @@ fn owned<T: Owned>(item: &JournalItem, bounds: &Bounds<'_>, out: &mut Admitted<T
     } else if !bounds.known(key_writer) {
         Some(Reason::UnknownWriter)
     } else if bounds.future(record.at()) {
+        out.ahead.push((key_writer.to_string(), record.at()));
         Some(Reason::FromTheFuture)
     } else {
         None

@@ -40,6 +40,9 @@ pub struct Remembered<'a> {
     /// The last heartbeat believed of each controller, this one's included
     /// ([`crate::memory::Memory::heartbeats`]); updated here.
     pub heartbeats: &'a mut BTreeMap<String, Heartbeat>,
+    /// Per peer, its heartbeat's date and when this controller first read it
+    /// ([`crate::memory::Memory::heartbeats_seen`]); updated here.
+    pub seen: &'a mut BTreeMap<String, (Timestamp, Timestamp)>,
 }
 
 /// Reads the fleet's heartbeats, decides, writes this controller's heartbeat.
@@ -53,6 +56,7 @@ pub async fn coordinate<W: Journal>(
         previous,
         own_moves,
         heartbeats: remembered,
+        seen,
     } = memory;
     let bundle = ctx.bundle;
     let mut failures = Vec::new();
@@ -62,20 +66,21 @@ pub async fn coordinate<W: Journal>(
         skew_secs: ctx.heartbeat_ttl_secs,
     };
     // Peers' heartbeats first: this one's says whom it sees acting.
-    let (heartbeats, mut rejected) = match world.query("HEARTBEAT", "").await {
+    let (heartbeats, mut rejected, ahead) = match world.query("HEARTBEAT", "").await {
         Ok(items) => {
             let admitted = admit::heartbeats(items, &bounds);
-            (admitted.records, admitted.rejected)
+            (admitted.records, admitted.rejected, admitted.ahead)
         }
         Err(e) => {
             failures.push(format!("journal HEARTBEAT unreadable: {}", e.message()));
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         }
     };
     // A kept heartbeat dated after now (this clock went back) is not fresh: admission
     // would not believe it either.
     let fresh = |at: Timestamp| at <= now && freshness(ctx, now).is_fresh(at);
     let heartbeats = with_remembered(heartbeats, remembered, fresh);
+    let heartbeats = aged_on_own_clock((heartbeats, &ahead), seen, &ctx.region, now);
     let own_previous = heartbeats
         .iter()
         .find(|h| h.region == ctx.region && fresh(h.at));
@@ -187,6 +192,50 @@ fn with_remembered(
     by_writer.into_values().collect()
 }
 
+/// Each peer's heartbeat dated no later than when this controller first read it, so that
+/// it ages on this controller's clock as well as on its writer's. Admission believes
+/// items dated up to the skew bound (the heartbeat TTL) ahead, so on a clock running
+/// behind, the last heartbeat a peer wrote before a partition looked fresh for up to
+/// twice the TTL: an isolated controller, its clock 84 s behind, rejected its peers'
+/// last heartbeats as from the future, then believed them 41 s into the partition and
+/// counted the two peers it could no longer hear for another TTL, acting in a minority
+/// for 97 s (simulate `--generate-services 200` seed 527). A heartbeat first read while
+/// still dated too far ahead (`ahead`: writer and date) is first read then too. So a
+/// heartbeat that stops changing is stale at most one TTL after this controller first
+/// read it, whatever the clocks: no later than a TTL, a tick and the replication lag
+/// after its writer was cut off. Just started, this controller has read nothing yet and
+/// dates each heartbeat as before; its own is left as written. `seen` keeps, per peer,
+/// the date read and when it was first read.
+fn aged_on_own_clock(
+    (heartbeats, ahead): (Vec<Heartbeat>, &[(String, Timestamp)]),
+    seen: &mut BTreeMap<String, (Timestamp, Timestamp)>,
+    me: &str,
+    now: Timestamp,
+) -> Vec<Heartbeat> {
+    let first_read = |writer: &str, at: Timestamp| match seen.get(writer) {
+        Some((dated, first)) if *dated == at => *first,
+        _ => now,
+    };
+    let mut next: BTreeMap<String, (Timestamp, Timestamp)> = ahead
+        .iter()
+        .filter(|(writer, _)| writer != me)
+        .map(|(writer, at)| (writer.clone(), (*at, first_read(writer, *at))))
+        .collect();
+    let aged = heartbeats
+        .into_iter()
+        .map(|mut h| {
+            if h.region != me {
+                let first = first_read(&h.region, h.at);
+                next.insert(h.region.clone(), (h.at, first));
+                h.at = h.at.min(first);
+            }
+            h
+        })
+        .collect();
+    *seen = next;
+    aged
+}
+
 /// The last move of `service` when an item under one of its `LASTMOVE#` keys was not
 /// believed: that item may have overwritten the real one (same key, last writer wins), so
 /// what the replica still holds (`believed`) is not the whole story.
@@ -251,7 +300,7 @@ async fn last_discretionary<W: Journal>(
 
 #[cfg(test)]
 mod tests {
-    use super::{not_believed, with_remembered};
+    use super::{aged_on_own_clock, not_believed, with_remembered};
     use crate::journal::Heartbeat;
     use regionctl_core::time::Timestamp;
     use std::collections::BTreeMap;
@@ -325,5 +374,61 @@ mod tests {
         let read = with_remembered(Vec::new(), &mut remembered, later);
         assert!(read.is_empty(), "{read:?}");
         assert!(remembered.is_empty());
+    }
+
+    #[test]
+    fn a_heartbeat_that_stops_changing_goes_stale_on_this_clock_however_far_ahead_it_is_dated() {
+        // This clock runs 40 s behind the peers': their heartbeats are dated 40 s ahead,
+        // inside the skew bound, so admission believes them (simulate seed 527).
+        let ttl = 43;
+        let fresh = |at: Timestamp, now: Timestamp| !now.elapsed_at_least(at, ttl);
+        let peer = |at| crate::fake::heartbeat("eu-west-1", "hash", at);
+        let own = crate::fake::heartbeat("eu-central-1", "hash", NOW);
+        let mut seen = BTreeMap::new();
+        let ahead = NOW.plus_secs(40);
+        // First read: dated as written (after a start, nothing is known to age it by).
+        let read = aged_on_own_clock(
+            (vec![peer(ahead), own.clone()], &[]),
+            &mut seen,
+            "eu-central-1",
+            NOW,
+        );
+        assert_eq!(read[0].at, NOW, "no later than when first read");
+        assert_eq!(read[1].at, NOW, "its own heartbeat is left as written");
+        // The peer is cut off: the same item is read pass after pass. Dated as written it
+        // would look fresh until NOW + 40 + 43; read this way it is stale 43 s after it was
+        // first read.
+        let later = NOW.plus_secs(ttl);
+        let read = aged_on_own_clock((vec![peer(ahead)], &[]), &mut seen, "eu-central-1", later);
+        assert!(fresh(ahead, later), "as written it still looks fresh");
+        assert!(!fresh(read[0].at, later), "{:?}", read[0].at);
+        // A peer that keeps writing stays fresh: each new heartbeat is a new first read.
+        let newer = ahead.plus_secs(10);
+        let read = aged_on_own_clock((vec![peer(newer)], &[]), &mut seen, "eu-central-1", later);
+        assert!(fresh(read[0].at, later));
+        // A heartbeat dated in the past is not moved.
+        let mut seen = BTreeMap::new();
+        let read = aged_on_own_clock((vec![peer(ago(5))], &[]), &mut seen, "eu-central-1", NOW);
+        assert_eq!(read[0].at, ago(5));
+        // Dated too far ahead to be believed when first read (its writer just cut off,
+        // this clock 84 s behind): it ages from that first read, not from when it became
+        // believable 41 s later.
+        let mut seen = BTreeMap::new();
+        let far = NOW.plus_secs(84);
+        let ahead = [("eu-west-1".to_string(), far)];
+        let read = aged_on_own_clock((Vec::new(), &ahead), &mut seen, "eu-central-1", NOW);
+        assert!(read.is_empty());
+        let believable = NOW.plus_secs(41);
+        let read = aged_on_own_clock(
+            (vec![peer(far)], &[]),
+            &mut seen,
+            "eu-central-1",
+            believable,
+        );
+        assert_eq!(
+            read[0].at, NOW,
+            "dated when first read, while not yet believed"
+        );
+        assert!(!fresh(read[0].at, NOW.plus_secs(ttl)));
     }
 }

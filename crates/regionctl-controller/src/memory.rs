@@ -121,6 +121,9 @@ pub struct Memory {
     /// while fresh: a forgery that overwrites a peer's item does not take the peer out of
     /// the quorum (`coordinate::with_remembered`).
     pub heartbeats: BTreeMap<String, Heartbeat>,
+    /// Per peer: the date of its heartbeat last read, and when this controller first read
+    /// it (`coordinate::aged_on_own_clock`).
+    pub heartbeats_seen: BTreeMap<String, (Timestamp, Timestamp)>,
     /// The alarms' last known states, the events not yet applied and where the next
     /// resync read starts ([`crate::alarm_view`]).
     pub alarms: AlarmView,
@@ -139,6 +142,7 @@ impl Memory {
             own_moves: BTreeMap::new(),
             own_digest: None,
             heartbeats: BTreeMap::new(),
+            heartbeats_seen: BTreeMap::new(),
             alarms: AlarmView::default(),
         }
     }

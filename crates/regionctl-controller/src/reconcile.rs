@@ -76,6 +76,7 @@ async fn coordinate_stage<W: World>(
         previous: &memory.health,
         own_moves: &memory.own_moves,
         heartbeats: &mut memory.heartbeats,
+        seen: &mut memory.heartbeats_seen,
     };
     (
         retried,
