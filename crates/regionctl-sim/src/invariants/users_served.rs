@@ -30,33 +30,61 @@ impl Checker {
     pub(super) fn track_served(&mut self, world: &World, s: usize, t: u64) {
         let svc = &self.bundle.services[s];
         for r in 0..svc.regions.len() {
-            let keys: Vec<&(String, String)> = svc
-                .health
-                .alarms
-                .iter()
-                .zip(&self.alarm_keys[s])
-                .filter(|(b, _)| b.r == r && b.role == SignalRole::Served)
-                .map(|(_, key)| key)
-                .collect();
-            if keys.is_empty() {
+            let Some(all_ok) = self.served_alarms_ok(world, s, r) else {
                 continue;
-            }
-            let all_ok = keys.iter().all(|(region, name)| {
-                world
-                    .alarm(region, name)
-                    .is_some_and(|a| a.observed.state == AlarmState::Ok)
-            });
-            let region = &svc.regions[r].name;
-            for (o, controller) in self.controllers.iter().enumerate() {
-                let readable = !world.faults.unreachable.contains(controller)
-                    && !world.faults.unreachable.contains(region);
-                if all_ok && readable {
+            };
+            for o in 0..self.controllers.len() {
+                if all_ok && self.served_readable(world, o, s, r) {
                     self.served_since.entry((o, s, r)).or_insert(t);
                 } else {
                     self.served_since.remove(&(o, s, r));
                 }
             }
         }
+    }
+
+    /// Whether every `served` alarm of region `r` of service `s` is OK in the world now;
+    /// `None` when it has none.
+    fn served_alarms_ok(&self, world: &World, s: usize, r: usize) -> Option<bool> {
+        let svc = &self.bundle.services[s];
+        let mut keys = svc
+            .health
+            .alarms
+            .iter()
+            .zip(&self.alarm_keys[s])
+            .filter(|(b, _)| b.r == r && b.role == SignalRole::Served)
+            .map(|(_, key)| key)
+            .peekable();
+        keys.peek()?;
+        Some(keys.all(|(region, name)| {
+            world
+                .alarm(region, name)
+                .is_some_and(|a| a.observed.state == AlarmState::Ok)
+        }))
+    }
+
+    /// Whether controller `o` can read region `r`'s alarms now (its own and the region's
+    /// APIs reachable).
+    fn served_readable(&self, world: &World, o: usize, s: usize, r: usize) -> bool {
+        let region = &self.bundle.services[s].regions[r].name;
+        !world.faults.unreachable.contains(&self.controllers[o])
+            && !world.faults.unreachable.contains(region)
+    }
+
+    /// The users of region `r` of service `s` are visibly served to controller `o` at the
+    /// time of a pass, not only at the last second tracked: a fault that struck this second
+    /// (the region's endpoints black-holed, its served alarm in ALARM) was applied before
+    /// the passes and is tracked only after them (simulate `--generate-services 200` seed
+    /// 133: an evacuation in the very second the isolated region's endpoints failed).
+    fn served_at_pass(&self, world: &World, o: usize, s: usize, r: usize) -> bool {
+        let svc = &self.bundle.services[s];
+        let endpoint_failing =
+            world
+                .faults
+                .endpoint_failing(&svc.regions[r].name, &svc.name, world.now());
+        !endpoint_failing
+            && self.served_alarms_ok(world, s, r) == Some(true)
+            && self.served_readable(world, o, s, r)
     }
 
     /// The evacuations of a pass by `region` at `t`: none of a region whose users were
@@ -80,6 +108,9 @@ impl Checker {
             let Some(served_since) = self.served_since.get(&(o, m.s, m.r)).copied() else {
                 continue;
             };
+            if !self.served_at_pass(world, o, m.s, m.r) {
+                continue;
+            }
             let svc = &bundle.services[m.s];
             if svc
                 .health
