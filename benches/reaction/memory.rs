@@ -52,6 +52,8 @@ fn loss_observations(
 /// Child-process mode: load one bundle, evaluate and plan a region loss, print VmRSS as a
 /// JSON line.
 pub fn child(which: &str) {
+    // The heap as `regionctl run` sets it up (ADR 0021; `daemon::run`, `load_policies`).
+    assert!(regionctl_heap::keep_large_blocks_mapped());
     let start_kib = status_kib("VmRSS");
     let now = Timestamp::from_secs(1_790_000_000);
     let long_ago = Timestamp::from_secs(1_790_000_000 - 86_400);
@@ -65,6 +67,7 @@ pub fn child(which: &str) {
         }
         other => panic!("--rss examples|generated, not {other}"),
     };
+    regionctl_heap::return_freed();
     let loaded_kib = status_kib("VmRSS");
     let observers = bundle
         .controller

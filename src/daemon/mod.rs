@@ -74,8 +74,14 @@ pub struct DaemonOptions {
 
 /// Runs the controller until SIGTERM/ctrl-c (or `max_passes`).
 pub fn run(options: DaemonOptions) -> Result<()> {
+    // Large per-pass blocks (health views, plans) go back to the system when freed
+    // instead of staying resident (ADR 0021).
+    let mapped = regionctl_heap::keep_large_blocks_mapped();
     let metrics = metrics::Metrics::new(&options.region);
     crate::telemetry::init(options.log_format, Some(metrics.span_metrics()))?;
+    if !mapped {
+        warn!("glibc refused the mmap threshold setting; resident memory may grow (ADR 0021)");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -85,16 +91,21 @@ pub fn run(options: DaemonOptions) -> Result<()> {
     local.block_on(&runtime, run_async(options, metrics).instrument(span))
 }
 
+/// Reads and loads the policies, then gives what the load freed back to the system (the
+/// load's transient data is larger than the bundle it leaves: ADR 0021).
 fn load_policies(policies: &PathBuf) -> std::result::Result<Bundle, String> {
     let files = regionctl_controller::policy_files::read(std::slice::from_ref(policies))
         .map_err(|e| e.with_cause())?;
-    regionctl_core::policy::load(&files).map_err(|diagnostics| {
+    let loaded = regionctl_core::policy::load(&files).map_err(|diagnostics| {
         diagnostics
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("")
-    })
+    });
+    drop(files);
+    regionctl_heap::return_freed();
+    loaded
 }
 
 /// The loop, read as its stages: start, then pass → wait → reload until told to stop.
