@@ -71,6 +71,32 @@ impl Checker {
             && !world.faults.unreachable.contains(region)
     }
 
+    /// An alarm of service `s` covering cell `c` of region `r` that lifts the veto is in
+    /// ALARM at the time of a pass: strong evidence, struck this second and tracked only after
+    /// the passes (simulate `--generate-services 200` seed 305: a region's alarms forced to
+    /// ALARM, and a controller evacuating it in that second, rightly).
+    fn alarm_at_pass(&self, world: &World, s: usize, c: usize, r: usize) -> bool {
+        self.bundle.services[s]
+            .health
+            .alarms
+            .iter()
+            .zip(&self.alarm_keys[s])
+            .filter(|(b, _)| b.r == r && b.cell.is_none_or(|x| x == c))
+            // What lifts the veto: a failure or critical alarm, or a served one saying the
+            // users are not served (load and shadow alarms never act).
+            .filter(|(b, _)| {
+                matches!(
+                    b.role,
+                    SignalRole::Failure | SignalRole::Critical | SignalRole::Served
+                )
+            })
+            .any(|(_, (region, name))| {
+                world
+                    .alarm(region, name)
+                    .is_some_and(|a| a.observed.state == AlarmState::Alarm)
+            })
+    }
+
     /// The users of region `r` of service `s` are visibly served to controller `o` at the
     /// time of a pass, not only at the last second tracked: a fault that struck this second
     /// (the region's endpoints black-holed, its served alarm in ALARM) was applied before
@@ -133,7 +159,8 @@ impl Checker {
                 .get(&(m.s, m.c, m.r))
                 .copied()
                 .unwrap_or_default();
-            let strong = track.strong_last().is_some_and(|l| t <= l + bound);
+            let strong = track.strong_last().is_some_and(|l| t <= l + bound)
+                || self.alarm_at_pass(world, m.s, m.c, m.r);
             let probes_only_since = evidence_start(&track, t, bound);
             if !strong && served_since <= probes_only_since {
                 let (name, cell, r) = (&svc.name, &svc.cells[m.c].id, &svc.regions[m.r].name);
