@@ -11,7 +11,8 @@
 //! Properties: nothing panics; the decoder's result is the attributes it read (kind, keys,
 //! owner, a body within `MAX_BODY_BYTES`), an error stays the error of its own item; and
 //! admission believes only what its contract allows: owned records under their writer's
-//! key, writers of the fleet, nothing dated after now plus the skew bound, and a `PAUSE`
+//! key, writers of the fleet, nothing dated after now plus the skew bound (what is refused
+//! only for that is reported with its writer and date), and a `PAUSE`
 //! item that is present and not `null` always means paused.
 #![no_main]
 
@@ -100,6 +101,12 @@ fn admit_all(items: &[PortResult<JournalItem>]) {
         assert!(h.last_moves.values().all(|t| *t <= latest), "{h:?}");
         assert!(h.drained.values().all(|t| *t <= latest), "{h:?}");
         assert!(h.episodes.values().all(|t| *t <= latest), "{h:?}");
+    }
+    // Heartbeats refused only for their date: fleet writers under their own key, dated
+    // beyond the bound (what `coordinate::aged_on_own_clock` starts aging).
+    assert!(beats.ahead.len() <= items.len());
+    for (writer, at) in &beats.ahead {
+        assert!(known(writer) && own_key(writer) && *at > latest, "{writer} {at:?}");
     }
 
     let digests = admit::digests(items.to_vec(), &bounds);
