@@ -39,6 +39,7 @@ use super::moves::{Direction, Move};
 use super::{Checker, HYSTERESIS};
 use crate::world::{Effect, World};
 use regionctl_core::health::AlarmState;
+use regionctl_core::policy::raw::SignalRole;
 
 /// Seconds of slack on every age: evidence is sampled once a second, after the passes.
 const SLACK_SECS: u64 = 2;
@@ -98,17 +99,7 @@ impl Checker {
                     .iter()
                     .any(|o| !world.probe_ok(o, &svc.name, region));
             for c in 0..nc {
-                let alarm = svc
-                    .health
-                    .alarms
-                    .iter()
-                    .zip(&self.alarm_keys[s])
-                    .filter(|(b, _)| b.r == r && b.cell.is_none_or(|x| x == c))
-                    .any(|(_, key)| {
-                        world
-                            .alarm(&key.0, &key.1)
-                            .is_some_and(|a| a.observed.state == AlarmState::Alarm)
-                    });
+                let alarm = self.cell_alarm_firing(world, (s, c, r), |_| true);
                 let track = self.evidence.entry((s, c, r)).or_default();
                 if probed || alarm {
                     let since = *track.since.get_or_insert(t);
@@ -131,6 +122,27 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// An alarm of service `s` covering cell `c` of region `r` (its own or region-wide),
+    /// with a role `counts` accepts, is in ALARM in the world now.
+    pub(super) fn cell_alarm_firing(
+        &self,
+        world: &World,
+        (s, c, r): (usize, usize, usize),
+        counts: impl Fn(SignalRole) -> bool,
+    ) -> bool {
+        self.bundle.services[s]
+            .health
+            .alarms
+            .iter()
+            .zip(&self.alarm_keys[s])
+            .filter(|(b, _)| b.r == r && b.cell.is_none_or(|x| x == c) && counts(b.role))
+            .any(|(_, (region, name))| {
+                world
+                    .alarm(region, name)
+                    .is_some_and(|a| a.observed.state == AlarmState::Alarm)
+            })
     }
 
     /// The moves of a pass by `region` at `t`: each evacuation on ripe evidence, and no

@@ -76,25 +76,14 @@ impl Checker {
     /// the passes (simulate `--generate-services 200` seed 305: a region's alarms forced to
     /// ALARM, and a controller evacuating it in that second, rightly).
     fn alarm_at_pass(&self, world: &World, s: usize, c: usize, r: usize) -> bool {
-        self.bundle.services[s]
-            .health
-            .alarms
-            .iter()
-            .zip(&self.alarm_keys[s])
-            .filter(|(b, _)| b.r == r && b.cell.is_none_or(|x| x == c))
-            // What lifts the veto: a failure or critical alarm, or a served one saying the
-            // users are not served (load and shadow alarms never act).
-            .filter(|(b, _)| {
-                matches!(
-                    b.role,
-                    SignalRole::Failure | SignalRole::Critical | SignalRole::Served
-                )
-            })
-            .any(|(_, (region, name))| {
-                world
-                    .alarm(region, name)
-                    .is_some_and(|a| a.observed.state == AlarmState::Alarm)
-            })
+        // What lifts the veto: a failure or critical alarm, or a served one saying the
+        // users are not served (load and shadow alarms never act).
+        self.cell_alarm_firing(world, (s, c, r), |role| {
+            matches!(
+                role,
+                SignalRole::Failure | SignalRole::Critical | SignalRole::Served
+            )
+        })
     }
 
     /// The users of region `r` of service `s` are visibly served to controller `o` at the
