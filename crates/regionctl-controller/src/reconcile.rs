@@ -28,7 +28,7 @@ use crate::status::ControllerState;
 use crate::switches;
 use crate::trace::Phase;
 use regionctl_core::controls::Controls;
-use regionctl_core::health::{HealthView, evaluate};
+use regionctl_core::health::{HealthView, evaluate_into};
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{AlertKind, Plan};
 use regionctl_core::policy::Bundle;
@@ -145,7 +145,9 @@ pub async fn reconcile_once<W: World>(
 
     // 4. Health, and the heartbeat restated with it.
     let evaluating = Phase::Evaluate.span();
-    let health = evaluating.in_scope(|| evaluate(bundle, &observations, &memory.health, now));
+    let spare = std::mem::take(&mut memory.spare_health);
+    let health =
+        evaluating.in_scope(|| evaluate_into(bundle, &observations, &memory.health, now, spare));
     if fleet::own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
         report.stand_down = Some(StandDown::OwnRegionDown);
     }
@@ -228,7 +230,7 @@ pub async fn reconcile_once<W: World>(
         );
     }
     remember_writes(memory, &report);
-    memory.health = health;
+    memory.spare_health = std::mem::replace(&mut memory.health, health);
     report.plan = Some(planned.plan);
     report.live = Some(planned.live);
     report

@@ -11,6 +11,10 @@
 //!   changes (one per cell and service).
 //! - `steady/evaluate`, `steady/plan`, `region_loss/evaluate`, `region_loss/plan`: the two
 //!   halves separately.
+//!
+//! Evaluations write into the view the previous iteration made (`health::evaluate_into`),
+//! as the controller does with the view before its last one: a pass allocates no view.
+//! The plan of each iteration is dropped inside it, as a pass drops its plan.
 //! - `ingest/record_155k_alarms`: recording every alarm observation by name.
 //! - `load/policy_bundle`: `policy::load` of the whole generated bundle.
 //!
@@ -188,8 +192,9 @@ fn evaluate_and_plan(
     previous: &HealthView,
     live: &LiveState,
     controls: &Controls,
+    spare: HealthView,
 ) -> (HealthView, Plan) {
-    let view = health::evaluate(bundle, obs, previous, NOW);
+    let view = health::evaluate_into(bundle, obs, previous, NOW, spare);
     let plan = plan::plan(Inputs {
         bundle,
         health: &view,
@@ -248,8 +253,14 @@ fn fixture() -> Fixture {
     let healthy_view = health::evaluate(&bundle, &steady_obs, &unknown, NOW);
 
     // (a) Steady state: no steps.
-    let (steady_view, steady_plan) =
-        evaluate_and_plan(&bundle, &steady_obs, &healthy_view, &live, &controls);
+    let (steady_view, steady_plan) = evaluate_and_plan(
+        &bundle,
+        &steady_obs,
+        &healthy_view,
+        &live,
+        &controls,
+        HealthView::default(),
+    );
     assert_eq!(
         steady_view, healthy_view,
         "steady evaluation must be a fixed point"
@@ -268,7 +279,14 @@ fn fixture() -> Fixture {
         .count();
     assert_eq!(in_alarm, SERVICES * (1 + CELLS));
     let loss_obs = ingest(&index, &bundle, &loss_feed);
-    let (_, loss_plan) = evaluate_and_plan(&bundle, &loss_obs, &healthy_view, &live, &controls);
+    let (_, loss_plan) = evaluate_and_plan(
+        &bundle,
+        &loss_obs,
+        &healthy_view,
+        &live,
+        &controls,
+        HealthView::default(),
+    );
     let changes = weight_changes(&loss_plan);
     assert_eq!(
         changes,
@@ -312,24 +330,31 @@ fn bench_scenario(
     let mut g = c.benchmark_group(group);
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     g.bench_function("evaluate+plan", |b| {
+        let mut spare = HealthView::default();
         b.iter(|| {
-            black_box(evaluate_and_plan(
+            let (view, plan) = evaluate_and_plan(
                 black_box(&fx.bundle),
                 black_box(obs),
                 black_box(&fx.healthy_view),
                 &fx.live,
                 &fx.controls,
-            ))
+                std::mem::take(&mut spare),
+            );
+            black_box(&plan);
+            spare = view;
         });
     });
     g.bench_function("evaluate", |b| {
+        let mut spare = HealthView::default();
         b.iter(|| {
-            black_box(health::evaluate(
+            let view = health::evaluate_into(
                 &fx.bundle,
                 black_box(obs),
                 &fx.healthy_view,
                 NOW,
-            ))
+                std::mem::take(&mut spare),
+            );
+            spare = black_box(view);
         });
     });
     g.bench_function("plan", |b| {

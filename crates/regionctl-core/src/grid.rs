@@ -124,16 +124,19 @@ impl<T> Grid<T> {
     }
 
     /// Offset of `(cell, region)` in the flat list, if inside the shape.
+    #[inline]
     fn offset(&self, cell: usize, region: usize) -> Option<usize> {
         (cell < self.cells && region < self.regions).then(|| cell * self.regions + region)
     }
 
     /// The value at `(cell, region)`, `None` outside the shape.
+    #[inline]
     pub fn get(&self, cell: usize, region: usize) -> Option<&T> {
         self.offset(cell, region).map(|i| &self.values[i])
     }
 
     /// The value at `(cell, region)` to change, `None` outside the shape.
+    #[inline]
     pub fn get_mut(&mut self, cell: usize, region: usize) -> Option<&mut T> {
         self.offset(cell, region).map(|i| &mut self.values[i])
     }
@@ -142,8 +145,11 @@ impl<T> Grid<T> {
     ///
     /// # Panics
     /// When `cell` is not a row of the grid.
+    #[inline]
     pub fn row(&self, cell: usize) -> &[T] {
-        assert!(cell < self.cells, "{}", self.out_of_rows(cell));
+        if cell >= self.cells {
+            self.out_of_rows(cell);
+        }
         &self.values[cell * self.regions..(cell + 1) * self.regions]
     }
 
@@ -151,13 +157,31 @@ impl<T> Grid<T> {
     ///
     /// # Panics
     /// When `cell` is not a row of the grid.
+    #[inline]
     pub fn row_mut(&mut self, cell: usize) -> &mut [T] {
-        assert!(cell < self.cells, "{}", self.out_of_rows(cell));
+        if cell >= self.cells {
+            self.out_of_rows(cell);
+        }
         &mut self.values[cell * self.regions..(cell + 1) * self.regions]
     }
 
-    fn out_of_rows(&self, cell: usize) -> String {
-        format!("row {cell} of a grid of {} row(s)", self.cells)
+    // Kept out of line so the accessors above stay small enough to inline into the
+    // planner's per-entry loops (150,000 entries a pass at fleet scale).
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn out_of_rows(&self, cell: usize) -> ! {
+        panic!("row {cell} of a grid of {} row(s)", self.cells)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn outside(&self, cell: usize, region: usize) -> ! {
+        panic!(
+            "({cell}, {region}) outside a grid of {} × {}",
+            self.cells, self.regions
+        )
     }
 
     /// Every row in order.
@@ -219,18 +243,25 @@ impl<T> Grid<T> {
     }
 }
 
+/// True when two rows hold the same values. `==` on byte slices calls `memcmp`, whose
+/// call costs more than comparing a cell's few regions in line; the planner compares every
+/// cell's rows several times a pass (150,000 (cell, region)s at fleet scale). No early
+/// exit, so the loop is not turned back into that call.
+#[inline]
+pub fn same_row<T: Copy + Eq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(true, |same, (x, y)| same & (x == y))
+}
+
 impl<T> Index<(usize, usize)> for Grid<T> {
     type Output = T;
 
     /// # Panics
     /// When `(cell, region)` is outside the grid.
+    #[inline]
     fn index(&self, (cell, region): (usize, usize)) -> &T {
         match self.offset(cell, region) {
             Some(i) => &self.values[i],
-            None => panic!(
-                "({cell}, {region}) outside a grid of {} × {}",
-                self.cells, self.regions
-            ),
+            None => self.outside(cell, region),
         }
     }
 }
@@ -238,13 +269,11 @@ impl<T> Index<(usize, usize)> for Grid<T> {
 impl<T> IndexMut<(usize, usize)> for Grid<T> {
     /// # Panics
     /// When `(cell, region)` is outside the grid.
+    #[inline]
     fn index_mut(&mut self, (cell, region): (usize, usize)) -> &mut T {
         match self.offset(cell, region) {
             Some(i) => &mut self.values[i],
-            None => panic!(
-                "({cell}, {region}) outside a grid of {} × {}",
-                self.cells, self.regions
-            ),
+            None => self.outside(cell, region),
         }
     }
 }

@@ -20,8 +20,8 @@
 //!    (Route 53 would answer every record: fail open).
 
 use crate::controls::OverrideAction;
-use crate::grid::Grid;
-use crate::health::Verdict;
+use crate::grid::{Grid, same_row};
+use crate::health::{Entry, Verdict};
 use crate::plan::{Action, Exemption, Inputs, Step};
 use std::collections::BTreeSet;
 
@@ -139,6 +139,27 @@ pub fn drained_slots(inputs: &Inputs<'_>, s: usize) -> Grid<bool> {
     })
 }
 
+/// May a (cell, region) with health `entry` carry traffic: healthy and not `drained`. The
+/// one definition the planner and the rules share.
+#[inline]
+pub fn eligible(entry: &Entry, drained: bool) -> bool {
+    entry.verdict == Verdict::Healthy && !drained
+}
+
+/// Per (cell, local region) of service `s`: [`eligible`] (a health of another shape than
+/// the service's reads as unknown, so nothing is eligible).
+pub fn eligible_slots(inputs: &Inputs<'_>, s: usize) -> Grid<bool> {
+    let service = &inputs.bundle.services[s];
+    let (nc, nr) = (service.cells.len(), service.regions.len());
+    let entries = &inputs.health.services[s].entries;
+    let drained = drained_slots(inputs, s);
+    if entries.shape() != (nc, nr) {
+        return Grid::new(nc, nr, false);
+    }
+    let flags = entries.iter().zip(&drained).map(|(e, d)| eligible(e, *d));
+    Grid::from_vec(nc, nr, flags.collect()).unwrap_or_else(|_| Grid::new(nc, nr, false))
+}
+
 /// Checks the state `target` (weights per (cell, local region)) for service `s`.
 pub fn check_service(
     inputs: &Inputs<'_>,
@@ -147,6 +168,58 @@ pub fn check_service(
     discretionary_from: Option<&Grid<u8>>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
+    let eligible = eligible_slots(inputs, s);
+    let rules = Rules {
+        inputs,
+        s,
+        eligible: &eligible,
+        exemptions,
+    };
+    rules.check_service(target, discretionary_from)
+}
+
+/// What the rules read for one service: its inputs, which (cell, region)s are
+/// [`eligible`] (computed once for every rule) and the plan's exemptions.
+#[derive(Clone, Copy)]
+pub struct Rules<'a> {
+    /// The planner's inputs.
+    pub inputs: &'a Inputs<'a>,
+    /// Service index.
+    pub s: usize,
+    /// Per (cell, local region): [`eligible`] ([`eligible_slots`]).
+    pub eligible: &'a Grid<bool>,
+    /// The plan's exemptions.
+    pub exemptions: &'a [Exemption],
+}
+
+impl Rules<'_> {
+    /// [`check_service`] with the eligibility already worked out.
+    pub fn check_service(
+        &self,
+        target: &Grid<u8>,
+        discretionary_from: Option<&Grid<u8>>,
+    ) -> Vec<Violation> {
+        check_service_rules(self, target, discretionary_from)
+    }
+
+    /// [`check_answered`] with the eligibility already worked out.
+    pub fn check_answered(&self, target: &Grid<u8>, switches: &Grid<bool>) -> Vec<Violation> {
+        check_answered_rules(self, target, switches)
+    }
+}
+
+/// Rules 1–4 over `target`.
+fn check_service_rules(
+    rules: &Rules<'_>,
+    target: &Grid<u8>,
+    discretionary_from: Option<&Grid<u8>>,
+) -> Vec<Violation> {
+    let &Rules {
+        inputs,
+        s,
+        exemptions,
+        ..
+    } = rules;
     let discretionary = discretionary_from.is_some();
     let service = &inputs.bundle.services[s];
     let live = &inputs.live.services[s];
@@ -164,7 +237,7 @@ pub fn check_service(
             remaining_secs: remaining,
         });
     }
-    let mut cells = CellRules::new(inputs, s, exemptions);
+    let mut cells = CellRules::new(inputs, s, rules.eligible, exemptions);
     for c in 0..service.cells.len() {
         let row = target.row(c);
         if !cells.check(c, row, &mut violations) {
@@ -186,27 +259,30 @@ pub fn check_service(
     violations
 }
 
-/// Rules 1–3, cell by cell, for one service, with scratch buffers reused for every cell
+/// Rules 1–3, cell by cell, for one service, with a scratch buffer reused for every cell
 /// (30,000 cells per region loss at scale).
 struct CellRules<'a> {
     inputs: &'a Inputs<'a>,
     s: usize,
     exemptions: &'a [Exemption],
-    drained: Grid<bool>,
+    eligible: &'a Grid<bool>,
     cur: Vec<u8>,
-    eligible: Vec<bool>,
 }
 
 impl<'a> CellRules<'a> {
-    fn new(inputs: &'a Inputs<'a>, s: usize, exemptions: &'a [Exemption]) -> Self {
+    fn new(
+        inputs: &'a Inputs<'a>,
+        s: usize,
+        eligible: &'a Grid<bool>,
+        exemptions: &'a [Exemption],
+    ) -> Self {
         let nr = inputs.bundle.services[s].regions.len();
         CellRules {
             inputs,
             s,
             exemptions,
-            drained: drained_slots(inputs, s),
+            eligible,
             cur: vec![0; nr],
-            eligible: vec![false; nr],
         }
     }
 
@@ -226,10 +302,11 @@ impl<'a> CellRules<'a> {
         let live = &self.inputs.live.services[self.s];
         let nr = service.regions.len();
         let cell = &service.cells[c];
-        for r in 0..nr {
-            self.cur[r] = live.weights[(c, r)].unwrap_or(0);
-            self.eligible[r] =
-                health.entries[(c, r)].verdict == Verdict::Healthy && !self.drained[(c, r)];
+        // Rows sliced to the region count once, so the loops below index without checks.
+        let weights = &live.weights.row(c)[..nr];
+        let eligible = &self.eligible.row(c)[..nr];
+        for (cur, w) in self.cur.iter_mut().zip(weights) {
+            *cur = w.unwrap_or(0);
         }
         #[cfg(feature = "planted-bugs")]
         if crate::planted::active(crate::planted::Bug::ZeroServing) {
@@ -241,8 +318,8 @@ impl<'a> CellRules<'a> {
             });
             return false;
         }
-        if !self.eligible.iter().any(|e| *e) {
-            if row != self.cur.as_slice() {
+        if !eligible.iter().any(|e| *e) {
+            if !same_row(row, &self.cur) {
                 violations.push(Violation::WriteWithoutHealthyRegion {
                     cell: cell.id.clone(),
                 });
@@ -250,7 +327,7 @@ impl<'a> CellRules<'a> {
             return false;
         }
         for (r, weight) in row.iter().enumerate() {
-            if *weight > 0 && !self.eligible[r] && !self.exempt(r) {
+            if *weight > 0 && !eligible[r] && !self.exempt(r) {
                 violations.push(Violation::TrafficToUnhealthy {
                     cell: cell.id.clone(),
                     region: service.regions[r].name.clone(),
@@ -320,18 +397,19 @@ pub fn check_steps<'s>(
             _ => {}
         }
     }
+    let eligible = eligible_slots(inputs, s);
+    let rules = Rules {
+        inputs,
+        s,
+        eligible: &eligible,
+        exemptions,
+    };
     let mut violations = Vec::new();
     if sets_weights {
-        violations.extend(check_service(
-            inputs,
-            s,
-            &weights,
-            discretionary_from.as_ref(),
-            exemptions,
-        ));
+        violations.extend(rules.check_service(&weights, discretionary_from.as_ref()));
     }
     if sets_switches {
-        violations.extend(check_answered(inputs, s, &weights, &switches, exemptions));
+        violations.extend(rules.check_answered(&weights, &switches));
     }
     if violations.is_empty() {
         Ok(Checked(steps))
@@ -371,7 +449,8 @@ pub fn check_written(
             touched.insert(c);
         }
     }
-    let mut cells = CellRules::new(inputs, s, exemptions);
+    let eligible = eligible_slots(inputs, s);
+    let mut cells = CellRules::new(inputs, s, &eligible, exemptions);
     let mut violations = Vec::new();
     for c in touched {
         cells.check(c, state.row(c), &mut violations);
@@ -388,24 +467,45 @@ pub fn check_answered(
     switches: &Grid<bool>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
+    let eligible = eligible_slots(inputs, s);
+    let rules = Rules {
+        inputs,
+        s,
+        eligible: &eligible,
+        exemptions,
+    };
+    rules.check_answered(target, switches)
+}
+
+/// Rule 5 over `target` and `switches`.
+fn check_answered_rules(
+    rules: &Rules<'_>,
+    target: &Grid<u8>,
+    switches: &Grid<bool>,
+) -> Vec<Violation> {
+    let &Rules {
+        inputs,
+        s,
+        exemptions,
+        ..
+    } = rules;
     let service = &inputs.bundle.services[s];
     // With every switch on, Route 53 answers exactly the records with weight > 0, which
     // rules 1–3 already checked: nothing more to do (the common case, at fleet scale).
     if crate::switch::slots(service) == 0 || switches.iter().all(|on| *on) {
         return Vec::new();
     }
-    let health = &inputs.health.services[s];
     let nr = service.regions.len();
-    let drained = drained_slots(inputs, s);
     let exempt = |r: usize| exemptions.iter().any(|e| e.keeps_weight_on(r, inputs.now));
     let mut violations = Vec::new();
     let mut weights = vec![0u32; nr];
     let mut on = vec![true; nr];
     for (c, cell) in service.cells.iter().enumerate() {
         let slot = crate::switch::slot_of_cell(service, c);
+        let (row, switch_row) = (&target.row(c)[..nr], &switches.row(slot)[..nr]);
         for r in 0..nr {
-            weights[r] = u32::from(target.get(c, r).copied().unwrap_or(0));
-            on[r] = switches.get(slot, r).copied().unwrap_or(true);
+            weights[r] = u32::from(row[r]);
+            on[r] = switch_row[r];
         }
         if !on.iter().any(|x| *x) {
             violations.push(Violation::AllSwitchesOff {
@@ -413,9 +513,8 @@ pub fn check_answered(
             });
             continue;
         }
-        let eligible =
-            |r: usize| health.entries[(c, r)].verdict == Verdict::Healthy && !drained[(c, r)];
-        if !(0..nr).any(eligible) {
+        let eligible = &rules.eligible.row(c)[..nr];
+        if !eligible.iter().any(|e| *e) {
             continue;
         }
         // Route 53's rules (`traffic::answered_weights`), without allocating per cell: the
@@ -429,8 +528,8 @@ pub fn check_answered(
                 on[r]
             }
         };
-        for r in 0..nr {
-            if answered(r) && !eligible(r) && !exempt(r) {
+        for (r, eligible) in eligible.iter().enumerate() {
+            if answered(r) && !eligible && !exempt(r) {
                 violations.push(Violation::AnsweredToUnhealthy {
                     cell: cell.id.clone(),
                     region: service.regions[r].name.clone(),

@@ -7,6 +7,28 @@
 //! - if every record is unhealthy, all are answered (fail open), by weight;
 //! - an all-zero weight set is answered with an equal spread.
 
+use crate::grid::Grid;
+
+/// Each column's share of traffic over the whole grid: per row (a cell), the share each
+/// region's weight gives it (an equal spread for an all-zero row, as Route 53 answers it),
+/// averaged over the rows.
+pub fn mean_cell_shares(weights: &Grid<u8>) -> Vec<f64> {
+    let (nc, nr) = weights.shape();
+    let mut out = vec![0.0; nr];
+    for row in weights.rows() {
+        let total: u32 = row.iter().map(|w| u32::from(*w)).sum();
+        if total == 0 {
+            out.iter_mut().for_each(|o| *o += 1.0 / nr as f64);
+            continue;
+        }
+        for (o, w) in out.iter_mut().zip(row) {
+            *o += f64::from(*w) / f64::from(total);
+        }
+    }
+    out.iter_mut().for_each(|x| *x /= nc.max(1) as f64);
+    out
+}
+
 /// Integer percentages summing to exactly 100 (largest remainder), from weights. An
 /// all-zero (or empty-weight) set reads as an equal spread, as Route 53 answers it.
 pub fn percent_split(weights: &[u32]) -> Vec<u32> {

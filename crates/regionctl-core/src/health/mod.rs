@@ -24,7 +24,7 @@ mod evaluation;
 pub mod explain;
 
 pub use alarm_index::AlarmIndex;
-pub use evaluation::evaluate;
+pub use evaluation::{evaluate, evaluate_into};
 
 use crate::grid::Grid;
 use crate::policy::raw::SignalRole;
@@ -200,6 +200,32 @@ pub struct RegionEvidence {
     pub vetoed_since: Option<Timestamp>,
 }
 
+impl Default for ServiceHealth {
+    /// No cells, no regions: only a place to evaluate into ([`evaluate_into`]).
+    fn default() -> Self {
+        ServiceHealth {
+            entries: Grid::empty(),
+            load: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+}
+
+impl RegionEvidence {
+    /// Back to the default, keeping the lists' memory for the next evaluation.
+    pub(crate) fn reset(&mut self) {
+        let mut alarms_in_alarm = std::mem::take(&mut self.alarms_in_alarm);
+        let mut shadow_in_alarm = std::mem::take(&mut self.shadow_in_alarm);
+        alarms_in_alarm.clear();
+        shadow_in_alarm.clear();
+        *self = RegionEvidence {
+            alarms_in_alarm,
+            shadow_in_alarm,
+            ..RegionEvidence::default()
+        };
+    }
+}
+
 fn is_zero(n: &u16) -> bool {
     *n == 0
 }
@@ -246,7 +272,7 @@ pub struct ServiceHealth {
 }
 
 /// The health view: the verdicts plus the memory that debounces them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HealthView {
     /// Per service, aligned with `bundle.services`.
     pub services: Vec<ServiceHealth>,

@@ -432,35 +432,38 @@ pub struct Inputs<'a> {
 /// Plans every service.
 pub fn plan(inputs: Inputs<'_>) -> Plan {
     let bundle = inputs.bundle;
+    let outcomes = bundle
+        .dependency_order
+        .iter()
+        .map(|&s| (s, service::plan_service(&inputs, s)));
     let mut steps: Vec<Step> = Vec::new();
     let mut services = Vec::with_capacity(bundle.services.len());
     let mut alerts = Vec::new();
-    // Steps of each service, to order dependants after them.
-    let mut steps_by_service: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &s in &bundle.dependency_order {
-        let outcome = service::plan_service(&inputs, s);
+    // The steps of each service (contiguous in `steps`), to order dependants after them.
+    let mut steps_of: Vec<std::ops::Range<usize>> = vec![0..0; bundle.services.len()];
+    for (s, outcome) in outcomes {
         let service = &bundle.services[s];
+        let steps_of_dependency = |d: &usize| steps_of.get(*d).cloned().unwrap_or(0..0);
         let dependency_steps: Vec<usize> = service
             .depends_on
             .iter()
-            .flat_map(|d| steps_by_service.get(d).cloned().unwrap_or_default())
+            .flat_map(steps_of_dependency)
             .collect();
         let offset = steps.len();
-        let mut ids = Vec::with_capacity(outcome.steps.len());
         for (i, local) in outcome.steps.into_iter().enumerate() {
-            let mut after: Vec<usize> = local.after.iter().map(|a| a + offset).collect();
+            let mut after = local.after;
+            after.iter_mut().for_each(|a| *a += offset);
             let mut reasons = local.reasons;
             if after.is_empty() && !dependency_steps.is_empty() {
                 after.extend(dependency_steps.iter().copied());
                 for d in &service.depends_on {
-                    if steps_by_service.get(d).is_some_and(|v| !v.is_empty()) {
+                    if !steps_of_dependency(d).is_empty() {
                         reasons.push(Reason::DependsOn {
                             service: bundle.services[*d].name.clone(),
                         });
                     }
                 }
             }
-            ids.push(offset + i);
             steps.push(Step {
                 id: offset + i,
                 service: s,
@@ -472,10 +475,13 @@ pub fn plan(inputs: Inputs<'_>) -> Plan {
                 takes_effect_secs: local.takes_effect_secs,
             });
         }
-        steps_by_service.insert(s, ids);
+        if let Some(range) = steps_of.get_mut(s) {
+            *range = offset..steps.len();
+        }
         alerts.extend(outcome.alerts);
         services.push(outcome.plan);
     }
+    // Dependency order is index order but for dependants: nearly sorted, few moves.
     services.sort_by_key(|p| p.service);
     debug_assert!(is_acyclic(&steps), "plan steps must form a DAG");
     Plan {

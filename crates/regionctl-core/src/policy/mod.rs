@@ -239,6 +239,59 @@ pub struct Health {
     pub recover_after_secs: u64,
     /// Count running capacity as readiness evidence for idle regions.
     pub readiness_from_capacity: bool,
+    /// `alarms` packed to where each speaks and in which role, in the same order.
+    slots: Vec<AlarmSlot>,
+}
+
+impl Health {
+    /// Where each of [`Health::alarms`] speaks and in which role, in the same order.
+    pub fn alarm_slots(&self) -> &[AlarmSlot] {
+        &self.slots
+    }
+}
+
+/// Where an alarm binding speaks and in which role, packed into 12 bytes (a binding, with
+/// its name, takes 56): evaluation walks every binding of every service every pass, and
+/// at 155,000 alarms the names were most of what it pulled through the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmSlot {
+    /// Cell index, or [`AlarmSlot::REGION_WIDE`].
+    cell: u32,
+    /// Local region index.
+    r: u32,
+    /// What its state may decide.
+    pub role: SignalRole,
+}
+
+impl AlarmSlot {
+    const REGION_WIDE: u32 = u32::MAX;
+
+    /// The slot of `binding`. The loader allows at most 10,000 cells, and a service's
+    /// regions are distinct AWS regions: both fit a `u32` with room to spare.
+    fn of(binding: &AlarmBinding) -> AlarmSlot {
+        AlarmSlot {
+            cell: binding.cell.map_or(Self::REGION_WIDE, |c| {
+                u32::try_from(c).unwrap_or(Self::REGION_WIDE - 1)
+            }),
+            r: u32::try_from(binding.r).unwrap_or(u32::MAX),
+            role: binding.role,
+        }
+    }
+
+    /// Local region index.
+    pub fn r(self) -> usize {
+        self.r as usize
+    }
+
+    /// Cell index, or `None` for a region-wide alarm.
+    pub fn cell(self) -> Option<usize> {
+        (self.cell != Self::REGION_WIDE).then_some(self.cell as usize)
+    }
+}
+
+/// The packed slots of `alarms`, in order.
+pub(crate) fn alarm_slots(alarms: &[AlarmBinding]) -> Vec<AlarmSlot> {
+    alarms.iter().map(AlarmSlot::of).collect()
 }
 
 /// One rendered alarm.

@@ -22,6 +22,9 @@ pub struct CellTables {
     tier_ends: Vec<u32>,
     /// Baseline weight per (cell, local region).
     baseline_weights: Grid<u8>,
+    /// Baseline share of each local region over the service (mean over cells): fixed by
+    /// the policy, so not recomputed every pass.
+    baseline_shares: Vec<f64>,
 }
 
 impl CellTables {
@@ -48,10 +51,12 @@ impl CellTables {
             fits &= masks.len() <= u32::MAX as usize;
         }
         masks.shrink_to_fit();
+        let baseline_shares = crate::traffic::mean_cell_shares(&baseline_weights);
         CellTables {
             tier_masks: fits.then_some(masks),
             tier_ends: if fits { tier_ends } else { Vec::new() },
             baseline_weights,
+            baseline_shares,
         }
     }
 
@@ -70,6 +75,11 @@ impl CellTables {
     /// Baseline weight per (cell, local region).
     pub(crate) fn baseline_weights(&self) -> &Grid<u8> {
         &self.baseline_weights
+    }
+
+    /// Baseline share of each local region over the service (mean over its cells).
+    pub(crate) fn baseline_shares(&self) -> &[f64] {
+        &self.baseline_shares
     }
 }
 

@@ -224,3 +224,37 @@ fn a_reload_that_keeps_the_entry_count_but_not_the_shape_starts_afresh() {
         sh.entries
     );
 }
+
+/// `evaluate_into` reuses the memory of the view it is given, never its contents: whatever
+/// that view holds (an older view with failures and evidence, a view of another bundle, an
+/// empty one), the result is `evaluate`'s, pass after pass as a controller keeps two views.
+#[test]
+fn evaluating_into_a_spare_view_gives_the_same_view() {
+    let f = Fixture::new();
+    let other = Fixture::with(&WEB.replace("values: [ios, web]", "values: [ios, web, tv]"));
+    let failing = f.all_web_alarms(AlarmState::Alarm, T0);
+    let healthy = f.all_web_alarms(AlarmState::Ok, T0);
+    let mut probed = f.empty();
+    f.probe(&mut probed, "eu-west-1", "eu-central-1", false, T0);
+    f.probe(&mut probed, "us-east-1", "eu-central-1", false, T0);
+    let spares = [
+        HealthView::default(),
+        HealthView::unknown(&other.bundle),
+        evaluate(&f.bundle, &failing, &HealthView::unknown(&f.bundle), T0),
+    ];
+    for spare in spares {
+        let mut previous = HealthView::unknown(&f.bundle);
+        let mut spare = spare;
+        for (i, o) in [&healthy, &failing, &probed, &failing, &healthy]
+            .into_iter()
+            .enumerate()
+        {
+            let now = T0.plus_secs(120 * i as u64);
+            let expected = evaluate(&f.bundle, o, &previous, now);
+            let got = evaluate_into(&f.bundle, o, &previous, now, spare);
+            assert_eq!(got, expected, "pass {i}");
+            // The controller keeps the view it just made and evaluates into the one before.
+            spare = std::mem::replace(&mut previous, got);
+        }
+    }
+}

@@ -5,7 +5,6 @@ use super::shares::cell_shares;
 use super::weights::Weights;
 use super::{Context, SHARE_EPSILON};
 use crate::controls::OverrideAction;
-use crate::health::Verdict;
 use crate::policy::Service;
 use crate::policy::raw::FailbackMode;
 use crate::time::Timestamp;
@@ -31,31 +30,19 @@ pub(super) struct FailbackGate {
 /// been healthy for the recovery window (auto), or an operator restores it (manual).
 pub(super) fn failback_gate(cx: &Context<'_>) -> FailbackGate {
     let service = cx.service;
-    let (nr, nc, now) = (cx.nr, cx.nc, cx.now);
+    let (nr, now) = (cx.nr, cx.now);
     let cooldown_ok = cx.cooldown_passed();
-    // A region is recovered when every cell's verdict is healthy; use the latest since.
-    // One pass over the entries in memory order (the first read of them this tick):
-    // `allowed` first says "every cell healthy", `healthy_since` holds the latest since
-    // of the healthy cells (`NONE_HEALTHY` while there is none; no entry dates from then).
-    const NONE_HEALTHY: Timestamp = Timestamp(i64::MIN);
-    let mut allowed = vec![true; nr];
-    let mut healthy_since = vec![NONE_HEALTHY; nr];
+    // A region is recovered when every cell's verdict is healthy; use the latest since
+    // (read in the context's one pass over the entries).
+    let mut allowed: Vec<bool> = cx.recovered.iter().map(|r| r.all_healthy).collect();
+    let healthy_since: Vec<Timestamp> = cx
+        .recovered
+        .iter()
+        .map(|r| r.healthy_since.unwrap_or(now))
+        .collect();
     let mut waiting = vec![None; nr];
-    for c in 0..nc {
-        for r in 0..nr {
-            let e = cx.entry(c, r);
-            if e.verdict == Verdict::Healthy {
-                healthy_since[r] = healthy_since[r].max(e.since);
-            } else {
-                allowed[r] = false;
-            }
-        }
-    }
     for r in 0..nr {
         let all_healthy = allowed[r];
-        if healthy_since[r] == NONE_HEALTHY {
-            healthy_since[r] = now;
-        }
         let region = service.regions[r].region;
         let restore = cx
             .inputs

@@ -85,38 +85,62 @@ struct Context<'a> {
     current: Grid<u8>,
     /// Per (cell, region): drained by an operator override.
     drained: Grid<bool>,
+    /// Per (cell, region): [`Context::eligible`], read by most stages, so computed once.
+    eligible: Grid<bool>,
+    /// Per (cell, region): [`Context::unconfirmed`], likewise.
+    unconfirmed: Grid<bool>,
+    /// Per local region: every cell healthy, and the latest `since` of its healthy cells
+    /// (`None` when none is): what the failback gate reads.
+    recovered: Vec<Recovered>,
+}
+
+/// One local region's cells as the failback gate sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recovered {
+    /// Every cell's verdict is healthy.
+    all_healthy: bool,
+    /// The latest `since` of its healthy cells, if any is.
+    healthy_since: Option<Timestamp>,
 }
 
 impl<'a> Context<'a> {
     fn new(inputs: &'a Inputs<'a>, s: usize) -> Self {
         let service = &inputs.bundle.services[s];
         let live = &inputs.live.services[s];
+        let health = &inputs.health.services[s];
+        let (nc, nr) = (service.cells.len(), service.regions.len());
+        let current = live.weights.map(|w| w.unwrap_or(0));
+        let drained = guard::drained_slots(inputs, s);
+        let SlotFlags {
+            eligible,
+            unconfirmed,
+            recovered,
+        } = slot_flags(health, &current, &drained);
         Context {
             inputs,
             s,
             service,
             live,
-            health: &inputs.health.services[s],
-            nr: service.regions.len(),
-            nc: service.cells.len(),
+            health,
+            nr,
+            nc,
             now: inputs.now,
-            current: live.weights.map(|w| w.unwrap_or(0)),
-            drained: guard::drained_slots(inputs, s),
+            current,
+            drained,
+            eligible,
+            unconfirmed,
+            recovered,
         }
     }
 
     /// The health of (cell, local region).
     fn entry(&self, c: usize, r: usize) -> Entry {
-        self.health
-            .entries
-            .get(c, r)
-            .copied()
-            .unwrap_or(Entry::UNKNOWN)
+        entry_of(self.health, c, r)
     }
 
     /// True when (cell, local region) may carry traffic: healthy and not drained.
     fn eligible(&self, c: usize, r: usize) -> bool {
-        self.entry(c, r).verdict == Verdict::Healthy && !self.drained[(c, r)]
+        self.eligible[(c, r)]
     }
 
     /// True when (cell, local region) carries traffic and is `unknown` only because its
@@ -126,11 +150,7 @@ impl<'a> Context<'a> {
     /// confirms or clears (at most `fail_after_secs`). Without this a restarted
     /// controller evacuated on seconds of evidence (simulate seeds 944, 2676 and others).
     fn unconfirmed(&self, c: usize, r: usize) -> bool {
-        let entry = self.entry(c, r);
-        entry.verdict == Verdict::Unknown
-            && entry.pending.is_some_and(|(v, _)| v.is_unhealthy())
-            && self.current[(c, r)] > 0
-            && !self.drained[(c, r)]
+        self.unconfirmed[(c, r)]
     }
 
     /// Running tasks in local region `r` (0 when unknown).
@@ -156,6 +176,11 @@ impl<'a> Context<'a> {
             .or_else(|| Some(steady_desired(self.service, r)))
     }
 
+    /// [`Context::desired_now`] of every local region.
+    fn desired_counts(&self) -> Vec<Option<u32>> {
+        (0..self.nr).map(|r| self.desired_now(r)).collect()
+    }
+
     /// Region names, comma-separated, for alerts.
     fn region_names(&self, regions: &[usize]) -> String {
         regions
@@ -163,6 +188,16 @@ impl<'a> Context<'a> {
             .map(|r| self.service.regions[*r].name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The guard's rules for this service, over the eligibility worked out once.
+    fn rules<'e>(&'e self, exemptions: &'e [Exemption]) -> guard::Rules<'e> {
+        guard::Rules {
+            inputs: self.inputs,
+            s: self.s,
+            eligible: &self.eligible,
+            exemptions,
+        }
     }
 
     /// True when the last discretionary move is at least the cooldown ago.
@@ -174,13 +209,74 @@ impl<'a> Context<'a> {
     }
 }
 
+/// What one pass over a service's entries gives the planner.
+struct SlotFlags {
+    eligible: Grid<bool>,
+    unconfirmed: Grid<bool>,
+    recovered: Vec<Recovered>,
+}
+
+/// [`Context::eligible`], [`Context::unconfirmed`] and each region's [`Recovered`], in
+/// one pass over the entries in memory order (every entry of every service, every pass).
+/// A health of another shape than the weights reads as unknown.
+fn slot_flags(health: &ServiceHealth, current: &Grid<u8>, drained: &Grid<bool>) -> SlotFlags {
+    let (nc, nr) = current.shape();
+    let unknown;
+    let entries = if health.entries.shape() == (nc, nr) {
+        &health.entries
+    } else {
+        unknown = Grid::new(nc, nr, Entry::UNKNOWN);
+        &unknown
+    };
+    let mut eligible = Vec::with_capacity(nc * nr);
+    let mut unconfirmed = Vec::with_capacity(nc * nr);
+    let mut recovered = vec![
+        Recovered {
+            all_healthy: true,
+            healthy_since: None,
+        };
+        nr
+    ];
+    // The region of the entry at hand: entries run region by region within a cell.
+    let mut r = 0;
+    for ((e, w), d) in entries.iter().zip(current).zip(drained) {
+        let healthy = e.verdict == Verdict::Healthy;
+        eligible.push(guard::eligible(e, *d));
+        unconfirmed.push(
+            e.verdict == Verdict::Unknown
+                && e.pending.is_some_and(|(v, _)| v.is_unhealthy())
+                && *w > 0
+                && !d,
+        );
+        let region = &mut recovered[r];
+        if healthy {
+            region.healthy_since = Some(region.healthy_since.map_or(e.since, |t| t.max(e.since)));
+        } else {
+            region.all_healthy = false;
+        }
+        r = if r + 1 == nr { 0 } else { r + 1 };
+    }
+    // Both have the weights' shape (`drained` is built to the service's, as they are).
+    let shaped = |v| Grid::from_vec(nc, nr, v).unwrap_or_else(|_| Grid::new(nc, nr, false));
+    SlotFlags {
+        eligible: shaped(eligible),
+        unconfirmed: shaped(unconfirmed),
+        recovered,
+    }
+}
+
+/// The health of (cell, local region) in `health`; unknown outside its shape.
+fn entry_of(health: &ServiceHealth, c: usize, r: usize) -> Entry {
+    health.entries.get(c, r).copied().unwrap_or(Entry::UNKNOWN)
+}
+
 /// Plans service `s`: the stages in order, each feeding the next.
 pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     let cx = Context::new(inputs, s);
-    let mut out = unchanged(&cx);
+    let mut out = outcome(&cx);
     if cx.service.strategy == Strategy::BackupRestore {
         backup_restore::plan_backup_restore(&cx, &mut out);
-        return out;
+        return unchanged(&cx, out);
     }
 
     // 1. Weights: evacuation (exempt) and failback (gated), cell by cell. A region the
@@ -198,13 +294,12 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
         out.plan
             .notes
             .push("evacuation held: min_healthy_regions not met".into());
-        return out;
+        return unchanged(&cx, out);
     }
 
     // 2. Capacity: pre-scale and waits.
     let shares = Shares::new(cx.service, &cx.current, &weights.target);
-    let mut capacity =
-        capacity::plan_capacity(&cx, &weights, &shares, out.plan.target_desired.clone());
+    let mut capacity = capacity::plan_capacity(&cx, &weights, &shares, cx.desired_counts());
     out.plan
         .exemptions
         .extend(capacity.exemptions.iter().copied());
@@ -233,8 +328,7 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     // 4. Guard the resulting state before it becomes steps.
     if let Some(alert) = guard_weights(&cx, &weights, &settled, &out.plan.exemptions) {
         out.alerts.push(alert);
-        out.plan.target_weights = cx.current;
-        return out;
+        return unchanged(&cx, out);
     }
 
     // 5. ALB: load bursts and Lambda cover. The step list starts with the capacity steps.
@@ -281,8 +375,9 @@ pub(super) fn plan_service(inputs: &Inputs<'_>, s: usize) -> Outcome {
     out
 }
 
-/// The outcome that changes nothing: today's weights, desired counts and switches.
-fn unchanged(cx: &Context<'_>) -> Outcome {
+/// The outcome before any stage has run: no steps, no alerts, and the targets still to be
+/// set (by the last stage, or by [`unchanged`] when a stage holds the service).
+fn outcome(cx: &Context<'_>) -> Outcome {
     Outcome {
         steps: Vec::new(),
         alerts: Vec::new(),
@@ -291,14 +386,23 @@ fn unchanged(cx: &Context<'_>) -> Outcome {
             name: cx.service.name.clone(),
             mode: cx.service.mode,
             disposition: disposition(cx.inputs, cx.service),
-            target_weights: cx.current.clone(),
-            target_desired: (0..cx.nr).map(|r| cx.desired_now(r)).collect(),
-            target_switches: guard::live_switches(cx.service, &cx.live.switches),
+            target_weights: Grid::empty(),
+            target_desired: Vec::new(),
+            target_switches: Grid::empty(),
             partial: false,
             notes: Vec::new(),
             exemptions: Vec::new(),
         },
     }
+}
+
+/// `out` for a service held where it is: today's weights, desired counts and switches as
+/// its targets (what it has said so far, its alerts, notes and steps, kept).
+fn unchanged(cx: &Context<'_>, mut out: Outcome) -> Outcome {
+    out.plan.target_weights = cx.current.clone();
+    out.plan.target_desired = cx.desired_counts();
+    out.plan.target_switches = guard::live_switches(cx.service, &cx.live.switches);
+    out
 }
 
 /// The guard's verdict on the final weights: an alert when it rejects them.
@@ -315,13 +419,9 @@ fn guard_weights(
         } else {
             &cx.current
         });
-    let violations = guard::check_service(
-        cx.inputs,
-        cx.s,
-        &settled.weights,
-        discretionary_from,
-        exemptions,
-    );
+    let violations = cx
+        .rules(exemptions)
+        .check_service(&settled.weights, discretionary_from);
     (!violations.is_empty()).then(|| {
         guard_alert(
             cx.service,

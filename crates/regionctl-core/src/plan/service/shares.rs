@@ -2,6 +2,7 @@
 
 use crate::grid::Grid;
 use crate::policy::Service;
+use crate::traffic::mean_cell_shares;
 
 /// Service-level shares of each local region (mean over cells) at three points: today,
 /// at the weights' target, and at the baseline.
@@ -10,8 +11,8 @@ pub(super) struct Shares<'a> {
     pub current: Vec<f64>,
     /// At the target weights (evacuation plus failback stage).
     pub target: Vec<f64>,
-    /// At the baseline weights.
-    pub baseline: Vec<f64>,
+    /// At the baseline weights (the policy's, computed when it was loaded).
+    pub baseline: &'a [f64],
     /// The baseline weights per (cell, region), from the service's flat tables.
     pub baseline_weights: &'a Grid<u8>,
 }
@@ -19,12 +20,18 @@ pub(super) struct Shares<'a> {
 impl<'a> Shares<'a> {
     /// The shares of `current` and `target` weights, and of the service's baseline.
     pub fn new(service: &'a Service, current: &Grid<u8>, target: &Grid<u8>) -> Self {
-        let baseline_weights = service.cell_tables.baseline_weights();
+        let current_shares = mean_cell_shares(current);
+        // Most services, most passes: nothing moves.
+        let target_shares = if target == current {
+            current_shares.clone()
+        } else {
+            mean_cell_shares(target)
+        };
         Shares {
-            current: shares(service, current),
-            target: shares(service, target),
-            baseline: shares(service, baseline_weights),
-            baseline_weights,
+            current: current_shares,
+            target: target_shares,
+            baseline: service.cell_tables.baseline_shares(),
+            baseline_weights: service.cell_tables.baseline_weights(),
         }
     }
 }
@@ -40,25 +47,6 @@ pub(crate) fn cell_shares(weights: &[u8]) -> Vec<f64> {
         .iter()
         .map(|w| f64::from(*w) / f64::from(total))
         .collect()
-}
-
-/// Service-level share of each region (mean over cells).
-fn shares(service: &Service, weights: &Grid<u8>) -> Vec<f64> {
-    let nr = service.regions.len();
-    let nc = service.cells.len().max(1);
-    let mut out = vec![0.0; nr];
-    for row in weights.rows().take(service.cells.len()) {
-        let total: u32 = row.iter().map(|w| u32::from(*w)).sum();
-        for (o, w) in out.iter_mut().zip(row) {
-            *o += if total == 0 {
-                1.0 / nr as f64
-            } else {
-                f64::from(*w) / f64::from(total)
-            };
-        }
-    }
-    out.iter_mut().for_each(|x| *x /= nc as f64);
-    out
 }
 
 /// A failback stage as a percentage of the region's baseline share.

@@ -7,7 +7,7 @@ use super::partial::Settled;
 use super::shares::{Shares, cell_shares, stage_of};
 use super::weights::Weights;
 use super::{Context, LocalStep, SHARE_EPSILON};
-use crate::grid::Grid;
+use crate::grid::{Grid, same_row};
 use crate::health::Entry;
 use crate::plan::{Action, Plane, Reason, ShiftPurpose, WeightChange};
 use crate::switch;
@@ -132,37 +132,65 @@ fn failback_step(
 
 /// The weight changes from `from` to `to`, per (cell, region) that differs.
 fn diff(from: &Grid<u8>, to: &Grid<u8>) -> Vec<WeightChange> {
-    from.indexed()
-        .zip(to)
-        .filter(|((_, a), b)| a != b)
-        .map(|(((c, r), a), b)| WeightChange {
-            cell: u32::try_from(c).unwrap_or(u32::MAX),
-            r: u16::try_from(r).unwrap_or(u16::MAX),
-            from: Some(*a),
-            to: *b,
-        })
-        .collect()
+    // Row by row: a cell's position is known without dividing the flat offset (this runs
+    // over every (cell, region) of every evacuated service).
+    // Counted first: an evacuated service changes one record per cell, and growing the
+    // list change by change reallocated it five times.
+    let count = from.iter().zip(to).filter(|(a, b)| a != b).count();
+    let mut changes = Vec::with_capacity(count);
+    for (c, (a, b)) in from.rows().zip(to.rows()).enumerate() {
+        if same_row(a, b) {
+            continue;
+        }
+        let cell = u32::try_from(c).unwrap_or(u32::MAX);
+        for (r, (a, b)) in a.iter().zip(b).enumerate() {
+            if a != b {
+                changes.push(WeightChange {
+                    cell,
+                    r: u16::try_from(r).unwrap_or(u16::MAX),
+                    from: Some(*a),
+                    to: *b,
+                });
+            }
+        }
+    }
+    changes
 }
 
 /// Reasons for an evacuation: every region losing traffic and why.
 fn unhealthy_reasons(cx: &Context<'_>, evacuated: &Grid<u8>) -> Vec<Reason> {
     let mut reasons = Vec::new();
     for r in 0..cx.nr {
-        let cells: Vec<usize> = (0..cx.nc)
-            .filter(|c| cx.current[(*c, r)] > evacuated[(*c, r)])
-            .collect();
-        if !cells.is_empty() {
-            reasons.push(region_reason(cx, r, &cells));
+        // The first cell losing traffic in `r` and how many do: all a reason says.
+        let mut losing = (0..cx.nc).filter(|c| cx.current[(*c, r)] > evacuated[(*c, r)]);
+        if let Some(first) = losing.next() {
+            let cells = 1 + losing.count();
+            reasons.push(region_reason(
+                cx,
+                r,
+                Cells {
+                    first,
+                    count: cells,
+                },
+            ));
         }
     }
     reasons
 }
 
+/// The cells a reason speaks for: the first one (whose health and override it names) and
+/// how many there are.
+#[derive(Clone, Copy)]
+pub(super) struct Cells {
+    pub first: usize,
+    pub count: usize,
+}
+
 /// Why traffic leaves local region `r` in `cells` (non-empty): an operator drain, its
 /// health, or unknown health.
-pub(super) fn region_reason(cx: &Context<'_>, r: usize, cells: &[usize]) -> Reason {
+pub(super) fn region_reason(cx: &Context<'_>, r: usize, cells: Cells) -> Reason {
     let service = cx.service;
-    let first_cell = cells.first().copied().unwrap_or(0);
+    let first_cell = cells.first;
     let first = cx
         .health
         .entries
@@ -191,12 +219,12 @@ pub(super) fn region_reason(cx: &Context<'_>, r: usize, cells: &[usize]) -> Reas
             verdict: first.verdict,
             since: first.since,
             evidence: cx.health.evidence.get(r).cloned().unwrap_or_default(),
-            cells: cells.len(),
+            cells: cells.count,
         }
     } else {
         Reason::RegionUnknown {
             r,
-            cells: cells.len(),
+            cells: cells.count,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! healthy switch is only answered when every weighted region fails). Neither the switches
 //! nor the weight shift waits for the other.
 
-use super::shift::region_reason;
+use super::shift::{Cells, region_reason};
 use super::{Context, LocalStep, guard_alert};
 use crate::grid::Grid;
 use crate::guard;
@@ -53,7 +53,7 @@ fn switch_steps(
     let live = &cx.live.switches;
     let target = switch::target_switches(service, final_weights, live, |c, r| cx.eligible(c, r));
     let mut steps = Vec::new();
-    let violations = guard::check_answered(cx.inputs, cx.s, final_weights, &target, exemptions);
+    let violations = cx.rules(exemptions).check_answered(final_weights, &target);
     if !violations.is_empty() {
         // Hold the switches as they are; the weights were guarded on their own.
         return (steps, guard::live_switches(service, live), violations);
@@ -69,11 +69,15 @@ fn switch_steps(
         if from.unwrap_or(true) == on {
             continue;
         }
-        let cells: Vec<usize> = switch::cells_of_slot(service, slot).collect();
+        let cells = switch::cells_of_slot(service, slot);
         let reasons = if on {
             vec![Reason::SwitchOn { r }]
         } else {
-            vec![region_reason(cx, r, &cells)]
+            let cells = Cells {
+                first: cells.start,
+                count: cells.len(),
+            };
+            vec![region_reason(cx, r, cells)]
         };
         steps.push(LocalStep {
             action: Action::SetSwitch {

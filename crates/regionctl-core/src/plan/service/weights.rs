@@ -5,7 +5,7 @@
 use super::failback::{FailbackGate, failback_gate, staged};
 use super::shares::cell_shares;
 use super::{Context, SHARE_EPSILON};
-use crate::grid::Grid;
+use crate::grid::{Grid, same_row};
 use crate::health::Verdict;
 use crate::plan::{Alert, AlertKind, Exemption};
 use crate::policy::Service;
@@ -66,23 +66,18 @@ pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
     let mut target = cx.current.clone();
     let mut held = vec![false; cx.nc];
     let mut blocked: Vec<usize> = Vec::new();
-    let mut eligible = vec![false; nr];
-    let mut kept = vec![false; nr];
     let mut full = vec![0u8; nr];
     for (c, cell_held) in held.iter_mut().enumerate() {
         let cur = cx.current.row(c);
-        for r in 0..nr {
-            eligible[r] = cx.eligible(c, r);
-            kept[r] = cx.unconfirmed(c, r);
-        }
+        let eligible = cx.eligible.row(c);
         let rows = CellRows {
             full: &mut full,
             evacuated: evacuated.row_mut(c),
             target: target.row_mut(c),
         };
         let regions = CellRegions {
-            eligible: &eligible,
-            kept: &kept,
+            eligible,
+            kept: cx.unconfirmed.row(c),
         };
         let plan = plan_cell(cx.service, c, cur, regions, &gate, rows);
         #[cfg(feature = "planted-bugs")]
@@ -134,7 +129,7 @@ fn plan_cell(
         };
     }
     // Fast path (steady state and every untouched cell): already at the full target.
-    if cur == &full[..] {
+    if same_row(cur, full) {
         return CellPlan {
             held: false,
             blocked: Vec::new(),
@@ -149,7 +144,7 @@ fn plan_cell(
         evacuated.copy_from_slice(full);
     }
     target.copy_from_slice(evacuated);
-    if evacuated == &full[..] {
+    if same_row(evacuated, full) {
         return CellPlan {
             held: false,
             blocked: Vec::new(),

@@ -9,7 +9,7 @@ use crate::policy::diagnostics::Reporter;
 use crate::policy::raw::{ProbeProtocol, ProbeSpec, ServiceSpec, SignalRole};
 use crate::policy::template::Template;
 use crate::policy::yaml::FieldPath;
-use crate::policy::{AlarmBinding, Cell, Health, Probe, ServiceRegion};
+use crate::policy::{AlarmBinding, Cell, Health, Probe, ServiceRegion, alarm_slots};
 
 /// The health templates that parsed.
 pub(super) struct Signals<'a> {
@@ -218,8 +218,10 @@ pub(super) fn bind_health(
     cells: &[Cell],
 ) -> Health {
     let health = &input.spec.health;
+    let alarms = bind_alarms(input.name, &signals.alarms, dims, regions, cells);
     Health {
-        alarms: bind_alarms(input.name, &signals.alarms, dims, regions, cells),
+        slots: alarm_slots(&alarms),
+        alarms,
         probes: render_probes(input.name, &signals.probes, regions),
         quorum: health.quorum,
         fail_after_secs: health.fail_after_secs,
