@@ -3,8 +3,8 @@
 
 use crate::daemon::metrics::Metrics;
 use regionctl_controller::reconcile::PassReport;
-use regionctl_core::health::HealthView;
-use regionctl_core::policy::Bundle;
+use regionctl_core::health::{HealthView, RegionEvidence, explain};
+use regionctl_core::policy::{Bundle, Service};
 use std::time::{Duration, Instant};
 
 /// Shared daemon state.
@@ -157,11 +157,13 @@ pub fn status_document(
                 .collect();
             let decision = report.decisions.iter().find(|d| d.service == service.name);
             let notes: Vec<&String> = plan.and_then(|p| p.services.iter().find(|sp| sp.service == s)).map(|sp| sp.notes.iter().collect()).unwrap_or_default();
+            let evidence = health.services.get(s).map(|h| h.evidence.as_slice());
             serde_json::json!({
                 "service": service.name,
                 "strategy": service.strategy.as_str(),
                 "mode": service.mode.as_str(),
                 "cells": cells,
+                "signals": signals_document(service, evidence.unwrap_or_default()),
                 "last_decision": decision.map(|d| serde_json::json!({ "id": d.id, "status": d.status })),
                 "notes": notes,
             })
@@ -185,6 +187,41 @@ pub fn status_document(
         "regions": bundle.regions,
         "services": services,
     })
+}
+
+/// `/status` `services[].signals`: per region, each signal with its role, what it said and
+/// whether it decided ([`explain::signal_rows`], the rows `explain`'s line is built from),
+/// what decided, the `served` reading and whether the served veto held (ADR 0015).
+fn signals_document(service: &Service, evidence: &[RegionEvidence]) -> Vec<serde_json::Value> {
+    service
+        .regions
+        .iter()
+        .enumerate()
+        .filter_map(|(r, region)| {
+            let ev = evidence.get(r)?;
+            let rows: Vec<serde_json::Value> = explain::signal_rows(service, r, ev)
+                .iter()
+                .map(|row| {
+                    let mut v = serde_json::to_value(row).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("label".into(), explain::role_label(row.role).into());
+                        o.insert("text".into(), row.said.text().into());
+                    }
+                    v
+                })
+                .collect();
+            let decider = explain::decider(ev);
+            Some(serde_json::json!({
+                "region": region.name,
+                "decided_by": decider,
+                "decided_by_text": decider.as_str(),
+                "served": ev.served.as_str(),
+                // null without a `served` signal: there is no veto to hold.
+                "served_veto": (!ev.served.is_absent()).then_some(ev.vetoed),
+                "rows": rows,
+            }))
+        })
+        .collect()
 }
 
 #[cfg(test)]

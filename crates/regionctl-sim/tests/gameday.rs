@@ -86,6 +86,8 @@ fn every_shipped_scenario_passes_on_sim() {
         "policy-rollout",
         "isolated-region-users-served",
         "isolated-region-black-hole",
+        "shadow-alarm",
+        "critical-signal",
         "manual-override",
         "paused-then-approved",
     ] {
@@ -234,6 +236,129 @@ fn bad_scenarios_get_located_errors() {
         errors.iter().any(|e| e
             .to_string()
             .contains("timeline[2].faults[1]: no earlier fault has id `nope`")),
+        "{errors:?}"
+    );
+}
+
+/// A copy of a shipped scenario run on `policies-roles` with one policy file edited: both
+/// in a scratch dir, the scenario's relative `policies` path kept.
+fn edited_roles(
+    name: &str,
+    policy: &str,
+    edits: &[(&str, &str)],
+    scenario_edits: &[(&str, &str)],
+) -> PathBuf {
+    let dir = scratch(&format!("{name}-roles"));
+    let policies = dir.join("policies-roles");
+    std::fs::create_dir_all(&policies).expect("policies dir");
+    for e in std::fs::read_dir(chaos_dir().join("policies-roles")).expect("policies-roles") {
+        let from = e.expect("entry").path();
+        let file = from.file_name().expect("file name").to_owned();
+        let mut text = std::fs::read_to_string(&from).expect("read policy");
+        if file.to_string_lossy() == policy {
+            for (a, b) in edits {
+                assert!(text.contains(a), "edit target `{a}` not in {policy}");
+                text = text.replacen(a, b, 1);
+            }
+        }
+        std::fs::write(policies.join(file), text).expect("write policy");
+    }
+    let mut text =
+        std::fs::read_to_string(chaos_dir().join(format!("{name}.yaml"))).expect("read scenario");
+    for (a, b) in scenario_edits {
+        assert!(text.contains(a), "edit target `{a}` not in {name}.yaml");
+        text = text.replacen(a, b, 1);
+    }
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+fn unmet(rep: &Report) -> Vec<&str> {
+    rep.expectations
+        .iter()
+        .filter(|o| !o.met)
+        .map(|o| o.id.as_str())
+        .collect()
+}
+
+/// Issue 21: `shadow-alarm` passes because the alarm is `shadow`, not because it never
+/// reached the controllers: the same timeline with the alarm `critical` evacuates.
+#[test]
+fn the_shadow_alarm_game_day_fails_when_the_alarm_may_act() {
+    let path = edited_roles(
+        "shadow-alarm",
+        "playback.yaml",
+        &[(
+            "- name: \"playback-{region}-p99-latency\"\n        role: shadow",
+            "- name: \"playback-{region}-p99-latency\"\n        role: critical",
+        )],
+        &[(
+            "[playback], roles: [shadow]}",
+            "[playback], roles: [critical]}",
+        )],
+    );
+    let rep = run(&path, None);
+    let unmet = unmet(&rep);
+    assert!(
+        unmet.contains(&"playback-unchanged") && unmet.contains(&"no-decision"),
+        "{}",
+        report::terminal(&rep)
+    );
+}
+
+/// Issue 21: `critical-signal` evacuates because the probe is `critical`: as a `failure`
+/// probe, one observer is no quorum and nothing moves.
+#[test]
+fn the_critical_signal_game_day_fails_when_the_probe_needs_a_quorum() {
+    let path = edited_roles(
+        "critical-signal",
+        "catalog.yaml",
+        &[("        role: critical\n", "")],
+        &[],
+    );
+    let rep = run(&path, None);
+    let unmet = unmet(&rep);
+    assert!(
+        unmet.contains(&"catalog-off-euc1") && unmet.contains(&"evacuation-recorded"),
+        "{}",
+        report::terminal(&rep)
+    );
+}
+
+/// `where.roles` forces alarms of those roles only, and must name one the region has.
+#[test]
+fn alarm_roles_no_alarm_has_get_a_located_error() {
+    let path = edited_roles(
+        "shadow-alarm",
+        "playback.yaml",
+        &[],
+        &[(
+            "[playback], roles: [shadow]}",
+            "[playback], roles: [critical]}",
+        )],
+    );
+    let errors = engine::prepare(&path).expect_err("no critical alarm in playback");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("timeline[0].where.roles")),
+        "{errors:?}"
+    );
+    let path = edited_roles(
+        "critical-signal",
+        "catalog.yaml",
+        &[],
+        &[(
+            "where: {between: [eu-central-1, us-east-1]}",
+            "where: {between: [eu-central-1, us-east-1], roles: [shadow]}",
+        )],
+    );
+    let errors = engine::prepare(&path).expect_err("roles on a partition");
+    assert!(
+        errors.iter().any(|e| e
+            .to_string()
+            .contains("timeline[0].where.roles: roles apply to `alarm` and `alarm-flap` only")),
         "{errors:?}"
     );
 }

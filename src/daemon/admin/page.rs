@@ -1,5 +1,6 @@
 //! The status page (`GET /`): one table per service, cells × regions, health colour and
-//! weight, then the recent decisions. Styles are inline in the page's `<style>` element
+//! weight, and its signals per region (role, what each said, which decided), then the
+//! recent decisions. Styles are inline in the page's `<style>` element
 //! and there is no script: the Content-Security-Policy the server sends
 //! ([`super::server::CONTENT_SECURITY_POLICY`]) allows exactly that.
 
@@ -15,7 +16,8 @@ pub fn page(state: &State) -> String {
          body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
          table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .6em;font-size:.9em}\
          .healthy{background:#d7f5d7}.degraded{background:#ffe4b3}.down{background:#ffc9c9}.unknown{background:#e6e6e6}\
-         .alert{color:#a00;font-weight:bold}</style></head><body>",
+         .alert{color:#a00;font-weight:bold}\
+         .signals .shadow td{color:#666;font-style:italic}.signals .decided td{font-weight:bold}</style></head><body>",
     );
     html.push_str(&format!(
         "<h1>regionctl — controller {}</h1><p>policy bundle <code>{}</code> · passes {} · quorum {}</p>",
@@ -93,6 +95,7 @@ pub fn page(state: &State) -> String {
             html.push_str("</tr>");
         }
         html.push_str("</table>");
+        signals(&mut html, svc);
     }
     if st.is_null() {
         html.push_str("<p>No reconcile pass yet.</p>");
@@ -115,4 +118,42 @@ pub fn page(state: &State) -> String {
     }
     html.push_str("</body></html>");
     html
+}
+
+/// One service's signals (`services[].signals` of the status document): per region, each
+/// signal with its role and what it said, the evidence that decided marked, then what
+/// decided and whether the served veto held. Shadow rows say they never act.
+fn signals(html: &mut String, svc: &serde_json::Value) {
+    let Some(regions) = svc["signals"].as_array().filter(|r| !r.is_empty()) else {
+        return;
+    };
+    html.push_str(
+        "<table class=\"signals\"><tr><th>region</th><th>signal</th><th>role</th>\
+         <th>said</th><th>decided</th></tr>",
+    );
+    for reg in regions {
+        let region = escape_markup(reg["region"].as_str().unwrap_or_default());
+        for row in reg["rows"].as_array().into_iter().flatten() {
+            let decided = row["decided"].as_bool().unwrap_or(false);
+            html.push_str(&format!(
+                "<tr class=\"{}{}\"><td>{region}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape_markup(row["role"].as_str().unwrap_or_default()),
+                if decided { " decided" } else { "" },
+                escape_markup(row["signal"].as_str().unwrap_or_default()),
+                escape_markup(row["label"].as_str().unwrap_or_default()),
+                escape_markup(row["text"].as_str().unwrap_or_default()),
+                if decided { "◀ decided" } else { "" }
+            ));
+        }
+        let veto = match reg["served_veto"].as_bool() {
+            Some(true) => " · served veto: held",
+            Some(false) => " · served veto: not held",
+            None => "",
+        };
+        html.push_str(&format!(
+            "<tr><td>{region}</td><td colspan=\"4\">decided by: {}{veto}</td></tr>",
+            escape_markup(reg["decided_by_text"].as_str().unwrap_or_default())
+        ));
+    }
+    html.push_str("</table>");
 }

@@ -264,3 +264,133 @@ async fn a_client_that_sends_nothing_is_disconnected() {
     let reply = read_reply(&mut silent).await;
     assert!(!reply.contains("200 OK"), "{reply}");
 }
+
+/// `chaos/policies-roles/` with a `critical` alarm added to playback; the controller in
+/// eu-west-1 after one pass in which playback's eu-central-1 has its shadow trial alarm and
+/// that critical alarm in ALARM, and its users served.
+fn state_with_signals() -> State {
+    use regionctl_core::health::{HealthView, Served};
+    let dir = regionctl_testkit::repo_root().join("chaos/policies-roles");
+    let mut files = regionctl_controller::policy_files::read(&[&dir]).expect("policies-roles");
+    let playback = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("playback.yaml"))
+        .expect("playback.yaml");
+    let trial = "      - name: \"playback-{region}-p99-latency\"\n        role: shadow\n";
+    assert!(playback.text.contains(trial), "the shadow alarm moved");
+    playback.text = playback.text.replace(
+        trial,
+        &format!("{trial}      - name: \"playback-{{region}}-slo\"\n        role: critical\n"),
+    );
+    let bundle = regionctl_testkit::example::load(&files);
+    let s = bundle
+        .services
+        .iter()
+        .position(|x| x.name == "playback")
+        .expect("playback");
+    let service = &bundle.services[s];
+    let r = service
+        .regions
+        .iter()
+        .position(|x| x.name == "eu-central-1")
+        .expect("eu-central-1");
+    let alarm = |name: &str| {
+        let b = service.health.alarms.iter().position(|b| b.name == name);
+        u32::try_from(b.expect(name)).expect("index")
+    };
+    let mut health = HealthView::unknown(&bundle);
+    let ev = &mut health.services[s].evidence[r];
+    ev.alarms_in_alarm = vec![alarm("playback-eu-central-1-slo")];
+    ev.shadow_in_alarm = vec![alarm("playback-eu-central-1-p99-latency")];
+    ev.served = Served::Serving;
+    ev.quorum = 2;
+    ev.probes_ok = 3;
+    let mut state = State::new(
+        "eu-west-1",
+        &bundle,
+        crate::daemon::metrics::Metrics::new("eu-west-1"),
+    );
+    let report = regionctl_controller::reconcile::PassReport::new(
+        "eu-west-1",
+        regionctl_core::time::Timestamp::from_secs(1_800_000_000),
+    );
+    state.record_pass(&bundle, &report, &health, Duration::from_millis(5), 0);
+    state
+}
+
+#[test]
+fn status_shows_each_signal_with_its_role_and_what_decided() {
+    let state = state_with_signals();
+    let playback = state.status["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["service"] == "playback")
+        .expect("playback in /status");
+    let euc1 = playback["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["region"] == "eu-central-1")
+        .expect("eu-central-1's signals");
+    let row = |name: &str| {
+        euc1["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["signal"] == name)
+            .unwrap_or_else(|| panic!("no row {name} in {euc1}"))
+            .clone()
+    };
+    let shadow = row("playback-eu-central-1-p99-latency");
+    assert_eq!(shadow["role"], "shadow", "{shadow}");
+    assert_eq!(shadow["label"], "shadow (never acts)", "{shadow}");
+    assert_eq!(shadow["said"], "in-alarm", "{shadow}");
+    assert_eq!(shadow["decided"], false, "{shadow}");
+    let critical = row("playback-eu-central-1-slo");
+    assert_eq!(critical["role"], "critical", "{critical}");
+    assert_eq!(critical["decided"], true, "{critical}");
+    let served = row("playback-eu-central-1-requests");
+    assert_eq!(
+        (&served["role"], &served["text"]),
+        (&"served".into(), &"users served".into())
+    );
+    let probes = row("probes");
+    assert_eq!(probes["said"], "probe-quorum", "{probes}");
+    assert_eq!((&probes["ok"], &probes["quorum"]), (&3.into(), &2.into()));
+    assert_eq!(euc1["decided_by"], "failure-alarm", "{euc1}");
+    assert_eq!(euc1["served"], "serving", "{euc1}");
+    assert_eq!(euc1["served_veto"], false, "{euc1}");
+    // A region with nothing to say still lists its failure probes, and nothing decided.
+    let euw1 = playback["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["region"] == "eu-west-1")
+        .expect("eu-west-1's signals");
+    assert_eq!(euw1["decided_by"], "no-failure", "{euw1}");
+    assert_eq!(euw1["rows"].as_array().map(Vec::len), Some(1), "{euw1}");
+    assert_eq!(euw1["served_veto"], serde_json::Value::Null, "{euw1}");
+
+    let html = super::page::page(&state);
+    assert!(
+        html.contains(
+            "<tr class=\"shadow\"><td>eu-central-1</td><td>playback-eu-central-1-p99-latency</td>\
+             <td>shadow (never acts)</td><td>in ALARM</td><td></td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr class=\"critical decided\"><td>eu-central-1</td><td>playback-eu-central-1-slo</td>\
+             <td>critical</td><td>in ALARM</td><td>◀ decided</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<td>eu-central-1</td><td colspan=\"4\">decided by: failure alarm · served veto: not held</td>"
+        ),
+        "{html}"
+    );
+}

@@ -86,8 +86,9 @@ pub struct AlarmTarget {
     pub alarm: String,
 }
 
-/// The failure alarms an `alarm` timeline entry targets: in `where.region`, of
-/// `where.services` (default all), of `where.cells` (default region-wide and every cell's).
+/// The alarms an `alarm` timeline entry targets: in `where.region`, of `where.services`
+/// (default all), of `where.cells` (default region-wide and every cell's), with a role in
+/// `where.roles` (default `failure` and `critical`).
 /// Every target that forces alarms uses this, so sim and real runs fail the same alarms.
 pub fn alarm_targets(bundle: &Bundle, e: &TimelineEntry) -> Vec<AlarmTarget> {
     let mut out = BTreeSet::new();
@@ -99,7 +100,12 @@ pub fn alarm_targets(bundle: &Bundle, e: &TimelineEntry) -> Vec<AlarmTarget> {
             continue;
         }
         for b in &svc.health.alarms {
-            if !b.role.is_failure() || &svc.regions[b.r].name != region {
+            let role_ok = if e.place.roles.is_empty() {
+                b.role.is_failure()
+            } else {
+                e.place.roles.contains(&b.role)
+            };
+            if !role_ok || &svc.regions[b.r].name != region {
                 continue;
             }
             let cell_ok = if e.place.cells.is_empty() {

@@ -3,6 +3,7 @@
 
 use crate::duration::Dur;
 use regionctl_core::health::AlarmState;
+use regionctl_core::policy::raw::SignalRole;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -293,6 +294,10 @@ pub struct Where {
     /// Cells (alarms only; default: region-wide alarms and every cell's).
     #[serde(default)]
     pub cells: Vec<String>,
+    /// Alarms only: the roles of the alarms forced (default: `failure` and `critical`, the
+    /// alarms an outage trips), e.g. `[shadow]` to trip a trial alarm on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<SignalRole>,
 }
 
 /// An alarm state as scenarios write it.

@@ -217,3 +217,132 @@ fn the_planted_bug_ignores_the_veto_and_this_evaluation_notices() {
     let fixed = f.eval(&o, &view, T0);
     assert_eq!(f.all(&fixed, "eu-west-1"), vec![Verdict::Healthy; 2]);
 }
+
+/// `explain`'s line for eu-west-1 (decision records carry it, so it must not change by
+/// accident).
+fn line(f: &Fixture, view: &HealthView) -> String {
+    let r = f.r("eu-west-1");
+    explain::signals_line(f.svc(), r, &view.services[f.web].evidence[r])
+}
+
+#[test]
+fn explain_names_each_signal_its_role_and_what_decided() {
+    // The served veto: both sides, and the veto decides.
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    probes_fail_from_two(&f, &mut o, T0);
+    let vetoed = f.eval(&o, &view, T0);
+    assert_eq!(
+        line(&f, &vetoed),
+        "probes (failure): failing from 2 of 3 observers (quorum 2); \
+         served (web-eu-west-1-requests): users served; \
+         decided by: served veto (observers cannot reach it, its users can)"
+    );
+    // A critical alarm decides as a failure alarm, named with its role.
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    f.set(&mut o, "web-eu-west-1-slo", AlarmState::Alarm, T0);
+    let critical = f.eval(&o, &view, T0);
+    assert_eq!(
+        line(&f, &critical),
+        "probes (failure): failing from 0 of 0 observers (quorum 2); \
+         in ALARM: web-eu-west-1-slo (critical); \
+         served (web-eu-west-1-requests): users served; decided by: failure alarm"
+    );
+    // One observer's critical probe decides alone (it counts among the failure probes'
+    // observers too, below their quorum).
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    f.probe_as(
+        &mut o,
+        SignalRole::Critical,
+        ("us-east-1", "eu-west-1"),
+        false,
+        T0,
+    );
+    let probe = f.eval(&o, &view, T0);
+    assert_eq!(
+        line(&f, &probe),
+        "probes (failure): failing from 1 of 1 observers (quorum 2); \
+         probes (critical): failing from 1 observer(s); \
+         served (web-eu-west-1-requests): users served; decided by: critical probe"
+    );
+    // Shadow signals are shown, labelled as never acting, and decide nothing.
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    f.set(&mut o, "web-eu-west-1-canary", AlarmState::Alarm, T0);
+    f.probe_as(
+        &mut o,
+        SignalRole::Shadow,
+        ("us-east-1", "eu-west-1"),
+        false,
+        T0,
+    );
+    let shadow = f.eval(&o, &view, T0);
+    assert_eq!(
+        line(&f, &shadow),
+        "probes (failure): failing from 0 of 0 observers (quorum 2); \
+         served (web-eu-west-1-requests): users served; \
+         shadow (never acts): in ALARM [web-eu-west-1-canary], probes failing from 1 \
+         observer(s); decided by: no failure evidence"
+    );
+}
+
+#[test]
+fn signal_rows_mark_what_decided_and_never_a_shadow_signal() {
+    use explain::{Said, SignalRow, signal_rows};
+    let (f, view, mut o) = setup(AlarmState::Ok);
+    probes_fail_from_two(&f, &mut o, T0);
+    f.set(&mut o, "web-eu-west-1-canary", AlarmState::Alarm, T0);
+    let view = f.eval(&o, &view, T0);
+    let r = f.r("eu-west-1");
+    let rows = signal_rows(f.svc(), r, &view.services[f.web].evidence[r]);
+    let row = |role, signal: &str, said, decided| SignalRow {
+        role,
+        signal: signal.to_string(),
+        said,
+        decided,
+    };
+    // The fixture's region has critical and shadow probes: their rows show, at 0 failing.
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                SignalRole::Failure,
+                "probes",
+                Said::ProbeQuorum {
+                    failing: 2,
+                    ok: 1,
+                    quorum: 2
+                },
+                false
+            ),
+            row(
+                SignalRole::Critical,
+                "probes",
+                Said::ProbesFailing { failing: 0 },
+                false
+            ),
+            row(
+                SignalRole::Served,
+                "web-eu-west-1-requests",
+                Said::Served {
+                    served: Served::Serving
+                },
+                true
+            ),
+            row(
+                SignalRole::Shadow,
+                "web-eu-west-1-canary",
+                Said::InAlarm,
+                false
+            ),
+            row(
+                SignalRole::Shadow,
+                "probes",
+                Said::ProbesFailing { failing: 0 },
+                false
+            ),
+        ]
+    );
+    assert_eq!(
+        explain::role_label(SignalRole::Shadow),
+        "shadow (never acts)"
+    );
+}

@@ -20,6 +20,7 @@ pub(super) fn check_timeline_entry(
     errors.extend(check_entry_region(n, i, e));
     errors.extend(check_entry_partition(n, i, e));
     errors.extend(check_entry_services_and_cells(n, i, e));
+    errors.extend(check_entry_roles(n, i, e));
     errors.extend(check_entry_fields(n, i, e));
     errors.extend(check_operator_fields(n, i, e));
     errors
@@ -199,6 +200,29 @@ fn check_entry_services_and_cells(
         }
     }
     errors
+}
+
+/// `where.roles` only for alarms, and naming at least one alarm there: a role no alarm of
+/// the region has would force nothing, and the game-day would prove nothing.
+fn check_entry_roles(n: &Names<'_>, i: usize, e: &TimelineEntry) -> Vec<ScenarioError> {
+    if e.place.roles.is_empty() {
+        return Vec::new();
+    }
+    let field = entry_field(i, "where.roles");
+    if e.what != What::Alarm && e.what != What::AlarmFlap {
+        return vec![n.error(&field, "roles apply to `alarm` and `alarm-flap` only")];
+    }
+    if e.place.region.is_some() && crate::gameday::alarm_targets(n.bundle, e).is_empty() {
+        let roles: Vec<&str> = e.place.roles.iter().map(|r| r.as_str()).collect();
+        return vec![n.error(
+            &field,
+            format!(
+                "no alarm with role {} in this region of the services named",
+                roles.join(" or ")
+            ),
+        )];
+    }
+    Vec::new()
 }
 
 /// The fields each kind needs: `state`, `period`, `skew`, `fraction`, or for `recover`
