@@ -22,6 +22,7 @@
 mod alarm_index;
 mod evaluation;
 pub mod explain;
+mod votes;
 
 pub use alarm_index::AlarmIndex;
 pub use evaluation::{evaluate, evaluate_into};
