@@ -168,14 +168,26 @@ pub fn check_service(
     discretionary_from: Option<&Grid<u8>>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
+    with_rules(inputs, s, exemptions, |rules| {
+        rules.check_service(target, discretionary_from)
+    })
+}
+
+/// `check` with the rules of service `s` over the eligibility worked out here from
+/// `inputs` (callers that have it already build [`Rules`] themselves).
+fn with_rules<T>(
+    inputs: &Inputs<'_>,
+    s: usize,
+    exemptions: &[Exemption],
+    check: impl FnOnce(&Rules<'_>) -> T,
+) -> T {
     let eligible = eligible_slots(inputs, s);
-    let rules = Rules {
+    check(&Rules {
         inputs,
         s,
         eligible: &eligible,
         exemptions,
-    };
-    rules.check_service(target, discretionary_from)
+    })
 }
 
 /// What the rules read for one service: its inputs, which (cell, region)s are
@@ -397,20 +409,16 @@ pub fn check_steps<'s>(
             _ => {}
         }
     }
-    let eligible = eligible_slots(inputs, s);
-    let rules = Rules {
-        inputs,
-        s,
-        eligible: &eligible,
-        exemptions,
-    };
-    let mut violations = Vec::new();
-    if sets_weights {
-        violations.extend(rules.check_service(&weights, discretionary_from.as_ref()));
-    }
-    if sets_switches {
-        violations.extend(rules.check_answered(&weights, &switches));
-    }
+    let violations = with_rules(inputs, s, exemptions, |rules| {
+        let mut violations = Vec::new();
+        if sets_weights {
+            violations.extend(rules.check_service(&weights, discretionary_from.as_ref()));
+        }
+        if sets_switches {
+            violations.extend(rules.check_answered(&weights, &switches));
+        }
+        violations
+    });
     if violations.is_empty() {
         Ok(Checked(steps))
     } else {
@@ -467,14 +475,9 @@ pub fn check_answered(
     switches: &Grid<bool>,
     exemptions: &[Exemption],
 ) -> Vec<Violation> {
-    let eligible = eligible_slots(inputs, s);
-    let rules = Rules {
-        inputs,
-        s,
-        eligible: &eligible,
-        exemptions,
-    };
-    rules.check_answered(target, switches)
+    with_rules(inputs, s, exemptions, |rules| {
+        rules.check_answered(target, switches)
+    })
 }
 
 /// Rule 5 over `target` and `switches`.
