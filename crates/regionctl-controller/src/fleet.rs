@@ -150,6 +150,9 @@ pub struct FleetVerdict {
     pub heartbeat: Heartbeat,
     /// This controller makes discretionary moves this pass.
     pub leader: bool,
+    /// When the leader's cooldown runs from at the latest, every service alike: a heartbeat
+    /// TTL after it became first ([`handover_cooldown_start`]). `None` when not leading.
+    pub handover: Option<Timestamp>,
     /// How long being first must have held to lead ([`lead_after_secs`]); a region drained
     /// more recently than this is a fresh evacuation ([`revise`]).
     pub lead_after_secs: u64,
@@ -224,12 +227,29 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
         episodes: own_previous.map(|h| h.episodes.clone()).unwrap_or_default(),
     };
     let quorum = quorum(input, &heartbeat, fresh);
+    let handover = first_since
+        .filter(|_| leader)
+        .map(|t| handover_cooldown_start(t, input.ttl_secs));
     FleetVerdict {
         heartbeat,
         leader,
+        handover,
         lead_after_secs: lead_after,
         quorum,
     }
+}
+
+/// Where a new leader's cooldown starts, for every service: a heartbeat TTL after it
+/// became first. The leader before it may have moved a service in the window before it
+/// saw itself cut off, a move this one cannot read until the partition heals: an isolated
+/// controller keeps acting until its peers' heartbeats go stale (one TTL), and becomes
+/// unseen by them about when it stops (`regionctl simulate --policies
+/// chaos/policies-served` seed 596: eu-central-1, isolated at 56:31, took content's
+/// failback stage at 56:34; eu-west-1, leading from 57:04, took the next at 57:37, within
+/// the 300 s cooldown). Failback after a change of leader (a partition, a restart, a
+/// policy rollout) waits that long; evacuations are never held by a cooldown.
+pub fn handover_cooldown_start(first_since: Timestamp, ttl_secs: u64) -> Timestamp {
+    first_since.plus_secs(ttl_secs)
 }
 
 /// Counts the fleet fresh on this hash, with `own` in place of this controller's heartbeat

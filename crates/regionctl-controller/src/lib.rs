@@ -17,6 +17,7 @@
 //! - [`fleet`]: the pure fleet step (quorum, stand-down, leader, this pass's heartbeat);
 //!   [`coordinate`] runs it between journal reads and writes.
 //! - [`leader`]: who makes discretionary moves (failback, rebalancing), and where to.
+//! - [`dispute`]: regions an acting peer sees failing gain no traffic from this controller.
 //! - [`observe`]: alarms, probes and peers' digests → core observations.
 //! - [`live`]: the live state (Route 53, ECS, ALB, switches), with zone copies re-read.
 //! - [`memory`]: what a controller carries between passes (health view, Route 53 zone copies,
@@ -44,6 +45,7 @@ pub mod approval;
 pub mod capacity;
 pub mod coordinate;
 pub mod decide;
+pub mod dispute;
 pub mod episode;
 pub mod fleet;
 pub mod hold;

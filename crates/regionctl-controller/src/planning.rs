@@ -4,6 +4,7 @@
 //! ([`crate::live::refresh_zones`], [`crate::capacity::CapacityCache::refresh`]).
 
 use crate::admit::{self, Rejected};
+use crate::dispute;
 use crate::fleet::Freshness;
 use crate::journal::Heartbeat;
 use crate::leader;
@@ -48,6 +49,8 @@ pub struct PlanInput<'a> {
     pub cooldown_unknown: &'a BTreeSet<String>,
     /// This controller makes discretionary moves.
     pub leader: bool,
+    /// Where the leader's cooldown starts at the latest (`FleetVerdict::handover`).
+    pub handover: Option<Timestamp>,
     /// Pairs drained only moments ago (`fleet::Revision::newly_drained`).
     pub newly_drained: &'a [String],
     /// Zones the live state took from this controller's copy.
@@ -91,14 +94,17 @@ pub async fn plan_pass<W: Dns + Compute>(
     set_cooldowns(
         bundle,
         &mut live,
-        input.last_moves,
-        input.cooldown_unknown,
+        Cooldowns {
+            last_moves: input.last_moves,
+            unknown: input.cooldown_unknown,
+            handover: input.handover,
+        },
         now,
     );
     // The leader fails back only into regions no acting peer still sees failing: a peer
     // with another view would evacuate again within a tick (found by `regionctl simulate`).
     // The region's recovery window restarts instead, on the leader's planning copy only.
-    let planning_health = if input.leader {
+    let mut planning_health = if input.leader {
         leader::hold_failback_for_peers(
             bundle,
             input.health,
@@ -110,6 +116,13 @@ pub async fn plan_pass<W: Dns + Compute>(
     } else {
         None
     };
+    // Every acting controller: a region an acting peer sees failing gains no traffic from
+    // this one (`dispute`). The copy is made only when some region is disputed.
+    let disputed = dispute::disputed(bundle, &input.ctx.region, input.heartbeats, input.freshness);
+    if !disputed.is_empty() {
+        let copy = planning_health.get_or_insert_with(|| input.health.clone());
+        dispute::mark(bundle, copy, &disputed);
+    }
     let health = planning_health.as_ref().unwrap_or(input.health);
     let plan_from = |live: &LiveState| {
         plan::plan(Inputs {
@@ -248,19 +261,24 @@ async fn zone_rounds<W: Dns, P: Fn(&LiveState) -> Plan>(
 
 /// Sets each service's cooldown start: the newest move the fleet knows of; now where this
 /// replica could not say (so the pass plans as if a move had just been made).
-fn set_cooldowns(
-    bundle: &Bundle,
-    live: &mut LiveState,
-    last_moves: &BTreeMap<String, Timestamp>,
-    unknown: &BTreeSet<String>,
-    now: Timestamp,
-) {
+/// What the cooldowns of this pass run from.
+struct Cooldowns<'a> {
+    /// The newest move per service the fleet knows of.
+    last_moves: &'a BTreeMap<String, Timestamp>,
+    /// Services whose last move this replica could not say: as if moved now.
+    unknown: &'a BTreeSet<String>,
+    /// A new leader's start, for every service (`FleetVerdict::handover`).
+    handover: Option<Timestamp>,
+}
+
+fn set_cooldowns(bundle: &Bundle, live: &mut LiveState, cooldowns: Cooldowns<'_>, now: Timestamp) {
     for (s, service) in bundle.services.iter().enumerate() {
-        live.services[s].last_discretionary_change = if unknown.contains(&service.name) {
+        let known = if cooldowns.unknown.contains(&service.name) {
             Some(now)
         } else {
-            last_moves.get(&service.name).copied()
+            cooldowns.last_moves.get(&service.name).copied()
         };
+        live.services[s].last_discretionary_change = known.max(cooldowns.handover);
     }
 }
 

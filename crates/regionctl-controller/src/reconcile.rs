@@ -183,6 +183,7 @@ pub async fn reconcile_once<W: World>(
             last_moves: &verdict.heartbeat.last_moves,
             cooldown_unknown: &cooldown_unknown,
             leader: verdict.leader,
+            handover: verdict.handover,
             newly_drained: &revision.newly_drained,
             cached_zones: &cached_zones,
             acting: &verdict.heartbeat.sees_acting,

@@ -280,16 +280,8 @@ fn fleet_size_findings_fixed_stay_fixed() {
 
 /// Findings of the fixed CI range, `seed invariant` per line (see the file's header).
 fn known_findings() -> BTreeSet<(u64, String)> {
-    let text = include_str!("known-findings.txt");
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let mut parts = l.split_whitespace();
-            let seed = parts.next().and_then(|s| s.parse().ok()).expect("seed");
-            let inv = parts.next().expect("invariant").to_string();
-            (seed, inv)
-        })
+    seed_list(include_str!("known-findings.txt"))
+        .into_iter()
         .collect()
 }
 
@@ -425,10 +417,9 @@ fn the_served_policies_seed_range_keeps_partitioned_users_served() {
     );
 }
 
-/// Seeds of `tests/fixed-findings.txt`: found by long runs outside the CI range, since fixed.
-fn fixed_findings() -> Vec<(u64, String)> {
-    include_str!("fixed-findings.txt")
-        .lines()
+/// A findings list (`tests/*-findings*.txt`): `seed invariant  # what it was` per line.
+fn seed_list(list: &str) -> Vec<(u64, String)> {
+    list.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
         .map(|l| {
@@ -439,16 +430,12 @@ fn fixed_findings() -> Vec<(u64, String)> {
         .collect()
 }
 
-#[test]
-fn findings_fixed_outside_the_ci_range_stay_fixed() {
-    let (cfg, bundle) = config(1);
-    let fixed = fixed_findings();
-    assert!(fixed.len() >= 20, "fixed-findings.txt lost its seeds");
-    // A fixed seed whose schedule gained a fault that shows an open finding (listed in
-    // known-findings.txt) may show that finding, and only it.
-    let open = known_findings();
+/// Runs every seed of `fixed` on `policies`; fails on any violation but the open findings
+/// (`known-findings.txt`) of the example policies.
+fn fixed_stay_fixed(policies: &Path, fixed: &[(u64, String)], open: &BTreeSet<(u64, String)>) {
+    let (cfg, bundle) = config_of(policies, 1);
     let mut regressions = Vec::new();
-    for (seed, was) in &fixed {
+    for (seed, was) in fixed {
         let result = simulate::run_seed(&cfg, &bundle, *seed).expect("seed runs");
         for v in result
             .invariants
@@ -467,9 +454,30 @@ fn findings_fixed_outside_the_ci_range_stay_fixed() {
     }
     assert!(
         regressions.is_empty(),
-        "fixed findings are back:\n{}",
+        "fixed findings are back ({}):\n{}",
+        policies.display(),
         regressions.join("\n")
     );
+}
+
+#[test]
+fn findings_fixed_outside_the_ci_range_stay_fixed() {
+    let fixed = seed_list(include_str!("fixed-findings.txt"));
+    assert!(fixed.len() >= 20, "fixed-findings.txt lost its seeds");
+    // A fixed seed whose schedule gained a fault that shows an open finding (listed in
+    // known-findings.txt) may show that finding, and only it.
+    let open = known_findings();
+    fixed_stay_fixed(&policies(), &fixed, &open);
+}
+
+#[test]
+fn served_policies_findings_fixed_outside_the_ci_range_stay_fixed() {
+    let fixed = seed_list(include_str!("fixed-findings-served.txt"));
+    assert!(
+        fixed.len() >= 12,
+        "fixed-findings-served.txt lost its seeds"
+    );
+    fixed_stay_fixed(&served_policies(), &fixed, &BTreeSet::new());
 }
 
 #[cfg(feature = "planted-bugs")]

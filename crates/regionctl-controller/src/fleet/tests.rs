@@ -357,3 +357,26 @@ fn the_own_region_is_down_when_most_of_its_probed_services_are_down_there() {
         "the one probed service"
     );
 }
+
+/// Seed 596 (served policies): a controller that has just come to lead cannot read the
+/// moves its predecessor made in the TTL before it was cut off; its cooldown runs from a
+/// TTL after it became first, for every service, until that is further back than any
+/// cooldown.
+#[test]
+fn a_new_leader_counts_the_cooldown_from_a_ttl_after_it_became_first() {
+    let b = example();
+    let previous = |first_since: i64| {
+        let mut h = acting(&b, "eu-central-1", 10);
+        h.first_since = Some(at(first_since));
+        h
+    };
+    let v = assess_as("eu-central-1", &b, &[previous(30)]);
+    assert!(v.leader);
+    assert_eq!(v.handover, Some(at(30 - TTL as i64)));
+    let v = assess_as("eu-central-1", &b, &[previous(3600)]);
+    assert_eq!(v.handover, Some(at(3600 - TTL as i64)));
+    // Not leading yet: nothing to hold.
+    let v = assess_as("eu-central-1", &b, &[previous(29)]);
+    assert!(!v.leader);
+    assert_eq!(v.handover, None);
+}

@@ -131,3 +131,34 @@ fn a_zone_found_moved_by_a_peer_frees_its_calls_for_the_next_service() {
     assert_eq!(reads, up_to_y, "each zone read once");
     assert!(rounds.refreshed.unconfirmed.is_empty());
 }
+
+/// The cooldown runs from the newest of: the fleet's last move, "now" when this replica
+/// could not say, and a new leader's handover start.
+#[test]
+fn the_cooldown_runs_from_the_newest_of_last_move_unknown_and_handover() {
+    let bundle = example();
+    let now = Timestamp::from_secs(1_000_000);
+    let name = bundle.services[0].name.clone();
+    let last = |last_move: Option<i64>, unknown: bool, handover: Option<i64>| {
+        let mut live = LiveState::steady(&bundle);
+        let last_moves: BTreeMap<String, Timestamp> = last_move
+            .map(|t| (name.clone(), Timestamp::from_secs(t)))
+            .into_iter()
+            .collect();
+        let unknown: BTreeSet<String> = unknown.then(|| name.clone()).into_iter().collect();
+        let cooldowns = Cooldowns {
+            last_moves: &last_moves,
+            unknown: &unknown,
+            handover: handover.map(Timestamp::from_secs),
+        };
+        set_cooldowns(&bundle, &mut live, cooldowns, now);
+        live.services[0]
+            .last_discretionary_change
+            .map(|t| t.millis() / 1000)
+    };
+    assert_eq!(last(None, false, None), None);
+    assert_eq!(last(Some(999_000), false, None), Some(999_000));
+    assert_eq!(last(Some(999_000), false, Some(999_500)), Some(999_500));
+    assert_eq!(last(Some(999_900), false, Some(999_500)), Some(999_900));
+    assert_eq!(last(None, true, Some(999_500)), Some(1_000_000));
+}

@@ -199,6 +199,14 @@ pub struct RegionEvidence {
     /// next identical one's (the held decision's id hashes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vetoed_since: Option<Timestamp>,
+    /// Another acting controller's view holds this region not healthy while this one's
+    /// holds it healthy: the region keeps the traffic it has and gains none, neither by
+    /// failback nor by taking over an evacuated cell, until the views agree. Never set by
+    /// evaluation; a controller sets it on its planning copy from its peers' heartbeats,
+    /// so two controllers with different views do not undo each other's writes
+    /// (`regionctl simulate --policies chaos/policies-served`, seeds 1008, 1021).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disputed: bool,
 }
 
 impl Default for ServiceHealth {

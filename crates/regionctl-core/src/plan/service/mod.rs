@@ -133,6 +133,14 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Per local region: may gain traffic, not being disputed by another controller's
+    /// view ([`crate::health::RegionEvidence::disputed`]).
+    fn gainable(&self) -> Vec<bool> {
+        (0..self.nr)
+            .map(|r| self.health.evidence.get(r).is_none_or(|e| !e.disputed))
+            .collect()
+    }
+
     /// The health of (cell, local region).
     fn entry(&self, c: usize, r: usize) -> Entry {
         entry_of(self.health, c, r)

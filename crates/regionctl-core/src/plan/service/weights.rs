@@ -44,6 +44,8 @@ struct CellRegions<'a> {
     /// Keeps the traffic it has and gains none: its failure is not confirmed yet
     /// (`Context::unconfirmed`).
     kept: &'a [bool],
+    /// May gain traffic: not disputed by another controller's view (`Context::gainable`).
+    gainable: &'a [bool],
 }
 
 /// One cell's weight rows, written in place so the scratch row is reused across cells.
@@ -67,6 +69,7 @@ pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
     let mut held = vec![false; cx.nc];
     let mut blocked: Vec<usize> = Vec::new();
     let mut full = vec![0u8; nr];
+    let gainable = cx.gainable();
     for (c, cell_held) in held.iter_mut().enumerate() {
         let cur = cx.current.row(c);
         let eligible = cx.eligible.row(c);
@@ -78,6 +81,7 @@ pub(super) fn plan_weights(cx: &Context<'_>) -> Weights {
         let regions = CellRegions {
             eligible,
             kept: cx.unconfirmed.row(c),
+            gainable: &gainable,
         };
         let plan = plan_cell(cx.service, c, cur, regions, &gate, rows);
         #[cfg(feature = "planted-bugs")]
@@ -114,7 +118,11 @@ fn plan_cell(
     gate: &FailbackGate,
     rows: CellRows<'_>,
 ) -> CellPlan {
-    let CellRegions { eligible, kept } = regions;
+    let CellRegions {
+        eligible,
+        kept,
+        gainable,
+    } = regions;
     let CellRows {
         full,
         evacuated,
@@ -139,6 +147,15 @@ fn plan_cell(
     // eligible is left serving, the first tier with an eligible region takes over.
     for r in 0..nr {
         evacuated[r] = if eligible[r] || kept[r] { cur[r] } else { 0 };
+    }
+    if evacuated.iter().all(|w| *w == 0) && !take_over(service, c, (eligible, gainable), full) {
+        // Nothing undisputed can take the cell over: hold it as it is.
+        evacuated.copy_from_slice(cur);
+        target.copy_from_slice(cur);
+        return CellPlan {
+            held: true,
+            blocked: Vec::new(),
+        };
     }
     if evacuated.iter().all(|w| *w == 0) {
         evacuated.copy_from_slice(full);
@@ -166,7 +183,7 @@ fn plan_cell(
     let gainers: Vec<usize> = (0..nr)
         .filter(|r| s_full[*r] > s_evac[*r] + SHARE_EPSILON)
         .collect();
-    let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r]);
+    let permitted = gate.cooldown_ok && gainers.iter().all(|r| gate.allowed[*r] && gainable[*r]);
     if !permitted {
         return CellPlan {
             held: false,
@@ -178,6 +195,23 @@ fn plan_cell(
         held: false,
         blocked: Vec::new(),
     }
+}
+
+/// Whether `full` (the active tier's target) may take over a cell left with nothing
+/// serving: yes when no region of it is disputed; otherwise `full` becomes the first tier
+/// with an undisputed eligible region, if there is one. A disputed region gains nothing:
+/// the peer that sees it failing would set it back to 0 within a tick.
+fn take_over(service: &Service, c: usize, regions: (&[bool], &[bool]), full: &mut [u8]) -> bool {
+    let (eligible, gainable) = regions;
+    if full.iter().zip(gainable).all(|(w, g)| *w == 0 || *g) {
+        return true;
+    }
+    let undisputed: Vec<bool> = eligible
+        .iter()
+        .zip(gainable)
+        .map(|(e, g)| *e && *g)
+        .collect();
+    active_tier_weights(service, c, &undisputed, full)
 }
 
 /// Writes the full target weights of cell `c`'s active tier (its first tier with an
@@ -241,12 +275,18 @@ pub(super) fn fail_static_alert(cx: &Context<'_>, weights: &Weights) -> Option<A
             && (0..cx.nr)
                 .any(|r| cx.current[(c, r)] > 0 && cx.entry(c, r).verdict != Verdict::Healthy)
     });
+    let gainable = cx.gainable();
+    let disputed = (0..cx.nc)
+        .any(|c| weights.held[c] && (0..cx.nr).any(|r| cx.eligible(c, r) && !gainable[r]));
+    let why = if disputed {
+        "no healthy region another controller's view does not dispute"
+    } else {
+        "no healthy region"
+    };
     bad.then(|| Alert {
         kind: AlertKind::HoldFailStatic,
         service: cx.service.name.clone(),
-        message: format!(
-            "{held_cells} cell(s) have no healthy region: holding the last good state, no writes"
-        ),
+        message: format!("{held_cells} cell(s) have {why}: holding the last good state, no writes"),
     })
 }
 

@@ -254,6 +254,53 @@ fn unknown_regions_receive_no_traffic() {
     assert!(x.alerts(&p).contains(&AlertKind::HoldFailStatic));
 }
 
+/// A cell left with nothing serving is taken over by the first tier with an eligible
+/// region nobody disputes; where there is none, it is held (simulate seeds 1008, 1021:
+/// one controller evacuated into a region its peer still saw failing, and the peer set
+/// it back to 0 two seconds later).
+#[test]
+fn a_disputed_region_does_not_take_over_an_evacuated_cell() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let x = Svc::new(&b, "content");
+    let (ue, ew, ec) = (x.r("us-east-1"), x.r("eu-west-1"), x.r("eu-central-1"));
+    let na = x.svc().cells.iter().position(|c| c.id == "na").unwrap();
+    // `na` is served by us-east-1 first, then [eu-west-1, eu-central-1].
+    let down = view(&b, NOW, |s, r, _| {
+        (s == "content" && r == "us-east-1").then_some(Verdict::Down)
+    });
+    let takeover = |h: &HealthView| {
+        let p = run(&b, h, &live, &Controls::default(), NOW);
+        (x.sp(&p).target_weights.row(na).to_vec(), x.alerts(&p))
+    };
+    let (row, _) = takeover(&down);
+    assert!(row[ew] > 0 && row[ec] > 0 && row[ue] == 0, "{row:?}");
+    // eu-west-1 disputed: eu-central-1 alone takes the cell over.
+    let mut h = down.clone();
+    h.services[x.s].evidence[ew].disputed = true;
+    let (row, _) = takeover(&h);
+    assert!(row[ew] == 0 && row[ec] > 0 && row[ue] == 0, "{row:?}");
+    // Both disputed: held as it is, and said so.
+    h.services[x.s].evidence[ec].disputed = true;
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert_eq!(
+        x.sp(&p).target_weights.row(na),
+        live.services[x.s].weights.map(|w| w.unwrap()).row(na)
+    );
+    assert!(x.alerts(&p).contains(&AlertKind::HoldFailStatic));
+    assert!(
+        p.alerts.iter().any(|a| a
+            .message
+            .contains("another controller's view does not dispute")),
+        "{:?}",
+        p.alerts
+    );
+    // A disputed region keeps the traffic it has: another cell's evacuation leaves it.
+    let eu = x.svc().cells.iter().position(|c| c.id == "eu").unwrap();
+    let steady = live.services[x.s].weights.map(|w| w.unwrap());
+    assert_eq!(x.sp(&p).target_weights.row(eu)[ew], steady.row(eu)[ew]);
+}
+
 #[test]
 fn dependencies_fail_over_first() {
     let b = example();

@@ -146,6 +146,29 @@ fn failback_waits_for_the_recovery_window() {
     );
 }
 
+/// A recovered region another controller's view disputes gains nothing by failback
+/// (simulate seed 1021): the peer would set it back to 0 within a tick.
+#[test]
+fn a_disputed_region_is_not_failed_back_into() {
+    let b = example();
+    let x = Svc::new(&b, "playback");
+    let live = playback_after_evacuation(&b);
+    let ew = x.r("eu-west-1");
+    let mut h = view(
+        &b,
+        ago(x.svc().safety.failback_after_healthy_secs),
+        |s, r, _| (s == "playback" && r == "eu-west-1").then_some(Verdict::Healthy),
+    );
+    assert_eq!(
+        x.shifts(&run(&b, &h, &live, &Controls::default(), NOW))
+            .len(),
+        1
+    );
+    h.services[x.s].evidence[ew].disputed = true;
+    let p = run(&b, &h, &live, &Controls::default(), NOW);
+    assert!(x.shifts(&p).is_empty(), "{:#?}", p.steps);
+}
+
 #[test]
 fn manual_failback_needs_a_restore_override() {
     let b = example();
