@@ -7,6 +7,7 @@
 use super::{Action, Disposition, Plan, Plane, Reason, ShiftPurpose, Step};
 use crate::grid::Grid;
 use crate::live::LiveState;
+use crate::policy::raw::SignalRole;
 use crate::policy::{Bundle, Service};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
@@ -312,13 +313,22 @@ pub fn reason_text(bundle: &Bundle, service: &Service, reason: &Reason) -> Strin
                     evidence.quorum
                 ));
             }
+            if evidence.critical_probes_failing > 0 {
+                parts.push(format!(
+                    "critical probes failing from {} observer(s) (each enough alone)",
+                    evidence.critical_probes_failing
+                ));
+            }
             if !evidence.alarms_in_alarm.is_empty() {
-                let names: Vec<&str> = evidence
+                let names: Vec<String> = evidence
                     .alarms_in_alarm
                     .iter()
                     .take(3)
                     .filter_map(|b| service.health.alarms.get(*b as usize))
-                    .map(|a| a.name.as_str())
+                    .map(|a| match a.role {
+                        SignalRole::Critical => format!("{} (critical)", a.name),
+                        _ => a.name.clone(),
+                    })
                     .collect();
                 let more = evidence.alarms_in_alarm.len().saturating_sub(3);
                 parts.push(format!(

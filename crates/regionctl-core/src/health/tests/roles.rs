@@ -129,6 +129,27 @@ fn one_observers_failing_critical_probe_evacuates_after_the_hysteresis() {
     let ev = &view.services[f.web].evidence[f.r("eu-west-1")];
     assert_eq!(ev.critical_probes_failing, 1);
     assert!(!ev.vetoed);
+    // The decision's reason says which signal decided.
+    let why = reason(&f, &view, "eu-west-1");
+    assert!(
+        why.contains("critical probes failing from 1 observer(s) (each enough alone)"),
+        "{why}"
+    );
+}
+
+/// The reason a plan gives for evacuating `region`, as `plan`, `explain` and the decision
+/// record print it.
+fn reason(f: &Fixture, view: &HealthView, region: &str) -> String {
+    let r = f.r(region);
+    let entry = view.services[f.web].entries[(0, r)];
+    let reason = crate::plan::Reason::RegionUnhealthy {
+        r,
+        verdict: entry.verdict,
+        since: entry.since,
+        evidence: view.services[f.web].evidence[r].clone(),
+        cells: view.services[f.web].entries.shape().0,
+    };
+    crate::plan::render::reason_text(&f.bundle, f.svc(), &reason)
 }
 
 #[test]
@@ -140,6 +161,8 @@ fn a_critical_alarm_in_alarm_degrades_the_region_alone() {
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Healthy; 2]);
     view = f.eval(&o, &view, T0.plus_secs(fail_after));
     assert_eq!(f.all(&view, "eu-west-1"), vec![Verdict::Degraded; 2]);
+    let why = reason(&f, &view, "eu-west-1");
+    assert!(why.contains("web-eu-west-1-slo (critical)"), "{why}");
 }
 
 #[test]
