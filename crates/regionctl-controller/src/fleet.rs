@@ -151,7 +151,8 @@ pub struct FleetVerdict {
     /// This controller makes discretionary moves this pass.
     pub leader: bool,
     /// When the leader's cooldown runs from at the latest, every service alike: a heartbeat
-    /// TTL after it became first ([`handover_cooldown_start`]). `None` when not leading.
+    /// TTL after it became first ([`handover_cooldown_start`]). `None` when not leading,
+    /// or when every peer's heartbeat is fresh here.
     pub handover: Option<Timestamp>,
     /// How long being first must have held to lead ([`lead_after_secs`]); a region drained
     /// more recently than this is a fresh evacuation ([`revise`]).
@@ -227,8 +228,16 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
         episodes: own_previous.map(|h| h.episodes.clone()).unwrap_or_default(),
     };
     let quorum = quorum(input, &heartbeat, fresh);
+    // Every peer fresh here: their heartbeats carry their moves (`last_moves`), so none
+    // can have moved unseen; the handover wait is for a predecessor cut off from this one.
+    let all_fresh = input.controllers.iter().filter(|c| *c != me).all(|c| {
+        input
+            .heartbeats
+            .iter()
+            .any(|h| &h.region == c && fresh(h.at))
+    });
     let handover = first_since
-        .filter(|_| leader)
+        .filter(|_| leader && !all_fresh)
         .map(|t| handover_cooldown_start(t, input.ttl_secs));
     FleetVerdict {
         heartbeat,
@@ -247,7 +256,10 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
 /// chaos/policies-served` seed 596: eu-central-1, isolated at 56:31, took content's
 /// failback stage at 56:34; eu-west-1, leading from 57:04, took the next at 57:37, within
 /// the 300 s cooldown). Failback after a change of leader (a partition, a restart, a
-/// policy rollout) waits that long; evacuations are never held by a cooldown.
+/// policy rollout) while some peer is not fresh here waits that long; evacuations are never
+/// held by a cooldown. With every peer fresh, their heartbeats report their moves and
+/// nothing is waited for (`chaos/region-loss-moto.yaml`: the returning first controller
+/// fails back as soon as it leads).
 pub fn handover_cooldown_start(first_since: Timestamp, ttl_secs: u64) -> Timestamp {
     first_since.plus_secs(ttl_secs)
 }

@@ -359,9 +359,8 @@ fn the_own_region_is_down_when_most_of_its_probed_services_are_down_there() {
 }
 
 /// Seed 596 (served policies): a controller that has just come to lead cannot read the
-/// moves its predecessor made in the TTL before it was cut off; its cooldown runs from a
-/// TTL after it became first, for every service, until that is further back than any
-/// cooldown.
+/// moves its predecessor made in the TTL before it was cut off; while some peer is not
+/// fresh, its cooldown runs from a TTL after it became first, for every service.
 #[test]
 fn a_new_leader_counts_the_cooldown_from_a_ttl_after_it_became_first() {
     let b = example();
@@ -370,13 +369,27 @@ fn a_new_leader_counts_the_cooldown_from_a_ttl_after_it_became_first() {
         h.first_since = Some(at(first_since));
         h
     };
-    let v = assess_as("eu-central-1", &b, &[previous(30)]);
+    // eu-west-1 is fresh, us-east-1 is not (cut off: it may have moved unseen).
+    let peers = |first_since: i64| {
+        vec![
+            previous(first_since),
+            acting(&b, "eu-west-1", 5),
+            acting(&b, "us-east-1", TTL as i64 + 1),
+        ]
+    };
+    let v = assess_as("eu-central-1", &b, &peers(30));
     assert!(v.leader);
     assert_eq!(v.handover, Some(at(30 - TTL as i64)));
-    let v = assess_as("eu-central-1", &b, &[previous(3600)]);
+    let v = assess_as("eu-central-1", &b, &peers(3600));
     assert_eq!(v.handover, Some(at(3600 - TTL as i64)));
     // Not leading yet: nothing to hold.
-    let v = assess_as("eu-central-1", &b, &[previous(29)]);
+    let v = assess_as("eu-central-1", &b, &peers(29));
     assert!(!v.leader);
+    assert_eq!(v.handover, None);
+    // Every peer fresh: their heartbeats report their moves; no wait.
+    let mut all = peers(30);
+    all[2] = acting(&b, "us-east-1", 5);
+    let v = assess_as("eu-central-1", &b, &all);
+    assert!(v.leader);
     assert_eq!(v.handover, None);
 }
