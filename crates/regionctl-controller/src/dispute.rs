@@ -66,27 +66,17 @@ pub fn mark(bundle: &Bundle, health: &mut HealthView, disputed: &BTreeSet<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::example;
+    use crate::fake::{example, heartbeat};
     use crate::status::ControllerState;
     use regionctl_core::time::Timestamp;
-    use std::collections::BTreeMap;
 
     const NOW: i64 = 1_000_000;
 
     fn hb(region: &str, state: ControllerState, age: i64, not_healthy: &[&str]) -> Heartbeat {
-        Heartbeat {
-            region: region.into(),
-            bundle_hash: example().hash,
-            at: Timestamp::from_secs(NOW - age),
-            state,
-            not_healthy: not_healthy.iter().map(|s| (*s).to_string()).collect(),
-            sees_acting: vec![region.to_string()],
-            first_since: None,
-            drained: BTreeMap::new(),
-            peers_not_healthy: BTreeMap::new(),
-            last_moves: BTreeMap::new(),
-            episodes: Default::default(),
-        }
+        let mut h = heartbeat(region, &example().hash, Timestamp::from_secs(NOW - age));
+        h.state = state;
+        h.not_healthy = not_healthy.iter().map(|s| (*s).to_string()).collect();
+        h
     }
 
     fn freshness() -> Freshness {
