@@ -432,10 +432,23 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
     let (bundle, rt, world) = connect(&args.target)?;
     let now = Timestamp(now_millis());
     let (heartbeats, controls, latest) = rt.block_on(async {
-        let hb: Vec<Heartbeat> = world
-            .query("HEARTBEAT", "")
-            .await
-            .map_err(|e| anyhow!(e))?
+        // Each controller's heartbeat lives in its own partition.
+        let controllers = bundle
+            .controller
+            .as_ref()
+            .map(|c| c.regions.clone())
+            .unwrap_or_default();
+        let (items, unread) = regionctl_controller::ports::query_partitions(
+            &world,
+            controllers
+                .iter()
+                .map(|c| regionctl_controller::journal::heartbeat_partition(c)),
+        )
+        .await;
+        for failure in &unread {
+            eprintln!("status: {failure}");
+        }
+        let hb: Vec<Heartbeat> = items
             .into_iter()
             .flatten()
             .filter_map(|i| serde_json::from_value(i.body).ok())

@@ -238,7 +238,7 @@ mod tests {
         let mut report = PassReport::new("eu-west-1", Timestamp::from_secs(1_800_000_000));
         let forged = Rejected {
             kind: "heartbeat",
-            key: "HEARTBEAT / us-east-1".into(),
+            key: "HEARTBEAT#us-east-1 / us-east-1".into(),
             reason: Reason::WrongWriter,
         };
         report.rejected = vec![forged.clone(), forged];

@@ -7,10 +7,13 @@
 //! writer must not be able to speak for another, to stop the fleet or to block failback for
 //! ever (issue 17, ADR 0012 §3). So every item read is admitted or rejected on its own:
 //!
-//! - **An item's writer is its key.** A heartbeat (`HEARTBEAT / {region}`), a digest
-//!   (`OBS / {region}`) and a last move (`LASTMOVE#{region}`) count only when the region in
-//!   the sort key, the item's `owner` and the region in its body agree, and the region is
-//!   one of the fleet's controllers. Quorum therefore counts keys, not bodies.
+//! - **An item's writer is its key.** A heartbeat (`HEARTBEAT#{region} / {region}`), a
+//!   digest (`OBS#{region} / {region}`) and a last move (`LASTMOVE#{region}`) count only
+//!   when the region in the sort key, the item's `owner` and the region in its body agree,
+//!   and the region is one of the fleet's controllers. Quorum therefore counts keys, not
+//!   bodies. A heartbeat or digest must also lie in its writer's own partition, the only
+//!   one that writer's credentials may write (`dynamodb:LeadingKeys`, `regionctl iam`):
+//!   one found elsewhere was put there by someone else (`wrong-partition`).
 //! - **Time from peers is bounded.** An item dated later than now plus the skew bound (the
 //!   heartbeat TTL, the bound freshness already uses) is rejected; a field dated so
 //!   (`last_moves`, `drained`, `first_since`, a probe's `since`) is dropped. Dropped, never
@@ -25,7 +28,7 @@
 //!   reported (an override only holds or drains a region, and a drain is not the cautious
 //!   side to guess).
 
-use crate::journal::{Heartbeat, LAST_MOVE_PREFIX, ObservationDigest};
+use crate::journal::{self, Heartbeat, LAST_MOVE_PREFIX, ObservationDigest};
 use crate::ports::{ItemKind, JournalItem, PortResult};
 use regionctl_core::controls::{Controls, Override, Pause};
 use regionctl_core::time::Timestamp;
@@ -41,6 +44,9 @@ pub enum Reason {
     Malformed,
     /// Its key, owner and body name different writers.
     WrongWriter,
+    /// It names its writer right but lies outside that writer's own partition (only
+    /// another writer's credentials can have put it there).
+    WrongPartition,
     /// Its writer is not a controller of this fleet.
     UnknownWriter,
     /// Dated later than now plus the skew bound (the item, or one of its fields).
@@ -56,6 +62,7 @@ impl Reason {
             Reason::Unreadable => "unreadable",
             Reason::Malformed => "malformed",
             Reason::WrongWriter => "wrong-writer",
+            Reason::WrongPartition => "wrong-partition",
             Reason::UnknownWriter => "unknown-writer",
             Reason::FromTheFuture => "from-the-future",
             Reason::SelfRelay => "self-relay",
@@ -143,6 +150,9 @@ trait Owned: DeserializeOwned {
     fn writer(&self) -> &str;
     /// When it was written.
     fn at(&self) -> Timestamp;
+    /// The partition `writer`'s record lives in: its own (IAM keeps each controller's
+    /// credentials to it), so one found in another was written by someone else.
+    fn partition(writer: &str) -> String;
 }
 
 impl Owned for Heartbeat {
@@ -152,6 +162,9 @@ impl Owned for Heartbeat {
     }
     fn at(&self) -> Timestamp {
         self.at
+    }
+    fn partition(writer: &str) -> String {
+        journal::heartbeat_partition(writer)
     }
 }
 
@@ -163,10 +176,13 @@ impl Owned for ObservationDigest {
     fn at(&self) -> Timestamp {
         self.at
     }
+    fn partition(writer: &str) -> String {
+        journal::digest_partition(writer)
+    }
 }
 
-/// The record an owned item holds, if its sort key (the writer's region), owner and body
-/// agree and its writer is a controller, dated no later than the bound.
+/// The record an owned item holds, if its partition, sort key (the writer's region), owner
+/// and body agree and its writer is a controller, dated no later than the bound.
 fn owned<T: Owned>(item: &JournalItem, bounds: &Bounds<'_>, out: &mut Admitted<T>) -> Option<T> {
     let (kind, key_writer) = (T::KIND, item.sk.as_str());
     let Ok(record) = serde_json::from_value::<T>(item.body.clone()) else {
@@ -186,6 +202,8 @@ fn owned<T: Owned>(item: &JournalItem, bounds: &Bounds<'_>, out: &mut Admitted<T
     };
     let reason = if record.writer() != key_writer || item.owner != key_writer {
         Some(Reason::WrongWriter)
+    } else if item.pk != T::partition(key_writer) {
+        Some(Reason::WrongPartition)
     } else if !bounds.known(key_writer) {
         Some(Reason::UnknownWriter)
     } else if bounds.future(record.at()) {
@@ -203,8 +221,8 @@ fn owned<T: Owned>(item: &JournalItem, bounds: &Bounds<'_>, out: &mut Admitted<T
     }
 }
 
-/// The heartbeats of `items` (partition `HEARTBEAT`) a controller may count, with their
-/// peer-dated fields from the future dropped.
+/// The heartbeats of `items` (the `HEARTBEAT#{region}` partitions) a controller may count,
+/// with their peer-dated fields from the future dropped.
 pub fn heartbeats(items: Vec<PortResult<JournalItem>>, bounds: &Bounds<'_>) -> Admitted<Heartbeat> {
     let mut out = Admitted::default();
     for item in items {
@@ -261,7 +279,7 @@ fn drop_future_fields(
     });
 }
 
-/// The digests of `items` (partition `OBS`) a controller may use: owned as heartbeats are,
+/// The digests of `items` (the `OBS#{region}` partitions) a controller may use: owned as heartbeats are,
 /// their relayed copies only of other fleet controllers than the writer and not from the
 /// future, their probe verdicts from the future dropped.
 pub fn digests(

@@ -6,7 +6,7 @@
 use crate::admit::{self, Bounds, Rejected};
 use crate::fleet::{self, FleetInput, FleetVerdict, StandDown};
 use crate::journal::{self, Heartbeat};
-use crate::ports::{Journal, PortError};
+use crate::ports::{Journal, PortError, query_partitions};
 use crate::reconcile::Context;
 use regionctl_core::health::HealthView;
 use regionctl_core::time::Timestamp;
@@ -66,16 +66,17 @@ pub async fn coordinate<W: Journal>(
         skew_secs: ctx.heartbeat_ttl_secs,
     };
     // Peers' heartbeats first: this one's says whom it sees acting.
-    let (heartbeats, mut rejected, ahead) = match world.query("HEARTBEAT", "").await {
-        Ok(items) => {
-            let admitted = admit::heartbeats(items, &bounds);
-            (admitted.records, admitted.rejected, admitted.ahead)
-        }
-        Err(e) => {
-            failures.push(format!("journal HEARTBEAT unreadable: {}", e.message()));
-            (Vec::new(), Vec::new(), Vec::new())
-        }
-    };
+    // One partition per controller (its own writer's: `journal::heartbeat_partition`).
+    let (items, unread) = query_partitions(
+        world,
+        ctx.controllers
+            .iter()
+            .map(|c| journal::heartbeat_partition(c)),
+    )
+    .await;
+    failures.extend(unread);
+    let admitted = admit::heartbeats(items, &bounds);
+    let (heartbeats, mut rejected, ahead) = (admitted.records, admitted.rejected, admitted.ahead);
     // A kept heartbeat dated after now (this clock went back) is not fresh: admission
     // would not believe it either.
     let fresh = |at: Timestamp| at <= now && freshness(ctx, now).is_fresh(at);
@@ -152,24 +153,29 @@ pub async fn coordinate<W: Journal>(
     }
 }
 
-/// The fleet controllers under whose heartbeat key an item was not believed this pass.
+/// The fleet controllers under whose own heartbeat key (`HEARTBEAT#{region} / {region}`)
+/// an item was not believed this pass: it may have overwritten that controller's genuine
+/// heartbeat. An item under another key of a partition overwrote nothing.
 fn doubted(rejected: &[Rejected], controllers: &[String]) -> Vec<String> {
     rejected
         .iter()
         .filter(|r| r.kind == "heartbeat")
-        .filter_map(|r| r.key.strip_prefix("HEARTBEAT / "))
+        .filter_map(|r| r.key.split_once(" / "))
+        .filter(|(pk, sk)| *pk == journal::heartbeat_partition(sk))
+        .map(|(_, writer)| writer)
         .filter(|writer| controllers.iter().any(|c| c == writer))
         .map(str::to_string)
         .collect()
 }
 
 /// The heartbeats read, each replaced by the one last believed of its writer when that is
-/// newer; `remembered` keeps the fresh ones for the next pass. Every controller may write
-/// the `HEARTBEAT` partition, so another writer can overwrite a peer's heartbeat with an
-/// item that is rightly not believed (last writer wins): the reader would lose that peer
-/// from its quorum for as long as the forgery lasts and stand down, though the peer's
-/// genuine heartbeats keep arriving between forgeries (simulate seed 1402). A peer seen
-/// once stays counted until its heartbeat is stale, as it would have been unforged.
+/// newer; `remembered` keeps the fresh ones for the next pass. A writer holding a peer's
+/// credentials (only they may write the peer's partition) can overwrite its heartbeat with
+/// an item that is rightly not believed (last writer wins): the reader would lose that
+/// peer from its quorum for as long as the forgery lasts and stand down, though the peer's
+/// genuine heartbeats keep arriving between forgeries (simulate seed 1402, from before
+/// the partitions were per writer). A peer seen once stays counted until its heartbeat is
+/// stale, as it would have been unforged.
 fn with_remembered(
     read: Vec<Heartbeat>,
     remembered: &mut BTreeMap<String, Heartbeat>,

@@ -6,7 +6,12 @@
 //! - every item is written only by the region that owns it (`owner`), except decision
 //!   intents, whose content is determined by their key (a content hash): two regions that
 //!   write the same intent write the same thing, so last-writer-wins cannot change it;
-//! - heartbeats and observation digests are one item per controller, overwritten each tick;
+//! - heartbeats and observation digests are one item per controller, overwritten each tick,
+//!   each in its writer's own partition (`HEARTBEAT#{region}`, `OBS#{region}`), so IAM's
+//!   `dynamodb:LeadingKeys` can keep every controller's credentials to its own: a writer
+//!   holding one controller's credentials cannot overwrite another's heartbeat and take it
+//!   out of its readers' quorum (`regionctl simulate --policies chaos/policies-served`, seed
+//!   1402; issue 17);
 //! - readers ignore expired items themselves (TTL deletion is lazy).
 //!
 //! # Keys
@@ -21,8 +26,8 @@
 //! | decision intent | `DECISION` | `DECISION#{service}` | `{id}#INTENT` | first controller to reach it | 90 days |
 //! | decision outcome | `DECISION` | `DECISION#{service}` | `{id}#OUTCOME#{region}` | the applying region | 90 days |
 //! | cooldown start | `DECISION` | `DECISION#{service}` | `LASTMOVE#{region}` | the region that moved | 90 days |
-//! | heartbeat | `HEARTBEAT` | `HEARTBEAT` | `{region}` | that controller | 1 hour |
-//! | observation digest | `OBSERVATION` | `OBS` | `{region}` | that observer | 1 hour |
+//! | heartbeat | `HEARTBEAT` | `HEARTBEAT#{region}` | `{region}` | that controller | 1 hour |
+//! | observation digest | `OBSERVATION` | `OBS#{region}` | `{region}` | that observer | 1 hour |
 //! | control (pause) | `CONTROL` | `CONTROL` | `PAUSE` (body `null`: resumed) | the operator's region | never |
 //! | control (override) | `CONTROL` | `CONTROL` | `OVERRIDE#{region}#{service}#{cell}` (`*`: all) | the operator's region | the override's end |
 //! | approval | `CONTROL` | `APPROVAL` | `{decision id}#{round}` | the approving operator's region | 90 days |
@@ -276,10 +281,25 @@ fn expiry(at: Timestamp, ttl: i64) -> Option<i64> {
     Some(at.millis() / 1000 + ttl)
 }
 
+/// The partition of `region`'s heartbeat: written by that controller only.
+pub fn heartbeat_partition(region: &str) -> String {
+    format!("{HEARTBEAT_PREFIX}{region}")
+}
+
+/// The partition of `observer`'s digest: written by that controller only.
+pub fn digest_partition(observer: &str) -> String {
+    format!("{DIGEST_PREFIX}{observer}")
+}
+
+/// What every heartbeat partition key begins with.
+pub const HEARTBEAT_PREFIX: &str = "HEARTBEAT#";
+/// What every digest partition key begins with.
+pub const DIGEST_PREFIX: &str = "OBS#";
+
 /// The heartbeat item.
 pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
     item(
-        "HEARTBEAT".into(),
+        heartbeat_partition(&h.region),
         h.region.clone(),
         ItemKind::Heartbeat,
         &h.region,
@@ -291,7 +311,7 @@ pub fn heartbeat_item(h: &Heartbeat) -> JournalItem {
 /// The digest item.
 pub fn digest_item(d: &ObservationDigest) -> JournalItem {
     item(
-        "OBS".into(),
+        digest_partition(&d.observer),
         d.observer.clone(),
         ItemKind::Observation,
         &d.observer,
@@ -389,20 +409,31 @@ pub fn approval_item(a: &Approval, owner: &str) -> JournalItem {
 /// decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Writer {
-    /// A controller (`regionctl run`): heartbeats, digests, decisions and last moves.
+    /// A controller (`regionctl run`): decisions and last moves.
     Controller,
+    /// The controller of the partition's own region only: its heartbeat and its digest.
+    OwnController,
     /// An operator (`pause`, `resume`, `override`, `approve`): controls and approvals. The
     /// daemon's admin `POST /pause` writes a `CONTROL` item too, as an operator would.
     Operator,
 }
 
-/// Every partition key of the key table for `services` (their `DECISION#{service}`), with
-/// who writes it, in the table's order.
-pub fn partitions<'a>(services: impl IntoIterator<Item = &'a str>) -> Vec<(String, Writer)> {
-    let mut out = vec![
-        ("HEARTBEAT".to_string(), Writer::Controller),
-        ("OBS".to_string(), Writer::Controller),
-    ];
+/// Every partition key of the key table for the fleet's `controllers` (their heartbeat and
+/// digest partitions) and `services` (their `DECISION#{service}`), with who writes it, in
+/// the table's order.
+pub fn partitions<'a>(
+    controllers: &[String],
+    services: impl IntoIterator<Item = &'a str>,
+) -> Vec<(String, Writer)> {
+    let mut out: Vec<(String, Writer)> = controllers
+        .iter()
+        .map(|c| (heartbeat_partition(c), Writer::OwnController))
+        .chain(
+            controllers
+                .iter()
+                .map(|c| (digest_partition(c), Writer::OwnController)),
+        )
+        .collect();
     out.extend(
         services
             .into_iter()
@@ -447,7 +478,7 @@ mod tests {
 
     #[test]
     fn every_item_is_in_a_partition_of_its_writer() {
-        let table = partitions(["playback"]);
+        let table = partitions(&["eu-west-1".to_string()], ["playback"]);
         let writer = |it: &JournalItem| table.iter().find(|(pk, _)| *pk == it.pk).map(|(_, w)| *w);
         let h: Heartbeat = record(json!({
             "region": "eu-west-1", "bundle_hash": "h", "at": AT, "state": "acting"
@@ -477,8 +508,8 @@ mod tests {
             round: 0,
         };
         for (it, w) in [
-            (heartbeat_item(&h), Writer::Controller),
-            (digest_item(&d), Writer::Controller),
+            (heartbeat_item(&h), Writer::OwnController),
+            (digest_item(&d), Writer::OwnController),
             (
                 last_move_item("playback", "eu-west-1", AT),
                 Writer::Controller,
@@ -502,7 +533,7 @@ mod tests {
         assert_eq!(
             keys(&it),
             (
-                "HEARTBEAT",
+                "HEARTBEAT#eu-west-1",
                 "eu-west-1",
                 ItemKind::Heartbeat,
                 "eu-west-1",
@@ -518,7 +549,7 @@ mod tests {
         assert_eq!(
             keys(&it),
             (
-                "OBS",
+                "OBS#us-east-1",
                 "us-east-1",
                 ItemKind::Observation,
                 "us-east-1",

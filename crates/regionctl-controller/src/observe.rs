@@ -11,7 +11,7 @@ use crate::alarm_view::AlarmPass;
 use crate::fleet::Freshness;
 use crate::journal::{self, ObservationDigest, ProbeRecord};
 use crate::memory::Memory;
-use crate::ports::{Alarms, Journal, Prober};
+use crate::ports::{Alarms, Journal, Prober, query_partitions};
 use crate::probes::{self, ProbeBatch, ProbeLimits};
 use crate::reconcile::Context;
 use regionctl_core::health::{AlarmIndex, AlarmObservation, Observations, ProbeVerdict};
@@ -123,16 +123,15 @@ pub async fn gather<W: Alarms + Prober + Journal>(
         now: freshness.now,
         skew_secs: freshness.ttl_secs,
     };
-    let (digests, rejected) = match world.query("OBS", "").await {
-        Ok(items) => {
-            let admitted = admit::digests(items, &bounds);
-            (admitted.records, admitted.rejected)
-        }
-        Err(e) => {
-            failures.push(format!("journal OBS unreadable: {}", e.message()));
-            (Vec::new(), Vec::new())
-        }
-    };
+    // One partition per observer (its own writer's: `journal::digest_partition`).
+    let (items, unread) = query_partitions(
+        world,
+        ctx.controllers.iter().map(|c| journal::digest_partition(c)),
+    )
+    .await;
+    failures.extend(unread);
+    let admitted = admit::digests(items, &bounds);
+    let (digests, rejected) = (admitted.records, admitted.rejected);
     // Its own last digest carries each probe verdict's `since` across passes, but only if
     // fresh: a controller that was down (crashed, cut off) did not watch in between, and
     // an old "ok since" would hide a failure it missed (found by `regionctl simulate`).

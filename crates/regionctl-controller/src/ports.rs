@@ -324,6 +324,24 @@ pub trait Journal {
     ) -> impl Future<Output = PortResult<Vec<PortResult<JournalItem>>>>;
 }
 
+/// The items of several partitions (every controller's heartbeat or digest partition),
+/// each read on its own: one that cannot be read is named in the failures and the others
+/// still count.
+pub async fn query_partitions<W: Journal>(
+    world: &W,
+    partitions: impl IntoIterator<Item = String>,
+) -> (Vec<PortResult<JournalItem>>, Vec<String>) {
+    let mut items = Vec::new();
+    let mut failures = Vec::new();
+    for pk in partitions {
+        match world.query(&pk, "").await {
+            Ok(found) => items.extend(found),
+            Err(e) => failures.push(format!("journal {pk} unreadable: {}", e.message())),
+        }
+    }
+    (items, failures)
+}
+
 /// Decision and alert events (EventBridge).
 pub trait Events {
     /// Publishes one event with source `regionctl`.

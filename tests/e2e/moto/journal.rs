@@ -57,8 +57,10 @@ async fn forged_and_malformed_heartbeats_change_nothing_and_are_reported() {
         .to_string();
     let journal = Journal::new(&fx.global, &fx.table);
 
-    // us-east-1's key, eu-central-1's body: a writer speaking for another region.
+    // us-east-1's key in its own partition, eu-central-1's body: a writer holding
+    // us-east-1's credentials speaking for another region.
     let mut forged = journal::heartbeat_item(&heartbeat("eu-central-1", &hash));
+    forged.pk = journal::heartbeat_partition("us-east-1");
     forged.sk = "us-east-1".into();
     forged.owner = "us-east-1".into();
     journal.put(&forged).await.expect("forged heartbeat");
@@ -75,7 +77,7 @@ async fn forged_and_malformed_heartbeats_change_nothing_and_are_reported() {
         alerts(&pass)
             .iter()
             .any(|a| a.contains("[journal-item-rejected]")
-                && a.contains("heartbeat HEARTBEAT / us-east-1: wrong-writer")),
+                && a.contains("heartbeat HEARTBEAT#us-east-1 / us-east-1: wrong-writer")),
         "{pass}"
     );
     assert_eq!(
@@ -97,7 +99,7 @@ async fn forged_and_malformed_heartbeats_change_nothing_and_are_reported() {
     assert!(
         alerts(&pass)
             .iter()
-            .any(|a| a.contains("heartbeat HEARTBEAT / eu-central-1: malformed")),
+            .any(|a| a.contains("heartbeat HEARTBEAT#eu-central-1 / eu-central-1: malformed")),
         "{pass}"
     );
     assert!(

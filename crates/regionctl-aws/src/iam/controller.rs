@@ -5,7 +5,7 @@ use super::arn::Arns;
 use super::document::Statement;
 use super::named::Named;
 use super::{Fixed, alarm_arns, on_partitions, partitions, table_arns, zone_arns};
-use regionctl_controller::journal::Writer;
+use regionctl_controller::journal::{self, Writer};
 
 /// The controller's statements.
 pub(super) fn statements(named: &Named, arns: &Arns, fixed: &Fixed) -> Vec<Statement> {
@@ -113,7 +113,7 @@ fn journal(named: &Named, arns: &Arns) -> Vec<Statement> {
                 &["dynamodb:PutItem"],
                 table_arns(named, arns),
             ),
-            partitions(named, |_, w| w == Writer::Controller),
+            own_partitions(named),
         ),
         on_partitions(
             Statement::allow(
@@ -125,6 +125,20 @@ fn journal(named: &Named, arns: &Arns) -> Vec<Statement> {
         ),
     ]
 }
+
+/// The partitions a controller writes: the decision partitions, which every controller
+/// shares, and its own heartbeat and digest partitions only, named through the task role's
+/// `regionctl-region` tag (`deploy/controller-region.yaml` sets it to the stack's region),
+/// so one controller's credentials cannot overwrite another's heartbeat or digest.
+fn own_partitions(named: &Named) -> Vec<String> {
+    let mut keys = partitions(named, |_, w| w == Writer::Controller);
+    keys.push(journal::heartbeat_partition(REGION_TAG_VARIABLE));
+    keys.push(journal::digest_partition(REGION_TAG_VARIABLE));
+    keys
+}
+
+/// The IAM policy variable naming the calling role's `regionctl-region` tag.
+pub const REGION_TAG_VARIABLE: &str = "${aws:PrincipalTag/regionctl-region}";
 
 /// ECS and ELBv2: read and scale the named services, read and shift the named listeners.
 fn capacity(named: &Named, arns: &Arns) -> Vec<Statement> {

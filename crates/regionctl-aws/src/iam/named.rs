@@ -122,6 +122,9 @@ impl Named {
     /// Every decision partition (`DECISION#{service}`) and the others of the journal's key
     /// table, with who writes them.
     pub fn partitions(&self) -> Vec<(String, regionctl_controller::journal::Writer)> {
-        regionctl_controller::journal::partitions(self.services.iter().map(String::as_str))
+        regionctl_controller::journal::partitions(
+            &self.controller_regions,
+            self.services.iter().map(String::as_str),
+        )
     }
 }

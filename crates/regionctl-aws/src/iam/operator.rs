@@ -6,7 +6,7 @@ use super::arn::Arns;
 use super::document::Statement;
 use super::named::Named;
 use super::{on_partitions, partitions, table_arns};
-use regionctl_controller::journal::Writer;
+use regionctl_controller::journal::{self, Writer};
 
 /// The operator's statements.
 pub(super) fn statements(named: &Named, arns: &Arns) -> Vec<Statement> {
@@ -26,7 +26,9 @@ pub(super) fn statements(named: &Named, arns: &Arns) -> Vec<Statement> {
                 table_arns(named, arns),
             ),
             partitions(named, |pk, _| {
-                pk == "HEARTBEAT" || pk == "CONTROL" || pk.starts_with("DECISION#")
+                pk.starts_with(journal::HEARTBEAT_PREFIX)
+                    || pk == "CONTROL"
+                    || pk.starts_with("DECISION#")
             }),
         ),
     ]

@@ -164,20 +164,39 @@ fn journal_writes_are_held_to_each_writers_partitions() {
     };
     let controller = example(Role::Controller);
     let writes = leading(&controller, "dynamodb:PutItem");
-    for pk in ["HEARTBEAT", "OBS", "DECISION#playback", "DECISION#auth"] {
+    // Its own heartbeat and digest partitions only, through the role's region tag; the
+    // decision partitions, which every controller shares.
+    for pk in [
+        "HEARTBEAT#${aws:PrincipalTag/regionctl-region}",
+        "OBS#${aws:PrincipalTag/regionctl-region}",
+        "DECISION#playback",
+        "DECISION#auth",
+    ] {
         assert!(writes.contains(&pk.to_string()), "{writes:?}");
     }
-    for pk in ["APPROVAL", "CONTROL"] {
+    for pk in [
+        "APPROVAL",
+        "CONTROL",
+        "HEARTBEAT#eu-west-1",
+        "OBS#eu-west-1",
+    ] {
         assert!(!writes.contains(&pk.to_string()), "{writes:?}");
     }
-    assert!(leading(&controller, "dynamodb:Query").contains(&"APPROVAL".to_string()));
+    let reads = leading(&controller, "dynamodb:Query");
+    for pk in ["APPROVAL", "HEARTBEAT#eu-west-1", "OBS#us-east-1"] {
+        assert!(reads.contains(&pk.to_string()), "{reads:?}");
+    }
     let operator = example(Role::Operator);
     assert_eq!(
         leading(&operator, "dynamodb:PutItem"),
         ["APPROVAL", "CONTROL"]
     );
     let reads = leading(&operator, "dynamodb:Query");
-    assert!(!reads.contains(&"OBS".to_string()) && reads.contains(&"HEARTBEAT".to_string()));
+    assert!(
+        !reads.iter().any(|pk| pk.starts_with("OBS#"))
+            && reads.contains(&"HEARTBEAT#eu-central-1".to_string()),
+        "{reads:?}"
+    );
     assert_eq!(
         operator.actions().into_iter().collect::<Vec<_>>(),
         ["dynamodb:PutItem", "dynamodb:Query"]

@@ -59,6 +59,10 @@ fn a_heartbeat_counts_only_under_its_writers_key_owner_and_body() {
     // The right key and body, written by another owner.
     let mut forged_owner = journal::heartbeat_item(&heartbeat("eu-central-1", NOW));
     forged_owner.owner = "us-east-1".into();
+    // Key, owner and body all eu-central-1's, in us-east-1's partition: only us-east-1's
+    // credentials can write there (`dynamodb:LeadingKeys`), so us-east-1 forged it.
+    let mut foreign_partition = journal::heartbeat_item(&heartbeat("eu-central-1", NOW));
+    foreign_partition.pk = journal::heartbeat_partition("us-east-1");
     // A region outside the fleet.
     let stranger = journal::heartbeat_item(&heartbeat("ap-south-1", NOW));
     let malformed = JournalItem {
@@ -71,6 +75,7 @@ fn a_heartbeat_counts_only_under_its_writers_key_owner_and_body() {
             Ok(good),
             Ok(forged_body),
             Ok(forged_owner),
+            Ok(foreign_partition),
             Ok(stranger),
             Ok(malformed),
             Err(unreadable),
@@ -82,10 +87,26 @@ fn a_heartbeat_counts_only_under_its_writers_key_owner_and_body() {
     assert_eq!(
         reasons(&admitted.rejected),
         [
-            ("HEARTBEAT / us-east-1".into(), Reason::WrongWriter),
-            ("HEARTBEAT / eu-central-1".into(), Reason::WrongWriter),
-            ("HEARTBEAT / ap-south-1".into(), Reason::UnknownWriter),
-            ("HEARTBEAT / eu-central-1".into(), Reason::Malformed),
+            (
+                "HEARTBEAT#eu-central-1 / us-east-1".into(),
+                Reason::WrongWriter
+            ),
+            (
+                "HEARTBEAT#eu-central-1 / eu-central-1".into(),
+                Reason::WrongWriter
+            ),
+            (
+                "HEARTBEAT#us-east-1 / eu-central-1".into(),
+                Reason::WrongPartition
+            ),
+            (
+                "HEARTBEAT#ap-south-1 / ap-south-1".into(),
+                Reason::UnknownWriter
+            ),
+            (
+                "HEARTBEAT#eu-central-1 / eu-central-1".into(),
+                Reason::Malformed
+            ),
             ("HEARTBEAT".into(), Reason::Unreadable),
         ]
     );
@@ -123,18 +144,21 @@ fn times_from_the_future_are_dropped_not_clamped() {
         reasons(&admitted.rejected),
         [
             (
-                "HEARTBEAT / eu-west-1.first_since".into(),
+                "HEARTBEAT#eu-west-1 / eu-west-1.first_since".into(),
                 Reason::FromTheFuture
             ),
             (
-                "HEARTBEAT / eu-west-1.last_moves.playback".into(),
+                "HEARTBEAT#eu-west-1 / eu-west-1.last_moves.playback".into(),
                 Reason::FromTheFuture
             ),
             (
-                "HEARTBEAT / eu-west-1.drained.playback/eu-central-1".into(),
+                "HEARTBEAT#eu-west-1 / eu-west-1.drained.playback/eu-central-1".into(),
                 Reason::FromTheFuture
             ),
-            ("HEARTBEAT / us-east-1".into(), Reason::FromTheFuture),
+            (
+                "HEARTBEAT#us-east-1 / us-east-1".into(),
+                Reason::FromTheFuture
+            ),
         ]
     );
 }
@@ -171,19 +195,19 @@ fn a_digest_relays_only_other_fleet_observers_and_no_future() {
         reasons(&admitted.rejected),
         [
             (
-                "OBS / us-east-1.relayed.us-east-1".into(),
+                "OBS#us-east-1 / us-east-1.relayed.us-east-1".into(),
                 Reason::SelfRelay
             ),
             (
-                "OBS / us-east-1.relayed.ap-south-1".into(),
+                "OBS#us-east-1 / us-east-1.relayed.ap-south-1".into(),
                 Reason::UnknownWriter
             ),
             (
-                "OBS / us-east-1.relayed.eu-west-1".into(),
+                "OBS#us-east-1 / us-east-1.relayed.eu-west-1".into(),
                 Reason::FromTheFuture
             ),
             (
-                "OBS / eu-central-1.eu-central-1.playback/eu-central-1.since".into(),
+                "OBS#eu-central-1 / eu-central-1.eu-central-1.playback/eu-central-1.since".into(),
                 Reason::FromTheFuture
             ),
         ]

@@ -26,8 +26,8 @@ pub struct Budget {
 pub fn budget(pk: &str, sk: &str) -> Budget {
     const KB: usize = 1024;
     let (what, kb) = match pk {
-        "HEARTBEAT" => ("heartbeat", 64),
-        "OBS" => ("observation digest", 100),
+        _ if pk.starts_with(super::HEARTBEAT_PREFIX) => ("heartbeat", 64),
+        _ if pk.starts_with(super::DIGEST_PREFIX) => ("observation digest", 100),
         "CONTROL" => ("control", 8),
         "APPROVAL" => ("approval", 8),
         _ if sk.starts_with(super::LAST_MOVE_PREFIX) => ("last move", 8),
@@ -127,8 +127,8 @@ mod tests {
     #[test]
     fn every_kind_has_a_budget_well_under_dynamodbs_limit() {
         for (pk, sk) in [
-            ("HEARTBEAT", "eu-west-1"),
-            ("OBS", "eu-west-1"),
+            ("HEARTBEAT#eu-west-1", "eu-west-1"),
+            ("OBS#eu-west-1", "eu-west-1"),
             ("CONTROL", "PAUSE"),
             ("APPROVAL", "ab12#0"),
             ("DECISION#playback", "LASTMOVE#eu-west-1"),
@@ -151,7 +151,7 @@ mod tests {
         assert!(err.bytes > 100 * 1024);
         let text = err.to_string();
         assert!(
-            text.starts_with("observation digest OBS / eu-west-1 is ")
+            text.starts_with("observation digest OBS#eu-west-1 / eu-west-1 is ")
                 && text.contains("over its 102400-byte budget"),
             "{text}"
         );

@@ -66,7 +66,7 @@ fn pass(bundle: &Bundle, world: &FakeWorld, memory: &mut Memory) -> PassReport {
 }
 
 fn own_heartbeat(world: &FakeWorld) -> Heartbeat {
-    let items = world.items("HEARTBEAT", ME);
+    let items = world.items(&journal::heartbeat_partition(ME), ME);
     serde_json::from_value(items[0].body.clone()).expect("heartbeat parses")
 }
 
@@ -137,7 +137,7 @@ fn with_a_majority_it_evacuates_a_failing_region_and_records_the_decision() {
     );
     assert_eq!(heartbeat.sees_acting, [ME, "eu-central-1"]);
     // Its digest is written for its peers.
-    assert_eq!(world.items("OBS", ME).len(), 1);
+    assert_eq!(world.items(&journal::digest_partition(ME), ME).len(), 1);
     assert!(report.alarm_read_failures.is_empty() && report.read_failures.is_empty());
     // The next pass starts from this pass's view.
     let auth_ix = b.service_index("auth").expect("auth");
@@ -357,6 +357,7 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
         &b.hash,
         world.now(),
     ));
+    forged.pk = journal::heartbeat_partition("us-east-1");
     forged.sk = "us-east-1".into();
     forged.owner = "us-east-1".into();
     block_on(world.put(&forged)).expect("forged");
@@ -376,7 +377,7 @@ fn a_forged_heartbeat_makes_no_quorum_and_a_malformed_one_stops_nobody() {
         report
             .alerts
             .iter()
-            .any(|a| a.starts_with("journal [journal-item-rejected]: 1 item(s) not believed: heartbeat HEARTBEAT / us-east-1: wrong-writer")),
+            .any(|a| a.starts_with("journal [journal-item-rejected]: 1 item(s) not believed: heartbeat HEARTBEAT#us-east-1 / us-east-1: wrong-writer")),
         "{:?}",
         report.alerts
     );

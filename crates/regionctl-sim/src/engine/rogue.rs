@@ -6,6 +6,14 @@
 //! Forgeries never touch decisions, controls or approvals: an unreadable `PAUSE` means
 //! paused by design, and the controller's credentials cannot write `CONTROL` or `APPROVAL`
 //! (`regionctl iam`).
+//!
+//! The rogue holds the credentials of the controller of the replica it writes to, and
+//! IAM holds those to that controller's own heartbeat and digest partitions
+//! (`dynamodb:LeadingKeys` with the role's `regionctl-region` tag): a heartbeat or digest
+//! forged in another's name lands in the rogue's own partition ([`within_credentials`]),
+//! where readers see it and reject it, and overwrites nothing of the victim's. Only a
+//! victim whose own credentials the rogue holds (the replica's region) can have its items
+//! overwritten.
 
 use crate::scenario::Forgery;
 use regionctl_controller::journal::{
@@ -157,13 +165,13 @@ impl Rogue<'_> {
         };
         let mut out = vec![
             item(
-                "HEARTBEAT".into(),
+                journal::heartbeat_partition(self.victim),
                 self.victim.into(),
                 ItemKind::Heartbeat,
                 serde_json::json!("not a heartbeat"),
             ),
             item(
-                "OBS".into(),
+                journal::digest_partition(self.victim),
                 self.victim.into(),
                 ItemKind::Observation,
                 serde_json::json!({ "observer": 7, "probes": "none" }),
@@ -203,6 +211,17 @@ impl Rogue<'_> {
 }
 
 /// `item` moved under a key of no controller (`rogue-{controller}`), owned by the rogue.
+/// `item` as the credentials of `region`'s controller can write it: a heartbeat or digest
+/// only into that controller's own partition (IAM refuses any other key).
+pub(super) fn within_credentials(mut item: JournalItem, region: &str) -> JournalItem {
+    match item.kind {
+        ItemKind::Heartbeat => item.pk = journal::heartbeat_partition(region),
+        ItemKind::Observation => item.pk = journal::digest_partition(region),
+        _ => {}
+    }
+    item
+}
+
 fn foreign(mut item: JournalItem, controller: &str) -> JournalItem {
     item.sk = format!("{ROGUE}-{controller}");
     item.owner = ROGUE.into();

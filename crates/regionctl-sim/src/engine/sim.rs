@@ -209,7 +209,7 @@ impl Sim {
             };
             let mut w = self.world.borrow_mut();
             for item in rogue.items(at(t)) {
-                w.rogue_write(region, &item);
+                w.rogue_write(region, &super::rogue::within_credentials(item, region));
             }
         }
     }

@@ -61,7 +61,10 @@ fn a_fleet_first_pass_heartbeat_fits_its_budget() {
     }))
     .expect("write")
     .len();
-    assert!(legacy > budget::budget("HEARTBEAT", "x").bytes, "{legacy}");
+    assert!(
+        legacy > budget::budget("HEARTBEAT#x", "x").bytes,
+        "{legacy}"
+    );
 }
 
 #[test]

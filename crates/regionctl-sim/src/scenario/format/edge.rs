@@ -16,7 +16,7 @@ pub enum WrittenItem {
     Outcome,
     /// A service's last discretionary move (`LASTMOVE#{region}`).
     LastMove,
-    /// The controller's heartbeat (`HEARTBEAT / {region}`).
+    /// The controller's heartbeat (`HEARTBEAT#{region} / {region}`).
     Heartbeat,
 }
 
@@ -47,10 +47,12 @@ impl WrittenItem {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Forgery {
-    /// The victim's heartbeat key (`HEARTBEAT / {victim}`) with another `owner`, its body
-    /// disputing every (service, region) and claiming a move of every service just now.
+    /// The victim's heartbeat key (`HEARTBEAT#{victim} / {victim}`) with another `owner`,
+    /// its body disputing every (service, region) and claiming a move of every service just
+    /// now. Written with the rogue region's credentials, it lands in that region's own
+    /// partition unless the victim is the rogue region.
     HeartbeatWrongOwner,
-    /// Heartbeats under keys of no controller (`HEARTBEAT / rogue-{controller}`), one per
+    /// Heartbeats under keys of no controller (`… / rogue-{controller}`), one per
     /// controller, each body naming that controller and standing down.
     HeartbeatForeignKey,
     /// The victim's heartbeat, key, owner and body agreeing, dated a day ahead.
