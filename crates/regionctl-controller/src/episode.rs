@@ -11,7 +11,8 @@
 //! A service is in an episode while, in this controller's view, some (cell, region) of it
 //! is not healthy (unknown included: unknown regions lose their traffic too) or its live
 //! Route 53 weights are not the policy's baseline (a failback under way is still the
-//! incident's episode). The episode's identity is its start. Each controller writes the
+//! incident's episode), except that a failure after every verdict had turned healthy again
+//! begins a new episode even then. The episode's identity is its start. Each controller writes the
 //! starts of the episodes it sees open in its heartbeat (`Heartbeat::episodes`), and a
 //! controller in an episode takes the earliest start among its own and its fresh, acting
 //! peers' on the same bundle, so views converge within a heartbeat round trip. A peer's
@@ -25,7 +26,7 @@ use regionctl_core::health::{HealthView, Verdict};
 use regionctl_core::live::LiveState;
 use regionctl_core::policy::{Bundle, Service};
 use regionctl_core::time::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The episodes this controller sees, carried from pass to pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub struct Episodes {
     pub open: BTreeMap<String, Timestamp>,
     /// The start of the last episode this controller saw close, by service name.
     pub closed: BTreeMap<String, Timestamp>,
+    /// Services every (cell, region) of which was healthy in the last pass's view.
+    pub healthy: BTreeSet<String>,
 }
 
 /// True when `service` (index `s`) is in an episode in this view: some verdict not healthy,
@@ -52,6 +55,14 @@ pub fn in_episode(service: &Service, s: usize, health: &HealthView, live: &LiveS
     not_healthy || off_baseline
 }
 
+/// True when every (cell, region) of service `s` is healthy in `health`.
+fn all_healthy(s: usize, health: &HealthView) -> bool {
+    health.services[s]
+        .entries
+        .iter()
+        .all(|e| e.verdict == Verdict::Healthy)
+}
+
 /// This pass's episodes: `previous` moved on by this pass's view and the starts that
 /// `peers` (fresh heartbeats on this bundle: acting peers and this controller's own) report.
 pub fn step(
@@ -64,17 +75,31 @@ pub fn step(
     let mut next = Episodes {
         open: BTreeMap::new(),
         closed: previous.closed.clone(),
+        healthy: BTreeSet::new(),
     };
     for (s, service) in bundle.services.iter().enumerate() {
         let name = &service.name;
+        let healthy = all_healthy(s, health);
+        if healthy {
+            next.healthy.insert(name.clone());
+        }
         if !in_episode(service, s, health, live) {
             if let Some(start) = previous.open.get(name) {
                 next.closed.insert(name.clone(), *start);
             }
             continue;
         }
-        let last_closed = previous.closed.get(name).copied();
-        let own = previous.open.get(name).copied().unwrap_or(now);
+        // A failure after every verdict had turned healthy again is a new incident, even
+        // while the last one's failback is under way (or stalled, awaiting an approval):
+        // the approval of the last evacuation must not authorise this one (simulate,
+        // `approved-in-episode`, seeds 3, 26, 61, 179 of the example policies).
+        let refailed = !healthy && previous.healthy.contains(name);
+        let previous_start = previous.open.get(name).copied();
+        if refailed && let Some(start) = previous_start {
+            next.closed.insert(name.clone(), start);
+        }
+        let last_closed = next.closed.get(name).copied();
+        let own = previous_start.filter(|_| !refailed).unwrap_or(now);
         let start = peers
             .iter()
             .filter_map(|h| h.episodes.get(name).copied())

@@ -152,6 +152,9 @@ pub fn decision_id(
     h.update([0]);
     h.update(bundle_hash.as_bytes());
     h.update([0]);
+    #[cfg(feature = "planted-bugs")]
+    let episode = episode
+        .filter(|_| !regionctl_core::planted::active(regionctl_core::planted::Bug::EpisodeNotInId));
     if let Some(start) = episode {
         h.update(start.millis().to_le_bytes());
         h.update([0]);

@@ -40,6 +40,10 @@ pub enum Bug {
     /// Health evaluation ignores the `served` veto: a quorum of failing probes evacuates a
     /// region whose users are served, as before signal roles (issue 21).
     IgnoreServedVeto,
+    /// A decision's id leaves out its episode (incident) start, as before issue 17: the
+    /// same evacuation in a later incident has the earlier one's id, so the approval given
+    /// then authorises it again with nobody asked.
+    EpisodeNotInId,
 }
 
 thread_local! {

@@ -327,6 +327,8 @@ fn the_ci_seed_range_finds_exactly_the_known_findings_and_exercises_everything()
         "rogue-digest-foreign-key",
         "rogue-malformed",
         "rogue-oversized-digest",
+        "repeated-incident",
+        "approval",
     ] {
         assert!(
             totals.faults.get(kind).copied().unwrap_or(0) > 0,
@@ -635,6 +637,17 @@ mod planted {
             Bug::MinorityApplies,
             regionctl_sim::invariants::QUORUM_ONLY,
             60,
+        );
+    }
+
+    /// Issue 17, item 2: a decision id without its episode start lets an approval given
+    /// in one incident authorise the identical evacuation of the next.
+    #[test]
+    fn a_decision_id_without_its_episode_is_found() {
+        finds(
+            Bug::EpisodeNotInId,
+            regionctl_sim::invariants::APPROVED_IN_EPISODE,
+            120,
         );
     }
 

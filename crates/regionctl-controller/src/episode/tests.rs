@@ -76,3 +76,34 @@ fn an_episode_opens_on_a_failing_view_takes_the_earliest_peer_start_and_closes_w
     );
     assert_eq!(next.open.get("content"), Some(&NOW.plus_secs(3_600)));
 }
+
+/// Seeds 3, 26, 61 and 179 (`approved-in-episode`): a failure while the last incident's
+/// failback is still under way (all healthy, off baseline) is a new episode, so the last
+/// evacuation's approval does not authorise this one; a peer still on the old start is
+/// not adopted.
+#[test]
+fn a_failure_during_a_failback_opens_a_new_episode() {
+    let b = example();
+    let content = b.service_index("content").expect("content");
+    let mut moved = LiveState::steady(&b);
+    if let Some(w) = moved.services[content].weights.get_mut(0, 0) {
+        *w = Some(0);
+    }
+    let failing = degraded(&b, "content", &["eu-central-1"], NOW);
+    let first = step(&Episodes::default(), &b, (&failing, &moved), &[], NOW);
+    assert_eq!(first.open.get("content"), Some(&NOW));
+    // Healthy again, failing back: the same episode.
+    let t1 = NOW.plus_secs(600);
+    let failing_back = step(&first, &b, (&healthy(&b), &moved), &[], t1);
+    assert_eq!(failing_back.open.get("content"), Some(&NOW));
+    // Failing again before the failback is done: a new episode, from now.
+    let t2 = NOW.plus_secs(1200);
+    let peer = heartbeat("us-east-1", &[("content", NOW)]);
+    let again = step(&failing_back, &b, (&failing, &moved), &[&peer], t2);
+    assert_eq!(again.open.get("content"), Some(&t2));
+    assert_eq!(again.closed.get("content"), Some(&NOW));
+    // Still failing next pass: the episode goes on.
+    let t3 = NOW.plus_secs(1210);
+    let on = step(&again, &b, (&failing, &moved), &[&peer], t3);
+    assert_eq!(on.open.get("content"), Some(&t2));
+}

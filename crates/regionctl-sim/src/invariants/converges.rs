@@ -2,13 +2,16 @@
 //! baseline within a bound (recovery, failback stages with their cooldowns, capacity,
 //! PENDING and TTL). Checked once, at the end of a run long enough for the bound.
 //! Exemptions: `manual-failback` (the steady state after an evacuation is "evacuated" until
-//! an operator brings the region back) and `converges-not-due` (the run ended too soon).
+//! an operator brings the region back), `propose-failback` (a `propose` service moved on
+//! an approval fails back on another, which the simulated operator does not give) and
+//! `converges-not-due`
+//! (the run ended too soon).
 
 use super::{CONVERGES, Checker, MARGIN_SECS};
 use crate::world::Knobs;
 use regionctl_core::grid::Grid;
 use regionctl_core::policy::Bundle;
-use regionctl_core::policy::raw::FailbackMode;
+use regionctl_core::policy::raw::{FailbackMode, Mode};
 use std::sync::Arc;
 
 impl Checker {
@@ -58,6 +61,12 @@ impl Checker {
             // until an operator brings the region back.
             if svc.safety.failback_mode == FailbackMode::Manual {
                 self.exempt("manual-failback");
+                continue;
+            }
+            // `propose`, moved on an approval: every change, failback too, waits for
+            // one, and the simulated operator approves evacuations only (`repeat`).
+            if svc.mode == Mode::Propose && self.approved_moves.contains(&s) {
+                self.exempt("propose-failback");
                 continue;
             }
             self.check(CONVERGES);

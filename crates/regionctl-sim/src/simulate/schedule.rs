@@ -15,6 +15,7 @@ use regionctl_core::policy::Bundle;
 use std::collections::BTreeMap;
 
 mod isolation;
+mod repeat;
 
 /// First fault no earlier than this: the steady-state checks run just before it.
 pub const FIRST_FAULT_SECS: u64 = 300;
@@ -120,6 +121,7 @@ pub fn generate(
         &pools,
         &mut counts,
     ));
+    timeline.extend(repeat::faults(seed, bundle, &window, &mut counts));
     // Stable: the schedule's own entries keep their order among themselves.
     timeline.sort_by_key(|e| e.at.secs());
     let scenario = build_scenario(seed, policies, &pools, duration_secs, sim, timeline);
