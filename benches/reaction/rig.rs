@@ -233,6 +233,7 @@ impl<'a> Rig<'a> {
                 peers_not_healthy: Default::default(),
                 last_moves: Default::default(),
                 episodes: Default::default(),
+                episodes_closed: Default::default(),
             };
             self.admin
                 .put(&heartbeat_item(&hb))

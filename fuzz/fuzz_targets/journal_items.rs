@@ -101,6 +101,7 @@ fn admit_all(items: &[PortResult<JournalItem>]) {
         assert!(h.last_moves.values().all(|t| *t <= latest), "{h:?}");
         assert!(h.drained.values().all(|t| *t <= latest), "{h:?}");
         assert!(h.episodes.values().all(|t| *t <= latest), "{h:?}");
+        assert!(h.episodes_closed.values().all(|t| *t <= latest), "{h:?}");
     }
     // Heartbeats refused only for their date: fleet writers under their own key, dated
     // beyond the bound (what `coordinate::aged_on_own_clock` starts aging).

@@ -270,6 +270,13 @@ fn drop_future_fields(
         }
         keep
     });
+    h.episodes_closed.retain(|service, t| {
+        let keep = !bounds.future(*t);
+        if !keep {
+            drop(format!("episodes_closed.{service}"));
+        }
+        keep
+    });
     h.drained.retain(|pair, t| {
         let keep = !bounds.future(*t);
         if !keep {

@@ -19,7 +19,9 @@
 //! start is not adopted when this controller sees the service steady, nor when it is not
 //! later than the episode this controller last closed (a slow peer must not reopen the
 //! previous incident); starts from the future were already dropped on reading
-//! ([`crate::admit`]).
+//! ([`crate::admit`]). Heartbeats also carry the start of the last episode their writer saw
+//! close (`Heartbeat::episodes_closed`): a controller whose open episode a fresh acting
+//! peer has closed closes it too, and joins the peers' newer episode or opens its own.
 
 use crate::journal::Heartbeat;
 use regionctl_core::health::{HealthView, Verdict};
@@ -95,11 +97,12 @@ pub fn step(
         // `approved-in-episode`, seeds 3, 26, 61, 179 of the example policies).
         let refailed = !healthy && previous.healthy.contains(name);
         let previous_start = previous.open.get(name).copied();
-        if refailed && let Some(start) = previous_start {
+        let over = refailed || previous_start.is_some_and(|s| closed_by_a_peer(name, s, peers));
+        if over && let Some(start) = previous_start {
             next.closed.insert(name.clone(), start);
         }
         let last_closed = next.closed.get(name).copied();
-        let own = previous_start.filter(|_| !refailed).unwrap_or(now);
+        let own = previous_start.filter(|_| !over).unwrap_or(now);
         let start = peers
             .iter()
             .filter_map(|h| h.episodes.get(name).copied())
@@ -108,6 +111,22 @@ pub fn step(
         next.open.insert(name.clone(), start);
     }
     next
+}
+
+/// True when a fresh acting peer saw the episode that began at `start` (or a later one)
+/// close. Peers in one episode agree on its earliest start within a heartbeat round trip,
+/// but a peer that closed an episode never adopts its start again; a controller that was
+/// blind while the service was steady (its APIs unreachable) came back still holding the
+/// old start, kept it as the earliest, and re-applied the old incident's approved
+/// evacuation and failback stages a quarter of an hour later, one of them after the
+/// next incident had begun (simulate seed 1202 of the served policies,
+/// `approved-in-episode`). Its own heartbeat counts too: what it closed is older than
+/// what it holds open.
+fn closed_by_a_peer(service: &str, start: Timestamp, peers: &[&Heartbeat]) -> bool {
+    peers
+        .iter()
+        .filter_map(|h| h.episodes_closed.get(service))
+        .any(|closed| *closed >= start)
 }
 
 #[cfg(test)]

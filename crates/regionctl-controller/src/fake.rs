@@ -40,6 +40,7 @@ pub fn heartbeat(region: &str, bundle_hash: &str, at: Timestamp) -> Heartbeat {
         peers_not_healthy: Default::default(),
         last_moves: Default::default(),
         episodes: Default::default(),
+        episodes_closed: Default::default(),
     }
 }
 

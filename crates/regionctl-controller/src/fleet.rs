@@ -226,6 +226,9 @@ pub fn assess(input: &FleetInput<'_>) -> FleetVerdict {
             .collect(),
         last_moves,
         episodes: own_previous.map(|h| h.episodes.clone()).unwrap_or_default(),
+        episodes_closed: own_previous
+            .map(|h| h.episodes_closed.clone())
+            .unwrap_or_default(),
     };
     let quorum = quorum(input, &heartbeat, fresh);
     // Every peer fresh here: their heartbeats carry their moves (`last_moves`), so none

@@ -112,6 +112,12 @@ pub struct Heartbeat {
     /// goes into decision ids, so an approval belongs to one incident.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub episodes: BTreeMap<String, Timestamp>,
+    /// The start of the last episode this controller saw close, by service name: a peer
+    /// still in that episode (it was blind while the service was steady) learns from it
+    /// that the incident it holds on to is over ([`crate::episode`]; simulate seed 1202 of
+    /// the served policies).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub episodes_closed: BTreeMap<String, Timestamp>,
 }
 
 /// One probe verdict in a digest (names, so digests survive bundle changes).

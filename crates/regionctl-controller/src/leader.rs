@@ -178,6 +178,7 @@ mod tests {
             peers_not_healthy: BTreeMap::new(),
             last_moves: BTreeMap::new(),
             episodes: Default::default(),
+            episodes_closed: Default::default(),
         }
     }
 

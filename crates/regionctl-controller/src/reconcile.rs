@@ -347,6 +347,10 @@ fn restate(
         revision.heartbeat.episodes = memory.episodes.open.clone();
         revision.changed = true;
     }
+    if revision.heartbeat.episodes_closed != memory.episodes.closed {
+        revision.heartbeat.episodes_closed = memory.episodes.closed.clone();
+        revision.changed = true;
+    }
     revision
 }
 

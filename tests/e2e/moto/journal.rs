@@ -31,6 +31,7 @@ fn heartbeat(region: &str, bundle_hash: &str) -> Heartbeat {
         peers_not_healthy: Default::default(),
         last_moves: Default::default(),
         episodes: Default::default(),
+        episodes_closed: Default::default(),
     }
 }
 

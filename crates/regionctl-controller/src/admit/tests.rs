@@ -121,6 +121,7 @@ fn times_from_the_future_are_dropped_not_clamped() {
     h.last_moves.insert("playback".into(), late);
     h.last_moves.insert("auth".into(), NOW);
     h.drained.insert("playback/eu-central-1".into(), late);
+    h.episodes_closed.insert("playback".into(), late);
     let ahead = heartbeat("us-east-1", late);
     let within = heartbeat("eu-central-1", NOW.plus_secs(SKEW));
     let admitted = heartbeats(
@@ -136,6 +137,7 @@ fn times_from_the_future_are_dropped_not_clamped() {
     assert_eq!(kept.first_since, None);
     assert_eq!(kept.last_moves.keys().collect::<Vec<_>>(), ["auth"]);
     assert!(kept.drained.is_empty());
+    assert!(kept.episodes_closed.is_empty());
     assert_eq!(
         kept.last_moves["auth"], NOW,
         "a time within the bound is kept as is"
@@ -149,6 +151,10 @@ fn times_from_the_future_are_dropped_not_clamped() {
             ),
             (
                 "HEARTBEAT#eu-west-1 / eu-west-1.last_moves.playback".into(),
+                Reason::FromTheFuture
+            ),
+            (
+                "HEARTBEAT#eu-west-1 / eu-west-1.episodes_closed.playback".into(),
                 Reason::FromTheFuture
             ),
             (

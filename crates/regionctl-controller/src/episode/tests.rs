@@ -107,3 +107,31 @@ fn a_failure_during_a_failback_opens_a_new_episode() {
     let on = step(&again, &b, (&failing, &moved), &[&peer], t3);
     assert_eq!(on.open.get("content"), Some(&t2));
 }
+
+#[test]
+fn an_episode_a_peer_saw_close_is_over_here_too() {
+    let b = example();
+    let live = LiveState::steady(&b);
+    let failing = degraded(&b, "content", &["eu-central-1"], NOW);
+    // This controller opened an episode, then went blind while the service was steady.
+    let held = step(&Episodes::default(), &b, (&failing, &live), &[], NOW);
+    assert_eq!(held.open.get("content"), Some(&NOW));
+
+    // Its peers saw that episode close and a new one open at t1.
+    let t1 = NOW.plus_secs(1500);
+    let mut peer = heartbeat("us-east-1", &[("content", t1)]);
+    peer.episodes_closed.insert("content".into(), NOW);
+    let t2 = NOW.plus_secs(1600);
+    let joined = step(&held, &b, (&failing, &live), &[&peer], t2);
+    assert_eq!(joined.open.get("content"), Some(&t1), "{joined:?}");
+    assert_eq!(joined.closed.get("content"), Some(&NOW));
+
+    // A peer that closed only an older episode ends nothing: its newer start is not
+    // adopted either (this controller's own is the earliest).
+    let mut old = heartbeat("eu-west-1", &[("content", t1)]);
+    old.episodes_closed
+        .insert("content".into(), Timestamp(NOW.millis() - 60_000));
+    let kept = step(&held, &b, (&failing, &live), &[&old], t2);
+    assert_eq!(kept.open.get("content"), Some(&NOW), "{kept:?}");
+    assert_eq!(kept.closed.get("content"), None);
+}

@@ -32,6 +32,7 @@ fn hb(bundle: &Bundle, region: &str, state: ControllerState, age: i64) -> Heartb
         peers_not_healthy: BTreeMap::new(),
         last_moves: BTreeMap::new(),
         episodes: Default::default(),
+        episodes_closed: Default::default(),
     }
 }
 

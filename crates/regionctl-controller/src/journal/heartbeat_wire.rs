@@ -39,6 +39,8 @@ pub struct HeartbeatWire {
     last_moves: Timed,
     #[serde(default, skip_serializing_if = "Timed::is_empty")]
     episodes: Timed,
+    #[serde(default, skip_serializing_if = "Timed::is_empty")]
+    episodes_closed: Timed,
     /// The names every packed column is over: absent in the form before packing, which is
     /// still written while it fits [`LEGACY_MAX_BYTES`] (fields in that form's order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +120,7 @@ fn legacy_bytes(h: &Heartbeat) -> usize {
         + map(&h.drained)
         + map(&h.last_moves)
         + map(&h.episodes)
+        + map(&h.episodes_closed)
 }
 
 /// `h` in the form before packing.
@@ -138,6 +141,7 @@ fn legacy(h: Heartbeat) -> HeartbeatWire {
             .collect(),
         last_moves: Timed::Legacy(h.last_moves),
         episodes: Timed::Legacy(h.episodes),
+        episodes_closed: Timed::Legacy(h.episodes_closed),
         names: None,
     }
 }
@@ -149,6 +153,15 @@ impl From<Heartbeat> for HeartbeatWire {
         } else {
             packed(h)
         }
+    }
+}
+
+/// A per-service column packed, or left out when it is empty (as heartbeats before it read).
+fn sparse(times: Vec<(usize, Timestamp)>, services: usize) -> Timed {
+    if times.is_empty() {
+        Timed::default()
+    } else {
+        Timed::Packed(Times::pack(times, services))
     }
 }
 
@@ -167,6 +180,7 @@ fn packed(h: Heartbeat) -> HeartbeatWire {
         m.iter().map(|(s, t)| (grid.index.service(s), *t)).collect()
     };
     let (moves, episodes) = (by_service(&h.last_moves), by_service(&h.episodes));
+    let closed = by_service(&h.episodes_closed);
     let size = grid.index.names.regions.len() * grid.index.names.services.len();
     let services = grid.index.names.services.len();
     let set =
@@ -186,11 +200,8 @@ fn packed(h: Heartbeat) -> HeartbeatWire {
             .map(|(peer, p)| (peer.clone(), set(p)))
             .collect(),
         last_moves: Timed::Packed(Times::pack(moves, services)),
-        episodes: if episodes.is_empty() {
-            Timed::default()
-        } else {
-            Timed::Packed(Times::pack(episodes, services))
-        },
+        episodes: sparse(episodes, services),
+        episodes_closed: sparse(closed, services),
         names: Some(grid.index.names),
     }
 }
@@ -217,6 +228,7 @@ impl TryFrom<HeartbeatWire> for Heartbeat {
             peers_not_healthy,
             last_moves: read.timed_services("last_moves", w.last_moves)?,
             episodes: read.timed_services("episodes", w.episodes)?,
+            episodes_closed: read.timed_services("episodes_closed", w.episodes_closed)?,
         })
     }
 }

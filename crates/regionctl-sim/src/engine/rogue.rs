@@ -108,6 +108,7 @@ impl Rogue<'_> {
             peers_not_healthy: BTreeMap::new(),
             // Episodes are issue 17 item 2's (approvals): not forged here yet.
             episodes: BTreeMap::new(),
+            episodes_closed: BTreeMap::new(),
             last_moves: self
                 .bundle
                 .services

@@ -28,6 +28,10 @@ fn heartbeat(services: usize) -> Heartbeat {
         .map(|s| (format!("svc{s:04}"), Timestamp::from_secs(1_799_990_000)))
         .collect();
     h.episodes = h.last_moves.clone();
+    h.episodes_closed = (0..services)
+        .step_by(2)
+        .map(|s| (format!("svc{s:04}"), Timestamp::from_secs(1_799_980_000)))
+        .collect();
     h
 }
 
