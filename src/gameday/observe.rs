@@ -14,12 +14,15 @@ use anyhow::{Context, Result};
 use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::route53::Route53Client;
 use regionctl_aws::types::Routing;
+use regionctl_aws::world::RegionClients;
 use regionctl_controller::journal::{DecisionRecord, OutcomeRecord};
 use regionctl_core::grid::Grid;
 use regionctl_core::policy::{Bundle, Cell, Service};
+use regionctl_sim::gameday::compute::lambda_share;
 use regionctl_sim::gameday::evidence::baseline_shares;
 use regionctl_sim::gameday::{
-    Changes, Evidence, SeenDecision, ServiceSeries, StandDowns, WeightChange, at,
+    Changes, ComputeSeries, Evidence, Quantity, SeenDecision, ServiceSeries, StandDowns,
+    WeightChange, at,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -40,6 +43,8 @@ pub(super) struct Observer {
     last: BTreeMap<String, Weights>,
     series: Vec<ServiceSeries>,
     changes: Vec<WeightChange>,
+    /// ECS desired counts and ALB Lambda shares, as sampled.
+    compute: ComputeSeries,
     stand_downs: StandDowns,
     /// Per controller: the stand-down reason last seen (`None`: acting).
     standing: BTreeMap<String, Option<String>>,
@@ -61,6 +66,7 @@ impl Observer {
             started: None,
             last: BTreeMap::new(),
             changes: Vec::new(),
+            compute: ComputeSeries::default(),
             stand_downs: StandDowns::new(),
             standing: BTreeMap::new(),
         }
@@ -137,6 +143,40 @@ impl Observer {
         }
     }
 
+    /// Reads each service's ECS desired count and ALB listener split in every region its
+    /// policy names them, through the adapters the controllers use. A failed read leaves
+    /// no sample (the value in force stays the last one read).
+    pub(super) async fn sample_compute(
+        &mut self,
+        clients: &BTreeMap<String, RegionClients>,
+        t: u64,
+        console: &dyn Console,
+    ) {
+        let elapsed = self.elapsed();
+        for (si, svc) in self.bundle.services.iter().enumerate() {
+            for (r, region) in svc.regions.iter().enumerate() {
+                let Some(c) = clients.get(&region.name) else {
+                    continue;
+                };
+                for (q, value) in read_compute(svc, r, c).await {
+                    let key = (q, si, r);
+                    if self.compute.get(key).and_then(|s| s.value_at(t)) != Some(value) {
+                        console.progress(&format!(
+                            "[{elapsed:6.1}s] {} {} in {}: {value}",
+                            svc.name,
+                            match q {
+                                Quantity::EcsDesired => "ECS desired",
+                                Quantity::LambdaShare => "ALB Lambda %",
+                            },
+                            region.name
+                        ));
+                    }
+                    self.compute.record(key, t, value);
+                }
+            }
+        }
+    }
+
     /// Records each controller's stand-downs from its `/status` whenever the reason changes
     /// (a controller may stand down for want of quorum while the fleet starts, and later
     /// because its own region is down: expectations pick by reason and time).
@@ -210,11 +250,39 @@ impl Observer {
             decisions,
             stand_downs: self.stand_downs.clone(),
             changes: Changes::Sampled(self.changes.clone()),
+            compute: self.compute.clone(),
             // A pass may start just before the driver injects the fault it reacts to, and
             // stamps its decision with its start.
             slack_secs: 1,
         }
     }
+}
+
+/// Local region `r`'s ECS desired count and ALB Lambda share for `svc`, those its policy
+/// names and that could be read.
+async fn read_compute(svc: &Service, r: usize, c: &RegionClients) -> Vec<(Quantity, f64)> {
+    let mut out = Vec::new();
+    if let Some(ecs) = &svc.ecs
+        && let Ok(Some(counts)) = c
+            .ecs
+            .describe_service(&ecs.clusters[r], &ecs.services[r])
+            .await
+    {
+        out.push((Quantity::EcsDesired, f64::from(counts.desired)));
+    }
+    if let Some(alb) = &svc.alb {
+        let (listener, fargate, lambda) = alb.names(r);
+        if let Ok(weights) = c.elbv2.listener_weights(listener).await {
+            let of = |arn: &str| {
+                weights
+                    .iter()
+                    .find(|w| w.target_group_arn == arn)
+                    .map_or(0, |w| u32::from(w.weight))
+            };
+            out.push((Quantity::LambdaShare, lambda_share(of(fargate), of(lambda))));
+        }
+    }
+    out
 }
 
 /// Per region: the sum of its weights over every cell.

@@ -170,7 +170,11 @@ fn refuses_without_confirmation_and_with_faults_a_real_account_cannot_take() {
         &out,
         "timeline[0] (euc1-endpoints): `endpoints-fail` cannot be injected",
     );
-    assert!(t.contains("expect[6]: `stand-down`"), "{t}");
+    assert!(t.contains("expect[7]: `stand-down`"), "{t}");
+    assert!(
+        t.contains("expect[3]: `ecs-desired` reads ECS or ELB"),
+        "{t}"
+    );
     assert!(
         !t.contains("timeline[1]"),
         "the alarm fault is injectable: {t}"

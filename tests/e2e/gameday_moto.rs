@@ -35,7 +35,13 @@ fn region_loss_game_day_passes_on_moto() {
         out.status.code()
     );
     assert!(
-        stdout.contains("Verdict: PASS (8/8 expectations met); expected PASS → game-day PASSED"),
+        stdout.contains("Verdict: PASS (9/9 expectations met); expected PASS → game-day PASSED"),
+        "{stdout}"
+    );
+    // ECS desired counts are read from moto (DescribeServices) as the game-day runs.
+    assert!(
+        stdout.contains("[met] euw1-scaled-up (ecs-desired)")
+            && stdout.contains("observed: 20 at 00:"),
         "{stdout}"
     );
     assert!(

@@ -238,6 +238,34 @@ fn bad_scenarios_get_located_errors() {
             .contains("timeline[2].faults[1]: no earlier fault has id `nope`")),
         "{errors:?}"
     );
+
+    // A compute expectation on a service whose policy names no ALB, and one without bounds.
+    let path = edited(
+        "region-loss",
+        &[
+            (
+                "    service: playback\n    region: eu-west-1\n    at_least: 1\n",
+                "    service: bookmarks\n    region: eu-west-1\n    at_least: 1\n",
+            ),
+            ("    at_least: 40\n", ""),
+        ],
+    );
+    let errors = engine::prepare(&path).expect_err("compute expectations");
+    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        texts.iter().any(|t| t.contains(
+            "expect[4].service: `lambda-share` watches an ALB listener (`compute.alb`), and service bookmarks's policy names none"
+        )),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t
+                .contains("expect[3]: `ecs-desired` needs `at_most` or `at_least` (a task count)")),
+        "{texts:?}"
+    );
+    assert!(errors.iter().all(|e| e.line.is_some()), "{texts:?}");
 }
 
 /// A copy of a shipped scenario run on `policies-roles` with one policy file edited: both
@@ -535,6 +563,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         decisions: Default::default(),
         stand_downs: StandDowns::new(),
         changes: Changes::Sampled(changes),
+        compute: Default::default(),
         slack_secs: 1,
     };
     let game = Game {
@@ -569,4 +598,99 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         get("capacity-before-traffic-euw1").observed,
         "no decision that shifts traffic"
     );
+    // No ECS count was read: said, not guessed.
+    let scaled = get("euw1-scaled-up");
+    assert!(!scaled.met);
+    assert_eq!(
+        scaled.observed,
+        "not observed: this target never read playback's ECS desired count in eu-west-1"
+    );
+}
+
+/// Goal: `ecs-desired` and `lambda-share` judge the compute a target saw, and the
+/// shipped `region-loss` game-day fails when Lambda's cover is taken away before the new
+/// Fargate tasks run (the planner did that until this expectation existed: the pass after
+/// the shift set Lambda back to 0 eight seconds later). Method: its expectations judged
+/// over scripted compute evidence, once as the controllers now act, once with that bug.
+#[test]
+fn compute_expectations_judge_ecs_counts_and_lambda_cover_over_time() {
+    use regionctl_sim::gameday::evidence::baseline_shares;
+    use regionctl_sim::gameday::judge::{self, Game};
+    use regionctl_sim::gameday::{
+        Changes, ComputeSeries, Evidence, Quantity, ServiceSeries, StandDowns,
+    };
+
+    let path = chaos_dir().join("region-loss.yaml");
+    let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
+    let s = bundle.service_index("playback").expect("playback");
+    let ew = bundle.services[s]
+        .regions
+        .iter()
+        .position(|x| x.name == "eu-west-1")
+        .expect("eu-west-1");
+    let judged = |lambda: &[(u64, f64)]| {
+        let mut compute = ComputeSeries::default();
+        for (t, v) in [(0, 20.0), (362, 40.0)] {
+            compute.record((Quantity::EcsDesired, s, ew), t, v);
+        }
+        for (t, v) in lambda {
+            compute.record((Quantity::LambdaShare, s, ew), *t, *v);
+        }
+        let evidence = Evidence {
+            // No traffic seen: only the compute expectations are read here.
+            series: bundle
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, x)| ServiceSeries::sampled(i, baseline_shares(x)))
+                .collect(),
+            decisions: Default::default(),
+            stand_downs: StandDowns::new(),
+            changes: Changes::Recorded(Vec::new()),
+            compute,
+            slack_secs: 0,
+        };
+        let game = Game {
+            scenario: &loaded.scenario,
+            bundle: &bundle,
+            end: loaded.scenario.world.duration.secs(),
+            evidence: &evidence,
+        };
+        judge::evaluate(&game)
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+
+    let good = judged(&[(0, 0.0), (362, 50.0), (470, 0.0)]);
+    let scaled = &good["euw1-scaled-up"];
+    assert!(scaled.met, "{scaled:?}");
+    assert_eq!(scaled.at, Some(362));
+    assert!(
+        good["lambda-covers-euw1"].met,
+        "{:?}",
+        good["lambda-covers-euw1"]
+    );
+    assert!(good["fargate-takes-back-euw1"].met);
+
+    let bug = judged(&[(0, 0.0), (362, 50.0), (370, 0.0)]);
+    let cover = &bug["lambda-covers-euw1"];
+    assert!(!cover.met);
+    assert_eq!(cover.at, Some(370));
+    assert_eq!(cover.observed, "50% at 06:02, then 0% at 06:10");
+
+    // Lambda still covering at 10:00: the take-back fails, saying when.
+    let late = judged(&[(0, 0.0), (362, 50.0), (700, 0.0)]);
+    assert_eq!(late["fargate-takes-back-euw1"].observed, "50% at 10:00");
+    // Scaled down in the incident: the held count fails at the moment it dropped.
+    let mut compute = ComputeSeries::default();
+    compute.record((Quantity::EcsDesired, s, ew), 0, 20.0);
+    compute.record((Quantity::EcsDesired, s, ew), 362, 40.0);
+    compute.record((Quantity::EcsDesired, s, ew), 900, 20.0);
+    let scaled_down = compute
+        .get((Quantity::EcsDesired, s, ew))
+        .expect("recorded")
+        .window(300, 1500)
+        .collect::<Vec<_>>();
+    assert_eq!(scaled_down, [(300, 20.0), (362, 40.0), (900, 20.0)]);
 }

@@ -84,6 +84,12 @@ pub(super) fn injectable(loaded: &Loaded, local_controllers: bool) -> Result<(),
                 "expect[{i}]: `traffic-steady` needs answered traffic, which a real run does not observe"
             ));
         }
+        if matches!(x.kind, ExpectKind::EcsDesired | ExpectKind::LambdaShare) {
+            problems.push(format!(
+                "expect[{i}]: `{}` reads ECS or ELB, which the game-day role may not (deploy/iam-policy-gameday.json): play it on sim or moto, or drop the expectation",
+                x.kind.as_str()
+            ));
+        }
         if x.kind == ExpectKind::StandDown && !local_controllers {
             problems.push(format!(
                 "expect[{i}]: `stand-down` reads each controller's /status: run the controllers with --local-controllers, or drop the expectation"

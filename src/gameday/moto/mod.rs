@@ -32,8 +32,11 @@ use super::{Console, Ending, run_id, timeline_line};
 use anyhow::{Context, Result, bail};
 use regionctl_aws::cloudwatch::CloudWatchClient;
 use regionctl_aws::dynamodb::Journal;
+use regionctl_aws::ecs::EcsClient;
+use regionctl_aws::elbv2::Elbv2Client;
 use regionctl_aws::route53::{Route53Client, SharedBucket};
 use regionctl_aws::types::AlarmState;
+use regionctl_aws::world::RegionClients;
 use regionctl_core::policy::Bundle;
 use regionctl_local::endpoint::StubEndpoint;
 use regionctl_sim::gameday::{Fault, Log, SeenDecision, Target, driver};
@@ -97,7 +100,8 @@ struct MotoSetup {
     /// Hosted zone ids the policies name → the zones created on moto.
     zones: BTreeMap<String, String>,
     endpoints: BTreeMap<String, StubEndpoint>,
-    cw: BTreeMap<String, CloudWatchClient>,
+    /// CloudWatch (faults), ECS and ELBv2 (observing compute) clients per region.
+    clients: BTreeMap<String, RegionClients>,
     /// The bundle as rewritten (alarm names with the run id).
     live_bundle: Bundle,
 }
@@ -152,8 +156,9 @@ async fn play(
         aborted: None,
         caveats: format!(
             "Controllers ran as real `regionctl run` processes; Route 53 was sampled every {} \
-             ms; stand-downs come from each controller's `/status`; steady-state checks are \
-             not evaluated on moto.",
+             ms, ECS desired counts and ALB listener weights every sample too; stand-downs \
+             come from each controller's `/status`; steady-state checks are not evaluated on \
+             moto.",
             SAMPLE_EVERY.as_millis()
         ),
         extra: serde_json::json!({ "endpoint": endpoint }),
@@ -254,12 +259,15 @@ async fn set_up(from: SetUpFrom<'_>, endpoint: &str) -> Result<MotoSetup> {
     let journal_table = controller
         .journal_table
         .replace("gameday-", &format!("{run_id}-"));
-    let mut cw: BTreeMap<String, CloudWatchClient> = BTreeMap::new();
+    let mut clients = BTreeMap::new();
     for r in &regions {
-        cw.insert(
-            r.clone(),
-            CloudWatchClient::new(&regionctl_aws::config::load_for_tests(r, endpoint).await),
-        );
+        let sdk = regionctl_aws::config::load_for_tests(r, endpoint).await;
+        let region = RegionClients {
+            cloudwatch: CloudWatchClient::new(&sdk),
+            ecs: EcsClient::new(&sdk),
+            elbv2: Elbv2Client::new(&sdk),
+        };
+        clients.insert(r.clone(), region);
     }
     let files = regionctl_controller::policy_files::read(std::slice::from_ref(&dir.0))?;
     let mut live_bundle = regionctl_core::policy::load(&files)
@@ -278,7 +286,7 @@ async fn set_up(from: SetUpFrom<'_>, endpoint: &str) -> Result<MotoSetup> {
         route53,
         zones,
         endpoints,
-        cw,
+        clients,
         live_bundle,
     })
 }
@@ -394,7 +402,7 @@ async fn set_alarms(
     state: AlarmState,
     reason: &str,
 ) -> Result<usize> {
-    let Some(client) = setup.cw.get(region) else {
+    let Some(client) = setup.clients.get(region).map(|c| &c.cloudwatch) else {
         return Ok(0);
     };
     let names = alarms_in(&setup.live_bundle, region);
@@ -473,6 +481,9 @@ impl Target for Moto<'_> {
     async fn sample(&mut self, t: u64, _log: &mut Log<'_>) -> Result<()> {
         self.observer
             .sample_weights(&self.setup.route53, t, self.console)
+            .await;
+        self.observer
+            .sample_compute(&self.setup.clients, t, self.console)
             .await;
         if let Some(fleet) = &self.fleet {
             self.observer.poll_stand_downs(fleet, t, self.console);

@@ -7,8 +7,8 @@ use super::meter::{IdleAlarms, Meter};
 use super::{Options, Run, setup};
 use crate::gameday::judge::{ControllerSnapshot, SteadyView, steady};
 use crate::gameday::{
-    Changes, Event, EventKind, Evidence, Fault, Log, SeenDecision, ServiceSeries, StandDowns,
-    SteadyResult, Target, at,
+    Changes, ComputeSeries, Event, EventKind, Evidence, Fault, Log, SeenDecision, ServiceSeries,
+    StandDowns, SteadyResult, Target, at,
 };
 use crate::invariants::{Checker, Second};
 use crate::scenario::{Loaded, SteadyCheck, What};
@@ -42,6 +42,8 @@ pub struct Sim {
     pub(super) alarm_reads: Vec<AlarmReads>,
     pub(super) checker: Checker,
     series: Vec<ServiceSeries>,
+    /// ECS desired counts and ALB splits as the world was seeded (second 0).
+    compute_start: ComputeSeries,
     pub(super) decisions: BTreeMap<String, SeenDecision>,
     pub(super) stand_downs: StandDowns,
     pub(super) alerts_seen: BTreeSet<String>,
@@ -90,6 +92,7 @@ impl Sim {
         let mut world = World::new(knobs.clone(), seed, crate::gameday::START, &controllers);
         let samples = usize::try_from(duration + 1).unwrap_or(0);
         let seeded = setup::seed(&mut world, &bundle, crate::gameday::START, samples);
+        let compute_start = ComputeSeries::from_world(&bundle, &world);
         let zone_services = super::effects::zone_services(&bundle);
         let fleet = controllers
             .iter()
@@ -121,6 +124,7 @@ impl Sim {
             idle_alarms: seeded.idle_alarms,
             checker,
             series: seeded.series,
+            compute_start,
             decisions: BTreeMap::new(),
             stand_downs: StandDowns::new(),
             alerts_seen: BTreeSet::new(),
@@ -266,6 +270,7 @@ impl Sim {
             series: self.series,
             decisions: ended.decisions,
             stand_downs: self.stand_downs,
+            compute: self.compute_start.replay(&self.bundle, &world.effects),
             changes: Changes::Recorded(world.effects.clone()),
             slack_secs: 0,
         };

@@ -36,6 +36,8 @@ pub struct Evidence {
     pub stand_downs: StandDowns,
     /// What the controllers changed, as far as the target saw.
     pub changes: Changes,
+    /// ECS desired counts and ALB Lambda shares over time, where the target saw them.
+    pub compute: super::compute::ComputeSeries,
     /// How much before a fault's time an observation caused by it may be stamped: 0 on
     /// the simulated world, where passes run after the second's faults; 1 s in real time,
     /// where a controller's pass may have started (and stamps its decision with its start)

@@ -19,12 +19,14 @@
 //! The simulated target is [`crate::engine`]; the real-time targets (moto, aws) live in the
 //! `regionctl` crate, which may depend on the AWS adapters and spawn controller processes.
 
+pub mod compute;
 pub mod driver;
 pub mod event;
 pub mod evidence;
 pub mod judge;
 pub mod target;
 
+pub use compute::{ComputeSeries, Quantity, Steps};
 pub use driver::Played;
 pub use event::{Event, EventKind, Log};
 pub use evidence::{Changes, Evidence, SeenDecision, ServiceSeries, StandDowns, WeightChange};

@@ -401,6 +401,14 @@ pub enum ExpectKind {
     /// The controller in `region` stood down (`stood_down: true`, the default) or never
     /// did (`false`), with a reason containing `reason_contains`.
     StandDown,
+    /// `region`'s ECS desired count for `service` is within `at_least` / `at_most`
+    /// (tasks): reached `within` a deadline after `after`, then held until `until`;
+    /// without `within`, held from `after` to `until`.
+    EcsDesired,
+    /// The Lambda target group's share of `region`'s ALB listener for `service` is within
+    /// `at_least` / `at_most` percent (± `tolerance_percent`, default 0): reached and held
+    /// as for `ecs-desired`.
+    LambdaShare,
 }
 
 impl ExpectKind {
@@ -414,6 +422,8 @@ impl ExpectKind {
             ExpectKind::Decision => "decision",
             ExpectKind::Failback => "failback",
             ExpectKind::StandDown => "stand-down",
+            ExpectKind::EcsDesired => "ecs-desired",
+            ExpectKind::LambdaShare => "lambda-share",
         }
     }
 }
@@ -442,7 +452,8 @@ pub struct Expectation {
     /// Cells left out.
     #[serde(default)]
     pub except_cells: Vec<String>,
-    /// Upper bound (percent of answers, or a count for `decisions`).
+    /// Upper bound (percent of answers or of a listener's weights, or a count for
+    /// `decisions` and `ecs-desired`).
     #[serde(default)]
     pub at_most: Option<f64>,
     /// Lower bound.

@@ -79,10 +79,39 @@ pub(super) fn plan_capacity(
         for r in 0..cx.nr {
             if shares.target[r] > shares.current[r] + SHARE_EPSILON {
                 wait_for(cx, weights, ecs, r, &mut capacity);
+            } else if cx.service.alb.is_some() && still_short(cx, ecs, shares, r) {
+                capacity.covering[r] = true;
             }
         }
     }
     capacity
+}
+
+/// Tasks for `share` of the service, when `reference` is the share `full_count` carries.
+fn needed_count(ecs: &Ecs, share: f64, reference: f64) -> u32 {
+    let needed = (f64::from(ecs.full_count) * share / reference).ceil();
+    if needed.is_finite() && needed > 0.0 {
+        needed.min(f64::from(u32::MAX)) as u32
+    } else {
+        0
+    }
+}
+
+/// Region `r` already carries more than its baseline share (an earlier pass shifted it
+/// there under Lambda's cover) and its running tasks are still short of what that share
+/// needs. The pass after the shift sees no share rising; without this it took the cover
+/// away eight seconds after giving it, while half the new tasks were still starting, and
+/// Fargate alone carried twice its share (game-day `region-loss`, `lambda-covers-euw1`).
+fn still_short(cx: &Context<'_>, ecs: &Ecs, shares: &Shares, r: usize) -> bool {
+    if shares.current[r] <= shares.baseline[r] + SHARE_EPSILON {
+        return false;
+    }
+    let reference = if shares.baseline[r] > 0.0 {
+        shares.baseline[r]
+    } else {
+        1.0
+    };
+    cx.running(r) < ecs.ready_threshold(needed_count(ecs, shares.current[r], reference))
 }
 
 /// Pre-scale: every receiver of new share (or of any share during an incident) scales to
@@ -125,12 +154,7 @@ fn pre_scale(
             } else {
                 1.0
             };
-            let needed = (f64::from(ecs.full_count) * shares.target[r] / reference).ceil();
-            let needed = if needed.is_finite() && needed > 0.0 {
-                needed.min(f64::from(u32::MAX)) as u32
-            } else {
-                0
-            };
+            let needed = needed_count(ecs, shares.target[r], reference);
             // Never scale down during an incident.
             let to = cur_desired.max(needed);
             if to > cur_desired {

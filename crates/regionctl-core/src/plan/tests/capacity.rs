@@ -110,6 +110,50 @@ fn hard_down_active_active_with_alb_is_covered_by_lambda() {
 }
 
 #[test]
+fn lambda_keeps_covering_a_receiver_until_its_new_tasks_run() {
+    let b = example();
+    let mut live = LiveState::steady(&b);
+    let h = view(&b, NOW, |_, r, _| {
+        (r == "eu-west-1").then_some(Verdict::Down)
+    });
+    let x = Svc::new(&b, "playback");
+    let ew = x.r("eu-west-1");
+    let evacuation = run(&b, &h, &live, &Controls::default(), NOW);
+    let before: Vec<_> = live.services[x.s].ecs.clone();
+    apply(&evacuation, &mut live, NOW);
+    // Scaled and shifted, but the new tasks are still starting.
+    for r in (0..x.nr()).filter(|r| *r != ew) {
+        let ecs = live.services[x.s].ecs[r].as_mut().unwrap();
+        ecs.running = before[r].unwrap().running;
+        assert!(ecs.running < ecs.desired);
+    }
+    let next = run(&b, &h, &live, &Controls::default(), NOW.plus_secs(10));
+    let removed: Vec<_> = x
+        .steps(&next)
+        .into_iter()
+        .filter(|s| matches!(s.action, Action::SetAlb { to, .. } if to.lambda == 0))
+        .collect();
+    assert!(
+        removed.is_empty(),
+        "the cover stays while the tasks start: {removed:?}"
+    );
+    // Once they run, Fargate takes the traffic back.
+    for r in (0..x.nr()).filter(|r| *r != ew) {
+        let ecs = live.services[x.s].ecs[r].as_mut().unwrap();
+        ecs.running = ecs.desired;
+    }
+    let ready = run(&b, &h, &live, &Controls::default(), NOW.plus_secs(120));
+    for r in (0..x.nr()).filter(|r| *r != ew) {
+        assert!(
+            x.steps(&ready).iter().any(
+                |s| matches!(s.action, Action::SetAlb { r: ar, to, .. } if ar == r && to.lambda == 0)
+            ),
+            "receiver {r}: Lambda's cover ends when its tasks run"
+        );
+    }
+}
+
+#[test]
 fn warm_standby_degraded_source_waits_for_capacity_first() {
     let b = example();
     let x = Svc::new(&b, "auth");

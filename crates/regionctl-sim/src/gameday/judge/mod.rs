@@ -7,9 +7,11 @@
 //!
 //! One function per expectation kind: [`traffic`] (`traffic`, `traffic-steady`),
 //! [`capacity`] (`capacity-before-traffic`), [`decisions`] (`decision`, `decisions`),
-//! [`failback`], [`stand_down`]; the steady-state checks in [`steady`].
+//! [`failback`], [`stand_down`], [`compute`] (`ecs-desired`, `lambda-share`); the
+//! steady-state checks in [`steady`].
 
 mod capacity;
+mod compute;
 mod decisions;
 mod failback;
 mod stand_down;
@@ -18,6 +20,7 @@ mod traffic;
 
 pub use steady::{ControllerSnapshot, SteadyResult, SteadyView, steady};
 
+use super::compute::Quantity;
 use super::evidence::Evidence;
 use crate::duration::clock;
 use crate::scenario::{ExpectKind, Expectation, Scenario, Verdict, resolve_ref};
@@ -101,6 +104,8 @@ pub fn evaluate(game: &Game<'_>) -> Vec<Outcome> {
                 ExpectKind::Decision => decisions::decision(game, x, out),
                 ExpectKind::Failback => failback::failback(game, x, out),
                 ExpectKind::StandDown => stand_down::stand_down(game, x, out),
+                ExpectKind::EcsDesired => compute::compute(game, x, out, Quantity::EcsDesired),
+                ExpectKind::LambdaShare => compute::compute(game, x, out, Quantity::LambdaShare),
             }
         })
         .collect()

@@ -29,6 +29,7 @@ pub(super) fn check_expectation(n: &Names<'_>, i: usize, x: &Expectation) -> Vec
     errors.extend(check_expectation_region(n, i, x, service));
     if let Some(svc) = service {
         errors.extend(check_expectation_cells(n, i, x, svc));
+        errors.extend(check_expectation_compute(n, i, x, svc));
     }
     errors.extend(check_expectation_refs(n, i, x));
     errors.extend(check_expectation_fields(n, i, x));
@@ -50,6 +51,8 @@ fn check_expectation_region(
             | ExpectKind::CapacityBeforeTraffic
             | ExpectKind::Failback
             | ExpectKind::StandDown
+            | ExpectKind::EcsDesired
+            | ExpectKind::LambdaShare
     );
     match (&x.region, service) {
         (None, _) if needs_region => errors.push(n.error(
@@ -107,6 +110,28 @@ fn check_expectation_cells(
     errors
 }
 
+/// `ecs-desired` and `lambda-share` need the service's policy to name what they watch.
+fn check_expectation_compute(
+    n: &Names<'_>,
+    i: usize,
+    x: &Expectation,
+    svc: &Service,
+) -> Vec<ScenarioError> {
+    let missing = match x.kind {
+        ExpectKind::EcsDesired if svc.ecs.is_none() => "an ECS service (`compute.ecs`)",
+        ExpectKind::LambdaShare if svc.alb.is_none() => "an ALB listener (`compute.alb`)",
+        _ => return Vec::new(),
+    };
+    vec![n.error(
+        &format!("expect[{i}].service"),
+        format!(
+            "`{}` watches {missing}, and service {}'s policy names none",
+            x.kind.as_str(),
+            svc.name
+        ),
+    )]
+}
+
 /// An expectation's `after` and `until` are timeline ids or durations.
 fn check_expectation_refs(n: &Names<'_>, i: usize, x: &Expectation) -> Vec<ScenarioError> {
     let mut errors = Vec::new();
@@ -143,6 +168,12 @@ fn check_expectation_fields(n: &Names<'_>, i: usize, x: &Expectation) -> Vec<Sce
             "`decision` needs `reason_contains` or `status`"
         }
         ExpectKind::Failback if x.within.is_none() => "`failback` needs `within`",
+        ExpectKind::EcsDesired if x.at_most.is_none() && x.at_least.is_none() => {
+            "`ecs-desired` needs `at_most` or `at_least` (a task count)"
+        }
+        ExpectKind::LambdaShare if x.at_most.is_none() && x.at_least.is_none() => {
+            "`lambda-share` needs `at_most` or `at_least` (percent)"
+        }
         _ => return Vec::new(),
     };
     vec![n.error(&format!("expect[{i}]"), missing)]
