@@ -40,12 +40,16 @@ pub enum StandDown {
     },
 }
 
+/// How the text of [`StandDown::QuorumNotMet`] begins (peers read it in heartbeats:
+/// [`crate::status::ControllerState::cut_off`]).
+pub const QUORUM_NOT_MET: &str = "quorum not met";
+
 impl std::fmt::Display for StandDown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StandDown::QuorumNotMet { same_hash, needed } => write!(
                 f,
-                "quorum not met: {same_hash} fresh controller(s) on this policy, {needed} needed"
+                "{QUORUM_NOT_MET}: {same_hash} fresh controller(s) on this policy, {needed} needed"
             ),
             StandDown::JournalUnwritable(e) => write!(f, "journal not writable: {e}"),
             StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),

@@ -9,7 +9,7 @@
 use crate::admit::{self, Bounds, Rejected};
 use crate::alarm_view::AlarmPass;
 use crate::fleet::Freshness;
-use crate::journal::{self, ObservationDigest, ProbeRecord};
+use crate::journal::{self, Heartbeat, ObservationDigest, ProbeRecord};
 use crate::memory::Memory;
 use crate::ports::{Alarms, Journal, Prober, query_partitions};
 use crate::probes::{self, ProbeBatch, ProbeLimits};
@@ -90,7 +90,9 @@ pub struct Observed {
 }
 
 /// The observe stage: reads every alarm, probes every (service, region) from here, writes
-/// this observer's digest (relaying its peers') and adds the fresh digests' verdicts.
+/// this observer's digest (relaying its peers') and adds the fresh digests' verdicts, leaving
+/// out the failing verdicts of peers whose `heartbeats` say they are cut off
+/// ([`cut_off_observers`], [`discount_cut_off`]).
 ///
 /// `own_last` is this observer's previous digest, kept in its memory: its probe verdicts'
 /// `since` carry on from there, and it is replaced with this pass's digest.
@@ -99,8 +101,10 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     world: &W,
     freshness: Freshness,
     memory: &mut Memory,
+    heartbeats: &[Heartbeat],
 ) -> Observed {
     let bundle = ctx.bundle;
+    let cut_off = cut_off_observers(heartbeats, &ctx.region, freshness);
     let fresh = |at: Timestamp| freshness.is_fresh(at);
     let mut failures = Vec::new();
     let mut observations = Observations::empty(
@@ -146,6 +150,7 @@ pub async fn gather<W: Alarms + Prober + Journal>(
     });
     let probes = probe_all(world, bundle, own_previous, freshness.now).await;
     let mut usable = peer_digests(&digests, &ctx.region, &bundle.hash, &ctx.controllers, fresh);
+    discount_cut_off(&mut usable, &cut_off);
     keep_known_pairs(bundle, &mut usable);
     let own = ObservationDigest {
         observer: ctx.region.clone(),
@@ -227,6 +232,34 @@ pub fn peer_digests(
             relayed: Vec::new(),
         })
         .collect()
+}
+
+/// The peers whose failing verdicts this pass does not count or relay
+/// ([`discount_cut_off`]): those whose fresh heartbeat says they stand down for want of a
+/// quorum. A controller that stands down for any other reason (its own region down, its
+/// journal) is a witness like any other.
+pub fn cut_off_observers(heartbeats: &[Heartbeat], own: &str, freshness: Freshness) -> Vec<String> {
+    heartbeats
+        .iter()
+        .filter(|h| h.region != own && freshness.is_fresh(h.at) && h.state.cut_off())
+        .map(|h| h.region.clone())
+        .collect()
+}
+
+/// Keeps only the succeeding verdicts of `cut_off` observers. Cut off from the fleet, an
+/// observer may see every other region fail, and its failing verdicts stay in its digest
+/// (held by its hysteresis, then fresh for a TTL) after the cut heals. When an isolation
+/// healed while the other two regions were partitioned from each other, each of those two
+/// counted the healed observer's failures with its own failing probe of the other: two
+/// quorums, two evacuations against each other (`regionctl simulate` seeds 169, 174, 191 of
+/// the example policies). But a controller cannot hear a quorum for reasons that leave its
+/// probes sound (its peers' journals unreachable), and an answer is never produced by a
+/// cut: dropping such a peer's digest whole left a just-healed controller without the
+/// answers that kept a region healthy, and it evacuated that region (served seed 1369).
+pub fn discount_cut_off(digests: &mut [ObservationDigest], cut_off: &[String]) {
+    for digest in digests.iter_mut().filter(|d| cut_off.contains(&d.observer)) {
+        digest.probes.retain(|p| p.ok);
+    }
 }
 
 /// Drops peers' probe verdicts on (service, region) pairs the bundle does not have. They
@@ -442,5 +475,50 @@ mod tests {
             .map(|p| (p.service.as_str(), p.region.as_str()))
             .collect();
         assert_eq!(kept, [("content", "eu-central-1")]);
+    }
+
+    #[test]
+    fn observers_cut_off_from_a_quorum_are_not_counted_others_standing_down_are() {
+        use crate::fleet::StandDown;
+        use crate::status::ControllerState;
+        let now = Timestamp::from_secs(NOW);
+        let freshness = Freshness { now, ttl_secs: 30 };
+        let standing = |region: &str, why: StandDown, age: i64| Heartbeat {
+            state: ControllerState::StandingDown(why.to_string()),
+            ..crate::fake::heartbeat(region, "h1", Timestamp::from_secs(NOW - age))
+        };
+        let quorum = || StandDown::QuorumNotMet {
+            same_hash: 1,
+            needed: 2,
+        };
+        let heartbeats = [
+            standing("us-east-1", quorum(), 5),
+            // Its own region down: it still sees the others.
+            standing("eu-west-1", StandDown::OwnRegionDown, 5),
+            // Cut off once, but that heartbeat is no longer fresh.
+            standing("ap-south-1", quorum(), 60),
+            // This controller itself.
+            standing("eu-central-1", quorum(), 5),
+            crate::fake::heartbeat("sa-east-1", "h1", now),
+        ];
+        assert_eq!(
+            cut_off_observers(&heartbeats, "eu-central-1", freshness),
+            ["us-east-1"]
+        );
+    }
+
+    #[test]
+    fn a_cut_off_observer_witnesses_answers_not_failures() {
+        let mut digests = vec![
+            digest("us-east-1", 5, false, Vec::new()),
+            digest("us-east-1", 5, true, Vec::new()),
+            digest("eu-west-1", 5, false, Vec::new()),
+        ];
+        discount_cut_off(&mut digests, &["us-east-1".to_string()]);
+        let kept: Vec<(&str, usize)> = digests
+            .iter()
+            .map(|d| (d.observer.as_str(), d.probes.len()))
+            .collect();
+        assert_eq!(kept, [("us-east-1", 0), ("us-east-1", 1), ("eu-west-1", 1)]);
     }
 }

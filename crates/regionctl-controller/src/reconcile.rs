@@ -123,7 +123,7 @@ pub async fn reconcile_once<W: World>(
     report.stand_down = verdict.quorum.stand_down();
 
     // 2. Observe.
-    let observed = observe::gather(ctx, world, freshness, memory)
+    let observed = observe::gather(ctx, world, freshness, memory, &heartbeats)
         .instrument(Phase::Observe.span())
         .await;
     report.alarm_read_failures = observed.alarms.failed.clone();

@@ -231,6 +231,12 @@ impl ControllerState {
     pub fn is_acting(&self) -> bool {
         *self == ControllerState::Acting
     }
+
+    /// True when it stands down because it cannot hear a quorum of the fleet: cut off,
+    /// its own probes see the other regions from outside and fail.
+    pub fn cut_off(&self) -> bool {
+        matches!(self, ControllerState::StandingDown(why) if why.starts_with(crate::fleet::QUORUM_NOT_MET))
+    }
 }
 
 impl fmt::Display for ControllerState {
