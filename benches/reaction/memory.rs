@@ -5,6 +5,8 @@
 
 use crate::rig::LOST;
 use crate::trial::ms;
+use regionctl::daemon::status::{self, LastPass};
+use regionctl_controller::report::PassReport;
 use regionctl_core::controls::Controls;
 use regionctl_core::health::{
     self, AlarmIndex, AlarmObservation, AlarmState, HealthView, Observations,
@@ -15,6 +17,8 @@ use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use regionctl_sim::generate::FleetShape;
 use regionctl_testkit::example::{example_bundle, load, source_files};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
@@ -98,22 +102,68 @@ pub fn child(which: &str) {
         .sum();
     let planned_kib = status_kib("VmRSS");
     let hwm_kib = status_kib("VmHWM");
+    let steps = planned.steps.len();
+    let services = bundle.services.len();
+    let cells: usize = bundle.services.iter().map(|s| s.cells.len()).sum();
+    let alarms: usize = bundle.services.iter().map(|s| s.health.alarms.len()).sum();
+    let status = status_cost(bundle, view, planned, live, now);
     println!(
         "{}",
         serde_json::json!({
             "bundle": which,
-            "services": bundle.services.len(),
-            "cells": bundle.services.iter().map(|s| s.cells.len()).sum::<usize>(),
-            "alarms": bundle.services.iter().map(|s| s.health.alarms.len()).sum::<usize>(),
-            "steps": planned.steps.len(),
+            "services": services,
+            "cells": cells,
+            "alarms": alarms,
+            "steps": steps,
             "weight_changes": changes,
             "evaluate_plan_ms": ms(took),
             "rss_start_kib": start_kib,
             "rss_loaded_kib": loaded_kib,
             "rss_planned_kib": planned_kib,
             "hwm_kib": hwm_kib,
+            "status": status,
         })
     );
+}
+
+/// What the daemon's `/status` document costs after a pass with this plan: keeping the
+/// pass for it (every pass), and rendering it (every request): time, bytes as served, and
+/// resident memory.
+fn status_cost(
+    bundle: Bundle,
+    view: HealthView,
+    planned: plan::Plan,
+    live: LiveState,
+    now: Timestamp,
+) -> serde_json::Value {
+    let mut report = PassReport::new(LOST, now);
+    report.plan = Some(planned);
+    report.live = Some(live);
+    let before_kib = status_kib("VmRSS");
+    // What a pass costs: what the status page keeps of its health view.
+    let started = Instant::now();
+    let last = LastPass {
+        bundle: Arc::new(bundle),
+        report,
+        health: status::HealthShown::of(&view),
+    };
+    let kept = started.elapsed();
+    let kept_kib = status_kib("VmRSS");
+    // What a request costs: the document rendered to text.
+    let started = Instant::now();
+    let text = status::json(Some(&last), &VecDeque::new());
+    let took = started.elapsed();
+    let held_kib = status_kib("VmRSS");
+    let bytes = text.len();
+    serde_json::json!({
+        "kept_ms": ms(kept),
+        "rss_kept_kib": kept_kib,
+        "build_ms": ms(took),
+        "bytes": bytes,
+        "rss_before_kib": before_kib,
+        "rss_held_kib": held_kib,
+        "hwm_kib": status_kib("VmHWM"),
+    })
 }
 
 /// Runs the child for each bundle and prints its figures; their JSON objects.
@@ -147,6 +197,19 @@ pub fn measure() -> Vec<serde_json::Value> {
             mib("rss_loaded_kib"),
             mib("rss_planned_kib"),
             mib("hwm_kib"),
+        );
+        let st = &v["status"];
+        let st_mib = |k: &str| st[k].as_f64().unwrap_or(f64::NAN) / 1024.0;
+        println!(
+            "  {which:<9} /status: kept per pass in {:.1} ms (VmRSS {:.1} → {:.1} MiB); rendered on request in \
+             {:.1} ms, {:.1} MiB as served, VmRSS → {:.1} MiB (peak VmHWM {:.1} MiB)",
+            st["kept_ms"].as_f64().unwrap_or(f64::NAN),
+            st_mib("rss_before_kib"),
+            st_mib("rss_kept_kib"),
+            st["build_ms"].as_f64().unwrap_or(f64::NAN),
+            st["bytes"].as_f64().unwrap_or(f64::NAN) / 1_048_576.0,
+            st_mib("rss_held_kib"),
+            st_mib("hwm_kib"),
         );
         out.push(v);
     }

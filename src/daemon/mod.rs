@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod metrics;
 pub mod state;
+pub mod status;
 pub mod wait;
 
 use crate::aws_world::AwsWorld;
@@ -159,7 +160,8 @@ struct Daemon {
 
 /// What changes from pass to pass.
 struct Running {
-    bundle: Bundle,
+    /// Shared with the status page, which renders the last pass when asked.
+    bundle: Arc<Bundle>,
     /// The health view and zone copies the next pass starts from.
     memory: Memory,
     /// Alarm events received, deleted once a pass has followed them.
@@ -179,7 +181,7 @@ impl Running {
     fn new(bundle: Bundle, policies: &PathBuf) -> Self {
         Running {
             memory: Memory::unknown(&bundle),
-            bundle,
+            bundle: Arc::new(bundle),
             pending_receipts: Vec::new(),
             active_alerts: BTreeSet::new(),
             passes: 0,
@@ -306,7 +308,7 @@ impl Daemon {
         span.in_scope(|| log_pass(&report, elapsed));
         self.state().record_pass(
             &running.bundle,
-            &report,
+            report,
             &running.memory.health,
             elapsed,
             running.active_alerts.len(),
@@ -448,7 +450,7 @@ impl Daemon {
                 let alarms = std::mem::take(&mut running.memory.alarms);
                 running.memory = Memory::unknown(&new);
                 running.memory.alarms = alarms;
-                running.bundle = new;
+                running.bundle = Arc::new(new);
                 self.state().reloaded(&running.bundle, true, None);
             }
             Err(e) => {

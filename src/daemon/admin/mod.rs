@@ -7,14 +7,15 @@
 //!
 //! # Design
 //! axum wants handlers whose futures are `Send`, so what they share with the loop is too:
-//! the [`State`] behind an `Arc<Mutex<…>>` (locked only to read or render it, never across an
-//! await) and the world behind an `Arc`. Everything still runs on the daemon's one thread.
+//! the [`State`] behind an `Arc<Mutex<…>>` (locked only to read it, never across an await;
+//! the last pass is rendered after the lock is let go) and the world behind an `Arc`. Everything still runs on the daemon's one thread.
 
 pub mod page;
 pub mod server;
 pub mod token;
 
-use super::state::State;
+use super::state::{RecentDecision, State};
+use super::status::LastPass;
 use crate::aws_world::{AwsWorld, now_millis};
 use axum::Router;
 use axum::extract::{RawQuery, State as Shared};
@@ -26,6 +27,7 @@ use regionctl_controller::journal;
 use regionctl_controller::ports::Journal as _;
 use regionctl_core::controls::Pause;
 use regionctl_core::time::Timestamp;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use token::AdminToken;
 
@@ -42,9 +44,15 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The state, read or rendered under the lock. A panic elsewhere while it was held
-    /// cannot leave it half-updated in a way that matters to a page, so a poisoned lock is
-    /// read anyway.
+    /// The last pass and the recent decisions, taken out of the state so that rendering
+    /// them (tens of milliseconds at fleet scale) does not hold its lock against the loop.
+    fn last_pass(&self) -> (Option<Arc<LastPass>>, VecDeque<RecentDecision>) {
+        let state = self.state();
+        (state.last.clone(), state.recent.clone())
+    }
+
+    /// The state, read under the lock. A panic elsewhere while it was held cannot leave it
+    /// half-updated in a way that matters to a page, so a poisoned lock is read anyway.
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -95,12 +103,17 @@ async fn metrics(Shared(admin): Shared<Arc<Admin>>) -> Response {
 }
 
 async fn status(Shared(admin): Shared<Arc<Admin>>) -> Response {
-    let body = admin.state().status.to_string();
+    let (last, recent) = admin.last_pass();
+    let body = crate::daemon::status::json(last.as_deref(), &recent);
     (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn status_page(Shared(admin): Shared<Arc<Admin>>) -> Response {
-    let body = page::page(&admin.state());
+    let body = {
+        let (last, recent) = admin.last_pass();
+        let head = page::Head::of(&admin.state());
+        page::page(&head, last.as_deref(), &recent)
+    };
     (
         StatusCode::OK,
         [(CONTENT_TYPE, "text/html; charset=utf-8")],

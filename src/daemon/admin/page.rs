@@ -4,13 +4,34 @@
 //! and there is no script: the Content-Security-Policy the server sends
 //! ([`super::server::CONTENT_SECURITY_POLICY`]) allows exactly that.
 
-use super::super::state::State;
+use super::super::state::{RecentDecision, State};
+use super::super::status::{LastPass, ServiceDoc, StatusDoc};
 use regionctl_core::plan::render::escape_markup;
 use regionctl_core::time::Timestamp;
+use std::collections::VecDeque;
+
+/// The page's heading: what the state says of the controller, copied out under its lock.
+pub struct Head {
+    region: String,
+    bundle_hash: String,
+    passes: u64,
+    quorum: bool,
+}
+
+impl Head {
+    /// The heading of `state`'s controller.
+    pub fn of(state: &State) -> Head {
+        Head {
+            region: state.region.clone(),
+            bundle_hash: state.bundle_hash.clone(),
+            passes: state.passes,
+            quorum: state.quorum == 1,
+        }
+    }
+}
 
 /// The HTML status page: one table per service, cells × regions, health colour and weight.
-pub fn page(state: &State) -> String {
-    let st = &state.status;
+pub fn page(head: &Head, last: Option<&LastPass>, recent: &VecDeque<RecentDecision>) -> String {
     let mut html = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>regionctl</title><style>\
          body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
@@ -21,138 +42,139 @@ pub fn page(state: &State) -> String {
     );
     html.push_str(&format!(
         "<h1>regionctl — controller {}</h1><p>policy bundle <code>{}</code> · passes {} · quorum {}</p>",
-        escape_markup(&state.region),
-        escape_markup(state.bundle_hash.get(..12).unwrap_or(&state.bundle_hash)),
-        state.passes,
-        if state.quorum == 1 { "yes" } else { "no (standing down)" }
+        escape_markup(&head.region),
+        escape_markup(head.bundle_hash.get(..12).unwrap_or(&head.bundle_hash)),
+        head.passes,
+        if head.quorum { "yes" } else { "no (standing down)" }
     ));
-    let alarms = &st["alarms"];
+    match last {
+        Some(last) => pass(&mut html, &last.document(recent)),
+        None => html.push_str("<p>No reconcile pass yet.</p>"),
+    }
+    decisions(&mut html, recent);
+    html.push_str("</body></html>");
+    html
+}
+
+/// The last pass: its alarms' currency, stand-down and alerts, then every service.
+fn pass(html: &mut String, st: &StatusDoc<'_>) {
+    let alarms = &st.alarms;
     html.push_str(&format!(
         "<p>alarms: stalest state used {} s · full re-read every {} s · {} with no state known</p>",
-        alarms["oldest_secs"].as_u64().unwrap_or_default(),
-        alarms["resync_secs"].as_u64().unwrap_or_default(),
-        alarms["unread"].as_u64().unwrap_or_default()
+        alarms.oldest_secs, alarms.resync_secs, alarms.unread
     ));
-    if let Some(s) = st["stand_down"].as_str() {
+    if let Some(s) = &st.stand_down {
         html.push_str(&format!(
             "<p class=\"alert\">Standing down: {}</p>",
             escape_markup(s)
         ));
     }
-    for a in st["alerts"].as_array().into_iter().flatten() {
+    for a in st.alerts {
         html.push_str(&format!(
             "<p class=\"alert\">Alert: {}</p>",
-            escape_markup(a.as_str().unwrap_or_default())
+            escape_markup(a)
         ));
     }
-    for svc in st["services"].as_array().into_iter().flatten() {
+    for svc in &st.services {
+        service(html, svc);
+    }
+}
+
+/// One service: its heading, last decision, and its cells × regions table.
+fn service(html: &mut String, svc: &ServiceDoc<'_>) {
+    html.push_str(&format!(
+        "<h2>{} <small>{} · mode {}</small></h2>",
+        escape_markup(svc.service),
+        escape_markup(svc.strategy),
+        escape_markup(svc.mode)
+    ));
+    if let Some(d) = &svc.last_decision {
         html.push_str(&format!(
-            "<h2>{} <small>{} · mode {}</small></h2>",
-            escape_markup(svc["service"].as_str().unwrap_or_default()),
-            escape_markup(svc["strategy"].as_str().unwrap_or_default()),
-            escape_markup(svc["mode"].as_str().unwrap_or_default())
+            "<p>last decision <code>{}</code>: {}</p>",
+            escape_markup(d.id),
+            escape_markup(&d.status.to_string())
         ));
-        if let Some(d) = svc["last_decision"].as_object() {
+    }
+    html.push_str("<table><tr><th>cell</th>");
+    for r in svc.cells.first().map_or(&[][..], |c| c.regions.as_slice()) {
+        html.push_str(&format!("<th>{}</th>", escape_markup(r.region)));
+    }
+    html.push_str("</tr>");
+    for cell in &svc.cells {
+        html.push_str(&format!("<tr><td>{}</td>", escape_markup(cell.cell)));
+        for r in &cell.regions {
+            let weight = r.weight.map_or("–".to_string(), |w| w.to_string());
+            let switch = match r.switch {
+                Some(true) => " · switch on",
+                Some(false) => " · <b>switch off</b>",
+                None => "",
+            };
             html.push_str(&format!(
-                "<p>last decision <code>{}</code>: {}</p>",
-                escape_markup(d.get("id").and_then(|v| v.as_str()).unwrap_or_default()),
-                escape_markup(d.get("status").and_then(|v| v.as_str()).unwrap_or_default())
+                "<td class=\"{}\">{} · weight {}{switch}</td>",
+                escape_markup(r.health),
+                escape_markup(r.health),
+                weight
             ));
-        }
-        let regions: Vec<String> = svc["cells"][0]["regions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["region"].as_str().map(escape_markup))
-            .collect();
-        html.push_str("<table><tr><th>cell</th>");
-        for r in &regions {
-            html.push_str(&format!("<th>{r}</th>"));
         }
         html.push_str("</tr>");
-        for cell in svc["cells"].as_array().into_iter().flatten() {
-            html.push_str(&format!(
-                "<tr><td>{}</td>",
-                escape_markup(cell["cell"].as_str().unwrap_or_default())
-            ));
-            for r in cell["regions"].as_array().into_iter().flatten() {
-                let health = r["health"].as_str().unwrap_or("unknown");
-                let weight = r["weight"]
-                    .as_u64()
-                    .map_or("–".to_string(), |w| w.to_string());
-                let switch = match r["switch"].as_bool() {
-                    Some(true) => " · switch on",
-                    Some(false) => " · <b>switch off</b>",
-                    None => "",
-                };
-                html.push_str(&format!(
-                    "<td class=\"{}\">{} · weight {}{switch}</td>",
-                    escape_markup(health),
-                    escape_markup(health),
-                    weight
-                ));
-            }
-            html.push_str("</tr>");
-        }
-        html.push_str("</table>");
-        signals(&mut html, svc);
     }
-    if st.is_null() {
-        html.push_str("<p>No reconcile pass yet.</p>");
-    }
+    html.push_str("</table>");
+    signals(html, svc);
+}
+
+/// The recent decisions this controller took part in, newest first.
+fn decisions(html: &mut String, recent: &VecDeque<RecentDecision>) {
     html.push_str("<h2>Recent decisions</h2>");
-    if state.recent.is_empty() {
+    if recent.is_empty() {
         html.push_str("<p>None yet.</p>");
-    } else {
-        html.push_str("<table id=\"decisions\"><tr><th>at (UTC)</th><th>service</th><th>decision</th><th>status</th></tr>");
-        for d in &state.recent {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                escape_markup(&regionctl_core::plan::render::clock(Timestamp(d.at_ms))),
-                escape_markup(&d.service),
-                escape_markup(&d.id),
-                escape_markup(&d.status)
-            ));
-        }
-        html.push_str("</table><p>Details: <code>regionctl explain &lt;decision&gt; --region &lt;region&gt;</code></p>");
+        return;
     }
-    html.push_str("</body></html>");
-    html
+    html.push_str("<table id=\"decisions\"><tr><th>at (UTC)</th><th>service</th><th>decision</th><th>status</th></tr>");
+    for d in recent {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            escape_markup(&regionctl_core::plan::render::clock(Timestamp(d.at_ms))),
+            escape_markup(&d.service),
+            escape_markup(&d.id),
+            escape_markup(&d.status)
+        ));
+    }
+    html.push_str("</table><p>Details: <code>regionctl explain &lt;decision&gt; --region &lt;region&gt;</code></p>");
 }
 
 /// One service's signals (`services[].signals` of the status document): per region, each
 /// signal with its role and what it said, the evidence that decided marked, then what
 /// decided and whether the served veto held. Shadow rows say they never act.
-fn signals(html: &mut String, svc: &serde_json::Value) {
-    let Some(regions) = svc["signals"].as_array().filter(|r| !r.is_empty()) else {
+fn signals(html: &mut String, svc: &ServiceDoc<'_>) {
+    if svc.signals.is_empty() {
         return;
-    };
+    }
     html.push_str(
         "<table class=\"signals\"><tr><th>region</th><th>signal</th><th>role</th>\
          <th>said</th><th>decided</th></tr>",
     );
-    for reg in regions {
-        let region = escape_markup(reg["region"].as_str().unwrap_or_default());
-        for row in reg["rows"].as_array().into_iter().flatten() {
-            let decided = row["decided"].as_bool().unwrap_or(false);
+    for reg in &svc.signals {
+        let region = escape_markup(reg.region);
+        for row in &reg.rows {
+            let decided = row.row.decided;
             html.push_str(&format!(
                 "<tr class=\"{}{}\"><td>{region}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape_markup(row["role"].as_str().unwrap_or_default()),
+                escape_markup(row.row.role.as_str()),
                 if decided { " decided" } else { "" },
-                escape_markup(row["signal"].as_str().unwrap_or_default()),
-                escape_markup(row["label"].as_str().unwrap_or_default()),
-                escape_markup(row["text"].as_str().unwrap_or_default()),
+                escape_markup(&row.row.signal),
+                escape_markup(row.label),
+                escape_markup(&row.text),
                 if decided { "◀ decided" } else { "" }
             ));
         }
-        let veto = match reg["served_veto"].as_bool() {
+        let veto = match reg.served_veto {
             Some(true) => " · served veto: held",
             Some(false) => " · served veto: not held",
             None => "",
         };
         html.push_str(&format!(
             "<tr><td>{region}</td><td colspan=\"4\">decided by: {}{veto}</td></tr>",
-            escape_markup(reg["decided_by_text"].as_str().unwrap_or_default())
+            escape_markup(reg.decided_by_text)
         ));
     }
     html.push_str("</table>");

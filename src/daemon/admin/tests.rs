@@ -314,14 +314,25 @@ fn state_with_signals() -> State {
         "eu-west-1",
         regionctl_core::time::Timestamp::from_secs(1_800_000_000),
     );
-    state.record_pass(&bundle, &report, &health, Duration::from_millis(5), 0);
+    state.record_pass(
+        &Arc::new(bundle),
+        report,
+        &health,
+        Duration::from_millis(5),
+        0,
+    );
     state
 }
 
 #[test]
 fn status_shows_each_signal_with_its_role_and_what_decided() {
     let state = state_with_signals();
-    let playback = state.status["services"]
+    let doc: serde_json::Value = serde_json::from_str(&crate::daemon::status::json(
+        state.last.as_deref(),
+        &state.recent,
+    ))
+    .expect("/status is JSON");
+    let playback = doc["services"]
         .as_array()
         .into_iter()
         .flatten()
@@ -372,7 +383,8 @@ fn status_shows_each_signal_with_its_role_and_what_decided() {
     assert_eq!(euw1["rows"].as_array().map(Vec::len), Some(1), "{euw1}");
     assert_eq!(euw1["served_veto"], serde_json::Value::Null, "{euw1}");
 
-    let html = super::page::page(&state);
+    let head = super::page::Head::of(&state);
+    let html = super::page::page(&head, state.last.as_deref(), &state.recent);
     assert!(
         html.contains(
             "<tr class=\"shadow\"><td>eu-central-1</td><td>playback-eu-central-1-p99-latency</td>\
