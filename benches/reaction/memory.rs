@@ -6,11 +6,10 @@
 use crate::rig::LOST;
 use crate::trial::ms;
 use regionctl::daemon::status::{self, LastPass};
+use regionctl_controller::observe::AlarmReads;
 use regionctl_controller::report::PassReport;
 use regionctl_core::controls::Controls;
-use regionctl_core::health::{
-    self, AlarmIndex, AlarmObservation, AlarmState, HealthView, Observations,
-};
+use regionctl_core::health::{self, AlarmObservation, AlarmState, HealthView, Observations};
 use regionctl_core::live::LiveState;
 use regionctl_core::plan::{self, Action, Inputs};
 use regionctl_core::policy::Bundle;
@@ -33,11 +32,11 @@ pub fn status_kib(field: &str) -> u64 {
 /// Observations for the loss of `lost`: its alarms ALARM since `since`, the rest OK.
 fn loss_observations(
     bundle: &Bundle,
+    reads: &AlarmReads,
     lost: Option<&str>,
     observers: u32,
     since: Timestamp,
 ) -> Observations {
-    let index = AlarmIndex::new(bundle);
     let mut obs = Observations::empty(bundle, observers);
     for service in &bundle.services {
         for binding in &service.health.alarms {
@@ -47,7 +46,7 @@ fn loss_observations(
             } else {
                 AlarmState::Ok
             };
-            index.record(&mut obs, &binding.name, AlarmObservation { state, since });
+            reads.record(&mut obs, &binding.name, AlarmObservation { state, since });
         }
     }
     obs
@@ -73,15 +72,24 @@ pub fn child(which: &str) {
     };
     regionctl_heap::return_freed();
     let loaded_kib = status_kib("VmRSS");
+    // The daemon indexes the bundle's alarms for reading when it loads it, and keeps that.
+    let started = Instant::now();
+    let alarm_reads = AlarmReads::new(&bundle);
+    let alarm_reads_ms = ms(started.elapsed());
+    let indexed_kib = status_kib("VmRSS");
+    let load_hwm_kib = status_kib("VmHWM");
     let observers = bundle
         .controller
         .as_ref()
         .map_or(3, |c| u32::try_from(c.regions.len()).unwrap_or(3));
     let live = LiveState::steady(&bundle);
     let controls = Controls::default();
-    let healthy_obs = loss_observations(&bundle, None, observers, long_ago);
+    let healthy_obs = loss_observations(&bundle, &alarm_reads, None, observers, long_ago);
     let healthy = health::evaluate(&bundle, &healthy_obs, &HealthView::unknown(&bundle), now);
-    let loss_obs = loss_observations(&bundle, Some(LOST), observers, long_ago);
+    // A pass's observations live for that pass only (`observe::gather` builds them anew),
+    // so the controller never holds two sets, and neither does this measurement.
+    drop(healthy_obs);
+    let loss_obs = loss_observations(&bundle, &alarm_reads, Some(LOST), observers, long_ago);
     let started = Instant::now();
     let view = health::evaluate(&bundle, &loss_obs, &healthy, now);
     let planned = plan::plan(Inputs {
@@ -119,6 +127,9 @@ pub fn child(which: &str) {
             "evaluate_plan_ms": ms(took),
             "rss_start_kib": start_kib,
             "rss_loaded_kib": loaded_kib,
+            "alarm_reads_ms": alarm_reads_ms,
+            "rss_indexed_kib": indexed_kib,
+            "load_hwm_kib": load_hwm_kib,
             "rss_planned_kib": planned_kib,
             "hwm_kib": hwm_kib,
             "status": status,
@@ -186,7 +197,7 @@ pub fn measure() -> Vec<serde_json::Value> {
         let mib = |k: &str| v[k].as_f64().unwrap_or(f64::NAN) / 1024.0;
         println!(
             "  {which:<9} {} services, {} cells, {} alarms → {} steps, {} weight changes; evaluate+plan {:.1} ms; \
-             VmRSS start {:.1} MiB, after load {:.1} MiB, after evaluate+plan {:.1} MiB (peak VmHWM {:.1} MiB)",
+             VmRSS start {:.1} MiB, after load {:.1} MiB (peak while loading {:.1} MiB), alarms indexed for reading {:.1} MiB ({:.1} ms), after evaluate+plan {:.1} MiB (peak VmHWM {:.1} MiB)",
             v["services"],
             v["cells"],
             v["alarms"],
@@ -195,6 +206,9 @@ pub fn measure() -> Vec<serde_json::Value> {
             v["evaluate_plan_ms"].as_f64().unwrap_or(f64::NAN),
             mib("rss_start_kib"),
             mib("rss_loaded_kib"),
+            mib("load_hwm_kib"),
+            mib("rss_indexed_kib"),
+            v["alarm_reads_ms"].as_f64().unwrap_or(f64::NAN),
             mib("rss_planned_kib"),
             mib("hwm_kib"),
         );

@@ -162,6 +162,9 @@ struct Daemon {
 struct Running {
     /// Shared with the status page, which renders the last pass when asked.
     bundle: Arc<Bundle>,
+    /// The bundle's alarms indexed for reading, built with the bundle: at 1,000 services
+    /// (155,000 alarms) building it took tens of milliseconds and about 15 MiB, every pass.
+    alarm_reads: AlarmReads,
     /// The health view and zone copies the next pass starts from.
     memory: Memory,
     /// Alarm events received, deleted once a pass has followed them.
@@ -181,6 +184,7 @@ impl Running {
     fn new(bundle: Bundle, policies: &PathBuf) -> Self {
         Running {
             memory: Memory::unknown(&bundle),
+            alarm_reads: AlarmReads::new(&bundle),
             bundle: Arc::new(bundle),
             pending_receipts: Vec::new(),
             active_alerts: BTreeSet::new(),
@@ -282,11 +286,9 @@ impl Daemon {
     /// One pass, never interrupted, and what follows it: the alarm events it followed are
     /// deleted, the dead-man's switch and new alerts published, the pass logged and shown.
     async fn pass(&self, running: &mut Running) {
-        // Cheap beside a pass's AWS calls, and always matches the bundle just loaded.
-        let alarm_reads = AlarmReads::new(&running.bundle);
         let ctx = Context {
             bundle: &running.bundle,
-            alarm_reads: &alarm_reads,
+            alarm_reads: &running.alarm_reads,
             region: self.options.region.clone(),
             controllers: self.controller.regions.clone(),
             heartbeat_ttl_secs: self.controller.heartbeat_ttl_secs,
@@ -450,6 +452,7 @@ impl Daemon {
                 let alarms = std::mem::take(&mut running.memory.alarms);
                 running.memory = Memory::unknown(&new);
                 running.memory.alarms = alarms;
+                running.alarm_reads = AlarmReads::new(&new);
                 running.bundle = Arc::new(new);
                 self.state().reloaded(&running.bundle, true, None);
             }
