@@ -19,7 +19,7 @@
 //!   re-read for three rounds is no evidence; a region whose read fails this pass gives no
 //!   evidence this pass, as before.
 
-use crate::observe::AlarmReads;
+use crate::observe::{AlarmReads, RegionNames};
 use crate::ports::Alarms;
 use regionctl_core::health::{AlarmObservation, Observations};
 use regionctl_core::policy::Bundle;
@@ -180,7 +180,12 @@ impl AlarmView {
     /// The names to read in `region` this pass, and where the pass after starts once they
     /// are read: all of them if they fit the budget, else the next `budget` from the cursor,
     /// round the end.
-    fn next_slice(&self, region: &str, names: &[String], budget: usize) -> (Vec<String>, usize) {
+    fn next_slice(
+        &self,
+        region: &str,
+        names: RegionNames<'_>,
+        budget: usize,
+    ) -> (Vec<String>, usize) {
         if names.len() <= budget {
             return (names.to_vec(), 0);
         }
@@ -190,7 +195,7 @@ impl AlarmView {
             .cycle()
             .skip(start)
             .take(budget)
-            .cloned()
+            .map(String::from)
             .collect();
         (slice, (start + budget) % names.len())
     }
@@ -236,7 +241,7 @@ impl AlarmView {
                 pass.unread += names.len();
                 continue;
             }
-            for name in names {
+            for name in names.iter() {
                 match known.get(name) {
                     Some(k) => {
                         let age = (now.millis() - k.learnt.millis()).max(0) / 1000;

@@ -38,34 +38,94 @@ pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
 }
 
 /// What reading a bundle's alarms needs, derived once per bundle rather than every pass
-/// (the simulator runs millions of passes on one bundle).
+/// (the simulator runs millions of passes on one bundle; the daemon builds it with the
+/// bundle).
+///
+/// The names per region are numbers into the index's one string of names, not copies:
+/// at 1,000 services (155,000 alarms) the copies were about 10 MiB of the controller's
+/// 64 MiB budget (docs/PERFORMANCE.md, "The status document and the alarm index").
 #[derive(Debug, Clone)]
 pub struct AlarmReads {
     index: AlarmIndex,
-    by_region: BTreeMap<String, Vec<String>>,
+    /// Per region, the numbers of its alarms' names, ascending: in name order.
+    by_region: BTreeMap<String, Vec<u32>>,
+}
+
+/// One region's alarm names, sorted, each once ([`AlarmReads::by_region`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RegionNames<'a> {
+    index: &'a AlarmIndex,
+    numbers: &'a [u32],
+}
+
+impl<'a> RegionNames<'a> {
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// True when the region has no names.
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + Clone + 'a {
+        let index = self.index;
+        self.numbers.iter().map(move |&n| index.name_of(n))
+    }
+
+    /// The names, copied.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(String::from).collect()
+    }
 }
 
 impl AlarmReads {
     /// Indexes `bundle`'s alarms.
     pub fn new(bundle: &Bundle) -> Self {
-        AlarmReads {
-            index: AlarmIndex::new(bundle),
-            by_region: alarm_names_by_region(bundle),
+        let index = AlarmIndex::new(bundle);
+        let mut by_region: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for service in &bundle.services {
+            for binding in &service.health.alarms {
+                // Every bound name is in the index, short of names past its 4 GiB of text,
+                // which are never read (`AlarmIndex::new`).
+                let Some(n) = index.number(&binding.name) else {
+                    continue;
+                };
+                match by_region.get_mut(&service.regions[binding.r].name) {
+                    Some(numbers) => numbers.push(n),
+                    None => {
+                        by_region.insert(service.regions[binding.r].name.clone(), vec![n]);
+                    }
+                }
+            }
         }
+        for numbers in by_region.values_mut() {
+            numbers.sort_unstable();
+            numbers.dedup();
+            numbers.shrink_to_fit();
+        }
+        AlarmReads { index, by_region }
     }
 
     /// Every region with bound alarms, and its alarm names (sorted, each once).
-    pub fn by_region(&self) -> impl Iterator<Item = (&String, &[String])> {
-        self.by_region
-            .iter()
-            .map(|(r, names)| (r, names.as_slice()))
+    pub fn by_region(&self) -> impl Iterator<Item = (&String, RegionNames<'_>)> {
+        self.by_region.iter().map(|(r, numbers)| {
+            let names = RegionNames {
+                index: &self.index,
+                numbers,
+            };
+            (r, names)
+        })
     }
 
     /// True when the bundle binds alarm `name` in `region`.
     pub fn has(&self, region: &str, name: &str) -> bool {
-        self.by_region
-            .get(region)
-            .is_some_and(|names| names.binary_search_by(|n| n.as_str().cmp(name)).is_ok())
+        let (Some(numbers), Some(n)) = (self.by_region.get(region), self.index.number(name)) else {
+            return false;
+        };
+        numbers.binary_search(&n).is_ok()
     }
 
     /// Records alarm `name`'s state into `observations` (every binding of the name).

@@ -140,6 +140,21 @@ impl AlarmIndex {
         }
     }
 
+    /// The number of `name` (numbers follow name order), if some binding uses it.
+    pub fn number(&self, name: &str) -> Option<u32> {
+        self.find(name).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The name numbered `n` ([`Self::number`]); empty for a number the index never gave.
+    pub fn name_of(&self, n: u32) -> &str {
+        let i = n as usize;
+        if i < self.ends.len() {
+            self.name(i)
+        } else {
+            ""
+        }
+    }
+
     /// Every alarm name, sorted (for `DescribeAlarms`).
     pub fn names(&self) -> Vec<&str> {
         (0..self.ends.len()).map(|i| self.name(i)).collect()

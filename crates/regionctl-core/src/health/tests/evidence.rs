@@ -20,6 +20,13 @@ fn alarm_index_binds_rendered_names_only() {
     assert_eq!(names, sorted);
     // 3 region-wide + 3 × 2 per-cell + 3 load alarms for web, 2 for idle.
     assert_eq!(names.len(), 3 + 6 + 3 + 2);
+    // Numbers follow name order and give the name back; nothing else has one.
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(f.index.number(name), u32::try_from(i).ok(), "{name}");
+        assert_eq!(f.index.name_of(i as u32), *name);
+    }
+    assert_eq!(f.index.number("web-eu-west-1-android-errors"), None);
+    assert_eq!(f.index.name_of(names.len() as u32), "");
 }
 
 #[test]
