@@ -103,6 +103,13 @@ impl Said {
     /// Words for people, e.g. `failing from 2 of 3 observers (quorum 2)`.
     pub fn text(&self) -> String {
         match *self {
+            // No verdict at all (no probes from anyone yet, or none fresh): "failing
+            // from 0 of 0" read like a count of failures.
+            Said::ProbeQuorum {
+                failing: 0,
+                ok: 0,
+                quorum,
+            } => format!("no observer reported (quorum {quorum})"),
             Said::ProbeQuorum {
                 failing,
                 ok,

@@ -266,7 +266,7 @@ fn explain_names_each_signal_its_role_and_what_decided() {
     let critical = f.eval(&o, &view, T0);
     assert_eq!(
         line(&f, &critical),
-        "probes (failure): failing from 0 of 0 observers (quorum 2); \
+        "probes (failure): no observer reported (quorum 2); \
          in ALARM: web-eu-west-1-slo (critical); \
          served (web-eu-west-1-requests): users served; decided by: failure alarm"
     );
@@ -300,7 +300,7 @@ fn explain_names_each_signal_its_role_and_what_decided() {
     let shadow = f.eval(&o, &view, T0);
     assert_eq!(
         line(&f, &shadow),
-        "probes (failure): failing from 0 of 0 observers (quorum 2); \
+        "probes (failure): no observer reported (quorum 2); \
          served (web-eu-west-1-requests): users served; \
          shadow (never acts): in ALARM [web-eu-west-1-canary], probes failing from 1 \
          observer(s); decided by: no failure evidence"
