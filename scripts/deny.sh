@@ -22,6 +22,12 @@ if [[ "$(cargo deny --version 2>/dev/null || true)" != "cargo-deny $VERSION" ]];
     cargo install --locked "cargo-deny@$VERSION"
 fi
 
+# cargo deny reads `cargo metadata`, which wants every package of the lock file on disk,
+# those of other platforms too (windows-sys, android_system_properties); a Linux build
+# downloads only its own, so on a fresh machine the offline check failed for want of
+# them. `cargo fetch` gets all of them from the registry (crates.io or its mirror).
+cargo fetch --locked --quiet
+
 echo "cargo deny: bans, licenses, sources"
 cargo deny --locked --offline check bans licenses sources
 
