@@ -11,6 +11,12 @@
 //! going on, belongs to the incident before (lenient: a view may still be unhealthy, and
 //! then the episode legitimately goes on).
 //!
+//! A new incident is current only once its failure can be confirmed, `fail_after_secs`
+//! after it began: until then no controller can have seen it (hysteresis), so a change
+//! applied in that window on an approval of the incident before is still that incident's
+//! (seed 2089: a failback stage approved at 36:46 and applied at 36:54, while an alarm that
+//! began failing at 36:48 was six seconds old).
+//!
 //! # Rule
 //! After each pass, for every `propose` service the pass changed: each applied decision
 //! of it must have an approval in the journal (any replica) given no earlier than the
@@ -30,6 +36,21 @@ use std::collections::BTreeSet;
 pub(super) struct Incident {
     /// When the current (or last) incident began.
     start: Option<u64>,
+    /// When the incident before it began, if there was one.
+    previous: Option<u64>,
+}
+
+impl Incident {
+    /// The start of the incident a change applied at `t` belongs to: the newest one once
+    /// its failure can be confirmed (`fail_after` seconds in), the one before until then.
+    fn current_at(&self, t: u64, fail_after: u64) -> Option<u64> {
+        let start = self.start?;
+        if t < start.saturating_add(fail_after) {
+            self.previous.or(Some(start))
+        } else {
+            Some(start)
+        }
+    }
 }
 
 impl Checker {
@@ -44,6 +65,7 @@ impl Checker {
         let long_quiet = self.quiet_since.is_some_and(|q| t.saturating_sub(q) > join);
         let incident = self.incidents.entry(s).or_default();
         if incident.start.is_none() || long_quiet {
+            incident.previous = incident.start;
             incident.start = Some(t);
         }
     }
@@ -64,7 +86,11 @@ impl Checker {
             .collect();
         for s in changed {
             let name = self.bundle.services[s].name.clone();
-            let start = self.incidents.get(&s).and_then(|i| i.start);
+            let fail_after = self.bundle.services[s].health.fail_after_secs;
+            let start = self
+                .incidents
+                .get(&s)
+                .and_then(|i| i.current_at(t, fail_after));
             let applied: Vec<String> = report
                 .decisions
                 .iter()
@@ -117,4 +143,27 @@ fn approvals<'a>(
 /// Seconds as milliseconds.
 fn secs_ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Incident;
+
+    #[test]
+    fn a_new_incident_is_current_only_once_its_failure_can_be_confirmed() {
+        let first = Incident {
+            start: Some(100),
+            previous: None,
+        };
+        // The first incident has nothing before it: it is the one, from its first second.
+        assert_eq!(first.current_at(110, 60), Some(100));
+        let second = Incident {
+            start: Some(2_000),
+            previous: Some(100),
+        };
+        assert_eq!(second.current_at(2_006, 60), Some(100));
+        assert_eq!(second.current_at(2_059, 60), Some(100));
+        assert_eq!(second.current_at(2_060, 60), Some(2_000));
+        assert_eq!(Incident::default().current_at(5, 60), None);
+    }
 }
