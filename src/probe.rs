@@ -1,23 +1,34 @@
 //! An observer's own probes of a region's endpoints (HTTP(S) GET or TCP connect).
 //!
-//! `http://` and `https://` targets get a real HTTP/1.1 GET; 2xx and 3xx are healthy. For
-//! `https://` the TLS handshake is complete and verified (server name and chain) against the
-//! system's trust roots, plus the PEM certificates in `REGIONCTL_PROBE_CA_FILE` if it is set
-//! (for endpoints behind a private CA). A certificate that does not verify is a failed probe:
-//! users would fail the same way.
+//! `http://` and `https://` targets get a real HTTP/1.1 GET through hyper's client
+//! connection (the hyper the AWS SDK and the admin server already build); 2xx and 3xx are
+//! healthy. Only the response head is read, never the body, and hyper bounds the head it
+//! will parse, so an endpoint that streams without end costs one bounded buffer. For
+//! `https://` the TLS handshake is complete and verified (server name and chain) against
+//! the system's trust roots, plus the PEM certificates in `REGIONCTL_PROBE_CA_FILE` if it is
+//! set (for endpoints behind a private CA). A certificate that does not verify is a failed
+//! probe: users would fail the same way. The whole probe, connect to status, runs under the
+//! probe's own timeout; an answer after it is no answer.
 
+use http_body_util::Empty;
+use hyper::Uri;
+use hyper::client::conn::http1;
+use hyper::header::{HOST, USER_AGENT};
+use hyper_util::rt::TokioIo;
 use regionctl_core::policy::Probe;
 use regionctl_core::policy::raw::ProbeProtocol;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// Most response bytes read to find the status line.
-const MAX_STATUS_BYTES: usize = 1024;
+/// Most bytes of response head hyper reads before it gives up on the response (its
+/// smallest allowed read buffer is 8 KiB): a status line and ordinary headers fit many
+/// times over.
+const MAX_HEAD_BYTES: usize = 8 * 1024;
 
 /// Environment variable naming a PEM file of extra CA certificates for HTTPS probes.
 pub const CA_FILE_ENV: &str = "REGIONCTL_PROBE_CA_FILE";
@@ -39,49 +50,114 @@ async fn run(p: &Probe, connector: Option<&TlsConnector>) -> bool {
     match p.protocol {
         ProbeProtocol::Tcp => TcpStream::connect(&p.target).await.is_ok(),
         ProbeProtocol::Http => {
-            let Some((tls, host, port, path)) = parse_url(&p.target) else {
+            let Some(target) = Target::parse(&p.target) else {
                 return false;
             };
-            let Ok(stream) = TcpStream::connect((host.as_str(), port)).await else {
+            let Ok(stream) = TcpStream::connect((target.host.as_str(), target.port)).await else {
                 return false;
             };
-            if !tls {
-                return http_get(stream, &host, &path).await;
+            if !target.tls {
+                return http_get(stream, &target).await;
             }
-            let (Some(connector), Ok(name)) = (connector, ServerName::try_from(host.clone()))
+            let (Some(connector), Ok(name)) =
+                (connector, ServerName::try_from(target.host.clone()))
             else {
                 return false;
             };
             match connector.connect(name, stream).await {
-                Ok(tls_stream) => http_get(tls_stream, &host, &path).await,
+                Ok(tls_stream) => http_get(tls_stream, &target).await,
                 Err(_) => false,
             }
         }
     }
 }
 
-/// One GET over `stream`; true for a 2xx or 3xx status.
-async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    host: &str,
-    path: &str,
-) -> bool {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: regionctl-probe\r\nConnection: close\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return false;
+/// An `http://` or `https://` probe target, parsed by `http::Uri`.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    tls: bool,
+    /// The host to connect to and to verify the certificate for (an IPv6 literal without
+    /// its brackets).
+    host: String,
+    port: u16,
+    /// What the `Host` header says: the URL's authority as written.
+    authority: String,
+    /// Path and query, `/` when the URL has none.
+    path: String,
+}
+
+impl Target {
+    /// `None` for anything but an absolute http(s) URL with a host.
+    fn parse(url: &str) -> Option<Self> {
+        let uri: Uri = url.parse().ok()?;
+        let tls = match uri.scheme_str()? {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        // A port that is written must be a port: `Uri` keeps `:99999` as text (its
+        // `port()` is then `None`), and defaulting it would probe an endpoint nobody named.
+        let after_host = authority
+            .as_str()
+            .rsplit_once('@')
+            .map_or(authority.as_str(), |(_, host_port)| host_port);
+        let after_host = after_host
+            .rsplit_once(']')
+            .map_or(after_host, |(_, rest)| rest);
+        let port = match after_host.rsplit_once(':') {
+            Some((_, written)) => written.parse().ok()?,
+            None if tls => 443,
+            None => 80,
+        };
+        if host.is_empty() {
+            return None;
+        }
+        Some(Target {
+            tls,
+            host: host.to_string(),
+            port,
+            authority: authority.as_str().to_string(),
+            path: uri
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string()),
+        })
     }
-    let mut buf = vec![0u8; MAX_STATUS_BYTES];
-    let Ok(n) = stream.read(&mut buf).await else {
+}
+
+/// One GET over `stream`; true for a 2xx or 3xx status. The connection is dropped as soon
+/// as the head is in (`Connection: close`; the body is never read).
+async fn http_get<S>(stream: S, target: &Target) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake = http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .handshake::<_, Empty<&'static [u8]>>(TokioIo::new(stream))
+        .await;
+    let Ok((mut sender, connection)) = handshake else {
         return false;
     };
-    let head = String::from_utf8_lossy(&buf[..n]);
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok());
-    code.is_some_and(|c| (200..400).contains(&c))
+    // The connection task drives the socket; it ends when the response (or an error) is
+    // in and `sender` is dropped, or with the probe's timeout, which drops this future.
+    let driver = tokio::spawn(connection);
+    let request = hyper::Request::get(target.path.as_str())
+        .header(HOST, target.authority.as_str())
+        .header(USER_AGENT, "regionctl-probe")
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::new());
+    let healthy = match request {
+        Ok(request) => sender.send_request(request).await.is_ok_and(|response| {
+            response.status().is_success() || response.status().is_redirection()
+        }),
+        Err(_) => false,
+    };
+    driver.abort();
+    healthy
 }
 
 /// The TLS client every HTTPS probe shares, built once: system roots plus the extra CA
@@ -130,38 +206,46 @@ pub fn tls_connector(system: bool, extra_ca: Option<&std::path::Path>) -> Option
     Some(TlsConnector::from(Arc::new(config)))
 }
 
-/// `(tls, host, port, path)` of an http(s) URL.
-fn parse_url(url: &str) -> Option<(bool, String, u16, String)> {
-    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else {
-        (false, url.strip_prefix("http://")?)
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h.to_string(), p.parse().ok()?),
-        None => (authority.to_string(), if tls { 443 } else { 80 }),
-    };
-    Some((tls, host, port, path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn target(tls: bool, host: &str, port: u16, authority: &str, path: &str) -> Target {
+        Target {
+            tls,
+            host: host.into(),
+            port,
+            authority: authority.into(),
+            path: path.into(),
+        }
+    }
+
     #[test]
     fn parses_urls() {
         assert_eq!(
-            parse_url("http://127.0.0.1:8080/healthz"),
-            Some((false, "127.0.0.1".into(), 8080, "/healthz".into()))
+            Target::parse("http://127.0.0.1:8080/healthz?deep=1"),
+            Some(target(
+                false,
+                "127.0.0.1",
+                8080,
+                "127.0.0.1:8080",
+                "/healthz?deep=1"
+            ))
         );
         assert_eq!(
-            parse_url("https://a.example.com"),
-            Some((true, "a.example.com".into(), 443, "/".into()))
+            Target::parse("https://a.example.com"),
+            Some(target(true, "a.example.com", 443, "a.example.com", "/"))
         );
-        assert_eq!(parse_url("ftp://x"), None);
+        assert_eq!(
+            Target::parse("http://[::1]:9000/"),
+            Some(target(false, "::1", 9000, "[::1]:9000", "/"))
+        );
+        assert_eq!(
+            Target::parse("http://probe:secret@10.0.0.1/"),
+            Some(target(false, "10.0.0.1", 80, "probe:secret@10.0.0.1", "/"))
+        );
+        assert_eq!(Target::parse("ftp://x"), None);
+        assert_eq!(Target::parse("/healthz"), None);
+        assert_eq!(Target::parse("http://a.example.com:99999/"), None);
     }
 }

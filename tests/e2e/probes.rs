@@ -191,3 +191,115 @@ async fn an_https_probe_to_a_port_without_tls_fails_and_http_reads_the_status() 
     drop(closed);
     assert!(!probe_with(&http(format!("http://127.0.0.1:{closed_port}/")), None).await);
 }
+
+/// How a scripted endpoint answers.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// These bytes, then the connection is closed.
+    Bytes(&'static [u8]),
+    /// A 200 head announcing a chunked body, then chunks without end.
+    Endless,
+    /// Nothing: the request is read and the connection held open.
+    Silent,
+}
+
+/// An endpoint on a loopback port that answers every connection as `answer` says; returns
+/// the port and a channel of the requests it read (their first 4 KiB).
+async fn scripted_server(answer: Answer) -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                match answer {
+                    Answer::Bytes(bytes) => {
+                        let _ = tcp.write_all(bytes).await;
+                    }
+                    Answer::Endless => {
+                        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                        let mut sent = tcp.write_all(head).await;
+                        while sent.is_ok() {
+                            sent = tcp.write_all(b"400\r\n").await;
+                            if sent.is_ok() {
+                                sent = tcp.write_all(&[b'x'; 0x400]).await;
+                            }
+                            if sent.is_ok() {
+                                sent = tcp.write_all(b"\r\n").await;
+                            }
+                        }
+                    }
+                    Answer::Silent => tokio::time::sleep(std::time::Duration::from_secs(30)).await,
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// Healthy is a 2xx or 3xx status within the timeout, read from the head alone; everything
+/// else (an error status, bytes that are not HTTP, a head past hyper's bound, silence) is a
+/// failed probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_probe_judges_the_status_and_nothing_else() {
+    let cases: [(&str, Answer, bool); 6] = [
+        (
+            "200",
+            Answer::Bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            true,
+        ),
+        (
+            "302",
+            Answer::Bytes(b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"),
+            true,
+        ),
+        (
+            "503",
+            Answer::Bytes(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"),
+            false,
+        ),
+        ("not HTTP", Answer::Bytes(b"SSH-2.0-OpenSSH_9.2\r\n"), false),
+        ("endless body", Answer::Endless, true),
+        ("silent", Answer::Silent, false),
+    ];
+    for (label, answer, healthy) in cases {
+        let (port, _) = scripted_server(answer).await;
+        let mut probe = http(format!("http://127.0.0.1:{port}/healthz"));
+        probe.timeout_ms = 500;
+        assert_eq!(probe_with(&probe, None).await, healthy, "{label}");
+    }
+
+    // A head larger than hyper's bound is refused, not read without end.
+    let mut huge = b"HTTP/1.1 200 OK\r\nX-Padding: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    huge.extend(b"\r\nContent-Length: 0\r\n\r\n");
+    let (port, _) = scripted_server(Answer::Bytes(Box::leak(huge.into_boxed_slice()))).await;
+    assert!(!probe_with(&http(format!("http://127.0.0.1:{port}/")), None).await);
+}
+
+/// The request is an ordinary GET: path and query as written, `Host` with the port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_probe_sends_the_path_query_and_host() {
+    let (port, mut requests) =
+        scripted_server(Answer::Bytes(b"HTTP/1.1 204 No Content\r\n\r\n")).await;
+    let probe = http(format!("http://127.0.0.1:{port}/healthz?deep=1"));
+    assert!(probe_with(&probe, None).await);
+    let request = requests.recv().await.expect("the request");
+    let lower = request.to_ascii_lowercase();
+    assert!(
+        request.starts_with("GET /healthz?deep=1 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        lower.contains(&format!("host: 127.0.0.1:{port}\r\n")),
+        "{request}"
+    );
+    assert!(
+        lower.contains("user-agent: regionctl-probe\r\n"),
+        "{request}"
+    );
+}
