@@ -6,8 +6,8 @@
 //!   watchdog when the process ends however it ends).
 //! - [`network`]: moto's default VPC per region, read with raw EC2 Query calls.
 //! - [`endpoint`]: a stub HTTP endpoint standing in for one region (200 while up, 503
-//!   otherwise).
-//! - [`http`]: a minimal HTTP/1.1 client for controllers' admin endpoints on 127.0.0.1.
+//!   otherwise), on hyper.
+//! - [`http`]: a client for controllers' admin endpoints on 127.0.0.1, on `ureq`.
 //!
 //! # Design
 //! The crate depends on nothing in the workspace: the root package (the moto game-day
