@@ -20,23 +20,6 @@ use regionctl_core::policy::Bundle;
 use regionctl_core::time::Timestamp;
 use std::collections::BTreeMap;
 
-/// Alarm name lists per region (alarms live in the region they watch).
-pub fn alarm_names_by_region(bundle: &Bundle) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for service in &bundle.services {
-        for binding in &service.health.alarms {
-            out.entry(service.regions[binding.r].name.clone())
-                .or_default()
-                .push(binding.name.clone());
-        }
-    }
-    for names in out.values_mut() {
-        names.sort();
-        names.dedup();
-    }
-    out
-}
-
 /// What reading a bundle's alarms needs, derived once per bundle rather than every pass
 /// (the simulator runs millions of passes on one bundle; the daemon builds it with the
 /// bundle).

@@ -263,8 +263,9 @@ fn each_acting_controller_starts_at_its_own_part_of_the_order_and_goes_on_after_
 
 fn world(bundle: &Bundle) -> FakeWorld {
     let world = FakeWorld::steady(bundle, NOW.plus_secs(90));
-    for (region, names) in observe::alarm_names_by_region(bundle) {
-        for name in names {
+    let reads = observe::AlarmReads::new(bundle);
+    for (region, names) in reads.by_region() {
+        for name in names.iter() {
             // Every region alarm of the lost region red for 90 s; the rest OK for a day.
             let red = region == LOST && name.ends_with("5xx");
             let (state, since) = if red {
@@ -278,7 +279,7 @@ fn world(bundle: &Bundle) -> FakeWorld {
             world
                 .alarms
                 .borrow_mut()
-                .insert(name, AlarmObservation { state, since });
+                .insert(name.to_string(), AlarmObservation { state, since });
         }
     }
     world

@@ -21,10 +21,10 @@ fn ago(secs: i64) -> Timestamp {
 /// The steady world with every alarm OK for a day.
 fn world(bundle: &Bundle) -> FakeWorld {
     let world = FakeWorld::steady(bundle, NOW);
-    for names in observe::alarm_names_by_region(bundle).values() {
-        for name in names {
+    for (_, names) in observe::AlarmReads::new(bundle).by_region() {
+        for name in names.iter() {
             world.alarms.borrow_mut().insert(
-                name.clone(),
+                name.to_string(),
                 AlarmObservation {
                     state: AlarmState::Ok,
                     since: ago(86_400),
