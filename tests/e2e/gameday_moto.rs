@@ -58,3 +58,44 @@ fn region_loss_game_day_passes_on_moto() {
     assert!(md.contains("**PASSED**"), "{md}");
     let _ = std::fs::remove_dir_all(&report);
 }
+
+/// Issue 19, item 5: the operator's timeline actions on moto. `pause`, `resume` and
+/// `approve` are written to the run's journal table as the CLI writes them, and three real
+/// controller processes honour them: nothing moves while paused, playback is evacuated once
+/// resumed, catalog (`propose`) only once approved.
+#[test]
+fn an_operator_game_day_pauses_resumes_and_approves_on_moto() {
+    let endpoint = harness::endpoint().to_string();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("chaos/paused-then-approved-moto.yaml");
+    let report = std::env::temp_dir().join(format!(
+        "regionctl-{}",
+        harness::unique("gameday-moto-operator")
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
+        .args(["gameday"])
+        .arg(&scenario)
+        .args(["--target", "moto", "--endpoint-url", &endpoint, "--report"])
+        .arg(&report)
+        .output()
+        .expect("run regionctl gameday");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "game-day failed ({:?}):\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    assert!(
+        stdout.contains("Verdict: PASS (5/5 expectations met); expected PASS → game-day PASSED"),
+        "{stdout}"
+    );
+    for line in [
+        "operator pause: operator paused automation",
+        "operator resume: operator resumed automation",
+        "operator approve-catalog: operator approved catalog decision",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?}:\n{stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&report);
+}

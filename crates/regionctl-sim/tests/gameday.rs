@@ -694,3 +694,64 @@ fn compute_expectations_judge_ecs_counts_and_lambda_cover_over_time() {
         .collect::<Vec<_>>();
     assert_eq!(scaled_down, [(300, 20.0), (362, 40.0), (900, 20.0)]);
 }
+
+/// The other end of a real-time hold: an expectation held `until` an entry is judged
+/// before that entry's second, whose later samples may already show what the entry
+/// allowed (a `resume` at 30.2 s, the evacuation it lets through sampled at 30.8 s, as the
+/// moto run of paused-then-approved-moto once saw it).
+#[test]
+fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
+    use regionctl_sim::gameday::evidence::baseline_shares;
+    use regionctl_sim::gameday::judge::{self, Game};
+    use regionctl_sim::gameday::{Changes, Evidence, ServiceSeries, StandDowns};
+
+    let path = chaos_dir().join("paused-then-approved-moto.yaml");
+    let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
+    let s = bundle.service_index("playback").expect("playback");
+    let svc = &bundle.services[s];
+    let r = svc
+        .regions
+        .iter()
+        .position(|x| x.name == "eu-central-1")
+        .expect("eu-central-1");
+    let judge_with = |drained_from_half: u64| {
+        let mut series: Vec<ServiceSeries> = bundle
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, x)| ServiceSeries::sampled(i, baseline_shares(x)))
+            .collect();
+        for half in 0..180u64 {
+            let mut sample = baseline_shares(svc);
+            if half >= drained_from_half {
+                (0..svc.cells.len()).for_each(|c| sample[(c, r)] = 0.0);
+            }
+            series[s].push(half / 2, sample);
+        }
+        let evidence = Evidence {
+            series,
+            decisions: Default::default(),
+            stand_downs: StandDowns::new(),
+            changes: Changes::Sampled(Vec::new()),
+            compute: Default::default(),
+            slack_secs: 1,
+        };
+        let game = Game {
+            scenario: &loaded.scenario,
+            bundle: &bundle,
+            end: loaded.scenario.world.duration.secs(),
+            evidence: &evidence,
+        };
+        judge::evaluate(&game)
+            .into_iter()
+            .find(|o| o.id == "held-while-paused")
+            .expect("held-while-paused judged")
+    };
+    // Drained in the second half of second 30, the resume's own second: held.
+    let held = judge_with(61);
+    assert!(held.met, "{held:?}");
+    // Drained at 29.5 s, before the resume: broken, and said so.
+    let broken = judge_with(59);
+    assert!(!broken.met, "{broken:?}");
+    assert_eq!(broken.at, Some(29), "{broken:?}");
+}

@@ -13,7 +13,8 @@
 //!
 //! # What it supports
 //! Faults: `endpoints-fail` (503) and `alarm` (`SetAlarmState` on every alarm bound in the
-//! region), and `recover`. Expectations: `traffic` and `failback` from the weights
+//! region), and `recover`. Operator actions: `pause`, `resume`, `override` and `approve`,
+//! written to the journal as the CLI writes them (`operator`). Expectations: `traffic` and `failback` from the weights
 //! *written* to Route 53 (moto answers no DNS: no health-check answering rules, no TTL
 //! lag), `decision`, `decisions` and `capacity-before-traffic` (step order of the decision)
 //! from the journal, `stand-down` from each controller's `/status`. Steady-state checks are
@@ -22,6 +23,7 @@
 //! Rollback always runs: alarms back to OK, endpoints up, controllers stopped, moto stopped
 //! if this run started it.
 
+mod operator;
 pub mod sandbox;
 mod setup;
 
@@ -31,7 +33,6 @@ use super::report::{self, Observed};
 use super::{Console, Ending, run_id, timeline_line};
 use anyhow::{Context, Result, bail};
 use regionctl_aws::cloudwatch::CloudWatchClient;
-use regionctl_aws::dynamodb::Journal;
 use regionctl_aws::ecs::EcsClient;
 use regionctl_aws::elbv2::Elbv2Client;
 use regionctl_aws::route53::{Route53Client, SharedBucket};
@@ -450,6 +451,10 @@ impl Target for Moto<'_> {
                 let count = set_alarms(self.setup, &r, state, "game-day fault").await?;
                 format!("{}: {count} alarm(s) in {r} set to {state:?}", fault.id)
             }
+            What::Pause | What::Resume | What::Override | What::Approve => {
+                let text = operator::act(self.setup, e).await?;
+                format!("{}: {text}", fault.id)
+            }
             // Refused before anything starts (`setup::supported`).
             other => format!("{}: `{}` is not injected on moto", fault.id, other.as_str()),
         })
@@ -492,14 +497,7 @@ impl Target for Moto<'_> {
     }
 
     async fn decisions(&mut self) -> Result<BTreeMap<String, SeenDecision>> {
-        let journal = Journal::new(
-            &regionctl_aws::config::load_for_tests(
-                &self.setup.journal_region,
-                &self.setup.endpoint,
-            )
-            .await,
-            self.setup.journal_table.clone(),
-        );
+        let journal = operator::journal(self.setup).await;
         self.observer.decisions(&journal).await
     }
 }

@@ -58,13 +58,14 @@ pub(super) fn supported(loaded: &Loaded) -> Result<()> {
     for (i, e) in s.timeline.iter().enumerate() {
         match e.what {
             What::EndpointsFail | What::Recover => {}
+            What::Pause | What::Resume | What::Override | What::Approve => {}
             What::Alarm if !e.place.services.is_empty() || !e.place.cells.is_empty() => problems
                 .push(format!(
                     "timeline[{i}]: `alarm` limited to services or cells is not supported on moto"
                 )),
             What::Alarm => {}
             other => problems.push(format!(
-                "timeline[{i}]: `{}` is not supported on moto (endpoints-fail, alarm, recover are)",
+                "timeline[{i}]: `{}` is not supported on moto (endpoints-fail, alarm, recover, pause, resume, override and approve are)",
                 other.as_str()
             )),
         }

@@ -331,13 +331,13 @@ impl Target for Sim {
         _log: &mut Log<'_>,
     ) -> Result<String, Infallible> {
         if fault.entry.what.is_operator_action() {
-            let desk = super::operator::Desk {
-                controllers: &self.controllers,
-                approval_timeout_secs: self.approval_timeout_secs,
-            };
             let mut w = self.world.borrow_mut();
-            let now = w.now();
-            return Ok(super::operator::act(&mut w, &desk, fault.entry, now));
+            return Ok(super::operator::acts(
+                &mut w,
+                &self.controllers,
+                fault.entry,
+                self.approval_timeout_secs,
+            ));
         }
         if fault.entry.what == What::PolicyRollout {
             self.revisions

@@ -15,6 +15,8 @@
 //!   records, stand-downs, and the changes the controllers made as far as a target sees them.
 //! - [`judge`]: one function per expectation kind and per steady-state check, and the
 //!   verdict.
+//! - [`operator`]: what an operator's timeline action (`pause`, `resume`, `override`,
+//!   `approve`) writes to the journal, for every target to write.
 //!
 //! The simulated target is [`crate::engine`]; the real-time targets (moto, aws) live in the
 //! `regionctl` crate, which may depend on the AWS adapters and spawn controller processes.
@@ -24,6 +26,7 @@ pub mod driver;
 pub mod event;
 pub mod evidence;
 pub mod judge;
+pub mod operator;
 pub mod target;
 
 pub use compute::{ComputeSeries, Quantity, Steps};

@@ -90,6 +90,11 @@ impl Checker {
     pub(super) fn track_minority(&mut self, world: &World, alive: &[bool], t: u64) {
         let eff = self.members(world, alive);
         let majority = self.majority();
+        for (at, member) in self.member_at.iter_mut().zip(&eff) {
+            if *member {
+                *at = Some(t);
+            }
+        }
         for i in 0..self.controllers.len() {
             let cut_off = self.group(world, &eff, i) < majority;
             let c = self.controllers[i].clone();

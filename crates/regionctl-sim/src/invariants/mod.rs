@@ -246,6 +246,9 @@ pub struct Checker {
     all_bad_since: BTreeMap<(usize, usize), u64>,
     /// Controller → since when it is cut off from a majority.
     minority_since: BTreeMap<String, u64>,
+    /// Per controller: the last second it was a member of the fleet (alive, reachable,
+    /// its heartbeat written), for `quorum-only`: its last heartbeat counts that long.
+    member_at: Vec<Option<u64>>,
     /// Per service: the latest exemptions an acting controller's plan named, and when.
     exemptions: BTreeMap<usize, (u64, Vec<Exemption>)>,
     /// Record (zone, name, set id) → last write (t, by, from, to).
@@ -338,6 +341,7 @@ impl Checker {
             healthy_since: BTreeMap::new(),
             all_bad_since: BTreeMap::new(),
             minority_since: BTreeMap::new(),
+            member_at: vec![None; controllers.len()],
             exemptions: BTreeMap::new(),
             last_write: BTreeMap::new(),
             last_discretionary: BTreeMap::new(),

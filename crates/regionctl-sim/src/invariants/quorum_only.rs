@@ -1,6 +1,12 @@
 //! `quorum-only`: no controller applies while in a minority of the fleet: cut off from a
 //! majority, or on another policy revision than a majority. Grace: as long as heartbeats
 //! stay fresh (TTL, a tick, replication lag, and how far a peer's clock runs ahead).
+//!
+//! The grace is a peer's: a controller that can reach a peer now may count it while the
+//! heartbeat the peer last wrote is fresh, however long the controller itself was cut off
+//! before (seed 7233: eu-central-1, isolated for 15 minutes, healed at 29:07 and acted at
+//! 29:10 on us-east-1's heartbeat of 28:54, its last before its journal writes failed:
+//! fresh, so a majority as far as anyone could know for another half minute).
 
 use super::{Checker, QUORUM_ONLY};
 use crate::world::World;
@@ -20,14 +26,16 @@ impl Checker {
         let fresh_for = self.heartbeats_fresh_for(world);
         // Cut off now, too: a fault that healed this second (before the pass) ends it.
         let majority = self.majority();
+        let members: Vec<bool> = self
+            .member_at
+            .iter()
+            .map(|at| at.is_some_and(|m| t.saturating_sub(m) <= fresh_for))
+            .collect();
         let cut_off_now = self
             .controllers
             .iter()
             .position(|c| c == region)
-            .is_some_and(|i| {
-                let members = self.members(world, &self.alive);
-                self.group(world, &members, i) < majority
-            });
+            .is_some_and(|i| self.group(world, &members, i) < majority);
         if cut_off_now
             && let Some(since) = self.minority_since.get(region).copied()
             && t.saturating_sub(since) > fresh_for

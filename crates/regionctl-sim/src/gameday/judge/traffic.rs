@@ -98,6 +98,14 @@ pub(super) fn traffic(game: &Game<'_>, x: &Expectation, out: Outcome) -> Outcome
     };
     let (after, after_label) = label_of(game, x.after.as_deref(), 0);
     let (until, until_label) = match &x.until {
+        // A real-time target's samples carry whole seconds, and those of the `until`
+        // entry's own second may be taken after the entry was played (a resume at 30.2 s,
+        // the evacuation it allows sampled at 30.8 s): that second is ambiguous, so the
+        // window ends before it. The simulated world's series is unchanged.
+        Some(u) if series.is_sampled() => {
+            let (t, label) = label_of(game, Some(u), end);
+            (t.saturating_sub(1).max(after), label)
+        }
         Some(u) => label_of(game, Some(u), end),
         None => (end, "the end".to_string()),
     };
