@@ -1,24 +1,28 @@
-//! `regionctl gameday --target moto`: the region-loss game-day (compressed to seconds,
-//! `chaos/region-loss-moto.yaml`) against moto, with three real controller processes.
+//! `regionctl gameday --target moto`: the region-loss game-day and the operator game-day
+//! (both compressed to seconds, `chaos/*-moto.yaml`) against moto, with three real
+//! controller processes.
 //!
-//! Goal: the region-loss scenario passes on moto, not only on sim. Method: run the binary
-//! on the shared moto server and check its verdict, exit code and report.
+//! Goal: the scenarios pass on moto, not only on sim. Method: run the binary on the shared
+//! moto server and check its verdict, exit code and report.
 
 use crate::harness;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-#[test]
-fn region_loss_game_day_passes_on_moto() {
+/// A moto game-day that exited 0: what it printed, and its report directory.
+struct Played {
+    stdout: String,
+    report: PathBuf,
+}
+
+/// Runs `regionctl gameday chaos/<scenario> --target moto` on the shared moto server.
+fn play_on_moto(scenario: &str, label: &str) -> Played {
     let endpoint = harness::endpoint().to_string();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario = root.join("chaos/region-loss-moto.yaml");
-    let report = std::env::temp_dir().join(format!(
-        "regionctl-{}",
-        harness::unique("gameday-moto-report")
-    ));
-    let started = Instant::now();
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("chaos")
+        .join(scenario);
+    let report = std::env::temp_dir().join(format!("regionctl-{}", harness::unique(label)));
     let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
         .args(["gameday"])
         .arg(&scenario)
@@ -26,14 +30,22 @@ fn region_loss_game_day_passes_on_moto() {
         .arg(&report)
         .output()
         .expect("run regionctl gameday");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("moto game-day took {:?}", started.elapsed());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "game-day failed ({:?}):\n{stdout}\n{stderr}",
-        out.status.code()
+        "game-day failed ({:?}):\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
     );
+    Played { stdout, report }
+}
+
+#[test]
+fn region_loss_game_day_passes_on_moto() {
+    let started = Instant::now();
+    let Played { stdout, report } = play_on_moto("region-loss-moto.yaml", "gameday-moto-report");
+    println!("moto game-day took {:?}", started.elapsed());
+    let endpoint = harness::endpoint();
     assert!(
         stdout.contains("Verdict: PASS (9/9 expectations met); expected PASS → game-day PASSED"),
         "{stdout}"
@@ -65,27 +77,8 @@ fn region_loss_game_day_passes_on_moto() {
 /// resumed, catalog (`propose`) only once approved.
 #[test]
 fn an_operator_game_day_pauses_resumes_and_approves_on_moto() {
-    let endpoint = harness::endpoint().to_string();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario = root.join("chaos/paused-then-approved-moto.yaml");
-    let report = std::env::temp_dir().join(format!(
-        "regionctl-{}",
-        harness::unique("gameday-moto-operator")
-    ));
-    let out = Command::new(env!("CARGO_BIN_EXE_regionctl"))
-        .args(["gameday"])
-        .arg(&scenario)
-        .args(["--target", "moto", "--endpoint-url", &endpoint, "--report"])
-        .arg(&report)
-        .output()
-        .expect("run regionctl gameday");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "game-day failed ({:?}):\n{stdout}\n{stderr}",
-        out.status.code()
-    );
+    let Played { stdout, report } =
+        play_on_moto("paused-then-approved-moto.yaml", "gameday-moto-operator");
     assert!(
         stdout.contains("Verdict: PASS (5/5 expectations met); expected PASS → game-day PASSED"),
         "{stdout}"

@@ -501,8 +501,7 @@ fn switches_hold_the_evacuation_without_the_route53_control_plane() {
 #[test]
 fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
     use regionctl_sim::gameday::evidence::baseline_shares;
-    use regionctl_sim::gameday::judge::{self, Game};
-    use regionctl_sim::gameday::{Changes, Evidence, ServiceSeries, StandDowns, WeightChange};
+    use regionctl_sim::gameday::{ServiceSeries, WeightChange};
 
     let path = chaos_dir().join("region-loss-moto.yaml");
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
@@ -558,21 +557,7 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
         to,
     })
     .collect();
-    let evidence = Evidence {
-        series,
-        decisions: Default::default(),
-        stand_downs: StandDowns::new(),
-        changes: Changes::Sampled(changes),
-        compute: Default::default(),
-        slack_secs: 1,
-    };
-    let game = Game {
-        scenario: &loaded.scenario,
-        bundle: &bundle,
-        end: loaded.scenario.world.duration.secs(),
-        evidence: &evidence,
-    };
-    let outcomes = judge::evaluate(&game);
+    let outcomes = judge_sampled(&loaded, &bundle, series, changes);
     let get = |id: &str| {
         outcomes
             .iter()
@@ -702,8 +687,7 @@ fn compute_expectations_judge_ecs_counts_and_lambda_cover_over_time() {
 #[test]
 fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
     use regionctl_sim::gameday::evidence::baseline_shares;
-    use regionctl_sim::gameday::judge::{self, Game};
-    use regionctl_sim::gameday::{Changes, Evidence, ServiceSeries, StandDowns};
+    use regionctl_sim::gameday::ServiceSeries;
 
     let path = chaos_dir().join("paused-then-approved-moto.yaml");
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
@@ -728,21 +712,7 @@ fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
             }
             series[s].push(half / 2, sample);
         }
-        let evidence = Evidence {
-            series,
-            decisions: Default::default(),
-            stand_downs: StandDowns::new(),
-            changes: Changes::Sampled(Vec::new()),
-            compute: Default::default(),
-            slack_secs: 1,
-        };
-        let game = Game {
-            scenario: &loaded.scenario,
-            bundle: &bundle,
-            end: loaded.scenario.world.duration.secs(),
-            evidence: &evidence,
-        };
-        judge::evaluate(&game)
+        judge_sampled(&loaded, &bundle, series, Vec::new())
             .into_iter()
             .find(|o| o.id == "held-while-paused")
             .expect("held-while-paused judged")
@@ -754,4 +724,30 @@ fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
     let broken = judge_with(59);
     assert!(!broken.met, "{broken:?}");
     assert_eq!(broken.at, Some(29), "{broken:?}");
+}
+
+/// The judge's outcomes for `loaded` over a real-time target's evidence: sampled traffic
+/// `series` and written weight `changes`, nothing else seen.
+fn judge_sampled(
+    loaded: &regionctl_sim::scenario::Loaded,
+    bundle: &regionctl_core::policy::Bundle,
+    series: Vec<regionctl_sim::gameday::ServiceSeries>,
+    changes: Vec<regionctl_sim::gameday::WeightChange>,
+) -> Vec<regionctl_sim::gameday::Outcome> {
+    use regionctl_sim::gameday::{Changes, Evidence, Game, StandDowns, judge};
+    let evidence = Evidence {
+        series,
+        decisions: Default::default(),
+        stand_downs: StandDowns::new(),
+        changes: Changes::Sampled(changes),
+        compute: Default::default(),
+        slack_secs: 1,
+    };
+    let game = Game {
+        scenario: &loaded.scenario,
+        bundle,
+        end: loaded.scenario.world.duration.secs(),
+        evidence: &evidence,
+    };
+    judge::evaluate(&game)
 }
