@@ -686,8 +686,8 @@ fn compute_expectations_judge_ecs_counts_and_lambda_cover_over_time() {
 /// moto run of paused-then-approved-moto once saw it).
 #[test]
 fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
-    use regionctl_sim::gameday::evidence::baseline_shares;
     use regionctl_sim::gameday::ServiceSeries;
+    use regionctl_sim::gameday::evidence::baseline_shares;
 
     let path = chaos_dir().join("paused-then-approved-moto.yaml");
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
