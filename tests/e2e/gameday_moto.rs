@@ -1,5 +1,5 @@
-//! `regionctl gameday --target moto`: the region-loss game-day and the operator game-day
-//! (both compressed to seconds, `chaos/*-moto.yaml`) against moto, with three real
+//! `regionctl gameday --target moto`: the region-loss game-day and the two operator
+//! game-days (compressed to seconds, `chaos/*-moto.yaml`) against moto, with three real
 //! controller processes.
 //!
 //! Goal: the scenarios pass on moto, not only on sim. Method: run the binary on the shared
@@ -87,6 +87,26 @@ fn an_operator_game_day_pauses_resumes_and_approves_on_moto() {
         "operator pause: operator paused automation",
         "operator resume: operator resumed automation",
         "operator approve-catalog: operator approved catalog decision",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?}:\n{stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&report);
+}
+
+/// Issue 19, item 5: runbooks/manual-override.md practised on moto. The operator's drain
+/// and restore are override items in the run's journal; the controllers evacuate the
+/// drained region naming who asked, then fail back in stages once it is restored.
+#[test]
+fn a_manual_override_game_day_drains_and_restores_on_moto() {
+    let Played { stdout, report } =
+        play_on_moto("manual-override-moto.yaml", "gameday-moto-override");
+    assert!(
+        stdout.contains("Verdict: PASS (4/4 expectations met); expected PASS → game-day PASSED"),
+        "{stdout}"
+    );
+    for line in [
+        "operator drain: operator override Drain us-east-1 (service playback, cell *)",
+        "operator restore: operator override Restore us-east-1 (service playback, cell *)",
     ] {
         assert!(stdout.contains(line), "missing {line:?}:\n{stdout}");
     }
