@@ -31,6 +31,15 @@ pub enum StandDown {
     JournalUnwritable(String),
     /// This controller's own region is down.
     OwnRegionDown,
+    /// Back from a gap in its observation (its passes stopped before observing, the
+    /// journal out of reach, for longer than the heartbeat TTL): it observes, and acts
+    /// once its evidence since `since` spans the policies' longest `fail_after_secs`.
+    CatchingUp {
+        /// When it observed again.
+        since: Timestamp,
+        /// Seconds of evidence it waits for.
+        window_secs: u64,
+    },
     /// A decision's intent could not be recorded: nothing applied this pass.
     IntentUnrecorded {
         /// Its service.
@@ -53,6 +62,10 @@ impl std::fmt::Display for StandDown {
             ),
             StandDown::JournalUnwritable(e) => write!(f, "journal not writable: {e}"),
             StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),
+            StandDown::CatchingUp { since, window_secs } => write!(
+                f,
+                "catching up: observing again since {since} after a gap, acting once {window_secs}s of evidence is in"
+            ),
             StandDown::IntentUnrecorded { service, why } => write!(
                 f,
                 "{service}: decision not recorded, nothing applied this pass: {why}"

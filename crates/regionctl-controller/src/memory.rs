@@ -17,6 +17,7 @@
 use crate::alarm_view::AlarmView;
 use crate::capacity::CapacityCache;
 use crate::episode::Episodes;
+use crate::fleet::StandDown;
 use crate::journal::{Heartbeat, ObservationDigest};
 use crate::pending::PendingWrites;
 use regionctl_core::health::HealthView;
@@ -98,6 +99,11 @@ pub fn zone_max_age_secs(zone: &str, round_secs: u64, tick_secs: u64) -> u64 {
 pub struct Memory {
     /// The last pass's health view (recovery windows and flap damping depend on it).
     pub health: HealthView,
+    /// When `health` was evaluated (`None`: never).
+    pub health_at: Option<Timestamp>,
+    /// Since when this controller observes again after a gap in its observation, while
+    /// it catches up ([`Memory::catching_up`]).
+    pub observing_since: Option<Timestamp>,
     /// The view before it: never read, only its memory reused by the next evaluation
     /// (`health::evaluate_into`). At fleet scale a view is 1,000 tables of 150 entries,
     /// and allocating and freeing them every pass cost more than evaluating them.
@@ -134,10 +140,50 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// Whether this controller must not act yet at `now`, catching up after a gap: its last
+    /// view is older than `ttl_secs` (a pass that cannot write its heartbeat stops before
+    /// it observes), or it is still within `window_secs` of observing again after one.
+    ///
+    /// Its view from before the gap is not evidence of now: a controller back from twenty
+    /// minutes without its journal or APIs still held its own region healthy, though its
+    /// endpoints had failed meanwhile, and moved traffic there on its first pass; a peer
+    /// evacuated it ten seconds later (example seed 7747). Hysteresis needs
+    /// `fail_after_secs` of evidence to see a failure that began during the gap, so it
+    /// observes that long before it acts. A just-started controller has no such view and
+    /// acts as before.
+    pub fn catching_up(
+        &mut self,
+        now: Timestamp,
+        ttl_secs: u64,
+        window_secs: u64,
+    ) -> Option<StandDown> {
+        let gap = self
+            .health_at
+            .is_some_and(|at| now.elapsed_at_least(at, ttl_secs.saturating_add(1)));
+        if gap {
+            self.observing_since = Some(now);
+        }
+        let since = self.observing_since?;
+        if now.elapsed_at_least(since, window_secs) {
+            self.observing_since = None;
+            return None;
+        }
+        Some(StandDown::CatchingUp { since, window_secs })
+    }
+
+    /// Keeps `health`, evaluated at `now`, as the next pass's previous view (the old one
+    /// becomes the spare).
+    pub fn keep_health(&mut self, health: HealthView, now: Timestamp) {
+        self.spare_health = std::mem::replace(&mut self.health, health);
+        self.health_at = Some(now);
+    }
+
     /// A controller that has not run a pass yet (just started or restarted).
     pub fn unknown(bundle: &Bundle) -> Self {
         Memory {
             health: HealthView::unknown(bundle),
+            health_at: None,
+            observing_since: None,
             spare_health: HealthView::default(),
             zones: ZoneCache::default(),
             capacity: CapacityCache::default(),

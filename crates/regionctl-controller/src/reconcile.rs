@@ -148,9 +148,11 @@ pub async fn reconcile_once<W: World>(
     let spare = std::mem::take(&mut memory.spare_health);
     let health =
         evaluating.in_scope(|| evaluate_into(bundle, &observations, &memory.health, now, spare));
-    if fleet::own_region_down(bundle, &health, &ctx.region) && report.stand_down.is_none() {
-        report.stand_down = Some(StandDown::OwnRegionDown);
-    }
+    let catching_up = memory.catching_up(now, ctx.heartbeat_ttl_secs, bundle.fail_after_max());
+    let own_down = fleet::own_region_down(bundle, &health, &ctx.region);
+    report.stand_down = (report.stand_down.take())
+        .or(own_down.then_some(StandDown::OwnRegionDown))
+        .or(catching_up);
     let revision = restate(
         ctx,
         &verdict,
@@ -220,21 +222,26 @@ pub async fn reconcile_once<W: World>(
     }
 
     // 7. Record.
-    // The heartbeat written first said "acting" (it proved the journal writable); say why
-    // this controller stands down, for `regionctl status`.
-    if let Some(reason) = &report.stand_down {
-        let standing_down = fleet::standing_down(&verdict.heartbeat, reason);
-        report.read_failures.extend(
-            coordinate::rewrite_heartbeat(world, &standing_down)
-                .instrument(Phase::Record.span())
-                .await,
-        );
-    }
+    record_stand_down(world, &verdict.heartbeat, &mut report).await;
     remember_writes(memory, &report);
-    memory.spare_health = std::mem::replace(&mut memory.health, health);
+    memory.keep_health(health, now);
     report.plan = Some(planned.plan);
     report.live = Some(planned.live);
     report
+}
+
+/// Stage 7: the heartbeat written first said "acting" (it proved the journal writable);
+/// when this controller stands down, it says why, for `regionctl status` and its peers.
+async fn record_stand_down<W: World>(world: &W, heartbeat: &Heartbeat, report: &mut PassReport) {
+    let Some(reason) = &report.stand_down else {
+        return;
+    };
+    let standing_down = fleet::standing_down(heartbeat, reason);
+    report.read_failures.extend(
+        coordinate::rewrite_heartbeat(world, &standing_down)
+            .instrument(Phase::Record.span())
+            .await,
+    );
 }
 
 /// Stage 6: decides (and applies) per service, keeps what the journal refused for the next

@@ -75,6 +75,16 @@ impl Bundle {
         self.controller.as_ref().map_or(10, |c| c.tick_secs).max(1)
     }
 
+    /// The longest `fail_after_secs` of any service (0 without services): how long a
+    /// controller must observe before it can have seen every failure its policies judge.
+    pub fn fail_after_max(&self) -> u64 {
+        self.services
+            .iter()
+            .map(|s| s.health.fail_after_secs)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The index of a region by name.
     pub fn region_index(&self, name: &str) -> Option<RegionIx> {
         self.regions
