@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`moto`]: a moto server started with `scripts/moto.sh` (stopped when dropped, and by a
 //!   watchdog when the process ends however it ends).
-//! - [`network`]: moto's default VPC per region, read with raw EC2 Query calls.
+//! - [`network`]: moto's default VPC per region, read with unsigned EC2 Query calls.
 //! - [`endpoint`]: a stub HTTP endpoint standing in for one region (200 while up, 503
 //!   otherwise), on hyper.
 //! - [`http`]: a client for controllers' admin endpoints on 127.0.0.1, on `ureq`.

@@ -1,40 +1,45 @@
-//! moto's default network, read without `aws-sdk-ec2` (a heavy build for two calls).
+//! moto's default network, read without `aws-sdk-ec2` (a heavy build for two calls: ADR
+//! 0016 measured it).
 //!
 //! `provision` needs subnets and a security group to create Fargate services; on moto they
 //! come from the default VPC that moto creates in every region. moto reads the region from
-//! the credential scope and does not check signatures, so one unsigned EC2 Query call is
-//! enough.
+//! the credential scope and does not check signatures, so one unsigned EC2 Query call,
+//! posted with `ureq` (the client of [`crate::http`]), is enough.
 
 use anyhow::{Context, Result, bail};
-use std::io::{Read, Write};
 use std::time::Duration;
 
 /// One raw EC2 Query call to moto at `endpoint` (moto reads the region from the credential
-/// scope): the whole HTTP response.
+/// scope): the response body.
 ///
 /// # Errors
 /// When moto cannot be reached or answers anything but 200.
 pub fn ec2_query(endpoint: &str, region: &str, body: &str) -> Result<String> {
-    let hostport = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let mut stream = std::net::TcpStream::connect(hostport.as_str())
-        .with_context(|| format!("connecting to moto at {hostport}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let url = format!("{}/", endpoint.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let credential = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"
     );
-    stream.write_all(request.as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    if !(response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")) {
-        bail!("EC2 call to moto failed: {response}");
+    let mut response = agent
+        .post(&url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", &credential)
+        .send(body)
+        .with_context(|| format!("connecting to moto at {url}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("reading moto's EC2 answer from {url}"))?;
+    if status != 200 {
+        bail!("EC2 call to moto failed ({status}): {text}");
     }
-    Ok(response)
+    Ok(text)
 }
 
 /// Every value of `<tag>…</tag>` in an XML document, in order.
