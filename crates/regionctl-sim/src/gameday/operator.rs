@@ -172,7 +172,8 @@ fn awaiting(items: &[JournalItem]) -> Option<DecisionRecord> {
     unapplied
         .iter()
         .filter(|d| (newest.at.millis() - d.at.millis()).abs() <= SAME_PROPOSAL_SECS * 1000)
-        .min_by_key(|d| (d.episode, std::cmp::Reverse(d.at)))
+        // The earliest episode; one outside any episode only when nothing else is there.
+        .min_by_key(|d| (d.episode.is_none(), d.episode, std::cmp::Reverse(d.at)))
         .cloned()
 }
 
