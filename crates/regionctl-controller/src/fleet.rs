@@ -64,7 +64,8 @@ impl std::fmt::Display for StandDown {
             StandDown::OwnRegionDown => f.write_str("own region is down: a peer takes over"),
             StandDown::CatchingUp { since, window_secs } => write!(
                 f,
-                "catching up: observing again since {since} after a gap, acting once {window_secs}s of evidence is in"
+                "catching up: observing again since {} after a gap, acting once {window_secs}s of evidence is in",
+                regionctl_core::plan::render::clock(*since)
             ),
             StandDown::IntentUnrecorded { service, why } => write!(
                 f,
