@@ -505,13 +505,8 @@ fn the_judge_reads_sampled_written_weights_as_a_real_time_target_sees_them() {
 
     let path = chaos_dir().join("region-loss-moto.yaml");
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
-    let s = bundle.service_index("playback").expect("playback");
+    let (s, r) = playback_in_eu_central_1(&bundle);
     let svc = &bundle.services[s];
-    let r = svc
-        .regions
-        .iter()
-        .position(|x| x.name == "eu-central-1")
-        .expect("eu-central-1");
     let baseline = baseline_shares(svc);
     // eu-central-1's share of every cell, as a fraction of its baseline, at half-second
     // `half`. The drain lands between the two samples of second 18, as the moto game-day
@@ -691,13 +686,8 @@ fn a_real_time_hold_ends_before_the_second_of_its_until_entry() {
 
     let path = chaos_dir().join("paused-then-approved-moto.yaml");
     let (loaded, bundle, _) = engine::prepare(&path).expect("scenario loads");
-    let s = bundle.service_index("playback").expect("playback");
+    let (s, r) = playback_in_eu_central_1(&bundle);
     let svc = &bundle.services[s];
-    let r = svc
-        .regions
-        .iter()
-        .position(|x| x.name == "eu-central-1")
-        .expect("eu-central-1");
     let judge_with = |drained_from_half: u64| {
         let mut series: Vec<ServiceSeries> = bundle
             .services
@@ -750,4 +740,15 @@ fn judge_sampled(
         evidence: &evidence,
     };
     judge::evaluate(&game)
+}
+
+/// playback's service index and eu-central-1's index among its regions.
+fn playback_in_eu_central_1(bundle: &regionctl_core::policy::Bundle) -> (usize, usize) {
+    let s = bundle.service_index("playback").expect("playback");
+    let r = bundle.services[s]
+        .regions
+        .iter()
+        .position(|x| x.name == "eu-central-1")
+        .expect("eu-central-1");
+    (s, r)
 }
